@@ -1,0 +1,55 @@
+//===- Gemm.h - Local matrix product over Z_2^64 ---------------*- C++ -*-===//
+//
+// The local GEMM of the 2PC runtime: secret shares are uint64 values and all
+// arithmetic wraps mod 2^64. Matrix Beaver multiplication spends three local
+// n×k×m products per party per matmul, so this is the runtime's hot path.
+//
+// Implementation (see docs/gemm.md): AVX2 has no 64-bit low multiply, so each
+// 64×64→64 product is split as a·b = a0·b0 + 2^32·(a0·b1 + a1·b0) (mod 2^64),
+// where a0·b0 is one vpmuludq (32×32→64) and both cross terms come from ONE
+// vpmulld (8 × 32-bit low products) against a half-swapped copy of b. Cross
+// terms are accumulated in 32-bit lanes and folded in once per k-block, so
+// the inner loop is 2 multiplies + 2 adds per 4 multiply-accumulates. B is
+// packed into cache-resident panels (BLIS-style, 4×4 / 6×4 register tiles),
+// and work is split over columns on a persistent thread pool.
+//
+//===----------------------------------------------------------------------===//
+#ifndef UMBRA_RUNTIME_GEMM_H
+#define UMBRA_RUNTIME_GEMM_H
+
+#include <cstdint>
+
+namespace umbra::rt {
+
+/// C[M×N] = A[M×K]·B[K×N] (or C += A·B when `accumulate`) over Z_2^64.
+/// All matrices are row-major with leading dimensions lda ≥ K, ldb ≥ N,
+/// ldc ≥ N (elements, not bytes). K == 0 gives C = 0 (or leaves C unchanged
+/// when accumulating). `threads` = 0 uses std::thread::hardware_concurrency;
+/// the result is bit-identical for every thread count. C must not alias A or
+/// B. Thread-safe: concurrent calls (e.g. both parties in one process) share
+/// one worker pool and each caller always makes progress on its own work.
+void gemmRing(int64_t M, int64_t N, int64_t K, const uint64_t *A, int64_t lda,
+              const uint64_t *B, int64_t ldb, uint64_t *C, int64_t ldc,
+              bool accumulate = false, int threads = 0);
+
+/// General form: op(A) is M×K, op(B) is K×N, where op(X) = Xᵀ when the
+/// corresponding trans flag is set. With transA, A is stored K×M row-major
+/// (lda ≥ M); with transB, B is stored N×K row-major (ldb ≥ K), i.e. the
+/// usual "X·Wᵀ" layout of a weight matrix stored as [out][in].
+void gemmRingEx(bool transA, bool transB, int64_t M, int64_t N, int64_t K,
+                const uint64_t *A, int64_t lda, const uint64_t *B, int64_t ldb,
+                uint64_t *C, int64_t ldc, bool accumulate = false,
+                int threads = 0);
+
+/// Straightforward triple loop (single thread, no SIMD); the oracle used by
+/// the tests. Same semantics as gemmRing.
+void gemmRingNaive(int64_t M, int64_t N, int64_t K, const uint64_t *A,
+                   int64_t lda, const uint64_t *B, int64_t ldb, uint64_t *C,
+                   int64_t ldc, bool accumulate = false);
+
+/// The thread count gemmRing uses for `threads` = 0.
+int gemmDefaultThreads();
+
+} // namespace umbra::rt
+
+#endif // UMBRA_RUNTIME_GEMM_H

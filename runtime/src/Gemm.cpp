@@ -1,0 +1,542 @@
+//===- Gemm.cpp - Local matrix product over Z_2^64 ------------------------===//
+//
+// See Gemm.h and docs/gemm.md. Compiled with -mavx2 -mfma -mbmi2 (runtime
+// CMakeLists.txt); nothing here needs AVX-512.
+//
+// Arithmetic. For a = a1·2^32 + a0 and b = b1·2^32 + b0 (32-bit halves):
+//   a·b ≡ a0·b0 + 2^32·(a0·b1 + a1·b0)   (mod 2^64)
+// a0·b0 is the full 64-bit product of vpmuludq. For the cross term only the
+// low 32 bits of a0·b1 + a1·b0 matter, and vpmulld on (a) × (b with its
+// halves swapped) yields exactly {a0·b1, a1·b0} in the two 32-bit halves of
+// each 64-bit lane. Sums are linear, so over a k-block we accumulate
+//   lo += vpmuludq(a, b)          (64-bit lanes)
+//   x  += vpmulld(a, swap(b))     (32-bit lanes)
+// and fold once at the end: result = lo + ((x.lo32 + x.hi32) << 32)
+//                                  = lo + (x << 32) + (x & 0xffffffff00000000).
+// That is 2 multiplies + 2 adds per 4 multiply-accumulates, against the
+// 3 vpmuludq + shifts + adds of the schoolbook 64-bit emulation.
+//
+//===----------------------------------------------------------------------===//
+
+#include "umbra/runtime/Gemm.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace umbra::rt {
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Tunables
+//===----------------------------------------------------------------------===//
+
+// Register tile: kMR rows × (4·kV) columns. Accumulators: 2·kMR·kV ymm.
+#ifndef UMBRA_GEMM_MR
+#define UMBRA_GEMM_MR 4
+#endif
+#ifndef UMBRA_GEMM_V
+#define UMBRA_GEMM_V 1
+#endif
+constexpr int kMR = UMBRA_GEMM_MR;
+constexpr int kV = UMBRA_GEMM_V;
+constexpr int kNR = 4 * kV;
+// Cache blocking: a packed kKC×kNR micro-panel of B (b and swap(b), 16 B per
+// element) stays in L1 while all rows of the kMC×kKC block of A stream from
+// L2. kNC bounds the packed block of B.
+constexpr int64_t kKC = 256;
+constexpr int64_t kMC = 192;
+constexpr int64_t kNC = 512;
+// Below this many rows, B is not packed at all (streamed straight from
+// memory, GEMV-like; packing would cost more than the product).
+constexpr int64_t kSmallM = 3;
+constexpr int64_t kSmallChunk = 256; // columns per L1-resident accumulator
+// Products with fewer multiply-accumulates than this run on one thread.
+constexpr int64_t kMinParallelWork = int64_t(1) << 18;
+
+inline int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+inline uint64_t swapHalves(uint64_t v) { return (v >> 32) | (v << 32); }
+
+//===----------------------------------------------------------------------===//
+// Thread pool: persistent workers; the caller always participates, so
+// concurrent and nested calls cannot deadlock.
+//===----------------------------------------------------------------------===//
+
+class Pool {
+public:
+  static Pool &get() {
+    static Pool *pool = new Pool(); // leaked: workers may outlive statics
+    return *pool;
+  }
+
+  /// Runs fn(0..n-1) on up to `threads` threads (the caller included).
+  void run(int64_t n, int threads, const std::function<void(int64_t)> &fn) {
+    if (n <= 0)
+      return;
+    if (threads <= 1 || n == 1) {
+      for (int64_t i = 0; i < n; ++i)
+        fn(i);
+      return;
+    }
+    Job job;
+    job.fn = &fn;
+    job.n = n;
+    job.helpersWanted = int(std::min<int64_t>(threads - 1, n - 1));
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      ensureWorkers(job.helpersWanted);
+      jobs_.push_back(&job);
+    }
+    workCv_.notify_all();
+    work(job);
+    std::unique_lock<std::mutex> lk(mu_);
+    auto it = std::find(jobs_.begin(), jobs_.end(), &job);
+    if (it != jobs_.end())
+      jobs_.erase(it);
+    doneCv_.wait(lk, [&] {
+      return job.done.load(std::memory_order_acquire) == job.n &&
+             job.active == 0;
+    });
+  }
+
+private:
+  struct Job {
+    const std::function<void(int64_t)> *fn = nullptr;
+    int64_t n = 0;
+    std::atomic<int64_t> next{0};
+    std::atomic<int64_t> done{0};
+    int helpersWanted = 0;
+    int helpers = 0; // guarded by mu_
+    int active = 0;  // guarded by mu_
+  };
+
+  static void work(Job &job) {
+    for (;;) {
+      int64_t i = job.next.fetch_add(1, std::memory_order_relaxed);
+      if (i >= job.n)
+        return;
+      (*job.fn)(i);
+      job.done.fetch_add(1, std::memory_order_release);
+    }
+  }
+
+  void ensureWorkers(int wanted) {
+    constexpr int kMaxWorkers = 255;
+    wanted = std::min(wanted, kMaxWorkers);
+    while (int(workers_.size()) < wanted)
+      workers_.emplace_back([this] { workerLoop(); });
+  }
+
+  void workerLoop() {
+    std::unique_lock<std::mutex> lk(mu_);
+    for (;;) {
+      workCv_.wait(lk, [&] { return !jobs_.empty(); });
+      Job *job = jobs_.front();
+      ++job->active;
+      if (++job->helpers >= job->helpersWanted)
+        jobs_.pop_front();
+      lk.unlock();
+      work(*job);
+      lk.lock();
+      if (--job->active == 0)
+        doneCv_.notify_all();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable workCv_, doneCv_;
+  std::deque<Job *> jobs_;
+  std::vector<std::thread> workers_;
+};
+
+//===----------------------------------------------------------------------===//
+// Problem description (strided views; element (i,j) at p[i*rs + j*cs]).
+//===----------------------------------------------------------------------===//
+
+struct Problem {
+  int64_t M, N, K;
+  const uint64_t *A;
+  int64_t lda; // A row-major with unit column stride (transA is materialized)
+  const uint64_t *B;
+  int64_t rsB, csB;
+  uint64_t *C;
+  int64_t ldc;
+  bool accumulate;
+};
+
+/// Per-thread scratch for packed B, 64-byte aligned, grown on demand.
+uint64_t *packBuffer(size_t words) {
+  struct Buf {
+    uint64_t *p = nullptr;
+    size_t words = 0;
+    ~Buf() { std::free(p); }
+  };
+  thread_local Buf buf;
+  if (buf.words < words) {
+    std::free(buf.p);
+    size_t bytes = (words * sizeof(uint64_t) + 63) / 64 * 64;
+    buf.p = static_cast<uint64_t *>(std::aligned_alloc(64, bytes));
+    if (!buf.p)
+      throw std::bad_alloc();
+    buf.words = words;
+  }
+  return buf.p;
+}
+
+//===----------------------------------------------------------------------===//
+// Packed path
+//===----------------------------------------------------------------------===//
+
+/// Packs B(0..kc, 0..nc) into kNR-wide micro-panels. Per k, a panel holds
+/// kV vectors of b followed by kV vectors of swap(b); columns past nc are 0.
+void packB(int64_t kc, int64_t nc, const uint64_t *B, int64_t rs, int64_t cs,
+           uint64_t *dst) {
+  for (int64_t jp = 0; jp < nc; jp += kNR) {
+    int64_t nr = std::min<int64_t>(kNR, nc - jp);
+    const uint64_t *src = B + jp * cs;
+    if (nr == kNR && cs == 1) {
+      for (int64_t k = 0; k < kc; ++k) {
+        const uint64_t *s = src + k * rs;
+        for (int v = 0; v < kV; ++v) {
+          __m256i b = _mm256_loadu_si256((const __m256i *)(s + 4 * v));
+          _mm256_store_si256((__m256i *)(dst + 4 * v), b);
+          _mm256_store_si256((__m256i *)(dst + kNR + 4 * v),
+                             _mm256_shuffle_epi32(b, 0xB1));
+        }
+        dst += 2 * kNR;
+      }
+    } else {
+      for (int64_t k = 0; k < kc; ++k) {
+        const uint64_t *s = src + k * rs;
+        for (int j = 0; j < kNR; ++j) {
+          uint64_t v = j < nr ? s[j * cs] : 0;
+          dst[j] = v;
+          dst[kNR + j] = swapHalves(v);
+        }
+        dst += 2 * kNR;
+      }
+    }
+  }
+}
+
+/// C[MR×nValid] (+)= A[MR×kc] · panel, A rows at a + r*lda.
+template <int MR>
+inline __attribute__((always_inline)) void
+microKernel(int64_t kc, const uint64_t *a, int64_t lda, const uint64_t *bp,
+            uint64_t *c, int64_t ldc, bool add, int64_t nValid) {
+  __m256i lo[MR][kV], x[MR][kV];
+  for (int r = 0; r < MR; ++r)
+    for (int v = 0; v < kV; ++v)
+      lo[r][v] = x[r][v] = _mm256_setzero_si256();
+  const uint64_t *ar[MR];
+  for (int r = 0; r < MR; ++r)
+    ar[r] = a + r * lda;
+  for (int64_t k = 0; k < kc; ++k) {
+    __m256i b[kV], bs[kV];
+    for (int v = 0; v < kV; ++v) {
+      b[v] = _mm256_load_si256((const __m256i *)(bp + 4 * v));
+      bs[v] = _mm256_load_si256((const __m256i *)(bp + kNR + 4 * v));
+    }
+    bp += 2 * kNR;
+    for (int r = 0; r < MR; ++r) {
+      __m256i av = _mm256_set1_epi64x((long long)ar[r][k]);
+      for (int v = 0; v < kV; ++v) {
+        lo[r][v] = _mm256_add_epi64(lo[r][v], _mm256_mul_epu32(av, b[v]));
+        x[r][v] = _mm256_add_epi32(x[r][v], _mm256_mullo_epi32(av, bs[v]));
+      }
+    }
+  }
+  const __m256i hiMask = _mm256_set1_epi64x((long long)0xFFFFFFFF00000000ull);
+  for (int r = 0; r < MR; ++r) {
+    uint64_t *cr = c + r * ldc;
+    for (int v = 0; v < kV; ++v) {
+      __m256i res = _mm256_add_epi64(
+          lo[r][v], _mm256_add_epi64(_mm256_slli_epi64(x[r][v], 32),
+                                     _mm256_and_si256(x[r][v], hiMask)));
+      if (nValid == kNR) {
+        __m256i *p = (__m256i *)(cr + 4 * v);
+        if (add)
+          res = _mm256_add_epi64(res, _mm256_loadu_si256(p));
+        _mm256_storeu_si256(p, res);
+      } else {
+        alignas(32) uint64_t t[4];
+        _mm256_store_si256((__m256i *)t, res);
+        for (int j = 0; j < 4; ++j) {
+          int64_t col = 4 * v + j;
+          if (col < nValid)
+            cr[col] = (add ? cr[col] : 0) + t[j];
+        }
+      }
+    }
+  }
+}
+
+template <int MR>
+__attribute__((noinline)) void
+microKernelN(int64_t kc, const uint64_t *a, int64_t lda, const uint64_t *bp,
+             uint64_t *c, int64_t ldc, bool add, int64_t nValid) {
+  microKernel<MR>(kc, a, lda, bp, c, ldc, add, nValid);
+}
+
+using KernelFn = void (*)(int64_t, const uint64_t *, int64_t, const uint64_t *,
+                          uint64_t *, int64_t, bool, int64_t);
+
+template <int... Is>
+constexpr auto makeKernelTable(std::integer_sequence<int, Is...>) {
+  return std::array<KernelFn, sizeof...(Is)>{&microKernelN<Is + 1>...};
+}
+const auto kKernels = makeKernelTable(std::make_integer_sequence<int, kMR>{});
+
+void packedTask(const Problem &p, int64_t m0, int64_t m1, int64_t n0,
+                int64_t n1) {
+  uint64_t *buf = packBuffer(size_t(kKC) * size_t(ceilDiv(kNC, kNR) * kNR) * 2);
+  for (int64_t jc = n0; jc < n1; jc += kNC) {
+    int64_t nc = std::min(kNC, n1 - jc);
+    for (int64_t pc = 0; pc < p.K; pc += kKC) {
+      int64_t kc = std::min(kKC, p.K - pc);
+      bool add = p.accumulate || pc > 0;
+      packB(kc, nc, p.B + pc * p.rsB + jc * p.csB, p.rsB, p.csB, buf);
+      for (int64_t ic = m0; ic < m1; ic += kMC) {
+        int64_t mc = std::min(kMC, m1 - ic);
+        for (int64_t jr = 0; jr < nc; jr += kNR) {
+          const uint64_t *bp = buf + (jr / kNR) * kc * 2 * kNR;
+          int64_t nv = std::min<int64_t>(kNR, nc - jr);
+          const uint64_t *a = p.A + ic * p.lda + pc;
+          uint64_t *c = p.C + ic * p.ldc + jc + jr;
+          int64_t ir = 0;
+          for (; ir + kMR <= mc; ir += kMR)
+            microKernelN<kMR>(kc, a + ir * p.lda, p.lda, bp, c + ir * p.ldc,
+                              p.ldc, add, nv);
+          if (ir < mc)
+            kKernels[mc - ir - 1](kc, a + ir * p.lda, p.lda, bp,
+                                  c + ir * p.ldc, p.ldc, add, nv);
+        }
+      }
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Small-M path: B (unit column stride) is streamed row by row, four k at a
+// time, into accumulators that live in L1. The cross term uses a broadcast
+// of swap(a) instead of swap(b), so B needs no shuffles: vpmulld(swap(a), b)
+// = {a1·b0, a0·b1}, the same pair in the other order.
+//===----------------------------------------------------------------------===//
+
+void smallMTask(const Problem &p, int64_t n0, int64_t n1) {
+  alignas(64) uint64_t accLo[kSmallM][kSmallChunk];
+  alignas(64) uint64_t accX[kSmallM][kSmallChunk];
+  const int64_t M = p.M, K = p.K, ldb = p.rsB;
+  const __m256i hiMask = _mm256_set1_epi64x((long long)0xFFFFFFFF00000000ull);
+  for (int64_t j0 = n0; j0 < n1; j0 += kSmallChunk) {
+    const int64_t nch = std::min(kSmallChunk, n1 - j0);
+    const int64_t nvec = nch / 4 * 4;
+    for (int64_t i = 0; i < M; ++i) {
+      std::memset(accLo[i], 0, sizeof(uint64_t) * nvec);
+      std::memset(accX[i], 0, sizeof(uint64_t) * nvec);
+    }
+    const uint64_t *Bj = p.B + j0;
+    int64_t k = 0;
+    for (; k + 4 <= K; k += 4) {
+      const uint64_t *b0 = Bj + k * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb,
+                     *b3 = b2 + ldb;
+      for (int64_t i = 0; i < M; ++i) {
+        const uint64_t *ai = p.A + i * p.lda + k;
+        __m256i a0 = _mm256_set1_epi64x((long long)ai[0]);
+        __m256i a1 = _mm256_set1_epi64x((long long)ai[1]);
+        __m256i a2 = _mm256_set1_epi64x((long long)ai[2]);
+        __m256i a3 = _mm256_set1_epi64x((long long)ai[3]);
+        __m256i s0 = _mm256_set1_epi64x((long long)swapHalves(ai[0]));
+        __m256i s1 = _mm256_set1_epi64x((long long)swapHalves(ai[1]));
+        __m256i s2 = _mm256_set1_epi64x((long long)swapHalves(ai[2]));
+        __m256i s3 = _mm256_set1_epi64x((long long)swapHalves(ai[3]));
+        uint64_t *lo = accLo[i], *xx = accX[i];
+        for (int64_t j = 0; j < nvec; j += 4) {
+          __m256i v0 = _mm256_loadu_si256((const __m256i *)(b0 + j));
+          __m256i v1 = _mm256_loadu_si256((const __m256i *)(b1 + j));
+          __m256i v2 = _mm256_loadu_si256((const __m256i *)(b2 + j));
+          __m256i v3 = _mm256_loadu_si256((const __m256i *)(b3 + j));
+          __m256i l = _mm256_add_epi64(
+              _mm256_add_epi64(_mm256_mul_epu32(a0, v0),
+                               _mm256_mul_epu32(a1, v1)),
+              _mm256_add_epi64(_mm256_mul_epu32(a2, v2),
+                               _mm256_mul_epu32(a3, v3)));
+          __m256i c = _mm256_add_epi32(
+              _mm256_add_epi32(_mm256_mullo_epi32(s0, v0),
+                               _mm256_mullo_epi32(s1, v1)),
+              _mm256_add_epi32(_mm256_mullo_epi32(s2, v2),
+                               _mm256_mullo_epi32(s3, v3)));
+          _mm256_store_si256(
+              (__m256i *)(lo + j),
+              _mm256_add_epi64(_mm256_load_si256((const __m256i *)(lo + j)), l));
+          _mm256_store_si256(
+              (__m256i *)(xx + j),
+              _mm256_add_epi32(_mm256_load_si256((const __m256i *)(xx + j)), c));
+        }
+      }
+    }
+    for (; k < K; ++k) {
+      const uint64_t *b0 = Bj + k * ldb;
+      for (int64_t i = 0; i < M; ++i) {
+        uint64_t aik = p.A[i * p.lda + k];
+        __m256i a0 = _mm256_set1_epi64x((long long)aik);
+        __m256i s0 = _mm256_set1_epi64x((long long)swapHalves(aik));
+        uint64_t *lo = accLo[i], *xx = accX[i];
+        for (int64_t j = 0; j < nvec; j += 4) {
+          __m256i v0 = _mm256_loadu_si256((const __m256i *)(b0 + j));
+          _mm256_store_si256(
+              (__m256i *)(lo + j),
+              _mm256_add_epi64(_mm256_load_si256((const __m256i *)(lo + j)),
+                               _mm256_mul_epu32(a0, v0)));
+          _mm256_store_si256(
+              (__m256i *)(xx + j),
+              _mm256_add_epi32(_mm256_load_si256((const __m256i *)(xx + j)),
+                               _mm256_mullo_epi32(s0, v0)));
+        }
+      }
+    }
+    // Fold the accumulators into C; leftover (< 4) columns are scalar.
+    for (int64_t i = 0; i < M; ++i) {
+      uint64_t *ci = p.C + i * p.ldc + j0;
+      for (int64_t j = 0; j < nvec; j += 4) {
+        __m256i xv = _mm256_load_si256((const __m256i *)(accX[i] + j));
+        __m256i res = _mm256_add_epi64(
+            _mm256_load_si256((const __m256i *)(accLo[i] + j)),
+            _mm256_add_epi64(_mm256_slli_epi64(xv, 32),
+                             _mm256_and_si256(xv, hiMask)));
+        if (p.accumulate)
+          res = _mm256_add_epi64(res,
+                                 _mm256_loadu_si256((const __m256i *)(ci + j)));
+        _mm256_storeu_si256((__m256i *)(ci + j), res);
+      }
+      for (int64_t j = nvec; j < nch; ++j) {
+        uint64_t s = 0;
+        for (int64_t kk = 0; kk < K; ++kk)
+          s += p.A[i * p.lda + kk] * Bj[kk * ldb + j];
+        ci[j] = (p.accumulate ? ci[j] : 0) + s;
+      }
+    }
+  }
+}
+
+int envThreads() {
+  const char *s = std::getenv("UMBRA_GEMM_THREADS");
+  if (!s || !*s)
+    return 0;
+  int v = std::atoi(s);
+  return v > 0 ? v : 0;
+}
+
+void run(const Problem &p, int threads) {
+  const int64_t M = p.M, N = p.N, K = p.K;
+  if (M <= 0 || N <= 0)
+    return;
+  if (K <= 0) {
+    if (!p.accumulate)
+      for (int64_t i = 0; i < M; ++i)
+        std::memset(p.C + i * p.ldc, 0, sizeof(uint64_t) * size_t(N));
+    return;
+  }
+  if (threads <= 0)
+    threads = gemmDefaultThreads();
+  const double work = double(M) * double(N) * double(K);
+  if (work < double(kMinParallelWork))
+    threads = 1;
+
+  const bool small = M <= kSmallM && p.csB == 1;
+  // Tasks: column chunks first (no duplicated packing), rows only when the
+  // columns run out. Several tasks per thread absorb noise from other load.
+  struct Task {
+    int64_t m0, m1, n0, n1;
+  };
+  std::vector<Task> tasks;
+  if (threads == 1) {
+    tasks.push_back({0, M, 0, N});
+  } else {
+    const int64_t target = int64_t(threads) * 4;
+    const int64_t colUnit = small ? 64 : std::max<int64_t>(kNR, 32);
+    int64_t tn = std::clamp<int64_t>(ceilDiv(N, colUnit), 1, target);
+    int64_t tm = small ? 1
+                       : std::clamp<int64_t>(ceilDiv(target, tn), 1,
+                                             ceilDiv(M, int64_t(kMR) * 4));
+    int64_t colStep = ceilDiv(ceilDiv(N, tn), kNR) * kNR;
+    int64_t rowStep = ceilDiv(ceilDiv(M, tm), kMR) * kMR;
+    for (int64_t n0 = 0; n0 < N; n0 += colStep)
+      for (int64_t m0 = 0; m0 < M; m0 += rowStep)
+        tasks.push_back(
+            {m0, std::min(M, m0 + rowStep), n0, std::min(N, n0 + colStep)});
+  }
+  std::function<void(int64_t)> fn = [&](int64_t t) {
+    const Task &tk = tasks[size_t(t)];
+    if (small)
+      smallMTask(p, tk.n0, tk.n1);
+    else
+      packedTask(p, tk.m0, tk.m1, tk.n0, tk.n1);
+  };
+  Pool::get().run(int64_t(tasks.size()), threads, fn);
+}
+
+} // namespace
+
+int gemmDefaultThreads() {
+  static const int n = [] {
+    int e = envThreads();
+    if (e > 0)
+      return e;
+    unsigned hc = std::thread::hardware_concurrency();
+    return hc ? int(hc) : 1;
+  }();
+  return n;
+}
+
+void gemmRing(int64_t M, int64_t N, int64_t K, const uint64_t *A, int64_t lda,
+              const uint64_t *B, int64_t ldb, uint64_t *C, int64_t ldc,
+              bool accumulate, int threads) {
+  gemmRingEx(false, false, M, N, K, A, lda, B, ldb, C, ldc, accumulate,
+             threads);
+}
+
+void gemmRingEx(bool transA, bool transB, int64_t M, int64_t N, int64_t K,
+                const uint64_t *A, int64_t lda, const uint64_t *B, int64_t ldb,
+                uint64_t *C, int64_t ldc, bool accumulate, int threads) {
+  std::vector<uint64_t> at;
+  if (transA && M > 0 && K > 0) {
+    // op(A) = Aᵀ: materialize it row-major (O(M·K), negligible vs O(M·N·K)).
+    at.resize(size_t(M) * size_t(K));
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t i = 0; i < M; ++i)
+        at[size_t(i * K + k)] = A[k * lda + i];
+    A = at.data();
+    lda = K;
+  }
+  Problem p{M, N, K, A, lda, B, transB ? 1 : ldb, transB ? ldb : 1,
+            C, ldc, accumulate};
+  run(p, threads);
+}
+
+void gemmRingNaive(int64_t M, int64_t N, int64_t K, const uint64_t *A,
+                   int64_t lda, const uint64_t *B, int64_t ldb, uint64_t *C,
+                   int64_t ldc, bool accumulate) {
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) {
+      uint64_t s = accumulate ? C[i * ldc + j] : 0;
+      for (int64_t k = 0; k < K; ++k)
+        s += A[i * lda + k] * B[k * ldb + j];
+      C[i * ldc + j] = s;
+    }
+}
+
+} // namespace umbra::rt
