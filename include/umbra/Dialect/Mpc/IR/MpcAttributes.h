@@ -1,0 +1,21 @@
+//===- MpcAttributes.h - visibility and reveal targets --------------------===//
+#ifndef UMBRA_DIALECT_MPC_IR_MPCATTRIBUTES_H
+#define UMBRA_DIALECT_MPC_IR_MPCATTRIBUTES_H
+
+#include "mlir/IR/Attributes.h"
+#include "mlir/IR/BuiltinAttributes.h"
+
+#include "umbra/Dialect/Mpc/IR/MpcEnums.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "umbra/Dialect/Mpc/IR/MpcAttributes.h.inc"
+
+namespace umbra::mpc {
+/// Who may see the result of combining values of visibility `a` and `b`:
+/// public joins to anything, equal holders stay, anything else is shared.
+/// Returns failure for a client value combined with an owner value, which
+/// must be shared first.
+mlir::FailureOr<Visibility> joinVisibility(Visibility a, Visibility b);
+} // namespace umbra::mpc
+
+#endif // UMBRA_DIALECT_MPC_IR_MPCATTRIBUTES_H

@@ -1,0 +1,272 @@
+#ifndef UMBRA_DIALECT_MPC_IR_MPCOPS_TD
+#define UMBRA_DIALECT_MPC_IR_MPCOPS_TD
+
+include "umbra/Dialect/Mpc/IR/MpcDialect.td"
+include "umbra/Dialect/Mpc/IR/MpcAttributes.td"
+include "umbra/Dialect/Mpc/IR/MpcTypes.td"
+include "mlir/IR/BuiltinAttributes.td"
+include "mlir/IR/CommonAttrConstraints.td"
+include "mlir/IR/CommonTypeConstraints.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+def Mpc_AnyTensor : Type<CPred<"::llvm::isa<::umbra::mpc::MpcTensorType>($_self)">,
+                         "mpc tensor", "::umbra::mpc::MpcTensorType">;
+
+//===----------------------------------------------------------------------===//
+// Crossing the boundary: encode, share, reveal, decode
+//===----------------------------------------------------------------------===//
+
+def Mpc_EncodeOp : Mpc_Op<"encode", [Pure]> {
+  let summary = "encode a plaintext float tensor as fixed point";
+  let description = [{
+    Rounds `x * 2^frac` to the nearest ring element, for a value that some
+    party holds in plaintext (a public constant, the client's input or the
+    owner's weight). The result's visibility names that party; it cannot be
+    `shared` (use `mpc.share` on the encoded value).
+
+    Example:
+
+    ```mlir
+    %w = mpc.encode %cst : tensor<768x768xf32> -> !mpc.tensor<768x768, owner, frac = 16>
+    ```
+  }];
+  let arguments = (ins StaticShapeTensorOf<[AnyFloat]>:$input);
+  let results = (outs Mpc_AnyTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input)) `->` qualified(type($output))";
+  let hasVerifier = 1;
+}
+
+def Mpc_DecodeOp : Mpc_Op<"decode", [Pure]> {
+  let summary = "decode a plaintext fixed-point tensor to float";
+  let description = [{
+    Interprets each ring element as a signed integer and divides by
+    `2^frac`. Only values that are not secret-shared can be decoded: shared
+    values must go through `mpc.reveal` first.
+
+    Example:
+
+    ```mlir
+    %y = mpc.decode %r : !mpc.tensor<1x32x50257, client, frac = 16> -> tensor<1x32x50257xf32>
+    ```
+  }];
+  let arguments = (ins Mpc_AnyTensor:$input);
+  let results = (outs StaticShapeTensorOf<[AnyFloat]>:$output);
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input)) `->` qualified(type($output))";
+  let hasVerifier = 1;
+}
+
+def Mpc_ShareOp : Mpc_Op<"share", [Pure]> {
+  let summary = "secret-share a private value between P0 and P1";
+  let description = [{
+    The holder of a `client` or `owner` value splits it into two uniformly
+    random additive shares and sends one to each server. Costs one message
+    of 8 bytes per element from the holder (none between the servers).
+
+    Example:
+
+    ```mlir
+    %s = mpc.share %x : !mpc.tensor<1x32x768, client, frac = 16> -> !mpc.tensor<1x32x768, shared, frac = 16>
+    ```
+  }];
+  let arguments = (ins Mpc_AnyTensor:$input);
+  let results = (outs Mpc_AnyTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input)) `->` qualified(type($output))";
+  let hasVerifier = 1;
+}
+
+def Mpc_RevealOp : Mpc_Op<"reveal", [Pure]> {
+  let summary = "open a shared value, with a stated reason";
+  let description = [{
+    Reconstructs a shared value for `to` (`all`: both servers and the
+    client, the result is `public`; `client`: only the client, the result is
+    `client`). This is the only way a secret leaves the shared state, so
+    `reason` must say why the leak is acceptable; the leakage report prints
+    it.
+
+    Example:
+
+    ```mlir
+    %l = mpc.reveal %s {to = #mpc.reveal_target<client>, reason = "model output"} : !mpc.tensor<1x32x50257, shared, frac = 16> -> !mpc.tensor<1x32x50257, client, frac = 16>
+    ```
+  }];
+  let arguments = (ins Mpc_AnyTensor:$input, Mpc_RevealTargetAttr:$to,
+                   StrAttr:$reason);
+  let results = (outs Mpc_AnyTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input)) `->` qualified(type($output))";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Arithmetic
+//===----------------------------------------------------------------------===//
+
+class Mpc_BinaryOp<string mnemonic, string what, list<Trait> traits = []>
+    : Mpc_Op<mnemonic, !listconcat(traits, [Pure])> {
+  let arguments = (ins Mpc_AnyTensor:$lhs, Mpc_AnyTensor:$rhs);
+  let results = (outs Mpc_AnyTensor:$output);
+  let assemblyFormat = [{
+    $lhs `,` $rhs attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+class Mpc_LinearBinaryOp<string mnemonic, string formula>
+    : Mpc_BinaryOp<mnemonic, formula> {
+  let summary = "elementwise " # formula # " (local, no communication)";
+  let description = [{
+    `}] # formula # [{` with numpy broadcasting. Both operands have the same
+    number of fractional bits. Shares combine locally; a public operand is
+    added by one server only. The result is `shared` if either operand is,
+    otherwise the operands' common holder.
+
+    Example:
+
+    ```mlir
+    %c = mpc.}] # mnemonic # [{ %a, %b : (!mpc.tensor<32x768, shared, frac = 16>, !mpc.tensor<768, public, frac = 16>) -> !mpc.tensor<32x768, shared, frac = 16>
+    ```
+  }];
+}
+
+def Mpc_AddOp : Mpc_LinearBinaryOp<"add", "lhs + rhs">;
+def Mpc_SubOp : Mpc_LinearBinaryOp<"sub", "lhs - rhs">;
+
+def Mpc_NegOp : Mpc_Op<"neg", [Pure, SameOperandsAndResultType]> {
+  let summary = "elementwise negation (local)";
+  let description = [{
+    Negates every element; each server negates its share.
+
+    Example:
+
+    ```mlir
+    %y = mpc.neg %x : !mpc.tensor<32x768, shared, frac = 16>
+    ```
+  }];
+  let arguments = (ins Mpc_AnyTensor:$input);
+  let results = (outs Mpc_AnyTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input))";
+}
+
+def Mpc_MulOp : Mpc_BinaryOp<"mul", "lhs * rhs"> {
+  let summary = "elementwise product (Beaver if both operands are shared)";
+  let description = [{
+    Elementwise product with numpy broadcasting. The result has
+    `frac(lhs) + frac(rhs)` fractional bits (follow with `mpc.trunc`). Two
+    shared operands use a Beaver triple: one round, 16 bytes per element
+    each way; a shared times a public operand is local.
+
+    Example:
+
+    ```mlir
+    %c = mpc.mul %a, %b : (!mpc.tensor<32x768, shared, frac = 16>, !mpc.tensor<32x768, shared, frac = 16>) -> !mpc.tensor<32x768, shared, frac = 32>
+    ```
+  }];
+}
+
+def Mpc_MatMulOp : Mpc_BinaryOp<"matmul", "lhs x rhs"> {
+  let summary = "matrix product (matrix Beaver if both operands are shared)";
+  let description = [{
+    `numpy.matmul` over the last two dimensions with broadcast batch
+    dimensions. The result has `frac(lhs) + frac(rhs)` fractional bits.
+    Shared x shared uses a matrix Beaver triple (opening `lhs - A` and
+    `rhs - B`; for a constant weight `rhs - B` is opened once per
+    deployment); shared x public is local.
+
+    Example:
+
+    ```mlir
+    %y = mpc.matmul %x, %w : (!mpc.tensor<32x768, shared, frac = 16>, !mpc.tensor<768x3072, shared, frac = 16>) -> !mpc.tensor<32x3072, shared, frac = 32>
+    ```
+  }];
+}
+
+def Mpc_TruncOp : Mpc_Op<"trunc", [Pure]> {
+  let summary = "drop fractional bits (faithful truncation)";
+  let description = [{
+    Divides by `2^bits` (arithmetic shift), removing `bits` fractional bits.
+    On shared values this is a protocol (the runtime uses a faithful
+    construction whose error is at most one unit in the last place); on
+    plaintext values it is a local shift.
+
+    Example:
+
+    ```mlir
+    %y = mpc.trunc %x {bits = 16 : i64} : !mpc.tensor<32x3072, shared, frac = 32> -> !mpc.tensor<32x3072, shared, frac = 16>
+    ```
+  }];
+  let arguments = (ins Mpc_AnyTensor:$input, ConfinedAttr<I64Attr, [IntPositive]>:$bits);
+  let results = (outs Mpc_AnyTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input)) `->` qualified(type($output))";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Comparison and selection
+//===----------------------------------------------------------------------===//
+
+def Mpc_DReluOp : Mpc_Op<"drelu", [Pure]> {
+  let summary = "sign test: 1 where x >= 0, else 0";
+  let description = [{
+    The derivative of ReLU, the basic secure comparison (`a < b` is
+    `1 - drelu(a - b)`). The result is a bit tensor (`frac = 0`) with the
+    input's shape and visibility.
+
+    Example:
+
+    ```mlir
+    %b = mpc.drelu %x : !mpc.tensor<32x3072, shared, frac = 16> -> !mpc.tensor<32x3072, shared, frac = 0>
+    ```
+  }];
+  let arguments = (ins Mpc_AnyTensor:$input);
+  let results = (outs Mpc_AnyTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input)) `->` qualified(type($output))";
+  let hasVerifier = 1;
+}
+
+def Mpc_SelectOp : Mpc_Op<"select", [Pure]> {
+  let summary = "elementwise choice by a bit: cond ? a : b";
+  let description = [{
+    `cond` is a bit tensor (`frac = 0`) of the result's shape; `on_true` and
+    `on_false` have the result's type up to visibility. Computed as
+    `b + cond * (a - b)`: one Beaver product when `cond` is shared.
+
+    Example:
+
+    ```mlir
+    %y = mpc.select %c, %x, %z : (!mpc.tensor<32x3072, shared, frac = 0>, !mpc.tensor<32x3072, shared, frac = 16>, !mpc.tensor<32x3072, public, frac = 16>) -> !mpc.tensor<32x3072, shared, frac = 16>
+    ```
+  }];
+  let arguments = (ins Mpc_AnyTensor:$condition, Mpc_AnyTensor:$on_true,
+                   Mpc_AnyTensor:$on_false);
+  let results = (outs Mpc_AnyTensor:$output);
+  let assemblyFormat = [{
+    $condition `,` $on_true `,` $on_false attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Polynomials
+//===----------------------------------------------------------------------===//
+
+def Mpc_PolyOp : Mpc_Op<"poly", [Pure, SameOperandsAndResultType]> {
+  let summary = "evaluate a polynomial with public coefficients";
+  let description = [{
+    `y = sum_i coefficients[i] * x^i`, in fixed point with the input's
+    fractional bits (the runtime encodes the coefficients and truncates after
+    every product). Degree `d` costs `ceil(log2 d)` rounds of Beaver products
+    on shared inputs.
+
+    Example:
+
+    ```mlir
+    %y = mpc.poly %x {coefficients = array<f64: 0.5, 0.25, 0.0, -0.0208>} : !mpc.tensor<32x3072, shared, frac = 16>
+    ```
+  }];
+  let arguments = (ins Mpc_AnyTensor:$input, DenseF64ArrayAttr:$coefficients);
+  let results = (outs Mpc_AnyTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input))";
+  let hasVerifier = 1;
+}
+
+#endif // UMBRA_DIALECT_MPC_IR_MPCOPS_TD

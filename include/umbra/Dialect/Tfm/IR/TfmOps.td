@@ -1,0 +1,463 @@
+#ifndef UMBRA_DIALECT_TFM_IR_TFMOPS_TD
+#define UMBRA_DIALECT_TFM_IR_TFMOPS_TD
+
+include "umbra/Dialect/Tfm/IR/TfmDialect.td"
+include "umbra/Dialect/Tfm/IR/TfmAttributes.td"
+include "mlir/IR/BuiltinAttributes.td"
+include "mlir/IR/CommonAttrConstraints.td"
+include "mlir/IR/CommonTypeConstraints.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+//===----------------------------------------------------------------------===//
+// Type constraints
+//===----------------------------------------------------------------------===//
+
+def Tfm_FloatTensor : StaticShapeTensorOf<[AnyFloat]>;
+def Tfm_BoolTensor : StaticShapeTensorOf<[I1]>;
+def Tfm_IndexTensor : StaticShapeTensorOf<[AnySignlessInteger]>;
+def Tfm_AnyTensor : StaticShapeTensorOf<[AnyType]>;
+
+//===----------------------------------------------------------------------===//
+// Elementwise unary ops
+//===----------------------------------------------------------------------===//
+
+class Tfm_UnaryOp<string mnemonic, string formula, list<Trait> traits = []>
+    : Tfm_Op<mnemonic, !listconcat(traits, [Pure, SameOperandsAndResultType,
+                                            Elementwise])> {
+  let summary = "elementwise " # formula;
+  let description = [{
+    Applies `}] # formula # [{` to every element of a float tensor.
+
+    Example:
+
+    ```mlir
+    %y = tfm.}] # mnemonic # [{ %x : tensor<1x32x768xf32>
+    ```
+  }];
+  let arguments = (ins Tfm_FloatTensor:$input);
+  let results = (outs Tfm_FloatTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input))";
+}
+
+def Tfm_NegOp : Tfm_UnaryOp<"neg", "y = -x">;
+def Tfm_SqrtOp : Tfm_UnaryOp<"sqrt", "y = sqrt(x)">;
+def Tfm_ReciprocalOp : Tfm_UnaryOp<"reciprocal", "y = 1 / x">;
+def Tfm_ExpOp : Tfm_UnaryOp<"exp", "y = exp(x)">;
+def Tfm_ErfOp : Tfm_UnaryOp<"erf", "y = erf(x)">;
+def Tfm_TanhOp : Tfm_UnaryOp<"tanh", "y = tanh(x)">;
+def Tfm_SigmoidOp : Tfm_UnaryOp<"sigmoid", "y = 1 / (1 + exp(-x))">;
+def Tfm_ReluOp : Tfm_UnaryOp<"relu", "y = max(x, 0)">;
+def Tfm_SiluOp : Tfm_UnaryOp<"silu", "y = x * sigmoid(x)">;
+
+def Tfm_GeluOp : Tfm_Op<"gelu", [Pure, SameOperandsAndResultType, Elementwise]> {
+  let summary = "elementwise GeLU";
+  let description = [{
+    `y = x * Phi(x)` with the exact (erf-based) Gaussian CDF when
+    `approximation` is `none`, or the tanh approximation
+    `0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x^3)))` when it is
+    `tanh`.
+
+    Example:
+
+    ```mlir
+    %y = tfm.gelu %x {approximation = #tfm.gelu_approximation<tanh>} : tensor<32x3072xf32>
+    ```
+  }];
+  let arguments = (ins Tfm_FloatTensor:$input,
+      DefaultValuedAttr<Tfm_GeluApproximationAttr,
+                        "::umbra::tfm::GeluApproximation::none">:$approximation);
+  let results = (outs Tfm_FloatTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input))";
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise binary ops (numpy broadcasting)
+//===----------------------------------------------------------------------===//
+
+class Tfm_BinaryOp<string mnemonic, string formula, Type resultType,
+                   list<Trait> traits = [], string exampleElt = "f32">
+    : Tfm_Op<mnemonic, !listconcat(traits, [Pure])> {
+  let summary = "elementwise " # formula # " with broadcasting";
+  let description = [{
+    Computes `}] # formula # [{` elementwise. The operands broadcast against
+    each other with numpy (ONNX multidirectional) rules; the result has the
+    broadcast shape.
+
+    Example:
+
+    ```mlir
+    %c = tfm.}] # mnemonic # [{ %a, %b : (tensor<1x32x768xf32>, tensor<768xf32>) -> tensor<1x32x768x}]
+    # exampleElt # [{>
+
+    ```
+  }];
+  let arguments = (ins Tfm_FloatTensor:$lhs, Tfm_FloatTensor:$rhs);
+  let results = (outs resultType:$output);
+  let assemblyFormat = [{
+    $lhs `,` $rhs attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Tfm_AddOp : Tfm_BinaryOp<"add", "lhs + rhs", Tfm_FloatTensor, [Commutative]>;
+def Tfm_SubOp : Tfm_BinaryOp<"sub", "lhs - rhs", Tfm_FloatTensor>;
+def Tfm_MulOp : Tfm_BinaryOp<"mul", "lhs * rhs", Tfm_FloatTensor, [Commutative]>;
+def Tfm_DivOp : Tfm_BinaryOp<"div", "lhs / rhs", Tfm_FloatTensor>;
+def Tfm_PowOp : Tfm_BinaryOp<"pow", "lhs ^ rhs", Tfm_FloatTensor>;
+def Tfm_MaxOp : Tfm_BinaryOp<"max", "max(lhs, rhs)", Tfm_FloatTensor, [Commutative]>;
+def Tfm_EqualOp : Tfm_BinaryOp<"equal", "lhs == rhs", Tfm_BoolTensor, [Commutative], "i1">;
+def Tfm_LessOp : Tfm_BinaryOp<"less", "lhs < rhs", Tfm_BoolTensor, [], "i1">;
+
+def Tfm_WhereOp : Tfm_Op<"where", [Pure]> {
+  let summary = "elementwise selection with broadcasting";
+  let description = [{
+    `y = condition ? on_true : on_false`, elementwise, with numpy
+    broadcasting of all three operands.
+
+    Example:
+
+    ```mlir
+    %y = tfm.where %m, %a, %b : (tensor<32x32xi1>, tensor<1x12x32x32xf32>, tensor<f32>) -> tensor<1x12x32x32xf32>
+    ```
+  }];
+  let arguments = (ins Tfm_BoolTensor:$condition, Tfm_FloatTensor:$on_true,
+                   Tfm_FloatTensor:$on_false);
+  let results = (outs Tfm_FloatTensor:$output);
+  let assemblyFormat = [{
+    $condition `,` $on_true `,` $on_false attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Tfm_CastOp : Tfm_Op<"cast", [Pure, SameOperandsAndResultShape, Elementwise]> {
+  let summary = "elementwise element type conversion";
+  let description = [{
+    Converts each element to the result's element type (float, integer or
+    boolean), with ONNX `Cast` semantics.
+
+    Example:
+
+    ```mlir
+    %y = tfm.cast %x : tensor<1x32xi1> to tensor<1x32xf32>
+    ```
+  }];
+  let arguments = (ins Tfm_AnyTensor:$input);
+  let results = (outs Tfm_AnyTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input)) `to` qualified(type($output))";
+}
+
+//===----------------------------------------------------------------------===//
+// Linear algebra
+//===----------------------------------------------------------------------===//
+
+def Tfm_MatMulOp : Tfm_Op<"matmul", [Pure]> {
+  let summary = "matrix product with numpy batch broadcasting";
+  let description = [{
+    `numpy.matmul` semantics: the last two dimensions are multiplied, the
+    leading (batch) dimensions broadcast. Rank-1 operands are not accepted;
+    the importer reshapes them.
+
+    Example:
+
+    ```mlir
+    %s = tfm.matmul %q, %kt : (tensor<1x12x32x64xf32>, tensor<1x12x64x32xf32>) -> tensor<1x12x32x32xf32>
+    ```
+  }];
+  let arguments = (ins Tfm_FloatTensor:$lhs, Tfm_FloatTensor:$rhs);
+  let results = (outs Tfm_FloatTensor:$output);
+  let assemblyFormat = [{
+    $lhs `,` $rhs attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Tfm_LinearOp : Tfm_Op<"linear", [Pure]> {
+  let summary = "affine layer y = x * W + b";
+  let description = [{
+    Multiplies the last dimension of `input` (K) by a rank-2 `weight` of
+    shape K x N and adds an optional `bias` of shape N. This is the form of
+    every projection in a transformer; the weight is usually a model-owner
+    constant, which later passes exploit (its Beaver mask is opened once per
+    deployment).
+
+    Example:
+
+    ```mlir
+    %y = tfm.linear %x, %w, %b : (tensor<1x32x768xf32>, tensor<768x3072xf32>, tensor<3072xf32>) -> tensor<1x32x3072xf32>
+    ```
+  }];
+  let arguments = (ins Tfm_FloatTensor:$input, Tfm_FloatTensor:$weight,
+                   Optional<Tfm_FloatTensor>:$bias);
+  let results = (outs Tfm_FloatTensor:$output);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Normalisation and attention
+//===----------------------------------------------------------------------===//
+
+def Tfm_SoftmaxOp : Tfm_Op<"softmax", [Pure, SameOperandsAndResultType]> {
+  let summary = "softmax along one axis";
+  let description = [{
+    `y_i = exp(x_i) / sum_j exp(x_j)` along `axis` (negative counts from the
+    back). Positions set to `-inf` (see `tfm.causal_mask`) get weight 0.
+
+    Example:
+
+    ```mlir
+    %p = tfm.softmax %s {axis = -1 : i64} : tensor<1x12x32x32xf32>
+    ```
+  }];
+  let arguments = (ins Tfm_FloatTensor:$input, I64Attr:$axis);
+  let results = (outs Tfm_FloatTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input))";
+  let hasVerifier = 1;
+}
+
+def Tfm_LayerNormOp : Tfm_Op<"layer_norm", [Pure, AttrSizedOperandSegments]> {
+  let summary = "layer normalisation over the trailing dimensions";
+  let description = [{
+    Normalises `input` over the dimensions from `axis` to the last one:
+    `y = (x - mean) / sqrt(var + epsilon) * scale + bias`. `scale` and
+    `bias` are optional and have the normalised dimensions' shape.
+
+    Example:
+
+    ```mlir
+    %y = tfm.layer_norm %x scale %g bias %b {axis = -1 : i64, epsilon = 1.0e-05 : f32} : (tensor<1x32x768xf32>, tensor<768xf32>, tensor<768xf32>) -> tensor<1x32x768xf32>
+    ```
+  }];
+  let arguments = (ins Tfm_FloatTensor:$input,
+                   Optional<Tfm_FloatTensor>:$scale,
+                   Optional<Tfm_FloatTensor>:$bias,
+                   DefaultValuedAttr<I64Attr, "-1">:$axis,
+                   F32Attr:$epsilon);
+  let results = (outs Tfm_FloatTensor:$output);
+  let assemblyFormat = [{
+    $input (`scale` $scale^)? (`bias` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Tfm_RmsNormOp : Tfm_Op<"rms_norm", [Pure]> {
+  let summary = "root-mean-square normalisation over the last dimension";
+  let description = [{
+    `y = x / sqrt(mean(x^2) + epsilon) * scale` over the last dimension
+    (LLaMA); `scale` is optional and has the last dimension's shape.
+
+    Example:
+
+    ```mlir
+    %y = tfm.rms_norm %x scale %g {epsilon = 1.0e-06 : f32} : (tensor<1x32x256xf32>, tensor<256xf32>) -> tensor<1x32x256xf32>
+    ```
+  }];
+  let arguments = (ins Tfm_FloatTensor:$input,
+                   Optional<Tfm_FloatTensor>:$scale,
+                   F32Attr:$epsilon);
+  let results = (outs Tfm_FloatTensor:$output);
+  let assemblyFormat = [{
+    $input (`scale` $scale^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Tfm_CausalMaskOp : Tfm_Op<"causal_mask", [Pure, SameOperandsAndResultType]> {
+  let summary = "mask attention scores above the diagonal";
+  let description = [{
+    For the last two dimensions (queries i, keys j) sets `y[..., i, j]` to
+    `-inf` where `j > i + (keys - queries)` and copies `x` elsewhere, so a
+    following softmax gives those positions weight 0. The mask is public and
+    structural: a later MPC lowering never computes masked positions, instead
+    of encoding a huge negative fixed-point constant.
+
+    Example:
+
+    ```mlir
+    %m = tfm.causal_mask %s : tensor<1x12x32x32xf32>
+    ```
+  }];
+  let arguments = (ins Tfm_FloatTensor:$input);
+  let results = (outs Tfm_FloatTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input))";
+  let hasVerifier = 1;
+}
+
+def Tfm_EmbeddingOp : Tfm_Op<"embedding", [Pure]> {
+  let summary = "row lookup in an embedding table";
+  let description = [{
+    `y[i..., :] = table[ids[i...], :]`. The ids are the client's tokens:
+    a later lowering must not reveal them (the client one-hot encodes them,
+    turning the lookup into a matrix product).
+
+    Example:
+
+    ```mlir
+    %e = tfm.embedding %table, %ids : (tensor<50257x768xf32>, tensor<1x32xi64>) -> tensor<1x32x768xf32>
+    ```
+  }];
+  let arguments = (ins Tfm_FloatTensor:$table, Tfm_IndexTensor:$ids);
+  let results = (outs Tfm_FloatTensor:$output);
+  let assemblyFormat = [{
+    $table `,` $ids attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions
+//===----------------------------------------------------------------------===//
+
+class Tfm_ReduceOp<string mnemonic, string what>
+    : Tfm_Op<mnemonic, [Pure]> {
+  let summary = what # " over a set of axes";
+  let description = [{
+    Reduces `input` with }] # what # [{ over `axes` (negative values count from
+    the back). With `keepdims` the reduced dimensions stay as size 1.
+
+    Example:
+
+    ```mlir
+    %m = tfm.}] # mnemonic # [{ %x {axes = array<i64: -1>, keepdims = true} : tensor<1x32x768xf32> -> tensor<1x32x1xf32>
+    ```
+  }];
+  let arguments = (ins Tfm_FloatTensor:$input, DenseI64ArrayAttr:$axes,
+                   DefaultValuedAttr<BoolAttr, "true">:$keepdims);
+  let results = (outs Tfm_FloatTensor:$output);
+  let assemblyFormat = [{
+    $input attr-dict `:` qualified(type($input)) `->` qualified(type($output))
+  }];
+  let hasVerifier = 1;
+}
+
+def Tfm_ReduceSumOp : Tfm_ReduceOp<"reduce_sum", "the sum">;
+def Tfm_ReduceMeanOp : Tfm_ReduceOp<"reduce_mean", "the mean">;
+def Tfm_ReduceMaxOp : Tfm_ReduceOp<"reduce_max", "the maximum">;
+
+//===----------------------------------------------------------------------===//
+// Shape ops
+//===----------------------------------------------------------------------===//
+
+def Tfm_ReshapeOp : Tfm_Op<"reshape", [Pure]> {
+  let summary = "reinterpret a tensor with another static shape";
+  let description = [{
+    Row-major reshape to the result type's shape; the element count must not
+    change. ONNX Reshape, Squeeze, Unsqueeze and Flatten import to it.
+
+    Example:
+
+    ```mlir
+    %y = tfm.reshape %x : tensor<1x32x768xf32> to tensor<1x32x12x64xf32>
+    ```
+  }];
+  let arguments = (ins Tfm_AnyTensor:$input);
+  let results = (outs Tfm_AnyTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input)) `to` qualified(type($output))";
+  let hasVerifier = 1;
+}
+
+def Tfm_TransposeOp : Tfm_Op<"transpose", [Pure]> {
+  let summary = "permute dimensions";
+  let description = [{
+    `y` has dimension `i` equal to dimension `permutation[i]` of `x`.
+
+    Example:
+
+    ```mlir
+    %y = tfm.transpose %x {permutation = array<i64: 0, 2, 1, 3>} : tensor<1x32x12x64xf32> -> tensor<1x12x32x64xf32>
+    ```
+  }];
+  let arguments = (ins Tfm_AnyTensor:$input, DenseI64ArrayAttr:$permutation);
+  let results = (outs Tfm_AnyTensor:$output);
+  let assemblyFormat = [{
+    $input attr-dict `:` qualified(type($input)) `->` qualified(type($output))
+  }];
+  let hasVerifier = 1;
+}
+
+def Tfm_ExpandOp : Tfm_Op<"expand", [Pure]> {
+  let summary = "broadcast a tensor to a larger static shape";
+  let description = [{
+    numpy `broadcast_to`: the input's shape must broadcast to the result's.
+
+    Example:
+
+    ```mlir
+    %y = tfm.expand %x : tensor<1x1x32x32xi1> to tensor<1x12x32x32xi1>
+    ```
+  }];
+  let arguments = (ins Tfm_AnyTensor:$input);
+  let results = (outs Tfm_AnyTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input)) `to` qualified(type($output))";
+  let hasVerifier = 1;
+}
+
+def Tfm_ConcatOp : Tfm_Op<"concat", [Pure]> {
+  let summary = "concatenate tensors along one axis";
+  let description = [{
+    Joins the inputs along `axis` (non-negative); all other dimensions and
+    the element type must agree.
+
+    Example:
+
+    ```mlir
+    %y = tfm.concat %a, %b {axis = 1 : i64} : (tensor<1x16x64xf32>, tensor<1x16x64xf32>) -> tensor<1x32x64xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<Tfm_AnyTensor>:$inputs, I64Attr:$axis);
+  let results = (outs Tfm_AnyTensor:$output);
+  let assemblyFormat = [{
+    $inputs attr-dict `:` functional-type($inputs, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Tfm_SliceOp : Tfm_Op<"slice", [Pure]> {
+  let summary = "static strided slice";
+  let description = [{
+    Takes, for every dimension `d`, the elements `offsets[d]`,
+    `offsets[d] + strides[d]`, ... (result's size along `d` many, strides
+    positive). ONNX Slice with constant bounds and each output of Split
+    import to it.
+
+    Example:
+
+    ```mlir
+    %q = tfm.slice %qkv {offsets = array<i64: 0, 0, 0>, strides = array<i64: 1, 1, 1>} : tensor<1x32x2304xf32> -> tensor<1x32x768xf32>
+    ```
+  }];
+  let arguments = (ins Tfm_AnyTensor:$input, DenseI64ArrayAttr:$offsets,
+                   DenseI64ArrayAttr:$strides);
+  let results = (outs Tfm_AnyTensor:$output);
+  let assemblyFormat = [{
+    $input attr-dict `:` qualified(type($input)) `->` qualified(type($output))
+  }];
+  let hasVerifier = 1;
+}
+
+def Tfm_GatherOp : Tfm_Op<"gather", [Pure]> {
+  let summary = "gather slices along an axis by integer indices";
+  let description = [{
+    ONNX `Gather`: `y` is `data` with dimension `axis` replaced by the
+    indices' shape. Gathers of token ids from an embedding table import as
+    `tfm.embedding` instead.
+
+    Example:
+
+    ```mlir
+    %y = tfm.gather %x, %i {axis = 0 : i64} : (tensor<8x4xf32>, tensor<2xi64>) -> tensor<2x4xf32>
+    ```
+  }];
+  let arguments = (ins Tfm_AnyTensor:$data, Tfm_IndexTensor:$indices,
+                   I64Attr:$axis);
+  let results = (outs Tfm_AnyTensor:$output);
+  let assemblyFormat = [{
+    $data `,` $indices attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // UMBRA_DIALECT_TFM_IR_TFMOPS_TD

@@ -1,0 +1,186 @@
+//===- MpcOps.cpp - mpc op verifiers --------------------------------------===//
+#include "umbra/Dialect/Mpc/IR/MpcOps.h"
+
+#include "mlir/Dialect/Traits.h"
+#include "mlir/IR/Builders.h"
+
+using namespace mlir;
+using namespace umbra::mpc;
+
+#define GET_OP_CLASSES
+#include "umbra/Dialect/Mpc/IR/MpcOps.cpp.inc"
+
+static MpcTensorType typeOf(Value v) { return cast<MpcTensorType>(v.getType()); }
+
+/// The result of combining `operands` has the join of their visibilities.
+static LogicalResult verifyJoinedVisibility(Operation *op, ValueRange operands,
+                                            MpcTensorType result) {
+  Visibility joined = Visibility::public_;
+  for (Value v : operands) {
+    FailureOr<Visibility> next =
+        joinVisibility(joined, typeOf(v).getVisibility());
+    if (failed(next))
+      return op->emitOpError("combines a client value with an owner value; "
+                             "share them first");
+    joined = *next;
+  }
+  if (result.getVisibility() != joined)
+    return op->emitOpError()
+           << "result visibility must be '" << stringifyVisibility(joined)
+           << "', the join of the operands'";
+  return success();
+}
+
+static LogicalResult verifySameShapeAndFrac(Operation *op, MpcTensorType a,
+                                            MpcTensorType b) {
+  if (a.getShape() != b.getShape())
+    return op->emitOpError("result shape must match the input's");
+  if (a.getFrac() != b.getFrac())
+    return op->emitOpError("result frac must match the input's");
+  return success();
+}
+
+LogicalResult EncodeOp::verify() {
+  MpcTensorType out = typeOf(getOutput());
+  if (getInput().getType().getShape() != out.getShape())
+    return emitOpError("result shape must match the input's");
+  if (out.isShared())
+    return emitOpError("encodes a plaintext: the result cannot be shared "
+                       "(use mpc.share)");
+  return success();
+}
+
+LogicalResult DecodeOp::verify() {
+  MpcTensorType in = typeOf(getInput());
+  if (getOutput().getType().getShape() != in.getShape())
+    return emitOpError("result shape must match the input's");
+  if (in.isShared())
+    return emitOpError("cannot decode a shared value: reveal it first");
+  return success();
+}
+
+LogicalResult ShareOp::verify() {
+  MpcTensorType in = typeOf(getInput()), out = typeOf(getOutput());
+  if (in.getVisibility() != Visibility::client &&
+      in.getVisibility() != Visibility::owner)
+    return emitOpError("input must be held by the client or the model owner");
+  if (!out.isShared())
+    return emitOpError("result must be shared");
+  return verifySameShapeAndFrac(*this, in, out);
+}
+
+LogicalResult RevealOp::verify() {
+  MpcTensorType in = typeOf(getInput()), out = typeOf(getOutput());
+  if (!in.isShared())
+    return emitOpError("input must be shared");
+  if (getReason().trim().empty())
+    return emitOpError("must state a reason for the leak");
+  Visibility expected = getTo() == RevealTarget::all ? Visibility::public_
+                                                      : Visibility::client;
+  if (out.getVisibility() != expected)
+    return emitOpError() << "result visibility must be '"
+                         << stringifyVisibility(expected) << "'";
+  return verifySameShapeAndFrac(*this, in, out);
+}
+
+/// Elementwise ops broadcast their operands (numpy rules).
+static LogicalResult verifyBroadcastShape(Operation *op, MpcTensorType a,
+                                          MpcTensorType b, MpcTensorType result) {
+  SmallVector<int64_t> shape;
+  if (!OpTrait::util::getBroadcastedShape(a.getShape(), b.getShape(), shape))
+    return op->emitOpError("operand shapes do not broadcast together");
+  if (ArrayRef<int64_t>(shape) != result.getShape())
+    return op->emitOpError("result shape must be the broadcast shape");
+  return success();
+}
+
+template <typename LinearOp>
+static LogicalResult verifyLinear(LinearOp op) {
+  MpcTensorType a = typeOf(op.getLhs()), b = typeOf(op.getRhs()),
+             c = typeOf(op.getOutput());
+  if (a.getFrac() != b.getFrac() || c.getFrac() != a.getFrac())
+    return op.emitOpError("operands and result must have the same frac");
+  if (failed(verifyBroadcastShape(op, a, b, c)))
+    return failure();
+  return verifyJoinedVisibility(op, {op.getLhs(), op.getRhs()}, c);
+}
+
+LogicalResult AddOp::verify() { return verifyLinear(*this); }
+LogicalResult SubOp::verify() { return verifyLinear(*this); }
+
+/// Products add the operands' fractional bits.
+static LogicalResult verifyProductFrac(Operation *op, MpcTensorType a,
+                                       MpcTensorType b, MpcTensorType c) {
+  if (c.getFrac() != a.getFrac() + b.getFrac())
+    return op->emitOpError() << "result frac must be " << a.getFrac() << " + "
+                             << b.getFrac() << " (truncate explicitly)";
+  return success();
+}
+
+LogicalResult MulOp::verify() {
+  MpcTensorType a = typeOf(getLhs()), b = typeOf(getRhs()), c = typeOf(getOutput());
+  if (failed(verifyProductFrac(*this, a, b, c)) ||
+      failed(verifyBroadcastShape(*this, a, b, c)))
+    return failure();
+  return verifyJoinedVisibility(*this, {getLhs(), getRhs()}, c);
+}
+
+LogicalResult MatMulOp::verify() {
+  MpcTensorType a = typeOf(getLhs()), b = typeOf(getRhs()), c = typeOf(getOutput());
+  if (failed(verifyProductFrac(*this, a, b, c)))
+    return failure();
+  ArrayRef<int64_t> x = a.getShape(), y = b.getShape();
+  if (x.size() < 2 || y.size() < 2)
+    return emitOpError("operands must have rank >= 2");
+  if (x.back() != y[y.size() - 2])
+    return emitOpError() << "contraction dimensions differ: " << x.back()
+                         << " vs " << y[y.size() - 2];
+  SmallVector<int64_t> shape;
+  if (!OpTrait::util::getBroadcastedShape(x.drop_back(2), y.drop_back(2),
+                                          shape))
+    return emitOpError("batch dimensions do not broadcast");
+  shape.push_back(x[x.size() - 2]);
+  shape.push_back(y.back());
+  if (ArrayRef<int64_t>(shape) != c.getShape())
+    return emitOpError("result shape does not match the operands");
+  return verifyJoinedVisibility(*this, {getLhs(), getRhs()}, c);
+}
+
+LogicalResult TruncOp::verify() {
+  MpcTensorType in = typeOf(getInput()), out = typeOf(getOutput());
+  if (static_cast<uint64_t>(getBits()) > in.getFrac())
+    return emitOpError() << "cannot drop " << getBits()
+                         << " bits from a value with frac = " << in.getFrac();
+  if (out != in.withFrac(in.getFrac() - getBits()))
+    return emitOpError("result must be the input type with frac reduced by "
+                       "bits");
+  return success();
+}
+
+LogicalResult DReluOp::verify() {
+  MpcTensorType in = typeOf(getInput()), out = typeOf(getOutput());
+  if (out != in.withFrac(0))
+    return emitOpError("result must be a bit tensor (frac = 0) with the "
+                       "input's shape and visibility");
+  return success();
+}
+
+LogicalResult SelectOp::verify() {
+  MpcTensorType c = typeOf(getCondition()), a = typeOf(getOnTrue()),
+             b = typeOf(getOnFalse()), out = typeOf(getOutput());
+  if (c.getFrac() != 0)
+    return emitOpError("condition must be a bit tensor (frac = 0)");
+  for (MpcTensorType t : {c, a, b})
+    if (t.getShape() != out.getShape())
+      return emitOpError("operands must have the result's shape");
+  if (a.getFrac() != out.getFrac() || b.getFrac() != out.getFrac())
+    return emitOpError("both choices must have the result's frac");
+  return verifyJoinedVisibility(
+      *this, {getCondition(), getOnTrue(), getOnFalse()}, out);
+}
+
+LogicalResult PolyOp::verify() {
+  if (getCoefficients().empty())
+    return emitOpError("needs at least one coefficient");
+  return success();
+}
