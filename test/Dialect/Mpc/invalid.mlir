@@ -1,0 +1,217 @@
+// RUN: mpc-opt %s --split-input-file --verify-diagnostics
+
+// expected-error @+1 {{expected visibility (public, client, owner or shared), got 'secret'}}
+func.func @bad_visibility(%a: !mpc.tensor<2, secret, frac = 16>) { return }
+
+// -----
+
+// expected-error @+1 {{frac = 60 leaves too few integer bits (at most 48)}}
+func.func @too_many_frac_bits(%a: !mpc.tensor<2, shared, frac = 60>) { return }
+
+// -----
+
+func.func @encode_to_shared(%x: tensor<2xf32>) {
+  // expected-error @+1 {{encodes a plaintext: the result cannot be shared}}
+  %0 = mpc.encode %x : tensor<2xf32> -> !mpc.tensor<2, shared, frac = 16>
+  return
+}
+
+// -----
+
+func.func @encode_shape(%x: tensor<2xf32>) {
+  // expected-error @+1 {{result shape must match the input's}}
+  %0 = mpc.encode %x : tensor<2xf32> -> !mpc.tensor<3, client, frac = 16>
+  return
+}
+
+// -----
+
+func.func @decode_shared(%x: !mpc.tensor<2, shared, frac = 16>) {
+  // expected-error @+1 {{cannot decode a shared value: reveal it first}}
+  %0 = mpc.decode %x : !mpc.tensor<2, shared, frac = 16> -> tensor<2xf32>
+  return
+}
+
+// -----
+
+func.func @share_public(%x: !mpc.tensor<2, public, frac = 16>) {
+  // expected-error @+1 {{input must be held by the client or the model owner}}
+  %0 = mpc.share %x : !mpc.tensor<2, public, frac = 16> -> !mpc.tensor<2, shared, frac = 16>
+  return
+}
+
+// -----
+
+func.func @share_not_shared(%x: !mpc.tensor<2, owner, frac = 16>) {
+  // expected-error @+1 {{result must be shared}}
+  %0 = mpc.share %x : !mpc.tensor<2, owner, frac = 16> -> !mpc.tensor<2, client, frac = 16>
+  return
+}
+
+// -----
+
+func.func @share_frac(%x: !mpc.tensor<2, owner, frac = 16>) {
+  // expected-error @+1 {{result frac must match the input's}}
+  %0 = mpc.share %x : !mpc.tensor<2, owner, frac = 16> -> !mpc.tensor<2, shared, frac = 12>
+  return
+}
+
+// -----
+
+func.func @reveal_without_reason(%x: !mpc.tensor<2, shared, frac = 16>) {
+  // expected-error @+1 {{must state a reason for the leak}}
+  %0 = mpc.reveal %x {to = #mpc.reveal_target<all>, reason = " "} : !mpc.tensor<2, shared, frac = 16> -> !mpc.tensor<2, public, frac = 16>
+  return
+}
+
+// -----
+
+func.func @reveal_missing_reason(%x: !mpc.tensor<2, shared, frac = 16>) {
+  // expected-error @+1 {{requires attribute 'reason'}}
+  %0 = mpc.reveal %x {to = #mpc.reveal_target<all>} : !mpc.tensor<2, shared, frac = 16> -> !mpc.tensor<2, public, frac = 16>
+  return
+}
+
+// -----
+
+func.func @reveal_plaintext(%x: !mpc.tensor<2, client, frac = 16>) {
+  // expected-error @+1 {{input must be shared}}
+  %0 = mpc.reveal %x {to = #mpc.reveal_target<all>, reason = "r"} : !mpc.tensor<2, client, frac = 16> -> !mpc.tensor<2, public, frac = 16>
+  return
+}
+
+// -----
+
+func.func @reveal_wrong_target(%x: !mpc.tensor<2, shared, frac = 16>) {
+  // expected-error @+1 {{result visibility must be 'client'}}
+  %0 = mpc.reveal %x {to = #mpc.reveal_target<client>, reason = "r"} : !mpc.tensor<2, shared, frac = 16> -> !mpc.tensor<2, public, frac = 16>
+  return
+}
+
+// -----
+
+func.func @add_frac(%a: !mpc.tensor<2, shared, frac = 16>, %b: !mpc.tensor<2, public, frac = 8>) {
+  // expected-error @+1 {{operands and result must have the same frac}}
+  %0 = mpc.add %a, %b : (!mpc.tensor<2, shared, frac = 16>, !mpc.tensor<2, public, frac = 8>) -> !mpc.tensor<2, shared, frac = 16>
+  return
+}
+
+// -----
+
+func.func @add_broadcast(%a: !mpc.tensor<2x3, shared, frac = 16>, %b: !mpc.tensor<2, public, frac = 16>) {
+  // expected-error @+1 {{operand shapes do not broadcast together}}
+  %0 = mpc.add %a, %b : (!mpc.tensor<2x3, shared, frac = 16>, !mpc.tensor<2, public, frac = 16>) -> !mpc.tensor<2x3, shared, frac = 16>
+  return
+}
+
+// -----
+
+func.func @add_visibility(%a: !mpc.tensor<2, shared, frac = 16>, %b: !mpc.tensor<2, public, frac = 16>) {
+  // expected-error @+1 {{result visibility must be 'shared', the join of the operands'}}
+  %0 = mpc.sub %a, %b : (!mpc.tensor<2, shared, frac = 16>, !mpc.tensor<2, public, frac = 16>) -> !mpc.tensor<2, public, frac = 16>
+  return
+}
+
+// -----
+
+func.func @client_times_owner(%a: !mpc.tensor<2, client, frac = 16>, %b: !mpc.tensor<2, owner, frac = 16>) {
+  // expected-error @+1 {{combines a client value with an owner value; share them first}}
+  %0 = mpc.mul %a, %b : (!mpc.tensor<2, client, frac = 16>, !mpc.tensor<2, owner, frac = 16>) -> !mpc.tensor<2, shared, frac = 32>
+  return
+}
+
+// -----
+
+func.func @mul_frac(%a: !mpc.tensor<2, shared, frac = 16>, %b: !mpc.tensor<2, shared, frac = 16>) {
+  // expected-error @+1 {{result frac must be 16 + 16 (truncate explicitly)}}
+  %0 = mpc.mul %a, %b : (!mpc.tensor<2, shared, frac = 16>, !mpc.tensor<2, shared, frac = 16>) -> !mpc.tensor<2, shared, frac = 16>
+  return
+}
+
+// -----
+
+func.func @matmul_rank(%a: !mpc.tensor<8, shared, frac = 16>, %b: !mpc.tensor<8x2, shared, frac = 16>) {
+  // expected-error @+1 {{operands must have rank >= 2}}
+  %0 = mpc.matmul %a, %b : (!mpc.tensor<8, shared, frac = 16>, !mpc.tensor<8x2, shared, frac = 16>) -> !mpc.tensor<2, shared, frac = 32>
+  return
+}
+
+// -----
+
+func.func @matmul_contraction(%a: !mpc.tensor<4x8, shared, frac = 16>, %b: !mpc.tensor<7x2, shared, frac = 16>) {
+  // expected-error @+1 {{contraction dimensions differ: 8 vs 7}}
+  %0 = mpc.matmul %a, %b : (!mpc.tensor<4x8, shared, frac = 16>, !mpc.tensor<7x2, shared, frac = 16>) -> !mpc.tensor<4x2, shared, frac = 32>
+  return
+}
+
+// -----
+
+func.func @matmul_result(%a: !mpc.tensor<4x8, shared, frac = 16>, %b: !mpc.tensor<8x2, shared, frac = 16>) {
+  // expected-error @+1 {{result shape does not match the operands}}
+  %0 = mpc.matmul %a, %b : (!mpc.tensor<4x8, shared, frac = 16>, !mpc.tensor<8x2, shared, frac = 16>) -> !mpc.tensor<4x3, shared, frac = 32>
+  return
+}
+
+// -----
+
+func.func @trunc_too_far(%a: !mpc.tensor<2, shared, frac = 16>) {
+  // expected-error @+1 {{cannot drop 20 bits from a value with frac = 16}}
+  %0 = mpc.trunc %a {bits = 20 : i64} : !mpc.tensor<2, shared, frac = 16> -> !mpc.tensor<2, shared, frac = 0>
+  return
+}
+
+// -----
+
+func.func @trunc_result(%a: !mpc.tensor<2, shared, frac = 32>) {
+  // expected-error @+1 {{result must be the input type with frac reduced by bits}}
+  %0 = mpc.trunc %a {bits = 16 : i64} : !mpc.tensor<2, shared, frac = 32> -> !mpc.tensor<2, shared, frac = 8>
+  return
+}
+
+// -----
+
+func.func @trunc_zero(%a: !mpc.tensor<2, shared, frac = 32>) {
+  // expected-error @+1 {{attribute 'bits' failed to satisfy constraint}}
+  %0 = mpc.trunc %a {bits = 0 : i64} : !mpc.tensor<2, shared, frac = 32> -> !mpc.tensor<2, shared, frac = 32>
+  return
+}
+
+// -----
+
+func.func @drelu_frac(%a: !mpc.tensor<2, shared, frac = 16>) {
+  // expected-error @+1 {{result must be a bit tensor (frac = 0) with the input's shape and visibility}}
+  %0 = mpc.drelu %a : !mpc.tensor<2, shared, frac = 16> -> !mpc.tensor<2, shared, frac = 16>
+  return
+}
+
+// -----
+
+func.func @select_condition(%c: !mpc.tensor<2, shared, frac = 16>, %a: !mpc.tensor<2, shared, frac = 16>) {
+  // expected-error @+1 {{condition must be a bit tensor (frac = 0)}}
+  %0 = mpc.select %c, %a, %a : (!mpc.tensor<2, shared, frac = 16>, !mpc.tensor<2, shared, frac = 16>, !mpc.tensor<2, shared, frac = 16>) -> !mpc.tensor<2, shared, frac = 16>
+  return
+}
+
+// -----
+
+func.func @select_shape(%c: !mpc.tensor<3, shared, frac = 0>, %a: !mpc.tensor<2, shared, frac = 16>) {
+  // expected-error @+1 {{operands must have the result's shape}}
+  %0 = mpc.select %c, %a, %a : (!mpc.tensor<3, shared, frac = 0>, !mpc.tensor<2, shared, frac = 16>, !mpc.tensor<2, shared, frac = 16>) -> !mpc.tensor<2, shared, frac = 16>
+  return
+}
+
+// -----
+
+func.func @select_frac(%c: !mpc.tensor<2, shared, frac = 0>, %a: !mpc.tensor<2, shared, frac = 16>, %b: !mpc.tensor<2, shared, frac = 8>) {
+  // expected-error @+1 {{both choices must have the result's frac}}
+  %0 = mpc.select %c, %a, %b : (!mpc.tensor<2, shared, frac = 0>, !mpc.tensor<2, shared, frac = 16>, !mpc.tensor<2, shared, frac = 8>) -> !mpc.tensor<2, shared, frac = 16>
+  return
+}
+
+// -----
+
+func.func @poly_empty(%a: !mpc.tensor<2, shared, frac = 16>) {
+  // expected-error @+1 {{needs at least one coefficient}}
+  %0 = mpc.poly %a {coefficients = array<f64>} : !mpc.tensor<2, shared, frac = 16>
+  return
+}

@@ -1,0 +1,55 @@
+// RUN: mpc-opt %s | FileCheck %s
+// RUN: mpc-opt %s | mpc-opt | FileCheck %s
+
+// CHECK-LABEL: func.func @types
+// CHECK-SAME: !mpc.tensor<2x8, shared, frac = 16>
+// CHECK-SAME: !mpc.tensor<public, frac = 0>
+func.func @types(%a: !mpc.tensor<2x8, shared, frac = 16>, %s: !mpc.tensor<public, frac = 0>) {
+  return
+}
+
+// CHECK-LABEL: func.func @boundary
+func.func @boundary(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
+  // CHECK: mpc.encode %{{.*}} : tensor<2x8xf32> -> !mpc.tensor<2x8, client, frac = 16>
+  %0 = mpc.encode %x : tensor<2x8xf32> -> !mpc.tensor<2x8, client, frac = 16>
+  // CHECK: mpc.share %{{.*}} : !mpc.tensor<2x8, client, frac = 16> -> !mpc.tensor<2x8, shared, frac = 16>
+  %1 = mpc.share %0 : !mpc.tensor<2x8, client, frac = 16> -> !mpc.tensor<2x8, shared, frac = 16>
+  // CHECK: mpc.reveal %{{.*}} {reason = "model output", to = #mpc.reveal_target<client>}
+  %2 = mpc.reveal %1 {to = #mpc.reveal_target<client>, reason = "model output"} : !mpc.tensor<2x8, shared, frac = 16> -> !mpc.tensor<2x8, client, frac = 16>
+  // CHECK: mpc.reveal %{{.*}} {reason = "debug", to = #mpc.reveal_target<all>} : {{.*}} -> !mpc.tensor<2x8, public, frac = 16>
+  %3 = mpc.reveal %1 {to = #mpc.reveal_target<all>, reason = "debug"} : !mpc.tensor<2x8, shared, frac = 16> -> !mpc.tensor<2x8, public, frac = 16>
+  // CHECK: mpc.decode %{{.*}} : !mpc.tensor<2x8, client, frac = 16> -> tensor<2x8xf32>
+  %4 = mpc.decode %2 : !mpc.tensor<2x8, client, frac = 16> -> tensor<2x8xf32>
+  return %4 : tensor<2x8xf32>
+}
+
+// CHECK-LABEL: func.func @arithmetic
+func.func @arithmetic(%a: !mpc.tensor<4x8, shared, frac = 16>, %b: !mpc.tensor<8, public, frac = 16>,
+                      %w: !mpc.tensor<8x3, shared, frac = 16>) -> !mpc.tensor<4x3, shared, frac = 16> {
+  // CHECK: mpc.add %{{.*}}, %{{.*}} : (!mpc.tensor<4x8, shared, frac = 16>, !mpc.tensor<8, public, frac = 16>) -> !mpc.tensor<4x8, shared, frac = 16>
+  %0 = mpc.add %a, %b : (!mpc.tensor<4x8, shared, frac = 16>, !mpc.tensor<8, public, frac = 16>) -> !mpc.tensor<4x8, shared, frac = 16>
+  // CHECK: mpc.sub
+  %1 = mpc.sub %0, %a : (!mpc.tensor<4x8, shared, frac = 16>, !mpc.tensor<4x8, shared, frac = 16>) -> !mpc.tensor<4x8, shared, frac = 16>
+  // CHECK: mpc.neg %{{.*}} : !mpc.tensor<4x8, shared, frac = 16>
+  %2 = mpc.neg %1 : !mpc.tensor<4x8, shared, frac = 16>
+  // CHECK: mpc.mul %{{.*}} -> !mpc.tensor<4x8, shared, frac = 32>
+  %3 = mpc.mul %2, %b : (!mpc.tensor<4x8, shared, frac = 16>, !mpc.tensor<8, public, frac = 16>) -> !mpc.tensor<4x8, shared, frac = 32>
+  // CHECK: mpc.trunc %{{.*}} {bits = 16 : i64} : !mpc.tensor<4x8, shared, frac = 32> -> !mpc.tensor<4x8, shared, frac = 16>
+  %4 = mpc.trunc %3 {bits = 16 : i64} : !mpc.tensor<4x8, shared, frac = 32> -> !mpc.tensor<4x8, shared, frac = 16>
+  // CHECK: mpc.matmul %{{.*}}, %{{.*}} : (!mpc.tensor<4x8, shared, frac = 16>, !mpc.tensor<8x3, shared, frac = 16>) -> !mpc.tensor<4x3, shared, frac = 32>
+  %5 = mpc.matmul %4, %w : (!mpc.tensor<4x8, shared, frac = 16>, !mpc.tensor<8x3, shared, frac = 16>) -> !mpc.tensor<4x3, shared, frac = 32>
+  %6 = mpc.trunc %5 {bits = 16 : i64} : !mpc.tensor<4x3, shared, frac = 32> -> !mpc.tensor<4x3, shared, frac = 16>
+  return %6 : !mpc.tensor<4x3, shared, frac = 16>
+}
+
+// CHECK-LABEL: func.func @nonlinear
+func.func @nonlinear(%x: !mpc.tensor<4x8, shared, frac = 16>, %z: !mpc.tensor<4x8, public, frac = 16>)
+    -> !mpc.tensor<4x8, shared, frac = 16> {
+  // CHECK: mpc.drelu %{{.*}} : !mpc.tensor<4x8, shared, frac = 16> -> !mpc.tensor<4x8, shared, frac = 0>
+  %0 = mpc.drelu %x : !mpc.tensor<4x8, shared, frac = 16> -> !mpc.tensor<4x8, shared, frac = 0>
+  // CHECK: mpc.select %{{.*}}, %{{.*}}, %{{.*}} : (!mpc.tensor<4x8, shared, frac = 0>, !mpc.tensor<4x8, shared, frac = 16>, !mpc.tensor<4x8, public, frac = 16>) -> !mpc.tensor<4x8, shared, frac = 16>
+  %1 = mpc.select %0, %x, %z : (!mpc.tensor<4x8, shared, frac = 0>, !mpc.tensor<4x8, shared, frac = 16>, !mpc.tensor<4x8, public, frac = 16>) -> !mpc.tensor<4x8, shared, frac = 16>
+  // CHECK: mpc.poly %{{.*}} {coefficients = array<f64: 5.000000e-01, 2.500000e-01, 0.000000e+00, -2.080000e-02>} : !mpc.tensor<4x8, shared, frac = 16>
+  %2 = mpc.poly %1 {coefficients = array<f64: 0.5, 0.25, 0.0, -0.0208>} : !mpc.tensor<4x8, shared, frac = 16>
+  return %2 : !mpc.tensor<4x8, shared, frac = 16>
+}
