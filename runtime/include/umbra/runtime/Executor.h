@@ -1,0 +1,88 @@
+//===- Executor.h - Walks a program (MPC and float reference) --*- C++ -*-===//
+#pragma once
+#include "umbra/runtime/Program.h"
+#include "umbra/runtime/Protocols.h"
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace umbra::rt {
+
+struct InstrStat {
+  int64_t index = -1; // instruction index, -1 for deployment mask openings
+  std::string op, name, phase;
+  double start = 0, seconds = 0;
+  Counters c;
+};
+
+/// Executes a verified program as one role. The same executor runs on P0,
+/// P1 and the dealer (see Protocols.h).
+class Executor {
+public:
+  Executor(const Program &prog, Party &party);
+  /// Plaintext input for a slot this role owns (client -> P0, owner -> P1,
+  /// public -> everyone).
+  void setInput(int slot, const std::vector<double> &values);
+  void setInputRing(int slot, Vec values);
+  /// Runs instructions that only depend on deployment constants (weight
+  /// sharing, ...) and opens the masks of constant matmul operands.
+  void runDeployment();
+  /// One inference: every other instruction.
+  void runInference();
+
+  /// Whether this role holds the plaintext of `slot` (public or revealed to it).
+  bool hasPlain(int slot) const;
+  std::vector<double> plainReal(int slot) const;
+  const Vec &raw(int slot) const { return vals_.at(slot).data; }
+  bool isShared(int slot) const { return vals_.at(slot).kind == Kind::Shared; }
+
+  std::vector<InstrStat> stats;
+  /// Called before each instruction (progress, fault injection).
+  std::function<void(size_t idx, size_t total)> onInstr;
+  /// Called after each instruction with its output slot (debug dumps).
+  std::function<void(int slot)> onValue;
+
+private:
+  enum class Kind { None, Public, Shared };
+  struct Value {
+    Vec data;
+    Kind kind = Kind::None;
+  };
+  void exec(size_t idx);
+  void runOne(const std::string &phase, int64_t idx, const std::string &op,
+              const std::string &name, const std::function<void()> &fn);
+  Vec asShare(const Value &v) const;
+  const Value &get(int s) const;
+  const Program &prog_;
+  Party &P_;
+  std::vector<Value> vals_;
+  std::map<size_t, MatmulMask> masks_;
+  bool deployed_ = false;
+  uint64_t tag_ = 0;
+  double t0_;
+};
+
+/// Runs the same program in double precision with the ideal semantics of
+/// every instruction (exact exp, 1/x, ...), so MPC results can be compared
+/// slot by slot.
+class FloatExecutor {
+public:
+  explicit FloatExecutor(const Program &prog);
+  void setInput(int slot, const std::vector<double> &values);
+  void run();
+  const std::vector<double> &value(int slot) const { return vals_.at(slot); }
+
+private:
+  const Program &prog_;
+  std::vector<std::vector<double>> vals_;
+};
+
+/// Index maps for the local shape ops (shared by both executors).
+std::vector<int64_t> broadcastMap(const Shape &in, const Shape &out);
+std::vector<int64_t> transposeMap(const Shape &in, const std::vector<int64_t> &perm);
+std::vector<int64_t> sliceMap(const Shape &in, const std::vector<int64_t> &attrs);
+/// Permutation moving `axis` last (for max/argmax rows).
+std::vector<int64_t> axisLastPerm(size_t rank, int64_t axis);
+
+} // namespace umbra::rt

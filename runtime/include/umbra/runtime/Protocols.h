@@ -1,0 +1,147 @@
+//===- Protocols.h - 2PC + dealer protocols over Z_2^64 --------*- C++ -*-===//
+//
+// One code path for all three roles. P0 and P1 run a gate on their shares;
+// the dealer runs the *same* gate code on placeholder data, and every call
+// that asks for correlated randomness (randShared, corr, randBits, corrBits)
+// makes the dealer produce it: random parts come from seeds the dealer
+// shares with P0 (prg0) and with P1 (prg1), so only P1's corrections of
+// correlated values (products, bit decompositions) travel on the wire.
+// Openings are no-ops on the dealer, which never sees data. This keeps the
+// dealer's material and the parties' consumption in lock-step by
+// construction. Costs per element are in docs/protocols.md and are checked
+// exactly by ProtocolTest.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+#include "umbra/runtime/Prg.h"
+#include "umbra/runtime/Program.h"
+#include "umbra/runtime/Transport.h"
+#include <functional>
+#include <vector>
+
+namespace umbra::rt {
+
+enum class Role : int { P0 = 0, P1 = 1, Dealer = 2 };
+const char *roleName(Role r);
+
+using Vec = std::vector<uint64_t>;
+
+struct Counters {
+  uint64_t sent = 0, recv = 0, rounds = 0, dealerBytes = 0;
+};
+
+class Party {
+public:
+  Party(Role role, int frac);
+  Role role;
+  int frac;
+  bool dealer() const { return role == Role::Dealer; }
+  bool p0() const { return role == Role::P0; }
+
+  /// P0<->P1 channel (parties only).
+  Channel *peer = nullptr;
+  /// Dealer->P1 material channel: the dealer sends, P1 receives.
+  Channel *material = nullptr;
+
+  /// Seeds shared with the dealer: P0 gets s0, P1 gets s1, the dealer both.
+  void setSeeds(const Seed &s0, const Seed &s1);
+
+  // -- correlated randomness -------------------------------------------
+  /// Additively shared uniform values; the dealer gets the full values.
+  Vec randShared(size_t n);
+  /// Shares of dealer-computed values `full()` (called on the dealer only).
+  Vec corr(size_t n, const std::function<Vec()> &full);
+  /// XOR-shared random words / XOR-shares of dealer-computed words.
+  Vec randBits(size_t nw);
+  Vec corrBits(size_t nw, const std::function<Vec()> &full);
+  /// End of an instruction: the dealer ships P1's corrections in one frame.
+  void flushMaterial();
+
+  // -- communication between P0 and P1 (no-ops on the dealer) -------------
+  /// One round: both send `n` words and receive `n` words.
+  Vec exchange(const Vec &mine);
+  Vec open(const Vec &share);     // arithmetic: x0 + x1
+  Vec openBits(const Vec &share); // boolean: x0 ^ x1
+
+  Counters ctr;
+  uint64_t tag = 0; // instruction counter, checked in material frames
+  Prg own;          // private randomness (input masks)
+
+private:
+  Prg prg0_, prg1_;
+  Vec matOut_, matIn_;
+  size_t matPos_ = 0;
+  bool matLoaded_ = false;
+  void loadMaterial();
+};
+
+// -- linear -----------------------------------------------------------------
+/// Secret-shares `plain` (meaningful at `owner` only; n elements).
+Vec shareInput(Party &P, Role owner, const Vec &plain, size_t n);
+/// Opens to `to` (P0, P1 or both). Non-recipients get an empty vector.
+Vec reveal(Party &P, const Vec &share, RevealTo to);
+/// Adds a public vector to a sharing (P0's share absorbs it).
+void addPublic(Party &P, Vec &share, const Vec &pub);
+
+// -- multiplication -----------------------------------------------------------
+Vec mul(Party &P, const Vec &x, const Vec &y);
+/// Mask of a constant right operand, opened once per deployment.
+struct MatmulMask {
+  Vec maskShare; // dealer: the full mask
+  Vec opened;    // W - mask (public)
+  bool ready = false;
+};
+void prepareMatmulMask(Party &P, const Vec &w, MatmulMask &m);
+/// Shared X[batch][n][k] times shared W[k][m] (wBatched: W[batch][k][m]).
+/// With `mask` (constant W), only X - A is opened.
+Vec matmulShared(Party &P, const Vec &x, const Vec &w, int64_t batch,
+                 int64_t n, int64_t k, int64_t m, bool wBatched,
+                 const MatmulMask *mask = nullptr);
+/// Local product (either operand public): shares times public or public×public.
+Vec matmulLocal(const Vec &x, const Vec &w, int64_t batch, int64_t n,
+                int64_t k, int64_t m, bool wBatched, bool dealer);
+
+// -- truncation ---------------------------------------------------------------
+/// Faithful truncation by `bits`: result is floor(x / 2^bits) or that + 1
+/// (never a wrap error) for |x| < 2^62. One round, 16 B online per element.
+Vec trunc(Party &P, const Vec &x, int bits);
+
+// -- comparison -----------------------------------------------------------------
+/// XOR-shared MSB(x) of each element, bit-packed (element e is bit e%64 of
+/// word e/64). 7 rounds.
+Vec msbBits(Party &P, const Vec &x);
+/// Boolean to arithmetic (one round).
+Vec b2a(Party &P, const Vec &bits, size_t n);
+/// bits[e] * x[e] for XOR-shared bits and additive x, one round.
+Vec bitMul(Party &P, const Vec &bits, const Vec &x);
+Vec drelu(Party &P, const Vec &x); // 1{x >= 0}, arithmetic shares
+Vec ltz(Party &P, const Vec &x);   // 1{x < 0}
+Vec relu(Party &P, const Vec &x);
+/// c ? a : b with c an arithmetic 0/1 sharing.
+Vec select(Party &P, const Vec &c, const Vec &a, const Vec &b);
+/// Max (and optionally argmax) over rows of length `len`.
+void maxRows(Party &P, const Vec &x, int64_t rows, int64_t len, Vec *maxOut,
+             Vec *argOut);
+
+// -- fixed-point functions (frac = P.frac unless given) ------------------------
+Vec expGate(Party &P, const Vec &x, int frac, int t);
+Vec polyGate(Party &P, const Vec &x, int frac, const std::vector<double> &c);
+Vec reciprocalGate(Party &P, const Vec &x, int frac, double lo, double hi,
+                   int iters);
+Vec rsqrtGate(Party &P, const Vec &x, int frac, double lo, double hi,
+              int iters);
+
+/// Newton parameters chosen for an input range (exposed for docs/tests).
+struct NewtonPlan {
+  double a, b; // initial guess y0 = a - b x
+  int iters;
+  double maxRelErr; // predicted in exact arithmetic
+};
+NewtonPlan planReciprocal(double lo, double hi, int frac, int iters);
+NewtonPlan planRsqrt(double lo, double hi, int frac, int iters);
+
+// -- bit packing helpers --------------------------------------------------------
+Vec packBits(const std::vector<uint8_t> &b);
+std::vector<uint8_t> unpackBits(const Vec &w, size_t n);
+
+} // namespace umbra::rt

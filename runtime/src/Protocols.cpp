@@ -1,0 +1,764 @@
+//===- Protocols.cpp - 2PC + dealer gates ---------------------------------===//
+#include "umbra/runtime/Protocols.h"
+#include "umbra/runtime/Gemm.h"
+
+#include <cmath>
+#include <cstring>
+
+namespace umbra::rt {
+
+const char *roleName(Role r) {
+  switch (r) {
+  case Role::P0: return "p0";
+  case Role::P1: return "p1";
+  case Role::Dealer: return "dealer";
+  }
+  return "?";
+}
+
+Party::Party(Role r, int f) : role(r), frac(f) {}
+
+void Party::setSeeds(const Seed &s0, const Seed &s1) {
+  if (role != Role::P1)
+    prg0_.reseed(s0);
+  if (role != Role::P0)
+    prg1_.reseed(s1);
+}
+
+Vec Party::randShared(size_t n) {
+  if (role == Role::P0)
+    return prg0_.vec(n);
+  if (role == Role::P1)
+    return prg1_.vec(n);
+  Vec a = prg0_.vec(n), b = prg1_.vec(n);
+  for (size_t i = 0; i < n; ++i)
+    a[i] += b[i];
+  return a;
+}
+
+Vec Party::randBits(size_t nw) {
+  if (role == Role::P0)
+    return prg0_.vec(nw);
+  if (role == Role::P1)
+    return prg1_.vec(nw);
+  Vec a = prg0_.vec(nw), b = prg1_.vec(nw);
+  for (size_t i = 0; i < nw; ++i)
+    a[i] ^= b[i];
+  return a;
+}
+
+void Party::loadMaterial() {
+  UMBRA_CHECK(material, "internal: P1 has no dealer channel");
+  std::vector<uint8_t> buf = material->recv(FrameType::Material);
+  UMBRA_CHECK(buf.size() >= 8 && buf.size() % 8 == 0,
+              "malformed frame from dealer: material size ", buf.size());
+  uint64_t t;
+  std::memcpy(&t, buf.data(), 8);
+  UMBRA_CHECK(t == tag, "malformed frame from dealer: material for "
+                        "instruction ", t, " while running ", tag);
+  matIn_.resize(buf.size() / 8 - 1);
+  std::memcpy(matIn_.data(), buf.data() + 8, buf.size() - 8);
+  matPos_ = 0;
+  matLoaded_ = true;
+  ctr.dealerBytes += buf.size() + 16;
+}
+
+Vec Party::corr(size_t n, const std::function<Vec()> &full) {
+  if (role == Role::P0)
+    return prg0_.vec(n);
+  if (role == Role::P1) {
+    if (!matLoaded_)
+      loadMaterial();
+    UMBRA_CHECK(matPos_ + n <= matIn_.size(),
+                "malformed frame from dealer: material too short");
+    Vec v(matIn_.begin() + matPos_, matIn_.begin() + matPos_ + n);
+    matPos_ += n;
+    return v;
+  }
+  Vec f = full();
+  Vec c0 = prg0_.vec(n);
+  for (size_t i = 0; i < n; ++i)
+    matOut_.push_back(f[i] - c0[i]);
+  return f;
+}
+
+Vec Party::corrBits(size_t nw, const std::function<Vec()> &full) {
+  if (role == Role::P0)
+    return prg0_.vec(nw);
+  if (role == Role::P1)
+    return corr(nw, nullptr);
+  Vec f = full();
+  Vec c0 = prg0_.vec(nw);
+  for (size_t i = 0; i < nw; ++i)
+    matOut_.push_back(f[i] ^ c0[i]);
+  return f;
+}
+
+void Party::flushMaterial() {
+  if (role == Role::Dealer && !matOut_.empty()) {
+    matOut_.insert(matOut_.begin(), tag);
+    material->send(FrameType::Material, matOut_.data(), matOut_.size() * 8);
+    ctr.dealerBytes += matOut_.size() * 8 + 16;
+    matOut_.clear();
+  }
+  if (role == Role::P1 && matLoaded_) {
+    UMBRA_CHECK(matPos_ == matIn_.size(),
+                "malformed frame from dealer: unused material");
+    matIn_.clear();
+    matLoaded_ = false;
+  }
+}
+
+Vec Party::exchange(const Vec &mine) {
+  if (dealer())
+    return Vec(mine.size(), 0);
+  Vec theirs(mine.size());
+  uint64_t s0 = peer->stats.bytesSent, r0 = peer->stats.bytesRecv;
+  peer->exchange(FrameType::Open, mine.data(), mine.size() * 8, theirs.data(),
+                 theirs.size() * 8);
+  ctr.sent += peer->stats.bytesSent - s0;
+  ctr.recv += peer->stats.bytesRecv - r0;
+  ctr.rounds += 1;
+  return theirs;
+}
+
+Vec Party::open(const Vec &share) {
+  Vec t = exchange(share);
+  for (size_t i = 0; i < t.size(); ++i)
+    t[i] += share[i];
+  return t;
+}
+
+Vec Party::openBits(const Vec &share) {
+  Vec t = exchange(share);
+  for (size_t i = 0; i < t.size(); ++i)
+    t[i] ^= share[i];
+  return t;
+}
+
+//===----------------------------------------------------------------------===//
+// Linear
+//===----------------------------------------------------------------------===//
+
+Vec shareInput(Party &P, Role owner, const Vec &plain, size_t n) {
+  if (P.dealer())
+    return Vec(n, 0);
+  Channel &c = *P.peer;
+  uint64_t s0 = c.stats.bytesSent, r0 = c.stats.bytesRecv;
+  Vec mine(n);
+  if (P.role == owner) {
+    UMBRA_CHECK(plain.size() == n, "input has ", plain.size(),
+                " elements, expected ", n);
+    Vec r = P.own.vec(n);
+    Vec other(n);
+    for (size_t i = 0; i < n; ++i) {
+      mine[i] = plain[i] - r[i];
+      other[i] = r[i];
+    }
+    c.send(FrameType::Share, other.data(), n * 8);
+  } else {
+    c.recvExact(FrameType::Share, mine.data(), n * 8);
+  }
+  P.ctr.sent += c.stats.bytesSent - s0;
+  P.ctr.recv += c.stats.bytesRecv - r0;
+  P.ctr.rounds += 1;
+  return mine;
+}
+
+Vec reveal(Party &P, const Vec &share, RevealTo to) {
+  if (to == RevealTo::Client)
+    to = RevealTo::P0;
+  if (to == RevealTo::Both)
+    return P.open(share);
+  if (P.dealer())
+    return {};
+  Channel &c = *P.peer;
+  uint64_t s0 = c.stats.bytesSent, r0 = c.stats.bytesRecv;
+  bool iGet = (to == RevealTo::P0) == P.p0();
+  Vec out;
+  if (iGet) {
+    out.resize(share.size());
+    c.recvExact(FrameType::Reveal, out.data(), out.size() * 8);
+    for (size_t i = 0; i < out.size(); ++i)
+      out[i] += share[i];
+  } else {
+    c.send(FrameType::Reveal, share.data(), share.size() * 8);
+  }
+  P.ctr.sent += c.stats.bytesSent - s0;
+  P.ctr.recv += c.stats.bytesRecv - r0;
+  P.ctr.rounds += 1;
+  return out;
+}
+
+void addPublic(Party &P, Vec &share, const Vec &pub) {
+  if (P.p0())
+    for (size_t i = 0; i < share.size(); ++i)
+      share[i] += pub[i];
+}
+
+//===----------------------------------------------------------------------===//
+// Multiplication
+//===----------------------------------------------------------------------===//
+
+Vec mul(Party &P, const Vec &x, const Vec &y) {
+  size_t n = x.size();
+  Vec a = P.randShared(n), b = P.randShared(n);
+  Vec c = P.corr(n, [&] {
+    Vec r(n);
+    for (size_t i = 0; i < n; ++i)
+      r[i] = a[i] * b[i];
+    return r;
+  });
+  Vec de(2 * n);
+  for (size_t i = 0; i < n; ++i) {
+    de[i] = x[i] - a[i];
+    de[n + i] = y[i] - b[i];
+  }
+  de = P.open(de);
+  Vec z(n);
+  for (size_t i = 0; i < n; ++i) {
+    uint64_t d = de[i], e = de[n + i];
+    z[i] = c[i] + d * b[i] + e * a[i] + (P.p0() ? d * e : 0);
+  }
+  return z;
+}
+
+static void gemmBatched(const uint64_t *A, const uint64_t *B, uint64_t *C,
+                        int64_t batch, int64_t n, int64_t k, int64_t m,
+                        bool bBatched, bool acc) {
+  if (!bBatched) {
+    gemmRing(batch * n, m, k, A, k, B, m, C, m, acc);
+    return;
+  }
+  for (int64_t b = 0; b < batch; ++b)
+    gemmRing(n, m, k, A + b * n * k, k, B + b * k * m, m, C + b * n * m, m,
+             acc);
+}
+
+Vec matmulLocal(const Vec &x, const Vec &w, int64_t batch, int64_t n,
+                int64_t k, int64_t m, bool wBatched, bool dealer) {
+  Vec z(size_t(batch * n * m), 0);
+  if (!dealer)
+    gemmBatched(x.data(), w.data(), z.data(), batch, n, k, m, wBatched, false);
+  return z;
+}
+
+void prepareMatmulMask(Party &P, const Vec &w, MatmulMask &m) {
+  m.maskShare = P.randShared(w.size());
+  Vec f(w.size());
+  for (size_t i = 0; i < w.size(); ++i)
+    f[i] = w[i] - m.maskShare[i];
+  m.opened = P.open(f);
+  m.ready = true;
+}
+
+Vec matmulShared(Party &P, const Vec &x, const Vec &w, int64_t batch,
+                 int64_t n, int64_t k, int64_t m, bool wBatched,
+                 const MatmulMask *mask) {
+  size_t nx = size_t(batch * n * k), nw = size_t((wBatched ? batch : 1) * k * m);
+  size_t nz = size_t(batch * n * m);
+  Vec A = P.randShared(nx);
+  Vec Bfresh;
+  const Vec *B;
+  if (mask) {
+    B = &mask->maskShare;
+  } else {
+    Bfresh = P.randShared(nw);
+    B = &Bfresh;
+  }
+  Vec C = P.corr(nz, [&] {
+    Vec c(nz, 0);
+    gemmBatched(A.data(), B->data(), c.data(), batch, n, k, m, wBatched,
+                false);
+    return c;
+  });
+  Vec ef(nx + (mask ? 0 : nw));
+  for (size_t i = 0; i < nx; ++i)
+    ef[i] = x[i] - A[i];
+  if (!mask)
+    for (size_t i = 0; i < nw; ++i)
+      ef[nx + i] = w[i] - (*B)[i];
+  ef = P.open(ef);
+  if (P.dealer())
+    return Vec(nz, 0);
+  const uint64_t *E = ef.data();
+  const uint64_t *F = mask ? mask->opened.data() : ef.data() + nx;
+  // Z = C + E·(B_i [+ F at P0]) + A_i·F
+  Vec Bp(B->begin(), B->end());
+  if (P.p0())
+    for (size_t i = 0; i < nw; ++i)
+      Bp[i] += F[i];
+  Vec Z = std::move(C);
+  gemmBatched(E, Bp.data(), Z.data(), batch, n, k, m, wBatched, true);
+  gemmBatched(A.data(), F, Z.data(), batch, n, k, m, wBatched, true);
+  return Z;
+}
+
+//===----------------------------------------------------------------------===//
+// Truncation
+//===----------------------------------------------------------------------===//
+
+Vec trunc(Party &P, const Vec &x, int f) {
+  UMBRA_CHECK(f >= 1 && f <= 62, "trunc: bad bit count ", f);
+  size_t n = x.size();
+  Vec r = P.randShared(n);
+  Vec rt = P.corr(n, [&] {
+    Vec v(n);
+    for (size_t i = 0; i < n; ++i)
+      v[i] = r[i] >> f;
+    return v;
+  });
+  Vec rm = P.corr(n, [&] {
+    Vec v(n);
+    for (size_t i = 0; i < n; ++i)
+      v[i] = r[i] >> 63;
+    return v;
+  });
+  const uint64_t bias = uint64_t(1) << 62;
+  Vec y(n);
+  for (size_t i = 0; i < n; ++i)
+    y[i] = x[i] + r[i] + (P.p0() ? bias : 0);
+  y = P.open(y);
+  Vec z(n);
+  const uint64_t wrapUnit = uint64_t(1) << (64 - f); // f <= 62
+  const uint64_t unbias = uint64_t(1) << (62 - f);
+  for (size_t i = 0; i < n; ++i) {
+    uint64_t notTop = 1 - (y[i] >> 63);
+    z[i] = notTop * wrapUnit * rm[i] - rt[i];
+    if (P.p0())
+      z[i] += (y[i] >> f) - unbias;
+  }
+  return z;
+}
+
+//===----------------------------------------------------------------------===//
+// Comparison
+//===----------------------------------------------------------------------===//
+
+Vec packBits(const std::vector<uint8_t> &b) {
+  Vec w((b.size() + 63) / 64, 0);
+  for (size_t i = 0; i < b.size(); ++i)
+    w[i / 64] |= uint64_t(b[i] & 1) << (i % 64);
+  return w;
+}
+std::vector<uint8_t> unpackBits(const Vec &w, size_t n) {
+  std::vector<uint8_t> b(n);
+  for (size_t i = 0; i < n; ++i)
+    b[i] = (w[i / 64] >> (i % 64)) & 1;
+  return b;
+}
+
+/// Beaver AND of XOR-shared word vectors, one round.
+static Vec andBits(Party &P, const Vec &x, const Vec &y) {
+  size_t n = x.size();
+  Vec a = P.randBits(n), b = P.randBits(n);
+  Vec c = P.corrBits(n, [&] {
+    Vec r(n);
+    for (size_t i = 0; i < n; ++i)
+      r[i] = a[i] & b[i];
+    return r;
+  });
+  Vec de(2 * n);
+  for (size_t i = 0; i < n; ++i) {
+    de[i] = x[i] ^ a[i];
+    de[n + i] = y[i] ^ b[i];
+  }
+  de = P.openBits(de);
+  Vec z(n);
+  for (size_t i = 0; i < n; ++i) {
+    uint64_t d = de[i], e = de[n + i];
+    z[i] = c[i] ^ (d & b[i]) ^ (e & a[i]) ^ (P.p0() ? (d & e) : 0);
+  }
+  return z;
+}
+
+Vec msbBits(Party &P, const Vec &x) {
+  size_t n = x.size(), W = (n + 63) / 64;
+  // Bit slices of the dealer's mask r: slice i holds bit i of every element.
+  Vec rb = P.randBits(64 * W);
+  Vec r = P.corr(n, [&] {
+    Vec v(n, 0);
+    for (int i = 0; i < 64; ++i)
+      for (size_t e = 0; e < n; ++e)
+        v[e] |= ((rb[i * W + e / 64] >> (e % 64)) & 1) << i;
+    return v;
+  });
+  Vec y(n);
+  for (size_t e = 0; e < n; ++e)
+    y[e] = x[e] + r[e];
+  y = P.open(y); // y = x + r, uniformly masked
+  Vec ys(64 * W, 0);
+  for (size_t e = 0; e < n; ++e) {
+    uint64_t v = y[e];
+    for (int i = 0; i < 64; ++i)
+      ys[i * W + e / 64] |= ((v >> i) & 1) << (e % 64);
+  }
+  // MSB(x) = y63 ^ r63 ^ [y' < r'] with y', r' the low 63 bits. Compare
+  // with a log-depth (lt, eq) prefix tree over bit positions 0..62.
+  const uint64_t ones = P.p0() ? ~uint64_t(0) : 0;
+  std::vector<Vec> lt(63, Vec(W)), eq(63, Vec(W));
+  for (int i = 0; i < 63; ++i)
+    for (size_t w = 0; w < W; ++w) {
+      lt[i][w] = rb[i * W + w] & ~ys[i * W + w];
+      eq[i][w] = rb[i * W + w] ^ ((ys[i * W + w] ^ ~uint64_t(0)) & ones);
+    }
+  while (lt.size() > 1) {
+    size_t pairs = lt.size() / 2;
+    bool last = lt.size() == 2;
+    // Batch: eq_hi & lt_lo for every pair, and eq_hi & eq_lo unless final.
+    size_t q = last ? 1 : 2;
+    Vec xa(q * pairs * W), ya(q * pairs * W);
+    for (size_t j = 0; j < pairs; ++j)
+      for (size_t w = 0; w < W; ++w) {
+        xa[j * W + w] = eq[2 * j + 1][w];
+        ya[j * W + w] = lt[2 * j][w];
+        if (!last) {
+          xa[(pairs + j) * W + w] = eq[2 * j + 1][w];
+          ya[(pairs + j) * W + w] = eq[2 * j][w];
+        }
+      }
+    Vec z = andBits(P, xa, ya);
+    std::vector<Vec> nlt, neq;
+    for (size_t j = 0; j < pairs; ++j) {
+      Vec l(W), e(W);
+      for (size_t w = 0; w < W; ++w) {
+        l[w] = lt[2 * j + 1][w] ^ z[j * W + w];
+        if (!last)
+          e[w] = z[(pairs + j) * W + w];
+      }
+      nlt.push_back(std::move(l));
+      neq.push_back(std::move(e));
+    }
+    if (lt.size() % 2) {
+      nlt.push_back(std::move(lt.back()));
+      neq.push_back(std::move(eq.back()));
+    }
+    lt = std::move(nlt);
+    eq = std::move(neq);
+  }
+  Vec msb(W);
+  for (size_t w = 0; w < W; ++w)
+    msb[w] = lt[0][w] ^ rb[63 * W + w] ^ (P.p0() ? ys[63 * W + w] : 0);
+  return msb;
+}
+
+Vec b2a(Party &P, const Vec &bits, size_t n) {
+  size_t W = (n + 63) / 64;
+  Vec c = P.randBits(W);
+  Vec ca = P.corr(n, [&] {
+    Vec v(n);
+    for (size_t e = 0; e < n; ++e)
+      v[e] = (c[e / 64] >> (e % 64)) & 1;
+    return v;
+  });
+  Vec m(W);
+  for (size_t w = 0; w < W; ++w)
+    m[w] = bits[w] ^ c[w];
+  m = P.openBits(m);
+  Vec z(n);
+  for (size_t e = 0; e < n; ++e) {
+    uint64_t eb = (m[e / 64] >> (e % 64)) & 1;
+    z[e] = (P.p0() ? eb : 0) + ca[e] * (1 - 2 * eb);
+  }
+  return z;
+}
+
+Vec bitMul(Party &P, const Vec &bits, const Vec &x) {
+  size_t n = x.size(), W = (n + 63) / 64;
+  Vec c = P.randBits(W);
+  Vec ca = P.corr(n, [&] {
+    Vec v(n);
+    for (size_t e = 0; e < n; ++e)
+      v[e] = (c[e / 64] >> (e % 64)) & 1;
+    return v;
+  });
+  Vec a = P.randShared(n);
+  Vec cxa = P.corr(n, [&] {
+    Vec v(n);
+    for (size_t e = 0; e < n; ++e)
+      v[e] = ((c[e / 64] >> (e % 64)) & 1) * a[e];
+    return v;
+  });
+  // One round: open b ^ c (bits) and x - a (ring) together.
+  Vec msg(W + n);
+  for (size_t w = 0; w < W; ++w)
+    msg[w] = bits[w] ^ c[w];
+  for (size_t e = 0; e < n; ++e)
+    msg[W + e] = x[e] - a[e];
+  Vec t = P.exchange(msg);
+  Vec z(n);
+  for (size_t e = 0; e < n; ++e) {
+    uint64_t eb = (((t[e / 64] ^ msg[e / 64])) >> (e % 64)) & 1;
+    uint64_t d = t[W + e] + msg[W + e];
+    // b·x = e·x + (1 - 2e)·(c·d + c·a)
+    z[e] = eb * x[e] + (1 - 2 * eb) * (ca[e] * d + cxa[e]);
+  }
+  return z;
+}
+
+static Vec notBits(Party &P, Vec b) {
+  if (P.p0())
+    for (auto &w : b)
+      w = ~w;
+  return b;
+}
+
+Vec drelu(Party &P, const Vec &x) {
+  return b2a(P, notBits(P, msbBits(P, x)), x.size());
+}
+Vec ltz(Party &P, const Vec &x) { return b2a(P, msbBits(P, x), x.size()); }
+Vec relu(Party &P, const Vec &x) {
+  return bitMul(P, notBits(P, msbBits(P, x)), x);
+}
+
+Vec select(Party &P, const Vec &c, const Vec &a, const Vec &b) {
+  size_t n = a.size();
+  Vec d(n);
+  for (size_t i = 0; i < n; ++i)
+    d[i] = a[i] - b[i];
+  Vec z = mul(P, c, d);
+  for (size_t i = 0; i < n; ++i)
+    z[i] += b[i];
+  return z;
+}
+
+void maxRows(Party &P, const Vec &x, int64_t rows, int64_t len, Vec *maxOut,
+             Vec *argOut) {
+  // cur[r][j]: current candidates of row r; idx holds their shared indices.
+  std::vector<Vec> cur(rows), idx(rows);
+  for (int64_t r = 0; r < rows; ++r) {
+    cur[r].assign(x.begin() + r * len, x.begin() + (r + 1) * len);
+    idx[r].resize(len);
+    for (int64_t j = 0; j < len; ++j)
+      idx[r][j] = P.p0() ? uint64_t(j) : 0;
+  }
+  int64_t L = len;
+  while (L > 1) {
+    int64_t pairs = L / 2;
+    size_t n = size_t(rows * pairs);
+    Vec diff(n), didx(n);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < pairs; ++j) {
+        diff[r * pairs + j] = cur[r][2 * j] - cur[r][2 * j + 1];
+        didx[r * pairs + j] = idx[r][2 * j] - idx[r][2 * j + 1];
+      }
+    Vec ge = notBits(P, msbBits(P, diff)); // u >= v
+    Vec z;
+    if (argOut) {
+      // Select value and index with the same bit: duplicate the bits.
+      std::vector<uint8_t> b = unpackBits(ge, n), b2(2 * n);
+      std::copy(b.begin(), b.end(), b2.begin());
+      std::copy(b.begin(), b.end(), b2.begin() + n);
+      Vec both(2 * n);
+      std::copy(diff.begin(), diff.end(), both.begin());
+      std::copy(didx.begin(), didx.end(), both.begin() + n);
+      z = bitMul(P, packBits(b2), both);
+    } else {
+      z = bitMul(P, ge, diff);
+    }
+    for (int64_t r = 0; r < rows; ++r) {
+      Vec nc, ni;
+      for (int64_t j = 0; j < pairs; ++j) {
+        nc.push_back(cur[r][2 * j + 1] + z[r * pairs + j]);
+        if (argOut)
+          ni.push_back(idx[r][2 * j + 1] + z[n + r * pairs + j]);
+      }
+      if (L % 2) {
+        nc.push_back(cur[r][L - 1]);
+        ni.push_back(idx[r][L - 1]);
+      }
+      cur[r] = std::move(nc);
+      if (argOut)
+        idx[r] = std::move(ni);
+    }
+    L = pairs + L % 2;
+  }
+  if (maxOut) {
+    maxOut->resize(rows);
+    for (int64_t r = 0; r < rows; ++r)
+      (*maxOut)[r] = cur[r][0];
+  }
+  if (argOut) {
+    argOut->resize(rows);
+    for (int64_t r = 0; r < rows; ++r)
+      (*argOut)[r] = idx[r][0];
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Fixed-point functions
+//===----------------------------------------------------------------------===//
+
+static Vec mulTrunc(Party &P, const Vec &x, const Vec &y, int f) {
+  return trunc(P, mul(P, x, y), f);
+}
+
+static Vec scaleConst(Party &P, const Vec &x, double c, int f) {
+  // x * c with c encoded at f bits, then truncated back.
+  uint64_t ce = encodeFixed(c, f);
+  Vec z(x.size());
+  for (size_t i = 0; i < x.size(); ++i)
+    z[i] = x[i] * ce;
+  return trunc(P, z, f);
+}
+
+static void addConst(Party &P, Vec &x, double c, int f) {
+  if (P.p0()) {
+    uint64_t ce = encodeFixed(c, f);
+    for (auto &v : x)
+      v += ce;
+  }
+}
+
+Vec expGate(Party &P, const Vec &x, int f, int t) {
+  // exp(x) ~ (1 + x/2^t)^(2^t), clamped at 0 for x < -2^t.
+  Vec y = trunc(P, x, t);
+  addConst(P, y, 1.0, f);
+  y = relu(P, y);
+  for (int i = 0; i < t; ++i)
+    y = mulTrunc(P, y, y, f);
+  return y;
+}
+
+Vec polyGate(Party &P, const Vec &x, int f, const std::vector<double> &c) {
+  size_t n = x.size();
+  int d = int(c.size()) - 1;
+  std::vector<Vec> pw(d + 1);
+  if (d >= 1)
+    pw[1] = x;
+  int have = 1;
+  while (have < d) {
+    int m = std::min(have, d - have);
+    // pw[have + j] = pw[have] * pw[j] for j = 1..m in one batched product.
+    Vec a(n * m), b(n * m);
+    for (int j = 1; j <= m; ++j)
+      for (size_t i = 0; i < n; ++i) {
+        a[(j - 1) * n + i] = pw[have][i];
+        b[(j - 1) * n + i] = pw[j][i];
+      }
+    Vec z = mulTrunc(P, a, b, f);
+    for (int j = 1; j <= m; ++j)
+      pw[have + j].assign(z.begin() + (j - 1) * n, z.begin() + j * n);
+    have += m;
+  }
+  // sum_i c_i x^i at 2f bits, one truncation.
+  Vec acc(n, 0);
+  for (int i = 1; i <= d; ++i) {
+    uint64_t ce = encodeFixed(c[i], f);
+    for (size_t e = 0; e < n; ++e)
+      acc[e] += ce * pw[i][e];
+  }
+  if (d >= 1) {
+    acc = trunc(P, acc, f);
+  }
+  addConst(P, acc, c[0], f);
+  return acc;
+}
+
+NewtonPlan planReciprocal(double lo, double hi, int frac, int iters) {
+  NewtonPlan p;
+  p.b = 2.0 / (lo * hi + (lo + hi) * (lo + hi) / 4.0);
+  p.a = p.b * (lo + hi);
+  double target = std::ldexp(1.0, -(frac - 2));
+  int maxIt = iters ? iters : 40;
+  for (int k = 0; k <= maxIt; ++k) {
+    double worst = 0;
+    for (int g = 0; g <= 2000; ++g) {
+      double x = lo * std::pow(hi / lo, g / 2000.0);
+      double y = p.a - p.b * x;
+      for (int i = 0; i < k; ++i)
+        y = y * (2 - x * y);
+      worst = std::max(worst, std::fabs(y * x - 1));
+    }
+    p.iters = k;
+    p.maxRelErr = worst;
+    if ((iters == 0 && worst < target) || k == maxIt)
+      break;
+  }
+  return p;
+}
+
+NewtonPlan planRsqrt(double lo, double hi, int frac, int iters) {
+  double target = std::ldexp(1.0, -(frac - 2));
+  auto evaluate = [&](double a, double b, int k) {
+    double worst = 0;
+    for (int g = 0; g <= 2000; ++g) {
+      double x = lo * std::pow(hi / lo, g / 2000.0);
+      double y = a - b * x;
+      for (int i = 0; i < k; ++i)
+        y = y * (3 - x * y * y) / 2;
+      double e = std::fabs(y * std::sqrt(x) - 1);
+      worst = std::max(worst, std::isfinite(e) ? e : 1e9);
+    }
+    return worst;
+  };
+  // Candidates: chord of 1/sqrt(x) scaled into the convergence region, or
+  // the constant 1/sqrt(hi) (always converges, slowly for wide ranges).
+  std::vector<std::pair<double, double>> cands;
+  cands.push_back({1 / std::sqrt(hi), 0});
+  {
+    double ylo = 1 / std::sqrt(lo), yhi = 1 / std::sqrt(hi);
+    double b = (ylo - yhi) / (hi - lo), a = ylo + b * lo;
+    for (double s : {1.0, 0.9, 0.75, 0.5})
+      cands.push_back({a * s, b * s});
+  }
+  NewtonPlan best{0, 0, 1 << 30, 1e9};
+  int maxIt = iters ? iters : 48;
+  for (auto [a, b] : cands) {
+    bool ok = true;
+    for (int g = 0; g <= 2000 && ok; ++g) {
+      double x = lo * std::pow(hi / lo, g / 2000.0);
+      double y = a - b * x;
+      ok = y > 0 && x * y * y < 2.9;
+    }
+    if (!ok)
+      continue;
+    for (int k = 0; k <= maxIt; ++k) {
+      double w = evaluate(a, b, k);
+      if ((iters == 0 && w < target) || k == maxIt) {
+        if (k < best.iters || (k == best.iters && w < best.maxRelErr))
+          best = {a, b, k, w};
+        break;
+      }
+    }
+  }
+  return best;
+}
+
+Vec reciprocalGate(Party &P, const Vec &x, int f, double lo, double hi,
+                   int iters) {
+  NewtonPlan p = planReciprocal(lo, hi, f, iters);
+  Vec y = scaleConst(P, x, -p.b, f);
+  addConst(P, y, p.a, f);
+  for (int i = 0; i < p.iters; ++i) {
+    Vec t = mulTrunc(P, x, y, f);
+    for (auto &v : t)
+      v = -v;
+    addConst(P, t, 2.0, f);
+    y = mulTrunc(P, y, t, f);
+  }
+  return y;
+}
+
+Vec rsqrtGate(Party &P, const Vec &x, int f, double lo, double hi,
+              int iters) {
+  NewtonPlan p = planRsqrt(lo, hi, f, iters);
+  Vec y;
+  if (p.b != 0) {
+    y = scaleConst(P, x, -p.b, f);
+  } else {
+    y.assign(x.size(), 0);
+  }
+  addConst(P, y, p.a, f);
+  for (int i = 0; i < p.iters; ++i) {
+    Vec y2 = mulTrunc(P, y, y, f);
+    Vec t = mulTrunc(P, x, y2, f);
+    for (auto &v : t)
+      v = -v;
+    addConst(P, t, 3.0, f);
+    y = trunc(P, mul(P, y, t), f + 1); // * (3 - x y^2) / 2
+  }
+  return y;
+}
+
+} // namespace umbra::rt

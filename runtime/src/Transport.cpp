@@ -1,0 +1,383 @@
+//===- Transport.cpp - asio TCP channels ----------------------------------===//
+#define ASIO_STANDALONE
+#include "umbra/runtime/Transport.h"
+
+#include <asio.hpp>
+
+#include <cstring>
+#include <thread>
+
+namespace umbra::rt {
+
+using asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+static constexpr uint32_t kFrameMagic = 0x464d4255; // "UMBF"
+struct FrameHeader {
+  uint32_t magic, type;
+  uint64_t len;
+};
+static_assert(sizeof(FrameHeader) == 16);
+
+static const char *frameName(uint32_t t) {
+  switch (FrameType(t)) {
+  case FrameType::Hello: return "hello";
+  case FrameType::Open: return "open";
+  case FrameType::Material: return "material";
+  case FrameType::Share: return "share";
+  case FrameType::Reveal: return "reveal";
+  case FrameType::Done: return "done";
+  case FrameType::Seed: return "seed";
+  }
+  return "unknown";
+}
+
+Endpoint Endpoint::parse(const std::string &s) {
+  auto c = s.rfind(':');
+  UMBRA_CHECK(c != std::string::npos, "address '", s,
+              "' must be host:port");
+  Endpoint e;
+  e.host = s.substr(0, c);
+  if (e.host.empty())
+    e.host = "127.0.0.1";
+  try {
+    int p = std::stoi(s.substr(c + 1));
+    UMBRA_CHECK(p >= 0 && p < 65536, "bad port in '", s, "'");
+    e.port = uint16_t(p);
+  } catch (const std::logic_error &) {
+    fail("bad port in address '", s, "'");
+  }
+  return e;
+}
+
+//===----------------------------------------------------------------------===//
+
+struct Listener::Impl {
+  asio::io_context io;
+  tcp::acceptor acc{io};
+};
+
+Listener::Listener(const Endpoint &ep) : impl_(std::make_unique<Impl>()) {
+  asio::error_code ec;
+  auto addr = asio::ip::make_address(ep.host, ec);
+  UMBRA_CHECK(!ec, "bad listen address '", ep.host, "'");
+  tcp::endpoint e(addr, ep.port);
+  impl_->acc.open(e.protocol(), ec);
+  if (!ec)
+    impl_->acc.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec)
+    impl_->acc.bind(e, ec);
+  if (!ec)
+    impl_->acc.listen(asio::socket_base::max_listen_connections, ec);
+  UMBRA_CHECK(!ec, "cannot listen on ", ep.str(), ": ", ec.message());
+}
+
+Listener::Listener(int fd) : impl_(std::make_unique<Impl>()) {
+  asio::error_code ec;
+  impl_->acc.assign(tcp::v4(), fd, ec);
+  UMBRA_CHECK(!ec, "cannot adopt listening socket ", fd, ": ", ec.message());
+}
+
+Listener::~Listener() = default;
+uint16_t Listener::port() const { return impl_->acc.local_endpoint().port(); }
+int Listener::nativeHandle() const {
+  return const_cast<tcp::acceptor &>(impl_->acc).native_handle();
+}
+
+int Listener::accept(double timeoutSec, const std::string &waitingFor) {
+  tcp::socket sock(impl_->io);
+  bool done = false;
+  asio::error_code ec;
+  impl_->acc.async_accept(sock, [&](const asio::error_code &e) {
+    ec = e;
+    done = true;
+  });
+  impl_->io.restart();
+  auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                     std::chrono::duration<double>(timeoutSec));
+  while (!done && Clock::now() < deadline)
+    impl_->io.run_one_until(deadline);
+  if (!done) {
+    impl_->acc.cancel();
+    impl_->io.restart();
+    while (!done)
+      impl_->io.run_one();
+    fail("timed out after ", timeoutSec, " s waiting for ", waitingFor,
+         " to connect");
+  }
+  UMBRA_CHECK(!ec, "accept failed: ", ec.message());
+  sock.set_option(tcp::no_delay(true));
+  return sock.release();
+}
+
+//===----------------------------------------------------------------------===//
+
+struct Channel::Impl {
+  asio::io_context io;
+  tcp::socket sock{io};
+  Clock::time_point lastProgress;
+  int pending = 0;
+  bool dead = false;
+};
+
+Channel::Channel(const std::string &peer, double timeoutSec)
+    : impl_(std::make_unique<Impl>()), peer_(peer), timeoutSec_(timeoutSec) {}
+Channel::~Channel() { close(); }
+
+void Channel::close() {
+  if (impl_ && impl_->sock.is_open()) {
+    asio::error_code ec;
+    impl_->sock.shutdown(tcp::socket::shutdown_both, ec);
+    impl_->sock.close(ec);
+  }
+}
+
+std::unique_ptr<Channel> Channel::adopt(int fd, const std::string &peer,
+                                        double timeoutSec) {
+  std::unique_ptr<Channel> c(new Channel(peer, timeoutSec));
+  asio::error_code ec;
+  c->impl_->sock.assign(tcp::v4(), fd, ec);
+  UMBRA_CHECK(!ec, "cannot adopt socket: ", ec.message());
+  return c;
+}
+
+std::unique_ptr<Channel> Channel::connect(const Endpoint &ep,
+                                          double deadlineSec,
+                                          const std::string &peer,
+                                          double timeoutSec) {
+  std::unique_ptr<Channel> c(new Channel(peer, timeoutSec));
+  asio::error_code ec;
+  auto addr = asio::ip::make_address(ep.host, ec);
+  UMBRA_CHECK(!ec, "bad address '", ep.host, "' for ", peer);
+  tcp::endpoint e(addr, ep.port);
+  auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                     std::chrono::duration<double>(deadlineSec));
+  std::string last = "no attempt";
+  while (true) {
+    Impl &im = *c->impl_;
+    if (im.sock.is_open())
+      im.sock.close(ec);
+    bool done = false;
+    asio::error_code cec;
+    im.sock.async_connect(e, [&](const asio::error_code &x) {
+      cec = x;
+      done = true;
+    });
+    im.io.restart();
+    auto tryEnd = std::min(deadline, Clock::now() + std::chrono::seconds(2));
+    while (!done && Clock::now() < tryEnd)
+      im.io.run_one_until(tryEnd);
+    if (!done) {
+      im.sock.close(ec);
+      im.io.restart();
+      while (!done)
+        im.io.run_one();
+      cec = asio::error::timed_out;
+    }
+    if (!cec) {
+      im.sock.set_option(tcp::no_delay(true));
+      return c;
+    }
+    last = cec.message();
+    if (Clock::now() + std::chrono::milliseconds(100) >= deadline)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  fail("cannot connect to ", peer, " at ", ep.str(), " within ", deadlineSec,
+       " s (", last, ")");
+}
+
+namespace {
+/// Tracks one transfer (write of a frame, or read of a frame).
+struct Xfer {
+  bool done = false;
+  asio::error_code ec;
+};
+} // namespace
+
+void Channel::exchange(FrameType t, const void *out, size_t n, void *in,
+                       size_t m) {
+  Impl &im = *impl_;
+  UMBRA_CHECK(!im.dead && im.sock.is_open(), "connection to ", peer_,
+              " is closed");
+  FrameHeader oh{kFrameMagic, uint32_t(t), n};
+  FrameHeader ih{};
+  Xfer wx, rx;
+  bool wantWrite = out != nullptr, wantRead = in != nullptr;
+  std::string malformed;
+  auto progress = [&im](const asio::error_code &ec, size_t) -> size_t {
+    im.lastProgress = Clock::now();
+    return ec ? 0 : size_t(1) << 20;
+  };
+  if (wantWrite) {
+    std::array<asio::const_buffer, 2> bufs{asio::buffer(&oh, sizeof oh),
+                                           asio::buffer(out, n)};
+    ++im.pending;
+    asio::async_write(im.sock, bufs, progress,
+                      [&](const asio::error_code &ec, size_t) {
+                        --im.pending;
+                        wx.ec = ec;
+                        wx.done = true;
+                      });
+  }
+  if (wantRead) {
+    ++im.pending;
+    asio::async_read(
+        im.sock, asio::buffer(&ih, sizeof ih), progress,
+        [&](const asio::error_code &ec, size_t) {
+          if (ec) {
+            --im.pending;
+            rx.ec = ec;
+            rx.done = true;
+            return;
+          }
+          if (ih.magic != kFrameMagic)
+            malformed = "bad frame magic";
+          else if (ih.type != uint32_t(t))
+            malformed = std::string("expected a ") + frameName(uint32_t(t)) +
+                        " frame, got " + frameName(ih.type) + " (type " +
+                        std::to_string(ih.type) + ")";
+          else if (m != size_t(-1) && ih.len != m)
+            malformed = "frame length " + std::to_string(ih.len) +
+                        ", expected " + std::to_string(m);
+          if (!malformed.empty()) {
+            --im.pending;
+            rx.done = true;
+            return;
+          }
+          asio::async_read(im.sock, asio::buffer(in, ih.len), progress,
+                           [&](const asio::error_code &ec2, size_t) {
+                             --im.pending;
+                             rx.ec = ec2;
+                             rx.done = true;
+                           });
+        });
+  }
+  im.lastProgress = Clock::now();
+  auto timeout = std::chrono::duration<double>(timeoutSec_);
+  auto finished = [&] {
+    return (!wantWrite || wx.done) && (!wantRead || rx.done) ||
+           (wx.done && wx.ec) || (rx.done && (rx.ec || !malformed.empty()));
+  };
+  im.io.restart();
+  while (!finished()) {
+    auto until = im.lastProgress +
+                 std::chrono::duration_cast<Clock::duration>(timeout);
+    if (Clock::now() >= until)
+      break;
+    im.io.run_one_until(until);
+  }
+  bool ok = (!wantWrite || (wx.done && !wx.ec)) &&
+            (!wantRead || (rx.done && !rx.ec && malformed.empty()));
+  if (!ok) {
+    // Abort whatever is still in flight and drain its handlers before the
+    // buffers on this stack frame go away.
+    im.dead = true;
+    asio::error_code ec;
+    im.sock.close(ec);
+    im.io.restart();
+    while (im.pending > 0)
+      im.io.run_one();
+    if (!malformed.empty())
+      fail("malformed frame from ", peer_, ": ", malformed);
+    asio::error_code e = wx.ec ? wx.ec : rx.ec;
+    if (e && e != asio::error::operation_aborted) {
+      if (e == asio::error::eof || e == asio::error::connection_reset ||
+          e == asio::error::broken_pipe)
+        fail("connection to ", peer_, " lost (peer disconnected: ",
+             e.message(), ")");
+      fail("connection to ", peer_, " failed: ", e.message());
+    }
+    fail("timed out after ", timeoutSec_, " s waiting for ", peer_,
+         " (no progress)");
+  }
+  if (wantWrite)
+    stats.bytesSent += sizeof oh + n;
+  if (wantRead) {
+    stats.bytesRecv += sizeof ih + ih.len;
+    if (onRecv)
+      onRecv(t, static_cast<const uint8_t *>(in), ih.len);
+  }
+}
+
+void Channel::send(FrameType t, const void *data, size_t n) {
+  static const uint8_t dummy = 0;
+  exchange(t, data ? data : &dummy, n, nullptr, 0);
+}
+
+void Channel::recvExact(FrameType t, void *data, size_t n) {
+  static uint8_t dummy;
+  exchange(t, nullptr, 0, data ? data : &dummy, n);
+}
+
+std::vector<uint8_t> Channel::recv(FrameType t, size_t maxLen) {
+  // Read the header first to size the buffer.
+  Impl &im = *impl_;
+  UMBRA_CHECK(!im.dead && im.sock.is_open(), "connection to ", peer_,
+              " is closed");
+  FrameHeader ih{};
+  Xfer rx;
+  auto progress = [&im](const asio::error_code &ec, size_t) -> size_t {
+    im.lastProgress = Clock::now();
+    return ec ? 0 : size_t(1) << 20;
+  };
+  std::vector<uint8_t> buf;
+  std::string malformed;
+  ++im.pending;
+  asio::async_read(
+      im.sock, asio::buffer(&ih, sizeof ih), progress,
+      [&](const asio::error_code &ec, size_t) {
+        if (!ec) {
+          if (ih.magic != kFrameMagic)
+            malformed = "bad frame magic";
+          else if (ih.type != uint32_t(t))
+            malformed = std::string("expected a ") + frameName(uint32_t(t)) +
+                        " frame, got " + frameName(ih.type);
+          else if (ih.len > maxLen)
+            malformed = "frame too large (" + std::to_string(ih.len) + ")";
+          if (malformed.empty()) {
+            buf.resize(ih.len);
+            asio::async_read(im.sock, asio::buffer(buf), progress,
+                             [&](const asio::error_code &ec2, size_t) {
+                               --im.pending;
+                               rx.ec = ec2;
+                               rx.done = true;
+                             });
+            return;
+          }
+        }
+        --im.pending;
+        rx.ec = ec;
+        rx.done = true;
+      });
+  im.lastProgress = Clock::now();
+  auto timeout = std::chrono::duration<double>(timeoutSec_);
+  im.io.restart();
+  while (!rx.done) {
+    auto until = im.lastProgress +
+                 std::chrono::duration_cast<Clock::duration>(timeout);
+    if (Clock::now() >= until)
+      break;
+    im.io.run_one_until(until);
+  }
+  if (!rx.done || rx.ec || !malformed.empty()) {
+    im.dead = true;
+    asio::error_code ec;
+    im.sock.close(ec);
+    im.io.restart();
+    while (im.pending > 0)
+      im.io.run_one();
+    if (!malformed.empty())
+      fail("malformed frame from ", peer_, ": ", malformed);
+    if (rx.ec && rx.ec != asio::error::operation_aborted)
+      fail("connection to ", peer_, " lost (", rx.ec.message(), ")");
+    fail("timed out after ", timeoutSec_, " s waiting for ", peer_,
+         " (no progress)");
+  }
+  stats.bytesRecv += sizeof ih + ih.len;
+  if (onRecv)
+    onRecv(t, buf.data(), buf.size());
+  return buf;
+}
+
+} // namespace umbra::rt

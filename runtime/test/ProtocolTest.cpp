@@ -1,0 +1,338 @@
+//===- ProtocolTest.cpp - Gates over random inputs, edges and costs -------===//
+#include "TestUtil.h"
+#include <gtest/gtest.h>
+#include <cmath>
+#include <map>
+
+using namespace umbra::rt;
+using namespace umbra::rt::test;
+
+namespace {
+
+std::mt19937_64 rng(12345);
+
+Vec randomSigned(size_t n, int bits) {
+  Vec v(n);
+  for (auto &x : v) {
+    int64_t m = int64_t(rng() >> (64 - bits));
+    x = uint64_t(m - (int64_t(1) << (bits - 1)));
+  }
+  return v;
+}
+
+/// Shares x (owned by P0) and y (owned by P1), runs gate, returns the
+/// reconstructed result and the per-role counters.
+struct GateRun {
+  Vec out;
+  Counters c[3];
+};
+GateRun run2(const Vec &x, const Vec &y,
+         const std::function<Vec(Party &, const Vec &, const Vec &)> &gate) {
+  Vec outs[3];
+  GateRun r;
+  runParties([&](Party &P) {
+    Vec xs = shareInput(P, Role::P0, x, x.size());
+    Vec ys = shareInput(P, Role::P1, y, y.size());
+    P.flushMaterial();
+    Counters before = P.ctr;
+    ++P.tag;
+    outs[int(P.role)] = gate(P, xs, ys);
+    P.flushMaterial();
+    r.c[int(P.role)].sent = P.ctr.sent - before.sent;
+    r.c[int(P.role)].recv = P.ctr.recv - before.recv;
+    r.c[int(P.role)].rounds = P.ctr.rounds - before.rounds;
+    r.c[int(P.role)].dealerBytes = P.ctr.dealerBytes - before.dealerBytes;
+  });
+  r.out = reconstruct(outs);
+  return r;
+}
+
+constexpr uint64_t kHdr = 16; // frame header bytes per message
+
+TEST(Protocol, ShareRevealRoundTrip) {
+  Vec x = randomSigned(1000, 64);
+  Vec got[3];
+  runParties([&](Party &P) {
+    Vec s = shareInput(P, Role::P1, x, x.size());
+    got[int(P.role)] = reveal(P, s, RevealTo::P0);
+  });
+  EXPECT_EQ(got[0], x);
+  EXPECT_TRUE(got[1].empty());
+}
+
+TEST(Protocol, BeaverMulExactAndCost) {
+  size_t n = 777;
+  Vec x = randomSigned(n, 64), y = randomSigned(n, 64);
+  GateRun r = run2(x, y, [](Party &P, const Vec &a, const Vec &b) {
+    return mul(P, a, b);
+  });
+  for (size_t i = 0; i < n; ++i)
+    ASSERT_EQ(r.out[i], x[i] * y[i]);
+  // 2n words each way, one round; dealer sends n words (c correction).
+  EXPECT_EQ(r.c[0].sent, 16 * n + kHdr);
+  EXPECT_EQ(r.c[1].recv, 16 * n + kHdr);
+  EXPECT_EQ(r.c[0].rounds, 1u);
+  EXPECT_EQ(r.c[2].dealerBytes, 8 * n + 8 + kHdr);
+  EXPECT_EQ(r.c[1].dealerBytes, 8 * n + 8 + kHdr);
+}
+
+TEST(Protocol, MatmulSharedAndConstantMask) {
+  int64_t n = 5, k = 7, m = 3;
+  Vec x = randomSigned(n * k, 64), w = randomSigned(k * m, 64);
+  Vec ref(n * m, 0);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < m; ++j)
+      for (int64_t t = 0; t < k; ++t)
+        ref[i * m + j] += x[i * k + t] * w[t * m + j];
+  GateRun r = run2(x, w, [&](Party &P, const Vec &a, const Vec &b) {
+    return matmulShared(P, a, b, 1, n, k, m, false);
+  });
+  EXPECT_EQ(r.out, ref);
+  EXPECT_EQ(r.c[0].sent, 8 * uint64_t(n * k + k * m) + kHdr);
+  // Constant weights: the mask is opened once, each inference opens X - A.
+  Counters inf[3];
+  Vec outs[3];
+  runParties([&](Party &P) {
+    Vec xs = shareInput(P, Role::P0, x, x.size());
+    Vec ws = shareInput(P, Role::P1, w, w.size());
+    MatmulMask mask;
+    prepareMatmulMask(P, ws, mask);
+    P.flushMaterial();
+    for (int rep = 0; rep < 3; ++rep) {
+      ++P.tag;
+      Counters b = P.ctr;
+      outs[int(P.role)] = matmulShared(P, xs, ws, 1, n, k, m, false, &mask);
+      P.flushMaterial();
+      inf[int(P.role)].sent = P.ctr.sent - b.sent;
+      inf[int(P.role)].rounds = P.ctr.rounds - b.rounds;
+      inf[int(P.role)].dealerBytes = P.ctr.dealerBytes - b.dealerBytes;
+    }
+  });
+  EXPECT_EQ(reconstruct(outs), ref);
+  EXPECT_EQ(inf[0].sent, 8 * uint64_t(n * k) + kHdr);
+  EXPECT_EQ(inf[0].rounds, 1u);
+  EXPECT_EQ(inf[2].dealerBytes, 8 * uint64_t(n * m) + 8 + kHdr);
+}
+
+TEST(Protocol, TruncationErrorBoundAndCost) {
+  size_t n = 4096;
+  int f = 16;
+  Vec x = randomSigned(n, 63); // full range |x| < 2^62
+  x[0] = uint64_t(-(int64_t(1) << 62));
+  x[1] = (uint64_t(1) << 62) - 1;
+  x[2] = 0;
+  x[3] = uint64_t(-1);
+  GateRun r = run2(x, Vec(1, 0), [&](Party &P, const Vec &a, const Vec &) {
+    return trunc(P, a, f);
+  });
+  for (size_t i = 0; i < n; ++i) {
+    int64_t want = int64_t(x[i]) >> f; // floor
+    int64_t got = int64_t(r.out[i]);
+    ASSERT_TRUE(got == want || got == want + 1)
+        << "x=" << int64_t(x[i]) << " got " << got << " want " << want;
+  }
+  EXPECT_EQ(r.c[0].sent, 8 * n + kHdr);
+  EXPECT_EQ(r.c[0].rounds, 1u);
+  EXPECT_EQ(r.c[2].dealerBytes, 16 * n + 8 + kHdr);
+}
+
+TEST(Protocol, TruncationMillionsNoCatastrophicFailure) {
+  // 2^21 truncations of values near the range limit (|x| up to 2^62).
+  size_t n = size_t(1) << 21;
+  Vec x = randomSigned(n, 63);
+  GateRun r = run2(x, Vec(1, 0), [&](Party &P, const Vec &a, const Vec &) {
+    return trunc(P, a, 12);
+  });
+  size_t bad = 0, up = 0;
+  for (size_t i = 0; i < n; ++i) {
+    int64_t want = int64_t(x[i]) >> 12, got = int64_t(r.out[i]);
+    bad += !(got == want || got == want + 1);
+    up += got == want + 1;
+  }
+  EXPECT_EQ(bad, 0u);
+  // Rounds up with probability (x mod 2^f)/2^f: about half for random x.
+  EXPECT_NEAR(double(up) / n, 0.5, 0.01);
+}
+
+TEST(Protocol, DReluLtzEdgesAndCost) {
+  Vec x = randomSigned(1000, 64);
+  std::vector<int64_t> edges = {0, 1, -1, INT64_MAX, INT64_MIN,
+                                INT64_MAX - 1, INT64_MIN + 1,
+                                int64_t(1) << 62, -(int64_t(1) << 62)};
+  for (int64_t e : edges)
+    x.push_back(uint64_t(e));
+  size_t n = x.size(), W = (n + 63) / 64;
+  GateRun r = run2(x, Vec(1, 0), [&](Party &P, const Vec &a, const Vec &) {
+    return drelu(P, a);
+  });
+  for (size_t i = 0; i < n; ++i)
+    ASSERT_EQ(r.out[i], int64_t(x[i]) >= 0 ? 1u : 0u) << int64_t(x[i]);
+  // open 8n; 6 AND levels with 62,32,16,8,4,1 slices (2W words each); B2A W.
+  uint64_t ands = 62 + 32 + 16 + 8 + 4 + 1;
+  EXPECT_EQ(r.c[0].sent, 8 * n + 16 * W * ands + 8 * W + 8 * kHdr);
+  EXPECT_EQ(r.c[0].rounds, 8u);
+  EXPECT_EQ(r.c[2].dealerBytes, 8 * n + 8 * W * ands + 8 * n + 8 + kHdr);
+  GateRun l = run2(x, Vec(1, 0), [&](Party &P, const Vec &a, const Vec &) {
+    return ltz(P, a);
+  });
+  for (size_t i = 0; i < n; ++i)
+    ASSERT_EQ(l.out[i], int64_t(x[i]) < 0 ? 1u : 0u);
+}
+
+TEST(Protocol, ReluSelectAndCost) {
+  Vec x = randomSigned(300, 50), y = randomSigned(300, 50);
+  size_t n = x.size(), W = (n + 63) / 64;
+  GateRun r = run2(x, y, [&](Party &P, const Vec &a, const Vec &) {
+    return relu(P, a);
+  });
+  for (size_t i = 0; i < n; ++i)
+    ASSERT_EQ(int64_t(r.out[i]), std::max<int64_t>(0, int64_t(x[i])));
+  uint64_t ands = 123;
+  EXPECT_EQ(r.c[0].sent, 8 * n + 16 * W * ands + (8 * W + 8 * n) + 8 * kHdr);
+  EXPECT_EQ(r.c[0].rounds, 8u);
+  GateRun s = run2(x, y, [&](Party &P, const Vec &a, const Vec &b) {
+    Vec c = drelu(P, a);
+    return select(P, c, a, b);
+  });
+  for (size_t i = 0; i < n; ++i)
+    ASSERT_EQ(s.out[i], int64_t(x[i]) >= 0 ? x[i] : y[i]);
+}
+
+TEST(Protocol, MaxArgmaxRows) {
+  int64_t rows = 7, len = 13;
+  Vec x = randomSigned(rows * len, 40);
+  x[5] = x[6]; // ties pick the first index
+  Vec mx[3], am[3];
+  runParties([&](Party &P) {
+    Vec xs = shareInput(P, Role::P0, x, x.size());
+    maxRows(P, xs, rows, len, &mx[int(P.role)], &am[int(P.role)]);
+  });
+  Vec m = reconstruct(mx), a = reconstruct(am);
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t best = 0;
+    for (int64_t j = 1; j < len; ++j)
+      if (int64_t(x[r * len + j]) > int64_t(x[r * len + best]))
+        best = j;
+    EXPECT_EQ(m[r], x[r * len + best]);
+    EXPECT_EQ(int64_t(a[r]), best);
+  }
+}
+
+std::vector<double> fixedRun(
+    const std::vector<double> &xs, int f,
+    const std::function<Vec(Party &, const Vec &)> &gate) {
+  Vec x(xs.size());
+  for (size_t i = 0; i < xs.size(); ++i)
+    x[i] = encodeFixed(xs[i], f);
+  GateRun r = run2(x, Vec(1, 0), [&](Party &P, const Vec &a, const Vec &) {
+    return gate(P, a);
+  });
+  std::vector<double> out(xs.size());
+  for (size_t i = 0; i < xs.size(); ++i)
+    out[i] = decodeFixed(r.out[i], f);
+  return out;
+}
+
+TEST(Protocol, ExpOnSoftmaxDomain) {
+  std::vector<double> xs;
+  for (int i = 0; i <= 200; ++i)
+    xs.push_back(-20.0 + 0.1 * i); // [-20, 0]
+  xs.push_back(-300);
+  auto out = fixedRun(xs, 16, [](Party &P, const Vec &x) {
+    return expGate(P, x, 16, 8);
+  });
+  for (size_t i = 0; i < xs.size(); ++i) {
+    double want = std::exp(xs[i]);
+    // (1 + x/256)^256 vs e^x: absolute error <= 0.006 on [-20, 0].
+    EXPECT_NEAR(out[i], want, 0.006) << xs[i];
+  }
+}
+
+TEST(Protocol, ReciprocalAndRsqrt) {
+  std::vector<double> xs;
+  for (int i = 0; i <= 100; ++i)
+    xs.push_back(std::pow(64.0, i / 100.0)); // [1, 64]
+  auto rec = fixedRun(xs, 20, [](Party &P, const Vec &x) {
+    return reciprocalGate(P, x, 20, 1, 64, 0);
+  });
+  auto rs = fixedRun(xs, 20, [](Party &P, const Vec &x) {
+    return rsqrtGate(P, x, 20, 1, 64, 0);
+  });
+  for (size_t i = 0; i < xs.size(); ++i) {
+    EXPECT_NEAR(rec[i] * xs[i], 1.0, 1e-3) << xs[i];
+    EXPECT_NEAR(rs[i] * std::sqrt(xs[i]), 1.0, 1e-3) << xs[i];
+  }
+  std::vector<double> wide;
+  for (int i = 0; i <= 60; ++i)
+    wide.push_back(std::pow(10.0, -2 + 5 * i / 60.0)); // [0.01, 1000]
+  auto rs2 = fixedRun(wide, 20, [](Party &P, const Vec &x) {
+    return rsqrtGate(P, x, 20, 0.01, 1000, 0);
+  });
+  for (size_t i = 0; i < wide.size(); ++i)
+    EXPECT_NEAR(rs2[i] * std::sqrt(wide[i]), 1.0, 2e-3) << wide[i];
+}
+
+TEST(Protocol, Polynomial) {
+  std::vector<double> c = {0.5, -1.25, 0.75, 0.1, -0.02};
+  std::vector<double> xs;
+  for (int i = 0; i <= 80; ++i)
+    xs.push_back(-4 + 0.1 * i);
+  auto out = fixedRun(xs, 16, [&](Party &P, const Vec &x) {
+    return polyGate(P, x, 16, c);
+  });
+  for (size_t i = 0; i < xs.size(); ++i) {
+    double want = 0;
+    for (size_t k = c.size(); k-- > 0;)
+      want = want * xs[i] + c[k];
+    EXPECT_NEAR(out[i], want, 2e-3) << xs[i];
+  }
+}
+
+/// Chi-square of the top byte of every 64-bit word a party receives.
+double topByteChi2(const std::vector<uint64_t> &words) {
+  std::vector<double> h(256, 0);
+  for (uint64_t w : words)
+    h[w >> 56] += 1;
+  double e = double(words.size()) / 256, chi = 0;
+  for (double c : h)
+    chi += (c - e) * (c - e) / e;
+  return chi;
+}
+
+TEST(Protocol, ReceivedMessagesAreUniformlyMasked) {
+  // P1's view of a ReLU + truncation on two very different secrets: both
+  // must look uniform (chi-square with 255 dof < 400 at p ~ 1e-8).
+  for (int64_t secret : {int64_t(0), int64_t(123456789) << 20}) {
+    size_t n = 20000;
+    Vec x(n, uint64_t(secret));
+    std::vector<uint64_t> seen;
+    std::vector<uint64_t> seenBits;
+    Vec outs[3];
+    runParties([&](Party &P) {
+      Vec xs = shareInput(P, Role::P0, x, n);
+      if (P.role == Role::P1)
+        P.peer->onRecv = [&](FrameType t, const uint8_t *d, size_t len) {
+          if (t != FrameType::Open)
+            return;
+          const uint64_t *w = reinterpret_cast<const uint64_t *>(d);
+          if (len / 8 >= n) // arithmetic openings (plus packed bits)
+            seen.insert(seen.end(), w + len / 8 - n, w + len / 8);
+          else
+            seenBits.insert(seenBits.end(), w, w + len / 8);
+        };
+      outs[int(P.role)] = trunc(P, relu(P, xs), 8);
+    });
+    ASSERT_GT(seen.size(), n);
+    EXPECT_LT(topByteChi2(seen), 400.0) << secret;
+    // Packed bits of the comparison: fraction of ones near 1/2.
+    uint64_t ones = 0;
+    for (uint64_t w : seenBits)
+      ones += __builtin_popcountll(w);
+    EXPECT_NEAR(double(ones) / (64.0 * seenBits.size()), 0.5, 0.01) << secret;
+    // The shares P1 received when P0 shared x are uniform too.
+    Vec r = reconstruct(outs);
+    EXPECT_NEAR(double(int64_t(r[0])), double(std::max<int64_t>(secret, 0) >> 8), 1);
+  }
+}
+
+} // namespace
