@@ -1,0 +1,19 @@
+//===- Npy.h - Minimal .npy reader/writer ----------------------*- C++ -*-===//
+#pragma once
+#include "umbra/runtime/Program.h"
+#include <string>
+#include <vector>
+
+namespace umbra::rt {
+
+struct NpyArray {
+  Shape shape;
+  std::vector<double> data;
+};
+/// Reads little-endian, C-ordered f4/f8/i4/i8/u1/b1 arrays (npy v1-v3).
+NpyArray readNpy(const std::string &path);
+/// Writes a float64 array.
+void writeNpy(const std::string &path, const Shape &shape,
+              const std::vector<double> &data);
+
+} // namespace umbra::rt

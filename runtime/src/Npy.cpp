@@ -1,0 +1,121 @@
+//===- Npy.cpp ------------------------------------------------------------===//
+#include "umbra/runtime/Npy.h"
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace umbra::rt {
+
+static std::string field(const std::string &h, const std::string &key) {
+  auto p = h.find("'" + key + "'");
+  UMBRA_CHECK(p != std::string::npos, "npy header lacks '", key, "'");
+  p = h.find(':', p);
+  UMBRA_CHECK(p != std::string::npos, "bad npy header");
+  return h.substr(p + 1);
+}
+
+NpyArray readNpy(const std::string &path) {
+  std::ifstream f(path, std::ios::binary);
+  UMBRA_CHECK(f.good(), "cannot open '", path, "'");
+  std::string all((std::istreambuf_iterator<char>(f)),
+                  std::istreambuf_iterator<char>());
+  UMBRA_CHECK(all.size() >= 10 && all.compare(0, 6, "\x93NUMPY") == 0,
+              "'", path, "' is not a .npy file");
+  uint8_t major = uint8_t(all[6]);
+  size_t hlen, off;
+  if (major == 1) {
+    hlen = uint8_t(all[8]) | (size_t(uint8_t(all[9])) << 8);
+    off = 10;
+  } else {
+    UMBRA_CHECK(all.size() >= 12, "'", path, "': truncated npy header");
+    uint32_t l;
+    std::memcpy(&l, all.data() + 8, 4);
+    hlen = l;
+    off = 12;
+  }
+  UMBRA_CHECK(off + hlen <= all.size(), "'", path, "': truncated npy header");
+  std::string h = all.substr(off, hlen);
+  std::string descr = field(h, "descr");
+  auto q1 = descr.find('\''), q2 = descr.find('\'', q1 + 1);
+  UMBRA_CHECK(q1 != std::string::npos && q2 != std::string::npos,
+              "'", path, "': bad dtype");
+  std::string dt = descr.substr(q1 + 1, q2 - q1 - 1);
+  std::string fo = field(h, "fortran_order");
+  UMBRA_CHECK(fo.find("False") < fo.find(','), "'", path,
+              "': Fortran-ordered arrays are not supported");
+  std::string sh = field(h, "shape");
+  auto a = sh.find('('), b = sh.find(')');
+  UMBRA_CHECK(a != std::string::npos && b != std::string::npos,
+              "'", path, "': bad shape");
+  NpyArray arr;
+  std::stringstream ss(sh.substr(a + 1, b - a - 1));
+  std::string tok;
+  while (std::getline(ss, tok, ',')) {
+    if (tok.find_first_not_of(" ") == std::string::npos)
+      continue;
+    arr.shape.push_back(std::stoll(tok));
+  }
+  int64_t n = numel(arr.shape);
+  size_t es;
+  if (dt == "<f8" || dt == "<i8" || dt == "<u8")
+    es = 8;
+  else if (dt == "<f4" || dt == "<i4")
+    es = 4;
+  else if (dt == "|u1" || dt == "|b1" || dt == "|i1")
+    es = 1;
+  else
+    fail("'", path, "': unsupported dtype ", dt,
+         " (use float32/64, int32/64 or uint8)");
+  const char *d = all.data() + off + hlen;
+  UMBRA_CHECK(all.size() - off - hlen == size_t(n) * es, "'", path,
+              "': data size does not match shape");
+  arr.data.resize(n);
+  for (int64_t i = 0; i < n; ++i) {
+    const char *p = d + i * es;
+    if (dt == "<f8") {
+      std::memcpy(&arr.data[i], p, 8);
+    } else if (dt == "<f4") {
+      float v;
+      std::memcpy(&v, p, 4);
+      arr.data[i] = v;
+    } else if (dt == "<i8") {
+      int64_t v;
+      std::memcpy(&v, p, 8);
+      arr.data[i] = double(v);
+    } else if (dt == "<u8") {
+      uint64_t v;
+      std::memcpy(&v, p, 8);
+      arr.data[i] = double(v);
+    } else if (dt == "<i4") {
+      int32_t v;
+      std::memcpy(&v, p, 4);
+      arr.data[i] = v;
+    } else if (dt == "|i1") {
+      arr.data[i] = int8_t(*p);
+    } else {
+      arr.data[i] = uint8_t(*p);
+    }
+  }
+  return arr;
+}
+
+void writeNpy(const std::string &path, const Shape &shape,
+              const std::vector<double> &data) {
+  std::string sh = "(";
+  for (size_t i = 0; i < shape.size(); ++i)
+    sh += std::to_string(shape[i]) + (shape.size() == 1 ? "," : i + 1 < shape.size() ? ", " : "");
+  sh += ")";
+  std::string h = "{'descr': '<f8', 'fortran_order': False, 'shape': " + sh +
+                  ", }";
+  size_t total = 10 + h.size() + 1;
+  h += std::string((64 - total % 64) % 64, ' ') + "\n";
+  std::ofstream f(path, std::ios::binary);
+  f.write("\x93NUMPY\x01\x00", 8);
+  uint16_t hl = uint16_t(h.size());
+  f.write(reinterpret_cast<const char *>(&hl), 2);
+  f.write(h.data(), h.size());
+  f.write(reinterpret_cast<const char *>(data.data()), data.size() * 8);
+  UMBRA_CHECK(f.good(), "cannot write '", path, "'");
+}
+
+} // namespace umbra::rt

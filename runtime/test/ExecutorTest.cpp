@@ -1,0 +1,150 @@
+//===- ExecutorTest.cpp - Programs under MPC vs the float reference -------===//
+#include "TestUtil.h"
+#include "umbra/runtime/Executor.h"
+#include "umbra/runtime/Stats.h"
+#include <gtest/gtest.h>
+#include <cmath>
+
+using namespace umbra::rt;
+using namespace umbra::rt::test;
+
+namespace {
+
+std::vector<double> randomReal(size_t n, double lo, double hi, uint64_t seed) {
+  std::mt19937_64 g(seed);
+  std::uniform_real_distribution<double> d(lo, hi);
+  std::vector<double> v(n);
+  for (auto &x : v)
+    x = d(g);
+  return v;
+}
+
+/// A small transformer-shaped block: linear layers with owner weights,
+/// ReLU, a ReLU-free softmax (max, exp, sum, reciprocal), an rsqrt norm,
+/// a polynomial (GeLU-like) and an argmax.
+struct Block {
+  ProgramBuilder b{16};
+  int x, out, probs, am, norm, gel;
+  std::vector<double> xv;
+  Block() {
+    const int64_t T = 4, D = 8, H = 16;
+    x = b.input("x", {T, D}, Vis::Client);
+    int w1 = b.constant("w1", {D, H}, Vis::Owner,
+                        randomReal(D * H, -0.5, 0.5, 1));
+    int bias = b.constant("b1", {H}, Vis::Public, randomReal(H, -0.1, 0.1, 2));
+    int xs = b.share(x);
+    int ws = b.share(w1);
+    int h = b.add(b.matmulT(xs, ws), bias);
+    int r = b.emit(Op::Relu, {h});
+    // softmax over rows of h
+    int mx = b.emit(Op::Max, {h}, {1, 1});
+    int z = b.sub(h, mx);
+    int e = b.emit(Op::Exp, {z}, {8});
+    int ones = b.constant("ones", {H, 1}, Vis::Public,
+                          std::vector<double>(H, 1.0));
+    int s = b.matmulT(e, ones);
+    int inv = b.emit(Op::Reciprocal, {s}, {0}, {1.0, double(H)});
+    probs = b.mulT(e, inv);
+    // rsqrt of the mean square (+1) of r
+    int sq = b.mulT(r, r);
+    int ms = b.matmulT(sq, ones);
+    int one = b.constant("one", {1}, Vis::Public, {1.0});
+    int rs = b.emit(Op::Rsqrt, {b.add(ms, one)}, {0}, {1.0, 64.0});
+    norm = b.mulT(r, rs);
+    gel = b.emit(Op::Poly, {h}, {}, {0.0, 0.5, 0.25});
+    am = b.emit(Op::ArgMax, {h}, {1, 0});
+    int t = b.emit(Op::Transpose, {probs}, {1, 0});
+    int sl = b.emit(Op::Slice, {t}, {0, 0, 8, 4});
+    int cat = b.emit(Op::Concat, {sl, sl}, {0});
+    out = b.reveal(cat, RevealTo::P0);
+    b.output(out);
+    for (int sId : {probs, am, norm, gel})
+      b.output(b.reveal(sId, RevealTo::Both));
+    xv = randomReal(T * D, -2, 2, 3);
+  }
+};
+
+TEST(Executor, MpcMatchesFloatReference) {
+  Block blk;
+  Program prog = Program::loadBytes(blk.b.finish());
+  FloatExecutor ref(prog);
+  ref.setInput(blk.x, blk.xv);
+  ref.run();
+  std::vector<std::vector<double>> got(prog.slots.size());
+  std::vector<InstrStat> stats[3];
+  SessionConfig cfg;
+  cfg.programHash = prog.hash();
+  runParties(
+      [&](Party &P) {
+        Executor ex(prog, P);
+        if (P.p0())
+          ex.setInput(blk.x, blk.xv);
+        ex.runInference();
+        if (P.p0())
+          for (int s : prog.outputs)
+            got[s] = ex.plainReal(s);
+        stats[int(P.role)] = ex.stats;
+      },
+      cfg);
+  for (int s : prog.outputs) {
+    const auto &r = ref.value(s);
+    ASSERT_EQ(got[s].size(), r.size());
+    for (size_t i = 0; i < r.size(); ++i)
+      EXPECT_NEAR(got[s][i], r[i], 0.02 + 0.02 * std::fabs(r[i]))
+          << "slot " << s << " element " << i;
+  }
+  // Stats: every instruction accounted, P0 and P1 agree on rounds.
+  ASSERT_EQ(stats[0].size(), stats[1].size());
+  for (size_t i = 0; i < stats[0].size(); ++i) {
+    EXPECT_EQ(stats[0][i].c.rounds, stats[1][i].c.rounds);
+    EXPECT_EQ(stats[0][i].c.sent, stats[1][i].c.recv);
+  }
+  auto j = statsJson(stats[0], Role::P0, prog.hashHex(), 1.0);
+  EXPECT_TRUE(j["phases"].contains("inference"));
+  EXPECT_TRUE(j["phases"].contains("deploy"));
+  auto t = chromeTrace(stats[0], Role::P0);
+  EXPECT_GT(t["traceEvents"].size(), stats[0].size());
+}
+
+TEST(Executor, ConstantWeightsOpenedOncePerDeployment) {
+  ProgramBuilder b(12);
+  int x = b.input("x", {2, 64}, Vis::Client);
+  int w = b.constant("w", {64, 32}, Vis::Owner, randomReal(64 * 32, -1, 1, 5));
+  int y = b.reveal(b.matmulT(b.share(x), b.share(w)), RevealTo::P0);
+  b.output(y);
+  Program prog = Program::loadBytes(b.finish());
+  std::vector<InstrStat> stats;
+  std::vector<double> xv = randomReal(128, -1, 1, 6), out;
+  runParties([&](Party &P) {
+    Executor ex(prog, P);
+    if (P.p0())
+      ex.setInput(x, xv);
+    ex.runDeployment();
+    for (int i = 0; i < 3; ++i)
+      ex.runInference();
+    if (P.p0()) {
+      stats = ex.stats;
+      out = ex.plainReal(y);
+    }
+  });
+  uint64_t deployOpen = 0, matmulSent = 0;
+  int matmuls = 0;
+  for (auto &s : stats) {
+    if (s.op == "matmul-mask")
+      deployOpen += s.c.sent;
+    if (s.op == "matmul" && s.phase == "inference") {
+      matmulSent = s.c.sent;
+      ++matmuls;
+    }
+  }
+  EXPECT_EQ(matmuls, 3);
+  EXPECT_EQ(deployOpen, 64u * 32 * 8 + 16);
+  EXPECT_EQ(matmulSent, 2u * 64 * 8 + 16); // only X - A per inference
+  FloatExecutor ref(prog);
+  ref.setInput(x, xv);
+  ref.run();
+  for (size_t i = 0; i < out.size(); ++i)
+    EXPECT_NEAR(out[i], ref.value(y)[i], 0.01);
+}
+
+} // namespace

@@ -1,0 +1,468 @@
+//===- mpc-run.cpp - Runs a compiled Umbra program ------------------------===//
+//
+//   mpc-run model.umbra --role p0 --p0 10.0.0.1:7000 --dealer 10.0.0.2:7001 \
+//           -i tokens=tokens.npy -o out/
+//   mpc-run model.umbra --local -i tokens=tokens.npy -o out/ --stats s.json
+//   mpc-run model.umbra --reference -i tokens=tokens.npy -o ref/
+//
+// --local spawns the dealer, P0 and P1 as separate processes on loopback.
+// Every failure prints "mpc-run: error: ..." and exits non-zero.
+//
+//===----------------------------------------------------------------------===//
+#include "umbra/runtime/Executor.h"
+#include "umbra/runtime/Npy.h"
+#include "umbra/runtime/Session.h"
+#include "umbra/runtime/Stats.h"
+
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+extern char **environ;
+using namespace umbra::rt;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Options {
+  std::string program;
+  std::string role;
+  bool local = false, reference = false, progress = false, compare = false;
+  std::string p0Addr = "127.0.0.1:7100", dealerAddr = "127.0.0.1:7101";
+  int p0Fd = -1, dealerFd = -1;
+  std::vector<std::string> inputs;
+  std::string outDir, statsPath, tracePath, dumpDir;
+  double connectTimeout = 10, ioTimeout = 60;
+  int inferences = 1;
+  std::string fault;
+};
+
+double now() {
+  return std::chrono::duration<double>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string withRole(const std::string &path, const std::string &role) {
+  fs::path p(path);
+  return (p.parent_path() / (p.stem().string() + "." + role +
+                             p.extension().string()))
+      .string();
+}
+
+std::map<std::string, std::string> parseInputs(const Options &o) {
+  std::map<std::string, std::string> m;
+  for (const std::string &s : o.inputs) {
+    auto eq = s.find('=');
+    UMBRA_CHECK(eq != std::string::npos && eq > 0,
+                "input '", s, "' must be name=file.npy");
+    m[s.substr(0, eq)] = s.substr(eq + 1);
+  }
+  return m;
+}
+
+/// Loads the inputs this role owns into `set(slot, values)`.
+template <typename F>
+void loadInputs(const Program &prog, const Options &o, Role role, F set) {
+  auto files = parseInputs(o);
+  for (auto &[name, file] : files) {
+    int s = prog.slotByName(name);
+    UMBRA_CHECK(s >= 0, "program has no slot named '", name, "'");
+    UMBRA_CHECK(std::find(prog.inputs.begin(), prog.inputs.end(), s) !=
+                    prog.inputs.end(),
+                "slot '", name, "' is not a program input");
+  }
+  for (int s : prog.inputs) {
+    const SlotInfo &si = prog.slots[s];
+    bool mine = si.vis == Vis::Public || (si.vis == Vis::Client && role == Role::P0) ||
+                (si.vis == Vis::Owner && role == Role::P1) ||
+                role == Role::Dealer; // reference mode passes Dealer
+    if (role == Role::Dealer && si.vis != Vis::Public && !o.reference)
+      mine = false;
+    if (!mine)
+      continue;
+    auto it = files.find(si.name);
+    UMBRA_CHECK(it != files.end(), "missing input '", si.name, "' (",
+                visName(si.vis), ", shape ", shapeStr(si.shape),
+                "): pass -i ", si.name, "=file.npy");
+    NpyArray a = readNpy(it->second);
+    UMBRA_CHECK(a.shape == si.shape || numel(a.shape) == si.numel, "input '",
+                si.name, "' has shape ", shapeStr(a.shape), ", expected ",
+                shapeStr(si.shape));
+    set(s, a.data);
+  }
+}
+
+void writeOutputs(const Program &prog, const Options &o,
+                  const std::function<bool(int)> &has,
+                  const std::function<std::vector<double>(int)> &get,
+                  const std::function<bool(int)> &skip) {
+  if (o.outDir.empty())
+    return;
+  fs::create_directories(o.outDir);
+  for (int s : prog.outputs) {
+    if (!has(s) || skip(s))
+      continue;
+    const SlotInfo &si = prog.slots[s];
+    writeNpy((fs::path(o.outDir) / (si.name + ".npy")).string(), si.shape,
+             get(s));
+  }
+}
+
+int runReference(const Options &o) {
+  Program prog = Program::loadFile(o.program);
+  FloatExecutor ex(prog);
+  Options oo = o;
+  oo.reference = true;
+  loadInputs(prog, oo, Role::Dealer,
+             [&](int s, const std::vector<double> &v) { ex.setInput(s, v); });
+  ex.run();
+  writeOutputs(
+      prog, o, [](int) { return true; },
+      [&](int s) { return ex.value(s); }, [](int) { return false; });
+  for (int s : prog.outputs) {
+    const auto &v = ex.value(s);
+    std::fprintf(stderr, "reference: %s %s", prog.slots[s].name.c_str(),
+                 shapeStr(prog.slots[s].shape).c_str());
+    for (size_t i = 0; i < std::min<size_t>(v.size(), 8); ++i)
+      std::fprintf(stderr, " %g", v[i]);
+    std::fprintf(stderr, "%s\n", v.size() > 8 ? " ..." : "");
+  }
+  return 0;
+}
+
+int runRole(const Options &o) {
+  Role role = o.role == "p0"     ? Role::P0
+              : o.role == "p1"   ? Role::P1
+              : o.role == "dealer" ? Role::Dealer
+                                   : (fail("unknown role '", o.role,
+                                           "' (dealer, p0 or p1)"),
+                                      Role::P0);
+  const char *rn = roleName(role);
+  double t0 = now();
+  Program prog = Program::loadFile(o.program);
+  SessionConfig cfg;
+  cfg.role = role;
+  cfg.p0Addr = Endpoint::parse(o.p0Addr);
+  cfg.dealerAddr = Endpoint::parse(o.dealerAddr);
+  std::unique_ptr<Listener> pl, dl;
+  if (o.p0Fd >= 0 && role == Role::P0) {
+    pl = std::make_unique<Listener>(o.p0Fd);
+    cfg.p0Listener = pl.get();
+  }
+  if (o.dealerFd >= 0 && role == Role::Dealer) {
+    dl = std::make_unique<Listener>(o.dealerFd);
+    cfg.dealerListener = dl.get();
+  }
+  cfg.connectTimeout = o.connectTimeout;
+  cfg.ioTimeout = o.ioTimeout;
+  cfg.programHash = prog.hash();
+  cfg.fracBits = prog.fracBits;
+  if (o.fault == "protocol-version")
+    cfg.protocolVersion = kProtocolVersion + 1;
+  Session session(cfg);
+  Executor ex(prog, session.party);
+  loadInputs(prog, o, role, [&](int s, const std::vector<double> &v) {
+    ex.setInput(s, v);
+  });
+
+  // Fault injection for the tests: "exit:N", "malformed:N", "hang:N".
+  std::string fkind;
+  long fat = -1;
+  if (auto c = o.fault.find(':'); c != std::string::npos) {
+    fkind = o.fault.substr(0, c);
+    fat = std::stol(o.fault.substr(c + 1));
+  }
+  double lastReport = now();
+  size_t done = 0;
+  ex.onInstr = [&](size_t idx, size_t total) {
+    if (long(idx) == fat) {
+      if (fkind == "exit")
+        _exit(3);
+      if (fkind == "hang")
+        while (true)
+          std::this_thread::sleep_for(std::chrono::seconds(1));
+      if (fkind == "malformed" && session.peer)
+        session.peer->send(FrameType(0x7777), "garbage", 7);
+      if (fkind == "malformed" && session.dealerP1)
+        session.dealerP1->send(FrameType::Material, "garbage", 7);
+    }
+    ++done;
+    if (o.progress && now() - lastReport > 1.0) {
+      lastReport = now();
+      std::fprintf(stderr, "[%s] instruction %zu/%zu (%.1f s)\n", rn, idx,
+                   total, now() - t0);
+    }
+  };
+  if (!o.dumpDir.empty() && role != Role::Dealer) {
+    fs::create_directories(o.dumpDir);
+    ex.onValue = [&](int s) {
+      std::ofstream f((fs::path(o.dumpDir) /
+                       (std::string(rn) + "_" + std::to_string(s) + ".bin"))
+                          .string(),
+                      std::ios::binary);
+      uint8_t k = ex.isShared(s) ? 1 : ex.hasPlain(s) ? 2 : 0;
+      f.write(reinterpret_cast<const char *>(&k), 1);
+      const Vec &d = ex.raw(s);
+      f.write(reinterpret_cast<const char *>(d.data()), d.size() * 8);
+    };
+  }
+  ex.runDeployment();
+  for (int i = 0; i < o.inferences; ++i)
+    ex.runInference();
+  session.finish();
+  double total = now() - t0;
+
+  if (role != Role::Dealer)
+    writeOutputs(
+        prog, o, [&](int s) { return ex.hasPlain(s); },
+        [&](int s) { return ex.plainReal(s); },
+        [&](int s) {
+          // P1 writes only what P0 does not hold (revealed to P1 alone).
+          if (role != Role::P1)
+            return false;
+          for (const InstrInfo &I : prog.instrs)
+            if (I.out[0] == s && I.op == Op::Reveal)
+              return RevealTo(I.iattrs[0]) != RevealTo::P1;
+          return true;
+        });
+  if (!o.statsPath.empty())
+    writeJson(o.statsPath,
+              statsJson(ex.stats, role, prog.hashHex(), total));
+  if (!o.tracePath.empty())
+    writeJson(o.tracePath, chromeTrace(ex.stats, role));
+  Counters sum;
+  for (const InstrStat &s : ex.stats)
+    if (s.phase == "inference") {
+      sum.sent += s.c.sent;
+      sum.recv += s.c.recv;
+      sum.rounds += s.c.rounds;
+      sum.dealerBytes += s.c.dealerBytes;
+    }
+  std::fprintf(stderr,
+               "[%s] done in %.3f s: online sent %llu B, received %llu B, "
+               "%llu rounds, dealer material %llu B (per %d inference%s)\n",
+               rn, total, (unsigned long long)sum.sent,
+               (unsigned long long)sum.recv, (unsigned long long)sum.rounds,
+               (unsigned long long)sum.dealerBytes, o.inferences,
+               o.inferences == 1 ? "" : "s, total");
+  return 0;
+}
+
+int compareDump(const Options &o) {
+  Program prog = Program::loadFile(o.program);
+  FloatExecutor ref(prog);
+  Options oo = o;
+  oo.reference = true;
+  loadInputs(prog, oo, Role::Dealer,
+             [&](int s, const std::vector<double> &v) { ref.setInput(s, v); });
+  ref.run();
+  std::printf("%5s  %-10s %-16s %-14s %12s %12s\n", "instr", "op", "result",
+              "shape", "max|err|", "max|ref|");
+  for (size_t i = 0; i < prog.instrs.size(); ++i) {
+    int s = prog.instrs[i].out[0];
+    auto readDump = [&](const char *r, uint8_t &kind) {
+      std::ifstream f((fs::path(o.dumpDir) /
+                       (std::string(r) + "_" + std::to_string(s) + ".bin"))
+                          .string(),
+                      std::ios::binary);
+      Vec v(prog.slots[s].numel);
+      kind = 0;
+      if (!f)
+        return v;
+      f.read(reinterpret_cast<char *>(&kind), 1);
+      f.read(reinterpret_cast<char *>(v.data()), v.size() * 8);
+      return v;
+    };
+    uint8_t k0, k1;
+    Vec a = readDump("p0", k0), b = readDump("p1", k1);
+    if (k0 == 0 && k1 == 0)
+      continue;
+    Vec x = k0 == 2 ? a : k1 == 2 ? b : a;
+    if (k0 == 1)
+      for (size_t j = 0; j < x.size(); ++j)
+        x[j] = a[j] + b[j];
+    const auto &rv = ref.value(s);
+    double err = 0, mag = 0;
+    for (size_t j = 0; j < x.size(); ++j) {
+      err = std::max(err, std::fabs(decodeFixed(x[j], prog.slots[s].frac) - rv[j]));
+      mag = std::max(mag, std::fabs(rv[j]));
+    }
+    std::printf("%5zu  %-10s %-16s %-14s %12.3g %12.3g\n", i,
+                opName(prog.instrs[i].op), prog.slots[s].name.c_str(),
+                shapeStr(prog.slots[s].shape).c_str(), err, mag);
+  }
+  return 0;
+}
+
+int runLocal(const Options &o, const std::vector<std::string> &argv) {
+  // Validate the program before spawning anything.
+  (void)Program::loadFile(o.program);
+  Listener pl(Endpoint{"127.0.0.1", 0}), dl(Endpoint{"127.0.0.1", 0});
+  int pfd = pl.nativeHandle(), dfd = dl.nativeHandle();
+  fcntl(pfd, F_SETFD, 0);
+  fcntl(dfd, F_SETFD, 0);
+  std::string dump = o.dumpDir;
+  if (o.compare && dump.empty())
+    dump = (fs::temp_directory_path() /
+            ("umbra-dump-" + std::to_string(getpid())))
+               .string();
+  const char *roles[3] = {"dealer", "p0", "p1"};
+  pid_t pids[3];
+  for (int r = 0; r < 3; ++r) {
+    std::vector<std::string> args = {argv[0], o.program, "--role", roles[r],
+                                     "--p0", "127.0.0.1:" + std::to_string(pl.port()),
+                                     "--dealer", "127.0.0.1:" + std::to_string(dl.port()),
+                                     "--p0-fd", std::to_string(pfd),
+                                     "--dealer-fd", std::to_string(dfd),
+                                     "--connect-timeout", std::to_string(o.connectTimeout),
+                                     "--timeout", std::to_string(o.ioTimeout),
+                                     "--inferences", std::to_string(o.inferences)};
+    for (const auto &i : o.inputs)
+      args.insert(args.end(), {"-i", i});
+    if (!o.outDir.empty())
+      args.insert(args.end(), {"-o", o.outDir});
+    if (!o.statsPath.empty())
+      args.insert(args.end(), {"--stats", withRole(o.statsPath, roles[r])});
+    if (!o.tracePath.empty())
+      args.insert(args.end(), {"--trace", withRole(o.tracePath, roles[r])});
+    if (!dump.empty())
+      args.insert(args.end(), {"--dump-shares", dump});
+    if (o.progress)
+      args.push_back("--progress");
+    // "--fault role:kind:N" applies to one role only.
+    if (!o.fault.empty() && o.fault.rfind(std::string(roles[r]) + ":", 0) == 0)
+      args.insert(args.end(), {"--fault", o.fault.substr(strlen(roles[r]) + 1)});
+    std::vector<char *> cargv;
+    for (auto &a : args)
+      cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+    int rc = posix_spawn(&pids[r], "/proc/self/exe", nullptr, nullptr,
+                         cargv.data(), environ);
+    UMBRA_CHECK(rc == 0, "cannot start the ", roles[r], " process: ",
+                std::strerror(rc));
+  }
+  // Wait for all three; once one has failed, give the others a bounded
+  // time to notice (they normally do at once) and then stop them.
+  int status[3] = {0, 0, 0};
+  bool alive[3] = {true, true, true};
+  int left = 3;
+  double failedAt = -1;
+  while (left) {
+    int st;
+    pid_t p = waitpid(-1, &st, failedAt < 0 ? 0 : WNOHANG);
+    if (p > 0) {
+      for (int r = 0; r < 3; ++r)
+        if (pids[r] == p && alive[r]) {
+          alive[r] = false;
+          status[r] = st;
+          --left;
+          if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0) && failedAt < 0)
+            failedAt = now();
+        }
+      continue;
+    }
+    if (failedAt >= 0 && now() - failedAt > o.ioTimeout + 5) {
+      for (int r = 0; r < 3; ++r)
+        if (alive[r])
+          kill(pids[r], SIGKILL);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  int bad = 0;
+  for (int r = 0; r < 3; ++r) {
+    int st = status[r];
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+      continue;
+    ++bad;
+    if (WIFSIGNALED(st))
+      std::fprintf(stderr, "mpc-run: error: %s was killed by signal %d\n",
+                   roles[r], WTERMSIG(st));
+    else
+      std::fprintf(stderr, "mpc-run: error: %s exited with status %d\n",
+                   roles[r], WEXITSTATUS(st));
+  }
+  if (bad)
+    return 1;
+  if (o.compare) {
+    Options c = o;
+    c.dumpDir = dump;
+    compareDump(c);
+    if (o.dumpDir.empty())
+      fs::remove_all(dump);
+  }
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  std::signal(SIGPIPE, SIG_IGN);
+  Options o;
+  CLI::App app{"Runs a compiled Umbra program under 2PC with a dealer"};
+  app.add_option("program", o.program, "program artifact (.umbra)")->required();
+  app.add_option("--role", o.role, "run one role: dealer, p0 or p1");
+  app.add_flag("--local", o.local,
+               "run all three roles as processes on loopback");
+  app.add_flag("--reference", o.reference,
+               "run the float reference executor instead of MPC");
+  app.add_option("--p0", o.p0Addr, "P0's listening address host:port");
+  app.add_option("--dealer", o.dealerAddr, "dealer's listening address host:port");
+  app.add_option("-i,--input", o.inputs, "input: name=file.npy (repeatable)");
+  app.add_option("-o,--output-dir", o.outDir, "write outputs as .npy here");
+  app.add_option("--stats", o.statsPath,
+                 "per-instruction statistics JSON (with --local: one file "
+                 "per role, NAME.ROLE.json)");
+  app.add_option("--trace", o.tracePath, "Chrome trace JSON (per role)");
+  app.add_option("--connect-timeout", o.connectTimeout,
+                 "seconds to wait for peers to connect");
+  app.add_option("--timeout", o.ioTimeout,
+                 "seconds without progress before a receive fails");
+  app.add_option("--inferences", o.inferences,
+                 "inferences per deployment (weights shared once)");
+  app.add_flag("--progress", o.progress, "report progress on stderr");
+  app.add_flag("--compare", o.compare,
+               "with --local: compare every instruction's result with the "
+               "float reference (debugging only: reconstructs all values)");
+  app.add_option("--dump-shares", o.dumpDir,
+                 "debug: write each party's share of every value here")
+      ->group("");
+  app.add_option("--p0-fd", o.p0Fd)->group("");
+  app.add_option("--dealer-fd", o.dealerFd)->group("");
+  app.add_option("--fault", o.fault)->group("");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError &e) {
+    return app.exit(e);
+  }
+  try {
+    if (o.reference)
+      return runReference(o);
+    if (o.local) {
+      std::vector<std::string> args(argv, argv + argc);
+      return runLocal(o, args);
+    }
+    UMBRA_CHECK(!o.role.empty(), "pass --role dealer|p0|p1, --local or "
+                                 "--reference");
+    return runRole(o);
+  } catch (const umbra::rt::Error &e) {
+    std::fprintf(stderr, "mpc-run: error: %s%s%s\n",
+                 o.role.empty() ? "" : ("[" + o.role + "] ").c_str(), e.what(),
+                 "");
+    return 1;
+  } catch (const std::exception &e) {
+    std::fprintf(stderr, "mpc-run: error: %s\n", e.what());
+    return 1;
+  }
+}
