@@ -116,6 +116,7 @@ TEST(Gemm, LargerOddShapes) {
       {1, 1031, 257},  {2, 515, 300},   {3, 1030, 513},  {4, 600, 257},
       {5, 521, 769},   {193, 37, 258},  {197, 523, 261}, {37, 1027, 255},
       {64, 64, 1024},  {129, 131, 127}, {11, 2053, 5},   {400, 9, 700},
+      {2, 16389, 9},   {3, 33001, 6},   {1, 16384, 5},   {1, 16387, 4},
   };
   uint64_t seed = 5000;
   for (const Case &c : cases)
@@ -212,4 +213,26 @@ TEST(Gemm, ConcurrentCallers) {
     t.join();
   for (auto &o : out)
     EXPECT_EQ(o, ref);
+}
+
+TEST(Gemm, SmallShapesOnManyThreads) {
+  // Force the pool even for tiny products so task splitting (row and column
+  // chunks, partial panels) is exercised on every small shape.
+  int64_t old = detail::setGemmMinParallelWork(0);
+  uint64_t seed = 30000;
+  for (int64_t M : {1, 2, 3, 4, 5, 9, 17, 33})
+    for (int64_t N : {1, 3, 4, 5, 31, 64, 129})
+      for (int64_t K : {1, 7, 40}) {
+        for (int threads : {2, 3, 8}) {
+          Case c{M, N, K};
+          c.accumulate = (M + N + K + threads) % 2;
+          c.padC = threads % 2;
+          check(c, threads, seed++);
+          if (HasFatalFailure()) {
+            detail::setGemmMinParallelWork(old);
+            return;
+          }
+        }
+      }
+  detail::setGemmMinParallelWork(old);
 }

@@ -47,8 +47,15 @@ void gemmRingNaive(int64_t M, int64_t N, int64_t K, const uint64_t *A,
                    int64_t lda, const uint64_t *B, int64_t ldb, uint64_t *C,
                    int64_t ldc, bool accumulate = false);
 
-/// The thread count gemmRing uses for `threads` = 0.
+/// The thread count gemmRing uses for `threads` = 0: $UMBRA_GEMM_THREADS if
+/// set, else std::thread::hardware_concurrency().
 int gemmDefaultThreads();
+
+namespace detail {
+/// Testing/tuning hook: products with fewer than `macs` multiply-accumulates
+/// run on the calling thread only (default 2^18). Returns the old value.
+int64_t setGemmMinParallelWork(int64_t macs);
+} // namespace detail
 
 } // namespace umbra::rt
 
