@@ -277,6 +277,24 @@ void Executor::exec(size_t idx) {
   auto inShape = [&](int k) -> const Shape & {
     return prog_.slots[I.in[k]].shape;
   };
+  // A value revealed to the other party only: local ops propagate "not
+  // known here"; anything interactive is a program error.
+  if (!D)
+    for (int s : I.in)
+      if (vals_[s].kind == Kind::None && prog_.slots[s].weight < 0 &&
+          prog_.slots[s].vis == Vis::Public) {
+        bool local = I.op != Op::Share && I.op != Op::Reveal &&
+                     os.vis == Vis::Public;
+        bool produced = false;
+        for (size_t j = 0; j < idx && !produced; ++j)
+          produced = prog_.instrs[j].out[0] == s;
+        UMBRA_CHECK(local && produced, "slot '", prog_.slots[s].name,
+                    "' is not known to ", roleName(P.role),
+                    " (revealed to the other party only, or a missing "
+                    "public input) but ", opName(I.op), " needs it");
+        vals_[o] = Value{};
+        return;
+      }
   Value out;
   out.kind = os.vis == Vis::Shared ? Kind::Shared : Kind::Public;
   switch (I.op) {

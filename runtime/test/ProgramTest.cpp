@@ -1,0 +1,179 @@
+//===- ProgramTest.cpp - Artifact builder, loader and verifier ------------===//
+#include "umbra/runtime/Program.h"
+#include <gtest/gtest.h>
+#include <openssl/sha.h>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <unistd.h>
+
+using namespace umbra::rt;
+
+namespace {
+
+std::vector<uint8_t> smallProgram() {
+  ProgramBuilder b(12);
+  int x = b.input("x", {2, 3}, Vis::Client);
+  int w = b.constant("w", {3, 4}, Vis::Owner,
+                     {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});
+  int xs = b.share(x);
+  int wsh = b.share(w);
+  int y = b.matmulT(xs, wsh);
+  b.output(b.reveal(b.emit(Op::Relu, {y}), RevealTo::Client, "logits"));
+  return b.finish();
+}
+
+void rehash(std::vector<uint8_t> &f) {
+  SHA256(f.data() + kHeaderSize, f.size() - kHeaderSize, f.data() + 48);
+}
+
+std::string loadError(std::vector<uint8_t> bytes) {
+  try {
+    Program::loadBytes(std::move(bytes));
+  } catch (const Error &e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Program, BuildWriteLoadRoundTrip) {
+  auto bytes = smallProgram();
+  std::string path = ::testing::TempDir() + "/rt" + std::to_string(getpid()) +
+                     ".umbra";
+  FILE *f = fopen(path.c_str(), "wb");
+  fwrite(bytes.data(), 1, bytes.size(), f);
+  fclose(f);
+  Program p = Program::loadFile(path);
+  std::remove(path.c_str());
+  EXPECT_EQ(p.fracBits, 12);
+  EXPECT_EQ(p.instrs.size(), 6u);
+  EXPECT_EQ(p.inputs, std::vector<int>{0});
+  ASSERT_EQ(p.slots[1].weight, 0);
+  EXPECT_EQ(p.weightReal(1)[11], 12.0);
+  EXPECT_EQ(p.weightRing(1)[0], uint64_t(1) << 12);
+  EXPECT_TRUE(p.instrs[1].deploy);  // share of the owner's weight
+  EXPECT_FALSE(p.instrs[0].deploy); // share of the client's input
+  EXPECT_EQ(p.instrs[5].reason, "logits");
+  EXPECT_EQ(p.hashHex().size(), 64u);
+  // Deterministic: same program, same hash.
+  EXPECT_EQ(Program::loadBytes(smallProgram()).hash(), p.hash());
+  EXPECT_EQ(uintptr_t(p.weightData(1)) % kBlobAlign, 0u);
+}
+
+TEST(Program, RejectsTruncatedFiles) {
+  auto bytes = smallProgram();
+  for (size_t n = 0; n < bytes.size(); n += 7) {
+    std::vector<uint8_t> t(bytes.begin(), bytes.begin() + n);
+    EXPECT_NE(loadError(t), "") << "length " << n;
+  }
+  EXPECT_NE(loadError({}).find("truncated"), std::string::npos);
+}
+
+TEST(Program, RejectsCorruption) {
+  auto bytes = smallProgram();
+  auto c = bytes;
+  c[200] ^= 1;
+  EXPECT_NE(loadError(c).find("hash mismatch"), std::string::npos);
+  c = bytes;
+  c[0] = 'X';
+  EXPECT_NE(loadError(c).find("bad magic"), std::string::npos);
+}
+
+TEST(Program, FuzzedProgramsNeverCrash) {
+  // Flip bytes inside the FlatBuffer and fix the hash so the verifier and
+  // the semantic checks are what stands between the bytes and execution.
+  auto bytes = smallProgram();
+  uint64_t psize;
+  std::memcpy(&psize, bytes.data() + 24, 8);
+  std::mt19937_64 g(7);
+  int rejected = 0;
+  for (int it = 0; it < 3000; ++it) {
+    auto c = bytes;
+    int flips = 1 + int(g() % 4);
+    for (int k = 0; k < flips; ++k)
+      c[kHeaderSize + g() % psize] ^= uint8_t(1 + g() % 255);
+    rehash(c);
+    rejected += loadError(c) != "";
+  }
+  EXPECT_GT(rejected, 1000);
+}
+
+TEST(Program, RejectsBadIndicesShapesAndScales) {
+  {
+    ProgramBuilder b;
+    int x = b.input("x", {2}, Vis::Client);
+    int y = b.slot("y", {2}, Vis::Shared, 16);
+    b.instr(Op::Share, {x}, {y});
+    b.instr(Op::Add, {y, 42}, {b.slot("z", {2}, Vis::Shared, 16)});
+    EXPECT_NE(loadError(b.finish()).find("operand index 42 out of range"),
+              std::string::npos);
+  }
+  {
+    ProgramBuilder b;
+    int x = b.share(b.input("x", {2, 3}, Vis::Client));
+    int y = b.share(b.input("y", {4}, Vis::Client));
+    b.instr(Op::Add, {x, y}, {b.slot("z", {2, 3}, Vis::Shared, 16)});
+    EXPECT_NE(loadError(b.finish()).find("do not broadcast"),
+              std::string::npos);
+  }
+  {
+    ProgramBuilder b;
+    int x = b.share(b.input("x", {2, 3}, Vis::Client));
+    int w = b.share(b.input("w", {4, 5}, Vis::Owner));
+    b.instr(Op::MatMul, {x, w}, {b.slot("z", {2, 5}, Vis::Shared, 32)});
+    EXPECT_NE(loadError(b.finish()).find("inner dimensions"),
+              std::string::npos);
+  }
+  {
+    ProgramBuilder b;
+    int x = b.share(b.input("x", {2, 3}, Vis::Client));
+    b.instr(Op::Relu, {x}, {b.slot("z", {3, 2}, Vis::Shared, 16)});
+    EXPECT_NE(loadError(b.finish()).find("has shape [3x2], expected [2x3]"),
+              std::string::npos);
+  }
+  {
+    ProgramBuilder b;
+    int x = b.share(b.input("x", {2}, Vis::Client));
+    b.instr(Op::Trunc, {x}, {b.slot("z", {2}, Vis::Shared, 16)}, {8});
+    EXPECT_NE(loadError(b.finish()).find("fractional bits"),
+              std::string::npos);
+  }
+  {
+    ProgramBuilder b;
+    int x = b.input("x", {2}, Vis::Client);
+    b.instr(Op::Relu, {x}, {b.slot("z", {2}, Vis::Shared, 16)});
+    EXPECT_NE(loadError(b.finish()).find("secret-shared"), std::string::npos);
+  }
+  {
+    // Use before definition.
+    ProgramBuilder b;
+    int x = b.share(b.input("x", {2}, Vis::Client));
+    int later = b.slot("later", {2}, Vis::Shared, 16);
+    b.instr(Op::Add, {x, later}, {b.slot("z", {2}, Vis::Shared, 16)});
+    b.instr(Op::Copy, {x}, {later});
+    EXPECT_NE(loadError(b.finish()).find("before it is defined"),
+              std::string::npos);
+  }
+  {
+    ProgramBuilder b;
+    int x = b.share(b.input("x", {2, 3}, Vis::Client));
+    b.instr(Op::Reshape, {x}, {b.slot("z", {7}, Vis::Shared, 16)});
+    EXPECT_NE(loadError(b.finish()).find("element count"), std::string::npos);
+  }
+  {
+    ProgramBuilder b;
+    int x = b.share(b.input("x", {2, 3}, Vis::Client));
+    b.instr(Op::Max, {x}, {b.slot("z", {2}, Vis::Shared, 16)}, {5, 0});
+    EXPECT_NE(loadError(b.finish()).find("axis 5 out of range"),
+              std::string::npos);
+  }
+}
+
+TEST(Program, FixedPointEncoding) {
+  EXPECT_EQ(encodeFixed(1.5, 16), uint64_t(3) << 15);
+  EXPECT_EQ(int64_t(encodeFixed(-2.0, 8)), -512);
+  EXPECT_DOUBLE_EQ(decodeFixed(encodeFixed(-3.25, 20), 20), -3.25);
+  EXPECT_THROW(encodeFixed(1e30, 16), Error);
+}
+
+} // namespace
