@@ -23,6 +23,7 @@ int main(int argc, char **argv) {
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   mlir::registerSymbolDCEPass();
+  mlir::registerPrintOpStatsPass();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "Umbra optimizer driver\n", registry));
 }
