@@ -33,6 +33,7 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <stdexcept>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -426,6 +427,127 @@ void packedTask(const Problem &p, int64_t m0, int64_t m1, int64_t n0,
 }
 
 //===----------------------------------------------------------------------===//
+// AVX-512 packed path (runtime-dispatched). With AVX-512DQ the 64-bit low
+// multiply exists (vpmullq), so a multiply-accumulate is 1 multiply + 1 add
+// per lane and B needs no swapped copy. Compiled via target attributes; only
+// called when the CPU and OS support AVX-512F/DQ/VL (see activeIsa()).
+//===----------------------------------------------------------------------===//
+
+#define UMBRA_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl")))
+
+#ifndef UMBRA_GEMM512_MR
+#define UMBRA_GEMM512_MR 8
+#endif
+#ifndef UMBRA_GEMM512_V
+#define UMBRA_GEMM512_V 3
+#endif
+constexpr int k5MR = UMBRA_GEMM512_MR; // rows per register tile
+constexpr int k5V = UMBRA_GEMM512_V;   // zmm vectors (8 columns) per row
+constexpr int k5NR = 8 * k5V;
+constexpr int64_t k5KC = 384;
+constexpr int64_t k5NC = 4 * k5NR;
+constexpr int64_t k5MC = 192;
+
+/// Packs B(0..kc, 0..nc) into k5NR-wide panels (plain copy, zero padded).
+void packB512(int64_t kc, int64_t nc, const uint64_t *B, int64_t rs,
+              int64_t cs, uint64_t *dst) {
+  const int64_t panelWords = kc * k5NR;
+  const int64_t fullPanels = cs == 1 ? nc / k5NR : 0;
+  if (fullPanels > 0) {
+    for (int64_t k = 0; k < kc; ++k) {
+      const uint64_t *s = B + k * rs;
+      uint64_t *d = dst + k * k5NR;
+      for (int64_t p = 0; p < fullPanels; ++p)
+        for (int v = 0; v < 2 * k5V; ++v)
+          _mm256_store_si256(
+              (__m256i *)(d + p * panelWords + 4 * v),
+              _mm256_loadu_si256((const __m256i *)(s + p * k5NR + 4 * v)));
+    }
+  }
+  for (int64_t jp = fullPanels * k5NR; jp < nc; jp += k5NR) {
+    int64_t nr = std::min<int64_t>(k5NR, nc - jp);
+    const uint64_t *src = B + jp * cs;
+    uint64_t *d = dst + (jp / k5NR) * panelWords;
+    for (int64_t k = 0; k < kc; ++k) {
+      const uint64_t *s = src + k * rs;
+      for (int j = 0; j < k5NR; ++j)
+        d[j] = j < nr ? s[j * cs] : 0;
+      d += k5NR;
+    }
+  }
+}
+
+template <int MR>
+UMBRA_AVX512 __attribute__((noinline)) void
+kernel512(int64_t kc, const uint64_t *a, int64_t lda, const uint64_t *bp,
+          uint64_t *c, int64_t ldc, bool add, int64_t nValid) {
+  __m512i acc[MR][k5V];
+  for (int r = 0; r < MR; ++r)
+    for (int v = 0; v < k5V; ++v)
+      acc[r][v] = _mm512_setzero_si512();
+  for (int64_t k = 0; k < kc; ++k) {
+    __m512i b[k5V];
+    for (int v = 0; v < k5V; ++v)
+      b[v] = _mm512_load_si512((const void *)(bp + 8 * v));
+    bp += k5NR;
+    for (int r = 0; r < MR; ++r) {
+      __m512i av = _mm512_set1_epi64((long long)a[r * lda + k]);
+      for (int v = 0; v < k5V; ++v)
+        acc[r][v] = _mm512_add_epi64(acc[r][v], _mm512_mullo_epi64(av, b[v]));
+    }
+  }
+  for (int r = 0; r < MR; ++r) {
+    uint64_t *cr = c + r * ldc;
+    for (int v = 0; v < k5V; ++v) {
+      int64_t cols = std::min<int64_t>(8, nValid - 8 * v);
+      if (cols <= 0)
+        break;
+      __mmask8 m = __mmask8((1u << cols) - 1);
+      __m512i res = acc[r][v];
+      if (add)
+        res = _mm512_add_epi64(res, _mm512_maskz_loadu_epi64(m, cr + 8 * v));
+      _mm512_mask_storeu_epi64(cr + 8 * v, m, res);
+    }
+  }
+}
+
+template <int... Is>
+constexpr auto makeKernel512Table(std::integer_sequence<int, Is...>) {
+  return std::array<KernelFn, sizeof...(Is)>{&kernel512<Is + 1>...};
+}
+const auto kKernels512 =
+    makeKernel512Table(std::make_integer_sequence<int, k5MR>{});
+
+void packedTask512(const Problem &p, int64_t m0, int64_t m1, int64_t n0,
+                   int64_t n1) {
+  uint64_t *buf = scratch(0, size_t(k5KC) * size_t(k5NC));
+  for (int64_t jc = n0; jc < n1; jc += k5NC) {
+    int64_t nc = std::min(k5NC, n1 - jc);
+    for (int64_t pc = 0; pc < p.K; pc += k5KC) {
+      int64_t kc = std::min(k5KC, p.K - pc);
+      bool add = p.accumulate || pc > 0;
+      packB512(kc, nc, p.B + pc * p.rsB + jc * p.csB, p.rsB, p.csB, buf);
+      for (int64_t ic = m0; ic < m1; ic += k5MC) {
+        int64_t mc = std::min(k5MC, m1 - ic);
+        for (int64_t jr = 0; jr < nc; jr += k5NR) {
+          const uint64_t *bp = buf + (jr / k5NR) * kc * k5NR;
+          int64_t nv = std::min<int64_t>(k5NR, nc - jr);
+          const uint64_t *a = p.A + ic * p.lda + pc;
+          uint64_t *c = p.C + ic * p.ldc + jc + jr;
+          int64_t ir = 0;
+          for (; ir + k5MR <= mc; ir += k5MR)
+            kernel512<k5MR>(kc, a + ir * p.lda, p.lda, bp, c + ir * p.ldc,
+                            p.ldc, add, nv);
+          if (ir < mc)
+            kKernels512[mc - ir - 1](kc, a + ir * p.lda, p.lda, bp,
+                                     c + ir * p.ldc, p.ldc, add, nv);
+        }
+      }
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
 // Small-M path: B (unit column stride) is streamed row by row, four k at a
 // time, into accumulators that live in L1. The cross term uses a broadcast
 // of swap(a) instead of swap(b), so B needs no shuffles: vpmulld(swap(a), b)
@@ -542,6 +664,28 @@ void smallMTask(const Problem &p, int64_t n0, int64_t n1) {
   }
 }
 
+bool cpuHasAvx512() {
+  // libgcc's cpuinfo also checks that the OS saves the zmm state (XCR0).
+  __builtin_cpu_init(); // may run before libgcc's own constructor
+  return __builtin_cpu_supports("avx512f") &&
+         __builtin_cpu_supports("avx512dq") &&
+         __builtin_cpu_supports("avx512vl");
+}
+
+GemmIsa defaultIsa() {
+  const char *e = std::getenv("UMBRA_GEMM_ISA");
+  if (e && std::strcmp(e, "avx2") == 0)
+    return GemmIsa::Avx2;
+  return cpuHasAvx512() ? GemmIsa::Avx512 : GemmIsa::Avx2;
+}
+
+std::atomic<GemmIsa> &isaSlot() {
+  static std::atomic<GemmIsa> isa{defaultIsa()};
+  return isa;
+}
+
+GemmIsa activeIsa() { return isaSlot().load(std::memory_order_relaxed); }
+
 int envThreads() {
   const char *s = std::getenv("UMBRA_GEMM_THREADS");
   if (!s || !*s)
@@ -567,6 +711,8 @@ void run(const Problem &p, int threads) {
     threads = 1;
 
   const bool small = M <= kSmallM && p.csB == 1;
+  const bool avx512 = activeIsa() == GemmIsa::Avx512;
+  const int64_t nr = avx512 ? k5NR : kNR, mr = avx512 ? k5MR : kMR;
   // Tasks: column chunks first (no duplicated packing), rows only when the
   // columns run out. Several tasks per thread absorb noise from other load.
   struct Task {
@@ -577,13 +723,13 @@ void run(const Problem &p, int threads) {
     tasks.push_back({0, M, 0, N});
   } else {
     const int64_t target = int64_t(threads) * 4;
-    const int64_t colUnit = small ? 64 : std::max<int64_t>(kNR, 32);
+    const int64_t colUnit = small ? 64 : std::max<int64_t>(nr, 32);
     int64_t tn = std::clamp<int64_t>(ceilDiv(N, colUnit), 1, target);
     int64_t tm = small ? 1
                        : std::clamp<int64_t>(ceilDiv(target, tn), 1,
-                                             ceilDiv(M, int64_t(kMR) * 4));
-    int64_t colStep = ceilDiv(ceilDiv(N, tn), kNR) * kNR;
-    int64_t rowStep = ceilDiv(ceilDiv(M, tm), kMR) * kMR;
+                                             ceilDiv(M, mr * 4));
+    int64_t colStep = ceilDiv(ceilDiv(N, tn), nr) * nr;
+    int64_t rowStep = ceilDiv(ceilDiv(M, tm), mr) * mr;
     for (int64_t n0 = 0; n0 < N; n0 += colStep)
       for (int64_t m0 = 0; m0 < M; m0 += rowStep)
         tasks.push_back(
@@ -593,6 +739,8 @@ void run(const Problem &p, int threads) {
     const Task &tk = tasks[size_t(t)];
     if (small)
       smallMTask(p, tk.n0, tk.n1);
+    else if (avx512)
+      packedTask512(p, tk.m0, tk.m1, tk.n0, tk.n1);
     else
       packedTask(p, tk.m0, tk.m1, tk.n0, tk.n1);
   };
@@ -603,6 +751,22 @@ void run(const Problem &p, int threads) {
 
 int64_t detail::setGemmMinParallelWork(int64_t macs) {
   return gMinParallelWork.exchange(macs);
+}
+
+GemmIsa detail::setGemmIsa(GemmIsa isa) {
+  if (!gemmIsaSupported(isa))
+    throw std::invalid_argument("umbra::rt::gemm: ISA not supported here");
+  return isaSlot().exchange(isa);
+}
+
+bool gemmIsaSupported(GemmIsa isa) {
+  return isa == GemmIsa::Avx2 || cpuHasAvx512();
+}
+
+GemmIsa gemmActiveIsa() { return activeIsa(); }
+
+const char *gemmIsaName(GemmIsa isa) {
+  return isa == GemmIsa::Avx512 ? "avx512" : "avx2";
 }
 
 int gemmDefaultThreads() {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <random>
+#include <string>
 #include <thread>
 #include <tuple>
 #include <vector>
@@ -74,9 +75,35 @@ void check(const Case &c, int threads, uint64_t seed) {
 
 const int64_t kDims[] = {1, 2, 3, 4, 5, 7, 8, 13, 17, 31, 64, 67};
 
+/// Every test runs once per kernel family; families this CPU lacks are
+/// skipped (AVX2 is always there).
+class Gemm : public ::testing::TestWithParam<GemmIsa> {
+protected:
+  void SetUp() override {
+    if (!gemmIsaSupported(GetParam()))
+      GTEST_SKIP() << gemmIsaName(GetParam()) << " not supported on this CPU";
+    saved_ = detail::setGemmIsa(GetParam());
+    active_ = true;
+  }
+  void TearDown() override {
+    if (active_)
+      detail::setGemmIsa(saved_);
+  }
+
+private:
+  GemmIsa saved_ = GemmIsa::Avx2;
+  bool active_ = false;
+};
+
 } // namespace
 
-TEST(Gemm, NaiveMatchesInt128Reference) {
+INSTANTIATE_TEST_SUITE_P(Isa, Gemm,
+                         ::testing::Values(GemmIsa::Avx2, GemmIsa::Avx512),
+                         [](const ::testing::TestParamInfo<GemmIsa> &info) {
+                           return std::string(gemmIsaName(info.param));
+                         });
+
+TEST_P(Gemm, NaiveMatchesInt128Reference) {
   const int64_t M = 7, N = 9, K = 11;
   auto A = randomWords(M * K, 1), B = randomWords(K * N, 2);
   std::vector<uint64_t> C(M * N);
@@ -87,7 +114,7 @@ TEST(Gemm, NaiveMatchesInt128Reference) {
                 refDot(A.data(), K, B.data(), N, i, j, K, false, false));
 }
 
-TEST(Gemm, KnownValues) {
+TEST_P(Gemm, KnownValues) {
   // (2^64 - 1)·(2^64 - 1) ≡ 1 and 2^32·2^32 ≡ 0 (mod 2^64); 2×2 by hand.
   const uint64_t m1 = ~uint64_t(0), p32 = uint64_t(1) << 32;
   uint64_t A[4] = {m1, p32, 3, m1}, B[4] = {m1, 2, p32, 5};
@@ -99,7 +126,7 @@ TEST(Gemm, KnownValues) {
   EXPECT_EQ(C[3], 6u - 5u);             // 3·2 + m1·5
 }
 
-TEST(Gemm, AllSmallShapes) {
+TEST_P(Gemm, AllSmallShapes) {
   uint64_t seed = 100;
   for (int64_t M : kDims)
     for (int64_t N : kDims)
@@ -110,7 +137,7 @@ TEST(Gemm, AllSmallShapes) {
       }
 }
 
-TEST(Gemm, LargerOddShapes) {
+TEST_P(Gemm, LargerOddShapes) {
   // Cross the cache-block sizes (KC = 256, NC = 512, MC = 192) with primes.
   const Case cases[] = {
       {1, 1031, 257},  {2, 515, 300},   {3, 1030, 513},  {4, 600, 257},
@@ -127,7 +154,7 @@ TEST(Gemm, LargerOddShapes) {
     }
 }
 
-TEST(Gemm, ZeroSizes) {
+TEST_P(Gemm, ZeroSizes) {
   uint64_t seed = 9000;
   for (int64_t M : {0, 1, 5})
     for (int64_t N : {0, 1, 6})
@@ -139,7 +166,7 @@ TEST(Gemm, ZeroSizes) {
       }
 }
 
-TEST(Gemm, StridesAndAccumulate) {
+TEST_P(Gemm, StridesAndAccumulate) {
   uint64_t seed = 12000;
   const Case shapes[] = {{1, 7, 5},    {3, 9, 4},     {4, 4, 4},
                          {5, 13, 17},  {17, 31, 64},  {33, 70, 300},
@@ -158,7 +185,7 @@ TEST(Gemm, StridesAndAccumulate) {
       }
 }
 
-TEST(Gemm, Transposes) {
+TEST_P(Gemm, Transposes) {
   uint64_t seed = 15000;
   const Case shapes[] = {{1, 7, 5},   {2, 100, 33}, {5, 13, 17},
                          {17, 31, 64}, {33, 70, 300}, {130, 9, 260}};
@@ -176,7 +203,7 @@ TEST(Gemm, Transposes) {
       }
 }
 
-TEST(Gemm, ThreadCountsAgree) {
+TEST_P(Gemm, ThreadCountsAgree) {
   // The transformer shapes, shrunk in N to keep the test quick; exact match
   // across thread counts and against gemmRingNaive.
   const std::tuple<int64_t, int64_t, int64_t> shapes[] = {
@@ -195,7 +222,7 @@ TEST(Gemm, ThreadCountsAgree) {
   }
 }
 
-TEST(Gemm, ConcurrentCallers) {
+TEST_P(Gemm, ConcurrentCallers) {
   // Two "parties" in one process share the worker pool.
   const int64_t M = 40, N = 260, K = 300;
   auto A = randomWords(M * K, 31), B = randomWords(K * N, 32);
@@ -215,7 +242,7 @@ TEST(Gemm, ConcurrentCallers) {
     EXPECT_EQ(o, ref);
 }
 
-TEST(Gemm, SmallShapesOnManyThreads) {
+TEST_P(Gemm, SmallShapesOnManyThreads) {
   // Force the pool even for tiny products so task splitting (row and column
   // chunks, partial panels) is exercised on every small shape.
   int64_t old = detail::setGemmMinParallelWork(0);

@@ -51,7 +51,21 @@ void gemmRingNaive(int64_t M, int64_t N, int64_t K, const uint64_t *A,
 /// set, else std::thread::hardware_concurrency().
 int gemmDefaultThreads();
 
+/// Kernel families. Avx2 (the baseline; 2 multiplies + 2 adds per 4 lanes)
+/// is always available. Avx512 needs AVX-512F/DQ/VL (vpmullq: 1 multiply +
+/// 1 add per lane) and is chosen at run time when the CPU has it, unless
+/// $UMBRA_GEMM_ISA=avx2. The library itself is compiled for AVX2 only.
+enum class GemmIsa { Avx2, Avx512 };
+GemmIsa gemmActiveIsa();
+bool gemmIsaSupported(GemmIsa isa);
+const char *gemmIsaName(GemmIsa isa);
+
 namespace detail {
+/// Testing/benchmark hook: switch the kernel family for all later calls
+/// (process-wide). Throws std::invalid_argument if unsupported here.
+/// Returns the previous one.
+GemmIsa setGemmIsa(GemmIsa isa);
+
 /// Testing/tuning hook: products with fewer than `macs` multiply-accumulates
 /// run on the calling thread only (default 2^18). Returns the old value.
 int64_t setGemmMinParallelWork(int64_t macs);
