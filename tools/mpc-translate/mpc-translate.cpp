@@ -1,0 +1,16 @@
+//===- mpc-translate.cpp - mlir-translate for Umbra -----------------------===//
+//
+// Translates between MLIR and external formats: `--import-onnx` reads an ONNX
+// model (binary or textual) and prints tfm IR.
+//
+//===----------------------------------------------------------------------===//
+#include "umbra/Target/ONNX/ImportONNX.h"
+
+#include "mlir/Support/LogicalResult.h"
+#include "mlir/Tools/mlir-translate/MlirTranslateMain.h"
+
+int main(int argc, char **argv) {
+  umbra::registerONNXImportTranslation();
+  return mlir::failed(
+      mlir::mlirTranslateMain(argc, argv, "Umbra translation driver\n"));
+}
