@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "umbra/Dialect/Mpc/IR/MpcDialect.h"
+#include "umbra/Dialect/Mpc/Transforms/Passes.h"
 #include "umbra/Dialect/Tfm/IR/TfmDialect.h"
 #include "umbra/Dialect/Tfm/Transforms/Passes.h"
 
@@ -20,6 +21,7 @@ int main(int argc, char **argv) {
   registry.insert<umbra::tfm::TfmDialect, umbra::mpc::MpcDialect,
                   mlir::arith::ArithDialect, mlir::func::FuncDialect>();
   umbra::tfm::registerTfmPasses();
+  umbra::mpc::registerMpcPasses();
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   mlir::registerSymbolDCEPass();
