@@ -372,27 +372,57 @@ static Vec andBits(Party &P, const Vec &x, const Vec &y) {
   return z;
 }
 
+/// In-place 64x64 bit-matrix transpose: afterwards bit e of a[i] is bit i
+/// of the original a[e] (Hacker's Delight, 6 butterfly stages).
+static void transpose64(uint64_t a[64]) {
+  uint64_t m = 0x00000000FFFFFFFFull;
+  for (int j = 32; j; j >>= 1, m ^= m << j)
+    for (int k = 0; k < 64; k = ((k | j) + 1) & ~j) {
+      uint64_t t = ((a[k] >> j) ^ a[k | j]) & m;
+      a[k] ^= t << j;
+      a[k | j] ^= t;
+    }
+}
+
+/// Element-major values -> 64 bit slices (slice i, word w at s[i*W + w]).
+static Vec toSlices(const Vec &v) {
+  size_t n = v.size(), W = (n + 63) / 64;
+  Vec s(64 * W, 0);
+  uint64_t blk[64];
+  for (size_t w = 0; w < W; ++w) {
+    for (size_t e = 0; e < 64; ++e)
+      blk[e] = w * 64 + e < n ? v[w * 64 + e] : 0;
+    transpose64(blk);
+    for (int i = 0; i < 64; ++i)
+      s[i * W + w] = blk[i];
+  }
+  return s;
+}
+
+static Vec fromSlices(const Vec &s, size_t n) {
+  size_t W = (n + 63) / 64;
+  Vec v(n);
+  uint64_t blk[64];
+  for (size_t w = 0; w < W; ++w) {
+    for (int i = 0; i < 64; ++i)
+      blk[i] = s[i * W + w];
+    transpose64(blk);
+    for (size_t e = 0; e < 64 && w * 64 + e < n; ++e)
+      v[w * 64 + e] = blk[e];
+  }
+  return v;
+}
+
 Vec msbBits(Party &P, const Vec &x) {
   size_t n = x.size(), W = (n + 63) / 64;
   // Bit slices of the dealer's mask r: slice i holds bit i of every element.
   Vec rb = P.randBits(64 * W);
-  Vec r = P.corr(n, [&] {
-    Vec v(n, 0);
-    for (int i = 0; i < 64; ++i)
-      for (size_t e = 0; e < n; ++e)
-        v[e] |= ((rb[i * W + e / 64] >> (e % 64)) & 1) << i;
-    return v;
-  });
+  Vec r = P.corr(n, [&] { return fromSlices(rb, n); });
   Vec y(n);
   for (size_t e = 0; e < n; ++e)
     y[e] = x[e] + r[e];
   y = P.open(y); // y = x + r, uniformly masked
-  Vec ys(64 * W, 0);
-  for (size_t e = 0; e < n; ++e) {
-    uint64_t v = y[e];
-    for (int i = 0; i < 64; ++i)
-      ys[i * W + e / 64] |= ((v >> i) & 1) << (e % 64);
-  }
+  Vec ys = toSlices(y);
   // MSB(x) = y63 ^ r63 ^ [y' < r'] with y', r' the low 63 bits. Compare
   // with a log-depth (lt, eq) prefix tree over bit positions 0..62.
   const uint64_t ones = P.p0() ? ~uint64_t(0) : 0;

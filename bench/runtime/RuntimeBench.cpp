@@ -1,0 +1,219 @@
+//===- RuntimeBench.cpp - Protocol costs on loopback ----------------------===//
+//
+//   bench-runtime [--reps N]
+//
+// Runs P0, P1 and the dealer as threads connected by TCP on 127.0.0.1 and
+// prints, per workload: P0's wall time, online bytes (both directions,
+// frame headers included), rounds, and dealer material (bytes sent to P1).
+//
+//===----------------------------------------------------------------------===//
+#include "umbra/runtime/Session.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <random>
+#include <string>
+#include <thread>
+
+using namespace umbra::rt;
+
+namespace {
+
+double now() {
+  return std::chrono::duration<double>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+struct Measure {
+  double seconds = 0;
+  Counters p0, dealer;
+};
+
+/// prep(P) runs untimed (input sharing, deployment); body(P) is measured.
+Measure runTrio(const std::function<void(Party &)> &prep,
+                const std::function<void(Party &)> &body, int reps) {
+  Listener dl(Endpoint{"127.0.0.1", 0}), pl(Endpoint{"127.0.0.1", 0});
+  Measure m;
+  std::exception_ptr errs[3];
+  std::thread ts[3];
+  for (int r = 0; r < 3; ++r)
+    ts[r] = std::thread([&, r] {
+      try {
+        SessionConfig c;
+        c.role = Role(r);
+        c.p0Addr = {"127.0.0.1", pl.port()};
+        c.dealerAddr = {"127.0.0.1", dl.port()};
+        c.p0Listener = &pl;
+        c.dealerListener = &dl;
+        c.ioTimeout = 300;
+        Session s(c);
+        Party &P = s.party;
+        prep(P);
+        P.flushMaterial();
+        Counters before = P.ctr;
+        double t0 = now();
+        for (int i = 0; i < reps; ++i) {
+          ++P.tag;
+          body(P);
+          P.flushMaterial();
+        }
+        double el = (now() - t0) / reps;
+        Counters d;
+        d.sent = (P.ctr.sent - before.sent) / reps;
+        d.recv = (P.ctr.recv - before.recv) / reps;
+        d.rounds = (P.ctr.rounds - before.rounds) / reps;
+        d.dealerBytes = (P.ctr.dealerBytes - before.dealerBytes) / reps;
+        if (r == 0) {
+          m.seconds = el;
+          m.p0 = d;
+        }
+        if (r == 2)
+          m.dealer = d;
+        s.finish();
+      } catch (...) {
+        errs[r] = std::current_exception();
+      }
+    });
+  for (auto &t : ts)
+    t.join();
+  for (auto &e : errs)
+    if (e)
+      std::rethrow_exception(e);
+  return m;
+}
+
+Vec randomFixed(size_t n, double lo, double hi, int f, uint64_t seed) {
+  std::mt19937_64 g(seed);
+  std::uniform_real_distribution<double> d(lo, hi);
+  Vec v(n);
+  for (auto &x : v)
+    x = encodeFixed(d(g), f);
+  return v;
+}
+
+void row(const char *name, size_t elems, const Measure &m) {
+  double online = double(m.p0.sent + m.p0.recv);
+  std::printf("| %-44s | %9.4f | %12.0f | %8.1f | %6llu | %12llu | %8.1f |\n",
+              name, m.seconds, online, online / double(elems),
+              (unsigned long long)m.p0.rounds,
+              (unsigned long long)m.dealer.dealerBytes,
+              double(m.dealer.dealerBytes) / double(elems));
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  int reps = 3;
+  for (int i = 1; i + 1 < argc; ++i)
+    if (std::strcmp(argv[i], "--reps") == 0)
+      reps = std::atoi(argv[i + 1]);
+  const int f = 16;
+  std::printf("| workload | seconds (P0) | online bytes | B/elem | rounds | "
+              "dealer bytes | dealer B/elem |\n");
+  std::printf("|---|---:|---:|---:|---:|---:|---:|\n");
+
+  auto matmulCase = [&](const char *name, int64_t n, int64_t k, int64_t m,
+                        bool constW) {
+    Vec x = randomFixed(n * k, -1, 1, f, 1), w = randomFixed(k * m, -1, 1, f, 2);
+    struct St {
+      Vec x, w;
+      MatmulMask mask;
+    };
+    St st[3];
+    Measure res = runTrio(
+        [&](Party &P) {
+          St &s = st[int(P.role)];
+          s.x = shareInput(P, Role::P0, x, x.size());
+          s.w = shareInput(P, Role::P1, w, w.size());
+          if (constW)
+            prepareMatmulMask(P, s.w, s.mask);
+        },
+        [&](Party &P) {
+          St &s = st[int(P.role)];
+          Vec zz = matmulShared(P, s.x, s.w, 1, n, k, m, false,
+                                constW ? &s.mask : nullptr);
+          zz = trunc(P, zz, f);
+        },
+        reps);
+    row(name, size_t(n * m), res);
+  };
+  matmulCase("matmul 32x768 . 768x3072, const W (+trunc)", 32, 768, 3072, true);
+  matmulCase("matmul 128x768 . 768x768, const W (+trunc)", 128, 768, 768, true);
+  matmulCase("matmul 128x768 . 768x768, shared W (+trunc)", 128, 768, 768,
+             false);
+
+  auto elementwise = [&](const char *name, size_t n,
+                         const std::function<Vec(Party &, const Vec &)> &g,
+                         double lo, double hi) {
+    Vec x = randomFixed(n, lo, hi, f, 3);
+    Vec xs[3];
+    Measure res = runTrio(
+        [&](Party &P) { xs[int(P.role)] = shareInput(P, Role::P0, x, n); },
+        [&](Party &P) { (void)g(P, xs[int(P.role)]); }, reps);
+    row(name, n, res);
+  };
+  const size_t ffn = 32 * 3072;
+  elementwise("ReLU 32x3072", ffn, [](Party &P, const Vec &x) {
+    return relu(P, x);
+  }, -4, 4);
+  elementwise("DReLU 32x3072", ffn, [](Party &P, const Vec &x) {
+    return drelu(P, x);
+  }, -4, 4);
+  elementwise("truncation 32x3072", ffn, [&](Party &P, const Vec &x) {
+    return trunc(P, x, f);
+  }, -4, 4);
+  elementwise("Beaver mul + trunc 32x3072", ffn, [&](Party &P, const Vec &x) {
+    return trunc(P, mul(P, x, x), f);
+  }, -4, 4);
+  elementwise("GeLU as degree-4 poly 32x3072", ffn,
+              [&](Party &P, const Vec &x) {
+                return polyGate(P, x, f, {0.0, 0.5, 0.1972, 0.0, -0.0046});
+              },
+              -4, 4);
+  elementwise("GeLU as ReLU + poly correction 32x3072", ffn,
+              [&](Party &P, const Vec &x) {
+                // gelu(x) = relu(x) - c(|x|) style: relu + even polynomial
+                Vec r = relu(P, x);
+                Vec c = polyGate(P, x, f, {-0.17, 0.0, 0.11, 0.0, -0.0075});
+                for (size_t i = 0; i < r.size(); ++i)
+                  r[i] += c[i];
+                return r;
+              },
+              -4, 4);
+
+  // Softmax over rows: 12 heads x 32 queries x 32 keys.
+  {
+    const int64_t rows = 12 * 32, len = 32;
+    size_t n = size_t(rows * len);
+    Vec x = randomFixed(n, -6, 6, f, 4);
+    Vec xs[3];
+    Measure res = runTrio(
+        [&](Party &P) { xs[int(P.role)] = shareInput(P, Role::P0, x, n); },
+        [&](Party &P) {
+          const Vec &v = xs[int(P.role)];
+          Vec mx;
+          maxRows(P, v, rows, len, &mx, nullptr);
+          Vec z(n);
+          for (int64_t r = 0; r < rows; ++r)
+            for (int64_t j = 0; j < len; ++j)
+              z[r * len + j] = v[r * len + j] - mx[r];
+          Vec e = expGate(P, z, f, 8);
+          Vec s(rows, 0);
+          for (int64_t r = 0; r < rows; ++r)
+            for (int64_t j = 0; j < len; ++j)
+              s[r] += e[r * len + j];
+          Vec inv = reciprocalGate(P, s, f, 1.0, double(len), 0);
+          Vec invb(n);
+          for (size_t i = 0; i < n; ++i)
+            invb[i] = inv[i / len];
+          (void)trunc(P, mul(P, e, invb), f);
+        },
+        reps);
+    row("softmax 12x32x32 (max, exp, recip, mul)", n, res);
+  }
+  return 0;
+}
