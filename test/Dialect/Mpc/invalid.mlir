@@ -215,3 +215,99 @@ func.func @poly_empty(%a: !mpc.tensor<2, shared, frac = 16>) {
   %0 = mpc.poly %a {coefficients = array<f64>} : !mpc.tensor<2, shared, frac = 16>
   return
 }
+
+// -----
+
+func.func @exp_squarings(%a: !mpc.tensor<2, shared, frac = 16>) {
+  // expected-error @+1 {{attribute 'squarings' failed to satisfy constraint}}
+  %0 = mpc.exp %a {squarings = 40 : i64} : !mpc.tensor<2, shared, frac = 16>
+  return
+}
+
+// -----
+
+func.func @reciprocal_range(%a: !mpc.tensor<2, shared, frac = 16>) {
+  // expected-error @+1 {{input range must satisfy 0 < lo < hi, got [0.000000e+00, 1.000000e+01]}}
+  %0 = mpc.reciprocal %a {lo = 0.0 : f64, hi = 10.0 : f64} : !mpc.tensor<2, shared, frac = 16>
+  return
+}
+
+// -----
+
+func.func @rsqrt_range(%a: !mpc.tensor<2, shared, frac = 16>) {
+  // expected-error @+1 {{input range must satisfy 0 < lo < hi, got [5.000000e+00, 1.000000e+00]}}
+  %0 = mpc.rsqrt %a {lo = 5.0 : f64, hi = 1.0 : f64} : !mpc.tensor<2, shared, frac = 16>
+  return
+}
+
+// -----
+
+func.func @max_shape(%a: !mpc.tensor<4x8, shared, frac = 16>) {
+  // expected-error @+1 {{result shape does not match the reduction}}
+  %0 = mpc.max %a {axis = 1 : i64} : !mpc.tensor<4x8, shared, frac = 16> -> !mpc.tensor<4, shared, frac = 16>
+  return
+}
+
+// -----
+
+func.func @reduce_visibility(%a: !mpc.tensor<4x8, shared, frac = 16>) {
+  // expected-error @+1 {{result visibility must match the input's}}
+  %0 = mpc.reduce_sum %a {axes = array<i64: 1>} : !mpc.tensor<4x8, shared, frac = 16> -> !mpc.tensor<4x1, public, frac = 16>
+  return
+}
+
+// -----
+
+func.func @reshape_frac(%a: !mpc.tensor<4x8, shared, frac = 16>) {
+  // expected-error @+1 {{result frac must match the input's}}
+  %0 = mpc.reshape %a : !mpc.tensor<4x8, shared, frac = 16> -> !mpc.tensor<32, shared, frac = 8>
+  return
+}
+
+// -----
+
+func.func @reshape_count(%a: !mpc.tensor<4x8, shared, frac = 16>) {
+  // expected-error @+1 {{cannot reshape 32 elements into 30}}
+  %0 = mpc.reshape %a : !mpc.tensor<4x8, shared, frac = 16> -> !mpc.tensor<30, shared, frac = 16>
+  return
+}
+
+// -----
+
+func.func @transpose_perm(%a: !mpc.tensor<4x8, shared, frac = 16>) {
+  // expected-error @+1 {{permutation must list every dimension once}}
+  %0 = mpc.transpose %a {permutation = array<i64: 1>} : !mpc.tensor<4x8, shared, frac = 16> -> !mpc.tensor<8x4, shared, frac = 16>
+  return
+}
+
+// -----
+
+func.func @broadcast_shape(%a: !mpc.tensor<4x8, shared, frac = 16>) {
+  // expected-error @+1 {{input shape does not broadcast to the result shape}}
+  %0 = mpc.broadcast %a : !mpc.tensor<4x8, shared, frac = 16> -> !mpc.tensor<4x9, shared, frac = 16>
+  return
+}
+
+// -----
+
+func.func @slice_bounds(%a: !mpc.tensor<4x8, shared, frac = 16>) {
+  // expected-error @+1 {{slice exceeds the input in dimension 0}}
+  %0 = mpc.slice %a {offsets = array<i64: 2, 0>, strides = array<i64: 2, 1>} : !mpc.tensor<4x8, shared, frac = 16> -> !mpc.tensor<2x8, shared, frac = 16>
+  return
+}
+
+// -----
+
+func.func @concat_frac(%a: !mpc.tensor<4x8, shared, frac = 16>, %b: !mpc.tensor<4x8, shared, frac = 12>) {
+  // expected-error @+1 {{inputs must have the result's frac}}
+  %0 = mpc.concat %a, %b {axis = 0 : i64} : (!mpc.tensor<4x8, shared, frac = 16>, !mpc.tensor<4x8, shared, frac = 12>) -> !mpc.tensor<8x8, shared, frac = 16>
+  return
+}
+
+// -----
+
+func.func @concat_visibility(%a: !mpc.tensor<4x8, client, frac = 16>, %b: !mpc.tensor<4x8, public, frac = 16>) {
+  // expected-error @+1 {{result visibility must be 'client', the join of the operands'}}
+  %0 = mpc.concat %a, %b {axis = 0 : i64} : (!mpc.tensor<4x8, client, frac = 16>, !mpc.tensor<4x8, public, frac = 16>) -> !mpc.tensor<8x8, shared, frac = 16>
+  return
+}

@@ -53,3 +53,41 @@ func.func @nonlinear(%x: !mpc.tensor<4x8, shared, frac = 16>, %z: !mpc.tensor<4x
   %2 = mpc.poly %1 {coefficients = array<f64: 0.5, 0.25, 0.0, -0.0208>} : !mpc.tensor<4x8, shared, frac = 16>
   return %2 : !mpc.tensor<4x8, shared, frac = 16>
 }
+
+// CHECK-LABEL: func.func @gates
+func.func @gates(%x: !mpc.tensor<4x8, shared, frac = 16>) -> !mpc.tensor<4x8, shared, frac = 16> {
+  // CHECK: mpc.relu %{{.*}} : !mpc.tensor<4x8, shared, frac = 16>
+  %0 = mpc.relu %x : !mpc.tensor<4x8, shared, frac = 16>
+  // CHECK: mpc.exp %{{.*}} : !mpc.tensor<4x8, shared, frac = 16>
+  %1 = mpc.exp %0 : !mpc.tensor<4x8, shared, frac = 16>
+  // CHECK: mpc.exp %{{.*}} {squarings = 6 : i64}
+  %2 = mpc.exp %1 {squarings = 6 : i64} : !mpc.tensor<4x8, shared, frac = 16>
+  // CHECK: mpc.reciprocal %{{.*}} {hi = 1.000000e+03 : f64, lo = 1.000000e-02 : f64}
+  %3 = mpc.reciprocal %2 {lo = 1.0e-2 : f64, hi = 1.0e3 : f64} : !mpc.tensor<4x8, shared, frac = 16>
+  // CHECK: mpc.rsqrt %{{.*}} {hi = 1.000000e+02 : f64, iterations = 3 : i64, lo = 1.000000e-03 : f64}
+  %4 = mpc.rsqrt %3 {lo = 1.0e-3 : f64, hi = 1.0e2 : f64, iterations = 3 : i64} : !mpc.tensor<4x8, shared, frac = 16>
+  return %4 : !mpc.tensor<4x8, shared, frac = 16>
+}
+
+// CHECK-LABEL: func.func @movement
+func.func @movement(%x: !mpc.tensor<4x8, shared, frac = 16>, %p: !mpc.tensor<4x8, public, frac = 16>)
+    -> (!mpc.tensor<4x1, shared, frac = 16>, !mpc.tensor<1x8, shared, frac = 16>, !mpc.tensor<8x4, shared, frac = 16>,
+        !mpc.tensor<2x4x8, shared, frac = 16>, !mpc.tensor<8x8, shared, frac = 16>) {
+  // CHECK: mpc.max %{{.*}} {axis = -1 : i64} : !mpc.tensor<4x8, shared, frac = 16> -> !mpc.tensor<4x1, shared, frac = 16>
+  %0 = mpc.max %x {axis = -1 : i64} : !mpc.tensor<4x8, shared, frac = 16> -> !mpc.tensor<4x1, shared, frac = 16>
+  // CHECK: mpc.reduce_sum %{{.*}} {axes = array<i64: 0>} : !mpc.tensor<4x8, shared, frac = 16> -> !mpc.tensor<1x8, shared, frac = 16>
+  %1 = mpc.reduce_sum %x {axes = array<i64: 0>} : !mpc.tensor<4x8, shared, frac = 16> -> !mpc.tensor<1x8, shared, frac = 16>
+  // CHECK: mpc.reshape %{{.*}} : !mpc.tensor<4x8, shared, frac = 16> -> !mpc.tensor<2x2x8, shared, frac = 16>
+  %2 = mpc.reshape %x : !mpc.tensor<4x8, shared, frac = 16> -> !mpc.tensor<2x2x8, shared, frac = 16>
+  // CHECK: mpc.transpose %{{.*}} {permutation = array<i64: 1, 0>}
+  %3 = mpc.transpose %x {permutation = array<i64: 1, 0>} : !mpc.tensor<4x8, shared, frac = 16> -> !mpc.tensor<8x4, shared, frac = 16>
+  // CHECK: mpc.broadcast %{{.*}} : !mpc.tensor<4x8, shared, frac = 16> -> !mpc.tensor<2x4x8, shared, frac = 16>
+  %4 = mpc.broadcast %x : !mpc.tensor<4x8, shared, frac = 16> -> !mpc.tensor<2x4x8, shared, frac = 16>
+  // CHECK: mpc.slice %{{.*}} {offsets = array<i64: 0, 4>, strides = array<i64: 1, 1>}
+  %5 = mpc.slice %x {offsets = array<i64: 0, 4>, strides = array<i64: 1, 1>} : !mpc.tensor<4x8, shared, frac = 16> -> !mpc.tensor<4x4, shared, frac = 16>
+  // A public piece joins shared pieces.
+  // CHECK: mpc.concat %{{.*}}, %{{.*}} {axis = 0 : i64} : (!mpc.tensor<4x8, shared, frac = 16>, !mpc.tensor<4x8, public, frac = 16>) -> !mpc.tensor<8x8, shared, frac = 16>
+  %6 = mpc.concat %x, %p {axis = 0 : i64} : (!mpc.tensor<4x8, shared, frac = 16>, !mpc.tensor<4x8, public, frac = 16>) -> !mpc.tensor<8x8, shared, frac = 16>
+  return %0, %1, %3, %4, %6 : !mpc.tensor<4x1, shared, frac = 16>, !mpc.tensor<1x8, shared, frac = 16>, !mpc.tensor<8x4, shared, frac = 16>,
+        !mpc.tensor<2x4x8, shared, frac = 16>, !mpc.tensor<8x8, shared, frac = 16>
+}

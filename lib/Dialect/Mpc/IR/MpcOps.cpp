@@ -1,10 +1,12 @@
 //===- MpcOps.cpp - mpc op verifiers --------------------------------------===//
 #include "umbra/Dialect/Mpc/IR/MpcOps.h"
 
-#include "mlir/Dialect/Traits.h"
+#include "umbra/Support/ShapeVerifiers.h"
+
 #include "mlir/IR/Builders.h"
 
 using namespace mlir;
+using namespace umbra;
 using namespace umbra::mpc;
 
 #define GET_OP_CLASSES
@@ -85,13 +87,9 @@ LogicalResult RevealOp::verify() {
 
 /// Elementwise ops broadcast their operands (numpy rules).
 static LogicalResult verifyBroadcastShape(Operation *op, MpcTensorType a,
-                                          MpcTensorType b, MpcTensorType result) {
-  SmallVector<int64_t> shape;
-  if (!OpTrait::util::getBroadcastedShape(a.getShape(), b.getShape(), shape))
-    return op->emitOpError("operand shapes do not broadcast together");
-  if (ArrayRef<int64_t>(shape) != result.getShape())
-    return op->emitOpError("result shape must be the broadcast shape");
-  return success();
+                                          MpcTensorType b,
+                                          MpcTensorType result) {
+  return verifyBroadcast(op, {a.getShape(), b.getShape()}, result.getShape());
 }
 
 template <typename LinearOp>
@@ -129,20 +127,8 @@ LogicalResult MatMulOp::verify() {
   MpcTensorType a = typeOf(getLhs()), b = typeOf(getRhs()), c = typeOf(getOutput());
   if (failed(verifyProductFrac(*this, a, b, c)))
     return failure();
-  ArrayRef<int64_t> x = a.getShape(), y = b.getShape();
-  if (x.size() < 2 || y.size() < 2)
-    return emitOpError("operands must have rank >= 2");
-  if (x.back() != y[y.size() - 2])
-    return emitOpError() << "contraction dimensions differ: " << x.back()
-                         << " vs " << y[y.size() - 2];
-  SmallVector<int64_t> shape;
-  if (!OpTrait::util::getBroadcastedShape(x.drop_back(2), y.drop_back(2),
-                                          shape))
-    return emitOpError("batch dimensions do not broadcast");
-  shape.push_back(x[x.size() - 2]);
-  shape.push_back(y.back());
-  if (ArrayRef<int64_t>(shape) != c.getShape())
-    return emitOpError("result shape does not match the operands");
+  if (failed(verifyMatMul(*this, a.getShape(), b.getShape(), c.getShape())))
+    return failure();
   return verifyJoinedVisibility(*this, {getLhs(), getRhs()}, c);
 }
 
@@ -183,4 +169,85 @@ LogicalResult PolyOp::verify() {
   if (getCoefficients().empty())
     return emitOpError("needs at least one coefficient");
   return success();
+}
+
+template <typename NewtonOp>
+static LogicalResult verifyRange(NewtonOp op) {
+  double lo = op.getLo().convertToDouble(), hi = op.getHi().convertToDouble();
+  if (!(lo > 0.0 && lo < hi))
+    return op.emitOpError() << "input range must satisfy 0 < lo < hi, got ["
+                            << lo << ", " << hi << "]";
+  return success();
+}
+
+LogicalResult ReciprocalOp::verify() { return verifyRange(*this); }
+LogicalResult RsqrtOp::verify() { return verifyRange(*this); }
+
+/// Data movement keeps visibility and fractional bits.
+static LogicalResult verifyMoved(Operation *op, MpcTensorType in,
+                                 MpcTensorType out) {
+  if (in.getVisibility() != out.getVisibility())
+    return op->emitOpError("result visibility must match the input's");
+  if (in.getFrac() != out.getFrac())
+    return op->emitOpError("result frac must match the input's");
+  return success();
+}
+
+LogicalResult MaxOp::verify() {
+  MpcTensorType in = typeOf(getInput()), out = typeOf(getOutput());
+  if (failed(verifyMoved(*this, in, out)))
+    return failure();
+  return verifyReduce(*this, in.getShape(), {static_cast<int64_t>(getAxis())},
+                      /*keepdims=*/true, out.getShape());
+}
+
+LogicalResult ReduceSumOp::verify() {
+  MpcTensorType in = typeOf(getInput()), out = typeOf(getOutput());
+  if (failed(verifyMoved(*this, in, out)))
+    return failure();
+  return verifyReduce(*this, in.getShape(), getAxes(), getKeepdims(),
+                      out.getShape());
+}
+
+LogicalResult ReshapeOp::verify() {
+  MpcTensorType in = typeOf(getInput()), out = typeOf(getOutput());
+  if (failed(verifyMoved(*this, in, out)))
+    return failure();
+  return verifyReshape(*this, in.getShape(), out.getShape());
+}
+
+LogicalResult TransposeOp::verify() {
+  MpcTensorType in = typeOf(getInput()), out = typeOf(getOutput());
+  if (failed(verifyMoved(*this, in, out)))
+    return failure();
+  return verifyTranspose(*this, in.getShape(), getPermutation(),
+                         out.getShape());
+}
+
+LogicalResult BroadcastOp::verify() {
+  MpcTensorType in = typeOf(getInput()), out = typeOf(getOutput());
+  if (failed(verifyMoved(*this, in, out)))
+    return failure();
+  return verifyExpand(*this, in.getShape(), out.getShape());
+}
+
+LogicalResult SliceOp::verify() {
+  MpcTensorType in = typeOf(getInput()), out = typeOf(getOutput());
+  if (failed(verifyMoved(*this, in, out)))
+    return failure();
+  return verifySlice(*this, in.getShape(), getOffsets(), getStrides(),
+                     out.getShape());
+}
+
+LogicalResult ConcatOp::verify() {
+  MpcTensorType out = typeOf(getOutput());
+  SmallVector<Shape> shapes;
+  for (Value in : getInputs()) {
+    if (typeOf(in).getFrac() != out.getFrac())
+      return emitOpError("inputs must have the result's frac");
+    shapes.push_back(typeOf(in).getShape());
+  }
+  if (failed(verifyConcat(*this, shapes, getAxis(), out.getShape())))
+    return failure();
+  return verifyJoinedVisibility(*this, getInputs(), out);
 }

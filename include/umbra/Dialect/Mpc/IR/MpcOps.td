@@ -269,4 +269,149 @@ def Mpc_PolyOp : Mpc_Op<"poly", [Pure, SameOperandsAndResultType]> {
   let hasVerifier = 1;
 }
 
+
+//===----------------------------------------------------------------------===//
+// Non-linear gates with stated input ranges
+//===----------------------------------------------------------------------===//
+
+class Mpc_UnaryGate<string mnemonic, list<Trait> traits = []>
+    : Mpc_Op<mnemonic, !listconcat(traits, [Pure, SameOperandsAndResultType])> {
+  let results = (outs Mpc_AnyTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input))";
+}
+
+def Mpc_ReluOp : Mpc_UnaryGate<"relu"> {
+  let summary = "elementwise max(x, 0)";
+  let description = [{
+    On shared values: a comparison (DReLU) and a product with its bit.
+
+    Example:
+
+    ```mlir
+    %y = mpc.relu %x : !mpc.tensor<32x3072, shared, frac = 16>
+    ```
+  }];
+  let arguments = (ins Mpc_AnyTensor:$input);
+}
+
+def Mpc_ExpOp : Mpc_UnaryGate<"exp"> {
+  let summary = "elementwise exp on a non-positive input";
+  let description = [{
+    `exp(x)` for `x <= 0` (softmax after subtracting the row maximum), as
+    `(1 + x / 2^t)^(2^t)` with `t = squarings` (PUMA): `t` Beaver squarings.
+    Inputs below `-2^t` clamp to 0; the relative error for `x` in
+    `[-2^(t-1), 0]` is below `x^2 / 2^(t+1)`.
+
+    Example:
+
+    ```mlir
+    %y = mpc.exp %x {squarings = 8 : i64} : !mpc.tensor<12x32x32, shared, frac = 16>
+    ```
+  }];
+  let arguments = (ins Mpc_AnyTensor:$input,
+                   DefaultValuedAttr<ConfinedAttr<I64Attr, [IntMinValue<1>, IntMaxValue<16>]>, "8">:$squarings);
+}
+
+class Mpc_NewtonGate<string mnemonic, string formula>
+    : Mpc_UnaryGate<mnemonic> {
+  let summary = "elementwise " # formula # " for inputs in [lo, hi]";
+  let description = [{
+    `}] # formula # [{` by Newton iterations from an initial approximation
+    valid for inputs in `[lo, hi]` (0 < lo < hi, stated by the compiler
+    from the model's ranges); `iterations = 0` lets the runtime choose
+    enough for the fixed-point precision over that range. Each iteration
+    costs two rounds of Beaver products on shared inputs.
+
+    Example:
+
+    ```mlir
+    %y = mpc.}] # mnemonic # [{ %x {lo = 1.0e-02 : f64, hi = 1.0e+03 : f64} : !mpc.tensor<32x1, shared, frac = 16>
+    ```
+  }];
+  let arguments = (ins Mpc_AnyTensor:$input, F64Attr:$lo, F64Attr:$hi,
+                   DefaultValuedAttr<ConfinedAttr<I64Attr, [IntNonNegative]>, "0">:$iterations);
+  let hasVerifier = 1;
+}
+
+def Mpc_ReciprocalOp : Mpc_NewtonGate<"reciprocal", "1 / x">;
+def Mpc_RsqrtOp : Mpc_NewtonGate<"rsqrt", "1 / sqrt(x)">;
+
+def Mpc_MaxOp : Mpc_Op<"max", [Pure]> {
+  let summary = "maximum along one axis";
+  let description = [{
+    The maximum over `axis` (kept as a size-1 dimension): a tree of
+    comparisons and selections, `ceil(log2 n)` levels for `n` elements.
+
+    Example:
+
+    ```mlir
+    %m = mpc.max %x {axis = -1 : i64} : !mpc.tensor<12x32x32, shared, frac = 16> -> !mpc.tensor<12x32x1, shared, frac = 16>
+    ```
+  }];
+  let arguments = (ins Mpc_AnyTensor:$input, I64Attr:$axis);
+  let results = (outs Mpc_AnyTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input)) `->` qualified(type($output))";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Local data movement (no communication)
+//===----------------------------------------------------------------------===//
+
+class Mpc_MoveOp<string mnemonic, string what, string example>
+    : Mpc_Op<mnemonic, [Pure]> {
+  let summary = what # " (local)";
+  let description = [{
+    Each party applies the same data movement to its share or plaintext;
+    visibility and fractional bits are unchanged.
+
+    Example:
+
+    ```mlir
+    }] # example # [{
+
+    ```
+  }];
+  let results = (outs Mpc_AnyTensor:$output);
+  let hasVerifier = 1;
+}
+
+def Mpc_ReduceSumOp : Mpc_MoveOp<"reduce_sum", "sum over axes",
+    "%s = mpc.reduce_sum %x {axes = array<i64: -1>} : !mpc.tensor<32x768, shared, frac = 16> -> !mpc.tensor<32x1, shared, frac = 16>"> {
+  let arguments = (ins Mpc_AnyTensor:$input, DenseI64ArrayAttr:$axes,
+                   DefaultValuedAttr<BoolAttr, "true">:$keepdims);
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input)) `->` qualified(type($output))";
+}
+
+def Mpc_ReshapeOp : Mpc_MoveOp<"reshape", "row-major reshape",
+    "%y = mpc.reshape %x : !mpc.tensor<32x768, shared, frac = 16> -> !mpc.tensor<32x12x64, shared, frac = 16>"> {
+  let arguments = (ins Mpc_AnyTensor:$input);
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input)) `->` qualified(type($output))";
+}
+
+def Mpc_TransposeOp : Mpc_MoveOp<"transpose", "permute dimensions",
+    "%y = mpc.transpose %x {permutation = array<i64: 1, 0, 2>} : !mpc.tensor<32x12x64, shared, frac = 16> -> !mpc.tensor<12x32x64, shared, frac = 16>"> {
+  let arguments = (ins Mpc_AnyTensor:$input, DenseI64ArrayAttr:$permutation);
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input)) `->` qualified(type($output))";
+}
+
+def Mpc_BroadcastOp : Mpc_MoveOp<"broadcast", "numpy broadcast to a larger shape",
+    "%y = mpc.broadcast %x : !mpc.tensor<32x1, shared, frac = 16> -> !mpc.tensor<32x768, shared, frac = 16>"> {
+  let arguments = (ins Mpc_AnyTensor:$input);
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input)) `->` qualified(type($output))";
+}
+
+def Mpc_SliceOp : Mpc_MoveOp<"slice", "static strided slice",
+    "%q = mpc.slice %qkv {offsets = array<i64: 0, 0>, strides = array<i64: 1, 1>} : !mpc.tensor<32x2304, shared, frac = 16> -> !mpc.tensor<32x768, shared, frac = 16>"> {
+  let arguments = (ins Mpc_AnyTensor:$input, DenseI64ArrayAttr:$offsets,
+                   DenseI64ArrayAttr:$strides);
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input)) `->` qualified(type($output))";
+}
+
+def Mpc_ConcatOp : Mpc_MoveOp<"concat", "concatenate along an axis",
+    "%y = mpc.concat %a, %b {axis = 0 : i64} : (!mpc.tensor<16x64, shared, frac = 16>, !mpc.tensor<16x64, shared, frac = 16>) -> !mpc.tensor<32x64, shared, frac = 16>"> {
+  let arguments = (ins Variadic<Mpc_AnyTensor>:$inputs, I64Attr:$axis);
+  let assemblyFormat = "$inputs attr-dict `:` functional-type($inputs, results)";
+}
+
 #endif // UMBRA_DIALECT_MPC_IR_MPCOPS_TD
