@@ -74,7 +74,7 @@ constexpr int64_t kNC = UMBRA_GEMM_NC;
 // memory, GEMV-like; packing would cost more than the product).
 constexpr int64_t kSmallM = 3;
 #ifndef UMBRA_GEMM_SMALL_CHUNK
-#define UMBRA_GEMM_SMALL_CHUNK 16384
+#define UMBRA_GEMM_SMALL_CHUNK 4096
 #endif
 constexpr int64_t kSmallChunk = UMBRA_GEMM_SMALL_CHUNK; // columns per L1-resident accumulator
 // Products with fewer multiply-accumulates than this run on one thread
@@ -436,15 +436,18 @@ void packedTask(const Problem &p, int64_t m0, int64_t m1, int64_t n0,
 #define UMBRA_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl")))
 
 #ifndef UMBRA_GEMM512_MR
-#define UMBRA_GEMM512_MR 8
+#define UMBRA_GEMM512_MR 12
 #endif
 #ifndef UMBRA_GEMM512_V
-#define UMBRA_GEMM512_V 3
+#define UMBRA_GEMM512_V 2
 #endif
 constexpr int k5MR = UMBRA_GEMM512_MR; // rows per register tile
 constexpr int k5V = UMBRA_GEMM512_V;   // zmm vectors (8 columns) per row
 constexpr int k5NR = 8 * k5V;
-constexpr int64_t k5KC = 384;
+#ifndef UMBRA_GEMM512_KC
+#define UMBRA_GEMM512_KC 256
+#endif
+constexpr int64_t k5KC = UMBRA_GEMM512_KC;
 constexpr int64_t k5NC = 4 * k5NR;
 constexpr int64_t k5MC = 192;
 
@@ -554,6 +557,54 @@ void packedTask512(const Problem &p, int64_t m0, int64_t m1, int64_t n0,
 // = {a1·b0, a0·b1}, the same pair in the other order.
 //===----------------------------------------------------------------------===//
 
+#ifndef UMBRA_GEMM_SMALL_KU
+#define UMBRA_GEMM_SMALL_KU 8
+#endif
+#ifndef UMBRA_GEMM_SMALL_PF
+#define UMBRA_GEMM_SMALL_PF 1
+#endif
+
+/// acc{Lo,X}[i][0..nvec) += rows k..k+KU-1 of B (at b, stride ldb) weighted
+/// by A[i][k..k+KU-1], for every row i < M.
+template <int KU>
+inline void smallStep(const Problem &p, int64_t k, const uint64_t *b,
+                      int64_t nvec, uint64_t *const *accLo,
+                      uint64_t *const *accX) {
+  const int64_t ldb = p.rsB;
+  for (int64_t i = 0; i < p.M; ++i) {
+    const uint64_t *ai = p.A + i * p.lda + k;
+    __m256i av[KU], sv[KU];
+    for (int u = 0; u < KU; ++u) {
+      av[u] = _mm256_set1_epi64x((long long)ai[u]);
+      sv[u] = _mm256_set1_epi64x((long long)swapHalves(ai[u]));
+    }
+    uint64_t *lo = accLo[i], *xx = accX[i];
+    for (int64_t j = 0; j < nvec; j += 4) {
+#if UMBRA_GEMM_SMALL_PF == 1
+      if (KU > 1 && i == 0 && (j & 7) == 0 && k + 2 * KU <= p.K) {
+        // The next k-block's rows at these columns, one chunk pass ahead.
+        for (int u = 0; u < KU; ++u)
+          _mm_prefetch((const char *)(b + (KU + u) * ldb + j), _MM_HINT_T1);
+      }
+#elif UMBRA_GEMM_SMALL_PF == 2
+      if (KU > 1 && i == 0 && (j & 7) == 0) {
+        for (int u = 0; u < KU; ++u)
+          _mm_prefetch((const char *)(b + u * ldb + j + 128), _MM_HINT_T0);
+      }
+#endif
+      __m256i l = _mm256_load_si256((const __m256i *)(lo + j));
+      __m256i c = _mm256_load_si256((const __m256i *)(xx + j));
+      for (int u = 0; u < KU; ++u) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(b + u * ldb + j));
+        l = _mm256_add_epi64(l, _mm256_mul_epu32(av[u], v));
+        c = _mm256_add_epi32(c, _mm256_mullo_epi32(sv[u], v));
+      }
+      _mm256_store_si256((__m256i *)(lo + j), l);
+      _mm256_store_si256((__m256i *)(xx + j), c);
+    }
+  }
+}
+
 void smallMTask(const Problem &p, int64_t n0, int64_t n1) {
   // Accumulators (lo and cross) for up to kSmallM rows of one chunk.
   uint64_t *accBuf = scratch(1, size_t(2 * kSmallM * kSmallChunk));
@@ -563,6 +614,7 @@ void smallMTask(const Problem &p, int64_t n0, int64_t n1) {
     accX[i] = accBuf + (2 * i + 1) * kSmallChunk;
   }
   const int64_t M = p.M, K = p.K, ldb = p.rsB;
+  constexpr int KU = UMBRA_GEMM_SMALL_KU;
   const __m256i hiMask = _mm256_set1_epi64x((long long)0xFFFFFFFF00000000ull);
   for (int64_t j0 = n0; j0 < n1; j0 += kSmallChunk) {
     const int64_t nch = std::min(kSmallChunk, n1 - j0);
@@ -573,73 +625,10 @@ void smallMTask(const Problem &p, int64_t n0, int64_t n1) {
     }
     const uint64_t *Bj = p.B + j0;
     int64_t k = 0;
-    for (; k + 4 <= K; k += 4) {
-      const uint64_t *b0 = Bj + k * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb,
-                     *b3 = b2 + ldb;
-      for (int64_t i = 0; i < M; ++i) {
-        const uint64_t *ai = p.A + i * p.lda + k;
-        __m256i a0 = _mm256_set1_epi64x((long long)ai[0]);
-        __m256i a1 = _mm256_set1_epi64x((long long)ai[1]);
-        __m256i a2 = _mm256_set1_epi64x((long long)ai[2]);
-        __m256i a3 = _mm256_set1_epi64x((long long)ai[3]);
-        __m256i s0 = _mm256_set1_epi64x((long long)swapHalves(ai[0]));
-        __m256i s1 = _mm256_set1_epi64x((long long)swapHalves(ai[1]));
-        __m256i s2 = _mm256_set1_epi64x((long long)swapHalves(ai[2]));
-        __m256i s3 = _mm256_set1_epi64x((long long)swapHalves(ai[3]));
-        uint64_t *lo = accLo[i], *xx = accX[i];
-        for (int64_t j = 0; j < nvec; j += 4) {
-#ifndef UMBRA_GEMM_NO_PF
-          if (i == 0 && (j & 7) == 0 && k + 8 <= K) {
-            // Next k-block's rows, one chunk pass ahead (into L2).
-            _mm_prefetch((const char *)(b0 + 4 * ldb + j), _MM_HINT_T1);
-            _mm_prefetch((const char *)(b1 + 4 * ldb + j), _MM_HINT_T1);
-            _mm_prefetch((const char *)(b2 + 4 * ldb + j), _MM_HINT_T1);
-            _mm_prefetch((const char *)(b3 + 4 * ldb + j), _MM_HINT_T1);
-          }
-#endif
-          __m256i v0 = _mm256_loadu_si256((const __m256i *)(b0 + j));
-          __m256i v1 = _mm256_loadu_si256((const __m256i *)(b1 + j));
-          __m256i v2 = _mm256_loadu_si256((const __m256i *)(b2 + j));
-          __m256i v3 = _mm256_loadu_si256((const __m256i *)(b3 + j));
-          __m256i l = _mm256_add_epi64(
-              _mm256_add_epi64(_mm256_mul_epu32(a0, v0),
-                               _mm256_mul_epu32(a1, v1)),
-              _mm256_add_epi64(_mm256_mul_epu32(a2, v2),
-                               _mm256_mul_epu32(a3, v3)));
-          __m256i c = _mm256_add_epi32(
-              _mm256_add_epi32(_mm256_mullo_epi32(s0, v0),
-                               _mm256_mullo_epi32(s1, v1)),
-              _mm256_add_epi32(_mm256_mullo_epi32(s2, v2),
-                               _mm256_mullo_epi32(s3, v3)));
-          _mm256_store_si256(
-              (__m256i *)(lo + j),
-              _mm256_add_epi64(_mm256_load_si256((const __m256i *)(lo + j)), l));
-          _mm256_store_si256(
-              (__m256i *)(xx + j),
-              _mm256_add_epi32(_mm256_load_si256((const __m256i *)(xx + j)), c));
-        }
-      }
-    }
-    for (; k < K; ++k) {
-      const uint64_t *b0 = Bj + k * ldb;
-      for (int64_t i = 0; i < M; ++i) {
-        uint64_t aik = p.A[i * p.lda + k];
-        __m256i a0 = _mm256_set1_epi64x((long long)aik);
-        __m256i s0 = _mm256_set1_epi64x((long long)swapHalves(aik));
-        uint64_t *lo = accLo[i], *xx = accX[i];
-        for (int64_t j = 0; j < nvec; j += 4) {
-          __m256i v0 = _mm256_loadu_si256((const __m256i *)(b0 + j));
-          _mm256_store_si256(
-              (__m256i *)(lo + j),
-              _mm256_add_epi64(_mm256_load_si256((const __m256i *)(lo + j)),
-                               _mm256_mul_epu32(a0, v0)));
-          _mm256_store_si256(
-              (__m256i *)(xx + j),
-              _mm256_add_epi32(_mm256_load_si256((const __m256i *)(xx + j)),
-                               _mm256_mullo_epi32(s0, v0)));
-        }
-      }
-    }
+    for (; k + KU <= K; k += KU)
+      smallStep<KU>(p, k, Bj + k * ldb, nvec, accLo, accX);
+    for (; k < K; ++k)
+      smallStep<1>(p, k, Bj + k * ldb, nvec, accLo, accX);
     // Fold the accumulators into C; leftover (< 4) columns are scalar.
     for (int64_t i = 0; i < M; ++i) {
       uint64_t *ci = p.C + i * p.ldc + j0;
