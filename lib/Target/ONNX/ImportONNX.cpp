@@ -398,6 +398,8 @@ private:
   Location loc;
   int64_t opset = 0;
   onnx::NodeProto *node = nullptr;
+  /// The node's name, or its first output's name for unnamed nodes.
+  std::string nodeLabel;
   llvm::StringMap<Entry> values;
   llvm::StringMap<unsigned> useCount;
   llvm::StringSet<> graphOutputs;
@@ -406,7 +408,7 @@ private:
   //===--- diagnostics ---------------------------------------------------===//
   InFlightDiagnostic nodeError() {
     return emitError(loc) << "'" << node->op_type() << "' node '"
-                          << node->name() << "' (opset " << opset << "): ";
+                          << nodeLabel << "' (opset " << opset << "): ";
   }
 
   //===--- attributes ----------------------------------------------------===//
@@ -474,7 +476,10 @@ private:
   Value materialize(ConstTensor &c);
   TypedAttr makeResourceAttr(ConstTensor &c, RankedTensorType ty);
   TypedAttr makeDenseAttr(ConstTensor &c, RankedTensorType ty);
-  ConstPtr constFromProto(TP &t, bool fromModel);
+  ConstPtr constFromProto(TP &t, bool isInitializer);
+  std::optional<bool> causalKeepPattern(ConstTensor &c);
+  bool isMaskFill(ConstTensor &c);
+  Value tryCausalMask(const Entry &x, llvm::ArrayRef<int64_t> shape);
   FailureOr<SmallVector<int64_t>> constInts(const Entry &e, StringRef what);
   FailureOr<int64_t> normAxis(int64_t axis, int64_t rank);
   LogicalResult checkFoldSize(int64_t n);
@@ -529,6 +534,7 @@ private:
   LogicalResult shapeOp(Ins in, Outs out);
   LogicalResult sizeOp(Ins in, Outs out);
   LogicalResult rangeOp(Ins in, Outs out);
+  LogicalResult cumSumOp(Ins in, Outs out);
   LogicalResult castOp(Ins in, Outs out);
   LogicalResult whereOp(Ins in, Outs out);
   LogicalResult reshapeLike(Ins in, Outs out, llvm::ArrayRef<int64_t> shape);
@@ -557,14 +563,14 @@ private:
 // Constants
 //===----------------------------------------------------------------------===//
 
-ConstPtr Importer::constFromProto(TP &t, bool fromModel) {
+ConstPtr Importer::constFromProto(TP &t, bool isInitializer) {
   auto c = std::make_shared<ConstTensor>();
   c->dtype = t.data_type();
   c->shape.assign(t.dims().begin(), t.dims().end());
   c->proto = &t;
   c->name = t.name();
   c->weight =
-      fromModel && isFloatDT(c->dtype) && c->numElements() > opts.resourceThreshold;
+      isInitializer && isFloatDT(c->dtype) && c->numElements() > opts.resourceThreshold;
   return c;
 }
 
@@ -874,6 +880,64 @@ LogicalResult Importer::checkFoldSize(int64_t n) {
 }
 
 //===----------------------------------------------------------------------===//
+// Causal masks
+//===----------------------------------------------------------------------===//
+
+/// Whether a constant [1, ..., 1, q, k] tensor has the causal pattern: for
+/// a bool mask, true exactly where key j <= query i + (k - q) (`true` is
+/// returned) or exactly the opposite (`false`); for a float additive mask, 0
+/// on and below that diagonal and <= -1e4 (or -inf) above it (`true`).
+std::optional<bool> Importer::causalKeepPattern(ConstTensor &c) {
+  if (c.shape.size() < 2 || c.numElements() > kMaxFoldedElements)
+    return std::nullopt;
+  for (size_t d = 0; d + 2 < c.shape.size(); ++d)
+    if (c.shape[d] != 1)
+      return std::nullopt;
+  int64_t q = c.shape[c.shape.size() - 2], k = c.shape.back();
+  if (q < 2 || failed(decode(c)))
+    return std::nullopt;
+  bool keepMatches = true, maskMatches = true;
+  for (int64_t i = 0; i < q; ++i)
+    for (int64_t j = 0; j < k; ++j) {
+      bool keep = j <= i + (k - q);
+      int64_t e = i * k + j;
+      if (c.isFloat()) {
+        double v = c.f[e];
+        bool ok = keep ? v == 0.0 : v <= -1e4;
+        keepMatches &= ok;
+        maskMatches = false;
+      } else {
+        bool v = c.i[e] != 0;
+        keepMatches &= v == keep;
+        maskMatches &= v == !keep;
+      }
+      if (!keepMatches && !maskMatches)
+        return std::nullopt;
+    }
+  return keepMatches;
+}
+
+/// A constant whose elements all equal one value <= -1e4 (or -inf): the
+/// fill value of a masked_fill/where mask.
+bool Importer::isMaskFill(ConstTensor &c) {
+  if (!c.isFloat() || c.numElements() == 0 ||
+      c.numElements() > kMaxFoldedElements || failed(decode(c)))
+    return false;
+  double v = c.f[0];
+  if (!(v <= -1e4))
+    return false;
+  return llvm::all_of(c.f, [&](double x) { return x == v; });
+}
+
+/// tfm.causal_mask of x, if x (non-constant) already has the masked shape.
+Value Importer::tryCausalMask(const Entry &x, llvm::ArrayRef<int64_t> shape) {
+  if (!opts.recognizeCausalMask || !x.value || !isFloatDT(dtypeOf(x)) ||
+      shapeOf(x) != shape)
+    return {};
+  return tfm::CausalMaskOp::create(b, loc, x.value.getType(), x.value);
+}
+
+//===----------------------------------------------------------------------===//
 // Elementwise ops
 //===----------------------------------------------------------------------===//
 
@@ -967,6 +1031,21 @@ int64_t evalInt(Bin k, int64_t x, int64_t y, bool &divByZero) {
   return 0;
 }
 
+/// Whether `v` is computed from constants only (e.g. a transposed weight):
+/// such a right operand makes a MatMul a tfm.linear.
+bool isConstantDerived(Value v, int depth = 0) {
+  Operation *def = v.getDefiningOp();
+  if (!def || depth > 8)
+    return false;
+  if (isa<arith::ConstantOp>(def))
+    return true;
+  if (!isa<tfm::TfmDialect>(def->getDialect()) || def->getNumOperands() == 0)
+    return false;
+  return llvm::all_of(def->getOperands(), [&](Value o) {
+    return isConstantDerived(o, depth + 1);
+  });
+}
+
 bool isComparison(Bin k) {
   return k == Bin::Equal || k == Bin::Less || k == Bin::Greater ||
          k == Bin::LessOrEqual || k == Bin::GreaterOrEqual || k == Bin::And ||
@@ -1039,6 +1118,18 @@ LogicalResult Importer::binary(Bin k, Ins in, Outs out) {
     for (size_t e = 0; e < c->f.size(); ++e)
       c->f[e] = double(y.cst->i[e]);
     yy.cst = c;
+  }
+
+  // scores + (0 on/below the diagonal, -inf above): tfm.causal_mask.
+  if (k == Bin::Add && opts.recognizeCausalMask) {
+    for (int side = 0; side < 2; ++side) {
+      const Entry &m = side == 0 ? yy : x, &v = side == 0 ? x : yy;
+      if (m.cst && m.cst->isFloat() && causalKeepPattern(*m.cst) == true)
+        if (Value r = tryCausalMask(v, shape)) {
+          out[0].value = r;
+          return success();
+        }
+    }
   }
 
   // MatMul followed by Add of a [N] bias, with no other use of the product:
@@ -1260,6 +1351,21 @@ LogicalResult Importer::whereOp(Ins in, Outs out) {
     out[0].cst = r;
     return success();
   }
+  // where(causal, scores, -inf) or where(!causal, -inf, scores):
+  // tfm.causal_mask.
+  if (opts.recognizeCausalMask && in[0].cst && isFloatDT(dt)) {
+    std::optional<bool> keep = causalKeepPattern(*in[0].cst);
+    if (keep && *keep && in[2].cst && isMaskFill(*in[2].cst))
+      if (Value r = tryCausalMask(in[1], shape)) {
+        out[0].value = r;
+        return success();
+      }
+    if (keep && !*keep && in[1].cst && isMaskFill(*in[1].cst))
+      if (Value r = tryCausalMask(in[2], shape)) {
+        out[0].value = r;
+        return success();
+      }
+  }
   if (!isFloatDT(dt))
     return nodeError() << "selecting " << dtName(dt)
                        << " values computed from graph inputs is not supported",
@@ -1327,7 +1433,9 @@ LogicalResult Importer::constantOp(Ins, Outs out) {
     // The node owns the tensor; constFromProto keeps a mutable pointer so that
     // large raw data can move into a blob.
     auto *t = const_cast<TP *>(&a->t());
-    ConstPtr c = constFromProto(*t, /*fromModel=*/true);
+    // Constant nodes hold literals the exporter wrote (masks, scales), not
+    // weights: the evaluator may compute with them.
+    ConstPtr c = constFromProto(*t, /*isInitializer=*/false);
     if (c->name.empty())
       c->name = node->output(0);
     out[0].cst = c;
@@ -1448,6 +1556,49 @@ LogicalResult Importer::rangeOp(Ins in, Outs out) {
     for (int64_t k = 0; k < n; ++k)
       r->i[k] = s + k * d;
   }
+  out[0].cst = r;
+  return success();
+}
+
+/// CumSum has no tfm form: it only appears in position-id computations on
+/// constant attention masks (OPT), which the evaluator folds.
+LogicalResult Importer::cumSumOp(Ins in, Outs out) {
+  if (in.size() != 2 || !in[1])
+    return nodeError() << "expects x and axis", failure();
+  if (!allConst(in))
+    return nodeError() << "is only supported on constants (no tfm form for "
+                          "tensors computed from graph inputs)",
+           failure();
+  auto axisV = constInts(in[1], "axis");
+  if (failed(axisV) || axisV->size() != 1)
+    return nodeError() << "axis must be a scalar", failure();
+  const ConstTensor &x = *in[0].cst;
+  auto axis = normAxis((*axisV)[0], x.shape.size());
+  if (failed(axis) || failed(decode(*in[0].cst)))
+    return failure();
+  bool exclusive = attrInt("exclusive", 0), reverse = attrInt("reverse", 0);
+  ConstPtr r = reshapedConst(x, x.shape);
+  llvm::ArrayRef<int64_t> s = x.shape;
+  int64_t outer = product(s.take_front(*axis)), len = s[*axis],
+          inner = product(s.drop_front(*axis + 1));
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t k = 0; k < inner; ++k) {
+      double accF = 0;
+      int64_t accI = 0;
+      for (int64_t j0 = 0; j0 < len; ++j0) {
+        int64_t j = reverse ? len - 1 - j0 : j0;
+        int64_t e = (o * len + j) * inner + k;
+        if (r->isFloat()) {
+          double v = x.f[e];
+          r->f[e] = exclusive ? accF : accF + v;
+          accF += v;
+        } else {
+          int64_t v = x.i[e];
+          r->i[e] = exclusive ? accI : accI + v;
+          accI += v;
+        }
+      }
+    }
   out[0].cst = r;
   return success();
 }
@@ -1928,7 +2079,7 @@ LogicalResult Importer::gatherOp(Ins in, Outs out) {
     int64_t step = idx.size() > 1 ? idx[1] - idx[0] : 1;
     for (size_t k = 1; k < idx.size() && progression; ++k)
       progression = idx[k] - idx[k - 1] == step;
-    if (progression && step >= 1 && is.size() <= 1) {
+    if (progression && step >= 1) {
       SmallVector<int64_t> offsets(r, 0), strides(r, 1), sizes(s);
       offsets[*axis] = idx[0];
       strides[*axis] = step;
@@ -2066,7 +2217,7 @@ LogicalResult Importer::matmulOp(Ins in, Outs out) {
   if (aVec)
     xv = emitReshape(xv, a);
   Value r;
-  if (w.cst && c.size() == 2 && !cVec) {
+  if (c.size() == 2 && !cVec && isConstantDerived(wv)) {
     // A constant [K, N] right operand: a linear layer.
     SmallVector<int64_t> lin(a);
     lin.back() = c.back();
@@ -2292,7 +2443,7 @@ const llvm::StringSet<> &supportedOps() {
       "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Concat",
       "Split", "Slice", "Gather", "Expand", "Trilu", "MatMul", "Gemm",
       "Softmax", "LayerNormalization", "ReduceMean", "ReduceSum",
-      "ReduceMax"};
+      "ReduceMax", "CumSum"};
   return ops;
 }
 
@@ -2361,6 +2512,8 @@ LogicalResult Importer::dispatch(Ins in, Outs out) {
     return sizeOp(in, out);
   if (op == "Range")
     return rangeOp(in, out);
+  if (op == "CumSum")
+    return cumSumOp(in, out);
   if (op == "Reshape")
     return reshapeOp(in, out);
   if (op == "Flatten")
@@ -2404,10 +2557,10 @@ LogicalResult Importer::dispatch(Ins in, Outs out) {
 
 LogicalResult Importer::importNode(onnx::NodeProto &n) {
   node = &n;
-  std::string label = n.name().empty()
-                          ? (n.output_size() ? n.output(0) : n.op_type())
-                          : n.name();
-  loc = NameLoc::get(b.getStringAttr(label), fileLoc);
+  nodeLabel = n.name().empty()
+                  ? (n.output_size() ? n.output(0) : n.op_type())
+                  : n.name();
+  loc = NameLoc::get(b.getStringAttr(nodeLabel), fileLoc);
   SmallVector<Entry> ins;
   for (const std::string &name : n.input()) {
     if (name.empty()) {
@@ -2655,7 +2808,7 @@ OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
                          << dtName(t.data_type());
       return {};
     }
-    values[t.name()].cst = constFromProto(t, /*fromModel=*/true);
+    values[t.name()].cst = constFromProto(t, /*isInitializer=*/true);
   }
 
   for (auto &n : *g.mutable_node())
@@ -2731,7 +2884,15 @@ OwningOpRef<ModuleOp> importONNX(StringRef buffer, StringRef bufferName,
     if (looksTextual(buffer, bufferName)) {
       std::string text(buffer);
       onnx::OnnxParser parser(text.c_str());
-      auto status = parser.Parse(*model);
+      onnx::Common::Status status;
+      try {
+        status = parser.Parse(*model);
+      } catch (const std::logic_error &e) {
+        // The parser converts literals with std::stof/stoll, which throw.
+        emitError(fileLoc) << "cannot parse textual ONNX: invalid literal ("
+                           << e.what() << ")";
+        return {};
+      }
       if (!status.IsOK()) {
         emitError(fileLoc) << "cannot parse textual ONNX: "
                            << status.ErrorMessage();
