@@ -1,0 +1,58 @@
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from umbra_models.check import compare_logits
+from umbra_models.config import preset
+from umbra_models.export import check_onnx, export_onnx, io_signature
+from umbra_models.model import build_model
+from umbra_models.onnx_ref import run_onnx
+
+EXPECT = {
+    "gpt2": ({"Erf", "LayerNormalization", "Split", "Where", "Softmax", "MatMul", "Gather"},
+             {"Relu", "Sigmoid", "ReduceMean"}),
+    "opt": ({"Relu", "LayerNormalization", "Split", "Where", "Softmax", "MatMul"},
+            {"Erf", "Sigmoid"}),
+    "llama": ({"Sigmoid", "ReduceMean", "Sqrt", "Split", "Where", "Softmax", "Concat", "Neg"},
+              {"LayerNormalization", "Erf", "Relu"}),
+}
+
+
+@pytest.mark.parametrize("fam", ["gpt2", "opt", "llama"])
+def test_export_tiny(fam, tmp_path):
+    torch.manual_seed(0)
+    m = build_model(preset(f"{fam}-tiny")).eval()
+    T = 16
+    p = str(tmp_path / f"{fam}.onnx")
+    export_onnx(m, p, T)
+    om, ops = check_onnx(p)
+    assert om.opset_import[0].version == 17
+    ins, outs = io_signature(om)
+    assert ins == [("input_ids", onnx.TensorProto.INT64, [1, T])]
+    assert outs == [("logits", onnx.TensorProto.FLOAT, [1, T, 256])]
+    must, must_not = EXPECT[fam]
+    assert must <= set(ops), (must - set(ops), ops)
+    assert not (must_not & set(ops)), ops
+    # every intermediate value has a fully static inferred shape
+    for vi in om.graph.value_info:
+        assert all(d.HasField("dim_value") for d in vi.type.tensor_type.shape.dim), vi.name
+    ids = np.random.default_rng(1).integers(0, 256, (1, T), dtype=np.int64)
+    with torch.no_grad():
+        ref = m(torch.from_numpy(ids)).numpy()
+    got = run_onnx(p, ids)
+    r = compare_logits(ref, got)
+    assert r["max_abs"] < 1e-4 and r["top1_agree"] == 1.0
+
+
+def test_compare_logits_metrics():
+    rng = np.random.default_rng(0)
+    ref = rng.normal(size=(1, 10, 50)).astype(np.float32)
+    r = compare_logits(ref, ref + 3.0)  # a constant shift keeps softmax
+    assert abs(r["max_abs"] - 3.0) < 1e-5 and r["max_abs_centered"] < 1e-5 and r["top1_agree"] == 1
+    bad = ref.copy()
+    bad[0, 0] = -bad[0, 0]
+    r = compare_logits(ref, bad.reshape(10, 50))  # flat shapes are accepted
+    assert r["top1_agree"] == pytest.approx(0.9)
+    with pytest.raises(ValueError):
+        compare_logits(ref, ref[:, :5])

@@ -1,0 +1,110 @@
+"""ONNX export (opset 17, static shapes).
+
+Graph interface: input ``input_ids`` int64 [1, T], output ``logits`` float32
+[1, T, vocab]. Weights are exported in fp32 (fixtures are stored fp16 and
+widened on load).
+
+  /usr/bin/python3 -m umbra_models.export --model fixtures/opt-l4-d256 --seq 64 --out opt.onnx \
+      --dump-dir opt_ref      # also writes input_ids.npy and logits.npy (torch)
+  /usr/bin/python3 -m umbra_models.export --preset gpt2-small --seq 128 --out gpt2-small.onnx
+      (random weights, --seed)
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import io
+import os
+import sys
+import warnings
+
+import numpy as np
+import torch
+
+from .config import preset
+from .model import build_model, load_model_dir
+
+OPSET = 17
+
+
+def export_onnx(model, path, seq, opset=OPSET):
+    model.eval()
+    if seq > model.cfg.max_seq:
+        raise ValueError(f"seq {seq} > max_seq {model.cfg.max_seq}")
+    x = torch.zeros(1, seq, dtype=torch.long)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (x,), path, opset_version=opset, input_names=["input_ids"],
+                          output_names=["logits"], do_constant_folding=True, dynamic_axes=None)
+    return path
+
+
+def check_onnx(path):
+    """onnx.checker + shape inference; returns (model_with_shapes, op histogram)."""
+    import onnx
+    m = onnx.load(path)
+    onnx.checker.check_model(m)
+    m = onnx.shape_inference.infer_shapes(m, strict_mode=True)
+    ops = collections.Counter(n.op_type for n in m.graph.node)
+    return m, dict(sorted(ops.items()))
+
+
+def io_signature(m):
+    def sig(v):
+        t = v.type.tensor_type
+        return v.name, t.elem_type, [d.dim_value if d.HasField("dim_value") else d.dim_param for d in t.shape.dim]
+    return [sig(v) for v in m.graph.input], [sig(v) for v in m.graph.output]
+
+
+def sample_ids(model, seq, seed=0, tokenizer=None, text=None):
+    if tokenizer is not None and text is not None:
+        ids = tokenizer.encode(text)[:seq]
+        if len(ids) == seq:
+            return np.asarray(ids, dtype=np.int64)[None]
+    g = np.random.default_rng(seed)
+    return g.integers(0, model.cfg.vocab_size, size=(1, seq), dtype=np.int64)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="umbra_models.export", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    g = ap.add_mutually_exclusive_group(required=True)
+    g.add_argument("--model", help="model directory (config.json + weights.npz)")
+    g.add_argument("--preset", help="named preset, random weights")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seq", type=int, default=64)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--dump-dir", default=None, help="write input_ids.npy and torch logits.npy here")
+    ap.add_argument("--text-file", default=None, help="take the dumped input ids from this text (with --model)")
+    a = ap.parse_args(argv)
+    torch.set_num_threads(2)
+    tok = None
+    if a.model:
+        model = load_model_dir(a.model)
+        tp = os.path.join(a.model, "tokenizer.json")
+        if os.path.exists(tp):
+            from .tokenizer import load_tokenizer
+            tok = load_tokenizer(tp)
+    else:
+        torch.manual_seed(a.seed)
+        model = build_model(preset(a.preset, max_seq=None))
+        model.eval()
+    export_onnx(model, a.out, a.seq)
+    m, ops = check_onnx(a.out)
+    ins, outs = io_signature(m)
+    print(f"wrote {a.out} ({os.path.getsize(a.out) / 1e6:.1f} MB), inputs {ins}, outputs {outs}")
+    print("ops:", ", ".join(f"{k}x{v}" for k, v in ops.items()))
+    if a.dump_dir:
+        os.makedirs(a.dump_dir, exist_ok=True)
+        text = open(a.text_file, "rb").read() if a.text_file else None
+        ids = sample_ids(model, a.seq, a.seed, tok, text)
+        with torch.no_grad():
+            logits = model(torch.from_numpy(ids)).numpy()
+        np.save(os.path.join(a.dump_dir, "input_ids.npy"), ids)
+        np.save(os.path.join(a.dump_dir, "logits.npy"), logits.astype(np.float32))
+        print(f"wrote {a.dump_dir}/input_ids.npy {ids.shape} and logits.npy {logits.shape}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
