@@ -34,6 +34,8 @@ struct Measure {
 };
 
 /// prep(P) runs untimed (input sharing, deployment); body(P) is measured.
+Cmp gCmp = Cmp::Dcf;
+
 Measure runTrio(const std::function<void(Party &)> &prep,
                 const std::function<void(Party &)> &body, int reps) {
   Listener dl(Endpoint{"127.0.0.1", 0}), pl(Endpoint{"127.0.0.1", 0});
@@ -50,6 +52,7 @@ Measure runTrio(const std::function<void(Party &)> &prep,
         c.p0Listener = &pl;
         c.dealerListener = &dl;
         c.ioTimeout = 300;
+        c.cmp = gCmp;
         Session s(c);
         Party &P = s.party;
         prep(P);
@@ -95,7 +98,8 @@ Vec randomFixed(size_t n, double lo, double hi, int f, uint64_t seed) {
   return v;
 }
 
-void row(const char *name, size_t elems, const Measure &m) {
+void row(const std::string &nm, size_t elems, const Measure &m) {
+  const char *name = nm.c_str();
   double online = double(m.p0.sent + m.p0.recv);
   std::printf("| %-44s | %9.4f | %12.0f | %8.1f | %6llu | %12llu | %8.1f |\n",
               name, m.seconds, online, online / double(elems),
@@ -108,9 +112,13 @@ void row(const char *name, size_t elems, const Measure &m) {
 
 int main(int argc, char **argv) {
   int reps = 3;
-  for (int i = 1; i + 1 < argc; ++i)
+  std::string only;
+  for (int i = 1; i + 1 < argc; ++i) {
     if (std::strcmp(argv[i], "--reps") == 0)
       reps = std::atoi(argv[i + 1]);
+    if (std::strcmp(argv[i], "--only") == 0)
+      only = argv[i + 1];
+  }
   const int f = 16;
   std::printf("| workload | seconds (P0) | online bytes | B/elem | rounds | "
               "dealer bytes | dealer B/elem |\n");
@@ -146,7 +154,7 @@ int main(int argc, char **argv) {
   matmulCase("matmul 128x768 . 768x768, shared W (+trunc)", 128, 768, 768,
              false);
 
-  auto elementwise = [&](const char *name, size_t n,
+  auto elementwise = [&](const std::string &name, size_t n,
                          const std::function<Vec(Party &, const Vec &)> &g,
                          double lo, double hi) {
     Vec x = randomFixed(n, lo, hi, f, 3);
@@ -157,12 +165,6 @@ int main(int argc, char **argv) {
     row(name, n, res);
   };
   const size_t ffn = 32 * 3072;
-  elementwise("ReLU 32x3072", ffn, [](Party &P, const Vec &x) {
-    return relu(P, x);
-  }, -4, 4);
-  elementwise("DReLU 32x3072", ffn, [](Party &P, const Vec &x) {
-    return drelu(P, x);
-  }, -4, 4);
   elementwise("truncation 32x3072", ffn, [&](Party &P, const Vec &x) {
     return trunc(P, x, f);
   }, -4, 4);
@@ -174,7 +176,15 @@ int main(int argc, char **argv) {
                 return polyGate(P, x, f, {0.0, 0.5, 0.1972, 0.0, -0.0046});
               },
               -4, 4);
-  elementwise("GeLU as ReLU + poly correction 32x3072", ffn,
+  for (Cmp cmp : {Cmp::Dcf, Cmp::Bits}) {
+    gCmp = cmp;
+  elementwise(std::string("ReLU 32x3072 [") + cmpName(cmp) + "]", ffn, [](Party &P, const Vec &x) {
+    return relu(P, x);
+  }, -4, 4);
+  elementwise(std::string("DReLU 32x3072 [") + cmpName(cmp) + "]", ffn, [](Party &P, const Vec &x) {
+    return drelu(P, x);
+  }, -4, 4);
+  elementwise(std::string("GeLU as ReLU + poly correction 32x3072 [") + cmpName(cmp) + "]", ffn,
               [&](Party &P, const Vec &x) {
                 // gelu(x) = relu(x) - c(|x|) style: relu + even polynomial
                 Vec r = relu(P, x);
@@ -213,7 +223,8 @@ int main(int argc, char **argv) {
           (void)trunc(P, mul(P, e, invb), f);
         },
         reps);
-    row("softmax 12x32x32 (max, exp, recip, mul)", n, res);
+    row(std::string("softmax 12x32x32 (max, exp, recip, mul) [") + cmpName(cmp) + "]", n, res);
+  }
   }
   return 0;
 }

@@ -16,6 +16,8 @@ const char *roleName(Role r) {
   return "?";
 }
 
+const char *cmpName(Cmp c) { return c == Cmp::Dcf ? "dcf" : "bits"; }
+
 Party::Party(Role r, int f) : role(r), frac(f) {}
 
 void Party::setSeeds(const Seed &s0, const Seed &s1) {
@@ -23,6 +25,14 @@ void Party::setSeeds(const Seed &s0, const Seed &s1) {
     prg0_.reseed(s0);
   if (role != Role::P0)
     prg1_.reseed(s1);
+}
+
+Vec Party::seedOf(int which, size_t nw) {
+  if (role == Role::Dealer)
+    return which == 0 ? prg0_.vec(nw) : prg1_.vec(nw);
+  if (int(role) != which)
+    return {};
+  return which == 0 ? prg0_.vec(nw) : prg1_.vec(nw);
 }
 
 Vec Party::randShared(size_t n) {
@@ -47,66 +57,97 @@ Vec Party::randBits(size_t nw) {
   return a;
 }
 
-void Party::loadMaterial() {
-  UMBRA_CHECK(material, "internal: P1 has no dealer channel");
-  std::vector<uint8_t> buf = material->recv(FrameType::Material);
-  UMBRA_CHECK(buf.size() >= 8 && buf.size() % 8 == 0,
-              "malformed frame from dealer: material size ", buf.size());
-  uint64_t t;
-  std::memcpy(&t, buf.data(), 8);
-  UMBRA_CHECK(t == tag, "malformed frame from dealer: material for "
-                        "instruction ", t, " while running ", tag);
-  matIn_.resize(buf.size() / 8 - 1);
-  std::memcpy(matIn_.data(), buf.data() + 8, buf.size() - 8);
-  matPos_ = 0;
-  matLoaded_ = true;
-  ctr.dealerBytes += buf.size() + 16;
+// Material frames: [tag][words...]. The dealer streams a frame whenever a
+// buffer passes kMaterialChunk words (between two requests, so a request
+// never spans frames) and at the end of every instruction.
+static constexpr size_t kMaterialChunk = size_t(1) << 22; // 32 MiB
+
+void Party::sendMaterial(Vec &out, Channel *ch) {
+  if (out.size() <= 1)
+    return;
+  out[0] = tag;
+  ch->send(FrameType::Material, out.data(), out.size() * 8);
+  ctr.dealerBytes += out.size() * 8 + 16;
+  out.clear();
+}
+
+uint64_t *Party::appendMaterial(Vec &out, Channel *ch, size_t nw) {
+  if (out.size() + nw > kMaterialChunk)
+    sendMaterial(out, ch);
+  if (out.empty())
+    out.push_back(0); // tag, filled in when sent
+  out.resize(out.size() + nw);
+  return out.data() + out.size() - nw;
+}
+
+const uint64_t *Party::takeMaterial(size_t nw) {
+  if (matPos_ == matIn_.size()) {
+    UMBRA_CHECK(material, "internal: no dealer channel");
+    matIn_.clear();
+    material->recvWords(FrameType::Material, matIn_);
+    UMBRA_CHECK(!matIn_.empty(), "malformed frame from dealer: empty material");
+    UMBRA_CHECK(matIn_[0] == tag, "malformed frame from dealer: material for "
+                                  "instruction ", matIn_[0], " while running ",
+                tag);
+    ctr.dealerBytes += matIn_.size() * 8 + 16;
+    matPos_ = 1;
+  }
+  UMBRA_CHECK(matPos_ + nw <= matIn_.size(),
+              "malformed frame from dealer: material too short");
+  const uint64_t *p = matIn_.data() + matPos_;
+  matPos_ += nw;
+  return p;
 }
 
 Vec Party::corr(size_t n, const std::function<Vec()> &full) {
   if (role == Role::P0)
     return prg0_.vec(n);
   if (role == Role::P1) {
-    if (!matLoaded_)
-      loadMaterial();
-    UMBRA_CHECK(matPos_ + n <= matIn_.size(),
-                "malformed frame from dealer: material too short");
-    Vec v(matIn_.begin() + matPos_, matIn_.begin() + matPos_ + n);
-    matPos_ += n;
-    return v;
+    const uint64_t *p = takeMaterial(n);
+    return Vec(p, p + n);
   }
   Vec f = full();
   Vec c0 = prg0_.vec(n);
+  uint64_t *o = appendMaterial(matOut_, material, n);
   for (size_t i = 0; i < n; ++i)
-    matOut_.push_back(f[i] - c0[i]);
+    o[i] = f[i] - c0[i];
   return f;
 }
 
 Vec Party::corrBits(size_t nw, const std::function<Vec()> &full) {
   if (role == Role::P0)
     return prg0_.vec(nw);
-  if (role == Role::P1)
-    return corr(nw, nullptr);
+  if (role == Role::P1) {
+    const uint64_t *p = takeMaterial(nw);
+    return Vec(p, p + nw);
+  }
   Vec f = full();
   Vec c0 = prg0_.vec(nw);
+  uint64_t *o = appendMaterial(matOut_, material, nw);
   for (size_t i = 0; i < nw; ++i)
-    matOut_.push_back(f[i] ^ c0[i]);
+    o[i] = f[i] ^ c0[i];
   return f;
 }
 
+const uint64_t *Party::corrBoth(size_t nw, const std::function<void(uint64_t *)> &full) {
+  if (role == Role::Dealer) {
+    uint64_t *o1 = appendMaterial(matOut_, material, nw);
+    full(o1);
+    uint64_t *o0 = appendMaterial(matOut0_, material0, nw);
+    std::memcpy(o0, o1 = matOut_.data() + matOut_.size() - nw, nw * 8);
+    return o1;
+  }
+  return takeMaterial(nw);
+}
+
 void Party::flushMaterial() {
-  if (role == Role::Dealer && !matOut_.empty()) {
-    matOut_.insert(matOut_.begin(), tag);
-    material->send(FrameType::Material, matOut_.data(), matOut_.size() * 8);
-    ctr.dealerBytes += matOut_.size() * 8 + 16;
-    matOut_.clear();
+  if (role == Role::Dealer) {
+    sendMaterial(matOut_, material);
+    sendMaterial(matOut0_, material0);
+    return;
   }
-  if (role == Role::P1 && matLoaded_) {
-    UMBRA_CHECK(matPos_ == matIn_.size(),
-                "malformed frame from dealer: unused material");
-    matIn_.clear();
-    matLoaded_ = false;
-  }
+  UMBRA_CHECK(matPos_ == matIn_.size(),
+              "malformed frame from dealer: unused material");
 }
 
 Vec Party::exchange(const Vec &mine) {
@@ -534,10 +575,28 @@ static Vec notBits(Party &P, Vec b) {
 }
 
 Vec drelu(Party &P, const Vec &x) {
+  if (P.cmp == Cmp::Dcf) {
+    Vec d;
+    dcfSign(P, x, 64, &d, nullptr);
+    return d;
+  }
   return b2a(P, notBits(P, msbBits(P, x)), x.size());
 }
-Vec ltz(Party &P, const Vec &x) { return b2a(P, msbBits(P, x), x.size()); }
+Vec ltz(Party &P, const Vec &x) {
+  if (P.cmp == Cmp::Dcf) {
+    Vec d = drelu(P, x);
+    for (auto &v : d)
+      v = (P.p0() ? 1 : 0) - v;
+    return d;
+  }
+  return b2a(P, msbBits(P, x), x.size());
+}
 Vec relu(Party &P, const Vec &x) {
+  if (P.cmp == Cmp::Dcf) {
+    Vec r;
+    dcfSign(P, x, 64, nullptr, &r);
+    return r;
+  }
   return bitMul(P, notBits(P, msbBits(P, x)), x);
 }
 
@@ -572,9 +631,25 @@ void maxRows(Party &P, const Vec &x, int64_t rows, int64_t len, Vec *maxOut,
         diff[r * pairs + j] = cur[r][2 * j] - cur[r][2 * j + 1];
         didx[r * pairs + j] = idx[r][2 * j] - idx[r][2 * j + 1];
       }
-    Vec ge = notBits(P, msbBits(P, diff)); // u >= v
     Vec z;
-    if (argOut) {
+    if (P.cmp == Cmp::Dcf) {
+      // One round for the max (ReLU of the difference); argmax needs the
+      // comparison bit times the index difference: one Beaver round more.
+      if (argOut) {
+        Vec d;
+        dcfSign(P, diff, 64, &d, nullptr);
+        Vec dd(2 * n), both(2 * n);
+        for (size_t i = 0; i < n; ++i) {
+          dd[i] = dd[n + i] = d[i];
+          both[i] = diff[i];
+          both[n + i] = didx[i];
+        }
+        z = mul(P, dd, both);
+      } else {
+        dcfSign(P, diff, 64, nullptr, &z);
+      }
+    } else if (argOut) {
+      Vec ge = notBits(P, msbBits(P, diff)); // u >= v
       // Select value and index with the same bit: duplicate the bits.
       std::vector<uint8_t> b = unpackBits(ge, n), b2(2 * n);
       std::copy(b.begin(), b.end(), b2.begin());
@@ -584,7 +659,7 @@ void maxRows(Party &P, const Vec &x, int64_t rows, int64_t len, Vec *maxOut,
       std::copy(didx.begin(), didx.end(), both.begin() + n);
       z = bitMul(P, packBits(b2), both);
     } else {
-      z = bitMul(P, ge, diff);
+      z = bitMul(P, notBits(P, msbBits(P, diff)), diff);
     }
     for (int64_t r = 0; r < rows; ++r) {
       Vec nc, ni;

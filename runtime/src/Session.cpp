@@ -13,8 +13,9 @@ struct Hello {
   int32_t frac;
   int32_t role;
   uint8_t hash[32];
+  int32_t cmp;
 };
-static_assert(sizeof(Hello) == 56);
+static_assert(sizeof(Hello) == 60);
 
 std::string hex16(const uint8_t *h) {
   static const char *hx = "0123456789abcdef";
@@ -34,6 +35,7 @@ void Session::handshake(Channel &c, Role expect) {
   mine.isa = kIsaVersion;
   mine.frac = cfg_.fracBits;
   mine.role = int32_t(cfg_.role);
+  mine.cmp = int32_t(cfg_.cmp);
   std::memcpy(mine.hash, cfg_.programHash.data(), 32);
   c.exchange(FrameType::Hello, &mine, sizeof mine, &theirs, sizeof theirs);
   const std::string who = c.peerName();
@@ -52,6 +54,9 @@ void Session::handshake(Channel &c, Role expect) {
   UMBRA_CHECK(theirs.frac == mine.frac, "handshake with ", who,
               " refused: fixed-point mismatch (", mine.frac, " vs ",
               theirs.frac, " fractional bits)");
+  UMBRA_CHECK(theirs.cmp == mine.cmp, "handshake with ", who,
+              " refused: comparison protocol mismatch (",
+              cmpName(Cmp(mine.cmp)), " vs ", cmpName(Cmp(theirs.cmp)), ")");
   if (expect != Role::Dealer || cfg_.role == Role::Dealer)
     UMBRA_CHECK(theirs.role == int32_t(expect) ||
                     (cfg_.role == Role::Dealer &&
@@ -62,6 +67,7 @@ void Session::handshake(Channel &c, Role expect) {
 
 Session::Session(const SessionConfig &cfg)
     : party(cfg.role, cfg.fracBits), cfg_(cfg) {
+  party.cmp = cfg.cmp;
   const double ct = cfg.connectTimeout, io = cfg.ioTimeout;
   if (cfg.role == Role::Dealer) {
     Listener *l = cfg.dealerListener;
@@ -88,6 +94,7 @@ Session::Session(const SessionConfig &cfg)
     }
     party.setSeeds(s0, s1);
     party.material = dealerP1.get();
+    party.material0 = dealerP0.get();
     return;
   }
   // Parties: dealer first (gets the seed), then P0 <-> P1.
@@ -100,6 +107,7 @@ Session::Session(const SessionConfig &cfg)
   if (cfg.role == Role::P0) {
     party.setSeeds(s, Seed{});
     dealerP0 = std::move(d);
+    party.material = dealerP0.get();
     Listener *l = cfg.p0Listener;
     if (!l) {
       ownListener_ = std::make_unique<Listener>(cfg.p0Addr);

@@ -311,6 +311,24 @@ void Channel::recvExact(FrameType t, void *data, size_t n) {
 }
 
 std::vector<uint8_t> Channel::recv(FrameType t, size_t maxLen) {
+  std::vector<uint8_t> buf;
+  recvSized(t, maxLen, 1, [&](size_t n) {
+    buf.resize(n);
+    return buf.data();
+  });
+  return buf;
+}
+
+void Channel::recvWords(FrameType t, std::vector<uint64_t> &out,
+                        size_t maxWords) {
+  recvSized(t, maxWords * 8, 8, [&](size_t n) {
+    out.resize(n / 8);
+    return reinterpret_cast<uint8_t *>(out.data());
+  });
+}
+
+void Channel::recvSized(FrameType t, size_t maxLen, size_t unit,
+                        const std::function<uint8_t *(size_t)> &alloc) {
   // Read the header first to size the buffer.
   Impl &im = *impl_;
   UMBRA_CHECK(!im.dead && im.sock.is_open(), "connection to ", peer_,
@@ -321,7 +339,7 @@ std::vector<uint8_t> Channel::recv(FrameType t, size_t maxLen) {
     im.lastProgress = Clock::now();
     return ec ? 0 : size_t(1) << 20;
   };
-  std::vector<uint8_t> buf;
+  uint8_t *buf = nullptr;
   std::string malformed;
   ++im.pending;
   asio::async_read(
@@ -335,9 +353,12 @@ std::vector<uint8_t> Channel::recv(FrameType t, size_t maxLen) {
                         " frame, got " + frameName(ih.type);
           else if (ih.len > maxLen)
             malformed = "frame too large (" + std::to_string(ih.len) + ")";
+          else if (ih.len % unit)
+            malformed = "frame length " + std::to_string(ih.len) +
+                        " is not a multiple of " + std::to_string(unit);
           if (malformed.empty()) {
-            buf.resize(ih.len);
-            asio::async_read(im.sock, asio::buffer(buf), progress,
+            buf = alloc(ih.len);
+            asio::async_read(im.sock, asio::buffer(buf, ih.len), progress,
                              [&](const asio::error_code &ec2, size_t) {
                                --im.pending;
                                rx.ec = ec2;
@@ -376,8 +397,7 @@ std::vector<uint8_t> Channel::recv(FrameType t, size_t maxLen) {
   }
   stats.bytesRecv += sizeof ih + ih.len;
   if (onRecv)
-    onRecv(t, buf.data(), buf.size());
-  return buf;
+    onRecv(t, buf, ih.len);
 }
 
 } // namespace umbra::rt

@@ -27,7 +27,10 @@ struct GateRun {
   Counters c[3];
 };
 GateRun run2(const Vec &x, const Vec &y,
-         const std::function<Vec(Party &, const Vec &, const Vec &)> &gate) {
+         const std::function<Vec(Party &, const Vec &, const Vec &)> &gate,
+         Cmp cmp = Cmp::Bits) {
+  SessionConfig cfg;
+  cfg.cmp = cmp;
   Vec outs[3];
   GateRun r;
   runParties([&](Party &P) {
@@ -42,7 +45,7 @@ GateRun run2(const Vec &x, const Vec &y,
     r.c[int(P.role)].recv = P.ctr.recv - before.recv;
     r.c[int(P.role)].rounds = P.ctr.rounds - before.rounds;
     r.c[int(P.role)].dealerBytes = P.ctr.dealerBytes - before.dealerBytes;
-  });
+  }, cfg);
   r.out = reconstruct(outs);
   return r;
 }
@@ -198,15 +201,19 @@ TEST(Protocol, ReluSelectAndCost) {
     ASSERT_EQ(s.out[i], int64_t(x[i]) >= 0 ? x[i] : y[i]);
 }
 
-TEST(Protocol, MaxArgmaxRows) {
+class ProtocolCmp : public ::testing::TestWithParam<Cmp> {};
+
+TEST_P(ProtocolCmp, MaxArgmaxRows) {
   int64_t rows = 7, len = 13;
+  SessionConfig cfg;
+  cfg.cmp = GetParam();
   Vec x = randomSigned(rows * len, 40);
   x[5] = x[6]; // ties pick the first index
   Vec mx[3], am[3];
   runParties([&](Party &P) {
     Vec xs = shareInput(P, Role::P0, x, x.size());
     maxRows(P, xs, rows, len, &mx[int(P.role)], &am[int(P.role)]);
-  });
+  }, cfg);
   Vec m = reconstruct(mx), a = reconstruct(am);
   for (int64_t r = 0; r < rows; ++r) {
     int64_t best = 0;
@@ -220,27 +227,28 @@ TEST(Protocol, MaxArgmaxRows) {
 
 std::vector<double> fixedRun(
     const std::vector<double> &xs, int f,
-    const std::function<Vec(Party &, const Vec &)> &gate) {
+    const std::function<Vec(Party &, const Vec &)> &gate,
+    Cmp cmp = Cmp::Dcf) {
   Vec x(xs.size());
   for (size_t i = 0; i < xs.size(); ++i)
     x[i] = encodeFixed(xs[i], f);
   GateRun r = run2(x, Vec(1, 0), [&](Party &P, const Vec &a, const Vec &) {
     return gate(P, a);
-  });
+  }, cmp);
   std::vector<double> out(xs.size());
   for (size_t i = 0; i < xs.size(); ++i)
     out[i] = decodeFixed(r.out[i], f);
   return out;
 }
 
-TEST(Protocol, ExpOnSoftmaxDomain) {
+TEST_P(ProtocolCmp, ExpOnSoftmaxDomain) {
   std::vector<double> xs;
   for (int i = 0; i <= 200; ++i)
     xs.push_back(-20.0 + 0.1 * i); // [-20, 0]
   xs.push_back(-300);
   auto out = fixedRun(xs, 16, [](Party &P, const Vec &x) {
     return expGate(P, x, 16, 8);
-  });
+  }, GetParam());
   for (size_t i = 0; i < xs.size(); ++i) {
     double want = std::exp(xs[i]);
     // (1 + x/256)^256 vs e^x: absolute error <= 0.006 on [-20, 0].
@@ -299,7 +307,9 @@ double topByteChi2(const std::vector<uint64_t> &words) {
   return chi;
 }
 
-TEST(Protocol, ReceivedMessagesAreUniformlyMasked) {
+TEST_P(ProtocolCmp, ReceivedMessagesAreUniformlyMasked) {
+  SessionConfig cfg;
+  cfg.cmp = GetParam();
   // P1's view of a ReLU + truncation on two very different secrets: both
   // must look uniform (chi-square with 255 dof < 400 at p ~ 1e-8).
   for (int64_t secret : {int64_t(0), int64_t(123456789) << 20}) {
@@ -321,10 +331,14 @@ TEST(Protocol, ReceivedMessagesAreUniformlyMasked) {
             seenBits.insert(seenBits.end(), w, w + len / 8);
         };
       outs[int(P.role)] = trunc(P, relu(P, xs), 8);
-    });
+    }, cfg);
     ASSERT_GT(seen.size(), n);
     EXPECT_LT(topByteChi2(seen), 400.0) << secret;
     // Packed bits of the comparison: fraction of ones near 1/2.
+    if (GetParam() == Cmp::Dcf) {
+      EXPECT_TRUE(seenBits.empty()); // DCF opens only x + r
+      seenBits.push_back(0x5555555555555555ull);
+    }
     uint64_t ones = 0;
     for (uint64_t w : seenBits)
       ones += __builtin_popcountll(w);
@@ -334,5 +348,102 @@ TEST(Protocol, ReceivedMessagesAreUniformlyMasked) {
     EXPECT_NEAR(double(int64_t(r[0])), double(std::max<int64_t>(secret, 0) >> 8), 1);
   }
 }
+
+TEST(Protocol, DcfLessThanExhaustiveSmall) {
+  // 6-bit inputs: every (alpha, x) pair, payloads beta and 2*beta + 1.
+  Vec alpha, xs, beta;
+  for (uint64_t a = 0; a < 64; ++a)
+    for (uint64_t x = 0; x < 64; ++x) {
+      alpha.push_back(a);
+      xs.push_back(x);
+      beta.push_back(rng());
+    }
+  std::vector<Vec> out[3];
+  runParties([&](Party &P) {
+    out[int(P.role)] = dcfLessThan(
+        P, xs, 6, 2, [&] { return alpha; },
+        [&] {
+          Vec b2(beta.size());
+          for (size_t i = 0; i < b2.size(); ++i)
+            b2[i] = 2 * beta[i] + 1;
+          return std::vector<Vec>{beta, b2};
+        });
+  });
+  for (size_t i = 0; i < xs.size(); ++i) {
+    uint64_t lt = xs[i] < alpha[i];
+    ASSERT_EQ(out[0][0][i] + out[1][0][i], lt * beta[i]) << xs[i] << " " << alpha[i];
+    ASSERT_EQ(out[0][1][i] + out[1][1][i], lt * (2 * beta[i] + 1));
+  }
+}
+
+TEST(Protocol, DcfLessThan63Bits) {
+  size_t n = 3000;
+  Vec alpha(n), xs(n);
+  uint64_t m = (uint64_t(1) << 63) - 1;
+  for (size_t i = 0; i < n; ++i) {
+    alpha[i] = rng() & m;
+    xs[i] = i % 3 == 0 ? alpha[i] : i % 3 == 1 ? (alpha[i] + 1) & m : rng() & m;
+  }
+  xs[0] = 0;
+  alpha[0] = 0;
+  xs[1] = m;
+  alpha[1] = 0;
+  std::vector<Vec> out[3];
+  runParties([&](Party &P) {
+    out[int(P.role)] = dcfLessThan(
+        P, xs, 63, 1, [&] { return alpha; },
+        [&] { return std::vector<Vec>{Vec(n, 1)}; });
+  });
+  for (size_t i = 0; i < n; ++i)
+    ASSERT_EQ(out[0][0][i] + out[1][0][i], uint64_t(xs[i] < alpha[i])) << i;
+}
+
+TEST(Protocol, DcfSignGatesEdgesAndCost) {
+  Vec x = randomSigned(1000, 64);
+  for (int64_t e : {int64_t(0), int64_t(1), int64_t(-1), INT64_MAX, INT64_MIN,
+                    INT64_MAX - 1, INT64_MIN + 1, int64_t(1) << 62,
+                    -(int64_t(1) << 62)})
+    x.push_back(uint64_t(e));
+  size_t n = x.size();
+  GateRun d = run2(x, Vec(1, 0), [&](Party &P, const Vec &a, const Vec &) {
+    return drelu(P, a);
+  }, Cmp::Dcf);
+  for (size_t i = 0; i < n; ++i)
+    ASSERT_EQ(d.out[i], int64_t(x[i]) >= 0 ? 1u : 0u) << int64_t(x[i]);
+  EXPECT_EQ(d.c[0].sent, 8 * n + kHdr);
+  EXPECT_EQ(d.c[0].rounds, 1u);
+  // rtop (8n, to P1) + DCF keys (63 levels x 3 words + 1 final) to both.
+  EXPECT_EQ(d.c[2].dealerBytes, 8 * n + 2 * (63 * 3 + 1) * 8 * n + 2 * (8 + kHdr));
+  EXPECT_EQ(d.c[0].dealerBytes, (63 * 3 + 1) * 8 * n + 8 + kHdr);
+  GateRun r = run2(x, Vec(1, 0), [&](Party &P, const Vec &a, const Vec &) {
+    return relu(P, a);
+  }, Cmp::Dcf);
+  for (size_t i = 0; i < n; ++i)
+    ASSERT_EQ(int64_t(r.out[i]), std::max<int64_t>(0, int64_t(x[i])));
+  EXPECT_EQ(r.c[0].sent, 8 * n + kHdr);
+  EXPECT_EQ(r.c[1].rounds, 1u);
+  EXPECT_EQ(r.c[2].dealerBytes,
+            16 * n + 2 * (63 * 4 + 2) * 8 * n + 2 * (8 + kHdr));
+  GateRun l = run2(x, Vec(1, 0), [&](Party &P, const Vec &a, const Vec &) {
+    return ltz(P, a);
+  }, Cmp::Dcf);
+  for (size_t i = 0; i < n; ++i)
+    ASSERT_EQ(l.out[i], int64_t(x[i]) < 0 ? 1u : 0u);
+  // Reduced bit width: exact for |x| < 2^(bits-1).
+  Vec small = randomSigned(2000, 20);
+  GateRun s = run2(small, Vec(1, 0), [&](Party &P, const Vec &a, const Vec &) {
+    Vec out;
+    dcfSign(P, a, 21, nullptr, &out);
+    return out;
+  }, Cmp::Dcf);
+  for (size_t i = 0; i < small.size(); ++i)
+    ASSERT_EQ(int64_t(s.out[i]), std::max<int64_t>(0, int64_t(small[i])));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ProtocolCmp,
+                         ::testing::Values(Cmp::Dcf, Cmp::Bits),
+                         [](const auto &i) {
+                           return std::string(cmpName(i.param));
+                         });
 
 } // namespace

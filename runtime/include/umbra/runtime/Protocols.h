@@ -26,6 +26,13 @@ const char *roleName(Role r);
 
 using Vec = std::vector<uint64_t>;
 
+/// Comparison backend (both parties and the dealer must agree; part of the
+/// handshake). Dcf: one round, 16 B online per comparison, large dealer
+/// keys. Bits: dealer bit-decomposition + AND tree, 8 rounds, ~80 B online,
+/// ~31 B dealer material. Costs in docs/protocols.md.
+enum class Cmp : int { Dcf = 0, Bits = 1 };
+const char *cmpName(Cmp c);
+
 struct Counters {
   uint64_t sent = 0, recv = 0, rounds = 0, dealerBytes = 0;
 };
@@ -40,8 +47,11 @@ public:
 
   /// P0<->P1 channel (parties only).
   Channel *peer = nullptr;
-  /// Dealer->P1 material channel: the dealer sends, P1 receives.
+  /// Material channel from the dealer (P0, P1); on the dealer: to P1.
   Channel *material = nullptr;
+  /// Dealer only: material channel to P0 (DCF correction words).
+  Channel *material0 = nullptr;
+  Cmp cmp = Cmp::Dcf;
 
   /// Seeds shared with the dealer: P0 gets s0, P1 gets s1, the dealer both.
   void setSeeds(const Seed &s0, const Seed &s1);
@@ -54,6 +64,15 @@ public:
   /// XOR-shared random words / XOR-shares of dealer-computed words.
   Vec randBits(size_t nw);
   Vec corrBits(size_t nw, const std::function<Vec()> &full);
+  /// Dealer-computed words that *both* parties receive (DCF correction
+  /// words are common to both keys).
+  /// On the dealer `fill` writes the nw words in place. The pointer stays
+  /// valid until the next material request.
+  const uint64_t *corrBoth(size_t nw,
+                           const std::function<void(uint64_t *)> &fill);
+  /// Random words known to the dealer and to party `which` only (DCF root
+  /// seeds). The other party gets an empty vector and draws nothing.
+  Vec seedOf(int which, size_t nw);
   /// End of an instruction: the dealer ships P1's corrections in one frame.
   void flushMaterial();
 
@@ -69,10 +88,11 @@ public:
 
 private:
   Prg prg0_, prg1_;
-  Vec matOut_, matIn_;
+  Vec matOut_, matOut0_, matIn_;
   size_t matPos_ = 0;
-  bool matLoaded_ = false;
-  void loadMaterial();
+  void sendMaterial(Vec &out, Channel *ch);
+  uint64_t *appendMaterial(Vec &out, Channel *ch, size_t nw);
+  const uint64_t *takeMaterial(size_t nw);
 };
 
 // -- linear -----------------------------------------------------------------
@@ -139,6 +159,20 @@ struct NewtonPlan {
 };
 NewtonPlan planReciprocal(double lo, double hi, int frac, int iters);
 NewtonPlan planRsqrt(double lo, double hi, int frac, int iters);
+
+// -- function secret sharing ---------------------------------------------------
+/// Distributed comparison function (Boyle et al., Eurocrypt 2021, Fig. 1)
+/// over `nbits`-bit inputs with `np` payload words: the parties get
+/// additive shares of beta_e * 1{x_e < alpha_e} for each element e, where
+/// alpha/beta are dealer values (computed on the dealer by `alpha`/`beta`)
+/// and x is public to both parties. No communication; the dealer sends the
+/// correction words to both parties.
+std::vector<Vec> dcfLessThan(Party &P, const Vec &x, int nbits, int np,
+                             const std::function<Vec()> &alpha,
+                             const std::function<std::vector<Vec>()> &beta);
+/// DReLU and ReLU in one round through a DCF on the masked input (valid
+/// for |x| < 2^(bits-1)); wantRelu also returns ReLU(x).
+void dcfSign(Party &P, const Vec &x, int bits, Vec *dreluOut, Vec *reluOut);
 
 // -- bit packing helpers --------------------------------------------------------
 Vec packBits(const std::vector<uint8_t> &b);

@@ -25,6 +25,7 @@ struct SessionConfig {
   double ioTimeout = 30;      // seconds without progress on a receive
   std::array<uint8_t, 32> programHash{};
   int fracBits = 16;
+  Cmp cmp = Cmp::Dcf;
   /// Test hook: advertise this protocol version instead of ours.
   uint32_t protocolVersion = kProtocolVersion;
 };

@@ -74,6 +74,9 @@ public:
   void recvExact(FrameType t, void *data, size_t n);
   /// Receives one frame of type t of any length up to maxLen.
   std::vector<uint8_t> recv(FrameType t, size_t maxLen = size_t(1) << 36);
+  /// Receives one frame of 64-bit words (length must be a multiple of 8).
+  void recvWords(FrameType t, std::vector<uint64_t> &out,
+                 size_t maxWords = size_t(1) << 33);
   /// Sends and receives concurrently (both parties call it symmetrically).
   void exchange(FrameType t, const void *out, size_t n, void *in, size_t m);
 
@@ -86,6 +89,8 @@ public:
 
 private:
   Channel(const std::string &peer, double timeoutSec);
+  void recvSized(FrameType t, size_t maxLen, size_t unit,
+                 const std::function<uint8_t *(size_t)> &alloc);
   struct Impl;
   std::unique_ptr<Impl> impl_;
   std::string peer_;

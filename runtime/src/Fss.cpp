@@ -1,0 +1,274 @@
+//===- Fss.cpp - Distributed comparison function and one-round sign gates -===//
+//
+// DCF of Boyle, Chandran, Gilboa, Gupta, Ishai, Kumar, Rathee ("Function
+// Secret Sharing for Mixed-Mode and Fixed-Point Secure Computation",
+// Eurocrypt 2021, Fig. 1) with payload group Z_2^64^np. The length-doubling
+// PRG is fixed-key AES-128 in Matyas-Meyer-Oseas mode, batched over all
+// elements of a level so AES-NI stays busy. The low two bits of every seed
+// are cleared: bit 0 of the expanded block is the control bit, and the
+// correction word carries (t_L, t_R) in those two free bits.
+//
+//===----------------------------------------------------------------------===//
+#include "umbra/runtime/Protocols.h"
+
+#include <openssl/evp.h>
+
+namespace umbra::rt {
+
+namespace {
+
+class FixedKeyAes {
+public:
+  FixedKeyAes() {
+    static const uint8_t key[16] = {'U', 'm', 'b', 'r', 'a', 'D', 'C', 'F',
+                                    'f', 'i', 'x', 'e', 'd', 'k', 'e', 'y'};
+    ctx_ = EVP_CIPHER_CTX_new();
+    UMBRA_CHECK(ctx_ && EVP_EncryptInit_ex(ctx_, EVP_aes_128_ecb(), nullptr,
+                                           key, nullptr) == 1,
+                "AES initialisation failed");
+    EVP_CIPHER_CTX_set_padding(ctx_, 0);
+  }
+  ~FixedKeyAes() { EVP_CIPHER_CTX_free(ctx_); }
+  /// out = AES_k(in) ^ in, `blocks` 16-byte blocks.
+  void mmo(const uint64_t *in, uint64_t *out, size_t blocks) {
+    size_t done = 0;
+    while (done < blocks) {
+      size_t b = std::min<size_t>(blocks - done, size_t(1) << 24);
+      int len = 0;
+      UMBRA_CHECK(EVP_EncryptUpdate(
+                      ctx_, reinterpret_cast<uint8_t *>(out + 2 * done), &len,
+                      reinterpret_cast<const uint8_t *>(in + 2 * done),
+                      int(b * 16)) == 1,
+                  "AES failed");
+      done += b;
+    }
+    for (size_t i = 0; i < 2 * blocks; ++i)
+      out[i] ^= in[i];
+  }
+
+private:
+  EVP_CIPHER_CTX *ctx_;
+};
+
+FixedKeyAes &aes() {
+  thread_local FixedKeyAes a;
+  return a;
+}
+
+constexpr uint64_t kLow2 = ~uint64_t(3);
+
+/// Expands n seeds (2 words each) into B blocks each, tweak j in the high
+/// word. Output: n*B blocks, element-major. Buffers are reused.
+void expand(const Vec &s, size_t n, size_t B, uint64_t tweak, Vec &in,
+            Vec &out) {
+  in.resize(2 * n * B);
+  for (size_t e = 0; e < n; ++e)
+    for (size_t j = 0; j < B; ++j) {
+      in[2 * (e * B + j)] = s[2 * e];
+      in[2 * (e * B + j) + 1] = s[2 * e + 1] ^ (tweak + j);
+    }
+  out.resize(in.size());
+  aes().mmo(in.data(), out.data(), n * B);
+}
+
+struct Node {
+  uint64_t sL[2], sR[2];
+  uint64_t tL, tR;
+  const uint64_t *vL, *vR; // np words each
+};
+
+Node parse(const uint64_t *blk, size_t np) {
+  Node x;
+  x.sL[0] = blk[0] & kLow2;
+  x.sL[1] = blk[1];
+  x.tL = blk[0] & 1;
+  x.sR[0] = blk[2] & kLow2;
+  x.sR[1] = blk[3];
+  x.tR = blk[2] & 1;
+  x.vL = blk + 4;
+  x.vR = blk + 4 + np;
+  return x;
+}
+
+} // namespace
+
+std::vector<Vec> dcfLessThan(Party &P, const Vec &x, int nbits, int np,
+                             const std::function<Vec()> &alphaFn,
+                             const std::function<std::vector<Vec>()> &betaFn) {
+  UMBRA_CHECK(nbits >= 1 && nbits <= 64 && np >= 1 && np <= 2,
+              "internal: bad DCF parameters");
+  const size_t n = x.size(), L = size_t(nbits), B = 2 + size_t(np);
+  // Per level and element: s_cw (2 words, t_cw in the low bits), then
+  // V_cw (np words); the level's words are [s_cw x n][V_cw x np x n].
+  const size_t lvlWords = (2 + np) * n;
+  Vec root0 = P.seedOf(0, 2 * n), root1 = P.seedOf(1, 2 * n);
+  std::vector<Vec> out(np, Vec(n, 0));
+  Vec bufIn, bufOut;
+  if (P.dealer()) {
+    // Key generation, one level at a time (streamed to both parties).
+    Vec alpha = alphaFn();
+    std::vector<Vec> beta = betaFn();
+    Vec s0 = root0, s1 = root1, e0, e1;
+    for (size_t e = 0; e < n; ++e) {
+      s0[2 * e] &= kLow2;
+      s1[2 * e] &= kLow2;
+    }
+    std::vector<uint8_t> t0(n, 0), t1(n, 1);
+    Vec va(np * n, 0);
+    for (size_t l = 0; l < L; ++l) {
+      P.corrBoth(lvlWords, [&](uint64_t *cwl) {
+        expand(s0, n, B, 0, bufIn, e0);
+        expand(s1, n, B, 0, bufIn, e1);
+        for (size_t e = 0; e < n; ++e) {
+          uint64_t a = (alpha[e] >> (L - 1 - l)) & 1;
+          Node n0 = parse(&e0[2 * e * B], np), n1 = parse(&e1[2 * e * B], np);
+          uint64_t sign1 = t1[e] ? ~uint64_t(0) : 1; // (-1)^t1
+          const uint64_t *s0lose = a ? n0.sL : n0.sR, *s1lose = a ? n1.sL : n1.sR;
+          const uint64_t *s0keep = a ? n0.sR : n0.sL, *s1keep = a ? n1.sR : n1.sL;
+          const uint64_t *v0lose = a ? n0.vL : n0.vR, *v1lose = a ? n1.vL : n1.vR;
+          const uint64_t *v0keep = a ? n0.vR : n0.vL, *v1keep = a ? n1.vR : n1.vL;
+          uint64_t scw0 = s0lose[0] ^ s1lose[0], scw1 = s0lose[1] ^ s1lose[1];
+          uint64_t tcwL = n0.tL ^ n1.tL ^ a ^ 1, tcwR = n0.tR ^ n1.tR ^ a;
+          cwl[2 * e] = scw0 | tcwL | (tcwR << 1);
+          cwl[2 * e + 1] = scw1;
+          for (int p = 0; p < np; ++p) {
+            uint64_t &V = va[p * n + e];
+            uint64_t vcw = sign1 * (v1lose[p] - v0lose[p] - V);
+            if (a) // Lose = L: x < alpha on this branch
+              vcw += sign1 * beta[p][e];
+            V = V - v1keep[p] + v0keep[p] + sign1 * vcw;
+            cwl[2 * n + p * n + e] = vcw;
+          }
+          uint64_t tk = a ? tcwR : tcwL;
+          uint64_t t0k = a ? n0.tR : n0.tL, t1k = a ? n1.tR : n1.tL;
+          s0[2 * e] = s0keep[0] ^ (t0[e] ? scw0 : 0);
+          s0[2 * e + 1] = s0keep[1] ^ (t0[e] ? scw1 : 0);
+          s1[2 * e] = s1keep[0] ^ (t1[e] ? scw0 : 0);
+          s1[2 * e + 1] = s1keep[1] ^ (t1[e] ? scw1 : 0);
+          t0[e] = uint8_t(t0k ^ (t0[e] & tk));
+          t1[e] = uint8_t(t1k ^ (t1[e] & tk));
+        }
+      });
+    }
+    P.corrBoth(np * n, [&](uint64_t *fin) {
+      expand(s0, n, 1, 0xC0, bufIn, e0);
+      expand(s1, n, 1, 0xC0, bufIn, e1);
+      for (size_t e = 0; e < n; ++e) {
+        uint64_t sign1 = t1[e] ? ~uint64_t(0) : 1;
+        for (int p = 0; p < np; ++p)
+          fin[p * n + e] =
+              sign1 * (e1[2 * e + p] - e0[2 * e + p] - va[p * n + e]);
+      }
+    });
+    return out;
+  }
+  const int b = P.p0() ? 0 : 1;
+  Vec s = b == 0 ? root0 : root1, ex;
+  for (size_t e = 0; e < n; ++e)
+    s[2 * e] &= kLow2;
+  std::vector<uint8_t> t(n, uint8_t(b));
+  for (size_t l = 0; l < L; ++l) {
+    const uint64_t *cwl = P.corrBoth(lvlWords, nullptr);
+    expand(s, n, B, 0, bufIn, ex);
+    for (size_t e = 0; e < n; ++e) {
+      Node nd = parse(&ex[2 * e * B], np);
+      uint64_t xi = (x[e] >> (L - 1 - l)) & 1;
+      uint64_t te = t[e];
+      if (te) {
+        uint64_t c0 = cwl[2 * e] & kLow2, c1 = cwl[2 * e + 1];
+        nd.sL[0] ^= c0;
+        nd.sL[1] ^= c1;
+        nd.sR[0] ^= c0;
+        nd.sR[1] ^= c1;
+        nd.tL ^= cwl[2 * e] & 1;
+        nd.tR ^= (cwl[2 * e] >> 1) & 1;
+      }
+      const uint64_t *v = xi ? nd.vR : nd.vL;
+      for (int p = 0; p < np; ++p)
+        out[p][e] += v[p] + te * cwl[2 * n + p * n + e];
+      const uint64_t *ns = xi ? nd.sR : nd.sL;
+      s[2 * e] = ns[0];
+      s[2 * e + 1] = ns[1];
+      t[e] = uint8_t(xi ? nd.tR : nd.tL);
+    }
+  }
+  const uint64_t *fin = P.corrBoth(np * n, nullptr);
+  expand(s, n, 1, 0xC0, bufIn, ex);
+  for (size_t e = 0; e < n; ++e)
+    for (int p = 0; p < np; ++p) {
+      out[p][e] += ex[2 * e + p] + uint64_t(t[e]) * fin[p * n + e];
+      if (b == 1)
+        out[p][e] = -out[p][e];
+    }
+  return out;
+}
+
+void dcfSign(Party &P, const Vec &x, int bits, Vec *dreluOut, Vec *reluOut) {
+  UMBRA_CHECK(bits >= 2 && bits <= 64, "comparison bit width ", bits,
+              " out of range [2, 64]");
+  const size_t n = x.size();
+  const int L = bits - 1;
+  const uint64_t lowMask = (uint64_t(1) << L) - 1; // L <= 63
+  Vec r = P.randShared(n);
+  Vec rtop = P.corr(n, [&] {
+    Vec v(n);
+    for (size_t e = 0; e < n; ++e)
+      v[e] = (r[e] >> L) & 1;
+    return v;
+  });
+  Vec rtopR;
+  if (reluOut)
+    rtopR = P.corr(n, [&] {
+      Vec v(n);
+      for (size_t e = 0; e < n; ++e)
+        v[e] = rtop[e] * r[e];
+      return v;
+    });
+  Vec xh(n);
+  for (size_t e = 0; e < n; ++e)
+    xh[e] = x[e] + r[e];
+  xh = P.open(xh); // x + r: the only online message
+  Vec xl(n);
+  for (size_t e = 0; e < n; ++e)
+    xl[e] = xh[e] & lowMask;
+  int np = reluOut ? 2 : 1;
+  std::vector<Vec> c = dcfLessThan(
+      P, xl, L, np,
+      [&] {
+        Vec a(n);
+        for (size_t e = 0; e < n; ++e)
+          a[e] = r[e] & lowMask;
+        return a;
+      },
+      [&] {
+        std::vector<Vec> bt(np, Vec(n));
+        for (size_t e = 0; e < n; ++e) {
+          bt[0][e] = 1 - 2 * rtop[e];
+          if (np == 2)
+            bt[1][e] = (1 - 2 * rtop[e]) * r[e];
+        }
+        return bt;
+      });
+  // MSB(x) = xtop ^ u with u = rtop ^ [x' < r'] = rtop + c*(1 - 2 rtop).
+  Vec d(n), rl;
+  if (reluOut)
+    rl.resize(n);
+  for (size_t e = 0; e < n; ++e) {
+    uint64_t xt = (xh[e] >> L) & 1;
+    uint64_t u = rtop[e] + c[0][e];
+    uint64_t msb = (P.p0() ? xt : 0) + (1 - 2 * xt) * u;
+    d[e] = (P.p0() ? 1 : 0) - msb;
+    if (reluOut) {
+      // relu = drelu * (xh - r) = drelu*xh - (r - msb*r)
+      uint64_t ur = rtopR[e] + c[1][e];
+      uint64_t msbR = xt * r[e] + (1 - 2 * xt) * ur;
+      rl[e] = d[e] * xh[e] - (r[e] - msbR);
+    }
+  }
+  if (dreluOut)
+    *dreluOut = std::move(d);
+  if (reluOut)
+    *reluOut = std::move(rl);
+}
+
+} // namespace umbra::rt
