@@ -8,5 +8,5 @@ model = onnx.load(sys.argv[1])
 total = 0
 for t in model.graph.initializer:
     n = int(np.prod(t.dims)) if len(t.dims) else 1
-    total += n * onnx.helper.tensor_dtype_to_np_dtype(t.data_type).itemsize
+    total += n * onnx.mapping.TENSOR_TYPE_TO_NP_TYPE[t.data_type].itemsize
 print(total)

@@ -852,7 +852,7 @@ FailureOr<SmallVector<int64_t>> Importer::constInts(const Entry &e,
                    "inputs)";
     return failure();
   }
-  if (!isIntDT(e.cst->dtype)) {
+  if (!isIntDT(e.cst->dtype) && !isBoolDT(e.cst->dtype)) {
     nodeError() << "the " << what << " input must be an integer tensor, got "
                 << dtName(e.cst->dtype);
     return failure();
@@ -2107,7 +2107,13 @@ LogicalResult Importer::expandOp(Ins in, Outs out) {
                        << " to " << shapeStr(*target),
            failure();
   const Entry &x = in[0];
-  if (x.cst && !x.cst->weight) {
+  // Broadcasting float constants only inflates them: keep a tfm.expand
+  // unless the result is tiny or no larger than the input (masks are
+  // integer/bool, or float with batch 1, and fold).
+  bool inflatesFloat = x.cst && x.cst->isFloat() &&
+                       product(shape) > opts.resourceThreshold &&
+                       product(shape) > x.cst->numElements();
+  if (x.cst && !x.cst->weight && !inflatesFloat) {
     if (failed(checkFoldSize(product(shape))) || failed(decode(*x.cst)))
       return failure();
     out[0].cst = remapConst(*x.cst, shape, broadcastMap(shape, x.cst->shape));
@@ -2450,9 +2456,25 @@ const llvm::StringSet<> &supportedOps() {
 LogicalResult Importer::dispatch(Ins in, Outs out) {
   StringRef op = node->op_type();
   if (op == "Identity" || op == "Dropout") {
+    if (in.empty() || !in[0])
+      return nodeError() << "missing input", failure();
     out[0] = in[0];
-    if (op == "Dropout" && out.size() > 1 && useCount.lookup(node->output(1)))
-      return nodeError() << "the mask output is not supported", failure();
+    if (op == "Dropout") {
+      // Inference: nothing is dropped unless training_mode is a constant
+      // true; the mask output is then all true.
+      if (in.size() > 2 && in[2]) {
+        auto training = constInts(in[2], "training_mode");
+        if (failed(training))
+          return failure();
+        if (llvm::any_of(*training, [](int64_t v) { return v != 0; }))
+          return nodeError() << "training mode is not supported", failure();
+      }
+      if (out.size() > 1) {
+        ConstPtr mask = makeConst(TP::BOOL, shapeOf(in[0]));
+        std::fill(mask->i.begin(), mask->i.end(), 1);
+        out[1].cst = mask;
+      }
+    }
     return success();
   }
   auto bin = llvm::StringSwitch<std::optional<Bin>>(op)
