@@ -9,8 +9,8 @@
 #              never committed, ~650 MB)
 #
 # Measures wall seconds and peak RSS (GNU time) of import + verify without
-# printing (`--import-only`), and of import + printing the module (with
-# resource blobs elided) to /dev/null, and prints peak RSS / weight bytes.
+# printing (`--import-only`), and of import + printing the module to
+# /dev/null (blobs in full, then elided), and prints peak RSS / weight bytes.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -49,5 +49,6 @@ PY
 echo "model: $model"
 echo "file size: $((file_bytes / 1048576)) MiB; weights: $((weights / 1048576)) MiB ($weights bytes)"
 measure "import+verify (--import-only)" "$tool" --import-onnx --import-only "$model"
+measure "import+verify+print (full)" "$tool" --import-onnx "$model"
 measure "import+verify+print (elided)" "$tool" --import-onnx \
   --mlir-elide-resource-strings-if-larger=64 "$model"
