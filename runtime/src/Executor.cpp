@@ -393,13 +393,13 @@ void Executor::exec(size_t idx) {
     break;
   }
   case Op::DRelu:
-    out.data = drelu(P, in(0).data);
+    out.data = drelu(P, in(0).data, I.iattrs.empty() ? 64 : int(I.iattrs[0]));
     break;
   case Op::Ltz:
-    out.data = ltz(P, in(0).data);
+    out.data = ltz(P, in(0).data, I.iattrs.empty() ? 64 : int(I.iattrs[0]));
     break;
   case Op::Relu:
-    out.data = relu(P, in(0).data);
+    out.data = relu(P, in(0).data, I.iattrs.empty() ? 64 : int(I.iattrs[0]));
     break;
   case Op::Select:
     out.data = select(P, in(0).data, in(1).data, in(2).data);
@@ -412,10 +412,11 @@ void Executor::exec(size_t idx) {
     if (axis != int64_t(s.size()) - 1)
       x = gather(x, transposeMap(s, axisLastPerm(s.size(), axis)));
     int64_t rows = numel(s) / len;
+    int bits = I.iattrs.size() > 2 ? int(I.iattrs[2]) : 64;
     if (I.op == Op::Max)
-      maxRows(P, x, rows, len, &out.data, nullptr);
+      maxRows(P, x, rows, len, &out.data, nullptr, bits);
     else
-      maxRows(P, x, rows, len, nullptr, &out.data);
+      maxRows(P, x, rows, len, nullptr, &out.data, bits);
     break;
   }
   case Op::Reciprocal:

@@ -99,6 +99,15 @@ SlotInfo inferOutput(Op op, const std::vector<const SlotInfo *> &in,
     UMBRA_CHECK(s->vis == Vis::Shared, opName(op), ": operand '", s->name,
                 "' must be secret-shared");
   };
+  // Optional trailing comparison width (exact for |x| < 2^(bits-1)).
+  auto needBits = [&](size_t base) {
+    UMBRA_CHECK(ia.size() == base || ia.size() == base + 1, opName(op),
+                " expects ", base, " integer attributes (+ optional bit "
+                "width), got ", ia.size());
+    if (ia.size() == base + 1)
+      UMBRA_CHECK(ia[base] >= 2 && ia[base] <= 64, opName(op),
+                  ": comparison bit width ", ia[base], " not in [2, 64]");
+  };
   SlotInfo o;
   switch (op) {
   case Op::Share:
@@ -180,6 +189,7 @@ SlotInfo inferOutput(Op op, const std::vector<const SlotInfo *> &in,
   case Op::Ltz:
     nIn(1, 1);
     needShared(in[0]);
+    needBits(0);
     o = *in[0];
     o.frac = 0;
     break;
@@ -197,12 +207,13 @@ SlotInfo inferOutput(Op op, const std::vector<const SlotInfo *> &in,
   case Op::Relu:
     nIn(1, 1);
     needShared(in[0]);
+    needBits(0);
     o = *in[0];
     break;
   case Op::Max:
   case Op::ArgMax: {
     nIn(1, 1);
-    nI(2);
+    needBits(2);
     needShared(in[0]);
     int64_t r = in[0]->shape.size();
     UMBRA_CHECK(ia[0] >= 0 && ia[0] < r, opName(op), ": axis ", ia[0],

@@ -454,7 +454,10 @@ static Vec fromSlices(const Vec &s, size_t n) {
   return v;
 }
 
-Vec msbBits(Party &P, const Vec &x) {
+Vec msbBits(Party &P, const Vec &x, int bits) {
+  UMBRA_CHECK(bits >= 2 && bits <= 64, "comparison bit width ", bits,
+              " out of range [2, 64]");
+  const int top = bits - 1;
   size_t n = x.size(), W = (n + 63) / 64;
   // Bit slices of the dealer's mask r: slice i holds bit i of every element.
   Vec rb = P.randBits(64 * W);
@@ -464,15 +467,19 @@ Vec msbBits(Party &P, const Vec &x) {
     y[e] = x[e] + r[e];
   y = P.open(y); // y = x + r, uniformly masked
   Vec ys = toSlices(y);
-  // MSB(x) = y63 ^ r63 ^ [y' < r'] with y', r' the low 63 bits. Compare
-  // with a log-depth (lt, eq) prefix tree over bit positions 0..62.
+  // MSB(x) = y_top ^ r_top ^ [y' < r'] with y', r' the bits below `top`.
+  // Compare with a log-depth (lt, eq) prefix tree over positions 0..top-1.
   const uint64_t ones = P.p0() ? ~uint64_t(0) : 0;
-  std::vector<Vec> lt(63, Vec(W)), eq(63, Vec(W));
-  for (int i = 0; i < 63; ++i)
+  std::vector<Vec> lt(top, Vec(W)), eq(top, Vec(W));
+  for (int i = 0; i < top; ++i)
     for (size_t w = 0; w < W; ++w) {
       lt[i][w] = rb[i * W + w] & ~ys[i * W + w];
       eq[i][w] = rb[i * W + w] ^ ((ys[i * W + w] ^ ~uint64_t(0)) & ones);
     }
+  if (top == 0) {
+    lt.assign(1, Vec(W, 0));
+    eq.assign(1, Vec(W, 0));
+  }
   while (lt.size() > 1) {
     size_t pairs = lt.size() / 2;
     bool last = lt.size() == 2;
@@ -509,7 +516,7 @@ Vec msbBits(Party &P, const Vec &x) {
   }
   Vec msb(W);
   for (size_t w = 0; w < W; ++w)
-    msb[w] = lt[0][w] ^ rb[63 * W + w] ^ (P.p0() ? ys[63 * W + w] : 0);
+    msb[w] = lt[0][w] ^ rb[top * W + w] ^ (P.p0() ? ys[top * W + w] : 0);
   return msb;
 }
 
@@ -574,30 +581,30 @@ static Vec notBits(Party &P, Vec b) {
   return b;
 }
 
-Vec drelu(Party &P, const Vec &x) {
+Vec drelu(Party &P, const Vec &x, int bits) {
   if (P.cmp == Cmp::Dcf) {
     Vec d;
-    dcfSign(P, x, 64, &d, nullptr);
+    dcfSign(P, x, bits, &d, nullptr);
     return d;
   }
-  return b2a(P, notBits(P, msbBits(P, x)), x.size());
+  return b2a(P, notBits(P, msbBits(P, x, bits)), x.size());
 }
-Vec ltz(Party &P, const Vec &x) {
+Vec ltz(Party &P, const Vec &x, int bits) {
   if (P.cmp == Cmp::Dcf) {
-    Vec d = drelu(P, x);
+    Vec d = drelu(P, x, bits);
     for (auto &v : d)
       v = (P.p0() ? 1 : 0) - v;
     return d;
   }
-  return b2a(P, msbBits(P, x), x.size());
+  return b2a(P, msbBits(P, x, bits), x.size());
 }
-Vec relu(Party &P, const Vec &x) {
+Vec relu(Party &P, const Vec &x, int bits) {
   if (P.cmp == Cmp::Dcf) {
     Vec r;
-    dcfSign(P, x, 64, nullptr, &r);
+    dcfSign(P, x, bits, nullptr, &r);
     return r;
   }
-  return bitMul(P, notBits(P, msbBits(P, x)), x);
+  return bitMul(P, notBits(P, msbBits(P, x, bits)), x);
 }
 
 Vec select(Party &P, const Vec &c, const Vec &a, const Vec &b) {
@@ -612,7 +619,7 @@ Vec select(Party &P, const Vec &c, const Vec &a, const Vec &b) {
 }
 
 void maxRows(Party &P, const Vec &x, int64_t rows, int64_t len, Vec *maxOut,
-             Vec *argOut) {
+             Vec *argOut, int bits) {
   // cur[r][j]: current candidates of row r; idx holds their shared indices.
   std::vector<Vec> cur(rows), idx(rows);
   for (int64_t r = 0; r < rows; ++r) {
@@ -637,7 +644,7 @@ void maxRows(Party &P, const Vec &x, int64_t rows, int64_t len, Vec *maxOut,
       // comparison bit times the index difference: one Beaver round more.
       if (argOut) {
         Vec d;
-        dcfSign(P, diff, 64, &d, nullptr);
+        dcfSign(P, diff, bits, &d, nullptr);
         Vec dd(2 * n), both(2 * n);
         for (size_t i = 0; i < n; ++i) {
           dd[i] = dd[n + i] = d[i];
@@ -646,10 +653,10 @@ void maxRows(Party &P, const Vec &x, int64_t rows, int64_t len, Vec *maxOut,
         }
         z = mul(P, dd, both);
       } else {
-        dcfSign(P, diff, 64, nullptr, &z);
+        dcfSign(P, diff, bits, nullptr, &z);
       }
     } else if (argOut) {
-      Vec ge = notBits(P, msbBits(P, diff)); // u >= v
+      Vec ge = notBits(P, msbBits(P, diff, bits)); // u >= v
       // Select value and index with the same bit: duplicate the bits.
       std::vector<uint8_t> b = unpackBits(ge, n), b2(2 * n);
       std::copy(b.begin(), b.end(), b2.begin());
@@ -659,7 +666,7 @@ void maxRows(Party &P, const Vec &x, int64_t rows, int64_t len, Vec *maxOut,
       std::copy(didx.begin(), didx.end(), both.begin() + n);
       z = bitMul(P, packBits(b2), both);
     } else {
-      z = bitMul(P, notBits(P, msbBits(P, diff)), diff);
+      z = bitMul(P, notBits(P, msbBits(P, diff, bits)), diff);
     }
     for (int64_t r = 0; r < rows; ++r) {
       Vec nc, ni;

@@ -52,6 +52,9 @@ GateRun run2(const Vec &x, const Vec &y,
 
 constexpr uint64_t kHdr = 16; // frame header bytes per message
 
+/// Gate tests that run with both comparison backends.
+class ProtocolCmp : public ::testing::TestWithParam<Cmp> {};
+
 TEST(Protocol, ShareRevealRoundTrip) {
   Vec x = randomSigned(1000, 64);
   Vec got[3];
@@ -182,6 +185,29 @@ TEST(Protocol, DReluLtzEdgesAndCost) {
     ASSERT_EQ(l.out[i], int64_t(x[i]) < 0 ? 1u : 0u);
 }
 
+TEST_P(ProtocolCmp, ReducedBitWidth) {
+  // |x| < 2^(bits-1): exact with a 24-bit comparison, max over rows too.
+  Vec x = randomSigned(700, 23);
+  x[0] = uint64_t(-(int64_t(1) << 22));
+  x[1] = (uint64_t(1) << 22) - 1;
+  GateRun d = run2(x, Vec(1, 0), [&](Party &P, const Vec &a, const Vec &) {
+    return relu(P, a, 24);
+  }, GetParam());
+  for (size_t i = 0; i < x.size(); ++i)
+    ASSERT_EQ(int64_t(d.out[i]), std::max<int64_t>(0, int64_t(x[i])));
+  GateRun m = run2(x, Vec(1, 0), [&](Party &P, const Vec &a, const Vec &) {
+    Vec mx;
+    maxRows(P, a, 70, 10, &mx, nullptr, 25);
+    return mx;
+  }, GetParam());
+  for (int r = 0; r < 70; ++r) {
+    int64_t best = INT64_MIN;
+    for (int j = 0; j < 10; ++j)
+      best = std::max(best, int64_t(x[r * 10 + j]));
+    ASSERT_EQ(int64_t(m.out[r]), best);
+  }
+}
+
 TEST(Protocol, ReluSelectAndCost) {
   Vec x = randomSigned(300, 50), y = randomSigned(300, 50);
   size_t n = x.size(), W = (n + 63) / 64;
@@ -200,8 +226,6 @@ TEST(Protocol, ReluSelectAndCost) {
   for (size_t i = 0; i < n; ++i)
     ASSERT_EQ(s.out[i], int64_t(x[i]) >= 0 ? x[i] : y[i]);
 }
-
-class ProtocolCmp : public ::testing::TestWithParam<Cmp> {};
 
 TEST_P(ProtocolCmp, MaxArgmaxRows) {
   int64_t rows = 7, len = 13;

@@ -46,6 +46,7 @@ struct Options {
   double connectTimeout = 10, ioTimeout = 60;
   int inferences = 1;
   std::string fault;
+  std::string comparison = "dcf";
 };
 
 double now() {
@@ -169,6 +170,9 @@ int runRole(const Options &o) {
   cfg.ioTimeout = o.ioTimeout;
   cfg.programHash = prog.hash();
   cfg.fracBits = prog.fracBits;
+  UMBRA_CHECK(o.comparison == "dcf" || o.comparison == "bits",
+              "--comparison must be dcf or bits");
+  cfg.cmp = o.comparison == "dcf" ? Cmp::Dcf : Cmp::Bits;
   if (o.fault == "protocol-version")
     cfg.protocolVersion = kProtocolVersion + 1;
   Session session(cfg);
@@ -328,7 +332,8 @@ int runLocal(const Options &o, const std::vector<std::string> &argv) {
                                      "--dealer-fd", std::to_string(dfd),
                                      "--connect-timeout", std::to_string(o.connectTimeout),
                                      "--timeout", std::to_string(o.ioTimeout),
-                                     "--inferences", std::to_string(o.inferences)};
+                                     "--inferences", std::to_string(o.inferences),
+                                     "--comparison", o.comparison};
     for (const auto &i : o.inputs)
       args.insert(args.end(), {"-i", i});
     if (!o.outDir.empty())
@@ -432,6 +437,10 @@ int main(int argc, char **argv) {
   app.add_option("--inferences", o.inferences,
                  "inferences per deployment (weights shared once)");
   app.add_flag("--progress", o.progress, "report progress on stderr");
+  app.add_option("--comparison", o.comparison,
+                 "comparison protocol: dcf (1 round, large dealer keys) or "
+                 "bits (8 rounds, small dealer material)")
+      ->check(CLI::IsMember({"dcf", "bits"}));
   app.add_flag("--compare", o.compare,
                "with --local: compare every instruction's result with the "
                "float reference (debugging only: reconstructs all values)");

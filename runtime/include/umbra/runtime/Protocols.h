@@ -129,19 +129,21 @@ Vec trunc(Party &P, const Vec &x, int bits);
 // -- comparison -----------------------------------------------------------------
 /// XOR-shared MSB(x) of each element, bit-packed (element e is bit e%64 of
 /// word e/64). 7 rounds.
-Vec msbBits(Party &P, const Vec &x);
+/// With bits < 64 only the low `bits` bits are compared: exact when
+/// |x| < 2^(bits-1) (the compiler's range analysis supplies the width).
+Vec msbBits(Party &P, const Vec &x, int bits = 64);
 /// Boolean to arithmetic (one round).
 Vec b2a(Party &P, const Vec &bits, size_t n);
 /// bits[e] * x[e] for XOR-shared bits and additive x, one round.
 Vec bitMul(Party &P, const Vec &bits, const Vec &x);
-Vec drelu(Party &P, const Vec &x); // 1{x >= 0}, arithmetic shares
-Vec ltz(Party &P, const Vec &x);   // 1{x < 0}
-Vec relu(Party &P, const Vec &x);
+Vec drelu(Party &P, const Vec &x, int bits = 64); // 1{x >= 0}
+Vec ltz(Party &P, const Vec &x, int bits = 64);   // 1{x < 0}
+Vec relu(Party &P, const Vec &x, int bits = 64);
 /// c ? a : b with c an arithmetic 0/1 sharing.
 Vec select(Party &P, const Vec &c, const Vec &a, const Vec &b);
 /// Max (and optionally argmax) over rows of length `len`.
 void maxRows(Party &P, const Vec &x, int64_t rows, int64_t len, Vec *maxOut,
-             Vec *argOut);
+             Vec *argOut, int bits = 64);
 
 // -- fixed-point functions (frac = P.frac unless given) ------------------------
 Vec expGate(Party &P, const Vec &x, int frac, int t);
