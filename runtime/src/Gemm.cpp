@@ -270,68 +270,89 @@ void packB(int64_t kc, int64_t nc, const uint64_t *B, int64_t rs, int64_t cs,
   "vpmulld %%ymm13, %%ymm14, %%ymm14\n\t"                                      \
   "vpaddq %%ymm15, %%ymm" LO ", %%ymm" LO "\n\t"                               \
   "vpaddd %%ymm14, %%ymm" X ", %%ymm" X "\n\t"
+// Panel with b and swap(b) per k (64 bytes per k).
 #define UMBRA_GEMM_STEP4(OFFA, OFFB)                                           \
   "vmovdqa " OFFB "(%[bp]), %%ymm12\n\t"                                       \
-  "vmovdqa " OFFB "+32(%[bp]), %%ymm13\n\t"                                    \
-  UMBRA_GEMM_ROW("a0", OFFA, "0", "1") UMBRA_GEMM_ROW("a1", OFFA, "2", "3")    \
-  UMBRA_GEMM_ROW("a2", OFFA, "4", "5") UMBRA_GEMM_ROW("a3", OFFA, "6", "7")
+  "vmovdqa " OFFB "+32(%[bp]), %%ymm13\n\t" UMBRA_GEMM_ROW("a0", OFFA, "0",    \
+                                                           "1")                \
+      UMBRA_GEMM_ROW("a1", OFFA, "2", "3") UMBRA_GEMM_ROW("a2", OFFA, "4", "5") \
+          UMBRA_GEMM_ROW("a3", OFFA, "6", "7")
+// Panel with b only (32 bytes per k); swap(b) by one vpshufd.
+#define UMBRA_GEMM_STEP4S(OFFA, OFFB)                                          \
+  "vmovdqa " OFFB "(%[bp]), %%ymm12\n\t"                                       \
+  "vpshufd $0xb1, %%ymm12, %%ymm13\n\t" UMBRA_GEMM_ROW("a0", OFFA, "0", "1")   \
+      UMBRA_GEMM_ROW("a1", OFFA, "2", "3") UMBRA_GEMM_ROW("a2", OFFA, "4", "5") \
+          UMBRA_GEMM_ROW("a3", OFFA, "6", "7")
+#define UMBRA_GEMM_ASM_BODY(STEP, BYTES1, BYTES2, OFF2)                        \
+  "vpxor %%xmm0, %%xmm0, %%xmm0\n\t"                                           \
+  "vpxor %%xmm1, %%xmm1, %%xmm1\n\t"                                           \
+  "vpxor %%xmm2, %%xmm2, %%xmm2\n\t"                                           \
+  "vpxor %%xmm3, %%xmm3, %%xmm3\n\t"                                           \
+  "vpxor %%xmm4, %%xmm4, %%xmm4\n\t"                                           \
+  "vpxor %%xmm5, %%xmm5, %%xmm5\n\t"                                           \
+  "vpxor %%xmm6, %%xmm6, %%xmm6\n\t"                                           \
+  "vpxor %%xmm7, %%xmm7, %%xmm7\n\t"                                           \
+  "test $1, %[k]\n\t"                                                          \
+  "jz 1f\n\t" STEP("0", "0") "add $" BYTES1 ", %[bp]\n\t"                      \
+  "add $1, %[k]\n\t"                                                           \
+  "1:\n\t"                                                                     \
+  "test %[k], %[k]\n\t"                                                        \
+  "jz 3f\n\t"                                                                  \
+  ".p2align 5\n\t"                                                             \
+  "2:\n\t" STEP("0", "0") STEP("8", OFF2) "add $" BYTES2 ", %[bp]\n\t"         \
+  "add $2, %[k]\n\t"                                                           \
+  "jnz 2b\n\t"                                                                 \
+  "3:\n\t"                                                                     \
+  "vmovdqu %%ymm0, 0(%[acc])\n\t"                                              \
+  "vmovdqu %%ymm1, 32(%[acc])\n\t"                                             \
+  "vmovdqu %%ymm2, 64(%[acc])\n\t"                                             \
+  "vmovdqu %%ymm3, 96(%[acc])\n\t"                                             \
+  "vmovdqu %%ymm4, 128(%[acc])\n\t"                                            \
+  "vmovdqu %%ymm5, 160(%[acc])\n\t"                                            \
+  "vmovdqu %%ymm6, 192(%[acc])\n\t"                                            \
+  "vmovdqu %%ymm7, 224(%[acc])\n\t"
+#define UMBRA_GEMM_ASM_OPERANDS                                                \
+  : [k] "+r"(k), [bp] "+r"(bp)                                                 \
+  : [a0] "r"(a0), [a1] "r"(a1), [a2] "r"(a2), [a3] "r"(a3), [acc] "r"(acc)     \
+  : "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",   \
+    "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14",       \
+    "xmm15"
 
 /// acc[2r] = Σ_k vpmuludq(a[r][k], b_k), acc[2r+1] = Σ_k vpmulld(a[r][k],
-/// swap(b_k)) for r < 4 over a kV == 1 packed panel.
+/// swap(b_k)) for r < 4 over one 4-column panel. SwapInKernel: the panel
+/// holds only b (prepacked layout) instead of b and swap(b).
+template <bool SwapInKernel>
 inline void kernel4x4Asm(int64_t kc, const uint64_t *a, int64_t lda,
                          const uint64_t *bp, __m256i *acc) {
   const uint64_t *a0 = a + kc, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
   int64_t k = -kc; // counts up to 0; rows are addressed as a_r[k]
-  __asm__ volatile(
-      "vpxor %%xmm0, %%xmm0, %%xmm0\n\t"
-      "vpxor %%xmm1, %%xmm1, %%xmm1\n\t"
-      "vpxor %%xmm2, %%xmm2, %%xmm2\n\t"
-      "vpxor %%xmm3, %%xmm3, %%xmm3\n\t"
-      "vpxor %%xmm4, %%xmm4, %%xmm4\n\t"
-      "vpxor %%xmm5, %%xmm5, %%xmm5\n\t"
-      "vpxor %%xmm6, %%xmm6, %%xmm6\n\t"
-      "vpxor %%xmm7, %%xmm7, %%xmm7\n\t"
-      "test $1, %[k]\n\t"
-      "jz 1f\n\t" UMBRA_GEMM_STEP4("0", "0") "add $64, %[bp]\n\t"
-      "add $1, %[k]\n\t"
-      "1:\n\t"
-      "test %[k], %[k]\n\t"
-      "jz 3f\n\t"
-      ".p2align 5\n\t"
-      "2:\n\t" UMBRA_GEMM_STEP4("0", "0") UMBRA_GEMM_STEP4("8", "64")
-      "add $128, %[bp]\n\t"
-      "add $2, %[k]\n\t"
-      "jnz 2b\n\t"
-      "3:\n\t"
-      "vmovdqu %%ymm0, 0(%[acc])\n\t"
-      "vmovdqu %%ymm1, 32(%[acc])\n\t"
-      "vmovdqu %%ymm2, 64(%[acc])\n\t"
-      "vmovdqu %%ymm3, 96(%[acc])\n\t"
-      "vmovdqu %%ymm4, 128(%[acc])\n\t"
-      "vmovdqu %%ymm5, 160(%[acc])\n\t"
-      "vmovdqu %%ymm6, 192(%[acc])\n\t"
-      "vmovdqu %%ymm7, 224(%[acc])\n\t"
-      : [k] "+r"(k), [bp] "+r"(bp)
-      : [a0] "r"(a0), [a1] "r"(a1), [a2] "r"(a2), [a3] "r"(a3), [acc] "r"(acc)
-      : "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",
-        "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14",
-        "xmm15");
+  if constexpr (SwapInKernel)
+    __asm__ volatile(UMBRA_GEMM_ASM_BODY(UMBRA_GEMM_STEP4S, "32", "64", "32")
+                         UMBRA_GEMM_ASM_OPERANDS);
+  else
+    __asm__ volatile(UMBRA_GEMM_ASM_BODY(UMBRA_GEMM_STEP4, "64", "128", "64")
+                         UMBRA_GEMM_ASM_OPERANDS);
 }
+#undef UMBRA_GEMM_ASM_OPERANDS
+#undef UMBRA_GEMM_ASM_BODY
+#undef UMBRA_GEMM_STEP4S
 #undef UMBRA_GEMM_STEP4
 #undef UMBRA_GEMM_ROW
 
-/// C[MR×nValid] (+)= A[MR×kc] · panel, A rows at a + r*lda.
-template <int MR>
+/// C[MR×nValid] (+)= A[MR×kc] · panel, A rows at a + r*lda. The panel holds
+/// b and swap(b) per k, or only b when SwapInKernel (prepacked layout).
+template <int MR, bool SwapInKernel>
 inline __attribute__((always_inline)) void
 microKernel(int64_t kc, const uint64_t *a, int64_t lda, const uint64_t *bp,
             uint64_t *c, int64_t ldc, bool add, int64_t nValid) {
+  constexpr int64_t kStep = SwapInKernel ? kNR : 2 * kNR; // words per k
   __m256i lo[MR][kV], x[MR][kV];
   for (int r = 0; r < MR; ++r)
     for (int v = 0; v < kV; ++v)
       lo[r][v] = x[r][v] = _mm256_setzero_si256();
   if constexpr (MR == 4 && kV == 1) {
     alignas(32) __m256i acc[8];
-    kernel4x4Asm(kc, a, lda, bp, acc);
+    kernel4x4Asm<SwapInKernel>(kc, a, lda, bp, acc);
     for (int r = 0; r < 4; ++r)
       lo[r][0] = acc[2 * r], x[r][0] = acc[2 * r + 1];
   } else {
@@ -342,9 +363,12 @@ microKernel(int64_t kc, const uint64_t *a, int64_t lda, const uint64_t *bp,
     __m256i b[kV], bs[kV];
     for (int v = 0; v < kV; ++v) {
       b[v] = _mm256_load_si256((const __m256i *)(bp + 4 * v));
-      bs[v] = _mm256_load_si256((const __m256i *)(bp + kNR + 4 * v));
+      if constexpr (SwapInKernel)
+        bs[v] = _mm256_shuffle_epi32(b[v], 0xB1);
+      else
+        bs[v] = _mm256_load_si256((const __m256i *)(bp + kNR + 4 * v));
     }
-    bp += 2 * kNR;
+    bp += kStep;
     for (int r = 0; r < MR; ++r) {
       __m256i av = _mm256_set1_epi64x((long long)ar[r][k]);
       for (int v = 0; v < kV; ++v) {
@@ -381,47 +405,56 @@ microKernel(int64_t kc, const uint64_t *a, int64_t lda, const uint64_t *bp,
   }
 }
 
-template <int MR>
+template <int MR, bool SwapInKernel>
 __attribute__((noinline)) void
 microKernelN(int64_t kc, const uint64_t *a, int64_t lda, const uint64_t *bp,
              uint64_t *c, int64_t ldc, bool add, int64_t nValid) {
-  microKernel<MR>(kc, a, lda, bp, c, ldc, add, nValid);
+  microKernel<MR, SwapInKernel>(kc, a, lda, bp, c, ldc, add, nValid);
 }
 
 using KernelFn = void (*)(int64_t, const uint64_t *, int64_t, const uint64_t *,
                           uint64_t *, int64_t, bool, int64_t);
 
-template <int... Is>
+template <bool SwapInKernel, int... Is>
 constexpr auto makeKernelTable(std::integer_sequence<int, Is...>) {
-  return std::array<KernelFn, sizeof...(Is)>{&microKernelN<Is + 1>...};
+  return std::array<KernelFn, sizeof...(Is)>{
+      &microKernelN<Is + 1, SwapInKernel>...};
 }
-const auto kKernels = makeKernelTable(std::make_integer_sequence<int, kMR>{});
+// kKernels[s][m - 1]: m-row kernel; s = 1 for the prepacked (b-only) layout.
+const std::array<KernelFn, kMR> kKernels[2] = {
+    makeKernelTable<false>(std::make_integer_sequence<int, kMR>{}),
+    makeKernelTable<true>(std::make_integer_sequence<int, kMR>{})};
 
-void packedTask(const Problem &p, int64_t m0, int64_t m1, int64_t n0,
-                int64_t n1) {
-  uint64_t *buf = scratch(0, size_t(kKC) * size_t(ceilDiv(kNC, kNR) * kNR) * 2);
-  for (int64_t jc = n0; jc < n1; jc += kNC) {
-    int64_t nc = std::min(kNC, n1 - jc);
-    for (int64_t pc = 0; pc < p.K; pc += kKC) {
-      int64_t kc = std::min(kKC, p.K - pc);
-      bool add = p.accumulate || pc > 0;
-      packB(kc, nc, p.B + pc * p.rsB + jc * p.csB, p.rsB, p.csB, buf);
-      for (int64_t ic = m0; ic < m1; ic += kMC) {
-        int64_t mc = std::min(kMC, m1 - ic);
-        for (int64_t jr = 0; jr < nc; jr += kNR) {
-          const uint64_t *bp = buf + (jr / kNR) * kc * 2 * kNR;
-          int64_t nv = std::min<int64_t>(kNR, nc - jr);
-          const uint64_t *a = p.A + ic * p.lda + pc;
-          uint64_t *c = p.C + ic * p.ldc + jc + jr;
-          int64_t ir = 0;
-          for (; ir + kMR <= mc; ir += kMR)
-            microKernelN<kMR>(kc, a + ir * p.lda, p.lda, bp, c + ir * p.ldc,
-                              p.ldc, add, nv);
-          if (ir < mc)
-            kKernels[mc - ir - 1](kc, a + ir * p.lda, p.lda, bp,
-                                  c + ir * p.ldc, p.ldc, add, nv);
-        }
-      }
+
+/// Packs B(0..kc, 0..nc) into NR-wide panels of b only (plain copy, zero
+/// padded): the AVX-512 layout, and the AVX2 prepacked layout. Panel p
+/// starts at dst + p*kc*NR.
+template <int NR>
+void packPlain(int64_t kc, int64_t nc, const uint64_t *B, int64_t rs,
+               int64_t cs, uint64_t *dst) {
+  static_assert(NR % 4 == 0, "panels are whole ymm vectors");
+  const int64_t panelWords = kc * NR;
+  const int64_t fullPanels = cs == 1 ? nc / NR : 0;
+  if (fullPanels > 0) {
+    for (int64_t k = 0; k < kc; ++k) {
+      const uint64_t *s = B + k * rs;
+      uint64_t *d = dst + k * NR;
+      for (int64_t p = 0; p < fullPanels; ++p)
+        for (int v = 0; v < NR / 4; ++v)
+          _mm256_store_si256(
+              (__m256i *)(d + p * panelWords + 4 * v),
+              _mm256_loadu_si256((const __m256i *)(s + p * NR + 4 * v)));
+    }
+  }
+  for (int64_t jp = fullPanels * NR; jp < nc; jp += NR) {
+    int64_t nr = std::min<int64_t>(NR, nc - jp);
+    const uint64_t *src = B + jp * cs;
+    uint64_t *d = dst + (jp / NR) * panelWords;
+    for (int64_t k = 0; k < kc; ++k) {
+      const uint64_t *s = src + k * rs;
+      for (int j = 0; j < NR; ++j)
+        d[j] = j < nr ? s[j * cs] : 0;
+      d += NR;
     }
   }
 }
@@ -451,34 +484,6 @@ constexpr int64_t k5KC = UMBRA_GEMM512_KC;
 constexpr int64_t k5NC = 4 * k5NR;
 constexpr int64_t k5MC = 192;
 
-/// Packs B(0..kc, 0..nc) into k5NR-wide panels (plain copy, zero padded).
-void packB512(int64_t kc, int64_t nc, const uint64_t *B, int64_t rs,
-              int64_t cs, uint64_t *dst) {
-  const int64_t panelWords = kc * k5NR;
-  const int64_t fullPanels = cs == 1 ? nc / k5NR : 0;
-  if (fullPanels > 0) {
-    for (int64_t k = 0; k < kc; ++k) {
-      const uint64_t *s = B + k * rs;
-      uint64_t *d = dst + k * k5NR;
-      for (int64_t p = 0; p < fullPanels; ++p)
-        for (int v = 0; v < 2 * k5V; ++v)
-          _mm256_store_si256(
-              (__m256i *)(d + p * panelWords + 4 * v),
-              _mm256_loadu_si256((const __m256i *)(s + p * k5NR + 4 * v)));
-    }
-  }
-  for (int64_t jp = fullPanels * k5NR; jp < nc; jp += k5NR) {
-    int64_t nr = std::min<int64_t>(k5NR, nc - jp);
-    const uint64_t *src = B + jp * cs;
-    uint64_t *d = dst + (jp / k5NR) * panelWords;
-    for (int64_t k = 0; k < kc; ++k) {
-      const uint64_t *s = src + k * rs;
-      for (int j = 0; j < k5NR; ++j)
-        d[j] = j < nr ? s[j * cs] : 0;
-      d += k5NR;
-    }
-  }
-}
 
 template <int MR>
 UMBRA_AVX512 __attribute__((noinline)) void
@@ -521,29 +526,90 @@ constexpr auto makeKernel512Table(std::integer_sequence<int, Is...>) {
 const auto kKernels512 =
     makeKernel512Table(std::make_integer_sequence<int, k5MR>{});
 
-void packedTask512(const Problem &p, int64_t m0, int64_t m1, int64_t n0,
-                   int64_t n1) {
-  uint64_t *buf = scratch(0, size_t(k5KC) * size_t(k5NC));
-  for (int64_t jc = n0; jc < n1; jc += k5NC) {
-    int64_t nc = std::min(k5NC, n1 - jc);
-    for (int64_t pc = 0; pc < p.K; pc += k5KC) {
-      int64_t kc = std::min(k5KC, p.K - pc);
-      bool add = p.accumulate || pc > 0;
-      packB512(kc, nc, p.B + pc * p.rsB + jc * p.csB, p.rsB, p.csB, buf);
-      for (int64_t ic = m0; ic < m1; ic += k5MC) {
-        int64_t mc = std::min(k5MC, m1 - ic);
-        for (int64_t jr = 0; jr < nc; jr += k5NR) {
-          const uint64_t *bp = buf + (jr / k5NR) * kc * k5NR;
-          int64_t nv = std::min<int64_t>(k5NR, nc - jr);
+
+//===----------------------------------------------------------------------===//
+// Blocked driver shared by both kernel families, packing B on the fly or
+// reading a GemmPackedB. Prepacked blocks follow the global grid: the block
+// for columns [jb*NC, ...) and rows [pc, pc+kc) starts at
+// pre + jb*K*NC + pc*roundUp(nc, NR).
+//===----------------------------------------------------------------------===//
+
+struct Avx2Family {
+  static constexpr int64_t NR = kNR, MR = kMR, KC = kKC, NC = kNC, MC = kMC;
+  static constexpr int64_t packWordsPerElem = 2; // b and swap(b)
+  static void pack(int64_t kc, int64_t nc, const uint64_t *B, int64_t rs,
+                   int64_t cs, uint64_t *dst) {
+    packB(kc, nc, B, rs, cs, dst);
+  }
+  static void prepack(int64_t kc, int64_t nc, const uint64_t *B, int64_t rs,
+                      int64_t cs, uint64_t *dst) {
+    packPlain<kNR>(kc, nc, B, rs, cs, dst);
+  }
+  static KernelFn kernel(bool prepacked, int64_t m) {
+    return kKernels[prepacked ? 1 : 0][size_t(m - 1)];
+  }
+  template <bool Pre> static constexpr KernelFn fullKernel() {
+    return &microKernelN<kMR, Pre>;
+  }
+};
+
+struct Avx512Family {
+  static constexpr int64_t NR = k5NR, MR = k5MR, KC = k5KC, NC = k5NC,
+                           MC = k5MC;
+  static constexpr int64_t packWordsPerElem = 1;
+  static void pack(int64_t kc, int64_t nc, const uint64_t *B, int64_t rs,
+                   int64_t cs, uint64_t *dst) {
+    packPlain<k5NR>(kc, nc, B, rs, cs, dst);
+  }
+  static void prepack(int64_t kc, int64_t nc, const uint64_t *B, int64_t rs,
+                      int64_t cs, uint64_t *dst) {
+    packPlain<k5NR>(kc, nc, B, rs, cs, dst);
+  }
+  static KernelFn kernel(bool, int64_t m) { return kKernels512[size_t(m - 1)]; }
+  template <bool Pre> static constexpr KernelFn fullKernel() {
+    return &kernel512<k5MR>;
+  }
+};
+
+/// Words of a GemmPackedB for family F.
+template <class F> size_t prepackedWords(int64_t K, int64_t N) {
+  int64_t fullBlocks = N / F::NC, rest = N - fullBlocks * F::NC;
+  return size_t(K) * size_t(fullBlocks * F::NC + ceilDiv(rest, F::NR) * F::NR);
+}
+
+template <class F, bool Pre>
+void packedTaskT(const Problem &p, const uint64_t *pre, int64_t m0,
+                 int64_t m1, int64_t n0, int64_t n1) {
+  constexpr int64_t w = Pre ? 1 : F::packWordsPerElem;
+  uint64_t *buf = Pre ? nullptr : scratch(0, size_t(F::KC * F::NC * w));
+  const KernelFn full = F::template fullKernel<Pre>();
+  for (int64_t jc = n0; jc < n1; jc += F::NC) {
+    const int64_t nc = std::min(F::NC, n1 - jc);
+    const int64_t ncp = ceilDiv(nc, F::NR) * F::NR;
+    for (int64_t pc = 0; pc < p.K; pc += F::KC) {
+      const int64_t kc = std::min(F::KC, p.K - pc);
+      const bool add = p.accumulate || pc > 0;
+      const uint64_t *blk;
+      if constexpr (Pre) {
+        blk = pre + (jc / F::NC) * p.K * F::NC + pc * ncp;
+      } else {
+        F::pack(kc, nc, p.B + pc * p.rsB + jc * p.csB, p.rsB, p.csB, buf);
+        blk = buf;
+      }
+      for (int64_t ic = m0; ic < m1; ic += F::MC) {
+        const int64_t mc = std::min(F::MC, m1 - ic);
+        for (int64_t jr = 0; jr < nc; jr += F::NR) {
+          const uint64_t *bp = blk + (jr / F::NR) * kc * F::NR * w;
+          const int64_t nv = std::min<int64_t>(F::NR, nc - jr);
           const uint64_t *a = p.A + ic * p.lda + pc;
           uint64_t *c = p.C + ic * p.ldc + jc + jr;
           int64_t ir = 0;
-          for (; ir + k5MR <= mc; ir += k5MR)
-            kernel512<k5MR>(kc, a + ir * p.lda, p.lda, bp, c + ir * p.ldc,
-                            p.ldc, add, nv);
+          for (; ir + F::MR <= mc; ir += F::MR)
+            full(kc, a + ir * p.lda, p.lda, bp, c + ir * p.ldc, p.ldc, add,
+                 nv);
           if (ir < mc)
-            kKernels512[mc - ir - 1](kc, a + ir * p.lda, p.lda, bp,
-                                     c + ir * p.ldc, p.ldc, add, nv);
+            F::kernel(Pre, mc - ir)(kc, a + ir * p.lda, p.lda, bp,
+                                    c + ir * p.ldc, p.ldc, add, nv);
         }
       }
     }
@@ -683,7 +749,10 @@ int envThreads() {
   return v > 0 ? v : 0;
 }
 
-void run(const Problem &p, int threads) {
+/// Runs the product. `pre` (with `preIsa`) is a GemmPackedB's data, or null
+/// to pack B on the fly.
+void run(const Problem &p, int threads, const uint64_t *pre = nullptr,
+         GemmIsa preIsa = GemmIsa::Avx2) {
   const int64_t M = p.M, N = p.N, K = p.K;
   if (M <= 0 || N <= 0)
     return;
@@ -699,9 +768,11 @@ void run(const Problem &p, int threads) {
   if (work < double(gMinParallelWork.load(std::memory_order_relaxed)))
     threads = 1;
 
-  const bool small = M <= kSmallM && p.csB == 1;
-  const bool avx512 = activeIsa() == GemmIsa::Avx512;
+  const bool avx512 = (pre ? preIsa : activeIsa()) == GemmIsa::Avx512;
+  const bool small = !pre && M <= kSmallM && p.csB == 1;
   const int64_t nr = avx512 ? k5NR : kNR, mr = avx512 ? k5MR : kMR;
+  // Prepacked blocks sit on the global NC grid, so column tasks must too.
+  const int64_t colAlign = pre ? (avx512 ? k5NC : kNC) : nr;
   // Tasks: column chunks first (no duplicated packing), rows only when the
   // columns run out. Several tasks per thread absorb noise from other load.
   struct Task {
@@ -712,12 +783,12 @@ void run(const Problem &p, int threads) {
     tasks.push_back({0, M, 0, N});
   } else {
     const int64_t target = int64_t(threads) * 4;
-    const int64_t colUnit = small ? 64 : std::max<int64_t>(nr, 32);
+    const int64_t colUnit = small ? 64 : std::max<int64_t>(colAlign, 32);
     int64_t tn = std::clamp<int64_t>(ceilDiv(N, colUnit), 1, target);
     int64_t tm = small ? 1
                        : std::clamp<int64_t>(ceilDiv(target, tn), 1,
                                              ceilDiv(M, mr * 4));
-    int64_t colStep = ceilDiv(ceilDiv(N, tn), nr) * nr;
+    int64_t colStep = ceilDiv(ceilDiv(N, tn), colAlign) * colAlign;
     int64_t rowStep = ceilDiv(ceilDiv(M, tm), mr) * mr;
     for (int64_t n0 = 0; n0 < N; n0 += colStep)
       for (int64_t m0 = 0; m0 < M; m0 += rowStep)
@@ -728,12 +799,35 @@ void run(const Problem &p, int threads) {
     const Task &tk = tasks[size_t(t)];
     if (small)
       smallMTask(p, tk.n0, tk.n1);
+    else if (avx512 && pre)
+      packedTaskT<Avx512Family, true>(p, pre, tk.m0, tk.m1, tk.n0, tk.n1);
     else if (avx512)
-      packedTask512(p, tk.m0, tk.m1, tk.n0, tk.n1);
+      packedTaskT<Avx512Family, false>(p, pre, tk.m0, tk.m1, tk.n0, tk.n1);
+    else if (pre)
+      packedTaskT<Avx2Family, true>(p, pre, tk.m0, tk.m1, tk.n0, tk.n1);
     else
-      packedTask(p, tk.m0, tk.m1, tk.n0, tk.n1);
+      packedTaskT<Avx2Family, false>(p, pre, tk.m0, tk.m1, tk.n0, tk.n1);
   };
   Pool::get().run(int64_t(tasks.size()), threads, fn);
+}
+
+/// Fills a GemmPackedB buffer: every (jc, pc) block in the global grid.
+template <class F>
+void prepackAll(int64_t K, int64_t N, const uint64_t *B, int64_t rs,
+                int64_t cs, uint64_t *dst, int threads) {
+  const int64_t nBlocks = ceilDiv(N, F::NC);
+  std::function<void(int64_t)> fn = [&](int64_t jb) {
+    const int64_t jc = jb * F::NC, nc = std::min(F::NC, N - jc);
+    const int64_t ncp = ceilDiv(nc, F::NR) * F::NR;
+    for (int64_t pc = 0; pc < K; pc += F::KC)
+      F::prepack(std::min(F::KC, K - pc), nc, B + pc * rs + jc * cs, rs, cs,
+                 dst + jb * K * F::NC + pc * ncp);
+  };
+  if (threads <= 0)
+    threads = gemmDefaultThreads();
+  if (double(K) * double(N) < double(1 << 16))
+    threads = 1;
+  Pool::get().run(nBlocks, threads, fn);
 }
 
 } // namespace
@@ -792,6 +886,40 @@ void gemmRingEx(bool transA, bool transB, int64_t M, int64_t N, int64_t K,
   Problem p{M, N, K, A, lda, B, transB ? 1 : ldb, transB ? ldb : 1,
             C, ldc, accumulate};
   run(p, threads);
+}
+
+GemmPackedB::GemmPackedB(int64_t K, int64_t N, const uint64_t *B,
+                         int64_t ldb, bool transB, int threads)
+    : K_(std::max<int64_t>(K, 0)), N_(std::max<int64_t>(N, 0)),
+      isa_(activeIsa()) {
+  const bool avx512 = isa_ == GemmIsa::Avx512;
+  words_ = K_ > 0 && N_ > 0 ? (avx512 ? prepackedWords<Avx512Family>(K_, N_)
+                                      : prepackedWords<Avx2Family>(K_, N_))
+                            : 0;
+  if (words_ == 0)
+    return;
+  size_t bytes = (words_ * sizeof(uint64_t) + 63) / 64 * 64;
+  auto *mem = static_cast<uint64_t *>(std::aligned_alloc(64, bytes));
+  if (!mem)
+    throw std::bad_alloc();
+  data_ = std::shared_ptr<const uint64_t>(mem, [](const uint64_t *q) {
+    std::free(const_cast<uint64_t *>(q));
+  });
+  const int64_t rs = transB ? 1 : ldb, cs = transB ? ldb : 1;
+  if (avx512)
+    prepackAll<Avx512Family>(K_, N_, B, rs, cs, mem, threads);
+  else
+    prepackAll<Avx2Family>(K_, N_, B, rs, cs, mem, threads);
+}
+
+void gemmRingPacked(int64_t M, const uint64_t *A, int64_t lda,
+                    const GemmPackedB &B, uint64_t *C, int64_t ldc,
+                    bool accumulate, int threads) {
+  Problem p{M, B.cols(), B.rows(), A, lda, nullptr, 0, 0, C, ldc, accumulate};
+  if (B.rows() > 0 && B.cols() > 0 && M > 0 && !gemmIsaSupported(B.isa()))
+    throw std::invalid_argument("umbra::rt::gemmRingPacked: B was packed for "
+                                "an ISA this CPU lacks");
+  run(p, threads, B.data_.get(), B.isa());
 }
 
 void gemmRingNaive(int64_t M, int64_t N, int64_t K, const uint64_t *A,

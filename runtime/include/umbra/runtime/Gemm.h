@@ -17,7 +17,9 @@
 #ifndef UMBRA_RUNTIME_GEMM_H
 #define UMBRA_RUNTIME_GEMM_H
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 
 namespace umbra::rt {
 
@@ -41,6 +43,49 @@ void gemmRingEx(bool transA, bool transB, int64_t M, int64_t N, int64_t K,
                 uint64_t *C, int64_t ldc, bool accumulate = false,
                 int threads = 0);
 
+/// Kernel families. Avx2 (the baseline; 2 multiplies + 2 adds per 4 lanes)
+/// is always available. Avx512 needs AVX-512F/DQ/VL (vpmullq: 1 multiply +
+/// 1 add per lane) and is chosen at run time when the CPU has it, unless
+/// $UMBRA_GEMM_ISA=avx2. The library itself is compiled for AVX2 only.
+enum class GemmIsa { Avx2, Avx512 };
+GemmIsa gemmActiveIsa();
+bool gemmIsaSupported(GemmIsa isa);
+const char *gemmIsaName(GemmIsa isa);
+
+class GemmPackedB;
+
+/// C[M×N] (+)= A[M×K]·B over Z_2^64 with B packed ahead of time (K×N from
+/// B.rows(), B.cols()). For right operands used many times: in matrix Beaver
+/// multiplication with constant weights, both W − B and the B share are
+/// fixed per deployment, so every per-inference product can skip packing.
+/// Same semantics, thread-safety and exactness as gemmRing.
+void gemmRingPacked(int64_t M, const uint64_t *A, int64_t lda,
+                    const GemmPackedB &B, uint64_t *C, int64_t ldc,
+                    bool accumulate = false, int threads = 0);
+
+/// op(B) (K×N; with transB stored N×K row-major) in the blocked panel layout
+/// of the kernel family active at construction. Immutable; copies share the
+/// buffer. Costs K·roundUp(N, 4 or 16) words.
+class GemmPackedB {
+public:
+  GemmPackedB() = default;
+  GemmPackedB(int64_t K, int64_t N, const uint64_t *B, int64_t ldb,
+              bool transB = false, int threads = 0);
+  int64_t rows() const { return K_; }
+  int64_t cols() const { return N_; }
+  size_t bytes() const { return words_ * sizeof(uint64_t); }
+
+private:
+  friend void gemmRingPacked(int64_t, const uint64_t *, int64_t,
+                             const GemmPackedB &, uint64_t *, int64_t, bool,
+                             int);
+  GemmIsa isa() const { return isa_; }
+  int64_t K_ = 0, N_ = 0;
+  GemmIsa isa_{};
+  std::shared_ptr<const uint64_t> data_;
+  size_t words_ = 0;
+};
+
 /// Straightforward triple loop (single thread, no SIMD); the oracle used by
 /// the tests. Same semantics as gemmRing.
 void gemmRingNaive(int64_t M, int64_t N, int64_t K, const uint64_t *A,
@@ -50,15 +95,6 @@ void gemmRingNaive(int64_t M, int64_t N, int64_t K, const uint64_t *A,
 /// The thread count gemmRing uses for `threads` = 0: $UMBRA_GEMM_THREADS if
 /// set, else std::thread::hardware_concurrency().
 int gemmDefaultThreads();
-
-/// Kernel families. Avx2 (the baseline; 2 multiplies + 2 adds per 4 lanes)
-/// is always available. Avx512 needs AVX-512F/DQ/VL (vpmullq: 1 multiply +
-/// 1 add per lane) and is chosen at run time when the CPU has it, unless
-/// $UMBRA_GEMM_ISA=avx2. The library itself is compiled for AVX2 only.
-enum class GemmIsa { Avx2, Avx512 };
-GemmIsa gemmActiveIsa();
-bool gemmIsaSupported(GemmIsa isa);
-const char *gemmIsaName(GemmIsa isa);
 
 namespace detail {
 /// Testing/benchmark hook: switch the kernel family for all later calls
