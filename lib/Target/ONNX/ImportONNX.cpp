@@ -2350,16 +2350,22 @@ LogicalResult Importer::layerNormOp(Ins in, Outs out) {
       return {};
     if (shapeOf(e) == normShape)
       return v;
+    // [1, ..., 1, normalised dims]: drop the leading ones.
+    llvm::ArrayRef<int64_t> ps = shapeOf(e);
+    while (ps.size() > normShape.size() && ps.front() == 1)
+      ps = ps.drop_front();
+    if (ps == normShape)
+      return emitReshape(v, normShape);
     SmallVector<int64_t> bc;
-    if (!broadcastShapes(shapeOf(e), normShape, bc) ||
+    if (!broadcastShapes(ps, normShape, bc) ||
         llvm::ArrayRef<int64_t>(bc) != normShape) {
       nodeError() << "scale/bias shape " << shapeStr(shapeOf(e))
                   << " does not match the normalised shape "
                   << shapeStr(normShape);
       return {};
     }
-    if (shapeOf(e).size() > normShape.size())
-      return emitReshape(v, normShape);
+    if (ps.size() < shapeOf(e).size())
+      v = emitReshape(v, ps);
     return tfm::ExpandOp::create(b, loc, tensorType(normShape, dt), v);
   };
   Value xv = valueOf(x);
