@@ -178,6 +178,10 @@ int main(int argc, char **argv) {
               -4, 4);
   for (Cmp cmp : {Cmp::Dcf, Cmp::Bits}) {
     gCmp = cmp;
+    elementwise(std::string("ReLU 32x3072, 32-bit compare [") + cmpName(cmp) +
+                    "]",
+                ffn, [](Party &P, const Vec &x) { return relu(P, x, 32); },
+                -4, 4);
   elementwise(std::string("ReLU 32x3072 [") + cmpName(cmp) + "]", ffn, [](Party &P, const Vec &x) {
     return relu(P, x);
   }, -4, 4);
