@@ -40,10 +40,12 @@
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/Alignment.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
 
 #include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <onnx/defs/parser.h>
 #include <onnx/defs/schema.h>
@@ -56,6 +58,7 @@
 #include <exception>
 #include <map>
 #include <memory>
+#include <unistd.h>
 
 using namespace mlir;
 using llvm::SmallVector;
@@ -2902,59 +2905,84 @@ std::string parseInputShapeSpec(StringRef spec, ImportOptions &options) {
   return {};
 }
 
+namespace {
+/// Parses a binary ModelProto from `stream` (which may be a file read in
+/// chunks, so that the file never has to be resident in memory as a whole).
+bool parseBinary(google::protobuf::io::ZeroCopyInputStream &stream,
+                 onnx::ModelProto &model) {
+  google::protobuf::io::CodedInputStream coded(&stream);
+  coded.SetTotalBytesLimit(INT_MAX);
+  return model.ParseFromCodedStream(&coded) && coded.ConsumedEntireMessage();
+}
+
+/// Common tail of both entry points: sanity checks and the import proper.
+/// Exceptions are caught by the callers.
+OwningOpRef<ModuleOp> importParsed(onnx::ModelProto &model, bool parsedOk,
+                                   bool textual, StringRef name,
+                                   MLIRContext &context,
+                                   const ImportOptions &options) {
+  Location fileLoc = FileLineColLoc::get(&context, name, 0, 0);
+  if (!parsedOk) {
+    emitError(fileLoc) << "not a valid ONNX model: the protobuf is "
+                          "truncated or corrupted";
+    return {};
+  }
+  if (!textual && (!model.has_graph() || model.ir_version() <= 0)) {
+    emitError(fileLoc) << "not an ONNX model: "
+                       << (model.has_graph() ? "no IR version" : "no graph");
+    return {};
+  }
+  if (textual && !model.has_graph()) {
+    emitError(fileLoc) << "textual ONNX input has no graph";
+    return {};
+  }
+  Importer importer(context, options, name);
+  return importer.run(model);
+}
+
+OwningOpRef<ModuleOp> importText(StringRef buffer, StringRef name,
+                                 MLIRContext &context,
+                                 const ImportOptions &options) {
+  Location fileLoc = FileLineColLoc::get(&context, name, 0, 0);
+  auto model = std::make_unique<onnx::ModelProto>();
+  std::string text(buffer);
+  onnx::OnnxParser parser(text.c_str());
+  onnx::Common::Status status;
+  try {
+    status = parser.Parse(*model);
+  } catch (const std::logic_error &e) {
+    // The parser converts literals with std::stof/stoll, which throw.
+    emitError(fileLoc) << "cannot parse textual ONNX: invalid literal ("
+                       << e.what() << ")";
+    return {};
+  }
+  if (!status.IsOK()) {
+    emitError(fileLoc) << "cannot parse textual ONNX: "
+                       << status.ErrorMessage();
+    return {};
+  }
+  return importParsed(*model, true, true, name, context, options);
+}
+} // namespace
+
 OwningOpRef<ModuleOp> importONNX(StringRef buffer, StringRef bufferName,
                                  MLIRContext &context,
                                  const ImportOptions &options) {
   context.loadDialect<tfm::TfmDialect, func::FuncDialect, arith::ArithDialect>();
   Location fileLoc = FileLineColLoc::get(&context, bufferName, 0, 0);
   try {
-    auto model = std::make_unique<onnx::ModelProto>();
-    if (looksTextual(buffer, bufferName)) {
-      std::string text(buffer);
-      onnx::OnnxParser parser(text.c_str());
-      onnx::Common::Status status;
-      try {
-        status = parser.Parse(*model);
-      } catch (const std::logic_error &e) {
-        // The parser converts literals with std::stof/stoll, which throw.
-        emitError(fileLoc) << "cannot parse textual ONNX: invalid literal ("
-                           << e.what() << ")";
-        return {};
-      }
-      if (!status.IsOK()) {
-        emitError(fileLoc) << "cannot parse textual ONNX: "
-                           << status.ErrorMessage();
-        return {};
-      }
-      if (!model->has_graph()) {
-        emitError(fileLoc) << "textual ONNX input has no graph";
-        return {};
-      }
-    } else {
-      if (buffer.size() > static_cast<size_t>(INT_MAX)) {
-        emitError(fileLoc) << "model is larger than 2 GB; models with "
-                              "external data are not supported";
-        return {};
-      }
-      google::protobuf::io::ArrayInputStream stream(buffer.data(),
-                                                    buffer.size());
-      google::protobuf::io::CodedInputStream coded(&stream);
-      coded.SetTotalBytesLimit(INT_MAX);
-      if (!model->ParseFromCodedStream(&coded) ||
-          !coded.ConsumedEntireMessage()) {
-        emitError(fileLoc) << "not a valid ONNX model: the protobuf is "
-                              "truncated or corrupted";
-        return {};
-      }
-      if (!model->has_graph() || model->ir_version() <= 0) {
-        emitError(fileLoc) << "not an ONNX model: "
-                           << (model->has_graph() ? "no IR version"
-                                                  : "no graph");
-        return {};
-      }
+    if (looksTextual(buffer, bufferName))
+      return importText(buffer, bufferName, context, options);
+    if (buffer.size() > static_cast<size_t>(INT_MAX)) {
+      emitError(fileLoc) << "model is larger than 2 GB; models with "
+                            "external data are not supported";
+      return {};
     }
-    Importer importer(context, options, bufferName);
-    return importer.run(*model);
+    auto model = std::make_unique<onnx::ModelProto>();
+    google::protobuf::io::ArrayInputStream stream(buffer.data(),
+                                                  buffer.size());
+    bool ok = parseBinary(stream, *model);
+    return importParsed(*model, ok, false, bufferName, context, options);
   } catch (const std::exception &e) {
     emitError(fileLoc) << "ONNX import failed: " << e.what();
   } catch (...) {
@@ -2965,14 +2993,55 @@ OwningOpRef<ModuleOp> importONNX(StringRef buffer, StringRef bufferName,
 
 OwningOpRef<ModuleOp> importONNXFile(StringRef path, MLIRContext &context,
                                      const ImportOptions &options) {
-  auto buf = llvm::MemoryBuffer::getFileOrSTDIN(path, /*IsText=*/false,
-                                                /*RequiresNullTerminator=*/false);
-  if (std::error_code ec = buf.getError()) {
-    emitError(FileLineColLoc::get(&context, path, 0, 0))
-        << "cannot open '" << path << "': " << ec.message();
+  context.loadDialect<tfm::TfmDialect, func::FuncDialect, arith::ArithDialect>();
+  Location fileLoc = FileLineColLoc::get(&context, path, 0, 0);
+  auto readWhole = [&]() -> OwningOpRef<ModuleOp> {
+    auto buf = llvm::MemoryBuffer::getFileOrSTDIN(
+        path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+    if (std::error_code ec = buf.getError()) {
+      emitError(fileLoc) << "cannot open '" << path << "': " << ec.message();
+      return {};
+    }
+    return importONNX((*buf)->getBuffer(), path, context, options);
+  };
+  if (path == "-")
+    return readWhole();
+  int fd = -1;
+  if (std::error_code ec = llvm::sys::fs::openFileForRead(path, fd)) {
+    emitError(fileLoc) << "cannot open '" << path << "': " << ec.message();
     return {};
   }
-  return importONNX((*buf)->getBuffer(), path, context, options);
+  // Sniff the syntax from the name and the first bytes.
+  char head[256];
+  ssize_t n = ::pread(fd, head, sizeof(head), 0);
+  llvm::sys::fs::file_status status;
+  if (n < 0 || llvm::sys::fs::status(fd, status) ||
+      looksTextual(StringRef(head, n), path) ||
+      status.type() != llvm::sys::fs::file_type::regular_file) {
+    ::close(fd);
+    return readWhole();
+  }
+  if (status.getSize() > static_cast<uint64_t>(INT_MAX)) {
+    ::close(fd);
+    emitError(fileLoc) << "model is larger than 2 GB; models with external "
+                          "data are not supported";
+    return {};
+  }
+  // Binary: stream the file through protobuf in 1 MiB chunks, so that peak
+  // memory is the parsed model (whose raw_data strings then move into the
+  // blobs) rather than the file plus the parsed model.
+  try {
+    google::protobuf::io::FileInputStream stream(fd, 1 << 20);
+    stream.SetCloseOnDelete(true);
+    auto model = std::make_unique<onnx::ModelProto>();
+    bool ok = parseBinary(stream, *model) && stream.GetErrno() == 0;
+    return importParsed(*model, ok, false, path, context, options);
+  } catch (const std::exception &e) {
+    emitError(fileLoc) << "ONNX import failed: " << e.what();
+  } catch (...) {
+    emitError(fileLoc) << "ONNX import failed with an unknown exception";
+  }
+  return {};
 }
 
 void registerONNXImportTranslation() {
@@ -3006,6 +3075,9 @@ void registerONNXImportTranslation() {
           if (!err.empty())
             return emitError(fileLoc) << err;
         }
+        // mlir-translate has already read the whole file into memory, so
+        // import from that buffer (importONNXFile, which streams the file,
+        // would only add work here).
         OwningOpRef<ModuleOp> module = importONNX(
             buf->getBuffer(), buf->getBufferIdentifier(), *context, options);
         if (!module || failed(verify(*module)))
