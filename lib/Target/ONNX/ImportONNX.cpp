@@ -3055,6 +3055,12 @@ void registerONNXImportTranslation() {
       llvm::cl::desc("--import-onnx: import and verify, print nothing "
                      "(for benchmarks)"),
       llvm::cl::init(false));
+  static llvm::cl::opt<bool> streamFile(
+      "import-stream",
+      llvm::cl::desc("--import-onnx: re-read the input file with "
+                     "importONNXFile (streamed, as mpc-compile does) instead "
+                     "of importing mlir-translate's buffer"),
+      llvm::cl::init(false), llvm::cl::Hidden);
   static llvm::cl::opt<int64_t> resourceThreshold(
       "resource-threshold",
       llvm::cl::desc("--import-onnx: float constants with more elements "
@@ -3078,8 +3084,11 @@ void registerONNXImportTranslation() {
         // mlir-translate has already read the whole file into memory, so
         // import from that buffer (importONNXFile, which streams the file,
         // would only add work here).
-        OwningOpRef<ModuleOp> module = importONNX(
-            buf->getBuffer(), buf->getBufferIdentifier(), *context, options);
+        StringRef id = buf->getBufferIdentifier();
+        OwningOpRef<ModuleOp> module =
+            streamFile && id != "<stdin>"
+                ? importONNXFile(id, *context, options)
+                : importONNX(buf->getBuffer(), id, *context, options);
         if (!module || failed(verify(*module)))
           return failure();
         if (!importOnly)
