@@ -392,6 +392,9 @@ int Program::slotByName(const std::string &name) const {
 
 const uint8_t *Program::weightData(int s) const {
   const WeightInfo &w = weights.at(slots.at(s).weight);
+  UMBRA_CHECK(w.present, "weight '", slots[s].name,
+              "' is not in this copy of the artifact (owner weights were "
+              "stripped; the model owner needs the full file)");
   return base_ + blobsOff_ + w.offset;
 }
 
@@ -444,7 +447,7 @@ void Program::verify() {
   UMBRA_CHECK(blobsOff_ >= pOff + pSize && blobsOff_ % kBlobAlign == 0 &&
                   blobsOff_ <= size_ && blobsSize_ == size_ - blobsOff_,
               "weights section out of bounds (file truncated?)");
-  SHA256(base_ + kHeaderSize, size_ - kHeaderSize, hash_.data());
+  SHA256(base_ + pOff, pSize, hash_.data());
   UMBRA_CHECK(std::memcmp(hash_.data(), h + 48, 32) == 0,
               "content hash mismatch (file corrupted)");
 
@@ -465,11 +468,20 @@ void Program::verify() {
   if (fp->weights())
     for (const fb::Weight *w : *fp->weights()) {
       WeightInfo wi{w->offset(), w->size(), DType(w->dtype())};
-      UMBRA_CHECK(uint8_t(wi.dtype) <= 2, "weight ", weights.size(),
-                  ": bad dtype");
-      UMBRA_CHECK(wi.offset % kBlobAlign == 0 && wi.offset <= blobsSize_ &&
-                      wi.size <= blobsSize_ - wi.offset,
-                  "weight ", weights.size(), " out of bounds or misaligned");
+      size_t wIdx = weights.size();
+      UMBRA_CHECK(uint8_t(wi.dtype) <= 2, "weight ", wIdx, ": bad dtype");
+      UMBRA_CHECK(wi.offset % kBlobAlign == 0 && wi.size < (uint64_t(1) << 48) &&
+                      wi.offset < (uint64_t(1) << 48),
+                  "weight ", wIdx, " misaligned or too large");
+      UMBRA_CHECK(w->sha256() && w->sha256()->size() == 32, "weight ", wIdx,
+                  ": missing SHA-256");
+      wi.present = wi.offset + wi.size <= blobsSize_;
+      if (wi.present) {
+        uint8_t d[32];
+        SHA256(base_ + blobsOff_ + wi.offset, wi.size, d);
+        UMBRA_CHECK(std::memcmp(d, w->sha256()->data(), 32) == 0, "weight ",
+                    wIdx, ": SHA-256 mismatch (file corrupted)");
+      }
       weights.push_back(wi);
     }
   std::vector<bool> weightUsed(weights.size());
@@ -494,6 +506,9 @@ void Program::verify() {
       UMBRA_CHECK(si.vis == Vis::Public || si.vis == Vis::Owner, "slot ", idx,
                   ": only public or owner slots can carry weights");
       const WeightInfo &w = weights[si.weight];
+      UMBRA_CHECK(w.present || si.vis == Vis::Owner, "slot ", idx,
+                  ": weight ", si.weight,
+                  " out of bounds (file truncated?)");
       uint64_t es = w.dtype == DType::F32 ? 4 : 8;
       UMBRA_CHECK(w.size == uint64_t(si.numel) * es, "slot ", idx,
                   ": weight size ", w.size, " does not match shape ",
@@ -701,11 +716,26 @@ std::vector<uint8_t> ProgramBuilder::finish() const {
         fbb.CreateVector(i.out), fbb.CreateVector(i.iattrs),
         fbb.CreateVector(i.fattrs), fbb.CreateString(i.reason),
         fbb.CreateString(i.name)));
-  std::vector<flatbuffers::Offset<fb::Weight>> weights;
+  // Public blobs first, owner blobs last (so they can be stripped).
+  std::vector<bool> ownerBlob(blobs_.size(), false);
+  for (const SlotInfo &s : slots_)
+    if (s.weight >= 0 && s.vis == Vis::Owner)
+      ownerBlob[s.weight] = true;
+  std::vector<uint64_t> offs(blobs_.size());
   uint64_t off = 0;
-  for (const auto &b : blobs_) {
-    weights.push_back(fb::CreateWeight(fbb, off, b.size(), fb::DType::F64));
-    off += (b.size() + kBlobAlign - 1) / kBlobAlign * kBlobAlign;
+  for (int pass = 0; pass < 2; ++pass)
+    for (size_t i = 0; i < blobs_.size(); ++i)
+      if (ownerBlob[i] == (pass == 1)) {
+        offs[i] = off;
+        off += (blobs_[i].size() + kBlobAlign - 1) / kBlobAlign * kBlobAlign;
+      }
+  std::vector<flatbuffers::Offset<fb::Weight>> weights;
+  for (size_t i = 0; i < blobs_.size(); ++i) {
+    uint8_t d[32];
+    SHA256(blobs_[i].data(), blobs_[i].size(), d);
+    weights.push_back(fb::CreateWeight(fbb, offs[i], blobs_[i].size(),
+                                       fb::DType::F64,
+                                       fbb.CreateVector(d, 32)));
   }
   auto prog = fb::CreateProgram(
       fbb, kIsaVersion, frac_, fbb.CreateVector(slots),
@@ -723,13 +753,29 @@ std::vector<uint8_t> ProgramBuilder::finish() const {
   uint64_t hdr[4] = {kHeaderSize, pSize, bOff, off};
   std::memcpy(out.data() + 16, hdr, 32);
   std::memcpy(out.data() + kHeaderSize, fbb.GetBufferPointer(), pSize);
-  uint64_t o = 0;
-  for (const auto &b : blobs_) {
-    std::memcpy(out.data() + bOff + o, b.data(), b.size());
-    o += (b.size() + kBlobAlign - 1) / kBlobAlign * kBlobAlign;
-  }
-  SHA256(out.data() + kHeaderSize, out.size() - kHeaderSize, out.data() + 48);
+  for (size_t i = 0; i < blobs_.size(); ++i)
+    std::memcpy(out.data() + bOff + offs[i], blobs_[i].data(),
+                blobs_[i].size());
+  SHA256(out.data() + kHeaderSize, pSize, out.data() + 48);
   return out;
+}
+
+void Program::stripOwnerWeights(const std::string &in,
+                                const std::string &out) {
+  Program p = loadFile(in);
+  uint64_t keep = p.blobsSize_;
+  for (const SlotInfo &s : p.slots)
+    if (s.weight >= 0 && s.vis == Vis::Owner)
+      keep = std::min(keep, p.weights[s.weight].offset);
+  for (const SlotInfo &s : p.slots)
+    if (s.weight >= 0 && s.vis == Vis::Public)
+      UMBRA_CHECK(p.weights[s.weight].offset + p.weights[s.weight].size <= keep,
+                  "cannot strip: a public weight follows the owner weights");
+  std::vector<uint8_t> bytes(p.base_, p.base_ + p.blobsOff_ + keep);
+  std::memcpy(bytes.data() + 40, &keep, 8);
+  std::ofstream f(out, std::ios::binary);
+  f.write(reinterpret_cast<const char *>(bytes.data()), bytes.size());
+  UMBRA_CHECK(f.good(), "cannot write '", out, "'");
 }
 
 void ProgramBuilder::writeFile(const std::string &path) const {

@@ -155,6 +155,51 @@ TEST_F(ProcessTest, LocalRunMatchesReference) {
   EXPECT_TRUE(fs::exists(dir / "trace.p1.json"));
 }
 
+TEST_F(ProcessTest, SeparateRolesWithStrippedOwnerWeights) {
+  // P0 and the dealer get a copy without the owner's weights; only P1 (the
+  // model owner) has the full file. Bits backend, two inferences.
+  std::string full = program();
+  std::string pub = (dir / "public.umbra").string();
+  ASSERT_EQ(run({full, "--strip-owner-weights", pub}).code, 0);
+  EXPECT_LT(fs::file_size(pub), fs::file_size(full));
+  std::string p0 = "127.0.0.1:" + std::to_string(freePort());
+  std::string d = "127.0.0.1:" + std::to_string(freePort());
+  auto args = [&](const std::string &prog, const char *role) {
+    return std::vector<std::string>{
+        prog,   "--role",       role,   "--p0",      p0,     "--dealer",
+        d,      "--comparison", "bits", "--inferences", "2", "-i",
+        input(), "-o",          (dir / "out").string(), "--stats",
+        (dir / (std::string(role) + ".json")).string()};
+  };
+  Proc pd = start(args(pub, "dealer"), "dealer");
+  Proc p0p = start(args(pub, "p0"), "p0");
+  Proc p1p = start(args(full, "p1"), "p1");
+  Result rd = wait(pd, 60), r0 = wait(p0p, 60), r1 = wait(p1p, 60);
+  EXPECT_EQ(rd.code, 0) << rd.err;
+  EXPECT_EQ(r0.code, 0) << r0.err;
+  EXPECT_EQ(r1.code, 0) << r1.err;
+  EXPECT_NE(r0.err.find("per 2 inferences"), std::string::npos) << r0.err;
+  Result ref = run({full, "--reference", "-i", input(), "-o",
+                    (dir / "ref").string()});
+  ASSERT_EQ(ref.code, 0) << ref.err;
+  for (auto &e : fs::directory_iterator(dir / "ref")) {
+    NpyArray a = readNpy((dir / "out" / e.path().filename()).string());
+    NpyArray b = readNpy(e.path().string());
+    ASSERT_EQ(a.data.size(), b.data.size());
+    for (size_t i = 0; i < a.data.size(); ++i)
+      EXPECT_NEAR(a.data[i], b.data[i], 1e-3);
+  }
+  // P1 with the stripped copy cannot share the weights: clear error.
+  Proc qd = start(args(pub, "dealer"), "dealer2");
+  Proc q0 = start(args(pub, "p0"), "p02");
+  Proc q1 = start(args(pub, "p1"), "p12");
+  Result sd = wait(qd, 60), s0 = wait(q0, 60), s1 = wait(q1, 60);
+  EXPECT_NE(s1.code, 0);
+  EXPECT_NE(s1.err.find("stripped"), std::string::npos) << s1.err;
+  EXPECT_NE(s0.code, 0);
+  EXPECT_NE(sd.code, 0);
+}
+
 TEST_F(ProcessTest, CorruptedProgramIsRefused) {
   std::string prog = program();
   std::vector<char> bytes;

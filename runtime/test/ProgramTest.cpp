@@ -24,7 +24,9 @@ std::vector<uint8_t> smallProgram() {
 }
 
 void rehash(std::vector<uint8_t> &f) {
-  SHA256(f.data() + kHeaderSize, f.size() - kHeaderSize, f.data() + 48);
+  uint64_t psize;
+  std::memcpy(&psize, f.data() + 24, 8);
+  SHA256(f.data() + kHeaderSize, psize, f.data() + 48);
 }
 
 std::string loadError(std::vector<uint8_t> bytes) {
@@ -58,6 +60,37 @@ TEST(Program, BuildWriteLoadRoundTrip) {
   // Deterministic: same program, same hash.
   EXPECT_EQ(Program::loadBytes(smallProgram()).hash(), p.hash());
   EXPECT_EQ(uintptr_t(p.weightData(1)) % kBlobAlign, 0u);
+}
+
+TEST(Program, StripOwnerWeightsKeepsHash) {
+  ProgramBuilder b(12);
+  int x = b.input("x", {2, 3}, Vis::Client);
+  int w = b.constant("w", {3, 4}, Vis::Owner, std::vector<double>(12, 0.5));
+  int c = b.constant("c", {4}, Vis::Public, {1, 2, 3, 4});
+  int xs = b.share(x);
+  int ws = b.share(w);
+  b.output(b.reveal(b.add(b.matmulT(xs, ws), c)));
+  std::string dir = ::testing::TempDir() + "/strip" + std::to_string(getpid());
+  std::string full = dir + ".umbra", pub = dir + ".public.umbra";
+  b.writeFile(full);
+  Program::stripOwnerWeights(full, pub);
+  Program pf = Program::loadFile(full), pp = Program::loadFile(pub);
+  EXPECT_EQ(pf.hash(), pp.hash());
+  EXPECT_TRUE(pf.weights[pf.slots[w].weight].present);
+  EXPECT_FALSE(pp.weights[pp.slots[w].weight].present);
+  EXPECT_EQ(pp.weightReal(c)[3], 4.0);
+  try {
+    pp.weightReal(w);
+    ADD_FAILURE() << "stripped weight readable";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("stripped"), std::string::npos);
+  }
+  std::remove(full.c_str());
+  std::remove(pub.c_str());
+  // A corrupted weight blob is caught by its SHA-256.
+  auto bytes = b.finish();
+  bytes[bytes.size() - 70] ^= 1;
+  EXPECT_NE(loadError(bytes).find("SHA-256 mismatch"), std::string::npos);
 }
 
 TEST(Program, RejectsTruncatedFiles) {

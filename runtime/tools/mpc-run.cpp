@@ -47,6 +47,7 @@ struct Options {
   int inferences = 1;
   std::string fault;
   std::string comparison = "dcf";
+  std::string stripTo;
 };
 
 double now() {
@@ -437,6 +438,9 @@ int main(int argc, char **argv) {
   app.add_option("--inferences", o.inferences,
                  "inferences per deployment (weights shared once)");
   app.add_flag("--progress", o.progress, "report progress on stderr");
+  app.add_option("--strip-owner-weights", o.stripTo,
+                 "write a copy without the model owner's weights (for P0 and "
+                 "the dealer; same program hash) and exit");
   app.add_option("--comparison", o.comparison,
                  "comparison protocol: dcf (1 round, large dealer keys) or "
                  "bits (8 rounds, small dealer material)")
@@ -456,6 +460,10 @@ int main(int argc, char **argv) {
     return app.exit(e);
   }
   try {
+    if (!o.stripTo.empty()) {
+      Program::stripOwnerWeights(o.program, o.stripTo);
+      return 0;
+    }
     if (o.reference)
       return runReference(o);
     if (o.local) {

@@ -64,6 +64,8 @@ struct InstrInfo {
 struct WeightInfo {
   uint64_t offset = 0, size = 0;
   DType dtype = DType::F64;
+  /// False for owner weights dropped from this copy of the artifact.
+  bool present = true;
 };
 
 class Program {
@@ -91,6 +93,9 @@ public:
   std::vector<double> weightReal(int s) const;
   std::vector<uint64_t> weightRing(int s) const;
   int slotByName(const std::string &name) const;
+  /// Writes a copy without the model owner's weights (for P0 and the
+  /// dealer). Same program hash; only P1 needs the full file.
+  static void stripOwnerWeights(const std::string &in, const std::string &out);
 
 private:
   void verify();
