@@ -566,6 +566,27 @@ private:
 // Constants
 //===----------------------------------------------------------------------===//
 
+/// Whether every element of `t` equals the first (checked on the stored
+/// bytes, without decoding).
+bool isSplatTensor(const TP &t) {
+  if (t.has_raw_data()) {
+    const std::string &raw = t.raw_data();
+    size_t w = byteWidth(t.data_type());
+    for (size_t k = w; k + w <= raw.size(); k += w)
+      if (std::memcmp(raw.data(), raw.data() + k, w) != 0)
+        return false;
+    return true;
+  }
+  auto allSame = [](const auto &field) {
+    for (int k = 1; k < field.size(); ++k)
+      if (!(field.Get(k) == field.Get(0)))
+        return false;
+    return true;
+  };
+  return allSame(t.float_data()) && allSame(t.double_data()) &&
+         allSame(t.int32_data()) && allSame(t.int64_data());
+}
+
 ConstPtr Importer::constFromProto(TP &t, bool isInitializer) {
   auto c = std::make_shared<ConstTensor>();
   c->dtype = t.data_type();
@@ -1436,9 +1457,13 @@ LogicalResult Importer::constantOp(Ins, Outs out) {
     // The node owns the tensor; constFromProto keeps a mutable pointer so that
     // large raw data can move into a blob.
     auto *t = const_cast<TP *>(&a->t());
-    // Constant nodes hold literals the exporter wrote (masks, scales), not
-    // weights: the evaluator may compute with them.
+    // Constant nodes usually hold literals the exporter wrote (masks,
+    // scales, full() fills), which the evaluator may compute with; a large
+    // non-splat float tensor is a weight stored as a node (some tools write
+    // them so) and is kept intact like an initializer.
     ConstPtr c = constFromProto(*t, /*isInitializer=*/false);
+    c->weight = c->isFloat() && c->numElements() > opts.resourceThreshold &&
+                !isSplatTensor(*t);
     if (c->name.empty())
       c->name = node->output(0);
     out[0].cst = c;
@@ -1847,6 +1872,10 @@ LogicalResult Importer::concatOp(Ins in, Outs out) {
     if (!v)
       return failure();
     vals.push_back(v);
+  }
+  if (vals.empty()) {
+    out[0].cst = makeConst(dt, shape); // every input is empty
+    return success();
   }
   if (vals.size() == 1) {
     out[0].value = vals[0];
