@@ -332,10 +332,13 @@ double topByteChi2(const std::vector<uint64_t> &words) {
 }
 
 TEST_P(ProtocolCmp, ReceivedMessagesAreUniformlyMasked) {
+  // Everything P1 receives while computing trunc(ReLU(x)) must look the
+  // same whatever the secret: each view is uniform (chi-square, 255 dof,
+  // < 400 ~ p 1e-8), and the two views are indistinguishable from each
+  // other (two-sample chi-square on the top byte).
   SessionConfig cfg;
   cfg.cmp = GetParam();
-  // P1's view of a ReLU + truncation on two very different secrets: both
-  // must look uniform (chi-square with 255 dof < 400 at p ~ 1e-8).
+  std::vector<std::vector<uint64_t>> views;
   for (int64_t secret : {int64_t(0), int64_t(123456789) << 20}) {
     size_t n = 20000;
     Vec x(n, uint64_t(secret));
@@ -346,31 +349,46 @@ TEST_P(ProtocolCmp, ReceivedMessagesAreUniformlyMasked) {
       Vec xs = shareInput(P, Role::P0, x, n);
       if (P.role == Role::P1)
         P.peer->onRecv = [&](FrameType t, const uint8_t *d, size_t len) {
+          const uint64_t *w = reinterpret_cast<const uint64_t *>(d);
+          if (t == FrameType::Share) {
+            seen.insert(seen.end(), w, w + len / 8);
+            return;
+          }
           if (t != FrameType::Open)
             return;
-          const uint64_t *w = reinterpret_cast<const uint64_t *>(d);
-          if (len / 8 >= n) // arithmetic openings (plus packed bits)
+          if (len / 8 >= n) // arithmetic openings (after packed bits)
             seen.insert(seen.end(), w + len / 8 - n, w + len / 8);
           else
             seenBits.insert(seenBits.end(), w, w + len / 8);
         };
       outs[int(P.role)] = trunc(P, relu(P, xs), 8);
     }, cfg);
-    ASSERT_GT(seen.size(), n);
+    ASSERT_GE(seen.size(), 2 * n);
     EXPECT_LT(topByteChi2(seen), 400.0) << secret;
-    // Packed bits of the comparison: fraction of ones near 1/2.
     if (GetParam() == Cmp::Dcf) {
       EXPECT_TRUE(seenBits.empty()); // DCF opens only x + r
-      seenBits.push_back(0x5555555555555555ull);
+    } else {
+      uint64_t ones = 0;
+      for (uint64_t w : seenBits)
+        ones += __builtin_popcountll(w);
+      EXPECT_NEAR(double(ones) / (64.0 * seenBits.size()), 0.5, 0.01);
     }
-    uint64_t ones = 0;
-    for (uint64_t w : seenBits)
-      ones += __builtin_popcountll(w);
-    EXPECT_NEAR(double(ones) / (64.0 * seenBits.size()), 0.5, 0.01) << secret;
-    // The shares P1 received when P0 shared x are uniform too.
     Vec r = reconstruct(outs);
-    EXPECT_NEAR(double(int64_t(r[0])), double(std::max<int64_t>(secret, 0) >> 8), 1);
+    EXPECT_NEAR(double(int64_t(r[0])),
+                double(std::max<int64_t>(secret, 0) >> 8), 1);
+    views.push_back(std::move(seen));
   }
+  ASSERT_EQ(views[0].size(), views[1].size());
+  std::vector<double> h0(256, 0), h1(256, 0);
+  for (uint64_t w : views[0])
+    h0[w >> 56] += 1;
+  for (uint64_t w : views[1])
+    h1[w >> 56] += 1;
+  double chi = 0;
+  for (int i = 0; i < 256; ++i)
+    if (h0[i] + h1[i] > 0)
+      chi += (h0[i] - h1[i]) * (h0[i] - h1[i]) / (h0[i] + h1[i]);
+  EXPECT_LT(chi, 400.0);
 }
 
 TEST(Protocol, DcfLessThanExhaustiveSmall) {
