@@ -1,5 +1,7 @@
 //===- Transport.cpp - asio TCP channels ----------------------------------===//
+#ifndef ASIO_STANDALONE
 #define ASIO_STANDALONE
+#endif
 #include "umbra/runtime/Transport.h"
 
 #include <asio.hpp>
