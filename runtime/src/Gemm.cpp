@@ -1,7 +1,13 @@
 //===- Gemm.cpp - Local matrix product over Z_2^64 ------------------------===//
 //
 // See Gemm.h and docs/gemm.md. Compiled with -mavx2 -mfma -mbmi2 (runtime
-// CMakeLists.txt); nothing here needs AVX-512.
+// CMakeLists.txt). The AVX-512 kernels below are compiled through target
+// attributes and only run when the CPU reports AVX-512F/DQ/VL.
+//
+// Layout of this file: tunables; thread pool; AVX2 packing and kernels
+// (4×4 inline asm + 1..3-row intrinsics); AVX-512 packing and kernels; the
+// blocked driver shared by both; the small-M streaming path; dispatch and
+// the public entry points.
 //
 // Arithmetic. For a = a1·2^32 + a0 and b = b1·2^32 + b0 (32-bit halves):
 //   a·b ≡ a0·b0 + 2^32·(a0·b1 + a1·b0)   (mod 2^64)
@@ -45,7 +51,9 @@ namespace {
 // Tunables
 //===----------------------------------------------------------------------===//
 
-// Register tile: kMR rows × (4·kV) columns. Accumulators: 2·kMR·kV ymm.
+// AVX2 register tile: kMR rows × (4·kV) columns, 2·kMR·kV ymm accumulators.
+// The default 4×4 runs the inline-asm loop; other values (tuning
+// experiments) fall back to the intrinsics kernel.
 #ifndef UMBRA_GEMM_MR
 #define UMBRA_GEMM_MR 4
 #endif
@@ -72,11 +80,19 @@ constexpr int64_t kMC = UMBRA_GEMM_MC;
 constexpr int64_t kNC = UMBRA_GEMM_NC;
 // Below this many rows, B is not packed at all (streamed straight from
 // memory, GEMV-like; packing would cost more than the product).
-constexpr int64_t kSmallM = 3;
+#ifndef UMBRA_GEMM_SMALL_M
+#define UMBRA_GEMM_SMALL_M 3
+#endif
+constexpr int64_t kSmallM = UMBRA_GEMM_SMALL_M;
+#ifndef UMBRA_GEMM512_SMALL_M
+#define UMBRA_GEMM512_SMALL_M 1
+#endif
+constexpr int64_t kSmallM512 = UMBRA_GEMM512_SMALL_M;
 #ifndef UMBRA_GEMM_SMALL_CHUNK
 #define UMBRA_GEMM_SMALL_CHUNK 4096
 #endif
-constexpr int64_t kSmallChunk = UMBRA_GEMM_SMALL_CHUNK; // columns per L1-resident accumulator
+// Columns per pass of the small-M path (its accumulators stay in L1/L2).
+constexpr int64_t kSmallChunk = UMBRA_GEMM_SMALL_CHUNK;
 // Products with fewer multiply-accumulates than this run on one thread
 // (a pool hand-off costs a few microseconds). Adjustable for tests.
 std::atomic<int64_t> gMinParallelWork{int64_t(1) << 18};
@@ -218,17 +234,26 @@ uint64_t *scratch(int slot, size_t words) {
 // Packed path
 //===----------------------------------------------------------------------===//
 
+/// Prefetches `cols` words at p into L2: while packing one block of B, the
+/// same rows of the next block (to its right), so B is read from memory as
+/// long row streams rather than KC short, page-strided segments.
+inline void prefetchRow(const uint64_t *p, int64_t cols) {
+  for (int64_t q = 0; q < cols; q += 8)
+    _mm_prefetch((const char *)(p + q), _MM_HINT_T1);
+}
+
 /// Packs B(0..kc, 0..nc) into kNR-wide micro-panels. Per k, a panel holds
 /// kV vectors of b followed by kV vectors of swap(b); columns past nc are 0.
 /// Panel p starts at dst + p*kc*2*kNR. For unit column stride the source is
 /// read row by row (sequential, prefetch-friendly), writing all panels.
 void packB(int64_t kc, int64_t nc, const uint64_t *B, int64_t rs, int64_t cs,
-           uint64_t *dst) {
+           uint64_t *dst, int64_t pfCols = 0) {
   const int64_t panelWords = kc * 2 * kNR;
   const int64_t fullPanels = cs == 1 ? nc / kNR : 0;
   if (fullPanels > 0) {
     for (int64_t k = 0; k < kc; ++k) {
       const uint64_t *s = B + k * rs;
+      prefetchRow(s + nc, pfCols);
       uint64_t *d = dst + k * 2 * kNR;
       for (int64_t p = 0; p < fullPanels; ++p) {
         for (int v = 0; v < kV; ++v) {
@@ -431,13 +456,14 @@ const std::array<KernelFn, kMR> kKernels[2] = {
 /// starts at dst + p*kc*NR.
 template <int NR>
 void packPlain(int64_t kc, int64_t nc, const uint64_t *B, int64_t rs,
-               int64_t cs, uint64_t *dst) {
+               int64_t cs, uint64_t *dst, int64_t pfCols = 0) {
   static_assert(NR % 4 == 0, "panels are whole ymm vectors");
   const int64_t panelWords = kc * NR;
   const int64_t fullPanels = cs == 1 ? nc / NR : 0;
   if (fullPanels > 0) {
     for (int64_t k = 0; k < kc; ++k) {
       const uint64_t *s = B + k * rs;
+      prefetchRow(s + nc, pfCols);
       uint64_t *d = dst + k * NR;
       for (int64_t p = 0; p < fullPanels; ++p)
         for (int v = 0; v < NR / 4; ++v)
@@ -538,8 +564,8 @@ struct Avx2Family {
   static constexpr int64_t NR = kNR, MR = kMR, KC = kKC, NC = kNC, MC = kMC;
   static constexpr int64_t packWordsPerElem = 2; // b and swap(b)
   static void pack(int64_t kc, int64_t nc, const uint64_t *B, int64_t rs,
-                   int64_t cs, uint64_t *dst) {
-    packB(kc, nc, B, rs, cs, dst);
+                   int64_t cs, uint64_t *dst, int64_t pfCols) {
+    packB(kc, nc, B, rs, cs, dst, pfCols);
   }
   static void prepack(int64_t kc, int64_t nc, const uint64_t *B, int64_t rs,
                       int64_t cs, uint64_t *dst) {
@@ -558,8 +584,8 @@ struct Avx512Family {
                            MC = k5MC;
   static constexpr int64_t packWordsPerElem = 1;
   static void pack(int64_t kc, int64_t nc, const uint64_t *B, int64_t rs,
-                   int64_t cs, uint64_t *dst) {
-    packPlain<k5NR>(kc, nc, B, rs, cs, dst);
+                   int64_t cs, uint64_t *dst, int64_t pfCols) {
+    packPlain<k5NR>(kc, nc, B, rs, cs, dst, pfCols);
   }
   static void prepack(int64_t kc, int64_t nc, const uint64_t *B, int64_t rs,
                       int64_t cs, uint64_t *dst) {
@@ -583,17 +609,22 @@ void packedTaskT(const Problem &p, const uint64_t *pre, int64_t m0,
   constexpr int64_t w = Pre ? 1 : F::packWordsPerElem;
   uint64_t *buf = Pre ? nullptr : scratch(0, size_t(F::KC * F::NC * w));
   const KernelFn full = F::template fullKernel<Pre>();
-  for (int64_t jc = n0; jc < n1; jc += F::NC) {
-    const int64_t nc = std::min(F::NC, n1 - jc);
-    const int64_t ncp = ceilDiv(nc, F::NR) * F::NR;
-    for (int64_t pc = 0; pc < p.K; pc += F::KC) {
-      const int64_t kc = std::min(F::KC, p.K - pc);
-      const bool add = p.accumulate || pc > 0;
+  // pc outside jc: consecutive packed blocks continue the same rows of B.
+  for (int64_t pc = 0; pc < p.K; pc += F::KC) {
+    const int64_t kc = std::min(F::KC, p.K - pc);
+    const bool add = p.accumulate || pc > 0;
+    for (int64_t jc = n0; jc < n1; jc += F::NC) {
+      const int64_t nc = std::min(F::NC, n1 - jc);
+      const int64_t ncp = ceilDiv(nc, F::NR) * F::NR;
       const uint64_t *blk;
       if constexpr (Pre) {
         blk = pre + (jc / F::NC) * p.K * F::NC + pc * ncp;
       } else {
-        F::pack(kc, nc, p.B + pc * p.rsB + jc * p.csB, p.rsB, p.csB, buf);
+        // Prefetch the next block's rows (unit column stride only).
+        const int64_t pf =
+            p.csB == 1 ? std::min(F::NC, std::max<int64_t>(n1 - jc - nc, 0))
+                       : 0;
+        F::pack(kc, nc, p.B + pc * p.rsB + jc * p.csB, p.rsB, p.csB, buf, pf);
         blk = buf;
       }
       for (int64_t ic = m0; ic < m1; ic += F::MC) {
@@ -769,7 +800,8 @@ void run(const Problem &p, int threads, const uint64_t *pre = nullptr,
     threads = 1;
 
   const bool avx512 = (pre ? preIsa : activeIsa()) == GemmIsa::Avx512;
-  const bool small = !pre && M <= kSmallM && p.csB == 1;
+  // The AVX-512 packed kernels win from M = 2 on (measured); AVX2's from 4.
+  const bool small = !pre && M <= (avx512 ? kSmallM512 : kSmallM) && p.csB == 1;
   const int64_t nr = avx512 ? k5NR : kNR, mr = avx512 ? k5MR : kMR;
   // Prepacked blocks sit on the global NC grid, so column tasks must too.
   const int64_t colAlign = pre ? (avx512 ? k5NC : kNC) : nr;
