@@ -641,12 +641,24 @@ int ProgramBuilder::input(const std::string &name, Shape shape, Vis vis,
 }
 
 int ProgramBuilder::constant(const std::string &name, Shape shape, Vis vis,
-                             const std::vector<double> &values, int frac) {
+                             const std::vector<double> &values, int frac,
+                             DType dtype) {
   int s = slot(name, std::move(shape), vis, frac);
   UMBRA_CHECK(int64_t(values.size()) == slots_[s].numel,
               "constant '", name, "': value count mismatch");
-  std::vector<uint8_t> blob(values.size() * 8);
-  std::memcpy(blob.data(), values.data(), blob.size());
+  std::vector<uint8_t> blob(values.size() * (dtype == DType::F32 ? 4 : 8));
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (dtype == DType::F64) {
+      std::memcpy(blob.data() + 8 * i, &values[i], 8);
+    } else if (dtype == DType::F32) {
+      float f = float(values[i]);
+      std::memcpy(blob.data() + 4 * i, &f, 4);
+    } else {
+      uint64_t v = encodeFixed(values[i], slots_[s].frac);
+      std::memcpy(blob.data() + 8 * i, &v, 8);
+    }
+  }
+  blobTypes_.push_back(dtype);
   slots_[s].weight = int(blobs_.size());
   blobs_.push_back(std::move(blob));
   return s;
@@ -734,7 +746,7 @@ std::vector<uint8_t> ProgramBuilder::finish() const {
     uint8_t d[32];
     SHA256(blobs_[i].data(), blobs_[i].size(), d);
     weights.push_back(fb::CreateWeight(fbb, offs[i], blobs_[i].size(),
-                                       fb::DType::F64,
+                                       fb::DType(blobTypes_[i]),
                                        fbb.CreateVector(d, 32)));
   }
   auto prog = fb::CreateProgram(

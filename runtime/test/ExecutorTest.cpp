@@ -147,4 +147,55 @@ TEST(Executor, ConstantWeightsOpenedOncePerDeployment) {
     EXPECT_NEAR(out[i], ref.value(y)[i], 0.01);
 }
 
+TEST(Executor, BatchedAttentionShapes) {
+  // [heads, T, d] x [heads, d, T] (both shared), a causal-style select, a
+  // row max with keepdims and broadcasting subtraction, concat and slice.
+  ProgramBuilder b(16);
+  const int64_t H = 3, T = 5, D = 4;
+  int q = b.share(b.input("q", {H, T, D}, Vis::Client));
+  int k = b.share(b.input("k", {H, D, T}, Vis::Owner));
+  int s = b.matmulT(q, k);
+  int mx = b.emit(Op::Max, {s}, {2, 1, 40});
+  int z = b.sub(s, mx);
+  int c = b.emit(Op::DRelu, {b.add(z, b.constant("half", {1}, Vis::Public,
+                                                       {0.5}))}, {40});
+  int sel = b.emit(Op::Select, {c, z, b.broadcast(mx, {H, T, T})});
+  int am = b.emit(Op::ArgMax, {s}, {1, 0});
+  int cat = b.emit(Op::Concat, {sel, z}, {2});
+  int sl = b.emit(Op::Slice, {cat}, {0, 1, 2, 3, 5, 9});
+  int o1 = b.reveal(sl), o2 = b.reveal(am);
+  b.output(o1);
+  b.output(o2);
+  Program prog = Program::loadBytes(b.finish());
+  auto qv = randomReal(H * T * D, -1, 1, 11), kv = randomReal(H * D * T, -1, 1, 12);
+  FloatExecutor ref(prog);
+  ref.setInput(0, qv);
+  ref.setInput(2, kv);
+  ref.run();
+  for (Cmp cmp : {Cmp::Dcf, Cmp::Bits}) {
+    std::vector<double> g1, g2;
+    SessionConfig cfg;
+    cfg.cmp = cmp;
+    runParties(
+        [&](Party &P) {
+          Executor ex(prog, P);
+          if (P.p0())
+            ex.setInput(0, qv);
+          if (P.role == Role::P1)
+            ex.setInput(2, kv);
+          ex.runInference();
+          if (P.p0()) {
+            g1 = ex.plainReal(o1);
+            g2 = ex.plainReal(o2);
+          }
+        },
+        cfg);
+    ASSERT_EQ(g1.size(), ref.value(o1).size());
+    for (size_t i = 0; i < g1.size(); ++i)
+      EXPECT_NEAR(g1[i], ref.value(o1)[i], 1e-3) << i;
+    for (size_t i = 0; i < g2.size(); ++i)
+      EXPECT_EQ(g2[i], ref.value(o2)[i]) << i;
+  }
+}
+
 } // namespace

@@ -202,6 +202,21 @@ TEST(Program, RejectsBadIndicesShapesAndScales) {
   }
 }
 
+TEST(Program, WeightDTypes) {
+  ProgramBuilder b(10);
+  int a = b.constant("a", {3}, Vis::Public, {0.5, -1.25, 3}, -1, DType::F32);
+  int c = b.constant("c", {3}, Vis::Owner, {0.5, -1.25, 3}, -1, DType::I64);
+  int d = b.constant("d", {3}, Vis::Public, {0.5, -1.25, 3});
+  b.output(b.add(a, d));
+  b.output(c);
+  Program p = Program::loadBytes(b.finish());
+  for (int s : {a, c, d}) {
+    EXPECT_EQ(p.weightReal(s), (std::vector<double>{0.5, -1.25, 3}));
+    EXPECT_EQ(int64_t(p.weightRing(s)[1]), -1280);
+  }
+  EXPECT_EQ(p.weights[p.slots[a].weight].size, 12u);
+}
+
 TEST(Program, FixedPointEncoding) {
   EXPECT_EQ(encodeFixed(1.5, 16), uint64_t(3) << 15);
   EXPECT_EQ(int64_t(encodeFixed(-2.0, 8)), -512);

@@ -119,8 +119,11 @@ public:
   int fracBits() const { return frac_; }
 
   int input(const std::string &name, Shape shape, Vis vis, int frac = -1);
+  /// A constant slot with a weight blob stored as `dtype` (F64 default;
+  /// F32 halves the size; I64 stores the fixed-point encoding at `frac`).
   int constant(const std::string &name, Shape shape, Vis vis,
-               const std::vector<double> &values, int frac = -1);
+               const std::vector<double> &values, int frac = -1,
+               DType dtype = DType::F64);
   /// Raw slot (no inference); for malformed-program tests and shape ops.
   int slot(const std::string &name, Shape shape, Vis vis, int frac);
   void instr(Op op, std::vector<int> in, std::vector<int> out,
@@ -155,6 +158,7 @@ private:
   std::vector<SlotInfo> slots_;
   std::vector<InstrInfo> instrs_;
   std::vector<std::vector<uint8_t>> blobs_;
+  std::vector<DType> blobTypes_;
   std::vector<int> outputs_;
 };
 
