@@ -77,10 +77,22 @@ constexpr int64_t kMaxOpset = 17;
 /// model cannot make the evaluator allocate unbounded memory.
 constexpr int64_t kMaxFoldedElements = int64_t(1) << 26;
 
+/// Element count; saturates at INT64_MAX (and is -1 for a negative
+/// dimension) so that absurd shapes in a malformed model fail the size
+/// checks instead of wrapping around.
 int64_t product(llvm::ArrayRef<int64_t> shape) {
-  int64_t n = 1;
   for (int64_t d : shape)
+    if (d < 0)
+      return -1;
+  for (int64_t d : shape)
+    if (d == 0)
+      return 0;
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    if (n > INT64_MAX / d)
+      return INT64_MAX;
     n *= d;
+  }
   return n;
 }
 
@@ -406,7 +418,15 @@ private:
   llvm::StringMap<Entry> values;
   llvm::StringMap<unsigned> useCount;
   llvm::StringSet<> graphOutputs;
-  std::map<std::string, SmallVector<int64_t>> inferred;
+  /// Shapes computed for node outputs, checked against ONNX shape inference
+  /// once the graph has been imported.
+  struct ComputedShape {
+    std::string name;
+    SmallVector<int64_t> shape;
+    std::string node;
+  };
+  std::vector<ComputedShape> computed;
+  LogicalResult crossCheckShapes(onnx::ModelProto &model);
 
   //===--- diagnostics ---------------------------------------------------===//
   InFlightDiagnostic nodeError() {
@@ -566,6 +586,20 @@ private:
 // Constants
 //===----------------------------------------------------------------------===//
 
+/// Whether every dimension is non-negative and the element count fits
+/// comfortably in int64.
+bool validDims(llvm::ArrayRef<int64_t> dims) {
+  int64_t n = 1;
+  for (int64_t d : dims) {
+    if (d < 0)
+      return false;
+    if (d != 0 && n > (int64_t(1) << 48) / d)
+      return false;
+    n *= d;
+  }
+  return true;
+}
+
 /// Whether every element of `t` equals the first (checked on the stored
 /// bytes, without decoding).
 bool isSplatTensor(const TP &t) {
@@ -615,10 +649,6 @@ LogicalResult Importer::decode(ConstTensor &c) {
     return fail("external data is not supported (save the model with its "
                 "weights inside the .onnx file)");
   bool isF = c.isFloat();
-  if (isF)
-    c.f.resize(n);
-  else
-    c.i.resize(n);
   llvm::ArrayRef<char> raw;
   bool haveRaw = false;
   if (c.released) {
@@ -630,10 +660,15 @@ LogicalResult Importer::decode(ConstTensor &c) {
   }
   size_t w = byteWidth(c.dtype);
   if (haveRaw) {
-    if (raw.size() != static_cast<size_t>(n) * w)
+    if (n > static_cast<int64_t>(raw.size()) ||
+        raw.size() != static_cast<size_t>(n) * w)
       return fail("raw_data has " + llvm::Twine(raw.size()) +
                   " bytes, expected " + llvm::Twine(n * w) + " for shape " +
                   shapeStr(c.shape) + " of " + dtName(c.dtype));
+    if (isF)
+      c.f.resize(n);
+    else
+      c.i.resize(n);
     const char *d = raw.data();
     for (int64_t k = 0; k < n; ++k, d += w) {
       switch (c.dtype) {
@@ -712,6 +747,10 @@ LogicalResult Importer::decode(ConstTensor &c) {
     if (have != n)
       return fail("has " + llvm::Twine(have) + " values, expected " +
                   llvm::Twine(n) + " for shape " + shapeStr(c.shape));
+    if (isF)
+      c.f.resize(n);
+    else
+      c.i.resize(n);
     return success();
   };
   switch (c.dtype) {
@@ -895,7 +934,7 @@ FailureOr<int64_t> Importer::normAxis(int64_t axis, int64_t rank) {
 }
 
 LogicalResult Importer::checkFoldSize(int64_t n) {
-  if (n > kMaxFoldedElements) {
+  if (n < 0 || n > kMaxFoldedElements) {
     nodeError() << "constant result with " << n
                 << " elements is too large to evaluate at import time";
     return failure();
@@ -1457,6 +1496,8 @@ LogicalResult Importer::constantOp(Ins, Outs out) {
     // The node owns the tensor; constFromProto keeps a mutable pointer so that
     // large raw data can move into a blob.
     auto *t = const_cast<TP *>(&a->t());
+    if (!validDims(llvm::SmallVector<int64_t>(t->dims().begin(), t->dims().end())))
+      return nodeError() << "invalid tensor dimensions", failure();
     // Constant nodes usually hold literals the exporter wrote (masks,
     // scales, full() fills), which the evaluator may compute with; a large
     // non-splat float tensor is a weight stored as a node (some tools write
@@ -1511,6 +1552,9 @@ LogicalResult Importer::constantOfShape(Ins in, Outs out) {
   double fv = 0;
   int64_t iv = 0;
   if (const auto *a = attr("value")) {
+    if (!validDims(llvm::SmallVector<int64_t>(a->t().dims().begin(),
+                                              a->t().dims().end())))
+      return nodeError() << "invalid tensor dimensions", failure();
     ConstPtr v = constFromProto(const_cast<TP &>(a->t()), false);
     if (v->numElements() != 1 || failed(decode(*v)))
       return nodeError() << "'value' must hold one element", failure();
@@ -2203,6 +2247,8 @@ LogicalResult Importer::triluOp(Ins in, Outs out) {
                           "supported",
            failure();
   // where(mask, x, 0) with a constant [rows, cols] mask.
+  if (failed(checkFoldSize(product({rows, cols}))))
+    return failure();
   ConstPtr mask = makeConst(TP::BOOL, {rows, cols});
   for (int64_t i = 0; i < rows; ++i)
     for (int64_t j = 0; j < cols; ++j)
@@ -2508,6 +2554,8 @@ LogicalResult Importer::dispatch(Ins in, Outs out) {
           return nodeError() << "training mode is not supported", failure();
       }
       if (out.size() > 1) {
+        if (failed(checkFoldSize(product(shapeOf(in[0])))))
+          return failure();
         ConstPtr mask = makeConst(TP::BOOL, shapeOf(in[0]));
         std::fill(mask->i.begin(), mask->i.end(), 1);
         out[1].cst = mask;
@@ -2651,16 +2699,9 @@ LogicalResult Importer::importNode(onnx::NodeProto &n) {
     }
     if (outs[k].cst && outs[k].cst->name.empty())
       outs[k].cst->name = name;
-    if (opts.checkInferredShapes) {
-      auto it = inferred.find(name);
-      if (it != inferred.end() &&
-          llvm::ArrayRef<int64_t>(it->second) != shapeOf(outs[k]))
-        return nodeError() << "computed shape " << shapeStr(shapeOf(outs[k]))
-                           << " for '" << name
-                           << "' but ONNX shape inference infers "
-                           << shapeStr(it->second),
-               failure();
-    }
+    if (opts.checkInferredShapes)
+      computed.push_back({name, SmallVector<int64_t>(shapeOf(outs[k])),
+                          "'" + node->op_type() + "' node '" + nodeLabel + "'"});
     values[name] = outs[k];
   }
   return success();
@@ -2678,6 +2719,39 @@ staticShape(const onnx::TypeProto &type) {
     s.push_back(d.dim_value());
   }
   return s;
+}
+
+/// Runs ONNX shape inference (with data propagation, on the static input
+/// shapes) and reports the first value whose inferred static shape differs
+/// from the one the importer computed.
+LogicalResult Importer::crossCheckShapes(onnx::ModelProto &model) {
+  onnx::GraphProto &g = *model.mutable_graph();
+  g.clear_value_info();
+  std::map<std::string, SmallVector<int64_t>> inferred;
+  try {
+    onnx::ShapeInferenceOptions sio(/*check_type=*/false, /*strict_mode=*/0,
+                                    /*data_prop=*/true);
+    onnx::shape_inference::InferShapes(model,
+                                       onnx::OpSchemaRegistry::Instance(), sio);
+    for (const auto &vi : g.value_info())
+      if (auto s = staticShape(vi.type()))
+        inferred[vi.name()] = *s;
+  } catch (const std::exception &) {
+    // Best effort: the importer computes every shape itself.
+    return success();
+  }
+  for (const ComputedShape &c : computed) {
+    auto it = inferred.find(c.name);
+    if (it != inferred.end() &&
+        llvm::ArrayRef<int64_t>(it->second) != llvm::ArrayRef<int64_t>(c.shape)) {
+      emitError(fileLoc) << c.node << ": computed shape " << shapeStr(c.shape)
+                         << " for '" << c.name
+                         << "' but ONNX shape inference infers "
+                         << shapeStr(it->second);
+      return failure();
+    }
+  }
+  return success();
 }
 
 OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
@@ -2818,26 +2892,13 @@ OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
       }
       shape.push_back(dim.dim_value());
     }
+    if (!validDims(shape)) {
+      emitError(fileLoc) << "graph input '" << vi.name()
+                         << "' has an invalid shape";
+      return {};
+    }
     argNames.push_back(vi.name());
     argTypes.push_back(RankedTensorType::get(shape, et));
-  }
-
-  // ONNX shape inference, as a cross-check of the shapes computed here.
-  if (opts.checkInferredShapes) {
-    g.clear_value_info();
-    try {
-      onnx::ShapeInferenceOptions sio(/*check_type=*/false,
-                                      /*strict_mode=*/0,
-                                      /*data_prop=*/true);
-      onnx::shape_inference::InferShapes(
-          model, onnx::OpSchemaRegistry::Instance(), sio);
-      for (const auto &vi : g.value_info())
-        if (auto s = staticShape(vi.type()))
-          inferred[vi.name()] = *s;
-    } catch (const std::exception &) {
-      // Best effort: the importer computes every shape itself.
-      inferred.clear();
-    }
   }
 
   for (const auto &n : g.node())
@@ -2862,6 +2923,11 @@ OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
     values[name].value = entry->getArgument(k);
   }
   for (auto &t : *g.mutable_initializer()) {
+    if (!validDims(SmallVector<int64_t>(t.dims().begin(), t.dims().end()))) {
+      emitError(fileLoc) << "initializer '" << t.name()
+                         << "' has invalid dimensions";
+      return {};
+    }
     if (!mlirElemType(ctx, t.data_type())) {
       emitError(fileLoc) << "initializer '" << t.name()
                          << "' has unsupported element type "
@@ -2874,6 +2940,10 @@ OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
   for (auto &n : *g.mutable_node())
     if (failed(importNode(n)))
       return {};
+  // Only graphs the importer accepted reach ONNX shape inference: on some
+  // ill-typed graphs ONNX 1.12's inference crashes instead of reporting.
+  if (opts.checkInferredShapes && failed(crossCheckShapes(model)))
+    return {};
 
   loc = fileLoc;
   SmallVector<Value> results;
