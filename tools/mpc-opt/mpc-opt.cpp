@@ -5,6 +5,7 @@
 // canonicalize/cse). For lit tests and pass development.
 //
 //===----------------------------------------------------------------------===//
+#include "umbra/Conversion/Passes.h"
 #include "umbra/Dialect/Mpc/IR/MpcDialect.h"
 #include "umbra/Dialect/Mpc/Transforms/Passes.h"
 #include "umbra/Dialect/Tfm/IR/TfmDialect.h"
@@ -22,6 +23,7 @@ int main(int argc, char **argv) {
                   mlir::arith::ArithDialect, mlir::func::FuncDialect>();
   umbra::tfm::registerTfmPasses();
   umbra::mpc::registerMpcPasses();
+  umbra::registerConversionPasses();
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   mlir::registerSymbolDCEPass();

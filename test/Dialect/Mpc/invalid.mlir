@@ -311,3 +311,19 @@ func.func @concat_visibility(%a: !mpc.tensor<4x8, client, frac = 16>, %b: !mpc.t
   %0 = mpc.concat %a, %b {axis = 0 : i64} : (!mpc.tensor<4x8, client, frac = 16>, !mpc.tensor<4x8, public, frac = 16>) -> !mpc.tensor<8x8, shared, frac = 16>
   return
 }
+
+// -----
+
+func.func @one_hot_shared(%ids: tensor<4xi64>) {
+  // expected-error @+1 {{is computed in plaintext by the ids' holder: the result cannot be shared (use mpc.share)}}
+  %0 = mpc.one_hot %ids {depth = 10 : i64} : tensor<4xi64> -> !mpc.tensor<4x10, shared, frac = 0>
+  return
+}
+
+// -----
+
+func.func @one_hot_shape(%ids: tensor<4xi64>) {
+  // expected-error @+1 {{result shape must be the ids' shape followed by depth}}
+  %0 = mpc.one_hot %ids {depth = 10 : i64} : tensor<4xi64> -> !mpc.tensor<4x11, client, frac = 0>
+  return
+}

@@ -91,3 +91,10 @@ func.func @movement(%x: !mpc.tensor<4x8, shared, frac = 16>, %p: !mpc.tensor<4x8
   return %0, %1, %3, %4, %6 : !mpc.tensor<4x1, shared, frac = 16>, !mpc.tensor<1x8, shared, frac = 16>, !mpc.tensor<8x4, shared, frac = 16>,
         !mpc.tensor<2x4x8, shared, frac = 16>, !mpc.tensor<8x8, shared, frac = 16>
 }
+
+// CHECK-LABEL: func.func @one_hot
+func.func @one_hot(%ids: tensor<1x4xi64>) -> !mpc.tensor<1x4x10, client, frac = 0> {
+  // CHECK: mpc.one_hot %{{.*}} {depth = 10 : i64} : tensor<1x4xi64> -> !mpc.tensor<1x4x10, client, frac = 0>
+  %0 = mpc.one_hot %ids {depth = 10 : i64} : tensor<1x4xi64> -> !mpc.tensor<1x4x10, client, frac = 0>
+  return %0 : !mpc.tensor<1x4x10, client, frac = 0>
+}

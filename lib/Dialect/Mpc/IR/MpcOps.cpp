@@ -251,3 +251,18 @@ LogicalResult ConcatOp::verify() {
     return failure();
   return verifyJoinedVisibility(*this, getInputs(), out);
 }
+
+LogicalResult OneHotOp::verify() {
+  MpcTensorType out = typeOf(getOutput());
+  if (out.isShared())
+    return emitOpError("is computed in plaintext by the ids' holder: the "
+                       "result cannot be shared (use mpc.share)");
+  if (out.getFrac() != 0)
+    return emitOpError("result must have frac = 0");
+  SmallVector<int64_t> expected(getIds().getType().getShape());
+  expected.push_back(getDepth());
+  if (Shape(expected) != out.getShape())
+    return emitOpError("result shape must be the ids' shape followed by "
+                       "depth");
+  return success();
+}

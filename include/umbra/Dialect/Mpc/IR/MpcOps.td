@@ -414,4 +414,26 @@ def Mpc_ConcatOp : Mpc_MoveOp<"concat", "concatenate along an axis",
   let assemblyFormat = "$inputs attr-dict `:` functional-type($inputs, results)";
 }
 
+
+def Mpc_OneHotOp : Mpc_Op<"one_hot", [Pure]> {
+  let summary = "one-hot encode integer ids held by one party";
+  let description = [{
+    `y[i..., j] = (ids[i...] == j)` for `j < depth`, computed in plaintext by
+    the holder of the ids (the client's token ids), so that an embedding
+    lookup becomes a matrix product and the ids never leave the client
+    except as secret shares. The result has `frac = 0`.
+
+    Example:
+
+    ```mlir
+    %h = mpc.one_hot %ids {depth = 50257 : i64} : tensor<1x32xi64> -> !mpc.tensor<1x32x50257, client, frac = 0>
+    ```
+  }];
+  let arguments = (ins StaticShapeTensorOf<[AnySignlessInteger]>:$ids,
+                   ConfinedAttr<I64Attr, [IntPositive]>:$depth);
+  let results = (outs Mpc_AnyTensor:$output);
+  let assemblyFormat = "$ids attr-dict `:` qualified(type($ids)) `->` qualified(type($output))";
+  let hasVerifier = 1;
+}
+
 #endif // UMBRA_DIALECT_MPC_IR_MPCOPS_TD

@@ -1,0 +1,102 @@
+// RUN: mpc-opt %s --split-input-file --convert-tfm-to-mpc | FileCheck %s
+// RUN: mpc-opt %s --split-input-file --convert-tfm-to-mpc="frac-bits=12 public-weights" | FileCheck %s --check-prefix=OPEN
+
+// The client's activation meets the owner's weight: both are shared, the
+// product is truncated back to frac-bits, and only the result is revealed,
+// to the client.
+// CHECK-LABEL: func.func @linear
+// CHECK-SAME: -> !mpc.tensor<2x3, client, frac = 16>
+// CHECK-DAG: %[[X:.*]] = mpc.encode %arg0 : tensor<2x4xf32> -> !mpc.tensor<2x4, client, frac = 16>
+// CHECK-DAG: %[[W:.*]] = mpc.encode %{{.*}} : tensor<4x3xf32> -> !mpc.tensor<4x3, owner, frac = 16>
+// CHECK-DAG: %[[XS:.*]] = mpc.share %[[X]] : {{.*}} -> !mpc.tensor<2x4, shared, frac = 16>
+// CHECK-DAG: %[[WS:.*]] = mpc.share %[[W]] : {{.*}} -> !mpc.tensor<4x3, shared, frac = 16>
+// CHECK: %[[P:.*]] = mpc.matmul %[[XS]], %[[WS]] : {{.*}} -> !mpc.tensor<2x3, shared, frac = 32>
+// CHECK: %[[T:.*]] = mpc.trunc %[[P]] {bits = 16 : i64}
+// CHECK: %[[R:.*]] = mpc.reveal %[[T]] {reason = "model output", to = #mpc.reveal_target<client>}
+// CHECK: return %[[R]]
+// With public weights the client computes alone, at 12 fractional bits, and
+// nothing is shared or revealed.
+// OPEN-LABEL: func.func @linear
+// OPEN-NOT: mpc.share
+// OPEN: mpc.matmul {{.*}} -> !mpc.tensor<2x3, client, frac = 24>
+// OPEN: mpc.trunc {{.*}} {bits = 12 : i64}
+// OPEN-NOT: mpc.reveal
+// OPEN: return %{{.*}} : !mpc.tensor<2x3, client, frac = 12>
+func.func @linear(%x: tensor<2x4xf32>) -> tensor<2x3xf32> {
+  %w = arith.constant dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0], [1.0, 0.5, 0.25]]> : tensor<4x3xf32>
+  %0 = tfm.linear %x, %w : (tensor<2x4xf32>, tensor<4x3xf32>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+// GeLU is a spline: one comparison per breakpoint, one polynomial per piece.
+// CHECK-LABEL: func.func @gelu
+// CHECK-COUNT-5: mpc.drelu
+// CHECK-NOT: mpc.drelu
+// CHECK: return
+func.func @gelu(%x: tensor<8xf32> {mpc.visibility = #mpc.visibility<owner>}) -> tensor<8xf32> {
+  %0 = tfm.gelu %x : tensor<8xf32>
+  return %0 : tensor<8xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @gelu_poly_count
+// CHECK-COUNT-4: mpc.poly
+// CHECK-NOT: mpc.poly
+func.func @gelu_poly_count(%x: tensor<8xf32> {mpc.visibility = #mpc.visibility<owner>}) -> tensor<8xf32> {
+  %0 = tfm.gelu %x : tensor<8xf32>
+  return %0 : tensor<8xf32>
+}
+
+// -----
+
+// A causally masked softmax: the public mask is applied locally, the row
+// maximum, exp and one reciprocal per row (range [0.5, keys]) follow.
+// CHECK-LABEL: func.func @masked_softmax
+// CHECK: mpc.encode %{{.*}} : tensor<4x4xf32> -> !mpc.tensor<4x4, public, frac = 0>
+// CHECK: mpc.max %{{.*}} {axis = 2 : i64} : !mpc.tensor<2x4x4, shared, frac = 16> -> !mpc.tensor<2x4x1, shared, frac = 16>
+// CHECK: mpc.exp
+// CHECK: mpc.reduce_sum %{{.*}} {axes = array<i64: 2>}
+// CHECK: mpc.reciprocal %{{.*}} {hi = 4.000000e+00 : f64, lo = 5.000000e-01 : f64}
+// CHECK: mpc.reveal
+func.func @masked_softmax(%s: tensor<2x4x4xf32> {mpc.visibility = #mpc.visibility<owner>}, %t: tensor<2x4x4xf32>) -> tensor<2x4x4xf32> {
+  %0 = tfm.add %s, %t : (tensor<2x4x4xf32>, tensor<2x4x4xf32>) -> tensor<2x4x4xf32>
+  %1 = tfm.causal_mask %0 : tensor<2x4x4xf32>
+  %2 = tfm.softmax %1 {axis = -1 : i64} : tensor<2x4x4xf32>
+  return %2 : tensor<2x4x4xf32>
+}
+
+// -----
+
+// LayerNorm: sums, one product for the variance, rsqrt on
+// [epsilon, variance-max + epsilon]. The normalisation of the client's input
+// runs at the client in plaintext; only the product with the owner's scale
+// is shared.
+// CHECK-LABEL: func.func @layer_norm
+// CHECK: mpc.reduce_sum {{.*}} -> !mpc.tensor<2x1, client, frac = 16>
+// CHECK: mpc.rsqrt %{{.*}} {hi = 10000.00001 : f64, lo = 9.99{{[0-9]*}}E-6 : f64} : !mpc.tensor<2x1, client, frac = 16>
+// CHECK: mpc.share
+// CHECK: mpc.mul {{.*}} -> !mpc.tensor<2x8, shared, frac = 32>
+func.func @layer_norm(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
+  %g = arith.constant dense<[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]> : tensor<8xf32>
+  %0 = tfm.layer_norm %x scale %g {epsilon = 1.0e-5 : f32} : (tensor<2x8xf32>, tensor<8xf32>) -> tensor<2x8xf32>
+  return %0 : tensor<2x8xf32>
+}
+
+// -----
+
+// The client's token ids never leave the client in the clear: it one-hot
+// encodes them, shares the one-hot matrix, and the lookup is a product.
+// CHECK-LABEL: func.func @embedding
+// CHECK: %[[H:.*]] = mpc.one_hot %arg0 {depth = 5 : i64} : tensor<1x3xi64> -> !mpc.tensor<1x3x5, client, frac = 0>
+// CHECK: %[[HS:.*]] = mpc.share %[[H]]
+// CHECK: mpc.matmul %[[HS]], %{{.*}} -> !mpc.tensor<1x3x2, shared, frac = 16>
+// CHECK-NOT: mpc.trunc
+// CHECK: mpc.reveal
+func.func @embedding(%ids: tensor<1x3xi64>) -> tensor<1x3x2xf32> {
+  %t = arith.constant dense<[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0], [9.0, 0.0]]> : tensor<5x2xf32>
+  %0 = tfm.embedding %t, %ids : (tensor<5x2xf32>, tensor<1x3xi64>) -> tensor<1x3x2xf32>
+  return %0 : tensor<1x3x2xf32>
+}

@@ -1,0 +1,23 @@
+// RUN: mpc-opt %s --split-input-file --convert-tfm-to-mpc --verify-diagnostics
+
+func.func @erf(%x: tensor<8xf32>) -> tensor<8xf32> {
+  // expected-error @+1 {{'tfm.erf' op has no MPC lowering}}
+  %0 = tfm.erf %x : tensor<8xf32>
+  return %0 : tensor<8xf32>
+}
+
+// -----
+
+func.func @divide_by_secret(%x: tensor<8xf32>, %y: tensor<8xf32>) -> tensor<8xf32> {
+  // expected-error @+1 {{divides by a value that is not a non-zero constant}}
+  %0 = tfm.div %x, %y : (tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32>
+  return %0 : tensor<8xf32>
+}
+
+// -----
+
+func.func @computed_condition(%c: tensor<8xi1>, %x: tensor<8xf32>, %y: tensor<8xf32>) -> tensor<8xf32> {
+  // expected-error @+1 {{selects by a computed condition}}
+  %0 = tfm.where %c, %x, %y : (tensor<8xi1>, tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32>
+  return %0 : tensor<8xf32>
+}
