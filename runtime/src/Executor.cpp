@@ -428,7 +428,8 @@ void Executor::exec(size_t idx) {
                          int(I.iattrs[0]));
     break;
   case Op::Exp:
-    out.data = expGate(P, in(0).data, os.frac, int(I.iattrs[0]));
+    out.data = expGate(P, in(0).data, os.frac, int(I.iattrs[0]),
+                       I.iattrs.size() > 1 ? int(I.iattrs[1]) : 64);
     break;
   case Op::Poly:
     out.data = polyGate(P, in(0).data, os.frac, I.fattrs);

@@ -241,7 +241,7 @@ SlotInfo inferOutput(Op op, const std::vector<const SlotInfo *> &in,
     break;
   case Op::Exp:
     nIn(1, 1);
-    nI(1);
+    needBits(1);
     needShared(in[0]);
     UMBRA_CHECK(ia[0] >= 1 && ia[0] <= 16 && ia[0] <= in[0]->frac,
                 "exp: t must be in [1, min(16, frac)]");

@@ -264,6 +264,25 @@ Vec mul(Party &P, const Vec &x, const Vec &y) {
   return z;
 }
 
+Vec square(Party &P, const Vec &x) {
+  size_t n = x.size();
+  Vec a = P.randShared(n);
+  Vec c = P.corr(n, [&] {
+    Vec r(n);
+    for (size_t i = 0; i < n; ++i)
+      r[i] = a[i] * a[i];
+    return r;
+  });
+  Vec d(n);
+  for (size_t i = 0; i < n; ++i)
+    d[i] = x[i] - a[i];
+  d = P.open(d);
+  Vec z(n);
+  for (size_t i = 0; i < n; ++i)
+    z[i] = c[i] + 2 * d[i] * a[i] + (P.p0() ? d[i] * d[i] : 0);
+  return z;
+}
+
 static void gemmBatched(const uint64_t *A, const uint64_t *B, uint64_t *C,
                         int64_t batch, int64_t n, int64_t k, int64_t m,
                         bool bBatched, bool acc) {
@@ -722,13 +741,13 @@ static void addConst(Party &P, Vec &x, double c, int f) {
   }
 }
 
-Vec expGate(Party &P, const Vec &x, int f, int t) {
+Vec expGate(Party &P, const Vec &x, int f, int t, int bits) {
   // exp(x) ~ (1 + x/2^t)^(2^t), clamped at 0 for x < -2^t.
   Vec y = trunc(P, x, t);
   addConst(P, y, 1.0, f);
-  y = relu(P, y);
+  y = relu(P, y, bits);
   for (int i = 0; i < t; ++i)
-    y = mulTrunc(P, y, y, f);
+    y = trunc(P, square(P, y), f);
   return y;
 }
 
@@ -863,7 +882,7 @@ Vec rsqrtGate(Party &P, const Vec &x, int f, double lo, double hi,
   }
   addConst(P, y, p.a, f);
   for (int i = 0; i < p.iters; ++i) {
-    Vec y2 = mulTrunc(P, y, y, f);
+    Vec y2 = trunc(P, square(P, y), f);
     Vec t = mulTrunc(P, x, y2, f);
     for (auto &v : t)
       v = -v;

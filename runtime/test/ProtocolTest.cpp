@@ -82,6 +82,19 @@ TEST(Protocol, BeaverMulExactAndCost) {
   EXPECT_EQ(r.c[1].dealerBytes, 8 * n + 8 + kHdr);
 }
 
+TEST(Protocol, SquareExactAndCost) {
+  size_t n = 500;
+  Vec x = randomSigned(n, 64);
+  GateRun r = run2(x, Vec(1, 0), [](Party &P, const Vec &a, const Vec &) {
+    return square(P, a);
+  });
+  for (size_t i = 0; i < n; ++i)
+    ASSERT_EQ(r.out[i], x[i] * x[i]);
+  EXPECT_EQ(r.c[0].sent, 8 * n + kHdr);
+  EXPECT_EQ(r.c[0].rounds, 1u);
+  EXPECT_EQ(r.c[2].dealerBytes, 8 * n + 8 + kHdr);
+}
+
 TEST(Protocol, MatmulSharedAndConstantMask) {
   int64_t n = 5, k = 7, m = 3;
   Vec x = randomSigned(n * k, 64), w = randomSigned(k * m, 64);

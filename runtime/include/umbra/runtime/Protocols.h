@@ -105,6 +105,8 @@ void addPublic(Party &P, Vec &share, const Vec &pub);
 
 // -- multiplication -----------------------------------------------------------
 Vec mul(Party &P, const Vec &x, const Vec &y);
+/// x² with a square pair (a, a²): opens only x − a (16 B, 1 round).
+Vec square(Party &P, const Vec &x);
 /// Mask of a constant right operand, opened once per deployment.
 struct MatmulMask {
   Vec maskShare; // dealer: the full mask
@@ -146,7 +148,8 @@ void maxRows(Party &P, const Vec &x, int64_t rows, int64_t len, Vec *maxOut,
              Vec *argOut, int bits = 64);
 
 // -- fixed-point functions (frac = P.frac unless given) ------------------------
-Vec expGate(Party &P, const Vec &x, int frac, int t);
+/// `bits`: width of the clamp comparison (exact for |1 + x/2^t| < 2^(bits-1-frac)).
+Vec expGate(Party &P, const Vec &x, int frac, int t, int bits = 64);
 Vec polyGate(Party &P, const Vec &x, int frac, const std::vector<double> &c);
 Vec reciprocalGate(Party &P, const Vec &x, int frac, double lo, double hi,
                    int iters);
