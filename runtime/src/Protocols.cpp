@@ -2,7 +2,9 @@
 #include "umbra/runtime/Protocols.h"
 #include "umbra/runtime/Gemm.h"
 
+#include <algorithm>
 #include <cmath>
+#include <tuple>
 #include <cstring>
 
 namespace umbra::rt {
@@ -813,25 +815,44 @@ NewtonPlan planRsqrt(double lo, double hi, int frac, int iters) {
   double target = std::ldexp(1.0, -(frac - 2));
   auto evaluate = [&](double a, double b, int k) {
     double worst = 0;
-    for (int g = 0; g <= 2000; ++g) {
-      double x = lo * std::pow(hi / lo, g / 2000.0);
-      double y = a - b * x;
-      for (int i = 0; i < k; ++i)
-        y = y * (3 - x * y * y) / 2;
+    for (int gi = 0; gi <= 2000; ++gi) {
+      double x = lo * std::pow(hi / lo, gi / 2000.0);
+      double y = a - b * x, g = x * y, h = y / 2;
+      for (int i = 0; i < k; ++i) {
+        double r = 0.5 - g * h;
+        g += g * r;
+        h += h * r;
+      }
+      y = 2 * h;
       double e = std::fabs(y * std::sqrt(x) - 1);
       worst = std::max(worst, std::isfinite(e) ? e : 1e9);
     }
     return worst;
   };
-  // Candidates: chord of 1/sqrt(x) scaled into the convergence region, or
-  // the constant 1/sqrt(hi) (always converges, slowly for wide ranges).
+  // Candidates: the constant 1/sqrt(hi) (always converges, slowly for wide
+  // ranges) and the lines through two points of 1/sqrt(x) (log-spaced
+  // grid); keep the few with the smallest worst-case relative error.
   std::vector<std::pair<double, double>> cands;
   cands.push_back({1 / std::sqrt(hi), 0});
   {
-    double ylo = 1 / std::sqrt(lo), yhi = 1 / std::sqrt(hi);
-    double b = (ylo - yhi) / (hi - lo), a = ylo + b * lo;
-    for (double s : {1.0, 0.9, 0.75, 0.5})
-      cands.push_back({a * s, b * s});
+    std::vector<std::tuple<double, double, double>> lines;
+    const int G = 24;
+    for (int i = 0; i < G; ++i)
+      for (int j = i + 1; j <= G; ++j) {
+        double x1 = lo * std::pow(hi / lo, double(i) / G);
+        double x2 = lo * std::pow(hi / lo, double(j) / G);
+        double y1 = 1 / std::sqrt(x1), y2 = 1 / std::sqrt(x2);
+        double b = (y1 - y2) / (x2 - x1), a = y1 + b * x1;
+        double worst = 0;
+        for (int g = 0; g <= 200; ++g) {
+          double x = lo * std::pow(hi / lo, g / 200.0);
+          worst = std::max(worst, std::fabs(1 - std::sqrt(x) * (a - b * x)));
+        }
+        lines.push_back({worst, a, b});
+      }
+    std::sort(lines.begin(), lines.end());
+    for (size_t i = 0; i < std::min<size_t>(4, lines.size()); ++i)
+      cands.push_back({std::get<1>(lines[i]), std::get<2>(lines[i])});
   }
   NewtonPlan best{0, 0, 1 << 30, 1e9};
   int maxIt = iters ? iters : 48;
@@ -856,40 +877,82 @@ NewtonPlan planRsqrt(double lo, double hi, int frac, int iters) {
   return best;
 }
 
+static Vec concat2(const Vec &a, const Vec &b) {
+  Vec r(a);
+  r.insert(r.end(), b.begin(), b.end());
+  return r;
+}
+
 Vec reciprocalGate(Party &P, const Vec &x, int f, double lo, double hi,
                    int iters) {
+  // Goldschmidt: y <- y(1 + e), e <- e^2 with e = 1 - x y. Same error
+  // sequence as Newton (e_k = e_0^(2^k)) but both products of a step are
+  // independent, so a step is one batched product + one truncation.
   NewtonPlan p = planReciprocal(lo, hi, f, iters);
+  const size_t n = x.size();
   Vec y = scaleConst(P, x, -p.b, f);
   addConst(P, y, p.a, f);
+  if (p.iters == 0)
+    return y;
+  Vec e = mulTrunc(P, x, y, f);
+  for (auto &v : e)
+    v = -v;
+  addConst(P, e, 1.0, f);
   for (int i = 0; i < p.iters; ++i) {
-    Vec t = mulTrunc(P, x, y, f);
-    for (auto &v : t)
-      v = -v;
-    addConst(P, t, 2.0, f);
-    y = mulTrunc(P, y, t, f);
+    Vec onePlus = e;
+    addConst(P, onePlus, 1.0, f);
+    if (i + 1 == p.iters) {
+      y = mulTrunc(P, y, onePlus, f);
+      break;
+    }
+    Vec z = mulTrunc(P, concat2(y, e), concat2(onePlus, e), f);
+    y.assign(z.begin(), z.begin() + n);
+    e.assign(z.begin() + n, z.end());
   }
   return y;
 }
 
 Vec rsqrtGate(Party &P, const Vec &x, int f, double lo, double hi,
               int iters) {
+  // Goldschmidt for 1/sqrt(x): g -> sqrt(x), h -> 1/(2 sqrt(x)):
+  // r = 1/2 - g h; g += g r; h += h r (the two updates share one round).
   NewtonPlan p = planRsqrt(lo, hi, f, iters);
-  Vec y;
+  const size_t n = x.size();
+  // h0 = (a - b x) / 2 and y0 = 2 h0 exactly: Goldschmidt does not correct
+  // an inconsistency between g0 = x y0 and h0, so both come from one value.
+  Vec h;
   if (p.b != 0) {
-    y = scaleConst(P, x, -p.b, f);
+    h = scaleConst(P, x, -p.b / 2, f);
   } else {
-    y.assign(x.size(), 0);
+    h.assign(n, 0);
   }
-  addConst(P, y, p.a, f);
+  addConst(P, h, p.a / 2, f);
+  Vec y = h;
+  for (auto &v : y)
+    v *= 2;
+  if (p.iters == 0)
+    return y;
+  Vec g = mulTrunc(P, x, y, f);
   for (int i = 0; i < p.iters; ++i) {
-    Vec y2 = trunc(P, square(P, y), f);
-    Vec t = mulTrunc(P, x, y2, f);
-    for (auto &v : t)
+    Vec r = mulTrunc(P, g, h, f);
+    for (auto &v : r)
       v = -v;
-    addConst(P, t, 3.0, f);
-    y = trunc(P, mul(P, y, t), f + 1); // * (3 - x y^2) / 2
+    addConst(P, r, 0.5, f);
+    if (i + 1 == p.iters) {
+      Vec hr = mulTrunc(P, h, r, f);
+      for (size_t k = 0; k < n; ++k)
+        h[k] += hr[k];
+      break;
+    }
+    Vec z = mulTrunc(P, concat2(g, h), concat2(r, r), f);
+    for (size_t k = 0; k < n; ++k) {
+      g[k] += z[k];
+      h[k] += z[n + k];
+    }
   }
-  return y;
+  for (auto &v : h)
+    v *= 2;
+  return h;
 }
 
 } // namespace umbra::rt
