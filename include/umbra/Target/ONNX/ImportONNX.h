@@ -48,13 +48,15 @@ std::string parseInputShapeSpec(llvm::StringRef spec, ImportOptions &options);
 /// syntax (`.onnxtext`/`.onnxtxt` is text, `.onnx` binary, anything else is
 /// sniffed) and names the diagnostics' location. Errors are reported as MLIR
 /// diagnostics in `context` and yield a null module; never throws or aborts.
+/// The module does not reference `buffer`, which may be freed on return.
 mlir::OwningOpRef<mlir::ModuleOp> importONNX(llvm::StringRef buffer,
                                              llvm::StringRef bufferName,
                                              mlir::MLIRContext &context,
                                              const ImportOptions &options);
 
-/// Reads `path` and imports it (see above). A missing or unreadable file is
-/// a diagnostic.
+/// Reads `path` and imports it (see above). Binary models are streamed
+/// through protobuf, so peak memory is about the size of the weights rather
+/// than twice it. A missing or unreadable file is a diagnostic.
 mlir::OwningOpRef<mlir::ModuleOp> importONNXFile(llvm::StringRef path,
                                                  mlir::MLIRContext &context,
                                                  const ImportOptions &options);
