@@ -3,8 +3,8 @@
 Usage: export_decoders.py OUT_DIR [--layers 2 --hidden 64 --heads 4 --ffn 256
        --vocab 128 --seq 16 --only NAME]
 
-Writes OUT_DIR/{gpt2-opset17,gpt2-opset14,gpt2-dynamic,opt-opset17,
-llama-opset17}.onnx. The models are written the way the Hugging Face
+Writes OUT_DIR/{gpt2-opset17,gpt2-opset14,gpt2-dynamic,gpt2-hf-opset13,
+opt-opset17,llama-opset17}.onnx. The models are written the way the Hugging Face
 implementations are (registered causal-mask buffer sliced to the sequence,
 Conv1D-style fused QKV for GPT-2, learned positions with offset 2 for OPT,
 rotary cos/sin buffers for LLaMA), with random weights. Run with Debian's
@@ -71,6 +71,67 @@ class GPT2(nn.Module):
             x = blk(x)
         x = self.ln_f(x)
         return torch.matmul(x, self.wte.weight.t())  # tied LM head
+
+
+class Conv1D(nn.Module):
+    """Hugging Face GPT-2's Conv1D: y = addmm(b, x2d, W) with W [in, out]."""
+
+    def __init__(self, nf, nx):
+        super().__init__()
+        self.nf = nf
+        self.weight = nn.Parameter(torch.randn(nx, nf) * 0.02)
+        self.bias = nn.Parameter(torch.randn(nf) * 0.02)
+
+    def forward(self, x):
+        size_out = x.size()[:-1] + (self.nf,)
+        x = torch.addmm(self.bias, x.view(-1, x.size(-1)), self.weight)
+        return x.view(size_out)
+
+
+def gelu_new(x):
+    return 0.5 * x * (1.0 + torch.tanh(
+        math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))))
+
+
+class HFGPT2Block(nn.Module):
+    """GPT-2 as Hugging Face writes it: Conv1D (Gemm), tanh GeLU, -1e4 mask
+    fill from a buffer."""
+
+    def __init__(self, d, h, ffn, n_pos):
+        super().__init__()
+        self.h = h
+        self.ln_1 = nn.LayerNorm(d)
+        self.c_attn = Conv1D(3 * d, d)
+        self.c_proj = Conv1D(d, d)
+        self.ln_2 = nn.LayerNorm(d)
+        self.c_fc = Conv1D(ffn, d)
+        self.c_proj2 = Conv1D(d, ffn)
+        self.register_buffer(
+            "bias",
+            torch.tril(torch.ones(n_pos, n_pos, dtype=torch.uint8)).view(
+                1, 1, n_pos, n_pos))
+        self.register_buffer("masked_bias", torch.tensor(-1e4))
+
+    def forward(self, x):
+        b, t, d = x.size()
+        q, k, v = self.c_attn(self.ln_1(x)).split(d, dim=2)
+        q = q.view(b, t, self.h, d // self.h).permute(0, 2, 1, 3)
+        k = k.view(b, t, self.h, d // self.h).permute(0, 2, 3, 1)
+        v = v.view(b, t, self.h, d // self.h).permute(0, 2, 1, 3)
+        w = torch.matmul(q, k) / (float(v.size(-1)) ** 0.5)
+        mask = self.bias[:, :, t - t:t, :t].bool()
+        w = torch.where(mask, w, self.masked_bias.to(w.dtype))
+        w = nn.Softmax(dim=-1)(w)
+        a = torch.matmul(w, v).permute(0, 2, 1, 3).contiguous().view(b, t, d)
+        x = x + self.c_proj(a)
+        return x + self.c_proj2(gelu_new(self.c_fc(self.ln_2(x))))
+
+
+class HFGPT2(GPT2):
+    def __init__(self, layers, d, h, ffn, vocab, n_pos):
+        super().__init__(0, d, h, ffn, vocab, n_pos)
+        self.blocks = nn.ModuleList(
+            [HFGPT2Block(d, h, ffn, n_pos) for _ in range(layers)])
 
 
 class OPTBlock(nn.Module):
@@ -233,6 +294,7 @@ def main():
         ("gpt2-opset17", lambda: GPT2(*dims), 17, False),
         ("gpt2-opset14", lambda: GPT2(*dims), 14, False),
         ("gpt2-dynamic", lambda: GPT2(*dims), 17, True),
+        ("gpt2-hf-opset13", lambda: HFGPT2(*dims), 13, False),
         ("opt-opset17", lambda: OPT(*dims), 17, False),
         ("llama-opset17", lambda: Llama(*dims), 17, False),
     ]
