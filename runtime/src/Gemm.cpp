@@ -35,11 +35,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <new>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -112,7 +114,9 @@ public:
     return *pool;
   }
 
-  /// Runs fn(0..n-1) on up to `threads` threads (the caller included).
+  /// Runs fn(0..n-1) on up to `threads` threads (the caller included). If a
+  /// call throws, the remaining calls are skipped and the first exception is
+  /// rethrown here once every thread has let go of the job.
   void run(int64_t n, int threads, const std::function<void(int64_t)> &fn) {
     if (n <= 0)
       return;
@@ -140,6 +144,8 @@ public:
       return job.done.load(std::memory_order_acquire) == job.n &&
              job.active == 0;
     });
+    if (job.error)
+      std::rethrow_exception(job.error);
   }
 
 private:
@@ -151,6 +157,9 @@ private:
     int helpersWanted = 0;
     int helpers = 0; // guarded by mu_
     int active = 0;  // guarded by mu_
+    std::atomic<bool> failed{false};
+    std::mutex errorMu;
+    std::exception_ptr error; // first exception, guarded by errorMu
   };
 
   static void work(Job &job) {
@@ -158,7 +167,16 @@ private:
       int64_t i = job.next.fetch_add(1, std::memory_order_relaxed);
       if (i >= job.n)
         return;
-      (*job.fn)(i);
+      if (!job.failed.load(std::memory_order_relaxed)) {
+        try {
+          (*job.fn)(i);
+        } catch (...) {
+          std::lock_guard<std::mutex> lk(job.errorMu);
+          if (!job.error)
+            job.error = std::current_exception();
+          job.failed.store(true, std::memory_order_relaxed);
+        }
+      }
       job.done.fetch_add(1, std::memory_order_release);
     }
   }
@@ -166,8 +184,13 @@ private:
   void ensureWorkers(int wanted) {
     constexpr int kMaxWorkers = 255;
     wanted = std::min(wanted, kMaxWorkers);
-    while (int(workers_.size()) < wanted)
-      workers_.emplace_back([this] { workerLoop(); });
+    try {
+      while (int(workers_.size()) < wanted)
+        workers_.emplace_back([this] { workerLoop(); });
+    } catch (const std::system_error &) {
+      // Cannot start more threads: the caller (and existing workers) do the
+      // work; correctness does not depend on helpers showing up.
+    }
   }
 
   void workerLoop() {
