@@ -33,4 +33,39 @@ def MpcAnnotateVisibility : Pass<"mpc-annotate-visibility"> {
   let dependentDialects = ["::umbra::mpc::MpcDialect"];
 }
 
+
+def MpcOptimize : Pass<"mpc-optimize", "::mlir::func::FuncOp"> {
+  let summary = "Merge truncations and schedule openings into shared rounds";
+  let description = [{
+    Protocol-level clean-up of a lowered program:
+
+    - Truncation merging: `trunc(trunc(x, a), b)` becomes `trunc(x, a + b)`,
+      and `trunc(a, k) +/- trunc(b, k)` of single-use truncations becomes
+      `trunc(a +/- b, k)`: one truncation protocol instead of two, at the
+      same error bound (one unit in the last place).
+    - Round scheduling: every op gets the communication round in which it can
+      start (`mpc.round`, the longest chain of interactive ops before it) and
+      the block is reordered, stably, by that round, so that independent
+      openings (for example the comparisons of a spline, or the Q, K and V
+      projections) are adjacent and can share one message exchange. The
+      program's round count (its critical path) is attached to the function
+      as `mpc.rounds`.
+
+    Rounds per op follow the runtime's protocols (docs/protocols.md): on
+    shared operands, share, reveal, products, truncation, comparison,
+    ReLU and selection take one round; a polynomial of degree d takes
+    ceil(log2 d) + 1; exp with t squarings takes 2t; max over n elements
+    takes 2 ceil(log2 n); reciprocal and rsqrt take 2 per Newton iteration
+    (4 iterations when the runtime chooses). Ops on public or single-party
+    values are local (0 rounds).
+
+    Run `cse` first (or use the umbra pipeline) so equal openings are not
+    duplicated.
+  }];
+  let statistics = [
+    Statistic<"numTruncsMerged", "truncs-merged", "truncations removed">
+  ];
+  let dependentDialects = ["::umbra::mpc::MpcDialect"];
+}
+
 #endif // UMBRA_DIALECT_MPC_TRANSFORMS_PASSES_TD
