@@ -126,7 +126,8 @@ int main(int argc, char **argv) {
 
   auto matmulCase = [&](const char *name, int64_t n, int64_t k, int64_t m,
                         bool constW) {
-    Vec x = randomFixed(n * k, -1, 1, f, 1), w = randomFixed(k * m, -1, 1, f, 2);
+    Vec x = randomFixed(n * k, -1, 1, f, 1),
+        w = randomFixed(k * m, -1, 1, f, 2);
     struct St {
       Vec x, w;
       MatmulMask mask;
@@ -165,70 +166,75 @@ int main(int argc, char **argv) {
     row(name, n, res);
   };
   const size_t ffn = 32 * 3072;
-  elementwise("truncation 32x3072", ffn, [&](Party &P, const Vec &x) {
-    return trunc(P, x, f);
-  }, -4, 4);
-  elementwise("Beaver mul + trunc 32x3072", ffn, [&](Party &P, const Vec &x) {
-    return trunc(P, mul(P, x, x), f);
-  }, -4, 4);
-  elementwise("GeLU as degree-4 poly 32x3072", ffn,
-              [&](Party &P, const Vec &x) {
-                return polyGate(P, x, f, {0.0, 0.5, 0.1972, 0.0, -0.0046});
-              },
-              -4, 4);
+  elementwise(
+      "truncation 32x3072", ffn,
+      [&](Party &P, const Vec &x) { return trunc(P, x, f); }, -4, 4);
+  elementwise(
+      "Beaver mul + trunc 32x3072", ffn,
+      [&](Party &P, const Vec &x) { return trunc(P, mul(P, x, x), f); }, -4, 4);
+  elementwise(
+      "GeLU as degree-4 poly 32x3072", ffn,
+      [&](Party &P, const Vec &x) {
+        return polyGate(P, x, f, {0.0, 0.5, 0.1972, 0.0, -0.0046});
+      },
+      -4, 4);
   for (Cmp cmp : {Cmp::Dcf, Cmp::Bits}) {
     gCmp = cmp;
-    elementwise(std::string("ReLU 32x3072, 32-bit compare [") + cmpName(cmp) +
-                    "]",
-                ffn, [](Party &P, const Vec &x) { return relu(P, x, 32); },
-                -4, 4);
-  elementwise(std::string("ReLU 32x3072 [") + cmpName(cmp) + "]", ffn, [](Party &P, const Vec &x) {
-    return relu(P, x);
-  }, -4, 4);
-  elementwise(std::string("DReLU 32x3072 [") + cmpName(cmp) + "]", ffn, [](Party &P, const Vec &x) {
-    return drelu(P, x);
-  }, -4, 4);
-  elementwise(std::string("GeLU as ReLU + poly correction 32x3072 [") + cmpName(cmp) + "]", ffn,
-              [&](Party &P, const Vec &x) {
-                // gelu(x) = relu(x) - c(|x|) style: relu + even polynomial
-                Vec r = relu(P, x);
-                Vec c = polyGate(P, x, f, {-0.17, 0.0, 0.11, 0.0, -0.0075});
-                for (size_t i = 0; i < r.size(); ++i)
-                  r[i] += c[i];
-                return r;
-              },
-              -4, 4);
-
-  // Softmax over rows: 12 heads x 32 queries x 32 keys.
-  {
-    const int64_t rows = 12 * 32, len = 32;
-    size_t n = size_t(rows * len);
-    Vec x = randomFixed(n, -6, 6, f, 4);
-    Vec xs[3];
-    Measure res = runTrio(
-        [&](Party &P) { xs[int(P.role)] = shareInput(P, Role::P0, x, n); },
-        [&](Party &P) {
-          const Vec &v = xs[int(P.role)];
-          Vec mx;
-          maxRows(P, v, rows, len, &mx, nullptr);
-          Vec z(n);
-          for (int64_t r = 0; r < rows; ++r)
-            for (int64_t j = 0; j < len; ++j)
-              z[r * len + j] = v[r * len + j] - mx[r];
-          Vec e = expGate(P, z, f, 8);
-          Vec s(rows, 0);
-          for (int64_t r = 0; r < rows; ++r)
-            for (int64_t j = 0; j < len; ++j)
-              s[r] += e[r * len + j];
-          Vec inv = reciprocalGate(P, s, f, 1.0, double(len), 0);
-          Vec invb(n);
-          for (size_t i = 0; i < n; ++i)
-            invb[i] = inv[i / len];
-          (void)trunc(P, mul(P, e, invb), f);
+    elementwise(
+        std::string("ReLU 32x3072, 32-bit compare [") + cmpName(cmp) + "]", ffn,
+        [](Party &P, const Vec &x) { return relu(P, x, 32); }, -4, 4);
+    elementwise(
+        std::string("ReLU 32x3072 [") + cmpName(cmp) + "]", ffn,
+        [](Party &P, const Vec &x) { return relu(P, x); }, -4, 4);
+    elementwise(
+        std::string("DReLU 32x3072 [") + cmpName(cmp) + "]", ffn,
+        [](Party &P, const Vec &x) { return drelu(P, x); }, -4, 4);
+    elementwise(
+        std::string("GeLU as ReLU + poly correction 32x3072 [") + cmpName(cmp) +
+            "]",
+        ffn,
+        [&](Party &P, const Vec &x) {
+          // gelu(x) = relu(x) - c(|x|) style: relu + even polynomial
+          Vec r = relu(P, x);
+          Vec c = polyGate(P, x, f, {-0.17, 0.0, 0.11, 0.0, -0.0075});
+          for (size_t i = 0; i < r.size(); ++i)
+            r[i] += c[i];
+          return r;
         },
-        reps);
-    row(std::string("softmax 12x32x32 (max, exp, recip, mul) [") + cmpName(cmp) + "]", n, res);
-  }
+        -4, 4);
+
+    // Softmax over rows: 12 heads x 32 queries x 32 keys.
+    {
+      const int64_t rows = 12 * 32, len = 32;
+      size_t n = size_t(rows * len);
+      Vec x = randomFixed(n, -6, 6, f, 4);
+      Vec xs[3];
+      Measure res = runTrio(
+          [&](Party &P) { xs[int(P.role)] = shareInput(P, Role::P0, x, n); },
+          [&](Party &P) {
+            const Vec &v = xs[int(P.role)];
+            Vec mx;
+            maxRows(P, v, rows, len, &mx, nullptr);
+            Vec z(n);
+            for (int64_t r = 0; r < rows; ++r)
+              for (int64_t j = 0; j < len; ++j)
+                z[r * len + j] = v[r * len + j] - mx[r];
+            Vec e = expGate(P, z, f, 8);
+            Vec s(rows, 0);
+            for (int64_t r = 0; r < rows; ++r)
+              for (int64_t j = 0; j < len; ++j)
+                s[r] += e[r * len + j];
+            Vec inv = reciprocalGate(P, s, f, 1.0, double(len), 0);
+            Vec invb(n);
+            for (size_t i = 0; i < n; ++i)
+              invb[i] = inv[i / len];
+            (void)trunc(P, mul(P, e, invb), f);
+          },
+          reps);
+      row(std::string("softmax 12x32x32 (max, exp, recip, mul) [") +
+              cmpName(cmp) + "]",
+          n, res);
+    }
   }
   return 0;
 }

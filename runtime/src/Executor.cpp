@@ -63,8 +63,7 @@ std::vector<int64_t> transposeMap(const Shape &in,
   return map;
 }
 
-std::vector<int64_t> sliceMap(const Shape &in,
-                              const std::vector<int64_t> &a) {
+std::vector<int64_t> sliceMap(const Shape &in, const std::vector<int64_t> &a) {
   size_t r = in.size();
   Shape out(r);
   for (size_t i = 0; i < r; ++i)
@@ -86,6 +85,37 @@ std::vector<int64_t> axisLastPerm(size_t rank, int64_t axis) {
       p.push_back(int64_t(i));
   p.push_back(axis);
   return p;
+}
+
+/// One-hot rows of integer ids (frac 0, two's complement): ids outside
+/// [0, depth) give a zero row.
+template <typename T, typename V>
+static std::vector<T> oneHotRows(const std::vector<V> &ids, int64_t depth) {
+  std::vector<T> out(ids.size() * size_t(depth), T(0));
+  for (size_t i = 0; i < ids.size(); ++i) {
+    int64_t id = int64_t(ids[i]);
+    if (id >= 0 && id < depth)
+      out[i * size_t(depth) + size_t(id)] = T(1);
+  }
+  return out;
+}
+
+/// Sum over the axes iattrs[1..] (keepdims does not change the layout).
+template <typename T>
+static std::vector<T> reduceSumAxes(const std::vector<T> &x, const Shape &s,
+                                    const std::vector<int64_t> &ia, size_t n) {
+  Shape kept = s;
+  for (size_t i = 1; i < ia.size(); ++i)
+    kept[ia[i]] = 1;
+  std::vector<int64_t> st = stridesOf(kept);
+  std::vector<T> out(n, T(0));
+  forEachIndex(s, [&](int64_t f, const std::vector<int64_t> &idx) {
+    int64_t dst = 0;
+    for (size_t d = 0; d < s.size(); ++d)
+      dst += (kept[d] == 1 ? 0 : idx[d]) * st[d];
+    out[dst] += x[f];
+  });
+  return out;
 }
 
 template <typename T>
@@ -135,8 +165,7 @@ Executor::Executor(const Program &prog, Party &party)
     const SlotInfo &si = prog.slots[s];
     if (si.weight < 0)
       continue;
-    if (si.vis == Vis::Public ||
-        (si.vis == Vis::Owner && P_.role == Role::P1))
+    if (si.vis == Vis::Public || (si.vis == Vis::Owner && P_.role == Role::P1))
       vals_[s] = {prog.weightRing(int(s)), Kind::Public};
   }
 }
@@ -232,10 +261,9 @@ void Executor::runDeployment() {
       continue;
     runOne("deploy", int64_t(i), "matmul-mask", ii.name, [&] {
       const Value &wv = get(w);
-      prepareMatmulMask(P_, wv.kind == Kind::Shared || P_.dealer()
-                                ? wv.data
-                                : asShare(wv),
-                        masks_[i]);
+      prepareMatmulMask(
+          P_, wv.kind == Kind::Shared || P_.dealer() ? wv.data : asShare(wv),
+          masks_[i]);
     });
   }
   deployed_ = true;
@@ -283,15 +311,16 @@ void Executor::exec(size_t idx) {
     for (int s : I.in)
       if (vals_[s].kind == Kind::None && prog_.slots[s].weight < 0 &&
           prog_.slots[s].vis == Vis::Public) {
-        bool local = I.op != Op::Share && I.op != Op::Reveal &&
-                     os.vis == Vis::Public;
+        bool local =
+            I.op != Op::Share && I.op != Op::Reveal && os.vis == Vis::Public;
         bool produced = false;
         for (size_t j = 0; j < idx && !produced; ++j)
           produced = prog_.instrs[j].out[0] == s;
         UMBRA_CHECK(local && produced, "slot '", prog_.slots[s].name,
                     "' is not known to ", roleName(P.role),
                     " (revealed to the other party only, or a missing "
-                    "public input) but ", opName(I.op), " needs it");
+                    "public input) but ",
+                    opName(I.op), " needs it");
         vals_[o] = Value{};
         return;
       }
@@ -304,8 +333,8 @@ void Executor::exec(size_t idx) {
     Vec plain;
     if (P.role == owner) {
       const Value &v = vals_[I.in[0]];
-      UMBRA_CHECK(v.kind == Kind::Public, "missing input '", is.name,
-                  "' at ", roleName(P.role));
+      UMBRA_CHECK(v.kind == Kind::Public, "missing input '", is.name, "' at ",
+                  roleName(P.role));
       plain = v.data;
     }
     out.data = shareInput(P, owner, plain, n);
@@ -420,8 +449,8 @@ void Executor::exec(size_t idx) {
     break;
   }
   case Op::Reciprocal:
-    out.data = reciprocalGate(P, in(0).data, os.frac, I.fattrs[0],
-                              I.fattrs[1], int(I.iattrs[0]));
+    out.data = reciprocalGate(P, in(0).data, os.frac, I.fattrs[0], I.fattrs[1],
+                              int(I.iattrs[0]));
     break;
   case Op::Rsqrt:
     out.data = rsqrtGate(P, in(0).data, os.frac, I.fattrs[0], I.fattrs[1],
@@ -443,6 +472,28 @@ void Executor::exec(size_t idx) {
   case Op::Broadcast:
     out.data = bcast(in(0).data, inShape(0), os.shape);
     break;
+  case Op::OneHot: {
+    // The holder of the ids expands them and secret-shares the rows.
+    const SlotInfo &is = prog_.slots[I.in[0]];
+    int64_t depth = I.iattrs[0];
+    if (is.vis == Vis::Public) {
+      out.data = oneHotRows<uint64_t>(in(0).data, depth);
+      break;
+    }
+    Role owner = is.vis == Vis::Client ? Role::P0 : Role::P1;
+    Vec plain;
+    if (P.role == owner) {
+      const Value &v = vals_[I.in[0]];
+      UMBRA_CHECK(v.kind == Kind::Public, "missing input '", is.name, "' at ",
+                  roleName(P.role));
+      plain = oneHotRows<uint64_t>(v.data, depth);
+    }
+    out.data = shareInput(P, owner, plain, n);
+    break;
+  }
+  case Op::ReduceSum:
+    out.data = reduceSumAxes(in(0).data, inShape(0), I.iattrs, n);
+    break;
   case Op::Concat: {
     std::vector<Vec> parts;
     std::vector<const Vec *> ps;
@@ -461,8 +512,8 @@ void Executor::exec(size_t idx) {
     fail("unsupported instruction ", opName(I.op));
   }
   if (out.kind != Kind::None)
-    UMBRA_CHECK(out.data.size() == n, "internal: ", opName(I.op),
-                " produced ", out.data.size(), " elements, expected ", n);
+    UMBRA_CHECK(out.data.size() == n, "internal: ", opName(I.op), " produced ",
+                out.data.size(), " elements, expected ", n);
   vals_[o] = std::move(out);
   if (onValue)
     onValue(o);
@@ -521,7 +572,7 @@ void FloatExecutor::run() {
       auto a = bcast(in(0), inShape(0), os.shape);
       auto b = bcast(in(1), inShape(1), os.shape);
       for (size_t i = 0; i < n; ++i)
-        out[i] = I.op == Op::Add ? a[i] + b[i]
+        out[i] = I.op == Op::Add   ? a[i] + b[i]
                  : I.op == Op::Sub ? a[i] - b[i]
                                    : a[i] * b[i];
       break;
@@ -606,6 +657,12 @@ void FloatExecutor::run() {
       break;
     case Op::Broadcast:
       out = bcast(in(0), inShape(0), os.shape);
+      break;
+    case Op::OneHot:
+      out = oneHotRows<double>(in(0), I.iattrs[0]);
+      break;
+    case Op::ReduceSum:
+      out = reduceSumAxes(in(0), inShape(0), I.iattrs, n);
       break;
     case Op::Concat: {
       std::vector<const std::vector<double> *> ps;

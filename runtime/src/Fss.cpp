@@ -13,6 +13,10 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
+#include <exception>
+#include <thread>
+
 namespace umbra::rt {
 
 namespace {
@@ -57,18 +61,51 @@ FixedKeyAes &aes() {
 
 constexpr uint64_t kLow2 = ~uint64_t(3);
 
-/// Expands n seeds (2 words each) into B blocks each, tweak j in the high
-/// word. Output: n*B blocks, element-major. Buffers are reused.
-void expand(const Vec &s, size_t n, size_t B, uint64_t tweak, Vec &in,
-            Vec &out) {
-  in.resize(2 * n * B);
-  for (size_t e = 0; e < n; ++e)
+/// Expands seeds [b, e) (2 words each) into B blocks each, tweak j in the
+/// high word, writing element-major blocks at out + 2*b*B.
+void expand(const Vec &s, size_t b, size_t e, size_t B, uint64_t tweak,
+            uint64_t *out) {
+  thread_local Vec in;
+  size_t m = e - b;
+  in.resize(2 * m * B);
+  for (size_t i = 0; i < m; ++i)
     for (size_t j = 0; j < B; ++j) {
-      in[2 * (e * B + j)] = s[2 * e];
-      in[2 * (e * B + j) + 1] = s[2 * e + 1] ^ (tweak + j);
+      in[2 * (i * B + j)] = s[2 * (b + i)];
+      in[2 * (i * B + j) + 1] = s[2 * (b + i) + 1] ^ (tweak + j);
     }
-  out.resize(in.size());
-  aes().mmo(in.data(), out.data(), n * B);
+  aes().mmo(in.data(), out + 2 * b * B, m * B);
+}
+
+/// Runs fn(begin, end) over [0, n) on up to hardware_concurrency threads
+/// (element ranges are independent in every DCF level).
+template <typename F> void parallelFor(size_t n, F fn) {
+  unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+  size_t T = std::min<size_t>(hw, n / 8192 + 1);
+  if (T <= 1) {
+    fn(size_t(0), n);
+    return;
+  }
+  size_t chunk = (n + T - 1) / T;
+  std::vector<std::thread> ts;
+  std::vector<std::exception_ptr> errs(T);
+  for (size_t t = 1; t < T; ++t)
+    ts.emplace_back([&, t] {
+      try {
+        fn(std::min(n, t * chunk), std::min(n, (t + 1) * chunk));
+      } catch (...) {
+        errs[t] = std::current_exception();
+      }
+    });
+  try {
+    fn(size_t(0), std::min(n, chunk));
+  } catch (...) {
+    errs[0] = std::current_exception();
+  }
+  for (auto &t : ts)
+    t.join();
+  for (auto &e : errs)
+    if (e)
+      std::rethrow_exception(e);
 }
 
 struct Node {
@@ -103,12 +140,11 @@ std::vector<Vec> dcfLessThan(Party &P, const Vec &x, int nbits, int np,
   const size_t lvlWords = (2 + np) * n;
   Vec root0 = P.seedOf(0, 2 * n), root1 = P.seedOf(1, 2 * n);
   std::vector<Vec> out(np, Vec(n, 0));
-  Vec bufIn, bufOut;
   if (P.dealer()) {
     // Key generation, one level at a time (streamed to both parties).
     Vec alpha = alphaFn();
     std::vector<Vec> beta = betaFn();
-    Vec s0 = root0, s1 = root1, e0, e1;
+    Vec s0 = root0, s1 = root1, e0(2 * n * B), e1(2 * n * B);
     for (size_t e = 0; e < n; ++e) {
       s0[2 * e] &= kLow2;
       s1[2 * e] &= kLow2;
@@ -117,42 +153,48 @@ std::vector<Vec> dcfLessThan(Party &P, const Vec &x, int nbits, int np,
     Vec va(np * n, 0);
     for (size_t l = 0; l < L; ++l) {
       P.corrBoth(lvlWords, [&](uint64_t *cwl) {
-        expand(s0, n, B, 0, bufIn, e0);
-        expand(s1, n, B, 0, bufIn, e1);
-        for (size_t e = 0; e < n; ++e) {
-          uint64_t a = (alpha[e] >> (L - 1 - l)) & 1;
-          Node n0 = parse(&e0[2 * e * B], np), n1 = parse(&e1[2 * e * B], np);
-          uint64_t sign1 = t1[e] ? ~uint64_t(0) : 1; // (-1)^t1
-          const uint64_t *s0lose = a ? n0.sL : n0.sR, *s1lose = a ? n1.sL : n1.sR;
-          const uint64_t *s0keep = a ? n0.sR : n0.sL, *s1keep = a ? n1.sR : n1.sL;
-          const uint64_t *v0lose = a ? n0.vL : n0.vR, *v1lose = a ? n1.vL : n1.vR;
-          const uint64_t *v0keep = a ? n0.vR : n0.vL, *v1keep = a ? n1.vR : n1.vL;
-          uint64_t scw0 = s0lose[0] ^ s1lose[0], scw1 = s0lose[1] ^ s1lose[1];
-          uint64_t tcwL = n0.tL ^ n1.tL ^ a ^ 1, tcwR = n0.tR ^ n1.tR ^ a;
-          cwl[2 * e] = scw0 | tcwL | (tcwR << 1);
-          cwl[2 * e + 1] = scw1;
-          for (int p = 0; p < np; ++p) {
-            uint64_t &V = va[p * n + e];
-            uint64_t vcw = sign1 * (v1lose[p] - v0lose[p] - V);
-            if (a) // Lose = L: x < alpha on this branch
-              vcw += sign1 * beta[p][e];
-            V = V - v1keep[p] + v0keep[p] + sign1 * vcw;
-            cwl[2 * n + p * n + e] = vcw;
+        parallelFor(n, [&](size_t eb, size_t ee) {
+          expand(s0, eb, ee, B, 0, e0.data());
+          expand(s1, eb, ee, B, 0, e1.data());
+          for (size_t e = eb; e < ee; ++e) {
+            uint64_t a = (alpha[e] >> (L - 1 - l)) & 1;
+            Node n0 = parse(&e0[2 * e * B], np), n1 = parse(&e1[2 * e * B], np);
+            uint64_t sign1 = t1[e] ? ~uint64_t(0) : 1; // (-1)^t1
+            const uint64_t *s0lose = a ? n0.sL : n0.sR,
+                           *s1lose = a ? n1.sL : n1.sR;
+            const uint64_t *s0keep = a ? n0.sR : n0.sL,
+                           *s1keep = a ? n1.sR : n1.sL;
+            const uint64_t *v0lose = a ? n0.vL : n0.vR,
+                           *v1lose = a ? n1.vL : n1.vR;
+            const uint64_t *v0keep = a ? n0.vR : n0.vL,
+                           *v1keep = a ? n1.vR : n1.vL;
+            uint64_t scw0 = s0lose[0] ^ s1lose[0], scw1 = s0lose[1] ^ s1lose[1];
+            uint64_t tcwL = n0.tL ^ n1.tL ^ a ^ 1, tcwR = n0.tR ^ n1.tR ^ a;
+            cwl[2 * e] = scw0 | tcwL | (tcwR << 1);
+            cwl[2 * e + 1] = scw1;
+            for (int p = 0; p < np; ++p) {
+              uint64_t &V = va[p * n + e];
+              uint64_t vcw = sign1 * (v1lose[p] - v0lose[p] - V);
+              if (a) // Lose = L: x < alpha on this branch
+                vcw += sign1 * beta[p][e];
+              V = V - v1keep[p] + v0keep[p] + sign1 * vcw;
+              cwl[2 * n + p * n + e] = vcw;
+            }
+            uint64_t tk = a ? tcwR : tcwL;
+            uint64_t t0k = a ? n0.tR : n0.tL, t1k = a ? n1.tR : n1.tL;
+            s0[2 * e] = s0keep[0] ^ (t0[e] ? scw0 : 0);
+            s0[2 * e + 1] = s0keep[1] ^ (t0[e] ? scw1 : 0);
+            s1[2 * e] = s1keep[0] ^ (t1[e] ? scw0 : 0);
+            s1[2 * e + 1] = s1keep[1] ^ (t1[e] ? scw1 : 0);
+            t0[e] = uint8_t(t0k ^ (t0[e] & tk));
+            t1[e] = uint8_t(t1k ^ (t1[e] & tk));
           }
-          uint64_t tk = a ? tcwR : tcwL;
-          uint64_t t0k = a ? n0.tR : n0.tL, t1k = a ? n1.tR : n1.tL;
-          s0[2 * e] = s0keep[0] ^ (t0[e] ? scw0 : 0);
-          s0[2 * e + 1] = s0keep[1] ^ (t0[e] ? scw1 : 0);
-          s1[2 * e] = s1keep[0] ^ (t1[e] ? scw0 : 0);
-          s1[2 * e + 1] = s1keep[1] ^ (t1[e] ? scw1 : 0);
-          t0[e] = uint8_t(t0k ^ (t0[e] & tk));
-          t1[e] = uint8_t(t1k ^ (t1[e] & tk));
-        }
+        });
       });
     }
     P.corrBoth(np * n, [&](uint64_t *fin) {
-      expand(s0, n, 1, 0xC0, bufIn, e0);
-      expand(s1, n, 1, 0xC0, bufIn, e1);
+      expand(s0, 0, n, 1, 0xC0, e0.data());
+      expand(s1, 0, n, 1, 0xC0, e1.data());
       for (size_t e = 0; e < n; ++e) {
         uint64_t sign1 = t1[e] ? ~uint64_t(0) : 1;
         for (int p = 0; p < np; ++p)
@@ -163,37 +205,39 @@ std::vector<Vec> dcfLessThan(Party &P, const Vec &x, int nbits, int np,
     return out;
   }
   const int b = P.p0() ? 0 : 1;
-  Vec s = b == 0 ? root0 : root1, ex;
+  Vec s = b == 0 ? root0 : root1, ex(2 * n * B);
   for (size_t e = 0; e < n; ++e)
     s[2 * e] &= kLow2;
   std::vector<uint8_t> t(n, uint8_t(b));
   for (size_t l = 0; l < L; ++l) {
     const uint64_t *cwl = P.corrBoth(lvlWords, nullptr);
-    expand(s, n, B, 0, bufIn, ex);
-    for (size_t e = 0; e < n; ++e) {
-      Node nd = parse(&ex[2 * e * B], np);
-      uint64_t xi = (x[e] >> (L - 1 - l)) & 1;
-      uint64_t te = t[e];
-      if (te) {
-        uint64_t c0 = cwl[2 * e] & kLow2, c1 = cwl[2 * e + 1];
-        nd.sL[0] ^= c0;
-        nd.sL[1] ^= c1;
-        nd.sR[0] ^= c0;
-        nd.sR[1] ^= c1;
-        nd.tL ^= cwl[2 * e] & 1;
-        nd.tR ^= (cwl[2 * e] >> 1) & 1;
+    parallelFor(n, [&](size_t eb, size_t ee) {
+      expand(s, eb, ee, B, 0, ex.data());
+      for (size_t e = eb; e < ee; ++e) {
+        Node nd = parse(&ex[2 * e * B], np);
+        uint64_t xi = (x[e] >> (L - 1 - l)) & 1;
+        uint64_t te = t[e];
+        if (te) {
+          uint64_t c0 = cwl[2 * e] & kLow2, c1 = cwl[2 * e + 1];
+          nd.sL[0] ^= c0;
+          nd.sL[1] ^= c1;
+          nd.sR[0] ^= c0;
+          nd.sR[1] ^= c1;
+          nd.tL ^= cwl[2 * e] & 1;
+          nd.tR ^= (cwl[2 * e] >> 1) & 1;
+        }
+        const uint64_t *v = xi ? nd.vR : nd.vL;
+        for (int p = 0; p < np; ++p)
+          out[p][e] += v[p] + te * cwl[2 * n + p * n + e];
+        const uint64_t *ns = xi ? nd.sR : nd.sL;
+        s[2 * e] = ns[0];
+        s[2 * e + 1] = ns[1];
+        t[e] = uint8_t(xi ? nd.tR : nd.tL);
       }
-      const uint64_t *v = xi ? nd.vR : nd.vL;
-      for (int p = 0; p < np; ++p)
-        out[p][e] += v[p] + te * cwl[2 * n + p * n + e];
-      const uint64_t *ns = xi ? nd.sR : nd.sL;
-      s[2 * e] = ns[0];
-      s[2 * e + 1] = ns[1];
-      t[e] = uint8_t(xi ? nd.tR : nd.tL);
-    }
+    });
   }
   const uint64_t *fin = P.corrBoth(np * n, nullptr);
-  expand(s, n, 1, 0xC0, bufIn, ex);
+  expand(s, 0, n, 1, 0xC0, ex.data());
   for (size_t e = 0; e < n; ++e)
     for (int p = 0; p < np; ++p) {
       out[p][e] += ex[2 * e + p] + uint64_t(t[e]) * fin[p * n + e];

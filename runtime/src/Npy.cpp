@@ -19,8 +19,8 @@ NpyArray readNpy(const std::string &path) {
   UMBRA_CHECK(f.good(), "cannot open '", path, "'");
   std::string all((std::istreambuf_iterator<char>(f)),
                   std::istreambuf_iterator<char>());
-  UMBRA_CHECK(all.size() >= 10 && all.compare(0, 6, "\x93NUMPY") == 0,
-              "'", path, "' is not a .npy file");
+  UMBRA_CHECK(all.size() >= 10 && all.compare(0, 6, "\x93NUMPY") == 0, "'",
+              path, "' is not a .npy file");
   uint8_t major = uint8_t(all[6]);
   size_t hlen, off;
   if (major == 1) {
@@ -37,16 +37,16 @@ NpyArray readNpy(const std::string &path) {
   std::string h = all.substr(off, hlen);
   std::string descr = field(h, "descr");
   auto q1 = descr.find('\''), q2 = descr.find('\'', q1 + 1);
-  UMBRA_CHECK(q1 != std::string::npos && q2 != std::string::npos,
-              "'", path, "': bad dtype");
+  UMBRA_CHECK(q1 != std::string::npos && q2 != std::string::npos, "'", path,
+              "': bad dtype");
   std::string dt = descr.substr(q1 + 1, q2 - q1 - 1);
   std::string fo = field(h, "fortran_order");
   UMBRA_CHECK(fo.find("False") < fo.find(','), "'", path,
               "': Fortran-ordered arrays are not supported");
   std::string sh = field(h, "shape");
   auto a = sh.find('('), b = sh.find(')');
-  UMBRA_CHECK(a != std::string::npos && b != std::string::npos,
-              "'", path, "': bad shape");
+  UMBRA_CHECK(a != std::string::npos && b != std::string::npos, "'", path,
+              "': bad shape");
   NpyArray arr;
   std::stringstream ss(sh.substr(a + 1, b - a - 1));
   std::string tok;
@@ -103,10 +103,12 @@ void writeNpy(const std::string &path, const Shape &shape,
               const std::vector<double> &data) {
   std::string sh = "(";
   for (size_t i = 0; i < shape.size(); ++i)
-    sh += std::to_string(shape[i]) + (shape.size() == 1 ? "," : i + 1 < shape.size() ? ", " : "");
+    sh += std::to_string(shape[i]) + (shape.size() == 1      ? ","
+                                      : i + 1 < shape.size() ? ", "
+                                                             : "");
   sh += ")";
-  std::string h = "{'descr': '<f8', 'fortran_order': False, 'shape': " + sh +
-                  ", }";
+  std::string h =
+      "{'descr': '<f8', 'fortran_order': False, 'shape': " + sh + ", }";
   size_t total = 10 + h.size() + 1;
   h += std::string((64 - total % 64) % 64, ' ') + "\n";
   std::ofstream f(path, std::ios::binary);

@@ -15,10 +15,11 @@
 namespace umbra::rt {
 
 static const char *kOpNames[] = {
-    "share", "reveal", "add", "sub", "neg", "mul", "matmul", "scale",
-    "trunc", "drelu", "ltz", "select", "relu", "max", "argmax",
-    "reciprocal", "rsqrt", "exp", "poly", "reshape", "transpose", "slice",
-    "concat", "broadcast", "copy"};
+    "share",  "reveal",  "add",       "sub",        "neg",    "mul",
+    "matmul", "scale",   "trunc",     "drelu",      "ltz",    "select",
+    "relu",   "max",     "argmax",    "reciprocal", "rsqrt",  "exp",
+    "poly",   "reshape", "transpose", "slice",      "concat", "broadcast",
+    "copy",   "onehot",  "reduce_sum"};
 static_assert(sizeof(kOpNames) / sizeof(kOpNames[0]) == size_t(Op::NumOps));
 
 const char *opName(Op op) {
@@ -26,10 +27,14 @@ const char *opName(Op op) {
 }
 const char *visName(Vis v) {
   switch (v) {
-  case Vis::Public: return "public";
-  case Vis::Client: return "client";
-  case Vis::Owner: return "owner";
-  case Vis::Shared: return "shared";
+  case Vis::Public:
+    return "public";
+  case Vis::Client:
+    return "client";
+  case Vis::Owner:
+    return "owner";
+  case Vis::Shared:
+    return "shared";
   }
   return "?";
 }
@@ -53,8 +58,8 @@ std::string shapeStr(const Shape &s) {
 
 uint64_t encodeFixed(double v, int frac) {
   double s = std::ldexp(v, frac);
-  UMBRA_CHECK(std::isfinite(s) && std::fabs(s) < 9.2e18,
-              "value ", v, " does not fit the fixed-point range (", frac,
+  UMBRA_CHECK(std::isfinite(s) && std::fabs(s) < 9.2e18, "value ", v,
+              " does not fit the fixed-point range (", frac,
               " fractional bits)");
   return uint64_t(int64_t(std::llround(s)));
 }
@@ -68,8 +73,8 @@ Shape broadcastShapes(const Shape &a, const Shape &b) {
   for (size_t i = 0; i < r; ++i) {
     int64_t da = i < r - a.size() ? 1 : a[i - (r - a.size())];
     int64_t db = i < r - b.size() ? 1 : b[i - (r - b.size())];
-    UMBRA_CHECK(da == db || da == 1 || db == 1, "shapes ", shapeStr(a),
-                " and ", shapeStr(b), " do not broadcast");
+    UMBRA_CHECK(da == db || da == 1 || db == 1, "shapes ", shapeStr(a), " and ",
+                shapeStr(b), " do not broadcast");
     out[i] = da == 1 ? db : da;
   }
   return out;
@@ -84,16 +89,16 @@ SlotInfo inferOutput(Op op, const std::vector<const SlotInfo *> &in,
                      const std::vector<int64_t> &ia,
                      const std::vector<double> &fa) {
   auto nIn = [&](size_t lo, size_t hi) {
-    UMBRA_CHECK(in.size() >= lo && in.size() <= hi, opName(op), " expects ",
-                lo, (lo == hi ? "" : "+"), " operands, got ", in.size());
+    UMBRA_CHECK(in.size() >= lo && in.size() <= hi, opName(op), " expects ", lo,
+                (lo == hi ? "" : "+"), " operands, got ", in.size());
   };
   auto nI = [&](size_t n) {
     UMBRA_CHECK(ia.size() == n, opName(op), " expects ", n,
                 " integer attributes, got ", ia.size());
   };
   auto needData = [&](const SlotInfo *s) {
-    UMBRA_CHECK(dataVis(s->vis), opName(op), ": operand '", s->name,
-                "' is ", visName(s->vis), "-private; share it first");
+    UMBRA_CHECK(dataVis(s->vis), opName(op), ": operand '", s->name, "' is ",
+                visName(s->vis), "-private; share it first");
   };
   auto needShared = [&](const SlotInfo *s) {
     UMBRA_CHECK(s->vis == Vis::Shared, opName(op), ": operand '", s->name,
@@ -102,8 +107,10 @@ SlotInfo inferOutput(Op op, const std::vector<const SlotInfo *> &in,
   // Optional trailing comparison width (exact for |x| < 2^(bits-1)).
   auto needBits = [&](size_t base) {
     UMBRA_CHECK(ia.size() == base || ia.size() == base + 1, opName(op),
-                " expects ", base, " integer attributes (+ optional bit "
-                "width), got ", ia.size());
+                " expects ", base,
+                " integer attributes (+ optional bit "
+                "width), got ",
+                ia.size());
     if (ia.size() == base + 1)
       UMBRA_CHECK(ia[base] >= 2 && ia[base] <= 64, opName(op),
                   ": comparison bit width ", ia[base], " not in [2, 64]");
@@ -160,8 +167,8 @@ SlotInfo inferOutput(Op op, const std::vector<const SlotInfo *> &in,
     if (b.size() > 2) {
       UMBRA_CHECK(a.size() == b.size() &&
                       std::equal(a.begin(), a.end() - 2, b.begin()),
-                  "matmul: batch dimensions ", shapeStr(a), " x ",
-                  shapeStr(b), " differ");
+                  "matmul: batch dimensions ", shapeStr(a), " x ", shapeStr(b),
+                  " differ");
     }
     o.shape = a;
     o.shape.back() = b.back();
@@ -310,6 +317,39 @@ SlotInfo inferOutput(Op op, const std::vector<const SlotInfo *> &in,
     needData(in[0]);
     o = *in[0]; // shape comes from the declared slot
     break;
+  case Op::OneHot:
+    nIn(1, 1);
+    nI(1);
+    UMBRA_CHECK(in[0]->frac == 0, "onehot: ids must have 0 fractional bits");
+    UMBRA_CHECK(ia[0] >= 1 && ia[0] <= (int64_t(1) << 32), "onehot: depth ",
+                ia[0], " out of range");
+    UMBRA_CHECK(in[0]->vis != Vis::Shared,
+                "onehot: ids must be held by one party (or public)");
+    UMBRA_CHECK(in[0]->shape.size() < 8, "onehot: rank too large");
+    o = *in[0];
+    o.shape.push_back(ia[0]);
+    o.vis = in[0]->vis == Vis::Public ? Vis::Public : Vis::Shared;
+    break;
+  case Op::ReduceSum: {
+    nIn(1, 1);
+    needData(in[0]);
+    UMBRA_CHECK(ia.size() >= 2, "reduce_sum: needs keepdims and >= 1 axis");
+    int64_t r = in[0]->shape.size();
+    std::vector<bool> red(r, false);
+    for (size_t i = 1; i < ia.size(); ++i) {
+      UMBRA_CHECK(ia[i] >= 0 && ia[i] < r && !red[ia[i]], "reduce_sum: axis ",
+                  ia[i], " invalid or repeated for ", shapeStr(in[0]->shape));
+      red[ia[i]] = true;
+    }
+    o = *in[0];
+    o.shape.clear();
+    for (int64_t d = 0; d < r; ++d)
+      if (!red[d])
+        o.shape.push_back(in[0]->shape[d]);
+      else if (ia[0])
+        o.shape.push_back(1);
+    break;
+  }
   default:
     fail("unknown opcode ", int(op));
   }
@@ -336,8 +376,8 @@ static uint32_t rd32(const uint8_t *p) {
 
 Program Program::loadFile(const std::string &path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  UMBRA_CHECK(fd >= 0, "cannot open program '", path, "': ",
-              std::strerror(errno));
+  UMBRA_CHECK(fd >= 0, "cannot open program '", path,
+              "': ", std::strerror(errno));
   struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
@@ -458,8 +498,8 @@ void Program::verify() {
   UMBRA_CHECK(fb::VerifyProgramBuffer(v), "FlatBuffers verification failed");
   const fb::Program *fp = fb::GetProgram(base_ + pOff);
   UMBRA_CHECK(fp->isa_version() == kIsaVersion, "instruction-set version ",
-              fp->isa_version(), " is not supported (runtime has ",
-              kIsaVersion, ")");
+              fp->isa_version(), " is not supported (runtime has ", kIsaVersion,
+              ")");
   fracBits = fp->frac_bits();
   UMBRA_CHECK(fracBits >= 0 && fracBits <= 40, "frac_bits ", fracBits,
               " out of range [0, 40]");
@@ -470,7 +510,8 @@ void Program::verify() {
       WeightInfo wi{w->offset(), w->size(), DType(w->dtype())};
       size_t wIdx = weights.size();
       UMBRA_CHECK(uint8_t(wi.dtype) <= 2, "weight ", wIdx, ": bad dtype");
-      UMBRA_CHECK(wi.offset % kBlobAlign == 0 && wi.size < (uint64_t(1) << 48) &&
+      UMBRA_CHECK(wi.offset % kBlobAlign == 0 &&
+                      wi.size < (uint64_t(1) << 48) &&
                       wi.offset < (uint64_t(1) << 48),
                   "weight ", wIdx, " misaligned or too large");
       UMBRA_CHECK(w->sha256() && w->sha256()->size() == 32, "weight ", wIdx,
@@ -500,15 +541,13 @@ void Program::verify() {
     UMBRA_CHECK(uint8_t(si.vis) <= 3, "slot ", idx, ": bad visibility");
     si.weight = s->weight();
     if (si.weight != -1) {
-      UMBRA_CHECK(si.weight >= 0 && size_t(si.weight) < weights.size(),
-                  "slot ", idx, ": weight index ", si.weight,
-                  " out of range");
+      UMBRA_CHECK(si.weight >= 0 && size_t(si.weight) < weights.size(), "slot ",
+                  idx, ": weight index ", si.weight, " out of range");
       UMBRA_CHECK(si.vis == Vis::Public || si.vis == Vis::Owner, "slot ", idx,
                   ": only public or owner slots can carry weights");
       const WeightInfo &w = weights[si.weight];
-      UMBRA_CHECK(w.present || si.vis == Vis::Owner, "slot ", idx,
-                  ": weight ", si.weight,
-                  " out of bounds (file truncated?)");
+      UMBRA_CHECK(w.present || si.vis == Vis::Owner, "slot ", idx, ": weight ",
+                  si.weight, " out of bounds (file truncated?)");
       uint64_t es = w.dtype == DType::F32 ? 4 : 8;
       UMBRA_CHECK(w.size == uint64_t(si.numel) * es, "slot ", idx,
                   ": weight size ", w.size, " does not match shape ",
@@ -573,8 +612,7 @@ void Program::verify() {
       int o = ii.out[0];
       UMBRA_CHECK(o >= 0 && size_t(o) < ns, "result index ", o,
                   " out of range (", ns, " slots)");
-      UMBRA_CHECK(!defined[o], "result '", slots[o].name,
-                  "' is defined twice");
+      UMBRA_CHECK(!defined[o], "result '", slots[o].name, "' is defined twice");
       SlotInfo want = inferOutput(ii.op, ins, ii.iattrs, ii.fattrs);
       const SlotInfo &got = slots[o];
       if (ii.op == Op::Reshape) {
@@ -644,8 +682,8 @@ int ProgramBuilder::constant(const std::string &name, Shape shape, Vis vis,
                              const std::vector<double> &values, int frac,
                              DType dtype) {
   int s = slot(name, std::move(shape), vis, frac);
-  UMBRA_CHECK(int64_t(values.size()) == slots_[s].numel,
-              "constant '", name, "': value count mismatch");
+  UMBRA_CHECK(int64_t(values.size()) == slots_[s].numel, "constant '", name,
+              "': value count mismatch");
   std::vector<uint8_t> blob(values.size() * (dtype == DType::F32 ? 4 : 8));
   for (size_t i = 0; i < values.size(); ++i) {
     if (dtype == DType::F64) {
@@ -718,16 +756,15 @@ std::vector<uint8_t> ProgramBuilder::finish() const {
   flatbuffers::FlatBufferBuilder fbb;
   std::vector<flatbuffers::Offset<fb::Slot>> slots;
   for (const SlotInfo &s : slots_)
-    slots.push_back(fb::CreateSlot(
-        fbb, fbb.CreateString(s.name), fbb.CreateVector(s.shape), s.frac,
-        fb::Visibility(s.vis), s.weight));
+    slots.push_back(fb::CreateSlot(fbb, fbb.CreateString(s.name),
+                                   fbb.CreateVector(s.shape), s.frac,
+                                   fb::Visibility(s.vis), s.weight));
   std::vector<flatbuffers::Offset<fb::Instr>> instrs;
   for (const InstrInfo &i : instrs_)
     instrs.push_back(fb::CreateInstr(
-        fbb, fb::OpCode(i.op), fbb.CreateVector(i.in),
-        fbb.CreateVector(i.out), fbb.CreateVector(i.iattrs),
-        fbb.CreateVector(i.fattrs), fbb.CreateString(i.reason),
-        fbb.CreateString(i.name)));
+        fbb, fb::OpCode(i.op), fbb.CreateVector(i.in), fbb.CreateVector(i.out),
+        fbb.CreateVector(i.iattrs), fbb.CreateVector(i.fattrs),
+        fbb.CreateString(i.reason), fbb.CreateString(i.name)));
   // Public blobs first, owner blobs last (so they can be stripped).
   std::vector<bool> ownerBlob(blobs_.size(), false);
   for (const SlotInfo &s : slots_)
@@ -749,15 +786,15 @@ std::vector<uint8_t> ProgramBuilder::finish() const {
                                        fb::DType(blobTypes_[i]),
                                        fbb.CreateVector(d, 32)));
   }
-  auto prog = fb::CreateProgram(
-      fbb, kIsaVersion, frac_, fbb.CreateVector(slots),
-      fbb.CreateVector(instrs), fbb.CreateVector(weights),
-      fbb.CreateVector(outputs_));
+  auto prog =
+      fb::CreateProgram(fbb, kIsaVersion, frac_, fbb.CreateVector(slots),
+                        fbb.CreateVector(instrs), fbb.CreateVector(weights),
+                        fbb.CreateVector(outputs_));
   fb::FinishProgramBuffer(fbb, prog);
 
   uint64_t pSize = fbb.GetSize();
-  uint64_t bOff = (kHeaderSize + pSize + kBlobAlign - 1) / kBlobAlign *
-                  kBlobAlign;
+  uint64_t bOff =
+      (kHeaderSize + pSize + kBlobAlign - 1) / kBlobAlign * kBlobAlign;
   std::vector<uint8_t> out(bOff + off, 0);
   std::memcpy(out.data(), "UMBRAPRG", 8);
   uint32_t fv = kFormatVersion;
@@ -772,8 +809,7 @@ std::vector<uint8_t> ProgramBuilder::finish() const {
   return out;
 }
 
-void Program::stripOwnerWeights(const std::string &in,
-                                const std::string &out) {
+void Program::stripOwnerWeights(const std::string &in, const std::string &out) {
   Program p = loadFile(in);
   uint64_t keep = p.blobsSize_;
   for (const SlotInfo &s : p.slots)

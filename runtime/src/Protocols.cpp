@@ -4,16 +4,19 @@
 
 #include <algorithm>
 #include <cmath>
-#include <tuple>
 #include <cstring>
+#include <tuple>
 
 namespace umbra::rt {
 
 const char *roleName(Role r) {
   switch (r) {
-  case Role::P0: return "p0";
-  case Role::P1: return "p1";
-  case Role::Dealer: return "dealer";
+  case Role::P0:
+    return "p0";
+  case Role::P1:
+    return "p1";
+  case Role::Dealer:
+    return "dealer";
   }
   return "?";
 }
@@ -88,9 +91,10 @@ const uint64_t *Party::takeMaterial(size_t nw) {
     matIn_.clear();
     material->recvWords(FrameType::Material, matIn_);
     UMBRA_CHECK(!matIn_.empty(), "malformed frame from dealer: empty material");
-    UMBRA_CHECK(matIn_[0] == tag, "malformed frame from dealer: material for "
-                                  "instruction ", matIn_[0], " while running ",
-                tag);
+    UMBRA_CHECK(matIn_[0] == tag,
+                "malformed frame from dealer: material for "
+                "instruction ",
+                matIn_[0], " while running ", tag);
     ctr.dealerBytes += matIn_.size() * 8 + 16;
     matPos_ = 1;
   }
@@ -131,7 +135,8 @@ Vec Party::corrBits(size_t nw, const std::function<Vec()> &full) {
   return f;
 }
 
-const uint64_t *Party::corrBoth(size_t nw, const std::function<void(uint64_t *)> &full) {
+const uint64_t *Party::corrBoth(size_t nw,
+                                const std::function<void(uint64_t *)> &full) {
   if (role == Role::Dealer) {
     uint64_t *o1 = appendMaterial(matOut_, material, nw);
     full(o1);
@@ -297,8 +302,8 @@ static void gemmBatched(const uint64_t *A, const uint64_t *B, uint64_t *C,
              acc);
 }
 
-Vec matmulLocal(const Vec &x, const Vec &w, int64_t batch, int64_t n,
-                int64_t k, int64_t m, bool wBatched, bool dealer) {
+Vec matmulLocal(const Vec &x, const Vec &w, int64_t batch, int64_t n, int64_t k,
+                int64_t m, bool wBatched, bool dealer) {
   Vec z(size_t(batch * n * m), 0);
   if (!dealer)
     gemmBatched(x.data(), w.data(), z.data(), batch, n, k, m, wBatched, false);
@@ -314,10 +319,10 @@ void prepareMatmulMask(Party &P, const Vec &w, MatmulMask &m) {
   m.ready = true;
 }
 
-Vec matmulShared(Party &P, const Vec &x, const Vec &w, int64_t batch,
-                 int64_t n, int64_t k, int64_t m, bool wBatched,
-                 const MatmulMask *mask) {
-  size_t nx = size_t(batch * n * k), nw = size_t((wBatched ? batch : 1) * k * m);
+Vec matmulShared(Party &P, const Vec &x, const Vec &w, int64_t batch, int64_t n,
+                 int64_t k, int64_t m, bool wBatched, const MatmulMask *mask) {
+  size_t nx = size_t(batch * n * k),
+         nw = size_t((wBatched ? batch : 1) * k * m);
   size_t nz = size_t(batch * n * m);
   Vec A = P.randShared(nx);
   Vec Bfresh;
@@ -330,8 +335,7 @@ Vec matmulShared(Party &P, const Vec &x, const Vec &w, int64_t batch,
   }
   Vec C = P.corr(nz, [&] {
     Vec c(nz, 0);
-    gemmBatched(A.data(), B->data(), c.data(), batch, n, k, m, wBatched,
-                false);
+    gemmBatched(A.data(), B->data(), c.data(), batch, n, k, m, wBatched, false);
     return c;
   });
   Vec ef(nx + (mask ? 0 : nw));
@@ -912,8 +916,7 @@ Vec reciprocalGate(Party &P, const Vec &x, int f, double lo, double hi,
   return y;
 }
 
-Vec rsqrtGate(Party &P, const Vec &x, int f, double lo, double hi,
-              int iters) {
+Vec rsqrtGate(Party &P, const Vec &x, int f, double lo, double hi, int iters) {
   // Goldschmidt for 1/sqrt(x): g -> sqrt(x), h -> 1/(2 sqrt(x)):
   // r = 1/2 - g h; g += g r; h += h r (the two updates share one round).
   NewtonPlan p = planRsqrt(lo, hi, f, iters);

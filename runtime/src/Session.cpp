@@ -39,18 +39,18 @@ void Session::handshake(Channel &c, Role expect) {
   std::memcpy(mine.hash, cfg_.programHash.data(), 32);
   c.exchange(FrameType::Hello, &mine, sizeof mine, &theirs, sizeof theirs);
   const std::string who = c.peerName();
-  UMBRA_CHECK(std::memcmp(theirs.magic, "UMBRAHS1", 8) == 0,
-              "handshake with ", who, " failed: not an Umbra peer");
-  UMBRA_CHECK(theirs.protocol == mine.protocol,
-              "handshake with ", who, " refused: protocol version ",
-              theirs.protocol, " differs from ours (", mine.protocol, ")");
+  UMBRA_CHECK(std::memcmp(theirs.magic, "UMBRAHS1", 8) == 0, "handshake with ",
+              who, " failed: not an Umbra peer");
+  UMBRA_CHECK(theirs.protocol == mine.protocol, "handshake with ", who,
+              " refused: protocol version ", theirs.protocol,
+              " differs from ours (", mine.protocol, ")");
   UMBRA_CHECK(theirs.isa == mine.isa, "handshake with ", who,
               " refused: instruction-set version ", theirs.isa,
               " differs from ours (", mine.isa, ")");
-  UMBRA_CHECK(std::memcmp(theirs.hash, mine.hash, 32) == 0,
-              "handshake with ", who, " refused: program mismatch (",
-              roleName(cfg_.role), " runs program ", hex16(mine.hash), "…, ",
-              who, " runs ", hex16(theirs.hash), "…)");
+  UMBRA_CHECK(std::memcmp(theirs.hash, mine.hash, 32) == 0, "handshake with ",
+              who, " refused: program mismatch (", roleName(cfg_.role),
+              " runs program ", hex16(mine.hash), "…, ", who, " runs ",
+              hex16(theirs.hash), "…)");
   UMBRA_CHECK(theirs.frac == mine.frac, "handshake with ", who,
               " refused: fixed-point mismatch (", mine.frac, " vs ",
               theirs.frac, " fractional bits)");
@@ -139,8 +139,7 @@ void Session::finish() {
     return;
   }
   peer->exchange(FrameType::Done, &ok, 1, &theirs, 1);
-  (cfg_.role == Role::P0 ? dealerP0 : dealerP1)
-      ->send(FrameType::Done, &ok, 1);
+  (cfg_.role == Role::P0 ? dealerP0 : dealerP1)->send(FrameType::Done, &ok, 1);
 }
 
 } // namespace umbra::rt

@@ -18,8 +18,8 @@ json statsJson(const std::vector<InstrStat> &stats, Role role,
   for (const InstrStat &s : stats) {
     json &p = phases[s.phase];
     if (p.is_null())
-      p = {{"bytes_sent", 0}, {"bytes_recv", 0}, {"rounds", 0},
-           {"dealer_bytes", 0}, {"seconds", 0.0}, {"instructions", 0}};
+      p = {{"bytes_sent", 0},   {"bytes_recv", 0}, {"rounds", 0},
+           {"dealer_bytes", 0}, {"seconds", 0.0},  {"instructions", 0}};
     p["bytes_sent"] = p["bytes_sent"].get<uint64_t>() + s.c.sent;
     p["bytes_recv"] = p["bytes_recv"].get<uint64_t>() + s.c.recv;
     p["rounds"] = p["rounds"].get<uint64_t>() + s.c.rounds;
@@ -45,7 +45,9 @@ json statsJson(const std::vector<InstrStat> &stats, Role role,
 json chromeTrace(const std::vector<InstrStat> &stats, Role role) {
   json ev = json::array();
   int pid = int(role);
-  ev.push_back({{"name", "process_name"}, {"ph", "M"}, {"pid", pid},
+  ev.push_back({{"name", "process_name"},
+                {"ph", "M"},
+                {"pid", pid},
                 {"args", {{"name", roleName(role)}}}});
   for (const InstrStat &s : stats) {
     std::string label = s.name.empty() ? s.op : s.op + " " + s.name;

@@ -23,21 +23,27 @@ static_assert(sizeof(FrameHeader) == 16);
 
 static const char *frameName(uint32_t t) {
   switch (FrameType(t)) {
-  case FrameType::Hello: return "hello";
-  case FrameType::Open: return "open";
-  case FrameType::Material: return "material";
-  case FrameType::Share: return "share";
-  case FrameType::Reveal: return "reveal";
-  case FrameType::Done: return "done";
-  case FrameType::Seed: return "seed";
+  case FrameType::Hello:
+    return "hello";
+  case FrameType::Open:
+    return "open";
+  case FrameType::Material:
+    return "material";
+  case FrameType::Share:
+    return "share";
+  case FrameType::Reveal:
+    return "reveal";
+  case FrameType::Done:
+    return "done";
+  case FrameType::Seed:
+    return "seed";
   }
   return "unknown";
 }
 
 Endpoint Endpoint::parse(const std::string &s) {
   auto c = s.rfind(':');
-  UMBRA_CHECK(c != std::string::npos, "address '", s,
-              "' must be host:port");
+  UMBRA_CHECK(c != std::string::npos, "address '", s, "' must be host:port");
   Endpoint e;
   e.host = s.substr(0, c);
   if (e.host.empty())
@@ -152,8 +158,9 @@ std::unique_ptr<Channel> Channel::connect(const Endpoint &ep,
   auto addr = asio::ip::make_address(ep.host, ec);
   UMBRA_CHECK(!ec, "bad address '", ep.host, "' for ", peer);
   tcp::endpoint e(addr, ep.port);
-  auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                     std::chrono::duration<double>(deadlineSec));
+  auto deadline =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                         std::chrono::duration<double>(deadlineSec));
   std::string last = "no attempt";
   while (true) {
     Impl &im = *c->impl_;
@@ -263,8 +270,8 @@ void Channel::exchange(FrameType t, const void *out, size_t n, void *in,
   };
   im.io.restart();
   while (!finished()) {
-    auto until = im.lastProgress +
-                 std::chrono::duration_cast<Clock::duration>(timeout);
+    auto until =
+        im.lastProgress + std::chrono::duration_cast<Clock::duration>(timeout);
     if (Clock::now() >= until)
       break;
     im.io.run_one_until(until);
@@ -286,8 +293,8 @@ void Channel::exchange(FrameType t, const void *out, size_t n, void *in,
     if (e && e != asio::error::operation_aborted) {
       if (e == asio::error::eof || e == asio::error::connection_reset ||
           e == asio::error::broken_pipe)
-        fail("connection to ", peer_, " lost (peer disconnected: ",
-             e.message(), ")");
+        fail("connection to ", peer_, " lost (peer disconnected: ", e.message(),
+             ")");
       fail("connection to ", peer_, " failed: ", e.message());
     }
     fail("timed out after ", timeoutSec_, " s waiting for ", peer_,
@@ -377,8 +384,8 @@ void Channel::recvSized(FrameType t, size_t maxLen, size_t unit,
   auto timeout = std::chrono::duration<double>(timeoutSec_);
   im.io.restart();
   while (!rx.done) {
-    auto until = im.lastProgress +
-                 std::chrono::duration_cast<Clock::duration>(timeout);
+    auto until =
+        im.lastProgress + std::chrono::duration_cast<Clock::duration>(timeout);
     if (Clock::now() >= until)
       break;
     im.io.run_one_until(until);

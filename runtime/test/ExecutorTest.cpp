@@ -1,9 +1,9 @@
 //===- ExecutorTest.cpp - Programs under MPC vs the float reference -------===//
-#include "TestUtil.h"
 #include "umbra/runtime/Executor.h"
+#include "TestUtil.h"
 #include "umbra/runtime/Stats.h"
-#include <gtest/gtest.h>
 #include <cmath>
+#include <gtest/gtest.h>
 
 using namespace umbra::rt;
 using namespace umbra::rt::test;
@@ -29,8 +29,8 @@ struct Block {
   Block() {
     const int64_t T = 4, D = 8, H = 16;
     x = b.input("x", {T, D}, Vis::Client);
-    int w1 = b.constant("w1", {D, H}, Vis::Owner,
-                        randomReal(D * H, -0.5, 0.5, 1));
+    int w1 =
+        b.constant("w1", {D, H}, Vis::Owner, randomReal(D * H, -0.5, 0.5, 1));
     int bias = b.constant("b1", {H}, Vis::Public, randomReal(H, -0.1, 0.1, 2));
     int xs = b.share(x);
     int ws = b.share(w1);
@@ -40,8 +40,8 @@ struct Block {
     int mx = b.emit(Op::Max, {h}, {1, 1});
     int z = b.sub(h, mx);
     int e = b.emit(Op::Exp, {z}, {8});
-    int ones = b.constant("ones", {H, 1}, Vis::Public,
-                          std::vector<double>(H, 1.0));
+    int ones =
+        b.constant("ones", {H, 1}, Vis::Public, std::vector<double>(H, 1.0));
     int s = b.matmulT(e, ones);
     int inv = b.emit(Op::Reciprocal, {s}, {0}, {1.0, double(H)});
     probs = b.mulT(e, inv);
@@ -157,8 +157,8 @@ TEST(Executor, BatchedAttentionShapes) {
   int s = b.matmulT(q, k);
   int mx = b.emit(Op::Max, {s}, {2, 1, 40});
   int z = b.sub(s, mx);
-  int c = b.emit(Op::DRelu, {b.add(z, b.constant("half", {1}, Vis::Public,
-                                                       {0.5}))}, {40});
+  int c = b.emit(Op::DRelu,
+                 {b.add(z, b.constant("half", {1}, Vis::Public, {0.5}))}, {40});
   int sel = b.emit(Op::Select, {c, z, b.broadcast(mx, {H, T, T})});
   int am = b.emit(Op::ArgMax, {s}, {1, 0});
   int cat = b.emit(Op::Concat, {sel, z}, {2});
@@ -167,7 +167,8 @@ TEST(Executor, BatchedAttentionShapes) {
   b.output(o1);
   b.output(o2);
   Program prog = Program::loadBytes(b.finish());
-  auto qv = randomReal(H * T * D, -1, 1, 11), kv = randomReal(H * D * T, -1, 1, 12);
+  auto qv = randomReal(H * T * D, -1, 1, 11),
+       kv = randomReal(H * D * T, -1, 1, 12);
   FloatExecutor ref(prog);
   ref.setInput(0, qv);
   ref.setInput(2, kv);
@@ -199,3 +200,92 @@ TEST(Executor, BatchedAttentionShapes) {
 }
 
 } // namespace
+
+TEST(Executor, OneHotAndReduceSum) {
+  // The client's token ids become shared one-hot rows (an embedding lookup
+  // as a product with the owner's table); sums over one and two axes.
+  ProgramBuilder b(16);
+  const int64_t T = 3, V = 5, D = 4;
+  int ids = b.input("ids", {2, T}, Vis::Client, 0);
+  int oh = b.emit(Op::OneHot, {ids}, {V});
+  EXPECT_EQ(b.slotInfo(oh).shape, (Shape{2, T, V}));
+  EXPECT_EQ(b.slotInfo(oh).vis, Vis::Shared);
+  EXPECT_EQ(b.slotInfo(oh).frac, 0);
+  auto table = randomReal(V * D, -1, 1, 21);
+  int w = b.share(b.constant("table", {V, D}, Vis::Owner, table));
+  int e = b.matmul(oh, w); // frac 0 + 16
+  int s1 = b.emit(Op::ReduceSum, {e}, {1, 2});
+  EXPECT_EQ(b.slotInfo(s1).shape, (Shape{2, T, 1}));
+  int s2 = b.emit(Op::ReduceSum, {e}, {0, 0, 2});
+  EXPECT_EQ(b.slotInfo(s2).shape, (Shape{T}));
+  int o1 = b.reveal(s1, RevealTo::P0), o2 = b.reveal(s2, RevealTo::P0);
+  int o3 = b.reveal(e, RevealTo::P0);
+  for (int o : {o1, o2, o3})
+    b.output(o);
+  Program prog = Program::loadBytes(b.finish());
+  // Id 7 is out of range: a zero row.
+  std::vector<double> idv = {4, 0, 2, 1, 7, 3};
+  FloatExecutor ref(prog);
+  ref.setInput(ids, idv);
+  ref.run();
+  std::vector<double> g1, g2, g3;
+  runParties([&](Party &P) {
+    Executor ex(prog, P);
+    if (P.p0())
+      ex.setInput(ids, idv);
+    ex.runInference();
+    if (P.p0()) {
+      g1 = ex.plainReal(o1);
+      g2 = ex.plainReal(o2);
+      g3 = ex.plainReal(o3);
+    }
+  });
+  // Exact: one-hot products and sums involve no truncation.
+  for (int64_t r = 0; r < 2 * T; ++r)
+    for (int64_t d = 0; d < D; ++d) {
+      double want = idv[r] < V ? table[int64_t(idv[r]) * D + d] : 0.0;
+      EXPECT_NEAR(ref.value(o3)[r * D + d], want, 1e-12);
+      EXPECT_NEAR(g3[r * D + d], want, 1.0 / 65536);
+    }
+  for (size_t i = 0; i < g1.size(); ++i)
+    EXPECT_NEAR(g1[i], ref.value(o1)[i], 1e-3) << i;
+  for (size_t i = 0; i < g2.size(); ++i)
+    EXPECT_NEAR(g2[i], ref.value(o2)[i], 1e-3) << i;
+  double col0 = 0;
+  for (int64_t r : {0, 3})
+    for (int64_t d = 0; d < D; ++d)
+      col0 += idv[r] < V ? table[int64_t(idv[r]) * D + d] : 0.0;
+  EXPECT_NEAR(ref.value(o2)[0], col0, 1e-12);
+
+  // The loader rejects shared ids and repeated or out-of-range axes.
+  auto loads = [](auto build) {
+    ProgramBuilder p(16);
+    build(p);
+    try {
+      Program::loadBytes(p.finish());
+      return true;
+    } catch (const Error &) {
+      return false;
+    }
+  };
+  EXPECT_FALSE(loads([](ProgramBuilder &p) {
+    int x = p.share(p.input("ids", {3}, Vis::Client, 0));
+    int o = p.slot("", {3, 4}, Vis::Shared, 0);
+    p.instr(Op::OneHot, {x}, {o}, {4});
+  }));
+  EXPECT_FALSE(loads([](ProgramBuilder &p) {
+    int x = p.share(p.input("x", {3, 4}, Vis::Client));
+    int o = p.slot("", {3, 1}, Vis::Shared, 16);
+    p.instr(Op::ReduceSum, {x}, {o}, {1, 1, 1});
+  }));
+  EXPECT_FALSE(loads([](ProgramBuilder &p) {
+    int x = p.share(p.input("x", {3, 4}, Vis::Client));
+    int o = p.slot("", {3, 1}, Vis::Shared, 16);
+    p.instr(Op::ReduceSum, {x}, {o}, {1, 2});
+  }));
+  EXPECT_TRUE(loads([](ProgramBuilder &p) {
+    int x = p.share(p.input("x", {3, 4}, Vis::Client));
+    int o = p.slot("", {3, 1}, Vis::Shared, 16);
+    p.instr(Op::ReduceSum, {x}, {o}, {1, 1});
+  }));
+}

@@ -8,12 +8,12 @@
 #include "umbra/runtime/Executor.h"
 #include "umbra/runtime/Npy.h"
 #include "umbra/runtime/Transport.h"
-#include <gtest/gtest.h>
 #include <chrono>
 #include <cstdlib>
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <gtest/gtest.h>
 #include <random>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -80,9 +80,9 @@ protected:
       pid_t w = waitpid(p.pid, &st, WNOHANG);
       if (w == p.pid)
         break;
-      double el = std::chrono::duration<double>(
-                      std::chrono::steady_clock::now() - t0)
-                      .count();
+      double el =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+              .count();
       if (el > limit) {
         kill(p.pid, SIGKILL);
         waitpid(p.pid, &st, 0);
@@ -91,9 +91,9 @@ protected:
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    r.seconds = std::chrono::duration<double>(
-                    std::chrono::steady_clock::now() - t0)
-                    .count();
+    r.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+            .count();
     r.code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
     std::ifstream f(p.errPath);
     r.err.assign(std::istreambuf_iterator<char>(f), {});
@@ -116,7 +116,8 @@ protected:
     b.slotInfo(y);
     int out = b.reshape(y, {32});
     b.output(out);
-    std::string path = (dir / ("prog" + std::to_string(variant) + ".umbra")).string();
+    std::string path =
+        (dir / ("prog" + std::to_string(variant) + ".umbra")).string();
     b.writeFile(path);
     std::vector<double> xv(64);
     for (size_t i = 0; i < xv.size(); ++i)
@@ -138,8 +139,8 @@ TEST_F(ProcessTest, LocalRunMatchesReference) {
                   "--stats", (dir / "stats.json").string(), "--trace",
                   (dir / "trace.json").string(), "--compare"});
   ASSERT_EQ(r.code, 0) << r.err;
-  Result ref = run({prog, "--reference", "-i", input(), "-o",
-                    (dir / "ref").string()});
+  Result ref =
+      run({prog, "--reference", "-i", input(), "-o", (dir / "ref").string()});
   ASSERT_EQ(ref.code, 0) << ref.err;
   // The output slot is unnamed in the builder ("%N"): find the file.
   std::string name;
@@ -166,9 +167,22 @@ TEST_F(ProcessTest, SeparateRolesWithStrippedOwnerWeights) {
   std::string d = "127.0.0.1:" + std::to_string(freePort());
   auto args = [&](const std::string &prog, const char *role) {
     return std::vector<std::string>{
-        prog,   "--role",       role,   "--p0",      p0,     "--dealer",
-        d,      "--comparison", "bits", "--inferences", "2", "-i",
-        input(), "-o",          (dir / "out").string(), "--stats",
+        prog,
+        "--role",
+        role,
+        "--p0",
+        p0,
+        "--dealer",
+        d,
+        "--comparison",
+        "bits",
+        "--inferences",
+        "2",
+        "-i",
+        input(),
+        "-o",
+        (dir / "out").string(),
+        "--stats",
         (dir / (std::string(role) + ".json")).string()};
   };
   Proc pd = start(args(pub, "dealer"), "dealer");
@@ -179,8 +193,8 @@ TEST_F(ProcessTest, SeparateRolesWithStrippedOwnerWeights) {
   EXPECT_EQ(r0.code, 0) << r0.err;
   EXPECT_EQ(r1.code, 0) << r1.err;
   EXPECT_NE(r0.err.find("per 2 inferences"), std::string::npos) << r0.err;
-  Result ref = run({full, "--reference", "-i", input(), "-o",
-                    (dir / "ref").string()});
+  Result ref =
+      run({full, "--reference", "-i", input(), "-o", (dir / "ref").string()});
   ASSERT_EQ(ref.code, 0) << ref.err;
   for (auto &e : fs::directory_iterator(dir / "ref")) {
     NpyArray a = readNpy((dir / "out" / e.path().filename()).string());
@@ -225,8 +239,8 @@ TEST_F(ProcessTest, PeerThatNeverConnects) {
   std::string prog = program();
   uint16_t port = freePort();
   Result r = run({prog, "--role", "p1", "--dealer",
-                  "127.0.0.1:" + std::to_string(port), "--connect-timeout",
-                  "1", "-i", input()},
+                  "127.0.0.1:" + std::to_string(port), "--connect-timeout", "1",
+                  "-i", input()},
                  20);
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("cannot connect to dealer"), std::string::npos) << r.err;
@@ -242,9 +256,9 @@ TEST_F(ProcessTest, MismatchedProgramsAreRefused) {
   std::string a = program(0), b = program(1);
   std::string p0 = "127.0.0.1:" + std::to_string(freePort());
   std::string d = "127.0.0.1:" + std::to_string(freePort());
-  std::vector<std::string> common = {"--p0", p0, "--dealer", d,
-                                     "--connect-timeout", "5", "--timeout",
-                                     "5", "-i", input()};
+  std::vector<std::string> common = {
+      "--p0", p0,          "--dealer", d,    "--connect-timeout",
+      "5",    "--timeout", "5",        "-i", input()};
   auto args = [&](const std::string &prog, const char *role) {
     std::vector<std::string> v = {prog, "--role", role};
     v.insert(v.end(), common.begin(), common.end());
@@ -272,9 +286,9 @@ TEST_F(ProcessTest, ProtocolVersionMismatchIsRefused) {
 
 TEST_F(ProcessTest, PeerDisconnectsMidRun) {
   for (const char *who : {"p1:exit:3", "p0:exit:4", "dealer:exit:3"}) {
-    Result r = run({program(), "--local", "-i", input(), "--fault", who,
-                    "--timeout", "5"},
-                   40);
+    Result r = run(
+        {program(), "--local", "-i", input(), "--fault", who, "--timeout", "5"},
+        40);
     EXPECT_EQ(r.code, 1) << who;
     EXPECT_NE(r.err.find("exited with status 3"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("lost"), std::string::npos) << who << r.err;
@@ -284,9 +298,9 @@ TEST_F(ProcessTest, PeerDisconnectsMidRun) {
 
 TEST_F(ProcessTest, MalformedFrame) {
   for (const char *who : {"p0:malformed:3", "p1:malformed:4"}) {
-    Result r = run({program(), "--local", "-i", input(), "--fault", who,
-                    "--timeout", "5"},
-                   40);
+    Result r = run(
+        {program(), "--local", "-i", input(), "--fault", who, "--timeout", "5"},
+        40);
     EXPECT_EQ(r.code, 1);
     EXPECT_NE(r.err.find("malformed frame"), std::string::npos) << r.err;
   }

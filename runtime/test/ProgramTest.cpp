@@ -1,9 +1,9 @@
 //===- ProgramTest.cpp - Artifact builder, loader and verifier ------------===//
 #include "umbra/runtime/Program.h"
-#include <gtest/gtest.h>
-#include <openssl/sha.h>
 #include <cstdio>
 #include <cstring>
+#include <gtest/gtest.h>
+#include <openssl/sha.h>
 #include <random>
 #include <unistd.h>
 
@@ -40,8 +40,8 @@ std::string loadError(std::vector<uint8_t> bytes) {
 
 TEST(Program, BuildWriteLoadRoundTrip) {
   auto bytes = smallProgram();
-  std::string path = ::testing::TempDir() + "/rt" + std::to_string(getpid()) +
-                     ".umbra";
+  std::string path =
+      ::testing::TempDir() + "/rt" + std::to_string(getpid()) + ".umbra";
   FILE *f = fopen(path.c_str(), "wb");
   fwrite(bytes.data(), 1, bytes.size(), f);
   fclose(f);
@@ -168,8 +168,7 @@ TEST(Program, RejectsBadIndicesShapesAndScales) {
     ProgramBuilder b;
     int x = b.share(b.input("x", {2}, Vis::Client));
     b.instr(Op::Trunc, {x}, {b.slot("z", {2}, Vis::Shared, 16)}, {8});
-    EXPECT_NE(loadError(b.finish()).find("fractional bits"),
-              std::string::npos);
+    EXPECT_NE(loadError(b.finish()).find("fractional bits"), std::string::npos);
   }
   {
     ProgramBuilder b;

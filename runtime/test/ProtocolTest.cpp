@@ -1,7 +1,7 @@
 //===- ProtocolTest.cpp - Gates over random inputs, edges and costs -------===//
 #include "TestUtil.h"
-#include <gtest/gtest.h>
 #include <cmath>
+#include <gtest/gtest.h>
 #include <map>
 
 using namespace umbra::rt;
@@ -27,25 +27,27 @@ struct GateRun {
   Counters c[3];
 };
 GateRun run2(const Vec &x, const Vec &y,
-         const std::function<Vec(Party &, const Vec &, const Vec &)> &gate,
-         Cmp cmp = Cmp::Bits) {
+             const std::function<Vec(Party &, const Vec &, const Vec &)> &gate,
+             Cmp cmp = Cmp::Bits) {
   SessionConfig cfg;
   cfg.cmp = cmp;
   Vec outs[3];
   GateRun r;
-  runParties([&](Party &P) {
-    Vec xs = shareInput(P, Role::P0, x, x.size());
-    Vec ys = shareInput(P, Role::P1, y, y.size());
-    P.flushMaterial();
-    Counters before = P.ctr;
-    ++P.tag;
-    outs[int(P.role)] = gate(P, xs, ys);
-    P.flushMaterial();
-    r.c[int(P.role)].sent = P.ctr.sent - before.sent;
-    r.c[int(P.role)].recv = P.ctr.recv - before.recv;
-    r.c[int(P.role)].rounds = P.ctr.rounds - before.rounds;
-    r.c[int(P.role)].dealerBytes = P.ctr.dealerBytes - before.dealerBytes;
-  }, cfg);
+  runParties(
+      [&](Party &P) {
+        Vec xs = shareInput(P, Role::P0, x, x.size());
+        Vec ys = shareInput(P, Role::P1, y, y.size());
+        P.flushMaterial();
+        Counters before = P.ctr;
+        ++P.tag;
+        outs[int(P.role)] = gate(P, xs, ys);
+        P.flushMaterial();
+        r.c[int(P.role)].sent = P.ctr.sent - before.sent;
+        r.c[int(P.role)].recv = P.ctr.recv - before.recv;
+        r.c[int(P.role)].rounds = P.ctr.rounds - before.rounds;
+        r.c[int(P.role)].dealerBytes = P.ctr.dealerBytes - before.dealerBytes;
+      },
+      cfg);
   r.out = reconstruct(outs);
   return r;
 }
@@ -69,9 +71,8 @@ TEST(Protocol, ShareRevealRoundTrip) {
 TEST(Protocol, BeaverMulExactAndCost) {
   size_t n = 777;
   Vec x = randomSigned(n, 64), y = randomSigned(n, 64);
-  GateRun r = run2(x, y, [](Party &P, const Vec &a, const Vec &b) {
-    return mul(P, a, b);
-  });
+  GateRun r = run2(
+      x, y, [](Party &P, const Vec &a, const Vec &b) { return mul(P, a, b); });
   for (size_t i = 0; i < n; ++i)
     ASSERT_EQ(r.out[i], x[i] * y[i]);
   // 2n words each way, one round; dealer sends n words (c correction).
@@ -175,9 +176,15 @@ TEST(Protocol, TruncationMillionsNoCatastrophicFailure) {
 
 TEST(Protocol, DReluLtzEdgesAndCost) {
   Vec x = randomSigned(1000, 64);
-  std::vector<int64_t> edges = {0, 1, -1, INT64_MAX, INT64_MIN,
-                                INT64_MAX - 1, INT64_MIN + 1,
-                                int64_t(1) << 62, -(int64_t(1) << 62)};
+  std::vector<int64_t> edges = {0,
+                                1,
+                                -1,
+                                INT64_MAX,
+                                INT64_MIN,
+                                INT64_MAX - 1,
+                                INT64_MIN + 1,
+                                int64_t(1) << 62,
+                                -(int64_t(1) << 62)};
   for (int64_t e : edges)
     x.push_back(uint64_t(e));
   size_t n = x.size(), W = (n + 63) / 64;
@@ -203,16 +210,20 @@ TEST_P(ProtocolCmp, ReducedBitWidth) {
   Vec x = randomSigned(700, 23);
   x[0] = uint64_t(-(int64_t(1) << 22));
   x[1] = (uint64_t(1) << 22) - 1;
-  GateRun d = run2(x, Vec(1, 0), [&](Party &P, const Vec &a, const Vec &) {
-    return relu(P, a, 24);
-  }, GetParam());
+  GateRun d = run2(
+      x, Vec(1, 0),
+      [&](Party &P, const Vec &a, const Vec &) { return relu(P, a, 24); },
+      GetParam());
   for (size_t i = 0; i < x.size(); ++i)
     ASSERT_EQ(int64_t(d.out[i]), std::max<int64_t>(0, int64_t(x[i])));
-  GateRun m = run2(x, Vec(1, 0), [&](Party &P, const Vec &a, const Vec &) {
-    Vec mx;
-    maxRows(P, a, 70, 10, &mx, nullptr, 25);
-    return mx;
-  }, GetParam());
+  GateRun m = run2(
+      x, Vec(1, 0),
+      [&](Party &P, const Vec &a, const Vec &) {
+        Vec mx;
+        maxRows(P, a, 70, 10, &mx, nullptr, 25);
+        return mx;
+      },
+      GetParam());
   for (int r = 0; r < 70; ++r) {
     int64_t best = INT64_MIN;
     for (int j = 0; j < 10; ++j)
@@ -224,9 +235,8 @@ TEST_P(ProtocolCmp, ReducedBitWidth) {
 TEST(Protocol, ReluSelectAndCost) {
   Vec x = randomSigned(300, 50), y = randomSigned(300, 50);
   size_t n = x.size(), W = (n + 63) / 64;
-  GateRun r = run2(x, y, [&](Party &P, const Vec &a, const Vec &) {
-    return relu(P, a);
-  });
+  GateRun r = run2(
+      x, y, [&](Party &P, const Vec &a, const Vec &) { return relu(P, a); });
   for (size_t i = 0; i < n; ++i)
     ASSERT_EQ(int64_t(r.out[i]), std::max<int64_t>(0, int64_t(x[i])));
   uint64_t ands = 123;
@@ -247,10 +257,12 @@ TEST_P(ProtocolCmp, MaxArgmaxRows) {
   Vec x = randomSigned(rows * len, 40);
   x[5] = x[6]; // ties pick the first index
   Vec mx[3], am[3];
-  runParties([&](Party &P) {
-    Vec xs = shareInput(P, Role::P0, x, x.size());
-    maxRows(P, xs, rows, len, &mx[int(P.role)], &am[int(P.role)]);
-  }, cfg);
+  runParties(
+      [&](Party &P) {
+        Vec xs = shareInput(P, Role::P0, x, x.size());
+        maxRows(P, xs, rows, len, &mx[int(P.role)], &am[int(P.role)]);
+      },
+      cfg);
   Vec m = reconstruct(mx), a = reconstruct(am);
   for (int64_t r = 0; r < rows; ++r) {
     int64_t best = 0;
@@ -262,16 +274,16 @@ TEST_P(ProtocolCmp, MaxArgmaxRows) {
   }
 }
 
-std::vector<double> fixedRun(
-    const std::vector<double> &xs, int f,
-    const std::function<Vec(Party &, const Vec &)> &gate,
-    Cmp cmp = Cmp::Dcf) {
+std::vector<double>
+fixedRun(const std::vector<double> &xs, int f,
+         const std::function<Vec(Party &, const Vec &)> &gate,
+         Cmp cmp = Cmp::Dcf) {
   Vec x(xs.size());
   for (size_t i = 0; i < xs.size(); ++i)
     x[i] = encodeFixed(xs[i], f);
-  GateRun r = run2(x, Vec(1, 0), [&](Party &P, const Vec &a, const Vec &) {
-    return gate(P, a);
-  }, cmp);
+  GateRun r = run2(
+      x, Vec(1, 0),
+      [&](Party &P, const Vec &a, const Vec &) { return gate(P, a); }, cmp);
   std::vector<double> out(xs.size());
   for (size_t i = 0; i < xs.size(); ++i)
     out[i] = decodeFixed(r.out[i], f);
@@ -283,9 +295,9 @@ TEST_P(ProtocolCmp, ExpOnSoftmaxDomain) {
   for (int i = 0; i <= 200; ++i)
     xs.push_back(-20.0 + 0.1 * i); // [-20, 0]
   xs.push_back(-300);
-  auto out = fixedRun(xs, 16, [](Party &P, const Vec &x) {
-    return expGate(P, x, 16, 8);
-  }, GetParam());
+  auto out = fixedRun(
+      xs, 16, [](Party &P, const Vec &x) { return expGate(P, x, 16, 8); },
+      GetParam());
   for (size_t i = 0; i < xs.size(); ++i) {
     double want = std::exp(xs[i]);
     // (1 + x/256)^256 vs e^x: absolute error <= 0.006 on [-20, 0].
@@ -341,9 +353,8 @@ TEST(Protocol, Polynomial) {
   std::vector<double> xs;
   for (int i = 0; i <= 80; ++i)
     xs.push_back(-4 + 0.1 * i);
-  auto out = fixedRun(xs, 16, [&](Party &P, const Vec &x) {
-    return polyGate(P, x, 16, c);
-  });
+  auto out = fixedRun(
+      xs, 16, [&](Party &P, const Vec &x) { return polyGate(P, x, 16, c); });
   for (size_t i = 0; i < xs.size(); ++i) {
     double want = 0;
     for (size_t k = c.size(); k-- > 0;)
@@ -377,24 +388,26 @@ TEST_P(ProtocolCmp, ReceivedMessagesAreUniformlyMasked) {
     std::vector<uint64_t> seen;
     std::vector<uint64_t> seenBits;
     Vec outs[3];
-    runParties([&](Party &P) {
-      Vec xs = shareInput(P, Role::P0, x, n);
-      if (P.role == Role::P1)
-        P.peer->onRecv = [&](FrameType t, const uint8_t *d, size_t len) {
-          const uint64_t *w = reinterpret_cast<const uint64_t *>(d);
-          if (t == FrameType::Share) {
-            seen.insert(seen.end(), w, w + len / 8);
-            return;
-          }
-          if (t != FrameType::Open)
-            return;
-          if (len / 8 >= n) // arithmetic openings (after packed bits)
-            seen.insert(seen.end(), w + len / 8 - n, w + len / 8);
-          else
-            seenBits.insert(seenBits.end(), w, w + len / 8);
-        };
-      outs[int(P.role)] = trunc(P, relu(P, xs), 8);
-    }, cfg);
+    runParties(
+        [&](Party &P) {
+          Vec xs = shareInput(P, Role::P0, x, n);
+          if (P.role == Role::P1)
+            P.peer->onRecv = [&](FrameType t, const uint8_t *d, size_t len) {
+              const uint64_t *w = reinterpret_cast<const uint64_t *>(d);
+              if (t == FrameType::Share) {
+                seen.insert(seen.end(), w, w + len / 8);
+                return;
+              }
+              if (t != FrameType::Open)
+                return;
+              if (len / 8 >= n) // arithmetic openings (after packed bits)
+                seen.insert(seen.end(), w + len / 8 - n, w + len / 8);
+              else
+                seenBits.insert(seenBits.end(), w, w + len / 8);
+            };
+          outs[int(P.role)] = trunc(P, relu(P, xs), 8);
+        },
+        cfg);
     ASSERT_GE(seen.size(), 2 * n);
     EXPECT_LT(topByteChi2(seen), 400.0) << secret;
     if (GetParam() == Cmp::Dcf) {
@@ -445,7 +458,8 @@ TEST(Protocol, DcfLessThanExhaustiveSmall) {
   });
   for (size_t i = 0; i < xs.size(); ++i) {
     uint64_t lt = xs[i] < alpha[i];
-    ASSERT_EQ(out[0][0][i] + out[1][0][i], lt * beta[i]) << xs[i] << " " << alpha[i];
+    ASSERT_EQ(out[0][0][i] + out[1][0][i], lt * beta[i])
+        << xs[i] << " " << alpha[i];
     ASSERT_EQ(out[0][1][i] + out[1][1][i], lt * (2 * beta[i] + 1));
   }
 }
@@ -474,42 +488,48 @@ TEST(Protocol, DcfLessThan63Bits) {
 
 TEST(Protocol, DcfSignGatesEdgesAndCost) {
   Vec x = randomSigned(1000, 64);
-  for (int64_t e : {int64_t(0), int64_t(1), int64_t(-1), INT64_MAX, INT64_MIN,
-                    INT64_MAX - 1, INT64_MIN + 1, int64_t(1) << 62,
-                    -(int64_t(1) << 62)})
+  for (int64_t e :
+       {int64_t(0), int64_t(1), int64_t(-1), INT64_MAX, INT64_MIN,
+        INT64_MAX - 1, INT64_MIN + 1, int64_t(1) << 62, -(int64_t(1) << 62)})
     x.push_back(uint64_t(e));
   size_t n = x.size();
-  GateRun d = run2(x, Vec(1, 0), [&](Party &P, const Vec &a, const Vec &) {
-    return drelu(P, a);
-  }, Cmp::Dcf);
+  GateRun d = run2(
+      x, Vec(1, 0),
+      [&](Party &P, const Vec &a, const Vec &) { return drelu(P, a); },
+      Cmp::Dcf);
   for (size_t i = 0; i < n; ++i)
     ASSERT_EQ(d.out[i], int64_t(x[i]) >= 0 ? 1u : 0u) << int64_t(x[i]);
   EXPECT_EQ(d.c[0].sent, 8 * n + kHdr);
   EXPECT_EQ(d.c[0].rounds, 1u);
   // rtop (8n, to P1) + DCF keys (63 levels x 3 words + 1 final) to both.
-  EXPECT_EQ(d.c[2].dealerBytes, 8 * n + 2 * (63 * 3 + 1) * 8 * n + 2 * (8 + kHdr));
+  EXPECT_EQ(d.c[2].dealerBytes,
+            8 * n + 2 * (63 * 3 + 1) * 8 * n + 2 * (8 + kHdr));
   EXPECT_EQ(d.c[0].dealerBytes, (63 * 3 + 1) * 8 * n + 8 + kHdr);
-  GateRun r = run2(x, Vec(1, 0), [&](Party &P, const Vec &a, const Vec &) {
-    return relu(P, a);
-  }, Cmp::Dcf);
+  GateRun r = run2(
+      x, Vec(1, 0),
+      [&](Party &P, const Vec &a, const Vec &) { return relu(P, a); },
+      Cmp::Dcf);
   for (size_t i = 0; i < n; ++i)
     ASSERT_EQ(int64_t(r.out[i]), std::max<int64_t>(0, int64_t(x[i])));
   EXPECT_EQ(r.c[0].sent, 8 * n + kHdr);
   EXPECT_EQ(r.c[1].rounds, 1u);
   EXPECT_EQ(r.c[2].dealerBytes,
             16 * n + 2 * (63 * 4 + 2) * 8 * n + 2 * (8 + kHdr));
-  GateRun l = run2(x, Vec(1, 0), [&](Party &P, const Vec &a, const Vec &) {
-    return ltz(P, a);
-  }, Cmp::Dcf);
+  GateRun l = run2(
+      x, Vec(1, 0),
+      [&](Party &P, const Vec &a, const Vec &) { return ltz(P, a); }, Cmp::Dcf);
   for (size_t i = 0; i < n; ++i)
     ASSERT_EQ(l.out[i], int64_t(x[i]) < 0 ? 1u : 0u);
   // Reduced bit width: exact for |x| < 2^(bits-1).
   Vec small = randomSigned(2000, 20);
-  GateRun s = run2(small, Vec(1, 0), [&](Party &P, const Vec &a, const Vec &) {
-    Vec out;
-    dcfSign(P, a, 21, nullptr, &out);
-    return out;
-  }, Cmp::Dcf);
+  GateRun s = run2(
+      small, Vec(1, 0),
+      [&](Party &P, const Vec &a, const Vec &) {
+        Vec out;
+        dcfSign(P, a, 21, nullptr, &out);
+        return out;
+      },
+      Cmp::Dcf);
   for (size_t i = 0; i < small.size(); ++i)
     ASSERT_EQ(int64_t(s.out[i]), std::max<int64_t>(0, int64_t(small[i])));
 }

@@ -58,8 +58,8 @@ double now() {
 
 std::string withRole(const std::string &path, const std::string &role) {
   fs::path p(path);
-  return (p.parent_path() / (p.stem().string() + "." + role +
-                             p.extension().string()))
+  return (p.parent_path() /
+          (p.stem().string() + "." + role + p.extension().string()))
       .string();
 }
 
@@ -67,8 +67,8 @@ std::map<std::string, std::string> parseInputs(const Options &o) {
   std::map<std::string, std::string> m;
   for (const std::string &s : o.inputs) {
     auto eq = s.find('=');
-    UMBRA_CHECK(eq != std::string::npos && eq > 0,
-                "input '", s, "' must be name=file.npy");
+    UMBRA_CHECK(eq != std::string::npos && eq > 0, "input '", s,
+                "' must be name=file.npy");
     m[s.substr(0, eq)] = s.substr(eq + 1);
   }
   return m;
@@ -87,7 +87,8 @@ void loadInputs(const Program &prog, const Options &o, Role role, F set) {
   }
   for (int s : prog.inputs) {
     const SlotInfo &si = prog.slots[s];
-    bool mine = si.vis == Vis::Public || (si.vis == Vis::Client && role == Role::P0) ||
+    bool mine = si.vis == Vis::Public ||
+                (si.vis == Vis::Client && role == Role::P0) ||
                 (si.vis == Vis::Owner && role == Role::P1) ||
                 role == Role::Dealer; // reference mode passes Dealer
     if (role == Role::Dealer && si.vis != Vis::Public && !o.reference)
@@ -96,8 +97,8 @@ void loadInputs(const Program &prog, const Options &o, Role role, F set) {
       continue;
     auto it = files.find(si.name);
     UMBRA_CHECK(it != files.end(), "missing input '", si.name, "' (",
-                visName(si.vis), ", shape ", shapeStr(si.shape),
-                "): pass -i ", si.name, "=file.npy");
+                visName(si.vis), ", shape ", shapeStr(si.shape), "): pass -i ",
+                si.name, "=file.npy");
     NpyArray a = readNpy(it->second);
     UMBRA_CHECK(a.shape == si.shape || numel(a.shape) == si.numel, "input '",
                 si.name, "' has shape ", shapeStr(a.shape), ", expected ",
@@ -131,8 +132,8 @@ int runReference(const Options &o) {
              [&](int s, const std::vector<double> &v) { ex.setInput(s, v); });
   ex.run();
   writeOutputs(
-      prog, o, [](int) { return true; },
-      [&](int s) { return ex.value(s); }, [](int) { return false; });
+      prog, o, [](int) { return true; }, [&](int s) { return ex.value(s); },
+      [](int) { return false; });
   for (int s : prog.outputs) {
     const auto &v = ex.value(s);
     std::fprintf(stderr, "reference: %s %s", prog.slots[s].name.c_str(),
@@ -145,12 +146,12 @@ int runReference(const Options &o) {
 }
 
 int runRole(const Options &o) {
-  Role role = o.role == "p0"     ? Role::P0
-              : o.role == "p1"   ? Role::P1
-              : o.role == "dealer" ? Role::Dealer
-                                   : (fail("unknown role '", o.role,
-                                           "' (dealer, p0 or p1)"),
-                                      Role::P0);
+  Role role =
+      o.role == "p0"   ? Role::P0
+      : o.role == "p1" ? Role::P1
+      : o.role == "dealer"
+          ? Role::Dealer
+          : (fail("unknown role '", o.role, "' (dealer, p0 or p1)"), Role::P0);
   const char *rn = roleName(role);
   double t0 = now();
   Program prog = Program::loadFile(o.program);
@@ -178,9 +179,8 @@ int runRole(const Options &o) {
     cfg.protocolVersion = kProtocolVersion + 1;
   Session session(cfg);
   Executor ex(prog, session.party);
-  loadInputs(prog, o, role, [&](int s, const std::vector<double> &v) {
-    ex.setInput(s, v);
-  });
+  loadInputs(prog, o, role,
+             [&](int s, const std::vector<double> &v) { ex.setInput(s, v); });
 
   // Fault injection for the tests: "exit:N", "malformed:N", "hang:N".
   std::string fkind;
@@ -243,8 +243,7 @@ int runRole(const Options &o) {
           return true;
         });
   if (!o.statsPath.empty())
-    writeJson(o.statsPath,
-              statsJson(ex.stats, role, prog.hashHex(), total));
+    writeJson(o.statsPath, statsJson(ex.stats, role, prog.hashHex(), total));
   if (!o.tracePath.empty())
     writeJson(o.tracePath, chromeTrace(ex.stats, role));
   Counters sum;
@@ -301,7 +300,8 @@ int compareDump(const Options &o) {
     const auto &rv = ref.value(s);
     double err = 0, mag = 0;
     for (size_t j = 0; j < x.size(); ++j) {
-      err = std::max(err, std::fabs(decodeFixed(x[j], prog.slots[s].frac) - rv[j]));
+      err = std::max(err,
+                     std::fabs(decodeFixed(x[j], prog.slots[s].frac) - rv[j]));
       mag = std::max(mag, std::fabs(rv[j]));
     }
     std::printf("%5zu  %-10s %-16s %-14s %12.3g %12.3g\n", i,
@@ -320,21 +320,32 @@ int runLocal(const Options &o, const std::vector<std::string> &argv) {
   fcntl(dfd, F_SETFD, 0);
   std::string dump = o.dumpDir;
   if (o.compare && dump.empty())
-    dump = (fs::temp_directory_path() /
-            ("umbra-dump-" + std::to_string(getpid())))
-               .string();
+    dump =
+        (fs::temp_directory_path() / ("umbra-dump-" + std::to_string(getpid())))
+            .string();
   const char *roles[3] = {"dealer", "p0", "p1"};
   pid_t pids[3];
   for (int r = 0; r < 3; ++r) {
-    std::vector<std::string> args = {argv[0], o.program, "--role", roles[r],
-                                     "--p0", "127.0.0.1:" + std::to_string(pl.port()),
-                                     "--dealer", "127.0.0.1:" + std::to_string(dl.port()),
-                                     "--p0-fd", std::to_string(pfd),
-                                     "--dealer-fd", std::to_string(dfd),
-                                     "--connect-timeout", std::to_string(o.connectTimeout),
-                                     "--timeout", std::to_string(o.ioTimeout),
-                                     "--inferences", std::to_string(o.inferences),
-                                     "--comparison", o.comparison};
+    std::vector<std::string> args = {argv[0],
+                                     o.program,
+                                     "--role",
+                                     roles[r],
+                                     "--p0",
+                                     "127.0.0.1:" + std::to_string(pl.port()),
+                                     "--dealer",
+                                     "127.0.0.1:" + std::to_string(dl.port()),
+                                     "--p0-fd",
+                                     std::to_string(pfd),
+                                     "--dealer-fd",
+                                     std::to_string(dfd),
+                                     "--connect-timeout",
+                                     std::to_string(o.connectTimeout),
+                                     "--timeout",
+                                     std::to_string(o.ioTimeout),
+                                     "--inferences",
+                                     std::to_string(o.inferences),
+                                     "--comparison",
+                                     o.comparison};
     for (const auto &i : o.inputs)
       args.insert(args.end(), {"-i", i});
     if (!o.outDir.empty())
@@ -349,15 +360,16 @@ int runLocal(const Options &o, const std::vector<std::string> &argv) {
       args.push_back("--progress");
     // "--fault role:kind:N" applies to one role only.
     if (!o.fault.empty() && o.fault.rfind(std::string(roles[r]) + ":", 0) == 0)
-      args.insert(args.end(), {"--fault", o.fault.substr(strlen(roles[r]) + 1)});
+      args.insert(args.end(),
+                  {"--fault", o.fault.substr(strlen(roles[r]) + 1)});
     std::vector<char *> cargv;
     for (auto &a : args)
       cargv.push_back(a.data());
     cargv.push_back(nullptr);
     int rc = posix_spawn(&pids[r], "/proc/self/exe", nullptr, nullptr,
                          cargv.data(), environ);
-    UMBRA_CHECK(rc == 0, "cannot start the ", roles[r], " process: ",
-                std::strerror(rc));
+    UMBRA_CHECK(rc == 0, "cannot start the ", roles[r],
+                " process: ", std::strerror(rc));
   }
   // Wait for all three; once one has failed, give the others a bounded
   // time to notice (they normally do at once) and then stop them.
@@ -424,7 +436,8 @@ int main(int argc, char **argv) {
   app.add_flag("--reference", o.reference,
                "run the float reference executor instead of MPC");
   app.add_option("--p0", o.p0Addr, "P0's listening address host:port");
-  app.add_option("--dealer", o.dealerAddr, "dealer's listening address host:port");
+  app.add_option("--dealer", o.dealerAddr,
+                 "dealer's listening address host:port");
   app.add_option("-i,--input", o.inputs, "input: name=file.npy (repeatable)");
   app.add_option("-o,--output-dir", o.outDir, "write outputs as .npy here");
   app.add_option("--stats", o.statsPath,

@@ -31,7 +31,8 @@ public:
   /// One inference: every other instruction.
   void runInference();
 
-  /// Whether this role holds the plaintext of `slot` (public or revealed to it).
+  /// Whether this role holds the plaintext of `slot` (public or revealed to
+  /// it).
   bool hasPlain(int slot) const;
   std::vector<double> plainReal(int slot) const;
   const Vec &raw(int slot) const { return vals_.at(slot).data; }
@@ -80,8 +81,10 @@ private:
 
 /// Index maps for the local shape ops (shared by both executors).
 std::vector<int64_t> broadcastMap(const Shape &in, const Shape &out);
-std::vector<int64_t> transposeMap(const Shape &in, const std::vector<int64_t> &perm);
-std::vector<int64_t> sliceMap(const Shape &in, const std::vector<int64_t> &attrs);
+std::vector<int64_t> transposeMap(const Shape &in,
+                                  const std::vector<int64_t> &perm);
+std::vector<int64_t> sliceMap(const Shape &in,
+                              const std::vector<int64_t> &attrs);
 /// Permutation moving `axis` last (for max/argmax rows).
 std::vector<int64_t> axisLastPerm(size_t rank, int64_t axis);
 

@@ -27,9 +27,34 @@ enum class Vis : uint8_t { Public = 0, Client = 1, Owner = 2, Shared = 3 };
 enum class DType : uint8_t { I64 = 0, F32 = 1, F64 = 2 };
 
 enum class Op : uint16_t {
-  Share, Reveal, Add, Sub, Neg, Mul, MatMul, Scale, Trunc, DRelu, Ltz,
-  Select, Relu, Max, ArgMax, Reciprocal, Rsqrt, Exp, Poly, Reshape,
-  Transpose, Slice, Concat, Broadcast, Copy, NumOps
+  Share,
+  Reveal,
+  Add,
+  Sub,
+  Neg,
+  Mul,
+  MatMul,
+  Scale,
+  Trunc,
+  DRelu,
+  Ltz,
+  Select,
+  Relu,
+  Max,
+  ArgMax,
+  Reciprocal,
+  Rsqrt,
+  Exp,
+  Poly,
+  Reshape,
+  Transpose,
+  Slice,
+  Concat,
+  Broadcast,
+  Copy,
+  OneHot,
+  ReduceSum,
+  NumOps
 };
 const char *opName(Op op);
 const char *visName(Vis v);

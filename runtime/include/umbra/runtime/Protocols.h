@@ -116,19 +116,20 @@ struct MatmulMask {
 void prepareMatmulMask(Party &P, const Vec &w, MatmulMask &m);
 /// Shared X[batch][n][k] times shared W[k][m] (wBatched: W[batch][k][m]).
 /// With `mask` (constant W), only X - A is opened.
-Vec matmulShared(Party &P, const Vec &x, const Vec &w, int64_t batch,
-                 int64_t n, int64_t k, int64_t m, bool wBatched,
+Vec matmulShared(Party &P, const Vec &x, const Vec &w, int64_t batch, int64_t n,
+                 int64_t k, int64_t m, bool wBatched,
                  const MatmulMask *mask = nullptr);
 /// Local product (either operand public): shares times public or public×public.
-Vec matmulLocal(const Vec &x, const Vec &w, int64_t batch, int64_t n,
-                int64_t k, int64_t m, bool wBatched, bool dealer);
+Vec matmulLocal(const Vec &x, const Vec &w, int64_t batch, int64_t n, int64_t k,
+                int64_t m, bool wBatched, bool dealer);
 
 // -- truncation ---------------------------------------------------------------
 /// Faithful truncation by `bits`: result is floor(x / 2^bits) or that + 1
 /// (never a wrap error) for |x| < 2^62. One round, 16 B online per element.
 Vec trunc(Party &P, const Vec &x, int bits);
 
-// -- comparison -----------------------------------------------------------------
+// -- comparison
+// -----------------------------------------------------------------
 /// XOR-shared MSB(x) of each element, bit-packed (element e is bit e%64 of
 /// word e/64). 7 rounds.
 /// With bits < 64 only the low `bits` bits are compared: exact when
@@ -147,8 +148,10 @@ Vec select(Party &P, const Vec &c, const Vec &a, const Vec &b);
 void maxRows(Party &P, const Vec &x, int64_t rows, int64_t len, Vec *maxOut,
              Vec *argOut, int bits = 64);
 
-// -- fixed-point functions (frac = P.frac unless given) ------------------------
-/// `bits`: width of the clamp comparison (exact for |1 + x/2^t| < 2^(bits-1-frac)).
+// -- fixed-point functions (frac = P.frac unless given)
+// ------------------------
+/// `bits`: width of the clamp comparison (exact for |1 + x/2^t| <
+/// 2^(bits-1-frac)).
 Vec expGate(Party &P, const Vec &x, int frac, int t, int bits = 64);
 Vec polyGate(Party &P, const Vec &x, int frac, const std::vector<double> &c);
 Vec reciprocalGate(Party &P, const Vec &x, int frac, double lo, double hi,
@@ -165,7 +168,8 @@ struct NewtonPlan {
 NewtonPlan planReciprocal(double lo, double hi, int frac, int iters);
 NewtonPlan planRsqrt(double lo, double hi, int frac, int iters);
 
-// -- function secret sharing ---------------------------------------------------
+// -- function secret sharing
+// ---------------------------------------------------
 /// Distributed comparison function (Boyle et al., Eurocrypt 2021, Fig. 1)
 /// over `nbits`-bit inputs with `np` payload words: the parties get
 /// additive shares of beta_e * 1{x_e < alpha_e} for each element e, where
@@ -179,7 +183,8 @@ std::vector<Vec> dcfLessThan(Party &P, const Vec &x, int nbits, int np,
 /// for |x| < 2^(bits-1)); wantRelu also returns ReLU(x).
 void dcfSign(Party &P, const Vec &x, int bits, Vec *dreluOut, Vec *reluOut);
 
-// -- bit packing helpers --------------------------------------------------------
+// -- bit packing helpers
+// --------------------------------------------------------
 Vec packBits(const std::vector<uint8_t> &b);
 std::vector<uint8_t> unpackBits(const Vec &w, size_t n);
 

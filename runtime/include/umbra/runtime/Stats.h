@@ -1,4 +1,5 @@
-//===- Stats.h - Per-instruction statistics: JSON and Chrome trace -*- C++ -*-===//
+//===- Stats.h - Per-instruction statistics: JSON and Chrome trace -*- C++
+//-*-===//
 #pragma once
 #include "umbra/runtime/Executor.h"
 #include <nlohmann/json.hpp>
