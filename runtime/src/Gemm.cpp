@@ -265,6 +265,57 @@ inline void prefetchRow(const uint64_t *p, int64_t cols) {
     _mm_prefetch((const char *)(p + q), _MM_HINT_T1);
 }
 
+/// Transposing pack of full panels for op(B) = Bᵀ storage (row stride 1,
+/// column stride cs): 4×4 blocks are loaded as four 32-byte rows of the
+/// stored matrix and transposed in registers. Writes panels [0, nc/NR) in the
+/// layout of packB (WithSwap: b then swap(b) per k) or packPlain; returns
+/// how many columns it covered (a multiple of NR). k tail is scalar.
+template <int NR, bool WithSwap>
+int64_t packTransposedPanels(int64_t kc, int64_t nc, const uint64_t *B,
+                             int64_t cs, uint64_t *dst) {
+  constexpr int64_t w = WithSwap ? 2 : 1;
+  const int64_t panels = nc / NR, panelWords = kc * NR * w;
+  for (int64_t p = 0; p < panels; ++p) {
+    uint64_t *d = dst + p * panelWords;
+    for (int g = 0; g < NR / 4; ++g) {
+      const uint64_t *r0 = B + (p * NR + 4 * g) * cs, *r1 = r0 + cs,
+                     *r2 = r1 + cs, *r3 = r2 + cs;
+      int64_t k = 0;
+      for (; k + 4 <= kc; k += 4) {
+        __m256i v0 = _mm256_loadu_si256((const __m256i *)(r0 + k));
+        __m256i v1 = _mm256_loadu_si256((const __m256i *)(r1 + k));
+        __m256i v2 = _mm256_loadu_si256((const __m256i *)(r2 + k));
+        __m256i v3 = _mm256_loadu_si256((const __m256i *)(r3 + k));
+        __m256i t0 = _mm256_unpacklo_epi64(v0, v1);
+        __m256i t1 = _mm256_unpackhi_epi64(v0, v1);
+        __m256i t2 = _mm256_unpacklo_epi64(v2, v3);
+        __m256i t3 = _mm256_unpackhi_epi64(v2, v3);
+        __m256i o[4] = {_mm256_permute2x128_si256(t0, t2, 0x20),
+                        _mm256_permute2x128_si256(t1, t3, 0x20),
+                        _mm256_permute2x128_si256(t0, t2, 0x31),
+                        _mm256_permute2x128_si256(t1, t3, 0x31)};
+        for (int u = 0; u < 4; ++u) {
+          uint64_t *du = d + (k + u) * NR * w + 4 * g;
+          _mm256_store_si256((__m256i *)du, o[u]);
+          if constexpr (WithSwap)
+            _mm256_store_si256((__m256i *)(du + NR),
+                               _mm256_shuffle_epi32(o[u], 0xB1));
+        }
+      }
+      for (; k < kc; ++k) {
+        const uint64_t *rr[4] = {r0, r1, r2, r3};
+        for (int t = 0; t < 4; ++t) {
+          uint64_t v = rr[t][k];
+          d[k * NR * w + 4 * g + t] = v;
+          if constexpr (WithSwap)
+            d[k * NR * w + NR + 4 * g + t] = swapHalves(v);
+        }
+      }
+    }
+  }
+  return panels * NR;
+}
+
 /// Packs B(0..kc, 0..nc) into kNR-wide micro-panels. Per k, a panel holds
 /// kV vectors of b followed by kV vectors of swap(b); columns past nc are 0.
 /// Panel p starts at dst + p*kc*2*kNR. For unit column stride the source is
@@ -272,8 +323,10 @@ inline void prefetchRow(const uint64_t *p, int64_t cols) {
 void packB(int64_t kc, int64_t nc, const uint64_t *B, int64_t rs, int64_t cs,
            uint64_t *dst, int64_t pfCols = 0) {
   const int64_t panelWords = kc * 2 * kNR;
-  const int64_t fullPanels = cs == 1 ? nc / kNR : 0;
-  if (fullPanels > 0) {
+  int64_t fullPanels = cs == 1 ? nc / kNR : 0;
+  if (rs == 1 && cs != 1)
+    fullPanels = packTransposedPanels<kNR, true>(kc, nc, B, cs, dst) / kNR;
+  else if (fullPanels > 0) {
     for (int64_t k = 0; k < kc; ++k) {
       const uint64_t *s = B + k * rs;
       prefetchRow(s + nc, pfCols);
@@ -482,8 +535,10 @@ void packPlain(int64_t kc, int64_t nc, const uint64_t *B, int64_t rs,
                int64_t cs, uint64_t *dst, int64_t pfCols = 0) {
   static_assert(NR % 4 == 0, "panels are whole ymm vectors");
   const int64_t panelWords = kc * NR;
-  const int64_t fullPanels = cs == 1 ? nc / NR : 0;
-  if (fullPanels > 0) {
+  int64_t fullPanels = cs == 1 ? nc / NR : 0;
+  if (rs == 1 && cs != 1)
+    fullPanels = packTransposedPanels<NR, false>(kc, nc, B, cs, dst) / NR;
+  else if (fullPanels > 0) {
     for (int64_t k = 0; k < kc; ++k) {
       const uint64_t *s = B + k * rs;
       prefetchRow(s + nc, pfCols);
@@ -795,6 +850,105 @@ std::atomic<GemmIsa> &isaSlot() {
 
 GemmIsa activeIsa() { return isaSlot().load(std::memory_order_relaxed); }
 
+/// Sum of the four 64-bit lanes of lo + 2^32·(x.lo32 + x.hi32).
+inline uint64_t foldLanes(__m256i lo, __m256i x) {
+  const __m256i hiMask = _mm256_set1_epi64x((long long)0xFFFFFFFF00000000ull);
+  __m256i v = _mm256_add_epi64(
+      lo, _mm256_add_epi64(_mm256_slli_epi64(x, 32), _mm256_and_si256(x, hiMask)));
+  __m128i h = _mm_add_epi64(_mm256_castsi256_si128(v),
+                            _mm256_extracti128_si256(v, 1));
+  return uint64_t(_mm_cvtsi128_si64(h)) + uint64_t(_mm_extract_epi64(h, 1));
+}
+
+/// Small M with op(B) = Bᵀ stored N×K (the [out][in] weight layout): every
+/// output is a contiguous dot product of an A row with a stored row of B,
+/// so B streams row by row. The cross term uses a swapped copy of the A row
+/// (vpmulld(swap(a), b) = {a1·b0, a0·b1}). Four B rows per pass.
+void smallMTransTask(const Problem &p, int64_t n0, int64_t n1) {
+  const int64_t M = p.M, K = p.K, ldb = p.csB;
+  const int64_t K4 = K / 4 * 4;
+  uint64_t *aSwap = scratch(1, size_t(kSmallM * std::max<int64_t>(K, 1)));
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t k = 0; k < K; ++k)
+      aSwap[i * K + k] = swapHalves(p.A[i * p.lda + k]);
+  auto scalarTail = [&](int64_t i, int64_t j) {
+    uint64_t s = 0;
+    for (int64_t k = K4; k < K; ++k)
+      s += p.A[i * p.lda + k] * p.B[j * ldb + k];
+    return s;
+  };
+  int64_t j = n0;
+  for (; j + 4 <= n1; j += 4) {
+    const uint64_t *b0 = p.B + j * ldb, *b1 = b0 + ldb, *b2 = b1 + ldb,
+                   *b3 = b2 + ldb;
+    for (int64_t i = 0; i < M; ++i) {
+      const uint64_t *a = p.A + i * p.lda, *as = aSwap + i * K;
+      __m256i l0 = _mm256_setzero_si256(), l1 = l0, l2 = l0, l3 = l0;
+      __m256i x0 = l0, x1 = l0, x2 = l0, x3 = l0;
+      for (int64_t k = 0; k < K4; k += 4) {
+#ifndef UMBRA_GEMM_TPF
+#define UMBRA_GEMM_TPF 1
+#endif
+#if UMBRA_GEMM_TPF == 1
+        if (i == 0 && (k & 7) == 0 && j + 8 <= n1) {
+          // The next four rows of B, one pass ahead.
+          _mm_prefetch((const char *)(b0 + 4 * ldb + k), _MM_HINT_T0);
+          _mm_prefetch((const char *)(b1 + 4 * ldb + k), _MM_HINT_T0);
+          _mm_prefetch((const char *)(b2 + 4 * ldb + k), _MM_HINT_T0);
+          _mm_prefetch((const char *)(b3 + 4 * ldb + k), _MM_HINT_T0);
+        }
+#elif UMBRA_GEMM_TPF == 2
+        if (i == 0 && (k & 7) == 0) {
+          _mm_prefetch((const char *)(b0 + k + 128), _MM_HINT_T0);
+          _mm_prefetch((const char *)(b1 + k + 128), _MM_HINT_T0);
+          _mm_prefetch((const char *)(b2 + k + 128), _MM_HINT_T0);
+          _mm_prefetch((const char *)(b3 + k + 128), _MM_HINT_T0);
+        }
+#endif
+        __m256i av = _mm256_loadu_si256((const __m256i *)(a + k));
+        __m256i sv = _mm256_loadu_si256((const __m256i *)(as + k));
+        __m256i v0 = _mm256_loadu_si256((const __m256i *)(b0 + k));
+        __m256i v1 = _mm256_loadu_si256((const __m256i *)(b1 + k));
+        __m256i v2 = _mm256_loadu_si256((const __m256i *)(b2 + k));
+        __m256i v3 = _mm256_loadu_si256((const __m256i *)(b3 + k));
+        l0 = _mm256_add_epi64(l0, _mm256_mul_epu32(av, v0));
+        l1 = _mm256_add_epi64(l1, _mm256_mul_epu32(av, v1));
+        l2 = _mm256_add_epi64(l2, _mm256_mul_epu32(av, v2));
+        l3 = _mm256_add_epi64(l3, _mm256_mul_epu32(av, v3));
+        x0 = _mm256_add_epi32(x0, _mm256_mullo_epi32(sv, v0));
+        x1 = _mm256_add_epi32(x1, _mm256_mullo_epi32(sv, v1));
+        x2 = _mm256_add_epi32(x2, _mm256_mullo_epi32(sv, v2));
+        x3 = _mm256_add_epi32(x3, _mm256_mullo_epi32(sv, v3));
+      }
+      uint64_t *ci = p.C + i * p.ldc + j;
+      const uint64_t r[4] = {foldLanes(l0, x0) + scalarTail(i, j),
+                             foldLanes(l1, x1) + scalarTail(i, j + 1),
+                             foldLanes(l2, x2) + scalarTail(i, j + 2),
+                             foldLanes(l3, x3) + scalarTail(i, j + 3)};
+      for (int t = 0; t < 4; ++t)
+        ci[t] = (p.accumulate ? ci[t] : 0) + r[t];
+    }
+  }
+  for (; j < n1; ++j) {
+    const uint64_t *b0 = p.B + j * ldb;
+    for (int64_t i = 0; i < M; ++i) {
+      const uint64_t *a = p.A + i * p.lda, *as = aSwap + i * K;
+      __m256i l0 = _mm256_setzero_si256(), x0 = l0;
+      for (int64_t k = 0; k < K4; k += 4) {
+        __m256i v0 = _mm256_loadu_si256((const __m256i *)(b0 + k));
+        l0 = _mm256_add_epi64(
+            l0, _mm256_mul_epu32(_mm256_loadu_si256((const __m256i *)(a + k)),
+                                 v0));
+        x0 = _mm256_add_epi32(
+            x0, _mm256_mullo_epi32(
+                    _mm256_loadu_si256((const __m256i *)(as + k)), v0));
+      }
+      uint64_t &c = p.C[i * p.ldc + j];
+      c = (p.accumulate ? c : 0) + foldLanes(l0, x0) + scalarTail(i, j);
+    }
+  }
+}
+
 int envThreads() {
   const char *s = std::getenv("UMBRA_GEMM_THREADS");
   if (!s || !*s)
@@ -824,7 +978,9 @@ void run(const Problem &p, int threads, const uint64_t *pre = nullptr,
 
   const bool avx512 = (pre ? preIsa : activeIsa()) == GemmIsa::Avx512;
   // The AVX-512 packed kernels win from M = 2 on (measured); AVX2's from 4.
-  const bool small = !pre && M <= (avx512 ? kSmallM512 : kSmallM) && p.csB == 1;
+  const bool smallM = !pre && M <= (avx512 ? kSmallM512 : kSmallM);
+  const bool small = smallM && p.csB == 1;
+  const bool smallTrans = smallM && !small && p.rsB == 1;
   const int64_t nr = avx512 ? k5NR : kNR, mr = avx512 ? k5MR : kMR;
   // Prepacked blocks sit on the global NC grid, so column tasks must too.
   const int64_t colAlign = pre ? (avx512 ? k5NC : kNC) : nr;
@@ -838,9 +994,10 @@ void run(const Problem &p, int threads, const uint64_t *pre = nullptr,
     tasks.push_back({0, M, 0, N});
   } else {
     const int64_t target = int64_t(threads) * 4;
-    const int64_t colUnit = small ? 64 : std::max<int64_t>(colAlign, 32);
+    const int64_t colUnit =
+        small || smallTrans ? 64 : std::max<int64_t>(colAlign, 32);
     int64_t tn = std::clamp<int64_t>(ceilDiv(N, colUnit), 1, target);
-    int64_t tm = small ? 1
+    int64_t tm = small || smallTrans ? 1
                        : std::clamp<int64_t>(ceilDiv(target, tn), 1,
                                              ceilDiv(M, mr * 4));
     int64_t colStep = ceilDiv(ceilDiv(N, tn), colAlign) * colAlign;
@@ -854,6 +1011,8 @@ void run(const Problem &p, int threads, const uint64_t *pre = nullptr,
     const Task &tk = tasks[size_t(t)];
     if (small)
       smallMTask(p, tk.n0, tk.n1);
+    else if (smallTrans)
+      smallMTransTask(p, tk.n0, tk.n1);
     else if (avx512 && pre)
       packedTaskT<Avx512Family, true>(p, pre, tk.m0, tk.m1, tk.n0, tk.n1);
     else if (avx512)

@@ -187,8 +187,10 @@ TEST_P(Gemm, StridesAndAccumulate) {
 
 TEST_P(Gemm, Transposes) {
   uint64_t seed = 15000;
-  const Case shapes[] = {{1, 7, 5},   {2, 100, 33}, {5, 13, 17},
-                         {17, 31, 64}, {33, 70, 300}, {130, 9, 260}};
+  const Case shapes[] = {{1, 7, 5},     {2, 100, 33},  {5, 13, 17},
+                         {17, 31, 64},  {33, 70, 300}, {130, 9, 260},
+                         {1, 1031, 258}, {3, 515, 770}, {2, 6, 3},
+                         {1, 9, 1},     {37, 131, 389}};
   for (Case c : shapes)
     for (int t = 1; t < 4; ++t)
       for (bool acc : {false, true}) {
