@@ -102,9 +102,9 @@ bool isFloatDT(int32_t t) {
 }
 bool isBoolDT(int32_t t) { return t == TP::BOOL; }
 bool isIntDT(int32_t t) {
-  return t == TP::INT64 || t == TP::INT32 || t == TP::INT16 ||
-         t == TP::INT8 || t == TP::UINT8 || t == TP::UINT16 ||
-         t == TP::UINT32 || t == TP::UINT64;
+  return t == TP::INT64 || t == TP::INT32 || t == TP::INT16 || t == TP::INT8 ||
+         t == TP::UINT8 || t == TP::UINT16 || t == TP::UINT32 ||
+         t == TP::UINT64;
 }
 
 std::string dtName(int32_t t) {
@@ -273,8 +273,7 @@ SmallVector<int64_t> rowMajorStrides(llvm::ArrayRef<int64_t> shape) {
 /// For each element of a tensor of shape `out` (row-major), the source index
 /// `base + sum(idx[d] * strides[d])`.
 std::vector<int64_t> stridedMap(llvm::ArrayRef<int64_t> out,
-                                llvm::ArrayRef<int64_t> strides,
-                                int64_t base) {
+                                llvm::ArrayRef<int64_t> strides, int64_t base) {
   int64_t n = product(out);
   std::vector<int64_t> map(n);
   if (n == 0)
@@ -430,8 +429,8 @@ private:
 
   //===--- diagnostics ---------------------------------------------------===//
   InFlightDiagnostic nodeError() {
-    return emitError(loc) << "'" << node->op_type() << "' node '"
-                          << nodeLabel << "' (opset " << opset << "): ";
+    return emitError(loc) << "'" << node->op_type() << "' node '" << nodeLabel
+                          << "' (opset " << opset << "): ";
   }
 
   //===--- attributes ----------------------------------------------------===//
@@ -627,8 +626,8 @@ ConstPtr Importer::constFromProto(TP &t, bool isInitializer) {
   c->shape.assign(t.dims().begin(), t.dims().end());
   c->proto = &t;
   c->name = t.name();
-  c->weight =
-      isInitializer && isFloatDT(c->dtype) && c->numElements() > opts.resourceThreshold;
+  c->weight = isInitializer && isFloatDT(c->dtype) &&
+              c->numElements() > opts.resourceThreshold;
   return c;
 }
 
@@ -835,9 +834,8 @@ TypedAttr Importer::makeResourceAttr(ConstTensor &c, RankedTensorType ty) {
       std::memcpy(&bytes[k * w], &c.f[k], 8);
       break;
     default: {
-      uint16_t v = static_cast<uint16_t>(doubleToAPFloat(c.dtype, c.f[k])
-                                             .bitcastToAPInt()
-                                             .getZExtValue());
+      uint16_t v = static_cast<uint16_t>(
+          doubleToAPFloat(c.dtype, c.f[k]).bitcastToAPInt().getZExtValue());
       std::memcpy(&bytes[k * w], &v, 2);
       break;
     }
@@ -890,8 +888,8 @@ Value Importer::materialize(ConstTensor &c) {
     return c.materialized;
   Type et = mlirElemType(ctx, c.dtype);
   if (!et) {
-    emitError(loc) << "constant '" << c.name << "' has unsupported element type "
-                   << dtName(c.dtype);
+    emitError(loc) << "constant '" << c.name
+                   << "' has unsupported element type " << dtName(c.dtype);
     return {};
   }
   auto ty = RankedTensorType::get(c.shape, et);
@@ -900,9 +898,9 @@ Value Importer::materialize(ConstTensor &c) {
                        : makeDenseAttr(c, ty);
   if (!attr)
     return {};
-  Location cloc = c.name.empty()
-                      ? loc
-                      : Location(NameLoc::get(b.getStringAttr(c.name), fileLoc));
+  Location cloc =
+      c.name.empty() ? loc
+                     : Location(NameLoc::get(b.getStringAttr(c.name), fileLoc));
   c.materialized = arith::ConstantOp::create(b, cloc, ty, attr);
   return c.materialized;
 }
@@ -1104,9 +1102,8 @@ bool isConstantDerived(Value v, int depth = 0) {
     return true;
   if (!isa<tfm::TfmDialect>(def->getDialect()) || def->getNumOperands() == 0)
     return false;
-  return llvm::all_of(def->getOperands(), [&](Value o) {
-    return isConstantDerived(o, depth + 1);
-  });
+  return llvm::all_of(def->getOperands(),
+                      [&](Value o) { return isConstantDerived(o, depth + 1); });
 }
 
 bool isComparison(Bin k) {
@@ -1126,8 +1123,8 @@ LogicalResult Importer::binary(Bin k, Ins in, Outs out) {
            failure();
   int32_t dx = dtypeOf(x), dy = dtypeOf(y);
   if (dx != dy && k != Bin::Pow)
-    return nodeError() << "inputs have different element types ("
-                       << dtName(dx) << " vs " << dtName(dy) << ")",
+    return nodeError() << "inputs have different element types (" << dtName(dx)
+                       << " vs " << dtName(dy) << ")",
            failure();
   int32_t resT = isComparison(k) ? TP::BOOL : dx;
 
@@ -1161,12 +1158,13 @@ LogicalResult Importer::binary(Bin k, Ins in, Outs out) {
     return success();
   }
 
-  if (!isFloatDT(dx) || (k != Bin::Pow && !isFloatDT(dy)) ||
-      k == Bin::And || k == Bin::Or || k == Bin::Mod)
+  if (!isFloatDT(dx) || (k != Bin::Pow && !isFloatDT(dy)) || k == Bin::And ||
+      k == Bin::Or || k == Bin::Mod)
     return nodeError() << "only float tensors computed from graph inputs are "
                           "supported here (got "
-                       << dtName(dx) << "); integer and boolean tensors must "
-                                        "be constants after shape folding",
+                       << dtName(dx)
+                       << "); integer and boolean tensors must "
+                          "be constants after shape folding",
            failure();
 
   Entry yy = y;
@@ -1219,8 +1217,9 @@ LogicalResult Importer::binary(Bin k, Ins in, Outs out) {
       b.setInsertionPoint(lin);
       // The bias constant was just created at the end of the block: move it
       // before the linear op so that it dominates.
-      if (Operation *def = bv.getDefiningOp(); def && def->getBlock() == lin->getBlock() &&
-                                               lin->isBeforeInBlock(def))
+      if (Operation *def = bv.getDefiningOp();
+          def && def->getBlock() == lin->getBlock() &&
+          lin->isBeforeInBlock(def))
         def->moveBefore(lin);
       Value fused = tfm::LinearOp::create(b, lin.getLoc(), lin.getType(),
                                           lin.getInput(), lin.getWeight(), bv);
@@ -1306,10 +1305,10 @@ LogicalResult Importer::unary(Un k, Ins in, Outs out) {
     return nodeError() << "expects one input", failure();
   const Entry &x = in[0];
   int32_t dt = dtypeOf(x);
-  if (foldable(in) || (allConst(in) && (k == Un::Sin || k == Un::Cos ||
-                                        k == Un::Not || k == Un::Log ||
-                                        k == Un::Abs || k == Un::Floor ||
-                                        k == Un::Ceil))) {
+  if (foldable(in) ||
+      (allConst(in) &&
+       (k == Un::Sin || k == Un::Cos || k == Un::Not || k == Un::Log ||
+        k == Un::Abs || k == Un::Floor || k == Un::Ceil))) {
     if (failed(decode(*x.cst)))
       return failure();
     ConstPtr r = makeConst(dt, x.cst->shape);
@@ -1319,33 +1318,73 @@ LogicalResult Importer::unary(Un k, Ins in, Outs out) {
         double v = x.cst->f[e];
         double y = 0;
         switch (k) {
-        case Un::Neg: y = -v; break;
-        case Un::Sqrt: y = std::sqrt(v); break;
-        case Un::Reciprocal: y = 1.0 / v; break;
-        case Un::Relu: y = v > 0 ? v : 0; break;
-        case Un::Erf: y = std::erf(v); break;
-        case Un::Tanh: y = std::tanh(v); break;
-        case Un::Sigmoid: y = 1.0 / (1.0 + std::exp(-v)); break;
-        case Un::Exp: y = std::exp(v); break;
-        case Un::Sin: y = std::sin(v); break;
-        case Un::Cos: y = std::cos(v); break;
-        case Un::Abs: y = std::fabs(v); break;
-        case Un::Log: y = std::log(v); break;
-        case Un::Floor: y = std::floor(v); break;
-        case Un::Ceil: y = std::ceil(v); break;
-        case Un::Not: y = v == 0; break;
+        case Un::Neg:
+          y = -v;
+          break;
+        case Un::Sqrt:
+          y = std::sqrt(v);
+          break;
+        case Un::Reciprocal:
+          y = 1.0 / v;
+          break;
+        case Un::Relu:
+          y = v > 0 ? v : 0;
+          break;
+        case Un::Erf:
+          y = std::erf(v);
+          break;
+        case Un::Tanh:
+          y = std::tanh(v);
+          break;
+        case Un::Sigmoid:
+          y = 1.0 / (1.0 + std::exp(-v));
+          break;
+        case Un::Exp:
+          y = std::exp(v);
+          break;
+        case Un::Sin:
+          y = std::sin(v);
+          break;
+        case Un::Cos:
+          y = std::cos(v);
+          break;
+        case Un::Abs:
+          y = std::fabs(v);
+          break;
+        case Un::Log:
+          y = std::log(v);
+          break;
+        case Un::Floor:
+          y = std::floor(v);
+          break;
+        case Un::Ceil:
+          y = std::ceil(v);
+          break;
+        case Un::Not:
+          y = v == 0;
+          break;
         }
         r->f[e] = y;
       } else {
         int64_t v = x.cst->i[e];
         int64_t y = 0;
         switch (k) {
-        case Un::Neg: y = -v; break;
-        case Un::Relu: y = v > 0 ? v : 0; break;
-        case Un::Abs: y = v < 0 ? -v : v; break;
-        case Un::Not: y = v == 0; break;
+        case Un::Neg:
+          y = -v;
+          break;
+        case Un::Relu:
+          y = v > 0 ? v : 0;
+          break;
+        case Un::Abs:
+          y = v < 0 ? -v : v;
+          break;
+        case Un::Not:
+          y = v == 0;
+          break;
         case Un::Floor:
-        case Un::Ceil: y = v; break;
+        case Un::Ceil:
+          y = v;
+          break;
         default:
           return nodeError() << "is not defined on " << dtName(dt), failure();
         }
@@ -1366,14 +1405,30 @@ LogicalResult Importer::unary(Un k, Ins in, Outs out) {
   Type ty = v.getType();
   Value r;
   switch (k) {
-  case Un::Neg: r = tfm::NegOp::create(b, loc, ty, v); break;
-  case Un::Sqrt: r = tfm::SqrtOp::create(b, loc, ty, v); break;
-  case Un::Reciprocal: r = tfm::ReciprocalOp::create(b, loc, ty, v); break;
-  case Un::Relu: r = tfm::ReluOp::create(b, loc, ty, v); break;
-  case Un::Erf: r = tfm::ErfOp::create(b, loc, ty, v); break;
-  case Un::Tanh: r = tfm::TanhOp::create(b, loc, ty, v); break;
-  case Un::Sigmoid: r = tfm::SigmoidOp::create(b, loc, ty, v); break;
-  case Un::Exp: r = tfm::ExpOp::create(b, loc, ty, v); break;
+  case Un::Neg:
+    r = tfm::NegOp::create(b, loc, ty, v);
+    break;
+  case Un::Sqrt:
+    r = tfm::SqrtOp::create(b, loc, ty, v);
+    break;
+  case Un::Reciprocal:
+    r = tfm::ReciprocalOp::create(b, loc, ty, v);
+    break;
+  case Un::Relu:
+    r = tfm::ReluOp::create(b, loc, ty, v);
+    break;
+  case Un::Erf:
+    r = tfm::ErfOp::create(b, loc, ty, v);
+    break;
+  case Un::Tanh:
+    r = tfm::TanhOp::create(b, loc, ty, v);
+    break;
+  case Un::Sigmoid:
+    r = tfm::SigmoidOp::create(b, loc, ty, v);
+    break;
+  case Un::Exp:
+    r = tfm::ExpOp::create(b, loc, ty, v);
+    break;
   default:
     return nodeError() << "is only supported on constants (no tfm form for "
                           "tensors computed from graph inputs)",
@@ -1482,8 +1537,7 @@ LogicalResult Importer::castOp(Ins in, Outs out) {
   Value v = valueOf(x);
   if (!v)
     return failure();
-  out[0].value =
-      tfm::CastOp::create(b, loc, tensorType(shapeOf(x), to), v);
+  out[0].value = tfm::CastOp::create(b, loc, tensorType(shapeOf(x), to), v);
   return success();
 }
 
@@ -1496,7 +1550,8 @@ LogicalResult Importer::constantOp(Ins, Outs out) {
     // The node owns the tensor; constFromProto keeps a mutable pointer so that
     // large raw data can move into a blob.
     auto *t = const_cast<TP *>(&a->t());
-    if (!validDims(llvm::SmallVector<int64_t>(t->dims().begin(), t->dims().end())))
+    if (!validDims(
+            llvm::SmallVector<int64_t>(t->dims().begin(), t->dims().end())))
       return nodeError() << "invalid tensor dimensions", failure();
     // Constant nodes usually hold literals the exporter wrote (masks,
     // scales, full() fills), which the evaluator may compute with; a large
@@ -1719,8 +1774,7 @@ LogicalResult Importer::reshapeOp(Ins in, Outs out) {
     }
     if (d == -1) {
       if (inferIdx >= 0)
-        return nodeError() << "more than one -1 in the target shape",
-               failure();
+        return nodeError() << "more than one -1 in the target shape", failure();
       inferIdx = k;
       shape.push_back(1);
       continue;
@@ -1888,7 +1942,8 @@ LogicalResult Importer::concatOp(Ins in, Outs out) {
       return failure();
     ConstPtr res = makeConst(dt, shape);
     int64_t outer = product(llvm::ArrayRef<int64_t>(shape).take_front(*axis));
-    int64_t inner = product(llvm::ArrayRef<int64_t>(shape).drop_front(*axis + 1));
+    int64_t inner =
+        product(llvm::ArrayRef<int64_t>(shape).drop_front(*axis + 1));
     int64_t offset = 0;
     for (const Entry &e : in) {
       if (failed(decode(*e.cst)))
@@ -2141,8 +2196,8 @@ LogicalResult Importer::gatherOp(Ins in, Outs out) {
     Value t = valueOf(data), i = valueOf(ind);
     if (!t || !i)
       return failure();
-    out[0].value = tfm::EmbeddingOp::create(b, loc, tensorType(shape, dtypeOf(data)),
-                                            t, i);
+    out[0].value = tfm::EmbeddingOp::create(
+        b, loc, tensorType(shape, dtypeOf(data)), t, i);
     return success();
   }
 
@@ -2179,8 +2234,8 @@ LogicalResult Importer::expandOp(Ins in, Outs out) {
     return failure();
   SmallVector<int64_t> shape;
   if (!broadcastShapes(shapeOf(in[0]), *target, shape))
-    return nodeError() << "cannot expand " << shapeStr(shapeOf(in[0]))
-                       << " to " << shapeStr(*target),
+    return nodeError() << "cannot expand " << shapeStr(shapeOf(in[0])) << " to "
+                       << shapeStr(*target),
            failure();
   const Entry &x = in[0];
   // Broadcasting float constants only inflates them: keep a tfm.expand
@@ -2453,9 +2508,9 @@ LogicalResult Importer::layerNormOp(Ins in, Outs out) {
     return failure();
   if (in.size() > 2 && in[2] && !(bias = param(in[2])))
     return failure();
-  out[0].value = tfm::LayerNormOp::create(
-      b, loc, xv.getType(), xv, scale, bias, b.getI64IntegerAttr(*axis - r),
-      b.getF32FloatAttr(eps));
+  out[0].value = tfm::LayerNormOp::create(b, loc, xv.getType(), xv, scale, bias,
+                                          b.getI64IntegerAttr(*axis - r),
+                                          b.getF32FloatAttr(eps));
   return success();
 }
 
@@ -2524,16 +2579,64 @@ LogicalResult Importer::reduceOp(Ins in, Outs out) {
 //===----------------------------------------------------------------------===//
 
 const llvm::StringSet<> &supportedOps() {
-  static const llvm::StringSet<> ops = {
-      "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Mod", "Equal", "Less",
-      "Greater", "LessOrEqual", "GreaterOrEqual", "And", "Or", "Not", "Neg",
-      "Sqrt", "Reciprocal", "Relu", "Erf", "Tanh", "Sigmoid", "Exp", "Sin",
-      "Cos", "Abs", "Log", "Floor", "Ceil", "Where", "Cast", "Constant",
-      "ConstantOfShape", "Shape", "Size", "Range", "Identity", "Dropout",
-      "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Concat",
-      "Split", "Slice", "Gather", "Expand", "Trilu", "MatMul", "Gemm",
-      "Softmax", "LayerNormalization", "ReduceMean", "ReduceSum",
-      "ReduceMax", "CumSum"};
+  static const llvm::StringSet<> ops = {"Add",
+                                        "Sub",
+                                        "Mul",
+                                        "Div",
+                                        "Pow",
+                                        "Max",
+                                        "Min",
+                                        "Mod",
+                                        "Equal",
+                                        "Less",
+                                        "Greater",
+                                        "LessOrEqual",
+                                        "GreaterOrEqual",
+                                        "And",
+                                        "Or",
+                                        "Not",
+                                        "Neg",
+                                        "Sqrt",
+                                        "Reciprocal",
+                                        "Relu",
+                                        "Erf",
+                                        "Tanh",
+                                        "Sigmoid",
+                                        "Exp",
+                                        "Sin",
+                                        "Cos",
+                                        "Abs",
+                                        "Log",
+                                        "Floor",
+                                        "Ceil",
+                                        "Where",
+                                        "Cast",
+                                        "Constant",
+                                        "ConstantOfShape",
+                                        "Shape",
+                                        "Size",
+                                        "Range",
+                                        "Identity",
+                                        "Dropout",
+                                        "Reshape",
+                                        "Flatten",
+                                        "Squeeze",
+                                        "Unsqueeze",
+                                        "Transpose",
+                                        "Concat",
+                                        "Split",
+                                        "Slice",
+                                        "Gather",
+                                        "Expand",
+                                        "Trilu",
+                                        "MatMul",
+                                        "Gemm",
+                                        "Softmax",
+                                        "LayerNormalization",
+                                        "ReduceMean",
+                                        "ReduceSum",
+                                        "ReduceMax",
+                                        "CumSum"};
   return ops;
 }
 
@@ -2665,9 +2768,8 @@ LogicalResult Importer::dispatch(Ins in, Outs out) {
 
 LogicalResult Importer::importNode(onnx::NodeProto &n) {
   node = &n;
-  nodeLabel = n.name().empty()
-                  ? (n.output_size() ? n.output(0) : n.op_type())
-                  : n.name();
+  nodeLabel = n.name().empty() ? (n.output_size() ? n.output(0) : n.op_type())
+                               : n.name();
   loc = NameLoc::get(b.getStringAttr(nodeLabel), fileLoc);
   SmallVector<Entry> ins;
   for (const std::string &name : n.input()) {
@@ -2700,16 +2802,16 @@ LogicalResult Importer::importNode(onnx::NodeProto &n) {
     if (outs[k].cst && outs[k].cst->name.empty())
       outs[k].cst->name = name;
     if (opts.checkInferredShapes)
-      computed.push_back({name, SmallVector<int64_t>(shapeOf(outs[k])),
-                          "'" + node->op_type() + "' node '" + nodeLabel + "'"});
+      computed.push_back(
+          {name, SmallVector<int64_t>(shapeOf(outs[k])),
+           "'" + node->op_type() + "' node '" + nodeLabel + "'"});
     values[name] = outs[k];
   }
   return success();
 }
 
 /// Static shape of a ValueInfo's tensor type, if every dimension is known.
-std::optional<SmallVector<int64_t>>
-staticShape(const onnx::TypeProto &type) {
+std::optional<SmallVector<int64_t>> staticShape(const onnx::TypeProto &type) {
   if (!type.has_tensor_type() || !type.tensor_type().has_shape())
     return std::nullopt;
   SmallVector<int64_t> s;
@@ -2742,8 +2844,8 @@ LogicalResult Importer::crossCheckShapes(onnx::ModelProto &model) {
   }
   for (const ComputedShape &c : computed) {
     auto it = inferred.find(c.name);
-    if (it != inferred.end() &&
-        llvm::ArrayRef<int64_t>(it->second) != llvm::ArrayRef<int64_t>(c.shape)) {
+    if (it != inferred.end() && llvm::ArrayRef<int64_t>(it->second) !=
+                                    llvm::ArrayRef<int64_t>(c.shape)) {
       emitError(fileLoc) << c.node << ": computed shape " << shapeStr(c.shape)
                          << " for '" << c.name
                          << "' but ONNX shape inference infers "
@@ -2788,15 +2890,15 @@ OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
         first = &n;
     }
     if (first) {
-      bool defaultDomain = first->domain().empty() || first->domain() == "ai.onnx";
-      auto diag = emitError(fileLoc)
-                  << "unsupported operator '" << first->op_type() << "' (node '"
-                  << (first->name().empty() && first->output_size()
-                          ? first->output(0)
-                          : first->name())
-                  << "', domain '"
-                  << (defaultDomain ? "ai.onnx" : first->domain())
-                  << "', opset " << opset << ")";
+      bool defaultDomain =
+          first->domain().empty() || first->domain() == "ai.onnx";
+      auto diag =
+          emitError(fileLoc)
+          << "unsupported operator '" << first->op_type() << "' (node '"
+          << (first->name().empty() && first->output_size() ? first->output(0)
+                                                            : first->name())
+          << "', domain '" << (defaultDomain ? "ai.onnx" : first->domain())
+          << "', opset " << opset << ")";
       if (unsupported.size() > 1) {
         SmallVector<std::string> others;
         for (const auto &k : unsupported.keys())
@@ -2835,8 +2937,7 @@ OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
     if (initNames.contains(vi.name()))
       continue;
     if (!vi.type().has_tensor_type()) {
-      emitError(fileLoc) << "graph input '" << vi.name()
-                         << "' is not a tensor";
+      emitError(fileLoc) << "graph input '" << vi.name() << "' is not a tensor";
       return {};
     }
     auto *tt = vi.mutable_type()->mutable_tensor_type();
@@ -2849,8 +2950,8 @@ OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
     }
     auto ov = overrides.find(vi.name());
     if (ov != overrides.end()) {
-      if (tt->has_shape() && tt->shape().dim_size() !=
-                                 static_cast<int>(ov->second.size())) {
+      if (tt->has_shape() &&
+          tt->shape().dim_size() != static_cast<int>(ov->second.size())) {
         emitError(fileLoc) << "--input-shape " << vi.name() << " has rank "
                            << ov->second.size() << " but the input has rank "
                            << tt->shape().dim_size();
@@ -2995,8 +3096,7 @@ std::string parseInputShapeSpec(StringRef spec, ImportOptions &options) {
     for (StringRef p : parts) {
       int64_t d;
       if (p.trim().getAsInteger(10, d) || d < 0)
-        return ("invalid dimension '" + p + "' in --input-shape '" + spec +
-                "'")
+        return ("invalid dimension '" + p + "' in --input-shape '" + spec + "'")
             .str();
       shape.push_back(d);
     }
@@ -3067,7 +3167,8 @@ OwningOpRef<ModuleOp> importText(StringRef buffer, StringRef name,
 OwningOpRef<ModuleOp> importONNX(StringRef buffer, StringRef bufferName,
                                  MLIRContext &context,
                                  const ImportOptions &options) {
-  context.loadDialect<tfm::TfmDialect, func::FuncDialect, arith::ArithDialect>();
+  context
+      .loadDialect<tfm::TfmDialect, func::FuncDialect, arith::ArithDialect>();
   Location fileLoc = FileLineColLoc::get(&context, bufferName, 0, 0);
   try {
     if (looksTextual(buffer, bufferName))
@@ -3078,8 +3179,7 @@ OwningOpRef<ModuleOp> importONNX(StringRef buffer, StringRef bufferName,
       return {};
     }
     auto model = std::make_unique<onnx::ModelProto>();
-    google::protobuf::io::ArrayInputStream stream(buffer.data(),
-                                                  buffer.size());
+    google::protobuf::io::ArrayInputStream stream(buffer.data(), buffer.size());
     bool ok = parseBinary(stream, *model);
     return importParsed(*model, ok, false, bufferName, context, options);
   } catch (const std::exception &e) {
@@ -3092,7 +3192,8 @@ OwningOpRef<ModuleOp> importONNX(StringRef buffer, StringRef bufferName,
 
 OwningOpRef<ModuleOp> importONNXFile(StringRef path, MLIRContext &context,
                                      const ImportOptions &options) {
-  context.loadDialect<tfm::TfmDialect, func::FuncDialect, arith::ArithDialect>();
+  context
+      .loadDialect<tfm::TfmDialect, func::FuncDialect, arith::ArithDialect>();
   Location fileLoc = FileLineColLoc::get(&context, path, 0, 0);
   auto readWhole = [&]() -> OwningOpRef<ModuleOp> {
     auto buf = llvm::MemoryBuffer::getFileOrSTDIN(
