@@ -254,9 +254,17 @@ class Llama(nn.Module):
         return self.lm_head(self.norm(x))
 
 
-def export(model, path, seq, opset, dynamic=False):
+def export(model, path, seq, opset, dynamic=False, reference=False):
     model.eval()
     ids = torch.randint(0, model_vocab(model), (1, seq), dtype=torch.long)
+    if reference:
+        # Inputs and torch's outputs, for Inputs/tfm_eval.py.
+        import numpy as np
+        with torch.no_grad():
+            logits = model(ids)
+        stem = path[:-len(".onnx")]
+        np.save(stem + ".in0.npy", ids.numpy())
+        np.save(stem + ".out0.npy", logits.numpy())
     kwargs = {}
     if dynamic:
         kwargs["dynamic_axes"] = {"input_ids": {0: "batch", 1: "seq"},
@@ -284,6 +292,9 @@ def main():
     p.add_argument("--vocab", type=int, default=128)
     p.add_argument("--seq", type=int, default=16)
     p.add_argument("--positions", type=int, default=64)
+    p.add_argument("--save-reference", action="store_true",
+                   help="also write NAME.in0.npy (ids) and NAME.out0.npy "
+                        "(torch logits)")
     p.add_argument("--only", default=None,
                    help="export just this file name (without .onnx)")
     a = p.parse_args()
@@ -302,7 +313,7 @@ def main():
         if a.only and name != a.only:
             continue
         export(make(), os.path.join(a.out, name + ".onnx"), a.seq, opset,
-               dynamic)
+               dynamic, a.save_reference)
     return 0
 
 
