@@ -18,10 +18,15 @@ config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "I
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 
-tool_dirs = [config.umbra_tools_dir, config.llvm_tools_dir]
+# mpc-run is built by the runtime's CMake, into <build>/runtime.
+runtime_dir = os.path.join(config.umbra_obj_root, "runtime")
+tool_dirs = [config.umbra_tools_dir, runtime_dir, config.llvm_tools_dir]
 tools = ["mpc-opt", "mpc-translate", "mpc-compile", "mpc-run"]
 llvm_config.add_tool_substitutions(
-    [t for t in tools if os.path.exists(os.path.join(config.umbra_tools_dir, t))],
+    [t for t in tools
+     if any(os.path.exists(os.path.join(d, t))
+            for d in (config.umbra_tools_dir, runtime_dir))],
     tool_dirs)
 llvm_config.with_environment("PATH", config.umbra_tools_dir, append_path=True)
+llvm_config.with_environment("PATH", runtime_dir, append_path=True)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)

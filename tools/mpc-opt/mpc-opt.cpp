@@ -10,6 +10,7 @@
 #include "umbra/Dialect/Mpc/Transforms/Passes.h"
 #include "umbra/Dialect/Tfm/IR/TfmDialect.h"
 #include "umbra/Dialect/Tfm/Transforms/Passes.h"
+#include "umbra/Pipelines/Pipelines.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -24,6 +25,7 @@ int main(int argc, char **argv) {
   umbra::tfm::registerTfmPasses();
   umbra::mpc::registerMpcPasses();
   umbra::registerConversionPasses();
+  umbra::registerUmbraPipelines();
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   mlir::registerSymbolDCEPass();

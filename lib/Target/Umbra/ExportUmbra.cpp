@@ -1,0 +1,949 @@
+//===- ExportUmbra.cpp - mpc IR to the runtime's artifact -----------------===//
+//
+// The artifact is the contract in runtime/schema/program.fbs: the FlatBuffers
+// code is generated from that very file (flatc, in this directory's CMake), and
+// the container (128-byte header, program section, 64-byte aligned blobs,
+// SHA-256 of the program section, per-blob SHA-256) is written exactly as
+// runtime/src/Program.cpp reads it.
+//
+// The runtime computes only on public and shared slots: a client or owner
+// value is an input to `Share` and nothing else. The mpc dialect also lets
+// one party compute on its own plaintext (the owner transposing a weight, the
+// client one-hot encoding its ids). Such values are secret-shared at their
+// first use by another op instead (once; the shares are reused); an
+// `mpc.share` of a value that is already shared is then free. This never
+// reveals more than the mpc program does, it only moves work into MPC (and,
+// for weights, into the once-per-deployment phase the runtime runs for
+// constant operands).
+//
+//===----------------------------------------------------------------------===//
+#include "umbra/Target/Umbra/ExportUmbra.h"
+
+#include "umbra/Dialect/Mpc/IR/MpcDialect.h"
+#include "umbra/Dialect/Mpc/IR/MpcOps.h"
+#include "umbra/Dialect/Tfm/IR/TfmDialect.h"
+#include "umbra/Support/ConstantValues.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/Tools/mlir-translate/Translation.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/Endian.h"
+#include "llvm/Support/SHA256.h"
+
+#include "program_generated.h"
+
+#include <cstring>
+
+using namespace mlir;
+using namespace umbra;
+using namespace umbra::mpc;
+
+namespace {
+
+/// Must match runtime/include/umbra/runtime/Program.h.
+constexpr uint32_t kIsaVersion = 1;
+constexpr uint32_t kFormatVersion = 1;
+constexpr uint64_t kHeaderSize = 128;
+constexpr uint64_t kBlobAlign = 64;
+
+/// Opcodes appended after `Copy` by later runtimes. Until the schema this
+/// file is generated from has them, one-hot encodings and sums are written
+/// with the older instructions (comparisons, products with a ones vector).
+constexpr uint16_t kOneHotOpcode = 25;
+constexpr uint16_t kReduceSumOpcode = 26;
+constexpr bool kRuntimeHasOneHot =
+    static_cast<uint16_t>(fb::OpCode::MAX) >= kOneHotOpcode;
+constexpr bool kRuntimeHasReduceSum =
+    static_cast<uint16_t>(fb::OpCode::MAX) >= kReduceSumOpcode;
+
+struct Slot {
+  std::string name;
+  SmallVector<int64_t> shape;
+  int frac = 0;
+  fb::Visibility vis = fb::Visibility::Public;
+  int weight = -1;
+};
+
+struct Instr {
+  fb::OpCode op;
+  SmallVector<int32_t> in;
+  int32_t out;
+  SmallVector<int64_t> iattrs;
+  SmallVector<double> fattrs;
+  std::string reason, name;
+};
+
+struct Blob {
+  /// Bytes of the blob: either borrowed from an attribute or owned.
+  ArrayRef<char> data;
+  std::vector<char> owned;
+  fb::DType dtype;
+  bool owner;
+  ArrayRef<char> bytes() const {
+    return owned.empty() ? data : ArrayRef<char>(owned);
+  }
+};
+
+fb::Visibility toFb(Visibility v) {
+  switch (v) {
+  case Visibility::public_:
+    return fb::Visibility::Public;
+  case Visibility::client:
+    return fb::Visibility::Client;
+  case Visibility::owner:
+    return fb::Visibility::Owner;
+  case Visibility::shared:
+    return fb::Visibility::Shared;
+  }
+  return fb::Visibility::Shared;
+}
+
+bool isPrivate(fb::Visibility v) {
+  return v == fb::Visibility::Client || v == fb::Visibility::Owner;
+}
+
+int64_t numElements(ArrayRef<int64_t> shape) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+std::string locName(Location loc) {
+  if (auto name = dyn_cast<NameLoc>(loc))
+    return name.getName().str();
+  if (auto fused = dyn_cast<FusedLoc>(loc))
+    for (Location l : fused.getLocations())
+      if (std::string s = locName(l); !s.empty())
+        return s;
+  return "";
+}
+
+LogicalResult unsupported(Operation *op) {
+  return op->emitOpError("has no runtime instruction; the artifact exporter "
+                         "supports the mpc dialect's ops, arith.constant and "
+                         "func.return (run convert-tfm-to-mpc first)");
+}
+
+std::string shapeString(ArrayRef<int64_t> shape) {
+  std::string s;
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? "x" : "") + std::to_string(shape[i]);
+  return shape.empty() ? "scalar" : s;
+}
+
+class Exporter {
+public:
+  explicit Exporter(func::FuncOp func) : func(func) {}
+
+  LogicalResult run();
+  void write(raw_ostream &os) const;
+
+private:
+  //===--- slots and instructions -------------------------------------------===//
+
+  int newSlot(std::string name, ArrayRef<int64_t> shape, int frac,
+              fb::Visibility vis) {
+    Slot s;
+    s.name = name.empty() ? "%" + std::to_string(slots.size()) : name;
+    s.shape.assign(shape.begin(), shape.end());
+    s.frac = frac;
+    s.vis = vis;
+    slots.push_back(std::move(s));
+    return static_cast<int>(slots.size() - 1);
+  }
+
+  int emit(fb::OpCode op, ArrayRef<int> in, ArrayRef<int64_t> shape, int frac,
+           fb::Visibility vis, ArrayRef<int64_t> iattrs = {},
+           ArrayRef<double> fattrs = {}, StringRef reason = "") {
+    int out = newSlot("", shape, frac, vis);
+    Instr i;
+    i.op = op;
+    i.in.assign(in.begin(), in.end());
+    i.out = out;
+    i.iattrs.assign(iattrs.begin(), iattrs.end());
+    i.fattrs.assign(fattrs.begin(), fattrs.end());
+    i.reason = reason.str();
+    i.name = currentName;
+    instrs.push_back(std::move(i));
+    return out;
+  }
+
+  /// The runtime's visibility of a combination of data slots.
+  fb::Visibility joinOf(ArrayRef<int> in) const {
+    for (int s : in)
+      if (slots[s].vis == fb::Visibility::Shared)
+        return fb::Visibility::Shared;
+    return fb::Visibility::Public;
+  }
+
+  /// A slot the runtime can compute on (public or shared): private values
+  /// are secret-shared once, at their first such use.
+  int data(int s) {
+    if (!isPrivate(slots[s].vis))
+      return s;
+    auto it = sharedOf.find(s);
+    if (it != sharedOf.end())
+      return it->second;
+    const Slot &src = slots[s];
+    int sh = emit(fb::OpCode::Share, {s}, src.shape, src.frac,
+                  fb::Visibility::Shared);
+    sharedOf[s] = sh;
+    return sh;
+  }
+
+  /// A secret-shared slot, for the interactive gates. Public operands have
+  /// no MPC form in the runtime (nothing to hide: fold them instead).
+  FailureOr<int> sharedData(Operation *op, int s) {
+    s = data(s);
+    if (slots[s].vis != fb::Visibility::Shared)
+      return op->emitOpError("has a public operand; the runtime evaluates "
+                             "this gate on secret-shared values only (fold "
+                             "public computations before export)");
+    return s;
+  }
+
+  FailureOr<int> slotOf(Operation *user, Value v) {
+    auto it = slotOfValue.find(v);
+    if (it != slotOfValue.end())
+      return it->second;
+    InFlightDiagnostic d = user->emitOpError("uses a value the exporter cannot "
+                                             "represent: ");
+    if (Operation *def = v.getDefiningOp())
+      d << "the result of '" << def->getName() << "'";
+    else
+      d << "a function argument of type " << v.getType();
+    d << " (the artifact holds mpc tensors, encoded constants and inputs)";
+    return failure();
+  }
+
+  //===--- pieces ----------------------------------------------------------===//
+
+  LogicalResult exportArguments();
+  LogicalResult exportOp(Operation *op);
+  LogicalResult exportEncode(EncodeOp op);
+  LogicalResult exportConstant(EncodeOp op, arith::ConstantOp cst);
+  LogicalResult exportMatMul(MatMulOp op);
+  LogicalResult exportReduceSum(ReduceSumOp op);
+  LogicalResult exportOneHot(OneHotOp op);
+  LogicalResult exportSelect(SelectOp op);
+  LogicalResult exportResults(func::ReturnOp ret);
+  int publicConstant(ArrayRef<int64_t> shape, ArrayRef<float> values,
+                     int frac);
+
+  func::FuncOp func;
+  std::vector<Slot> slots;
+  std::vector<Instr> instrs;
+  std::vector<Blob> blobs;
+  std::vector<int> outputs;
+  DenseMap<Value, int> slotOfValue;
+  DenseMap<int, int> sharedOf;
+  /// Slots of integer arguments (token ids), before any one-hot encoding.
+  DenseMap<Value, int> idSlots;
+  std::string currentName;
+  int fracBits = -1;
+};
+
+LogicalResult Exporter::exportArguments() {
+  for (BlockArgument arg : func.getArguments()) {
+    auto nameAttr = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
+                                                      "onnx.name");
+    std::string name = nameAttr ? nameAttr.str()
+                                : "arg" + std::to_string(arg.getArgNumber());
+    auto ty = dyn_cast<RankedTensorType>(arg.getType());
+    if (!ty || !ty.hasStaticShape())
+      return func.emitError("argument #")
+             << arg.getArgNumber() << " has type " << arg.getType()
+             << "; the artifact needs statically shaped tensors";
+    if (isa<IntegerType>(ty.getElementType())) {
+      // Token ids: plaintext at their holder, consumed by mpc.one_hot.
+      Visibility vis = Visibility::client;
+      for (Operation *user : arg.getUsers()) {
+        auto oneHot = dyn_cast<OneHotOp>(user);
+        if (!isa_and_present<MpcDialect>(user->getDialect()) &&
+            !isa<arith::ArithDialect>(user->getDialect()))
+          return unsupported(user);
+        if (!oneHot)
+          return user->emitOpError("uses the integer argument '")
+                 << name << "'; integer inputs may only feed mpc.one_hot";
+        vis = cast<MpcTensorType>(oneHot.getType()).getVisibility();
+      }
+      if (vis == Visibility::shared)
+        return func.emitError("integer argument '")
+               << name << "' is one-hot encoded as a shared value; its "
+               << "holder must be client, owner or public";
+      idSlots[arg] = newSlot(name, ty.getShape(), 0, toFb(vis));
+      continue;
+    }
+    if (!isa<FloatType>(ty.getElementType()))
+      return func.emitError("argument '")
+             << name << "' has element type " << ty.getElementType()
+             << "; only float and integer inputs are supported";
+    // Real inputs are encoded by their holder: one input slot per argument.
+    EncodeOp encode;
+    for (Operation *user : arg.getUsers()) {
+      auto e = dyn_cast<EncodeOp>(user);
+      if (!isa<MpcDialect>(user->getDialect()))
+        return unsupported(user);
+      if (!e)
+        return user->emitOpError("uses the float argument '")
+               << name << "' directly; real inputs must go through mpc.encode";
+      if (encode && encode.getType() != e.getType())
+        return user->emitOpError("encodes the argument '")
+               << name << "' a second time with another type";
+      encode = e;
+    }
+    if (!encode)
+      continue; // unused input
+    auto t = cast<MpcTensorType>(encode.getType());
+    if (t.getVisibility() == Visibility::shared)
+      return encode.emitOpError("produces a shared value from an argument");
+    int s = newSlot(name, t.getShape(), t.getFrac(), toFb(t.getVisibility()));
+    for (Operation *user : arg.getUsers())
+      slotOfValue[user->getResult(0)] = s;
+    if (fracBits < 0)
+      fracBits = static_cast<int>(t.getFrac());
+  }
+  return success();
+}
+
+LogicalResult Exporter::exportConstant(EncodeOp op, arith::ConstantOp cst) {
+  auto t = cast<MpcTensorType>(op.getType());
+  Visibility vis = t.getVisibility();
+  if (vis != Visibility::public_ && vis != Visibility::owner)
+    return op.emitOpError("encodes a constant as ")
+           << stringifyVisibility(vis)
+           << "; constants are public or the model owner's weights";
+  auto ty = cast<RankedTensorType>(cst.getType());
+  Blob blob;
+  blob.owner = vis == Visibility::owner;
+  int64_t n = ty.getNumElements();
+  Attribute value = cst.getValue();
+  // f32 weights keep their bytes (the runtime encodes them at load time).
+  if (ty.getElementType().isF32()) {
+    blob.dtype = fb::DType::F32;
+    if (auto res = dyn_cast<DenseResourceElementsAttr>(value)) {
+      AsmResourceBlob *b = res.getRawHandle().getBlob();
+      if (!b)
+        return cst.emitOpError("refers to a resource blob that is missing");
+      if (static_cast<int64_t>(b->getData().size()) != 4 * n)
+        return cst.emitOpError("has a resource blob of ")
+               << b->getData().size() << " bytes for " << n << " floats";
+      blob.data = b->getData();
+    } else if (auto dense = dyn_cast<DenseElementsAttr>(value)) {
+      blob.owned.resize(4 * n);
+      int64_t i = 0;
+      if (dense.isSplat()) {
+        float f = dense.getSplatValue<float>();
+        for (; i < n; ++i)
+          std::memcpy(blob.owned.data() + 4 * i, &f, 4);
+      } else {
+        for (float f : dense.getValues<float>())
+          std::memcpy(blob.owned.data() + 4 * i++, &f, 4);
+      }
+    } else {
+      return cst.emitOpError("has an attribute of kind ")
+             << value << " the exporter cannot read";
+    }
+  } else {
+    std::optional<SmallVector<double>> values = getConstantValues(cst);
+    if (!values || static_cast<int64_t>(values->size()) != n)
+      return cst.emitOpError("has a value the exporter cannot read");
+    blob.dtype = fb::DType::F64;
+    blob.owned.resize(8 * n);
+    std::memcpy(blob.owned.data(), values->data(), 8 * n);
+  }
+  int s = newSlot(currentName, t.getShape(), t.getFrac(), toFb(vis));
+  slots[s].weight = static_cast<int>(blobs.size());
+  blobs.push_back(std::move(blob));
+  slotOfValue[op.getResult()] = s;
+  return success();
+}
+
+LogicalResult Exporter::exportEncode(EncodeOp op) {
+  Value in = op.getInput();
+  if (auto cst = in.getDefiningOp<arith::ConstantOp>())
+    return exportConstant(op, cst);
+  if (isa<BlockArgument>(in))
+    return success(slotOfValue.count(op.getResult())); // see exportArguments
+  return op.emitOpError("encodes a value computed in plaintext floats; only "
+                        "constants and function arguments can be encoded");
+}
+
+int Exporter::publicConstant(ArrayRef<int64_t> shape, ArrayRef<float> values,
+                             int frac) {
+  Blob blob;
+  blob.owner = false;
+  blob.dtype = fb::DType::F32;
+  blob.owned.resize(4 * values.size());
+  std::memcpy(blob.owned.data(), values.data(), 4 * values.size());
+  int s = newSlot("", shape, frac, fb::Visibility::Public);
+  slots[s].weight = static_cast<int>(blobs.size());
+  blobs.push_back(std::move(blob));
+  return s;
+}
+
+LogicalResult Exporter::exportMatMul(MatMulOp op) {
+  auto t = cast<MpcTensorType>(op.getType());
+  FailureOr<int> a = slotOf(op, op.getLhs()), b = slotOf(op, op.getRhs());
+  if (failed(a) || failed(b))
+    return failure();
+  int x = data(*a), w = data(*b);
+  ArrayRef<int64_t> as = slots[x].shape, bs = slots[w].shape;
+  if (as.size() < 2 || bs.size() < 2)
+    return op.emitOpError("has an operand of rank < 2");
+  ArrayRef<int64_t> out = t.getShape();
+  SmallVector<int64_t> batch(out.drop_back(2));
+  // The runtime multiplies [..., n, k] by [k, m] or by [..., k, m] with
+  // equal batch dimensions: move the broadcasting into explicit ops.
+  if (numElements(ArrayRef<int64_t>(bs).drop_back(2)) == 1) {
+    if (bs.size() != 2) {
+      SmallVector<int64_t> km(bs.take_back(2));
+      w = emit(fb::OpCode::Reshape, {w}, km, slots[w].frac, slots[w].vis);
+    }
+  } else if (ArrayRef<int64_t>(bs).drop_back(2) != ArrayRef<int64_t>(batch)) {
+    SmallVector<int64_t> full(batch);
+    full.append(bs.end() - 2, bs.end());
+    w = emit(fb::OpCode::Broadcast, {w}, full, slots[w].frac, slots[w].vis);
+  }
+  if (ArrayRef<int64_t>(slots[x].shape).drop_back(2) !=
+      ArrayRef<int64_t>(batch)) {
+    SmallVector<int64_t> full(batch);
+    full.append(slots[x].shape.end() - 2, slots[x].shape.end());
+    x = emit(fb::OpCode::Broadcast, {x}, full, slots[x].frac, slots[x].vis);
+  }
+  slotOfValue[op.getResult()] =
+      emit(fb::OpCode::MatMul, {x, w}, out, t.getFrac(), joinOf({x, w}));
+  return success();
+}
+
+LogicalResult Exporter::exportReduceSum(ReduceSumOp op) {
+  auto t = cast<MpcTensorType>(op.getType());
+  FailureOr<int> in = slotOf(op, op.getInput());
+  if (failed(in))
+    return failure();
+  int x = data(*in);
+  SmallVector<int64_t> shape(slots[x].shape);
+  int64_t rank = shape.size();
+  SmallVector<int64_t> axes;
+  SmallVector<bool> reduced(rank, false);
+  for (int64_t a : op.getAxes()) {
+    int64_t ax = a < 0 ? a + rank : a;
+    if (ax < 0 || ax >= rank || reduced[ax])
+      return op.emitOpError("has an invalid or repeated axis ") << a;
+    reduced[ax] = true;
+  }
+  for (int64_t ax = 0; ax < rank; ++ax)
+    if (reduced[ax])
+      axes.push_back(ax);
+  int frac = slots[x].frac;
+  fb::Visibility vis = slots[x].vis;
+  if (kRuntimeHasReduceSum) {
+    SmallVector<int64_t> kept(shape);
+    for (int64_t ax : axes)
+      kept[ax] = 1;
+    SmallVector<int64_t> iattrs{1};
+    iattrs.append(axes.begin(), axes.end());
+    int s = emit(static_cast<fb::OpCode>(kReduceSumOpcode), {x}, kept, frac,
+                 vis, iattrs);
+    if (ArrayRef<int64_t>(kept) != t.getShape())
+      s = emit(fb::OpCode::Reshape, {s}, t.getShape(), frac, vis);
+    slotOfValue[op.getResult()] = s;
+    return success();
+  }
+  // Without a ReduceSum instruction: move the reduced axes last, flatten to
+  // [rows, n] and multiply by a public column of ones (local, exact).
+  SmallVector<int64_t> perm, permuted;
+  int64_t rows = 1, n = 1;
+  for (int64_t ax = 0; ax < rank; ++ax)
+    if (!reduced[ax]) {
+      perm.push_back(ax);
+      rows *= shape[ax];
+    }
+  for (int64_t ax : axes) {
+    perm.push_back(ax);
+    n *= shape[ax];
+  }
+  if (!llvm::equal(perm, llvm::seq<int64_t>(0, rank))) {
+    for (int64_t p : perm)
+      permuted.push_back(shape[p]);
+    x = emit(fb::OpCode::Transpose, {x}, permuted, frac, vis, perm);
+  }
+  x = emit(fb::OpCode::Reshape, {x}, {rows, n}, frac, vis);
+  SmallVector<float> ones(n, 1.0f);
+  int column = publicConstant({n, 1}, ones, 0);
+  int s = emit(fb::OpCode::MatMul, {x, column}, {rows, 1}, frac, vis);
+  slotOfValue[op.getResult()] =
+      emit(fb::OpCode::Reshape, {s}, t.getShape(), frac, vis);
+  return success();
+}
+
+LogicalResult Exporter::exportOneHot(OneHotOp op) {
+  auto t = cast<MpcTensorType>(op.getType());
+  auto it = idSlots.find(op.getIds());
+  if (it == idSlots.end())
+    return op.emitOpError("one-hot encodes ids that are not a function "
+                          "argument; only the client's token ids are "
+                          "supported");
+  int ids = it->second;
+  int64_t depth = op.getDepth();
+  fb::Visibility outVis = slots[ids].vis == fb::Visibility::Public
+                              ? fb::Visibility::Public
+                              : fb::Visibility::Shared;
+  if (kRuntimeHasOneHot) {
+    // The holder expands its ids and secret-shares the rows.
+    slotOfValue[op.getResult()] =
+        emit(static_cast<fb::OpCode>(kOneHotOpcode), {ids}, t.getShape(), 0,
+             outVis, {depth});
+    return success();
+  }
+  // Without a OneHot instruction: share the ids and compare under MPC,
+  // onehot_j = [id >= j] - [id >= j + 1]: depth + 1 comparisons per id in
+  // one round.
+  if (outVis == fb::Visibility::Public)
+    return op.emitOpError("one-hot encodes public ids, which this runtime "
+                          "cannot do; pass them as client inputs");
+  int s = data(ids);
+  SmallVector<int64_t> col(slots[s].shape);
+  col.push_back(1);
+  s = emit(fb::OpCode::Reshape, {s}, col, 0, fb::Visibility::Shared);
+  SmallVector<float> range(depth + 1);
+  for (int64_t j = 0; j <= depth; ++j)
+    range[j] = static_cast<float>(j);
+  int js = publicConstant({depth + 1}, range, 0);
+  SmallVector<int64_t> wide(col);
+  wide.back() = depth + 1;
+  int diff = emit(fb::OpCode::Sub, {s, js}, wide, 0, fb::Visibility::Shared);
+  int ge = emit(fb::OpCode::DRelu, {diff}, wide, 0, fb::Visibility::Shared);
+  int64_t r = wide.size();
+  SmallVector<int64_t> lo(2 * r, 0), hi(2 * r, 0);
+  for (int64_t d = 0; d < r; ++d) {
+    lo[r + d] = hi[r + d] = wide[d];
+  }
+  lo[2 * r - 1] = depth; // [..., 0, depth)
+  hi[r - 1] = 1;         // [..., 1, depth + 1)
+  int a = emit(fb::OpCode::Slice, {ge}, t.getShape(), 0,
+               fb::Visibility::Shared, lo);
+  int b = emit(fb::OpCode::Slice, {ge}, t.getShape(), 0,
+               fb::Visibility::Shared, hi);
+  slotOfValue[op.getResult()] =
+      emit(fb::OpCode::Sub, {a, b}, t.getShape(), 0, fb::Visibility::Shared);
+  return success();
+}
+
+LogicalResult Exporter::exportSelect(SelectOp op) {
+  auto t = cast<MpcTensorType>(op.getType());
+  FailureOr<int> c = slotOf(op, op.getCondition()),
+                 a = slotOf(op, op.getOnTrue()),
+                 b = slotOf(op, op.getOnFalse());
+  if (failed(c) || failed(a) || failed(b))
+    return failure();
+  int cs = data(*c), as = data(*a), bs = data(*b);
+  int frac = t.getFrac();
+  if (joinOf({cs}) == fb::Visibility::Shared &&
+      joinOf({as}) == fb::Visibility::Shared &&
+      joinOf({bs}) == fb::Visibility::Shared) {
+    slotOfValue[op.getResult()] =
+        emit(fb::OpCode::Select, {cs, as, bs}, t.getShape(), frac,
+             fb::Visibility::Shared);
+    return success();
+  }
+  // b + c * (a - b): the condition has no fractional bits, so no truncation.
+  int d = emit(fb::OpCode::Sub, {as, bs},
+               ArrayRef<int64_t>(slots[as].shape), frac, joinOf({as, bs}));
+  int p = emit(fb::OpCode::Mul, {cs, d}, t.getShape(), frac, joinOf({cs, d}));
+  slotOfValue[op.getResult()] =
+      emit(fb::OpCode::Add, {bs, p}, t.getShape(), frac, joinOf({bs, p}));
+  return success();
+}
+
+LogicalResult Exporter::exportOp(Operation *op) {
+  currentName = locName(op->getLoc());
+  auto resultType = [&]() {
+    return cast<MpcTensorType>(op->getResult(0).getType());
+  };
+  // Linear and local ops: every operand as data, the result's shape and
+  // fractional bits from the mpc type, the runtime's visibility rule.
+  auto simple = [&](fb::OpCode code, ArrayRef<int64_t> iattrs = {},
+                    ArrayRef<double> fattrs = {}) -> LogicalResult {
+    SmallVector<int> in;
+    for (Value v : op->getOperands()) {
+      FailureOr<int> s = slotOf(op, v);
+      if (failed(s))
+        return failure();
+      in.push_back(data(*s));
+    }
+    MpcTensorType t = resultType();
+    slotOfValue[op->getResult(0)] = emit(code, in, t.getShape(), t.getFrac(),
+                                         joinOf(in), iattrs, fattrs);
+    return success();
+  };
+  // Interactive gates: one secret-shared operand.
+  auto gate = [&](fb::OpCode code, ArrayRef<int64_t> iattrs = {},
+                  ArrayRef<double> fattrs = {}) -> LogicalResult {
+    FailureOr<int> s = slotOf(op, op->getOperand(0));
+    if (failed(s))
+      return failure();
+    FailureOr<int> x = sharedData(op, *s);
+    if (failed(x))
+      return failure();
+    MpcTensorType t = resultType();
+    slotOfValue[op->getResult(0)] =
+        emit(code, {*x}, t.getShape(), t.getFrac(), fb::Visibility::Shared,
+             iattrs, fattrs);
+    return success();
+  };
+  auto normAxis = [&](int64_t axis) {
+    int64_t rank = cast<MpcTensorType>(op->getOperand(0).getType()).getRank();
+    return axis < 0 ? axis + rank : axis;
+  };
+
+  return TypeSwitch<Operation *, LogicalResult>(op)
+      .Case<arith::ConstantOp>([&](arith::ConstantOp cst) -> LogicalResult {
+        for (Operation *user : cst->getUsers())
+          if (!isa<EncodeOp>(user))
+            return user->emitOpError("uses a plaintext constant directly; "
+                                     "constants must go through mpc.encode");
+        return success();
+      })
+      .Case<EncodeOp>([&](EncodeOp e) { return exportEncode(e); })
+      .Case<ShareOp>([&](ShareOp s) -> LogicalResult {
+        FailureOr<int> in = slotOf(op, s.getInput());
+        if (failed(in))
+          return failure();
+        if (slots[*in].vis == fb::Visibility::Public)
+          return s.emitOpError("shares a public value");
+        slotOfValue[s.getResult()] = data(*in);
+        return success();
+      })
+      .Case<RevealOp>([&](RevealOp r) -> LogicalResult {
+        FailureOr<int> in = slotOf(op, r.getInput());
+        if (failed(in))
+          return failure();
+        FailureOr<int> x = sharedData(op, *in);
+        if (failed(x))
+          return failure();
+        // Runtime targets: 0 = P0, 1 = P1, 2 = both, 3 = the client (P0).
+        int64_t to = r.getTo() == RevealTarget::client ? 3 : 2;
+        MpcTensorType t = resultType();
+        slotOfValue[r.getResult()] =
+            emit(fb::OpCode::Reveal, {*x}, t.getShape(), t.getFrac(),
+                 fb::Visibility::Public, {to}, {}, r.getReason());
+        return success();
+      })
+      .Case<DecodeOp>([&](DecodeOp d) -> LogicalResult {
+        // The runtime writes results as real numbers already.
+        FailureOr<int> in = slotOf(op, d.getInput());
+        if (failed(in))
+          return failure();
+        slotOfValue[d.getResult()] = *in;
+        return success();
+      })
+      .Case<AddOp>([&](auto) { return simple(fb::OpCode::Add); })
+      .Case<SubOp>([&](auto) { return simple(fb::OpCode::Sub); })
+      .Case<NegOp>([&](auto) { return simple(fb::OpCode::Neg); })
+      .Case<MulOp>([&](auto) { return simple(fb::OpCode::Mul); })
+      .Case<MatMulOp>([&](MatMulOp m) { return exportMatMul(m); })
+      .Case<TruncOp>([&](TruncOp t) {
+        return simple(fb::OpCode::Trunc, {t.getBits()});
+      })
+      .Case<DReluOp>([&](auto) { return gate(fb::OpCode::DRelu); })
+      .Case<ReluOp>([&](auto) { return gate(fb::OpCode::Relu); })
+      .Case<SelectOp>([&](SelectOp s) { return exportSelect(s); })
+      .Case<PolyOp>([&](PolyOp p) {
+        return gate(fb::OpCode::Poly, {}, p.getCoefficients());
+      })
+      .Case<ExpOp>([&](ExpOp e) {
+        return gate(fb::OpCode::Exp, {e.getSquarings()});
+      })
+      .Case<ReciprocalOp>([&](ReciprocalOp r) {
+        return gate(fb::OpCode::Reciprocal,
+                    {static_cast<int64_t>(r.getIterations())},
+                    {r.getLo().convertToDouble(), r.getHi().convertToDouble()});
+      })
+      .Case<RsqrtOp>([&](RsqrtOp r) {
+        return gate(fb::OpCode::Rsqrt,
+                    {static_cast<int64_t>(r.getIterations())},
+                    {r.getLo().convertToDouble(), r.getHi().convertToDouble()});
+      })
+      .Case<MaxOp>([&](MaxOp m) {
+        return gate(fb::OpCode::Max, {normAxis(m.getAxis()), 1});
+      })
+      .Case<ReduceSumOp>([&](ReduceSumOp r) { return exportReduceSum(r); })
+      .Case<ReshapeOp>([&](auto) { return simple(fb::OpCode::Reshape); })
+      .Case<BroadcastOp>([&](auto) { return simple(fb::OpCode::Broadcast); })
+      .Case<TransposeOp>([&](TransposeOp t) {
+        return simple(fb::OpCode::Transpose, t.getPermutation());
+      })
+      .Case<SliceOp>([&](SliceOp s) -> LogicalResult {
+        if (llvm::any_of(s.getStrides(), [](int64_t st) { return st != 1; }))
+          return s.emitOpError("has a stride other than 1, which the runtime's "
+                               "Slice does not support");
+        ArrayRef<int64_t> out = resultType().getShape();
+        SmallVector<int64_t> attrs(s.getOffsets());
+        for (size_t d = 0; d < out.size(); ++d)
+          attrs.push_back(s.getOffsets()[d] + out[d]);
+        return simple(fb::OpCode::Slice, attrs);
+      })
+      .Case<ConcatOp>([&](ConcatOp c) {
+        return simple(fb::OpCode::Concat, {normAxis(c.getAxis())});
+      })
+      .Case<OneHotOp>([&](OneHotOp o) { return exportOneHot(o); })
+      .Default([&](Operation *other) { return unsupported(other); });
+}
+
+LogicalResult Exporter::exportResults(func::ReturnOp ret) {
+  currentName = "";
+  llvm::StringSet<> names;
+  for (const Slot &s : slots)
+    names.insert(s.name);
+  for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
+    FailureOr<int> s = slotOf(ret, v);
+    if (failed(s))
+      return failure();
+    int slot = *s;
+    fb::Visibility vis = slots[slot].vis;
+    if (vis == fb::Visibility::Owner)
+      return ret.emitOpError("returns result #")
+             << i << ", which the model owner holds; reveal it first";
+    if (vis == fb::Visibility::Shared) {
+      auto t = dyn_cast<MpcTensorType>(v.getType());
+      if (!t || t.getVisibility() != Visibility::client)
+        return ret.emitOpError("returns result #")
+               << i << ", a secret-shared value; reveal it (mpc.reveal) "
+               << "to say who may learn it";
+      // A value of the client's own that the export computed under MPC:
+      // opening it to the client tells it nothing new.
+      slot = emit(fb::OpCode::Reveal, {slot}, slots[slot].shape,
+                  slots[slot].frac, fb::Visibility::Public, {3}, {},
+                  "the client's own value");
+    }
+    if (vis == fb::Visibility::Client)
+      return ret.emitOpError("returns result #")
+             << i << ", a client input, unchanged; nothing to compute";
+    auto nameAttr = func.getResultAttrOfType<StringAttr>(i, "onnx.name");
+    std::string name = nameAttr ? nameAttr.str() : "out" + std::to_string(i);
+    bool isInput = slots[slot].weight >= 0 ||
+                   llvm::none_of(instrs, [&](const Instr &in) {
+                     return in.out == slot;
+                   });
+    if (isInput || llvm::is_contained(outputs, slot) ||
+        names.contains(name)) {
+      slot = emit(fb::OpCode::Copy, {slot}, slots[slot].shape,
+                  slots[slot].frac, slots[slot].vis);
+    }
+    if (names.contains(name))
+      return ret.emitOpError("result name '")
+             << name << "' is already the name of another slot";
+    slots[slot].name = name;
+    names.insert(name);
+    outputs.push_back(slot);
+  }
+  return success();
+}
+
+LogicalResult Exporter::run() {
+  if (!func.getBody().hasOneBlock())
+    return func.emitError("functions with control flow cannot be exported");
+  if (failed(exportArguments()))
+    return failure();
+  Block &body = func.getBody().front();
+  for (Operation &op : body.without_terminator())
+    if (failed(exportOp(&op)))
+      return failure();
+  auto ret = dyn_cast<func::ReturnOp>(body.getTerminator());
+  if (!ret)
+    return body.getTerminator()->emitOpError("is not func.return");
+  if (failed(exportResults(ret)))
+    return failure();
+  if (fracBits < 0) {
+    fracBits = 16;
+    for (const Slot &s : slots)
+      if (s.vis == fb::Visibility::Shared) {
+        fracBits = std::max(0, s.frac);
+        break;
+      }
+  }
+  return success();
+}
+
+void Exporter::write(raw_ostream &os) const {
+  flatbuffers::FlatBufferBuilder fbb(1 << 16);
+  std::vector<flatbuffers::Offset<fb::Slot>> fslots;
+  fslots.reserve(slots.size());
+  for (const Slot &s : slots) {
+    std::vector<int64_t> shape(s.shape.begin(), s.shape.end());
+    fslots.push_back(fb::CreateSlot(fbb, fbb.CreateString(s.name),
+                                    fbb.CreateVector(shape), s.frac, s.vis,
+                                    s.weight));
+  }
+  std::vector<flatbuffers::Offset<fb::Instr>> finstrs;
+  finstrs.reserve(instrs.size());
+  for (const Instr &i : instrs) {
+    std::vector<int32_t> in(i.in.begin(), i.in.end()), out{i.out};
+    std::vector<int64_t> ia(i.iattrs.begin(), i.iattrs.end());
+    std::vector<double> fa(i.fattrs.begin(), i.fattrs.end());
+    finstrs.push_back(fb::CreateInstr(
+        fbb, i.op, fbb.CreateVector(in), fbb.CreateVector(out),
+        fbb.CreateVector(ia), fbb.CreateVector(fa),
+        i.reason.empty() ? 0 : fbb.CreateString(i.reason),
+        i.name.empty() ? 0 : fbb.CreateString(i.name)));
+  }
+  // Public blobs first, owner blobs last: a copy without the owner's weights
+  // is a prefix of the file (mpc-run --strip-owner-weights).
+  std::vector<uint64_t> offsets(blobs.size());
+  uint64_t off = 0;
+  for (int pass = 0; pass < 2; ++pass)
+    for (size_t i = 0; i < blobs.size(); ++i)
+      if (blobs[i].owner == (pass == 1)) {
+        offsets[i] = off;
+        off += (blobs[i].bytes().size() + kBlobAlign - 1) / kBlobAlign *
+               kBlobAlign;
+      }
+  std::vector<flatbuffers::Offset<fb::Weight>> fweights;
+  for (size_t i = 0; i < blobs.size(); ++i) {
+    ArrayRef<char> bytes = blobs[i].bytes();
+    std::array<uint8_t, 32> digest = llvm::SHA256::hash(ArrayRef<uint8_t>(
+        reinterpret_cast<const uint8_t *>(bytes.data()), bytes.size()));
+    fweights.push_back(fb::CreateWeight(fbb, offsets[i], bytes.size(),
+                                        blobs[i].dtype,
+                                        fbb.CreateVector(digest.data(), 32)));
+  }
+  std::vector<int32_t> outs(outputs.begin(), outputs.end());
+  auto program = fb::CreateProgram(
+      fbb, kIsaVersion, fracBits, fbb.CreateVector(fslots),
+      fbb.CreateVector(finstrs), fbb.CreateVector(fweights),
+      fbb.CreateVector(outs));
+  fb::FinishProgramBuffer(fbb, program);
+
+  uint64_t pSize = fbb.GetSize();
+  uint64_t bOff =
+      (kHeaderSize + pSize + kBlobAlign - 1) / kBlobAlign * kBlobAlign;
+  char header[kHeaderSize] = {};
+  std::memcpy(header, "UMBRAPRG", 8);
+  llvm::support::endian::write32le(header + 8, kFormatVersion);
+  llvm::support::endian::write64le(header + 16, kHeaderSize);
+  llvm::support::endian::write64le(header + 24, pSize);
+  llvm::support::endian::write64le(header + 32, bOff);
+  llvm::support::endian::write64le(header + 40, off);
+  std::array<uint8_t, 32> hash = llvm::SHA256::hash(
+      ArrayRef<uint8_t>(fbb.GetBufferPointer(), pSize));
+  std::memcpy(header + 48, hash.data(), 32);
+  os.write(header, kHeaderSize);
+  os.write(reinterpret_cast<const char *>(fbb.GetBufferPointer()), pSize);
+  static const char zeros[kBlobAlign] = {};
+  os.write(zeros, bOff - kHeaderSize - pSize);
+  // Blobs in offset order.
+  std::vector<size_t> order(blobs.size());
+  for (size_t i = 0; i < order.size(); ++i)
+    order[i] = i;
+  llvm::sort(order, [&](size_t a, size_t b) { return offsets[a] < offsets[b]; });
+  uint64_t pos = 0;
+  for (size_t i : order) {
+    ArrayRef<char> bytes = blobs[i].bytes();
+    os.write(bytes.data(), bytes.size());
+    pos = offsets[i] + bytes.size();
+    uint64_t next = (pos + kBlobAlign - 1) / kBlobAlign * kBlobAlign;
+    os.write(zeros, next - pos);
+  }
+}
+
+FailureOr<func::FuncOp> selectFunction(ModuleOp module, StringRef name) {
+  if (!name.empty()) {
+    auto f = module.lookupSymbol<func::FuncOp>(name);
+    if (!f)
+      return module.emitError("no function named '") << name << "' to export";
+    return f;
+  }
+  if (auto f = module.lookupSymbol<func::FuncOp>("main"))
+    return f;
+  func::FuncOp only;
+  for (auto f : module.getOps<func::FuncOp>()) {
+    if (f.isExternal())
+      continue;
+    if (only)
+      return module.emitError("the module has several functions and none is "
+                              "named 'main'; say which one to export");
+    only = f;
+  }
+  if (!only)
+    return module.emitError("the module has no function to export");
+  return only;
+}
+
+} // namespace
+
+LogicalResult umbra::exportUmbra(ModuleOp module, raw_ostream &os,
+                                 const UmbraExportOptions &options) {
+  FailureOr<func::FuncOp> func = selectFunction(module, options.funcName);
+  if (failed(func))
+    return failure();
+  Exporter exporter(*func);
+  if (failed(exporter.run()))
+    return failure();
+  exporter.write(os);
+  return success();
+}
+
+LogicalResult umbra::printLeakageReport(ModuleOp module, raw_ostream &os) {
+  SmallVector<RevealOp> reveals;
+  module.walk([&](RevealOp r) { reveals.push_back(r); });
+  os << "leakage report: " << reveals.size()
+     << (reveals.size() == 1 ? " reveal" : " reveals") << "\n";
+  for (auto [i, r] : llvm::enumerate(reveals)) {
+    auto t = cast<MpcTensorType>(r.getInput().getType());
+    os << "  reveal #" << i << " to " << stringifyRevealTarget(r.getTo())
+       << ": " << shapeString(t.getShape()) << " (" << t.getNumElements()
+       << " values, frac " << t.getFrac() << ")\n";
+    os << "    reason: \"" << r.getReason() << "\"\n";
+    os << "    feeds:";
+    if (r->use_empty())
+      os << " nothing";
+    for (OpOperand &use : r->getUses()) {
+      Operation *user = use.getOwner();
+      os << " " << user->getName();
+      if (auto ret = dyn_cast<func::ReturnOp>(user)) {
+        auto f = ret->getParentOfType<func::FuncOp>();
+        unsigned n = use.getOperandNumber();
+        os << " (result #" << n;
+        if (auto name = f.getResultAttrOfType<StringAttr>(n, "onnx.name"))
+          os << " '" << name.getValue() << "'";
+        os << ")";
+      } else if (std::string name = locName(user->getLoc()); !name.empty()) {
+        os << " ('" << name << "')";
+      }
+    }
+    os << "\n    at: " << r.getLoc() << "\n";
+  }
+  return success();
+}
+
+void umbra::registerUmbraExportTranslation() {
+  auto registerDialects = [](DialectRegistry &registry) {
+    registry.insert<MpcDialect, tfm::TfmDialect, arith::ArithDialect,
+                    func::FuncDialect>();
+  };
+  static TranslateFromMLIRRegistration exportReg(
+      "export-umbra", "write a .umbra artifact from mpc IR",
+      [](Operation *op, raw_ostream &os) -> LogicalResult {
+        auto module = dyn_cast<ModuleOp>(op);
+        if (!module)
+          return op->emitError("expected a module");
+        return exportUmbra(module, os);
+      },
+      registerDialects);
+  static TranslateFromMLIRRegistration reportReg(
+      "leakage-report", "list every mpc.reveal (what a run discloses)",
+      [](Operation *op, raw_ostream &os) -> LogicalResult {
+        auto module = dyn_cast<ModuleOp>(op);
+        if (!module)
+          return op->emitError("expected a module");
+        return printLeakageReport(module, os);
+      },
+      registerDialects);
+}

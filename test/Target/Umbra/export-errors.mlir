@@ -1,0 +1,69 @@
+// RUN: mpc-translate --export-umbra %s --split-input-file --verify-diagnostics -o /dev/null
+
+// An op the runtime cannot run (here, a tfm op left unlowered).
+func.func @main(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'tfm.relu' op has no runtime instruction}}
+  %0 = tfm.relu %x : tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+// A shared result must be revealed to someone, with a reason.
+func.func @main(%x: tensor<4xf32>) -> !mpc.tensor<4, shared, frac = 16> {
+  %0 = mpc.encode %x : tensor<4xf32> -> !mpc.tensor<4, client, frac = 16>
+  %1 = mpc.share %0 : !mpc.tensor<4, client, frac = 16> -> !mpc.tensor<4, shared, frac = 16>
+  // expected-error @+1 {{returns result #0, a secret-shared value; reveal it}}
+  return %1 : !mpc.tensor<4, shared, frac = 16>
+}
+
+// -----
+
+// The owner's values never go to the client unrevealed.
+func.func @main() -> !mpc.tensor<4, owner, frac = 16> {
+  %w = arith.constant dense<[1.0, 2.0, 3.0, 4.0]> : tensor<4xf32>
+  %0 = mpc.encode %w : tensor<4xf32> -> !mpc.tensor<4, owner, frac = 16>
+  // expected-error @+1 {{returns result #0, which the model owner holds}}
+  return %0 : !mpc.tensor<4, owner, frac = 16>
+}
+
+// -----
+
+// The runtime's Slice has no strides.
+func.func @main(%x: tensor<4xf32>) -> !mpc.tensor<2, client, frac = 16> {
+  %0 = mpc.encode %x : tensor<4xf32> -> !mpc.tensor<4, client, frac = 16>
+  %1 = mpc.share %0 : !mpc.tensor<4, client, frac = 16> -> !mpc.tensor<4, shared, frac = 16>
+  // expected-error @+1 {{'mpc.slice' op has a stride other than 1}}
+  %2 = mpc.slice %1 {offsets = array<i64: 0>, strides = array<i64: 2>} : !mpc.tensor<4, shared, frac = 16> -> !mpc.tensor<2, shared, frac = 16>
+  %3 = mpc.reveal %2 {to = #mpc.reveal_target<client>, reason = "model output"} : !mpc.tensor<2, shared, frac = 16> -> !mpc.tensor<2, client, frac = 16>
+  return %3 : !mpc.tensor<2, client, frac = 16>
+}
+
+// -----
+
+// Interactive gates on public values have no runtime form.
+func.func @main() -> !mpc.tensor<4, public, frac = 16> {
+  %c = arith.constant dense<[1.0, 2.0, 3.0, 4.0]> : tensor<4xf32>
+  %0 = mpc.encode %c : tensor<4xf32> -> !mpc.tensor<4, public, frac = 16>
+  // expected-error @+1 {{'mpc.poly' op has a public operand}}
+  %1 = mpc.poly %0 {coefficients = array<f64: 0.5, 0.25>} : !mpc.tensor<4, public, frac = 16>
+  return %1 : !mpc.tensor<4, public, frac = 16>
+}
+
+// -----
+
+// Token ids can only be one-hot encoded.
+func.func @main(%ids: tensor<4xi64>) -> tensor<4xi64> {
+  // expected-error @+1 {{uses the integer argument 'arg0'; integer inputs may only feed mpc.one_hot}}
+  %0 = arith.addi %ids, %ids : tensor<4xi64>
+  return %0 : tensor<4xi64>
+}
+
+// -----
+
+// Several functions and no main.
+// expected-error @+1 {{the module has several functions and none is named 'main'}}
+module {
+  func.func @a() { return }
+  func.func @b() { return }
+}

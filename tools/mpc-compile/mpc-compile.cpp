@@ -1,0 +1,189 @@
+//===- mpc-compile.cpp - ONNX model to Umbra artifact ---------------------===//
+//
+// The user's driver, in the manner of iree-compile:
+//
+//   mpc-compile model.onnx -o model.umbra [--compile-to=tfm|mpc|umbra]
+//               [--input-shape input_ids=1x32] [--frac-bits 16]
+//               [--public-weights] [--leakage-report] [--timing]
+//
+// imports the model (ONNX binary or text; `.mlir` input skips the import),
+// runs the Umbra pipeline and writes tfm or mpc IR, or the artifact mpc-run
+// executes. Every failure is a diagnostic and a non-zero exit status.
+//
+//===----------------------------------------------------------------------===//
+#include "umbra/Dialect/Mpc/IR/MpcDialect.h"
+#include "umbra/Dialect/Tfm/IR/TfmDialect.h"
+#include "umbra/Pipelines/Pipelines.h"
+#include "umbra/Target/ONNX/ImportONNX.h"
+#include "umbra/Target/Umbra/ExportUmbra.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Support/Timing.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Process.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/WithColor.h"
+
+using namespace mlir;
+namespace cl = llvm::cl;
+
+static cl::OptionCategory category("mpc-compile options");
+
+static cl::opt<std::string> inputFile(cl::Positional, cl::Required,
+                                      cl::desc("<model.onnx | .onnxtext | "
+                                               ".mlir>"),
+                                      cl::cat(category));
+static cl::opt<std::string> outputFile("o", cl::desc("Output file ('-' for "
+                                                     "stdout)"),
+                                       cl::value_desc("file"), cl::init("-"),
+                                       cl::cat(category));
+static cl::opt<umbra::CompileTo> compileTo(
+    "compile-to", cl::desc("Stop after this stage"),
+    cl::init(umbra::CompileTo::umbra),
+    cl::values(clEnumValN(umbra::CompileTo::tfm, "tfm",
+                          "imported and fused tfm IR (text)"),
+               clEnumValN(umbra::CompileTo::mpc, "mpc",
+                          "protocol-level mpc IR (text)"),
+               clEnumValN(umbra::CompileTo::umbra, "umbra",
+                          "the runtime's artifact (default)")),
+    cl::cat(category));
+static cl::list<std::string>
+    inputShapes("input-shape",
+                cl::desc("Static shape for a graph input: name=1x32 "
+                         "(repeatable)"),
+                cl::value_desc("name=shape"), cl::cat(category));
+static cl::opt<unsigned> fracBits("frac-bits",
+                                  cl::desc("Fractional bits of the fixed-point "
+                                           "encoding (1-24)"),
+                                  cl::init(16), cl::cat(category));
+static cl::opt<bool> publicWeights("public-weights",
+                                   cl::desc("Treat the model's weights as "
+                                            "public"),
+                                   cl::cat(category));
+static cl::opt<bool> leakageReport(
+    "leakage-report",
+    cl::desc("List every value the program reveals (on stdout, or on stderr "
+             "when the output goes to stdout)"),
+    cl::cat(category));
+static cl::opt<bool> timing("timing",
+                            cl::desc("Print the time spent in each phase "
+                                     "(same as --mlir-timing)"),
+                            cl::cat(category));
+
+static int fail(const llvm::Twine &message) {
+  llvm::WithColor::error(llvm::errs(), "mpc-compile") << message << "\n";
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  registerAsmPrinterCLOptions();
+  registerMLIRContextCLOptions();
+  registerPassManagerCLOptions();
+  registerDefaultTimingManagerCLOptions();
+  cl::HideUnrelatedOptions({&category, &cl::getGeneralCategory()});
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "Umbra compiler: ONNX decoder -> program for 2PC with a dealer\n");
+
+  // User mistakes that need no model to detect.
+  if (fracBits < 1 || fracBits > 24)
+    return fail("--frac-bits must be between 1 and 24, got " +
+                llvm::Twine(static_cast<unsigned>(fracBits)));
+  umbra::ImportOptions importOptions;
+  for (const std::string &spec : inputShapes) {
+    std::string err = umbra::parseInputShapeSpec(spec, importOptions);
+    if (!err.empty())
+      return fail("--input-shape " + spec + ": " + err);
+  }
+  if (leakageReport && compileTo == umbra::CompileTo::tfm)
+    return fail("--leakage-report needs --compile-to=mpc or umbra (tfm IR "
+                "has no reveals yet)");
+  bool toStdout = outputFile == "-";
+  if (compileTo == umbra::CompileTo::umbra && toStdout &&
+      llvm::sys::Process::StandardOutIsDisplayed())
+    return fail("refusing to write a binary artifact to a terminal; pass "
+                "-o model.umbra");
+
+  DialectRegistry registry;
+  registry.insert<umbra::tfm::TfmDialect, umbra::mpc::MpcDialect,
+                  arith::ArithDialect, func::FuncDialect>();
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler diagHandler(sourceMgr, &context);
+
+  DefaultTimingManager tm;
+  applyDefaultTimingManagerCLOptions(tm);
+  if (timing)
+    tm.setEnabled(true);
+  TimingScope root = tm.getRootScope();
+
+  // Import.
+  OwningOpRef<ModuleOp> module;
+  {
+    TimingScope t = root.nest("Import");
+    if (StringRef(inputFile).ends_with(".mlir")) {
+      std::string err;
+      auto file = openInputFile(inputFile, &err);
+      if (!file)
+        return fail(err);
+      sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+      module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+    } else {
+      module = umbra::importONNXFile(inputFile, context, importOptions);
+    }
+    if (!module)
+      return 1; // diagnostics already printed
+  }
+
+  // Pipeline.
+  {
+    TimingScope t = root.nest("Pipeline");
+    PassManager pm(&context);
+    if (failed(applyPassManagerCLOptions(pm)))
+      return 1;
+    pm.enableTiming(t);
+    umbra::UmbraPipelineOptions options;
+    options.fracBits = fracBits;
+    options.publicWeights = publicWeights;
+    options.compileTo = compileTo == umbra::CompileTo::tfm
+                            ? umbra::CompileTo::tfm
+                            : umbra::CompileTo::mpc;
+    umbra::buildUmbraPipeline(pm, options);
+    if (failed(pm.run(*module)))
+      return 1;
+  }
+
+  if (leakageReport)
+    (void)umbra::printLeakageReport(*module,
+                                    toStdout ? llvm::errs() : llvm::outs());
+
+  // Output.
+  TimingScope t = root.nest("Output");
+  std::string err;
+  auto output = openOutputFile(outputFile, &err);
+  if (!output)
+    return fail(err);
+  if (compileTo == umbra::CompileTo::umbra) {
+    if (failed(umbra::exportUmbra(*module, output->os())))
+      return 1;
+  } else {
+    module->print(output->os());
+    output->os() << "\n";
+  }
+  output->os().flush();
+  if (output->os().has_error())
+    return fail("cannot write '" + outputFile + "'");
+  output->keep();
+  return 0;
+}
