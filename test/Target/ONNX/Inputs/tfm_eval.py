@@ -186,7 +186,9 @@ def evaluate(text, inputs):
             y = x[idx]
         elif name == "gather":
             axis = attrs["axis"]
-            y = torch.index_select(x, axis, vals[1].reshape(-1).long())
+            idx = vals[1].reshape(-1).long()
+            idx = torch.where(idx < 0, idx + x.shape[axis], idx)
+            y = torch.index_select(x, axis, idx)
             y = y.reshape(list(x.shape[:axis]) + list(vals[1].shape) +
                           list(x.shape[axis + 1:]))
         else:
