@@ -9,7 +9,7 @@
 //                   ring_over_f64 = Σ t_ring / Σ t_f64, and packed_ms /
 //                   packed_over_f64 for gemmRingPacked with B packed once
 //                   (GemmPackedB, built outside the timed loop), also
-//                   interleaved.
+//                   interleaved; *_cpu: the same ratios in process CPU time.
 //   BM_EigenF64/... Eigen::Matrix<double, RowMajor> product alone
 //   BM_EigenI64/... Eigen::Matrix<int64_t, RowMajor> product alone
 // GFLOPS counters count 2·M·N·K operations per product for every kernel
@@ -26,6 +26,7 @@
 #include <benchmark/benchmark.h>
 
 #include <chrono>
+#include <ctime>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -77,6 +78,12 @@ Inputs &inputs(int64_t M, int64_t K, int64_t N) {
   return *slot;
 }
 
+double processCpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
+
 void setRate(benchmark::State &st, const Inputs &in) {
   // With UseRealTime, rates are per wall-clock second.
   st.counters["GFLOPS"] = benchmark::Counter(
@@ -126,23 +133,31 @@ void BM_Ring(benchmark::State &st) {
                                  threads);
   using Clock = std::chrono::steady_clock;
   double ring = 0, f64 = 0, packed = 0;
+  double ringCpu = 0, f64Cpu = 0, packedCpu = 0;
   for (auto _ : st) {
+    double c0 = processCpuSeconds();
     auto t0 = Clock::now();
     umbra::rt::gemmRing(in.M, in.N, in.K, in.a.data(), in.K, in.b.data(),
                         in.N, in.c.data(), in.N, false, threads);
     benchmark::ClobberMemory();
     auto t1 = Clock::now();
+    double c1 = processCpuSeconds();
     in.dc.noalias() = in.da * in.db;
     benchmark::ClobberMemory();
     auto t2 = Clock::now();
+    double c2 = processCpuSeconds();
     umbra::rt::gemmRingPacked(in.M, in.a.data(), in.K, packedB, in.c.data(),
                               in.N, false, threads);
     benchmark::ClobberMemory();
     auto t3 = Clock::now();
+    double c3 = processCpuSeconds();
     double r = std::chrono::duration<double>(t1 - t0).count();
     ring += r;
     f64 += std::chrono::duration<double>(t2 - t1).count();
     packed += std::chrono::duration<double>(t3 - t2).count();
+    ringCpu += c1 - c0;
+    f64Cpu += c2 - c1;
+    packedCpu += c3 - c2;
     st.SetIterationTime(r);
   }
   umbra::rt::detail::setGemmIsa(saved);
@@ -154,6 +169,12 @@ void BM_Ring(benchmark::State &st) {
   st.counters["ring_over_f64"] = f64 > 0 ? ring / f64 : 0;
   st.counters["packed_ms"] = iters > 0 ? 1e3 * packed / iters : 0;
   st.counters["packed_over_f64"] = f64 > 0 ? packed / f64 : 0;
+  // CPU-time ratios (all threads of the process): on a loaded machine a
+  // product longer than a scheduler time slice gets descheduled mid-run, so
+  // wall-clock ratios are biased against the slower kernel; with thr = 1
+  // these are the cleaner comparison.
+  st.counters["ring_over_f64_cpu"] = f64Cpu > 0 ? ringCpu / f64Cpu : 0;
+  st.counters["packed_over_f64_cpu"] = f64Cpu > 0 ? packedCpu / f64Cpu : 0;
 }
 
 const int64_t kShapes[][3] = {{32, 768, 3072},

@@ -26,6 +26,8 @@ for b in json.load(open(sys.argv[1]))["benchmarks"]:
         r["ratio_" + tag] = b["ring_over_f64"]
         r["gf_" + tag] = b["GFLOPS"]
         r["pratio_" + tag] = b.get("packed_over_f64")
+        r["cratio_" + tag] = b.get("ring_over_f64_cpu")
+        r["cpratio_" + tag] = b.get("packed_over_f64_cpu")
     elif kind == "EigenF64":
         r["f64"] = b["real_time"]
         r["gf_f64"] = b["GFLOPS"] / 1e9 if b["GFLOPS"] > 1e6 else b["GFLOPS"]
@@ -38,8 +40,10 @@ def f(x, fmt="{:.2f}"):
 
 
 print("| thr | shape M×K·K×N | Eigen f64 ms (GF/s) | Eigen i64 ms (×f64) "
-      "| ring AVX2 ms (GF/s) | **AVX2 / f64** | AVX2 prepacked / f64 "
-      "| ring AVX-512 ms (GF/s) | **AVX-512 / f64** | AVX-512 prepacked / f64 |")
+      "| ring AVX2 ms (GF/s) | **AVX2 / f64** wall (cpu) "
+      "| AVX2 prepacked / f64 wall (cpu) "
+      "| ring AVX-512 ms (GF/s) | **AVX-512 / f64** wall (cpu) "
+      "| AVX-512 prepacked / f64 wall (cpu) |")
 print("|---|---|---|---|---|---|---|---|---|---|")
 for key in sorted(rows, key=lambda k: (k[0], -k[1] * k[2] * k[3] if k[1] > 1 else 0)):
     thr, M, K, N = key
@@ -49,6 +53,8 @@ for key in sorted(rows, key=lambda k: (k[0], -k[1] * k[2] * k[3] if k[1] > 1 els
           f"| {f(r.get('f64'))} ({f(r.get('gf_f64'), '{:.1f}')}) "
           f"| {f(r.get('i64'))} ({f(i64x, '{:.1f}')}×) "
           f"| {f(r.get('ring_avx2'))} ({f(r.get('gf_avx2'), '{:.1f}')}) "
-          f"| **{f(r.get('ratio_avx2'))}** | {f(r.get('pratio_avx2'))} "
+          f"| **{f(r.get('ratio_avx2'))}** ({f(r.get('cratio_avx2'))}) "
+          f"| {f(r.get('pratio_avx2'))} ({f(r.get('cpratio_avx2'))}) "
           f"| {f(r.get('ring_512'))} ({f(r.get('gf_512'), '{:.1f}')}) "
-          f"| **{f(r.get('ratio_512'))}** | {f(r.get('pratio_512'))} |")
+          f"| **{f(r.get('ratio_512'))}** ({f(r.get('cratio_512'))}) "
+          f"| {f(r.get('pratio_512'))} ({f(r.get('cpratio_512'))}) |")
