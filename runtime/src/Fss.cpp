@@ -211,28 +211,40 @@ std::vector<Vec> dcfLessThan(Party &P, const Vec &x, int nbits, int np,
   std::vector<uint8_t> t(n, uint8_t(b));
   for (size_t l = 0; l < L; ++l) {
     const uint64_t *cwl = P.corrBoth(lvlWords, nullptr);
+    // Only the followed child is needed: expand 2 blocks per element (its
+    // seed/control block and its value block) instead of all B.
     parallelFor(n, [&](size_t eb, size_t ee) {
-      expand(s, eb, ee, B, 0, ex.data());
-      for (size_t e = eb; e < ee; ++e) {
-        Node nd = parse(&ex[2 * e * B], np);
+      thread_local Vec in, o;
+      size_t m = ee - eb;
+      in.resize(4 * m);
+      o.resize(4 * m);
+      for (size_t i = 0; i < m; ++i) {
+        size_t e = eb + i;
+        uint64_t xi = (x[e] >> (L - 1 - l)) & 1;
+        uint64_t jv = np == 1 ? 2 : 2 + xi;
+        in[4 * i] = s[2 * e];
+        in[4 * i + 1] = s[2 * e + 1] ^ xi;
+        in[4 * i + 2] = s[2 * e];
+        in[4 * i + 3] = s[2 * e + 1] ^ jv;
+      }
+      aes().mmo(in.data(), o.data(), 2 * m);
+      for (size_t i = 0; i < m; ++i) {
+        size_t e = eb + i;
         uint64_t xi = (x[e] >> (L - 1 - l)) & 1;
         uint64_t te = t[e];
+        uint64_t s0 = o[4 * i] & kLow2, s1 = o[4 * i + 1];
+        uint64_t tn = o[4 * i] & 1;
         if (te) {
-          uint64_t c0 = cwl[2 * e] & kLow2, c1 = cwl[2 * e + 1];
-          nd.sL[0] ^= c0;
-          nd.sL[1] ^= c1;
-          nd.sR[0] ^= c0;
-          nd.sR[1] ^= c1;
-          nd.tL ^= cwl[2 * e] & 1;
-          nd.tR ^= (cwl[2 * e] >> 1) & 1;
+          s0 ^= cwl[2 * e] & kLow2;
+          s1 ^= cwl[2 * e + 1];
+          tn ^= (cwl[2 * e] >> xi) & 1;
         }
-        const uint64_t *v = xi ? nd.vR : nd.vL;
+        const uint64_t *v = np == 1 ? &o[4 * i + 2 + xi] : &o[4 * i + 2];
         for (int p = 0; p < np; ++p)
           out[p][e] += v[p] + te * cwl[2 * n + p * n + e];
-        const uint64_t *ns = xi ? nd.sR : nd.sL;
-        s[2 * e] = ns[0];
-        s[2 * e + 1] = ns[1];
-        t[e] = uint8_t(xi ? nd.tR : nd.tL);
+        s[2 * e] = s0;
+        s[2 * e + 1] = s1;
+        t[e] = uint8_t(tn);
       }
     });
   }

@@ -3,6 +3,7 @@
 #include "umbra/runtime/Gemm.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <tuple>
@@ -89,7 +90,11 @@ const uint64_t *Party::takeMaterial(size_t nw) {
   if (matPos_ == matIn_.size()) {
     UMBRA_CHECK(material, "internal: no dealer channel");
     matIn_.clear();
+    auto t0 = std::chrono::steady_clock::now();
     material->recvWords(FrameType::Material, matIn_);
+    materialWait += std::chrono::duration<double>(
+                        std::chrono::steady_clock::now() - t0)
+                        .count();
     UMBRA_CHECK(!matIn_.empty(), "malformed frame from dealer: empty material");
     UMBRA_CHECK(matIn_[0] == tag,
                 "malformed frame from dealer: material for "

@@ -83,6 +83,9 @@ public:
   Vec openBits(const Vec &share); // boolean: x0 ^ x1
 
   Counters ctr;
+  /// Seconds spent waiting for dealer material (offline work in a real
+  /// deployment, where the dealer runs ahead).
+  double materialWait = 0;
   uint64_t tag = 0; // instruction counter, checked in material frames
   Prg own;          // private randomness (input masks)
 
