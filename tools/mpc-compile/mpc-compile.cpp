@@ -103,7 +103,7 @@ int main(int argc, char **argv) {
   for (const std::string &spec : inputShapes) {
     std::string err = umbra::parseInputShapeSpec(spec, importOptions);
     if (!err.empty())
-      return fail("--input-shape " + spec + ": " + err);
+      return fail(err);
   }
   if (leakageReport && compileTo == umbra::CompileTo::tfm)
     return fail("--leakage-report needs --compile-to=mpc or umbra (tfm IR "

@@ -1,7 +1,7 @@
 """End to end: torch decoder -> ONNX -> mpc-compile -> mpc-run --local.
 
 Usage: e2e_decoders.py OUT_DIR --mpc-compile PATH --mpc-run PATH
-       [--models gpt2,opt,llama] [--frac-bits 16] [--tolerance 0.05]
+       [--models gpt2,hf-gpt2,opt,llama] [--frac-bits 16] [--tolerance 0.05]
 
 For each tiny decoder of test/Target/ONNX/Inputs/export_decoders.py (random
 weights, seed 0, 2 layers, hidden 64, 4 heads, vocab 128, 16 tokens): export
@@ -33,7 +33,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "Target", "ONNX",
                                 "Inputs"))
 import export_decoders as zoo  # noqa: E402
 
-MODELS = {"gpt2": zoo.GPT2, "opt": zoo.OPT, "llama": zoo.Llama}
+MODELS = {"gpt2": zoo.GPT2, "hf-gpt2": zoo.HFGPT2, "opt": zoo.OPT,
+          "llama": zoo.Llama}
 
 
 def run(cmd, **kw):
@@ -51,7 +52,7 @@ def main():
     ap.add_argument("out")
     ap.add_argument("--mpc-compile", required=True)
     ap.add_argument("--mpc-run", required=True)
-    ap.add_argument("--models", default="gpt2,opt,llama")
+    ap.add_argument("--models", default="gpt2,hf-gpt2,opt,llama")
     ap.add_argument("--frac-bits", type=int, default=16)
     ap.add_argument("--tolerance", type=float, default=0.05)
     ap.add_argument("--seq", type=int, default=16)
