@@ -2461,11 +2461,9 @@ LogicalResult Importer::softmaxOp(Ins in, Outs out) {
 LogicalResult Importer::layerNormOp(Ins in, Outs out) {
   if (in.size() < 2 || !in[0] || !in[1])
     return nodeError() << "expects X and Scale", failure();
+  bool statsUsed = false;
   for (size_t k = 1; k < out.size(); ++k)
-    if (k < static_cast<size_t>(node->output_size()) &&
-        !node->output(k).empty() && useCount.lookup(node->output(k)))
-      return nodeError() << "the Mean and InvStdDev outputs are not supported",
-             failure();
+    statsUsed |= !node->output(k).empty() && useCount.lookup(node->output(k));
   const Entry &x = in[0];
   int32_t dt = dtypeOf(x);
   if (!isFloatDT(dt))
@@ -2511,6 +2509,31 @@ LogicalResult Importer::layerNormOp(Ins in, Outs out) {
   out[0].value = tfm::LayerNormOp::create(b, loc, xv.getType(), xv, scale, bias,
                                           b.getI64IntegerAttr(*axis - r),
                                           b.getF32FloatAttr(eps));
+  if (statsUsed) {
+    // Training-style outputs (never used by exported transformers): the mean
+    // and 1/sqrt(var + eps) over the normalised axes, decomposed.
+    SmallVector<int64_t> axes, statShape(s);
+    for (int64_t d = *axis; d < r; ++d) {
+      axes.push_back(d);
+      statShape[d] = 1;
+    }
+    auto statTy = tensorType(statShape, dt);
+    auto axesAttr = b.getDenseI64ArrayAttr(axes);
+    auto keep = b.getBoolAttr(true);
+    Value mean = tfm::ReduceMeanOp::create(b, loc, statTy, xv, axesAttr, keep);
+    Value d = tfm::SubOp::create(b, loc, xv.getType(), xv, mean);
+    Value sq = tfm::MulOp::create(b, loc, xv.getType(), d, d);
+    Value var = tfm::ReduceMeanOp::create(b, loc, statTy, sq, axesAttr, keep);
+    Value e = materialize(*scalarConst(dt, eps));
+    if (!e)
+      return failure();
+    Value sd = tfm::SqrtOp::create(
+        b, loc, statTy, tfm::AddOp::create(b, loc, statTy, var, e));
+    if (out.size() > 1)
+      out[1].value = mean;
+    if (out.size() > 2)
+      out[2].value = tfm::ReciprocalOp::create(b, loc, statTy, sd);
+  }
   return success();
 }
 
