@@ -1,0 +1,87 @@
+// RUN: mpc-translate --export-umbra %s -o %t.umbra
+// RUN: %python %S/Inputs/dump_umbra.py %t.umbra | FileCheck %s
+// The program loads and runs: float reference and MPC agree.
+// RUN: %python -c "import numpy as np; np.save('%t.ids.npy', np.array([[3, 0, 5]])); np.save('%t.x.npy', np.linspace(-1, 1, 6).reshape(2, 3))"
+// RUN: mpc-run %t.umbra --reference -i ids=%t.ids.npy -i x=%t.x.npy -o %t.ref
+// RUN: mpc-run %t.umbra --local -i ids=%t.ids.npy -i x=%t.x.npy -o %t.mpc
+// RUN: %python -c "import numpy as np; [np.testing.assert_allclose(np.load('%t.mpc/' + n + '.npy'), np.load('%t.ref/' + n + '.npy'), atol=0.02) for n in ('probs', 'norm', 'picked', 'sum')]"
+
+// Token ids: an input slot (frac 0) that OneHot expands and shares.
+// CHECK: slot 0: ids 1x3 frac 0 Client
+// CHECK: slot 1: x 2x3 frac 16 Client
+// CHECK: instr 0: OneHot [0] -> [{{[0-9]+}}] i=[6]
+// The batch-broadcast matmul operand [1, 6, 4] becomes a [6, 4] matrix.
+// CHECK: Reshape
+// CHECK: MatMul
+// Softmax pieces: Max [axis, keepdims], Exp [t], ReduceSum [keepdims, axes],
+// Reciprocal [iterations] + [lo, hi].
+// CHECK: Max {{.*}} i=[2, 1]
+// CHECK: Exp {{.*}} i=[8]
+// CHECK: ReduceSum {{.*}} i=[1, 2]
+// CHECK: Reciprocal {{.*}} i=[0] f=['0.5', '4']
+// The client's own value used by an op is shared at that use, once.
+// CHECK: Share [1] ->
+// CHECK-NOT: Share [1] ->
+// CHECK: Rsqrt {{.*}} i=[0] f=['1', '4']
+// CHECK: Poly {{.*}} f=['0.5', '0.25', '0.125']
+// A selection with a public branch: b + c * (a - b).
+// CHECK: DRelu
+// CHECK: Sub
+// CHECK: Mul
+// CHECK: Add
+// CHECK: Transpose {{.*}} i=[1, 0]
+// CHECK: Slice {{.*}} i=[0, 1, 2, 3]
+// CHECK: Concat {{.*}} i=[0]
+// CHECK: ReduceSum {{.*}} i=[1, 0]
+// CHECK-NEXT: Reshape
+// CHECK: Reveal {{.*}} i=[2] reason="public row sums for the test"
+// CHECK: Reveal {{.*}} i=[3] reason="model output"
+// Returning the same value twice: the second output is a copy.
+// CHECK: Copy
+// CHECK: outputs [{{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}]
+
+func.func @main(%ids: tensor<1x3xi64> {onnx.name = "ids"}, %x: tensor<2x3xf32> {onnx.name = "x"})
+    -> (!mpc.tensor<1x3x4, client, frac = 16> {onnx.name = "probs"},
+        !mpc.tensor<2x3, client, frac = 16> {onnx.name = "norm"},
+        !mpc.tensor<4x2, client, frac = 16> {onnx.name = "picked"},
+        !mpc.tensor<1x3x4, client, frac = 16> {onnx.name = "probs_again"},
+        !mpc.tensor<3, public, frac = 16> {onnx.name = "sum"}) {
+  %table = arith.constant dense<[[[0.1, 0.2, 0.3, 0.4], [0.5, -0.5, 1.0, 0.0], [1.5, 1.0, -1.0, 2.0], [0.25, 0.5, 0.75, 1.0], [-1.0, -2.0, 0.0, 1.0], [2.0, 0.0, 1.0, -1.0]]]> : tensor<1x6x4xf32>
+  %oh = mpc.one_hot %ids {depth = 6 : i64} : tensor<1x3xi64> -> !mpc.tensor<1x3x6, client, frac = 0>
+  %ohs = mpc.share %oh : !mpc.tensor<1x3x6, client, frac = 0> -> !mpc.tensor<1x3x6, shared, frac = 0>
+  %t = mpc.encode %table : tensor<1x6x4xf32> -> !mpc.tensor<1x6x4, owner, frac = 16>
+  %ts = mpc.share %t : !mpc.tensor<1x6x4, owner, frac = 16> -> !mpc.tensor<1x6x4, shared, frac = 16>
+  %e = mpc.matmul %ohs, %ts : (!mpc.tensor<1x3x6, shared, frac = 0>, !mpc.tensor<1x6x4, shared, frac = 16>) -> !mpc.tensor<1x3x4, shared, frac = 16>
+  // softmax over the last axis
+  %m = mpc.max %e {axis = -1 : i64} : !mpc.tensor<1x3x4, shared, frac = 16> -> !mpc.tensor<1x3x1, shared, frac = 16>
+  %z = mpc.sub %e, %m : (!mpc.tensor<1x3x4, shared, frac = 16>, !mpc.tensor<1x3x1, shared, frac = 16>) -> !mpc.tensor<1x3x4, shared, frac = 16>
+  %ex = mpc.exp %z {squarings = 8 : i64} : !mpc.tensor<1x3x4, shared, frac = 16>
+  %s = mpc.reduce_sum %ex {axes = array<i64: 2>} : !mpc.tensor<1x3x4, shared, frac = 16> -> !mpc.tensor<1x3x1, shared, frac = 16>
+  %r = mpc.reciprocal %s {lo = 0.5 : f64, hi = 4.0 : f64} : !mpc.tensor<1x3x1, shared, frac = 16>
+  %p = mpc.mul %ex, %r : (!mpc.tensor<1x3x4, shared, frac = 16>, !mpc.tensor<1x3x1, shared, frac = 16>) -> !mpc.tensor<1x3x4, shared, frac = 32>
+  %pt = mpc.trunc %p {bits = 16 : i64} : !mpc.tensor<1x3x4, shared, frac = 32> -> !mpc.tensor<1x3x4, shared, frac = 16>
+  // the client's own plaintext: x * x + 1, then rsqrt, poly
+  %xe = mpc.encode %x : tensor<2x3xf32> -> !mpc.tensor<2x3, client, frac = 16>
+  %one = arith.constant dense<1.0> : tensor<f32>
+  %onee = mpc.encode %one : tensor<f32> -> !mpc.tensor<public, frac = 16>
+  %sq = mpc.mul %xe, %xe : (!mpc.tensor<2x3, client, frac = 16>, !mpc.tensor<2x3, client, frac = 16>) -> !mpc.tensor<2x3, client, frac = 32>
+  %sqt = mpc.trunc %sq {bits = 16 : i64} : !mpc.tensor<2x3, client, frac = 32> -> !mpc.tensor<2x3, client, frac = 16>
+  %v = mpc.add %sqt, %onee : (!mpc.tensor<2x3, client, frac = 16>, !mpc.tensor<public, frac = 16>) -> !mpc.tensor<2x3, client, frac = 16>
+  %rs = mpc.rsqrt %v {lo = 1.0 : f64, hi = 4.0 : f64} : !mpc.tensor<2x3, client, frac = 16>
+  %pl = mpc.poly %rs {coefficients = array<f64: 0.5, 0.25, 0.125>} : !mpc.tensor<2x3, client, frac = 16>
+  // select between a shared value and a public constant
+  %c = mpc.drelu %pl : !mpc.tensor<2x3, client, frac = 16> -> !mpc.tensor<2x3, client, frac = 0>
+  %half = arith.constant dense<0.5> : tensor<2x3xf32>
+  %halfe = mpc.encode %half : tensor<2x3xf32> -> !mpc.tensor<2x3, public, frac = 16>
+  %sel = mpc.select %c, %pl, %halfe : (!mpc.tensor<2x3, client, frac = 0>, !mpc.tensor<2x3, client, frac = 16>, !mpc.tensor<2x3, public, frac = 16>) -> !mpc.tensor<2x3, client, frac = 16>
+  // shape ops on shared data
+  %pr = mpc.reshape %pt : !mpc.tensor<1x3x4, shared, frac = 16> -> !mpc.tensor<3x4, shared, frac = 16>
+  %tr = mpc.transpose %pr {permutation = array<i64: 1, 0>} : !mpc.tensor<3x4, shared, frac = 16> -> !mpc.tensor<4x3, shared, frac = 16>
+  %sl = mpc.slice %tr {offsets = array<i64: 0, 1>, strides = array<i64: 1, 1>} : !mpc.tensor<4x3, shared, frac = 16> -> !mpc.tensor<2x2, shared, frac = 16>
+  %cat = mpc.concat %sl, %sl {axis = 0 : i64} : (!mpc.tensor<2x2, shared, frac = 16>, !mpc.tensor<2x2, shared, frac = 16>) -> !mpc.tensor<4x2, shared, frac = 16>
+  %rows = mpc.reduce_sum %tr {axes = array<i64: 0>, keepdims = false} : !mpc.tensor<4x3, shared, frac = 16> -> !mpc.tensor<3, shared, frac = 16>
+  %rowsr = mpc.reveal %rows {to = #mpc.reveal_target<all>, reason = "public row sums for the test"} : !mpc.tensor<3, shared, frac = 16> -> !mpc.tensor<3, public, frac = 16>
+  %o1 = mpc.reveal %pt {to = #mpc.reveal_target<client>, reason = "model output"} : !mpc.tensor<1x3x4, shared, frac = 16> -> !mpc.tensor<1x3x4, client, frac = 16>
+  %o3 = mpc.reveal %cat {to = #mpc.reveal_target<client>, reason = "model output"} : !mpc.tensor<4x2, shared, frac = 16> -> !mpc.tensor<4x2, client, frac = 16>
+  return %o1, %sel, %o3, %o1, %rowsr : !mpc.tensor<1x3x4, client, frac = 16>, !mpc.tensor<2x3, client, frac = 16>, !mpc.tensor<4x2, client, frac = 16>, !mpc.tensor<1x3x4, client, frac = 16>, !mpc.tensor<3, public, frac = 16>
+}
