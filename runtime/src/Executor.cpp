@@ -160,7 +160,13 @@ static std::vector<T> concatAxis(const std::vector<const std::vector<T> *> &vs,
 //===----------------------------------------------------------------------===//
 
 Executor::Executor(const Program &prog, Party &party)
-    : prog_(prog), P_(party), vals_(prog.slots.size()), t0_(nowSec()) {
+    : prog_(prog), P_(party), vals_(prog.slots.size()),
+      isOutput_(prog.slots.size(), false), isInput_(prog.slots.size(), false),
+      t0_(nowSec()) {
+  for (int s : prog.outputs)
+    isOutput_[s] = true;
+  for (int s : prog.inputs)
+    isInput_[s] = true;
   for (size_t s = 0; s < prog.slots.size(); ++s) {
     const SlotInfo &si = prog.slots[s];
     if (si.weight < 0)
@@ -280,6 +286,14 @@ void Executor::runInference() {
       onInstr(i, total);
     runOne("inference", int64_t(i), opName(prog_.instrs[i].op),
            prog_.instrs[i].name, [&] { exec(i); });
+    // Free per-inference intermediates after their last use (inputs,
+    // constants and program outputs stay).
+    for (int s : prog_.instrs[i].in)
+      if (prog_.lastUse[s] == int64_t(i) && !prog_.isConst[s] &&
+          !isOutput_[s] && !isInput_[s]) {
+        vals_[s].data = Vec();
+        vals_[s].kind = Kind::None;
+      }
   }
 }
 

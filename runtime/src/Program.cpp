@@ -649,6 +649,10 @@ void Program::verify() {
            "): ", e.what());
     }
   }
+  lastUse.assign(ns, -1);
+  for (size_t i = 0; i < instrs.size(); ++i)
+    for (int s : instrs[i].in)
+      lastUse[s] = int64_t(i);
   if (fp->outputs())
     for (int o : *fp->outputs()) {
       UMBRA_CHECK(o >= 0 && size_t(o) < ns, "output index ", o,

@@ -91,7 +91,8 @@ const uint64_t *Party::takeMaterial(size_t nw) {
     UMBRA_CHECK(material, "internal: no dealer channel");
     matIn_.clear();
     auto t0 = std::chrono::steady_clock::now();
-    material->recvWords(FrameType::Material, matIn_);
+    // Bounded so a malformed length cannot trigger a huge allocation.
+    material->recvWords(FrameType::Material, matIn_, size_t(1) << 28);
     materialWait += std::chrono::duration<double>(
                         std::chrono::steady_clock::now() - t0)
                         .count();

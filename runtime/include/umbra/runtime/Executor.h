@@ -58,6 +58,7 @@ private:
   const Program &prog_;
   Party &P_;
   std::vector<Value> vals_;
+  std::vector<bool> isOutput_, isInput_;
   std::map<size_t, MatmulMask> masks_;
   bool deployed_ = false;
   uint64_t tag_ = 0;

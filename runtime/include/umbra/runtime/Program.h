@@ -109,6 +109,9 @@ public:
   std::vector<int> inputs;
   /// True for slots whose value is fixed for the deployment.
   std::vector<bool> isConst;
+  /// Index of the last instruction reading each slot (-1: never read); the
+  /// executor frees per-inference values after their last use.
+  std::vector<int64_t> lastUse;
 
   const std::array<uint8_t, 32> &hash() const { return hash_; }
   std::string hashHex() const;
