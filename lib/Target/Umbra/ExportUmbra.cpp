@@ -51,15 +51,6 @@ constexpr uint32_t kFormatVersion = 1;
 constexpr uint64_t kHeaderSize = 128;
 constexpr uint64_t kBlobAlign = 64;
 
-/// Opcodes appended after `Copy` by later runtimes. Until the schema this
-/// file is generated from has them, one-hot encodings and sums are written
-/// with the older instructions (comparisons, products with a ones vector).
-constexpr uint16_t kOneHotOpcode = 25;
-constexpr uint16_t kReduceSumOpcode = 26;
-constexpr bool kRuntimeHasOneHot =
-    static_cast<uint16_t>(fb::OpCode::MAX) >= kOneHotOpcode;
-constexpr bool kRuntimeHasReduceSum =
-    static_cast<uint16_t>(fb::OpCode::MAX) >= kReduceSumOpcode;
 
 struct Slot {
   std::string name;
@@ -233,8 +224,6 @@ private:
   LogicalResult exportOneHot(OneHotOp op);
   LogicalResult exportSelect(SelectOp op);
   LogicalResult exportResults(func::ReturnOp ret);
-  int publicConstant(ArrayRef<int64_t> shape, ArrayRef<float> values,
-                     int frac);
 
   func::FuncOp func;
   std::vector<Slot> slots;
@@ -375,19 +364,6 @@ LogicalResult Exporter::exportEncode(EncodeOp op) {
                         "constants and function arguments can be encoded");
 }
 
-int Exporter::publicConstant(ArrayRef<int64_t> shape, ArrayRef<float> values,
-                             int frac) {
-  Blob blob;
-  blob.owner = false;
-  blob.dtype = fb::DType::F32;
-  blob.owned.resize(4 * values.size());
-  std::memcpy(blob.owned.data(), values.data(), 4 * values.size());
-  int s = newSlot("", shape, frac, fb::Visibility::Public);
-  slots[s].weight = static_cast<int>(blobs.size());
-  blobs.push_back(std::move(blob));
-  return s;
-}
-
 LogicalResult Exporter::exportMatMul(MatMulOp op) {
   auto t = cast<MpcTensorType>(op.getType());
   FailureOr<int> a = slotOf(op, op.getLhs()), b = slotOf(op, op.getRhs());
@@ -443,43 +419,15 @@ LogicalResult Exporter::exportReduceSum(ReduceSumOp op) {
       axes.push_back(ax);
   int frac = slots[x].frac;
   fb::Visibility vis = slots[x].vis;
-  if (kRuntimeHasReduceSum) {
-    SmallVector<int64_t> kept(shape);
-    for (int64_t ax : axes)
-      kept[ax] = 1;
-    SmallVector<int64_t> iattrs{1};
-    iattrs.append(axes.begin(), axes.end());
-    int s = emit(static_cast<fb::OpCode>(kReduceSumOpcode), {x}, kept, frac,
-                 vis, iattrs);
-    if (ArrayRef<int64_t>(kept) != t.getShape())
-      s = emit(fb::OpCode::Reshape, {s}, t.getShape(), frac, vis);
-    slotOfValue[op.getResult()] = s;
-    return success();
-  }
-  // Without a ReduceSum instruction: move the reduced axes last, flatten to
-  // [rows, n] and multiply by a public column of ones (local, exact).
-  SmallVector<int64_t> perm, permuted;
-  int64_t rows = 1, n = 1;
-  for (int64_t ax = 0; ax < rank; ++ax)
-    if (!reduced[ax]) {
-      perm.push_back(ax);
-      rows *= shape[ax];
-    }
-  for (int64_t ax : axes) {
-    perm.push_back(ax);
-    n *= shape[ax];
-  }
-  if (!llvm::equal(perm, llvm::seq<int64_t>(0, rank))) {
-    for (int64_t p : perm)
-      permuted.push_back(shape[p]);
-    x = emit(fb::OpCode::Transpose, {x}, permuted, frac, vis, perm);
-  }
-  x = emit(fb::OpCode::Reshape, {x}, {rows, n}, frac, vis);
-  SmallVector<float> ones(n, 1.0f);
-  int column = publicConstant({n, 1}, ones, 0);
-  int s = emit(fb::OpCode::MatMul, {x, column}, {rows, 1}, frac, vis);
-  slotOfValue[op.getResult()] =
-      emit(fb::OpCode::Reshape, {s}, t.getShape(), frac, vis);
+  SmallVector<int64_t> kept(shape);
+  for (int64_t ax : axes)
+    kept[ax] = 1;
+  SmallVector<int64_t> iattrs{1};
+  iattrs.append(axes.begin(), axes.end());
+  int s = emit(fb::OpCode::ReduceSum, {x}, kept, frac, vis, iattrs);
+  if (ArrayRef<int64_t>(kept) != t.getShape())
+    s = emit(fb::OpCode::Reshape, {s}, t.getShape(), frac, vis);
+  slotOfValue[op.getResult()] = s;
   return success();
 }
 
@@ -495,44 +443,9 @@ LogicalResult Exporter::exportOneHot(OneHotOp op) {
   fb::Visibility outVis = slots[ids].vis == fb::Visibility::Public
                               ? fb::Visibility::Public
                               : fb::Visibility::Shared;
-  if (kRuntimeHasOneHot) {
-    // The holder expands its ids and secret-shares the rows.
-    slotOfValue[op.getResult()] =
-        emit(static_cast<fb::OpCode>(kOneHotOpcode), {ids}, t.getShape(), 0,
-             outVis, {depth});
-    return success();
-  }
-  // Without a OneHot instruction: share the ids and compare under MPC,
-  // onehot_j = [id >= j] - [id >= j + 1]: depth + 1 comparisons per id in
-  // one round.
-  if (outVis == fb::Visibility::Public)
-    return op.emitOpError("one-hot encodes public ids, which this runtime "
-                          "cannot do; pass them as client inputs");
-  int s = data(ids);
-  SmallVector<int64_t> col(slots[s].shape);
-  col.push_back(1);
-  s = emit(fb::OpCode::Reshape, {s}, col, 0, fb::Visibility::Shared);
-  SmallVector<float> range(depth + 1);
-  for (int64_t j = 0; j <= depth; ++j)
-    range[j] = static_cast<float>(j);
-  int js = publicConstant({depth + 1}, range, 0);
-  SmallVector<int64_t> wide(col);
-  wide.back() = depth + 1;
-  int diff = emit(fb::OpCode::Sub, {s, js}, wide, 0, fb::Visibility::Shared);
-  int ge = emit(fb::OpCode::DRelu, {diff}, wide, 0, fb::Visibility::Shared);
-  int64_t r = wide.size();
-  SmallVector<int64_t> lo(2 * r, 0), hi(2 * r, 0);
-  for (int64_t d = 0; d < r; ++d) {
-    lo[r + d] = hi[r + d] = wide[d];
-  }
-  lo[2 * r - 1] = depth; // [..., 0, depth)
-  hi[r - 1] = 1;         // [..., 1, depth + 1)
-  int a = emit(fb::OpCode::Slice, {ge}, t.getShape(), 0,
-               fb::Visibility::Shared, lo);
-  int b = emit(fb::OpCode::Slice, {ge}, t.getShape(), 0,
-               fb::Visibility::Shared, hi);
-  slotOfValue[op.getResult()] =
-      emit(fb::OpCode::Sub, {a, b}, t.getShape(), 0, fb::Visibility::Shared);
+  // The holder expands its ids and secret-shares the rows.
+  slotOfValue[op.getResult()] = emit(fb::OpCode::OneHot, {ids}, t.getShape(),
+                                     0, outVis, {depth});
   return success();
 }
 
