@@ -5,6 +5,10 @@
 // RUN: mpc-run %t.umbra --local -i x=%t.x.npy -o %t.out
 // RUN: %python -c "import numpy as np; x = np.load('%t.x.npy'); w = np.array([[1, 2, 3], [4, 5, 6], [7, 8, 9], [1, 0.5, 0.25]]); y = np.maximum(x @ w + np.array([0.5, -1, 2]), 0); got = np.load('%t.out/y.npy'); print('max error', np.abs(got - y).max()); assert np.abs(got - y).max() < 1e-3" | FileCheck %s --check-prefix=NUM
 // RUN: mpc-run %t.umbra --reference -i x=%t.x.npy -o %t.ref
+// Owner blobs are last: the copy for P0 and the dealer drops exactly them.
+// RUN: mpc-run %t.umbra --strip-owner-weights %t.stripped.umbra
+// RUN: %python -c "import os; print('stripped', os.path.getsize('%t.umbra') - os.path.getsize('%t.stripped.umbra'))" | FileCheck %s --check-prefix=STRIP
+// STRIP: stripped 64
 
 // A linear layer with the owner's weight and a public bias, ReLU, revealed
 // to the client. The header and hashes are checked by the dump script.
