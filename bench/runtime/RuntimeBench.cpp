@@ -9,6 +9,7 @@
 // projection to a 1 Gbit/s, 20 ms RTT link.
 //
 //===----------------------------------------------------------------------===//
+#include "umbra/runtime/Executor.h"
 #include "umbra/runtime/Session.h"
 
 #include <chrono>
@@ -116,11 +117,156 @@ void row(const std::string &nm, size_t elems, const Measure &m) {
               double(m.dealer.dealerBytes) / double(elems), wan);
 }
 
+
+/// A GPT-2-small-shaped decoder layer (T = 32, d = 768, 12 heads, FFN 3072,
+/// ReLU FFN, exp/reciprocal softmax, rsqrt LayerNorm) built with the
+/// ProgramBuilder and run through the real executor on all three roles.
+void transformerBlock(Cmp cmp) {
+  const int64_t T = 32, D = 768, H = 12, Dh = 64, F = 3072;
+  ProgramBuilder b(16);
+  std::mt19937_64 g(7);
+  auto rnd = [&](size_t n, double a) {
+    std::uniform_real_distribution<double> d(-a, a);
+    std::vector<double> v(n);
+    for (auto &x : v)
+      x = d(g);
+    return v;
+  };
+  int x = b.input("x", {T, D}, Vis::Client);
+  auto owner = [&](const char *nm, int64_t r, int64_t c) {
+    return b.share(b.constant(nm, {r, c}, Vis::Owner,
+                              rnd(size_t(r * c), 1.7 / std::sqrt(double(r))),
+                              -1, DType::F32));
+  };
+  int wqkv = owner("wqkv", D, 3 * D), wo = owner("wo", D, D);
+  int w1 = owner("w1", D, F), w2 = owner("w2", F, D);
+  int xs = b.share(x);
+  // LayerNorm: (x - mean) * rsqrt(var + eps)
+  int invD = b.constant("invD", {1}, Vis::Public, {1.0 / D});
+  int mean = b.mulT(b.emit(Op::ReduceSum, {xs}, {1, 1}), invD);
+  int xc = b.sub(xs, mean);
+  int var = b.mulT(b.emit(Op::ReduceSum, {b.mulT(xc, xc)}, {1, 1}), invD);
+  int eps = b.constant("eps", {1}, Vis::Public, {1e-2});
+  int inv = b.emit(Op::Rsqrt, {b.add(var, eps)}, {0}, {0.05, 4.0});
+  int ln = b.mulT(xc, inv);
+  int qkv = b.matmulT(ln, wqkv);
+  auto head = [&](int64_t off, bool transposeK) {
+    int sl = b.emit(Op::Slice, {qkv}, {0, off, T, off + D});
+    int r = b.reshape(sl, {T, H, Dh});
+    return b.emit(Op::Transpose, {r},
+                  transposeK ? std::vector<int64_t>{1, 2, 0}
+                             : std::vector<int64_t>{1, 0, 2});
+  };
+  int q = head(0, false), k = head(D, true), v = head(2 * D, false);
+  int scale = b.constant("scale", {1}, Vis::Public, {0.125});
+  int sc = b.mulT(b.matmulT(q, k), scale);
+  int mx = b.emit(Op::Max, {sc}, {2, 1, 40});
+  int e = b.emit(Op::Exp, {b.sub(sc, mx)}, {8, 40});
+  int sum = b.emit(Op::ReduceSum, {e}, {1, 2});
+  int rs = b.emit(Op::Reciprocal, {sum}, {0}, {1.0, double(T)});
+  int pr = b.mulT(e, rs);
+  int att = b.matmulT(pr, v);
+  int merged = b.reshape(b.emit(Op::Transpose, {att}, {1, 0, 2}), {T, D});
+  int h1 = b.add(xs, b.matmulT(merged, wo));
+  int ff = b.emit(Op::Relu, {b.matmulT(h1, w1)}, {40});
+  int out = b.add(h1, b.matmulT(ff, w2));
+  int y = b.reveal(out, RevealTo::Client, "layer output");
+  b.output(y);
+  Program prog = Program::loadBytes(b.finish());
+  std::vector<double> xv = rnd(size_t(T * D), 1.0);
+  FloatExecutor ref(prog);
+  ref.setInput(x, xv);
+  ref.run();
+
+  Listener dl(Endpoint{"127.0.0.1", 0}), pl(Endpoint{"127.0.0.1", 0});
+  std::vector<InstrStat> st[3];
+  std::vector<double> got;
+  double secs[3] = {0, 0, 0}, waits[3] = {0, 0, 0};
+  std::exception_ptr errs[3];
+  std::thread ts[3];
+  for (int r = 0; r < 3; ++r)
+    ts[r] = std::thread([&, r] {
+      try {
+        SessionConfig c;
+        c.role = Role(r);
+        c.p0Addr = {"127.0.0.1", pl.port()};
+        c.dealerAddr = {"127.0.0.1", dl.port()};
+        c.p0Listener = &pl;
+        c.dealerListener = &dl;
+        c.ioTimeout = 600;
+        c.cmp = cmp;
+        c.programHash = prog.hash();
+        c.fracBits = prog.fracBits;
+        Session s(c);
+        Executor ex(prog, s.party);
+        if (r == 0)
+          ex.setInput(x, xv);
+        ex.runDeployment();
+        double w0 = s.party.materialWait, t0 = now();
+        ex.runInference();
+        secs[r] = now() - t0;
+        waits[r] = s.party.materialWait - w0;
+        if (r == 0)
+          got = ex.plainReal(y);
+        st[r] = ex.stats;
+        s.finish();
+      } catch (...) {
+        errs[r] = std::current_exception();
+      }
+    });
+  for (auto &t : ts)
+    t.join();
+  for (auto &e : errs)
+    if (e)
+      std::rethrow_exception(e);
+  double err = 0, mag = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    err = std::max(err, std::fabs(got[i] - ref.value(y)[i]));
+    mag = std::max(mag, std::fabs(ref.value(y)[i]));
+  }
+  Counters inf, dep;
+  uint64_t dealer = 0;
+  for (auto &i : st[0])
+    if (i.phase == "inference") {
+      inf.sent += i.c.sent;
+      inf.recv += i.c.recv;
+      inf.rounds += i.c.rounds;
+    } else {
+      dep.sent += i.c.sent;
+      dep.recv += i.c.recv;
+      dep.rounds += i.c.rounds;
+    }
+  for (auto &i : st[2])
+    if (i.phase == "inference")
+      dealer += i.c.dealerBytes;
+  std::printf("| GPT-2-small layer, T=32 [%s] | %.2f | %.2f | %.1f | %llu | "
+              "%.1f | %.1f | %.2g (max |ref| %.2g) |\n",
+              cmpName(cmp), secs[0], secs[0] - waits[0],
+              double(inf.sent + inf.recv) / 1e6,
+              (unsigned long long)inf.rounds, double(dealer) / 1e6,
+              double(dep.sent + dep.recv) / 1e6, err, mag);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
   int reps = 3;
   std::string only;
+  bool blockOnly = false;
+  for (int i = 1; i < argc; ++i)
+    if (std::strcmp(argv[i], "--block") == 0)
+      blockOnly = true;
+  auto blockTable = [] {
+    std::printf("\n| program | seconds (P0) | without dealer wait | online MB | "
+                "rounds | dealer MB | deploy MB (once) | max abs error vs "
+                "float |\n|---|---:|---:|---:|---:|---:|---:|---|\n");
+    for (Cmp c : {Cmp::Dcf, Cmp::Bits})
+      transformerBlock(c);
+  };
+  if (blockOnly) {
+    blockTable();
+    return 0;
+  }
   for (int i = 1; i + 1 < argc; ++i) {
     if (std::strcmp(argv[i], "--reps") == 0)
       reps = std::atoi(argv[i + 1]);
@@ -245,5 +391,6 @@ int main(int argc, char **argv) {
           n, res);
     }
   }
+  blockTable();
   return 0;
 }
