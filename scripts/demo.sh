@@ -1,19 +1,25 @@
 #!/usr/bin/env bash
-# The Umbra demo: set up, export a decoder with torch, import it into the
-# tfm dialect, raise exporter idioms (tfm-fuse), show who may see each value,
-# lower it to the mpc dialect, and summarise each stage.
+# The Umbra demo, end to end on one machine:
+#   set up; export a decoder with torch; compile it (mpc-compile); run secure
+#   inference with the dealer, P0 and P1 as separate processes on loopback
+#   (mpc-run --local); print the next tokens predicted under MPC beside the
+#   plaintext model's, and time, online bytes and rounds per op kind.
 #
-#   ./scripts/demo.sh [model-dir]   (default: the committed GPT-2-style fixture,
-#                                   or a small random GPT-2-style model)
+#   ./scripts/demo.sh [model-dir]   default: the committed GPT-2-style fixture
+#                                   (python/fixtures/gpt2-*), else a small
+#                                   random GPT-2-style model
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 "$here/scripts/setup.sh"
 build="${UMBRA_BUILD_DIR:-$here/build}"
 bin="$build/bin"
+run="$build/runtime/mpc-run"
 out="$build/demo"
+rm -rf "$out"
 mkdir -p "$out"
 py=/usr/bin/python3
 export PYTHONPATH="$here/python${PYTHONPATH:+:$PYTHONPATH}"
+seq=32
 
 model_dir="${1:-}"
 if [ -z "$model_dir" ]; then
@@ -21,45 +27,39 @@ if [ -z "$model_dir" ]; then
     [ -f "$d/config.json" ] && model_dir="$d" && break
   done
 fi
-seq=32
-echo "== 1. Export a decoder with torch $($py -c 'import torch; print(torch.__version__)') (opset 17)"
+
+echo "== 1. Export a decoder with torch (opset 17, $seq tokens)"
 if [ -n "$model_dir" ]; then
   echo "model: $model_dir"
-  $py -m umbra_models.export --model "$model_dir" --seq "$seq" --out "$out/model.onnx"
+  $py -m umbra_models.export --model "$model_dir" --seq "$seq" \
+    --out "$out/model.onnx" --dump-dir "$out/torch" \
+    --text-file "$here/scripts/demo_prompt.txt"
 else
   echo "model: random GPT-2-style decoder (no trained fixture found)"
-  $py -m umbra_models.export --preset gpt2-tiny --seq "$seq" --out "$out/model.onnx"
+  $py -m umbra_models.export --preset gpt2-tiny --seq "$seq" \
+    --out "$out/model.onnx" --dump-dir "$out/torch"
 fi
 
 echo
-echo "== 2. Import into the tfm dialect (mpc-translate --import-onnx)"
-"$bin/mpc-translate" --import-onnx "$out/model.onnx" -o "$out/model.tfm.mlir"
-"$bin/mpc-opt" "$out/model.tfm.mlir" --print-op-stats -o /dev/null 2>&1 | sed -n '/tfm\./p'
+echo "== 2. Compile (mpc-compile: import, tfm-fuse, convert-tfm-to-mpc, export)"
+start=$(date +%s%N)
+"$bin/mpc-compile" "$out/model.onnx" --compile-to=mpc -o "$out/model.mpc.mlir"
+"$bin/mpc-compile" "$out/model.onnx" -o "$out/model.umbra" --leakage-report
+end=$(date +%s%N)
+echo "compiled in $(( (end - start) / 1000000 )) ms (both stages);" \
+  "artifact $(stat -c %s "$out/model.umbra") bytes"
+"$bin/mpc-opt" "$out/model.mpc.mlir" --print-op-stats -o /dev/null 2>&1 |
+  sed -n '/mpc\./p'
 
 echo
-echo "== 3. Raise exporter idioms to semantic ops (mpc-opt --tfm-fuse)"
-"$bin/mpc-opt" "$out/model.tfm.mlir" --tfm-fuse --canonicalize \
-  -o "$out/model.fused.mlir"
-"$bin/mpc-opt" "$out/model.fused.mlir" --print-op-stats -o /dev/null 2>&1 | sed -n '/tfm\./p'
-echo "-- the first transformer block (weights elided):"
-"$bin/mpc-opt" "$out/model.fused.mlir" --mlir-elide-elementsattrs-if-larger=4 \
-  --mlir-elide-resource-strings-if-larger=4 | grep -m 24 -E 'tfm\.' | cut -c1-160
+echo "== 3. Secure inference: dealer, P0 and P1 as processes on loopback"
+"$run" "$out/model.umbra" --local -i "input_ids=$out/torch/input_ids.npy" \
+  -o "$out/mpc" --stats "$out/stats.json"
 
 echo
-echo "== 4. Who may see each value (mpc-opt --mpc-annotate-visibility)"
-"$bin/mpc-opt" "$out/model.fused.mlir" --mpc-annotate-visibility \
-  --mlir-elide-elementsattrs-if-larger=4 --mlir-elide-resource-strings-if-larger=4 |
-  grep -o 'mpc.visibility = #mpc.visibility<[a-z]*>' | sort | uniq -c |
-  sed 's/mpc.visibility = #mpc.visibility</values: /; s/>$//'
-
+echo "== 4. Results"
+$py "$here/scripts/demo_report.py" --model-dir "$model_dir" \
+  --dump-dir "$out/torch" --mpc-logits "$out/mpc/logits.npy" \
+  --stats "$out/stats.p0.json" --dealer-stats "$out/stats.dealer.json"
 echo
-echo "== 5. Lower to fixed-point MPC (mpc-opt --convert-tfm-to-mpc)"
-"$bin/mpc-opt" "$out/model.fused.mlir" --convert-tfm-to-mpc --cse \
-  -o "$out/model.mpc.mlir"
-"$bin/mpc-opt" "$out/model.mpc.mlir" --print-op-stats -o /dev/null 2>&1 | sed -n '/mpc\./p'
-echo "-- reveals (the leakage of this program):"
-grep -o 'mpc.reveal .*reason = "[^"]*", to = #mpc.reveal_target<[a-z]*>' "$out/model.mpc.mlir" |
-  sed 's/.*reason = /  reason = /'
-
-echo
-echo "Artifacts in $out: model.onnx, model.tfm.mlir, model.fused.mlir, model.mpc.mlir"
+echo "Artifacts in $out"

@@ -1,0 +1,88 @@
+"""Prints what the Umbra demo measured: the prompt, the next tokens predicted
+under MPC beside the plaintext model's, the logit error, and a table of time,
+online bytes and rounds per op kind (from mpc-run's per-instruction stats).
+
+  demo_report.py --model-dir DIR --dump-dir DIR --mpc-logits FILE --stats P0.json
+"""
+import argparse
+import collections
+import json
+import os
+import sys
+
+import numpy as np
+
+
+def load_tokenizer(model_dir):
+    path = os.path.join(model_dir or "", "tokenizer.json")
+    if not model_dir or not os.path.exists(path):
+        return None
+    from umbra_models.tokenizer import load_tokenizer as load
+    return load(path)
+
+
+def show(tok, ids):
+    if tok is None:
+        return " ".join(str(i) for i in ids)
+    return tok.decode(ids).decode("utf-8", "replace")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--model-dir", default=None)
+    ap.add_argument("--dump-dir", required=True)
+    ap.add_argument("--mpc-logits", required=True)
+    ap.add_argument("--stats", required=True)
+    ap.add_argument("--dealer-stats", default=None)
+    a = ap.parse_args()
+
+    tok = load_tokenizer(a.model_dir)
+    ids = np.load(os.path.join(a.dump_dir, "input_ids.npy"))[0]
+    ref = np.load(os.path.join(a.dump_dir, "logits.npy"))[0]
+    mpc = np.load(a.mpc_logits).reshape(ref.shape)
+    top_ref, top_mpc = ref.argmax(-1), mpc.argmax(-1)
+
+    print("prompt (%d tokens):" % len(ids))
+    print("    " + show(tok, ids.tolist()).replace("\n", "\n    "))
+    print()
+    print("next token after the prompt:  MPC %r   plaintext %r" %
+          (show(tok, [int(top_mpc[-1])]), show(tok, [int(top_ref[-1])])))
+    print("top-1 agreement over all %d positions: %d/%d" %
+          (len(ids), int((top_ref == top_mpc).sum()), len(ids)))
+    print("max |logit MPC - plaintext| = %.4f (max |logit| %.1f)" %
+          (float(np.abs(mpc - ref).max()), float(np.abs(ref).max())))
+    print()
+    print("predicted next token at each position (MPC | plaintext):")
+    for p in range(len(ids)):
+        mark = " " if top_ref[p] == top_mpc[p] else "*"
+        print("  %2d %-12r %-12r %s" % (p, show(tok, [int(top_mpc[p])]),
+                                        show(tok, [int(top_ref[p])]), mark))
+
+    stats = json.load(open(a.stats))
+    kinds = collections.OrderedDict()
+    for ins in stats["instructions"]:
+        if ins["phase"] != "inference":
+            continue
+        k = kinds.setdefault(ins["op"], [0, 0.0, 0, 0])
+        k[0] += 1
+        k[1] += ins["seconds"]
+        k[2] += ins["bytes_sent"] + ins["bytes_recv"]
+        k[3] += ins["rounds"]
+    print()
+    print("online phase at P0, per op kind (bytes = sent + received):")
+    print("  %-12s %6s %10s %12s %7s" % ("op", "count", "seconds", "bytes", "rounds"))
+    for op, (n, sec, by, rd) in sorted(kinds.items(), key=lambda kv: -kv[1][1]):
+        print("  %-12s %6d %10.3f %12d %7d" % (op, n, sec, by, rd))
+    for phase, p in stats["phases"].items():
+        print("  phase %-9s %.3f s, %d B sent, %d B received, %d rounds, "
+              "dealer material %d B" % (phase, p["seconds"], p["bytes_sent"],
+                                        p["bytes_recv"], p["rounds"], p["dealer_bytes"]))
+    if a.dealer_stats and os.path.exists(a.dealer_stats):
+        d = json.load(open(a.dealer_stats))
+        total = sum(p["dealer_bytes"] for p in d["phases"].values())
+        print("  dealer produced %d B of correlated randomness (offline)" % total)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
