@@ -563,7 +563,7 @@ LogicalResult Exporter::exportOp(Operation *op) {
       .Case<MulOp>([&](auto) { return simple(fb::OpCode::Mul); })
       .Case<MatMulOp>([&](MatMulOp m) { return exportMatMul(m); })
       .Case<TruncOp>([&](TruncOp t) {
-        return simple(fb::OpCode::Trunc, {t.getBits()});
+        return simple(fb::OpCode::Trunc, {static_cast<int64_t>(t.getBits())});
       })
       .Case<DReluOp>([&](auto) { return gate(fb::OpCode::DRelu); })
       .Case<ReluOp>([&](auto) { return gate(fb::OpCode::Relu); })
@@ -572,7 +572,7 @@ LogicalResult Exporter::exportOp(Operation *op) {
         return gate(fb::OpCode::Poly, {}, p.getCoefficients());
       })
       .Case<ExpOp>([&](ExpOp e) {
-        return gate(fb::OpCode::Exp, {e.getSquarings()});
+        return gate(fb::OpCode::Exp, {static_cast<int64_t>(e.getSquarings())});
       })
       .Case<ReciprocalOp>([&](ReciprocalOp r) {
         return gate(fb::OpCode::Reciprocal,
@@ -612,9 +612,16 @@ LogicalResult Exporter::exportOp(Operation *op) {
 
 LogicalResult Exporter::exportResults(func::ReturnOp ret) {
   currentName = "";
-  llvm::StringSet<> names;
-  for (const Slot &s : slots)
-    names.insert(s.name);
+  // Program inputs are found by name (mpc-run -i name=file.npy) and outputs
+  // are written as name.npy: both kinds of names must be unique. Other
+  // slots that happen to share an output's name are renamed.
+  std::vector<bool> produced(slots.size(), false);
+  for (const Instr &in : instrs)
+    produced[in.out] = true;
+  llvm::StringSet<> reserved;
+  for (size_t s = 0; s < slots.size(); ++s)
+    if (!produced[s] && slots[s].weight < 0)
+      reserved.insert(slots[s].name);
   for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
     FailureOr<int> s = slotOf(ret, v);
     if (failed(s))
@@ -624,6 +631,9 @@ LogicalResult Exporter::exportResults(func::ReturnOp ret) {
     if (vis == fb::Visibility::Owner)
       return ret.emitOpError("returns result #")
              << i << ", which the model owner holds; reveal it first";
+    if (vis == fb::Visibility::Client)
+      return ret.emitOpError("returns result #")
+             << i << ", a client input, unchanged; nothing to compute";
     if (vis == fb::Visibility::Shared) {
       auto t = dyn_cast<MpcTensorType>(v.getType());
       if (!t || t.getVisibility() != Visibility::client)
@@ -636,25 +646,23 @@ LogicalResult Exporter::exportResults(func::ReturnOp ret) {
                   slots[slot].frac, fb::Visibility::Public, {3}, {},
                   "the client's own value");
     }
-    if (vis == fb::Visibility::Client)
-      return ret.emitOpError("returns result #")
-             << i << ", a client input, unchanged; nothing to compute";
     auto nameAttr = func.getResultAttrOfType<StringAttr>(i, "onnx.name");
     std::string name = nameAttr ? nameAttr.str() : "out" + std::to_string(i);
-    bool isInput = slots[slot].weight >= 0 ||
-                   llvm::none_of(instrs, [&](const Instr &in) {
-                     return in.out == slot;
-                   });
-    if (isInput || llvm::is_contained(outputs, slot) ||
-        names.contains(name)) {
+    if (reserved.contains(name))
+      return ret.emitOpError("result #")
+             << i << " is named '" << name
+             << "' like an input or another result";
+    // Slots added above (a reveal) are produced; inputs and weights are not.
+    bool isInput =
+        slot < static_cast<int>(produced.size()) && !produced[slot];
+    if (isInput || llvm::is_contained(outputs, slot))
       slot = emit(fb::OpCode::Copy, {slot}, slots[slot].shape,
                   slots[slot].frac, slots[slot].vis);
-    }
-    if (names.contains(name))
-      return ret.emitOpError("result name '")
-             << name << "' is already the name of another slot";
+    for (size_t o = 0; o < slots.size(); ++o)
+      if (slots[o].name == name)
+        slots[o].name = "%" + std::to_string(o);
     slots[slot].name = name;
-    names.insert(name);
+    reserved.insert(name);
     outputs.push_back(slot);
   }
   return success();

@@ -67,3 +67,14 @@ module {
   func.func @a() { return }
   func.func @b() { return }
 }
+
+// -----
+
+// Outputs are written as NAME.npy and inputs are found by name.
+func.func @main(%x: tensor<4xf32> {onnx.name = "x"}) -> (!mpc.tensor<4, client, frac = 16> {onnx.name = "x"}) {
+  %0 = mpc.encode %x : tensor<4xf32> -> !mpc.tensor<4, client, frac = 16>
+  %1 = mpc.share %0 : !mpc.tensor<4, client, frac = 16> -> !mpc.tensor<4, shared, frac = 16>
+  %2 = mpc.reveal %1 {to = #mpc.reveal_target<client>, reason = "model output"} : !mpc.tensor<4, shared, frac = 16> -> !mpc.tensor<4, client, frac = 16>
+  // expected-error @+1 {{result #0 is named 'x' like an input or another result}}
+  return %2 : !mpc.tensor<4, client, frac = 16>
+}
