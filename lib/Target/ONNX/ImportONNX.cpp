@@ -2404,12 +2404,16 @@ LogicalResult Importer::gemmOp(Ins in, Outs out) {
   } else {
     C = nullptr;
   }
-  bool biasInLinear = C && alpha == 1.0f && beta == 1.0f &&
+  // A layer (constant B) is a tfm.linear, like MatMul; a product of two
+  // activations is a tfm.matmul.
+  bool isLayer = isConstantDerived(bv);
+  bool biasInLinear = isLayer && C && alpha == 1.0f && beta == 1.0f &&
                       shapeOf(*C) == llvm::ArrayRef<int64_t>{shape[1]};
   Value cv;
   if (biasInLinear && !(cv = valueOf(*C)))
     return failure();
-  Value r = tfm::LinearOp::create(b, loc, ty, av, bv, cv);
+  Value r = isLayer ? Value(tfm::LinearOp::create(b, loc, ty, av, bv, cv))
+                    : Value(tfm::MatMulOp::create(b, loc, ty, av, bv));
   if (alpha != 1.0f) {
     Value s = materialize(*scalarConst(dt, alpha));
     if (!s)
