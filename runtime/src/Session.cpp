@@ -57,12 +57,13 @@ void Session::handshake(Channel &c, Role expect) {
   UMBRA_CHECK(theirs.cmp == mine.cmp, "handshake with ", who,
               " refused: comparison protocol mismatch (",
               cmpName(Cmp(mine.cmp)), " vs ", cmpName(Cmp(theirs.cmp)), ")");
-  if (expect != Role::Dealer || cfg_.role == Role::Dealer)
-    UMBRA_CHECK(theirs.role == int32_t(expect) ||
-                    (cfg_.role == Role::Dealer &&
-                     (theirs.role == 0 || theirs.role == 1)),
-                "handshake with ", who, " refused: unexpected role ",
-                theirs.role);
+  // The dealer accepts either party (it learns which from the role frame
+  // that follows); a party insists on the role it dialled or accepted.
+  bool roleOk = cfg_.role == Role::Dealer
+                    ? (theirs.role == 0 || theirs.role == 1)
+                    : theirs.role == int32_t(expect);
+  UMBRA_CHECK(roleOk, "handshake with ", who, " refused: unexpected role ",
+              theirs.role);
 }
 
 Session::Session(const SessionConfig &cfg)
@@ -79,11 +80,8 @@ Session::Session(const SessionConfig &cfg)
     for (int i = 0; i < 2; ++i) {
       int fd = l->accept(ct, i == 0 ? "p0 and p1" : (dealerP0 ? "p1" : "p0"));
       auto c = Channel::adopt(fd, "a party", io);
-      Hello probe{};
-      // The handshake tells us who connected.
       handshake(*c, Role::Dealer);
-      (void)probe;
-      // Learn the role from a second tiny frame (the hello is symmetric).
+      // The party confirms its role in a second tiny frame.
       int32_t r = -1;
       c->recvExact(FrameType::Seed, &r, sizeof r);
       UMBRA_CHECK(r == 0 || r == 1, "handshake: bad role ", r);
