@@ -78,6 +78,9 @@ void Party::sendMaterial(Vec &out, Channel *ch) {
 }
 
 uint64_t *Party::appendMaterial(Vec &out, Channel *ch, size_t nw) {
+  static uint64_t none;
+  if (nw == 0)
+    return &none;
   if (out.size() + nw > kMaterialChunk)
     sendMaterial(out, ch);
   if (out.empty())
@@ -87,6 +90,9 @@ uint64_t *Party::appendMaterial(Vec &out, Channel *ch, size_t nw) {
 }
 
 const uint64_t *Party::takeMaterial(size_t nw) {
+  static const uint64_t none = 0;
+  if (nw == 0)
+    return &none;
   if (matPos_ == matIn_.size()) {
     UMBRA_CHECK(material, "internal: no dealer channel");
     matIn_.clear();

@@ -83,6 +83,17 @@ TEST(Protocol, BeaverMulExactAndCost) {
   EXPECT_EQ(r.c[1].dealerBytes, 8 * n + 8 + kHdr);
 }
 
+TEST_P(ProtocolCmp, EmptyTensors) {
+  GateRun r = run2(Vec(), Vec(), [](Party &P, const Vec &a, const Vec &b) {
+    Vec z = relu(P, a);
+    z = trunc(P, mul(P, z, b), 4);
+    Vec m;
+    maxRows(P, a, 0, 3, &m, nullptr);
+    return z;
+  }, GetParam());
+  EXPECT_TRUE(r.out.empty());
+}
+
 TEST(Protocol, SquareExactAndCost) {
   size_t n = 500;
   Vec x = randomSigned(n, 64);
