@@ -445,11 +445,14 @@ int main(int argc, char **argv) {
                  "per role, NAME.ROLE.json)");
   app.add_option("--trace", o.tracePath, "Chrome trace JSON (per role)");
   app.add_option("--connect-timeout", o.connectTimeout,
-                 "seconds to wait for peers to connect");
+                 "seconds to wait for peers to connect")
+      ->check(CLI::PositiveNumber);
   app.add_option("--timeout", o.ioTimeout,
-                 "seconds without progress before a receive fails");
+                 "seconds without progress before a receive fails")
+      ->check(CLI::PositiveNumber);
   app.add_option("--inferences", o.inferences,
-                 "inferences per deployment (weights shared once)");
+                 "inferences per deployment (weights shared once)")
+      ->check(CLI::PositiveNumber);
   app.add_flag("--progress", o.progress, "report progress on stderr");
   app.add_option("--strip-owner-weights", o.stripTo,
                  "write a copy without the model owner's weights (for P0 and "
