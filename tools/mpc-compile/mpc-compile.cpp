@@ -42,20 +42,21 @@ static cl::opt<std::string> inputFile(cl::Positional, cl::Required,
                                       cl::desc("<model.onnx | .onnxtext | "
                                                ".mlir>"),
                                       cl::cat(category));
-static cl::opt<std::string> outputFile("o", cl::desc("Output file ('-' for "
-                                                     "stdout)"),
+static cl::opt<std::string> outputFile("o",
+                                       cl::desc("Output file ('-' for "
+                                                "stdout)"),
                                        cl::value_desc("file"), cl::init("-"),
                                        cl::cat(category));
-static cl::opt<umbra::CompileTo> compileTo(
-    "compile-to", cl::desc("Stop after this stage"),
-    cl::init(umbra::CompileTo::umbra),
-    cl::values(clEnumValN(umbra::CompileTo::tfm, "tfm",
-                          "imported and fused tfm IR (text)"),
-               clEnumValN(umbra::CompileTo::mpc, "mpc",
-                          "protocol-level mpc IR (text)"),
-               clEnumValN(umbra::CompileTo::umbra, "umbra",
-                          "the runtime's artifact (default)")),
-    cl::cat(category));
+static cl::opt<umbra::CompileTo>
+    compileTo("compile-to", cl::desc("Stop after this stage"),
+              cl::init(umbra::CompileTo::umbra),
+              cl::values(clEnumValN(umbra::CompileTo::tfm, "tfm",
+                                    "imported and fused tfm IR (text)"),
+                         clEnumValN(umbra::CompileTo::mpc, "mpc",
+                                    "protocol-level mpc IR (text)"),
+                         clEnumValN(umbra::CompileTo::umbra, "umbra",
+                                    "the runtime's artifact (default)")),
+              cl::cat(category));
 static cl::list<std::string>
     inputShapes("input-shape",
                 cl::desc("Static shape for a graph input: name=1x32 "

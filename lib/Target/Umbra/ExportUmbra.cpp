@@ -52,7 +52,6 @@ constexpr uint32_t kFormatVersion = 1;
 constexpr uint64_t kHeaderSize = 128;
 constexpr uint64_t kBlobAlign = 64;
 
-
 struct Slot {
   std::string name;
   SmallVector<int64_t> shape;
@@ -137,7 +136,8 @@ public:
   void write(raw_ostream &os) const;
 
 private:
-  //===--- slots and instructions -------------------------------------------===//
+  //===--- slots and instructions
+  //-------------------------------------------===//
 
   int newSlot(std::string name, ArrayRef<int64_t> shape, int frac,
               fb::Visibility vis) {
@@ -214,7 +214,8 @@ private:
     return failure();
   }
 
-  //===--- pieces ----------------------------------------------------------===//
+  //===--- pieces
+  //----------------------------------------------------------===//
 
   LogicalResult exportArguments();
   LogicalResult exportOp(Operation *op);
@@ -241,10 +242,10 @@ private:
 
 LogicalResult Exporter::exportArguments() {
   for (BlockArgument arg : func.getArguments()) {
-    auto nameAttr = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
-                                                      "onnx.name");
-    std::string name = nameAttr ? nameAttr.str()
-                                : "arg" + std::to_string(arg.getArgNumber());
+    auto nameAttr =
+        func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "onnx.name");
+    std::string name =
+        nameAttr ? nameAttr.str() : "arg" + std::to_string(arg.getArgNumber());
     auto ty = dyn_cast<RankedTensorType>(arg.getType());
     if (!ty || !ty.hasStaticShape())
       return func.emitError("argument #")
@@ -445,8 +446,8 @@ LogicalResult Exporter::exportOneHot(OneHotOp op) {
                               ? fb::Visibility::Public
                               : fb::Visibility::Shared;
   // The holder expands its ids and secret-shares the rows.
-  slotOfValue[op.getResult()] = emit(fb::OpCode::OneHot, {ids}, t.getShape(),
-                                     0, outVis, {depth});
+  slotOfValue[op.getResult()] =
+      emit(fb::OpCode::OneHot, {ids}, t.getShape(), 0, outVis, {depth});
   return success();
 }
 
@@ -468,8 +469,8 @@ LogicalResult Exporter::exportSelect(SelectOp op) {
     return success();
   }
   // b + c * (a - b): the condition has no fractional bits, so no truncation.
-  int d = emit(fb::OpCode::Sub, {as, bs},
-               ArrayRef<int64_t>(slots[as].shape), frac, joinOf({as, bs}));
+  int d = emit(fb::OpCode::Sub, {as, bs}, ArrayRef<int64_t>(slots[as].shape),
+               frac, joinOf({as, bs}));
   int p = emit(fb::OpCode::Mul, {cs, d}, t.getShape(), frac, joinOf({cs, d}));
   slotOfValue[op.getResult()] =
       emit(fb::OpCode::Add, {bs, p}, t.getShape(), frac, joinOf({bs, p}));
@@ -493,8 +494,8 @@ LogicalResult Exporter::exportOp(Operation *op) {
       in.push_back(data(*s));
     }
     MpcTensorType t = resultType();
-    slotOfValue[op->getResult(0)] = emit(code, in, t.getShape(), t.getFrac(),
-                                         joinOf(in), iattrs, fattrs);
+    slotOfValue[op->getResult(0)] =
+        emit(code, in, t.getShape(), t.getFrac(), joinOf(in), iattrs, fattrs);
     return success();
   };
   // Interactive gates: one secret-shared operand.
@@ -643,22 +644,20 @@ LogicalResult Exporter::exportResults(func::ReturnOp ret) {
                << "to say who may learn it";
       // A value of the client's own that the export computed under MPC:
       // opening it to the client tells it nothing new.
-      slot = emit(fb::OpCode::Reveal, {slot}, slots[slot].shape,
-                  slots[slot].frac, fb::Visibility::Public, {3}, {},
-                  "the client's own value");
+      slot =
+          emit(fb::OpCode::Reveal, {slot}, slots[slot].shape, slots[slot].frac,
+               fb::Visibility::Public, {3}, {}, "the client's own value");
     }
     auto nameAttr = func.getResultAttrOfType<StringAttr>(i, "onnx.name");
     std::string name = nameAttr ? nameAttr.str() : "out" + std::to_string(i);
     if (reserved.contains(name))
-      return ret.emitOpError("result #")
-             << i << " is named '" << name
-             << "' like an input or another result";
+      return ret.emitOpError("result #") << i << " is named '" << name
+                                         << "' like an input or another result";
     // Slots added above (a reveal) are produced; inputs and weights are not.
-    bool isInput =
-        slot < static_cast<int>(produced.size()) && !produced[slot];
+    bool isInput = slot < static_cast<int>(produced.size()) && !produced[slot];
     if (isInput || llvm::is_contained(outputs, slot))
-      slot = emit(fb::OpCode::Copy, {slot}, slots[slot].shape,
-                  slots[slot].frac, slots[slot].vis);
+      slot = emit(fb::OpCode::Copy, {slot}, slots[slot].shape, slots[slot].frac,
+                  slots[slot].vis);
     for (size_t o = 0; o < slots.size(); ++o)
       if (slots[o].name == name)
         slots[o].name = "%" + std::to_string(o);
@@ -710,11 +709,11 @@ void Exporter::write(raw_ostream &os) const {
     std::vector<int32_t> in(i.in.begin(), i.in.end()), out{i.out};
     std::vector<int64_t> ia(i.iattrs.begin(), i.iattrs.end());
     std::vector<double> fa(i.fattrs.begin(), i.fattrs.end());
-    finstrs.push_back(fb::CreateInstr(
-        fbb, i.op, fbb.CreateVector(in), fbb.CreateVector(out),
-        fbb.CreateVector(ia), fbb.CreateVector(fa),
-        i.reason.empty() ? 0 : fbb.CreateString(i.reason),
-        i.name.empty() ? 0 : fbb.CreateString(i.name)));
+    finstrs.push_back(
+        fb::CreateInstr(fbb, i.op, fbb.CreateVector(in), fbb.CreateVector(out),
+                        fbb.CreateVector(ia), fbb.CreateVector(fa),
+                        i.reason.empty() ? 0 : fbb.CreateString(i.reason),
+                        i.name.empty() ? 0 : fbb.CreateString(i.name)));
   }
   // Public blobs first, owner blobs last: a copy without the owner's weights
   // is a prefix of the file (mpc-run --strip-owner-weights).
@@ -740,10 +739,10 @@ void Exporter::write(raw_ostream &os) const {
                                         fbb.CreateVector(digest, 32)));
   }
   std::vector<int32_t> outs(outputs.begin(), outputs.end());
-  auto program = fb::CreateProgram(
-      fbb, kIsaVersion, fracBits, fbb.CreateVector(fslots),
-      fbb.CreateVector(finstrs), fbb.CreateVector(fweights),
-      fbb.CreateVector(outs));
+  auto program =
+      fb::CreateProgram(fbb, kIsaVersion, fracBits, fbb.CreateVector(fslots),
+                        fbb.CreateVector(finstrs), fbb.CreateVector(fweights),
+                        fbb.CreateVector(outs));
   fb::FinishProgramBuffer(fbb, program);
 
   uint64_t pSize = fbb.GetSize();
@@ -766,7 +765,8 @@ void Exporter::write(raw_ostream &os) const {
   std::vector<size_t> order(blobs.size());
   for (size_t i = 0; i < order.size(); ++i)
     order[i] = i;
-  llvm::sort(order, [&](size_t a, size_t b) { return offsets[a] < offsets[b]; });
+  llvm::sort(order,
+             [&](size_t a, size_t b) { return offsets[a] < offsets[b]; });
   uint64_t pos = 0;
   for (size_t i : order) {
     ArrayRef<char> bytes = blobs[i].bytes();
