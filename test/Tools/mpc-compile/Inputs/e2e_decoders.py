@@ -84,7 +84,8 @@ def main():
         mpc_dir = os.path.join(a.out, name + "-mpc")
         stats = os.path.join(a.out, name + "-stats.json")
         r = run([a.mpc_run, art, "--local", "-i", "input_ids=" + ids_path,
-                 "-o", mpc_dir, "--stats", stats, "--timeout", "300"])
+                 "-o", mpc_dir, "--stats", stats, "--timeout", "300",
+                 "--connect-timeout", "60"])
         ref = np.load(os.path.join(ref_dir, "logits.npy")).reshape(want.shape)
         got = np.load(os.path.join(mpc_dir, "logits.npy")).reshape(want.shape)
 
