@@ -91,7 +91,9 @@ int main(int argc, char **argv) {
   registerMLIRContextCLOptions();
   registerPassManagerCLOptions();
   registerDefaultTimingManagerCLOptions();
-  cl::HideUnrelatedOptions({&category, &cl::getGeneralCategory()});
+  // libLLVM registers hundreds of backend options; show only ours (the
+  // MLIR ones, such as --mlir-timing, still work: see --help-hidden).
+  cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(
       argc, argv,
       "Umbra compiler: ONNX decoder -> program for 2PC with a dealer\n");
