@@ -499,9 +499,6 @@ private:
   TypedAttr makeResourceAttr(ConstTensor &c, RankedTensorType ty);
   TypedAttr makeDenseAttr(ConstTensor &c, RankedTensorType ty);
   ConstPtr constFromProto(TP &t, bool isInitializer);
-  std::optional<bool> causalKeepPattern(ConstTensor &c);
-  bool isMaskFill(ConstTensor &c);
-  Value tryCausalMask(const Entry &x, llvm::ArrayRef<int64_t> shape);
   FailureOr<SmallVector<int64_t>> constInts(const Entry &e, StringRef what);
   FailureOr<int64_t> normAxis(int64_t axis, int64_t rank);
   LogicalResult checkFoldSize(int64_t n);
@@ -941,64 +938,6 @@ LogicalResult Importer::checkFoldSize(int64_t n) {
 }
 
 //===----------------------------------------------------------------------===//
-// Causal masks
-//===----------------------------------------------------------------------===//
-
-/// Whether a constant [1, ..., 1, q, k] tensor has the causal pattern: for
-/// a bool mask, true exactly where key j <= query i + (k - q) (`true` is
-/// returned) or exactly the opposite (`false`); for a float additive mask, 0
-/// on and below that diagonal and <= -1e4 (or -inf) above it (`true`).
-std::optional<bool> Importer::causalKeepPattern(ConstTensor &c) {
-  if (c.shape.size() < 2 || c.numElements() > kMaxFoldedElements)
-    return std::nullopt;
-  for (size_t d = 0; d + 2 < c.shape.size(); ++d)
-    if (c.shape[d] != 1)
-      return std::nullopt;
-  int64_t q = c.shape[c.shape.size() - 2], k = c.shape.back();
-  if (q < 2 || failed(decode(c)))
-    return std::nullopt;
-  bool keepMatches = true, maskMatches = true;
-  for (int64_t i = 0; i < q; ++i)
-    for (int64_t j = 0; j < k; ++j) {
-      bool keep = j <= i + (k - q);
-      int64_t e = i * k + j;
-      if (c.isFloat()) {
-        double v = c.f[e];
-        bool ok = keep ? v == 0.0 : v <= -1e4;
-        keepMatches &= ok;
-        maskMatches = false;
-      } else {
-        bool v = c.i[e] != 0;
-        keepMatches &= v == keep;
-        maskMatches &= v == !keep;
-      }
-      if (!keepMatches && !maskMatches)
-        return std::nullopt;
-    }
-  return keepMatches;
-}
-
-/// A constant whose elements all equal one value <= -1e4 (or -inf): the
-/// fill value of a masked_fill/where mask.
-bool Importer::isMaskFill(ConstTensor &c) {
-  if (!c.isFloat() || c.numElements() == 0 ||
-      c.numElements() > kMaxFoldedElements || failed(decode(c)))
-    return false;
-  double v = c.f[0];
-  if (!(v <= -1e4))
-    return false;
-  return llvm::all_of(c.f, [&](double x) { return x == v; });
-}
-
-/// tfm.causal_mask of x, if x (non-constant) already has the masked shape.
-Value Importer::tryCausalMask(const Entry &x, llvm::ArrayRef<int64_t> shape) {
-  if (!opts.recognizeCausalMask || !x.value || !isFloatDT(dtypeOf(x)) ||
-      shapeOf(x) != shape)
-    return {};
-  return tfm::CausalMaskOp::create(b, loc, x.value.getType(), x.value);
-}
-
-//===----------------------------------------------------------------------===//
 // Elementwise ops
 //===----------------------------------------------------------------------===//
 
@@ -1179,61 +1118,6 @@ LogicalResult Importer::binary(Bin k, Ins in, Outs out) {
     for (size_t e = 0; e < c->f.size(); ++e)
       c->f[e] = double(y.cst->i[e]);
     yy.cst = c;
-  }
-
-  // scores + (0 on/below the diagonal, -inf above): tfm.causal_mask.
-  if (k == Bin::Add && opts.recognizeCausalMask) {
-    for (int side = 0; side < 2; ++side) {
-      const Entry &m = side == 0 ? yy : x, &v = side == 0 ? x : yy;
-      if (m.cst && m.cst->isFloat() && causalKeepPattern(*m.cst) == true)
-        if (Value r = tryCausalMask(v, shape)) {
-          out[0].value = r;
-          return success();
-        }
-    }
-  }
-
-  // MatMul followed by Add of a [N] bias, with no other use of the product:
-  // one tfm.linear with bias.
-  if (k == Bin::Add) {
-    for (int side = 0; side < 2; ++side) {
-      const Entry &prod = side == 0 ? x : yy;
-      const Entry &bias = side == 0 ? yy : x;
-      if (!prod.value || !bias.cst || bias.cst->shape.size() != 1)
-        continue;
-      auto lin = prod.value.getDefiningOp<tfm::LinearOp>();
-      if (!lin || lin.getBias() || !lin->use_empty())
-        continue;
-      StringRef prodName = node->input(side);
-      if (useCount.lookup(prodName) != 1 || graphOutputs.contains(prodName))
-        continue;
-      auto wTy = cast<RankedTensorType>(lin.getWeight().getType());
-      if (bias.cst->shape[0] != wTy.getShape()[1] ||
-          bias.cst->dtype != dtOfType(wTy.getElementType()))
-        continue;
-      Value bv = materialize(*bias.cst);
-      if (!bv)
-        return failure();
-      b.setInsertionPoint(lin);
-      // The bias constant was just created at the end of the block: move it
-      // before the linear op so that it dominates.
-      if (Operation *def = bv.getDefiningOp();
-          def && def->getBlock() == lin->getBlock() &&
-          lin->isBeforeInBlock(def))
-        def->moveBefore(lin);
-      Value fused = tfm::LinearOp::create(b, lin.getLoc(), lin.getType(),
-                                          lin.getInput(), lin.getWeight(), bv);
-      b.setInsertionPointToEnd(lin->getBlock());
-      lin->erase();
-      // Keep the original product shape: the add's broadcast shape equals it.
-      if (cast<RankedTensorType>(fused.getType()).getShape() ==
-          llvm::ArrayRef<int64_t>(shape)) {
-        out[0].value = fused;
-        return success();
-      }
-      return nodeError() << "internal error: fused linear shape mismatch",
-             failure();
-    }
   }
 
   Value a = valueOf(x), c = valueOf(yy);
@@ -1468,21 +1352,6 @@ LogicalResult Importer::whereOp(Ins in, Outs out) {
     }
     out[0].cst = r;
     return success();
-  }
-  // where(causal, scores, -inf) or where(!causal, -inf, scores):
-  // tfm.causal_mask.
-  if (opts.recognizeCausalMask && in[0].cst && isFloatDT(dt)) {
-    std::optional<bool> keep = causalKeepPattern(*in[0].cst);
-    if (keep && *keep && in[2].cst && isMaskFill(*in[2].cst))
-      if (Value r = tryCausalMask(in[1], shape)) {
-        out[0].value = r;
-        return success();
-      }
-    if (keep && !*keep && in[1].cst && isMaskFill(*in[1].cst))
-      if (Value r = tryCausalMask(in[2], shape)) {
-        out[0].value = r;
-        return success();
-      }
   }
   if (!isFloatDT(dt))
     return nodeError() << "selecting " << dtName(dt)
@@ -2355,20 +2224,11 @@ LogicalResult Importer::matmulOp(Ins in, Outs out) {
   int32_t dt = dtypeOf(x);
   if (aVec)
     xv = emitReshape(xv, a);
-  Value r;
-  if (c.size() == 2 && !cVec && isConstantDerived(wv)) {
-    // A constant [K, N] right operand: a linear layer.
-    SmallVector<int64_t> lin(a);
-    lin.back() = c.back();
-    r = tfm::LinearOp::create(b, loc, tensorType(lin, dt), xv, wv, Value());
-    r = emitReshape(r, finalShape);
-  } else {
-    if (cVec)
-      wv = emitReshape(wv, c);
-    r = tfm::MatMulOp::create(b, loc, tensorType(shape, dt), xv, wv);
-    r = emitReshape(r, finalShape);
-  }
-  out[0].value = r;
+  // A constant rank-2 right operand is a linear layer: tfm-fuse raises it.
+  if (cVec)
+    wv = emitReshape(wv, c);
+  Value r = tfm::MatMulOp::create(b, loc, tensorType(shape, dt), xv, wv);
+  out[0].value = emitReshape(r, finalShape);
   return success();
 }
 

@@ -32,10 +32,6 @@ struct ImportOptions {
   int64_t resourceThreshold = 16;
   /// Name of the generated function.
   std::string funcName = "main";
-  /// Import `where(causal, x, -inf)`, `where(!causal, -inf, x)` and
-  /// `x + (0 below / -inf above the diagonal)` with constant causal masks
-  /// (fill values <= -1e4 count as -inf) as `tfm.causal_mask`.
-  bool recognizeCausalMask = true;
   /// Cross-check every computed shape against ONNX shape inference.
   bool checkInferredShapes = true;
 };
