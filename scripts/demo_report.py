@@ -34,6 +34,8 @@ def main():
     ap.add_argument("--mpc-logits", required=True)
     ap.add_argument("--stats", required=True)
     ap.add_argument("--dealer-stats", default=None)
+    ap.add_argument("--brief", action="store_true",
+                    help="no prompt and no per-position table")
     a = ap.parse_args()
 
     tok = load_tokenizer(a.model_dir)
@@ -42,18 +44,20 @@ def main():
     mpc = np.load(a.mpc_logits).reshape(ref.shape)
     top_ref, top_mpc = ref.argmax(-1), mpc.argmax(-1)
 
-    print("prompt (%d tokens):" % len(ids))
-    print("    " + show(tok, ids.tolist()).replace("\n", "\n    "))
-    print()
+    if not a.brief:
+        print("prompt (%d tokens):" % len(ids))
+        print("    " + show(tok, ids.tolist()).replace("\n", "\n    "))
+        print()
     print("next token after the prompt:  MPC %r   plaintext %r" %
           (show(tok, [int(top_mpc[-1])]), show(tok, [int(top_ref[-1])])))
     print("top-1 agreement over all %d positions: %d/%d" %
           (len(ids), int((top_ref == top_mpc).sum()), len(ids)))
     print("max |logit MPC - plaintext| = %.4f (max |logit| %.1f)" %
           (float(np.abs(mpc - ref).max()), float(np.abs(ref).max())))
-    print()
-    print("predicted next token at each position (MPC | plaintext):")
-    for p in range(len(ids)):
+    for p in range(0 if a.brief else len(ids)):
+        if p == 0:
+            print()
+            print("predicted next token at each position (MPC | plaintext):")
         mark = " " if top_ref[p] == top_mpc[p] else "*"
         print("  %2d %-12r %-12r %s" % (p, show(tok, [int(top_mpc[p])]),
                                         show(tok, [int(top_ref[p])]), mark))
