@@ -67,16 +67,19 @@ def main():
     for ins in stats["instructions"]:
         if ins["phase"] != "inference":
             continue
-        k = kinds.setdefault(ins["op"], [0, 0.0, 0, 0])
+        k = kinds.setdefault(ins["op"], [0, 0.0, 0, 0, 0])
         k[0] += 1
         k[1] += ins["seconds"]
         k[2] += ins["bytes_sent"] + ins["bytes_recv"]
         k[3] += ins["rounds"]
+        k[4] += ins["dealer_bytes"]
     print()
-    print("online phase at P0, per op kind (bytes = sent + received):")
-    print("  %-12s %6s %10s %12s %7s" % ("op", "count", "seconds", "bytes", "rounds"))
-    for op, (n, sec, by, rd) in sorted(kinds.items(), key=lambda kv: -kv[1][1]):
-        print("  %-12s %6d %10.3f %12d %7d" % (op, n, sec, by, rd))
+    print("online phase at P0, per op kind (bytes = sent + received; dealer ="
+          " correlated randomness P0 received for it):")
+    print("  %-12s %6s %10s %14s %7s %14s" % ("op", "count", "seconds", "bytes",
+                                            "rounds", "dealer bytes"))
+    for op, (n, sec, by, rd, de) in sorted(kinds.items(), key=lambda kv: -kv[1][1]):
+        print("  %-12s %6d %10.3f %14d %7d %14d" % (op, n, sec, by, rd, de))
     for phase, p in stats["phases"].items():
         print("  phase %-9s %.3f s, %d B sent, %d B received, %d rounds, "
               "dealer material %d B" % (phase, p["seconds"], p["bytes_sent"],
