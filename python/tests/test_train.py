@@ -91,3 +91,21 @@ def test_cli_corpus_train_resume_eval(tmp_path):
                     "--max-bytes", "5000", "--out", str(out)]) == 0
     r = json.load(open(out))
     assert 0 < r["bpb"] < 8 and 0 <= r["top1"] <= 1
+
+
+def test_eval_windows_cover_each_target_once():
+    from umbra_models.eval import evaluate, windows
+    for n, seq, st in [(10, 4, None), (10, 4, 2), (11, 4, 3), (3, 4, 2), (1000, 64, 32), (5, 5, 1)]:
+        cov = []
+        for s, L, off in windows(n, seq, st):
+            cov += list(range(s + 1 + off, s + L + 1))
+        assert cov == list(range(1, n + 1)), (n, seq, st)
+    torch.manual_seed(0)
+    m = _trainer(_args()).model.eval()
+    ids = np.frombuffer(TEXT[:301], dtype=np.uint8)
+    tl = np.ones(256, dtype=np.int64)
+    a = evaluate(m, ids, tl, seq=32)
+    b = evaluate(m, ids, tl, seq=32, stride=32)
+    c = evaluate(m, ids, tl, seq=32, stride=8)
+    assert a["bpb"] == b["bpb"] and a["tokens"] == c["tokens"] == 300 and c["bytes"] == 300
+    assert abs(a["bpb"] - c["bpb"]) < 0.5
