@@ -131,15 +131,19 @@ Node parse(const uint64_t *blk, size_t np) {
 
 std::vector<Vec> dcfLessThan(Party &P, const Vec &x, int nbits, int np,
                              const std::function<Vec()> &alphaFn,
-                             const std::function<std::vector<Vec>()> &betaFn) {
-  UMBRA_CHECK(nbits >= 1 && nbits <= 64 && np >= 1 && np <= 2,
+                             const std::function<std::vector<Vec>()> &betaFn,
+                             size_t pts) {
+  UMBRA_CHECK(nbits >= 1 && nbits <= 64 && np >= 1 && np <= 2 && pts >= 1 &&
+                  x.size() % pts == 0,
               "internal: bad DCF parameters");
-  const size_t n = x.size(), L = size_t(nbits), B = 2 + size_t(np);
+  // n keys; key e is evaluated at the pts points x[e*pts .. e*pts+pts).
+  const size_t n = x.size() / pts, L = size_t(nbits), B = 2 + size_t(np);
+  const size_t npt = x.size();
   // Per level and element: s_cw (2 words, t_cw in the low bits), then
   // V_cw (np words); the level's words are [s_cw x n][V_cw x np x n].
   const size_t lvlWords = (2 + np) * n;
   Vec root0 = P.seedOf(0, 2 * n), root1 = P.seedOf(1, 2 * n);
-  std::vector<Vec> out(np, Vec(n, 0));
+  std::vector<Vec> out(np, Vec(npt, 0));
   if (P.dealer()) {
     // Key generation, one level at a time (streamed to both parties).
     Vec alpha = alphaFn();
@@ -205,15 +209,18 @@ std::vector<Vec> dcfLessThan(Party &P, const Vec &x, int nbits, int np,
     return out;
   }
   const int b = P.p0() ? 0 : 1;
-  Vec s = b == 0 ? root0 : root1, ex(2 * n * B);
-  for (size_t e = 0; e < n; ++e)
-    s[2 * e] &= kLow2;
-  std::vector<uint8_t> t(n, uint8_t(b));
+  const Vec &root = b == 0 ? root0 : root1;
+  Vec s(2 * npt), ex(2 * npt);
+  for (size_t e = 0; e < npt; ++e) {
+    s[2 * e] = root[2 * (e / pts)] & kLow2;
+    s[2 * e + 1] = root[2 * (e / pts) + 1];
+  }
+  std::vector<uint8_t> t(npt, uint8_t(b));
   for (size_t l = 0; l < L; ++l) {
     const uint64_t *cwl = P.corrBoth(lvlWords, nullptr);
     // Only the followed child is needed: expand 2 blocks per element (its
     // seed/control block and its value block) instead of all B.
-    parallelFor(n, [&](size_t eb, size_t ee) {
+    parallelFor(npt, [&](size_t eb, size_t ee) {
       thread_local Vec in, o;
       size_t m = ee - eb;
       in.resize(4 * m);
@@ -232,16 +239,17 @@ std::vector<Vec> dcfLessThan(Party &P, const Vec &x, int nbits, int np,
         size_t e = eb + i;
         uint64_t xi = (x[e] >> (L - 1 - l)) & 1;
         uint64_t te = t[e];
+        const size_t k = e / pts;
         uint64_t s0 = o[4 * i] & kLow2, s1 = o[4 * i + 1];
         uint64_t tn = o[4 * i] & 1;
         if (te) {
-          s0 ^= cwl[2 * e] & kLow2;
-          s1 ^= cwl[2 * e + 1];
-          tn ^= (cwl[2 * e] >> xi) & 1;
+          s0 ^= cwl[2 * k] & kLow2;
+          s1 ^= cwl[2 * k + 1];
+          tn ^= (cwl[2 * k] >> xi) & 1;
         }
         const uint64_t *v = np == 1 ? &o[4 * i + 2 + xi] : &o[4 * i + 2];
         for (int p = 0; p < np; ++p)
-          out[p][e] += v[p] + te * cwl[2 * n + p * n + e];
+          out[p][e] += v[p] + te * cwl[2 * n + p * n + k];
         s[2 * e] = s0;
         s[2 * e + 1] = s1;
         t[e] = uint8_t(tn);
@@ -249,10 +257,10 @@ std::vector<Vec> dcfLessThan(Party &P, const Vec &x, int nbits, int np,
     });
   }
   const uint64_t *fin = P.corrBoth(np * n, nullptr);
-  expand(s, 0, n, 1, 0xC0, ex.data());
-  for (size_t e = 0; e < n; ++e)
+  expand(s, 0, npt, 1, 0xC0, ex.data());
+  for (size_t e = 0; e < npt; ++e)
     for (int p = 0; p < np; ++p) {
-      out[p][e] += ex[2 * e + p] + uint64_t(t[e]) * fin[p * n + e];
+      out[p][e] += ex[2 * e + p] + uint64_t(t[e]) * fin[p * n + e / pts];
       if (b == 1)
         out[p][e] = -out[p][e];
     }

@@ -804,170 +804,322 @@ Vec polyGate(Party &P, const Vec &x, int f, const std::vector<double> &c) {
   return acc;
 }
 
-NewtonPlan planReciprocal(double lo, double hi, int frac, int iters) {
-  NewtonPlan p;
-  p.b = 2.0 / (lo * hi + (lo + hi) * (lo + hi) / 4.0);
-  p.a = p.b * (lo + hi);
-  double target = std::ldexp(1.0, -(frac - 2));
-  int maxIt = iters ? iters : 40;
-  for (int k = 0; k <= maxIt; ++k) {
-    double worst = 0;
-    for (int g = 0; g <= 2000; ++g) {
-      double x = lo * std::pow(hi / lo, g / 2000.0);
-      double y = p.a - p.b * x;
-      for (int i = 0; i < k; ++i)
-        y = y * (2 - x * y);
-      worst = std::max(worst, std::fabs(y * x - 1));
+//===----------------------------------------------------------------------===//
+// Reciprocal and rsqrt: oblivious normalisation + series on the residual
+//===----------------------------------------------------------------------===//
+//
+// For an input X (integer, f fractional bits) in [Xlo, Xhi]:
+//  1. One masked opening X + r and one DCF key evaluated at every public
+//     threshold t_q (all powers of two in the range plus S geometric
+//     sub-steps per binade) give shares of b_q = [X >= t_q]. The segment
+//     indicator c_q = b_q - b_{q+1} is one-hot, so any per-segment public
+//     table v is the *local* linear form  v_0 + sum_q b_q (v_q - v_{q-1}).
+//  2. Segment q lies in binade k (m = X / 2^k' in [1, 2) or, for rsqrt,
+//     [1, 4) with f - k' even). The start y0 = 1/m (1/sqrt m) at the
+//     segment centre, |e0| = |1 - m y0^p| <= (m_hi - m_lo)/(m_hi + m_lo).
+//     e0 and y0 e0 are X times per-segment tables: one Beaver round (X - a
+//     opened once) and one truncation.
+//  3. 1/m = y0 / (1 - e0) (p = 1), 1/sqrt m = y0 (1 - e0)^(-1/2) (p = 2):
+//     sum_{i<=d} a_i y0 e0^i, the powers by a log-depth product tree (each
+//     level one batched Beaver product + one truncation).
+//  4. Rescale by the per-binade power of two: one product with a table
+//     (exact integers) and one truncation by R.
+// Rounds: cmp + 2 + 2L + (R > 0 ? 2 : 1), independent of the range width.
+
+static double seriesCoef(bool rsqrt, int i) {
+  if (!rsqrt)
+    return 1.0;
+  double a = 1;
+  for (int k = 1; k <= i; ++k)
+    a *= (2.0 * k - 1) / (2.0 * k); // C(2i, i) / 4^i
+  return a;
+}
+
+InvPlan planInverse(bool rsqrt, double lo, double hi, int frac, int iters,
+                    Cmp cmp) {
+  UMBRA_CHECK(lo > 0 && hi >= lo && std::isfinite(hi),
+              "reciprocal/rsqrt: bad input range [", lo, ", ", hi, "]");
+  UMBRA_CHECK(iters >= 0 && iters <= 4,
+              "reciprocal/rsqrt: iterations must be in [0, 4], got ", iters);
+  InvPlan p;
+  p.rsqrt = rsqrt;
+  p.frac = frac;
+  double sc = std::ldexp(1.0, frac);
+  double xlo = std::max(1.0, std::floor(lo * sc));
+  double xhi = std::max(xlo, std::ceil(hi * sc));
+  UMBRA_CHECK(xhi < std::ldexp(1.0, 50), "reciprocal/rsqrt: range [", lo,
+              ", ", hi, "] too wide for ", frac, " fractional bits");
+  p.xlo = uint64_t(xlo);
+  p.xhi = uint64_t(xhi);
+  p.jlo = 63 - __builtin_clzll(p.xlo);
+  p.jhi = 63 - __builtin_clzll(p.xhi);
+  const int span = p.jhi - p.jlo;
+  p.L = iters ? iters : (cmp == Cmp::Dcf ? 2 : 3);
+  p.d = 1 << p.L;
+  // Internal precision: X * V must stay below 2^58 (T = F + jhi + 3) and
+  // the rescale product below 2^61.
+  p.F = std::min({28, 55 - p.jhi, rsqrt ? 59 - (span + 1) / 2 - 1 : 59 - span});
+  UMBRA_CHECK(p.F >= 10, "reciprocal/rsqrt: range [", lo, ", ", hi,
+              "] too wide for ", frac, " fractional bits");
+  p.T = p.F + p.jhi + 3;
+  for (int i = 0; i <= p.d + 1; ++i)
+    p.coef.push_back(seriesCoef(rsqrt, i));
+
+  auto build = [&](int S) {
+    p.S = S;
+    p.thr.clear();
+    for (int k = p.jlo; k <= p.jhi; ++k)
+      for (int i = 0; i < S; ++i) {
+        double t = std::ceil(std::ldexp(std::exp2(double(i) / S), k));
+        if (t > xlo && t <= xhi)
+          p.thr.push_back(uint64_t(t));
+      }
+    std::sort(p.thr.begin(), p.thr.end());
+    p.thr.erase(std::unique(p.thr.begin(), p.thr.end()), p.thr.end());
+    size_t nseg = p.thr.size() + 1;
+    p.yn0.assign(nseg, 0);
+    p.segK.assign(nseg, 0);
+    p.e0max = 0;
+    double series = 0;
+    for (size_t q = 0; q < nseg; ++q) {
+      uint64_t a = q == 0 ? p.xlo : p.thr[q - 1];
+      uint64_t b = q + 1 < nseg ? p.thr[q] - 1 : p.xhi;
+      int k = 63 - __builtin_clzll(a);
+      int kp = rsqrt && ((frac - k) & 1) ? k - 1 : k;
+      p.segK[q] = kp;
+      double mlo = std::ldexp(double(a), -kp), mhi = std::ldexp(double(b), -kp);
+      double y = 2 / (mlo + mhi);
+      if (rsqrt)
+        y = std::sqrt(y);
+      p.yn0[q] = uint64_t(std::llround(std::ldexp(y, p.F)));
+      double yq = std::ldexp(double(p.yn0[q]), -p.F);
+      double pw = rsqrt ? yq * yq : yq;
+      double e = std::max(std::fabs(1 - mlo * pw), std::fabs(1 - mhi * pw));
+      p.e0max = std::max(p.e0max, e);
+      series = std::max(series, p.coef[p.d + 1] * std::pow(e, p.d + 1) /
+                                    std::max(1e-9, 1 - e));
     }
-    p.iters = k;
-    p.maxRelErr = worst;
-    if ((iters == 0 && worst < target) || k == maxIt)
-      break;
+    p.maxRelErr = series + 4 * std::ldexp(1.0, -p.F);
+    return series;
+  };
+  if (iters == 0) {
+    build(cmp == Cmp::Dcf ? 16 : 4);
+  } else {
+    for (int S = 1;; S *= 2)
+      if (build(S) <= std::ldexp(1.0, -(p.F + 1)) || S == 256)
+        break;
   }
+  // Extra bits folded into the right factor of each level's products:
+  // |left * right| <= 2^(2F + A) e0^(h+1) must stay below 2^60.
+  double lg = p.e0max > 0 ? std::log2(1 / p.e0max) : 64;
+  for (int h = 1; h < p.d; h *= 2) {
+    int A = int(std::floor(60 - 2 * p.F + (h + 1) * lg)) - 1;
+    p.levelA.push_back(std::clamp(A, 0, 24));
+  }
+  // Rescale exponents: output = Z * 2^ex (Z at F bits, output at f bits).
+  int exMin = 1 << 20;
+  std::vector<int> ex(p.segK.size());
+  for (size_t q = 0; q < ex.size(); ++q) {
+    int kp = p.segK[q];
+    ex[q] = rsqrt ? frac + (frac - kp) / 2 - p.F : 2 * frac - kp - p.F;
+    exMin = std::min(exMin, ex[q]);
+  }
+  p.R = std::max(0, -exMin);
+  p.w.resize(ex.size());
+  for (size_t q = 0; q < ex.size(); ++q)
+    p.w[q] = uint64_t(1) << (ex[q] + p.R);
   return p;
 }
 
-NewtonPlan planRsqrt(double lo, double hi, int frac, int iters) {
-  double target = std::ldexp(1.0, -(frac - 2));
-  auto evaluate = [&](double a, double b, int k) {
-    double worst = 0;
-    for (int gi = 0; gi <= 2000; ++gi) {
-      double x = lo * std::pow(hi / lo, gi / 2000.0);
-      double y = a - b * x, g = x * y, h = y / 2;
-      for (int i = 0; i < k; ++i) {
-        double r = 0.5 - g * h;
-        g += g * r;
-        h += h * r;
-      }
-      y = 2 * h;
-      double e = std::fabs(y * std::sqrt(x) - 1);
-      worst = std::max(worst, std::isfinite(e) ? e : 1e9);
-    }
-    return worst;
-  };
-  // Candidates: the constant 1/sqrt(hi) (always converges, slowly for wide
-  // ranges) and the lines through two points of 1/sqrt(x) (log-spaced
-  // grid); keep the few with the smallest worst-case relative error.
-  std::vector<std::pair<double, double>> cands;
-  cands.push_back({1 / std::sqrt(hi), 0});
-  {
-    std::vector<std::tuple<double, double, double>> lines;
-    const int G = 24;
-    for (int i = 0; i < G; ++i)
-      for (int j = i + 1; j <= G; ++j) {
-        double x1 = lo * std::pow(hi / lo, double(i) / G);
-        double x2 = lo * std::pow(hi / lo, double(j) / G);
-        double y1 = 1 / std::sqrt(x1), y2 = 1 / std::sqrt(x2);
-        double b = (y1 - y2) / (x2 - x1), a = y1 + b * x1;
-        double worst = 0;
-        for (int g = 0; g <= 200; ++g) {
-          double x = lo * std::pow(hi / lo, g / 200.0);
-          worst = std::max(worst, std::fabs(1 - std::sqrt(x) * (a - b * x)));
-        }
-        lines.push_back({worst, a, b});
-      }
-    std::sort(lines.begin(), lines.end());
-    for (size_t i = 0; i < std::min<size_t>(4, lines.size()); ++i)
-      cands.push_back({std::get<1>(lines[i]), std::get<2>(lines[i])});
+/// Shares of [x_e >= thr_q] at index e*Q + q. DCF: one opening of x + r and
+/// one key per element evaluated at all Q thresholds.
+static Vec thresholdBits(Party &P, const Vec &x, const std::vector<uint64_t> &thr) {
+  const size_t n = x.size(), Q = thr.size();
+  if (Q == 0 || n == 0)
+    return Vec(n * Q, 0);
+  if (P.cmp != Cmp::Dcf) {
+    Vec d(n * Q);
+    for (size_t e = 0; e < n; ++e)
+      for (size_t q = 0; q < Q; ++q)
+        d[e * Q + q] = x[e] - (P.p0() ? thr[q] : 0);
+    return drelu(P, d, 64);
   }
-  NewtonPlan best{0, 0, 1 << 30, 1e9};
-  int maxIt = iters ? iters : 48;
-  for (auto [a, b] : cands) {
-    bool ok = true;
-    for (int g = 0; g <= 2000 && ok; ++g) {
-      double x = lo * std::pow(hi / lo, g / 2000.0);
-      double y = a - b * x;
-      ok = y > 0 && x * y * y < 2.9;
+  const int L = 63;
+  const uint64_t lowMask = (uint64_t(1) << L) - 1;
+  Vec r = P.randShared(n);
+  Vec rtop = P.corr(n, [&] {
+    Vec v(n);
+    for (size_t e = 0; e < n; ++e)
+      v[e] = r[e] >> L;
+    return v;
+  });
+  Vec xh(n);
+  for (size_t e = 0; e < n; ++e)
+    xh[e] = x[e] + r[e];
+  xh = P.open(xh);
+  Vec pts(n * Q);
+  for (size_t e = 0; e < n; ++e)
+    for (size_t q = 0; q < Q; ++q)
+      pts[e * Q + q] = (xh[e] - thr[q]) & lowMask;
+  Vec c = dcfLessThan(
+      P, pts, L, 1,
+      [&] {
+        Vec a(n);
+        for (size_t e = 0; e < n; ++e)
+          a[e] = r[e] & lowMask;
+        return a;
+      },
+      [&] {
+        std::vector<Vec> bt(1, Vec(n));
+        for (size_t e = 0; e < n; ++e)
+          bt[0][e] = 1 - 2 * rtop[e];
+        return bt;
+      },
+      Q)[0];
+  Vec b(n * Q);
+  for (size_t e = 0; e < n; ++e)
+    for (size_t q = 0; q < Q; ++q) {
+      size_t i = e * Q + q;
+      uint64_t yt = ((xh[e] - thr[q]) >> L) & 1;
+      uint64_t u = rtop[e] + c[i];
+      uint64_t msb = (P.p0() ? yt : 0) + (1 - 2 * yt) * u;
+      b[i] = (P.p0() ? 1 : 0) - msb;
     }
-    if (!ok)
-      continue;
-    for (int k = 0; k <= maxIt; ++k) {
-      double w = evaluate(a, b, k);
-      if ((iters == 0 && w < target) || k == maxIt) {
-        if (k < best.iters || (k == best.iters && w < best.maxRelErr))
-          best = {a, b, k, w};
-        break;
-      }
-    }
-  }
-  return best;
+  return b;
 }
 
-static Vec concat2(const Vec &a, const Vec &b) {
-  Vec r(a);
-  r.insert(r.end(), b.begin(), b.end());
-  return r;
+/// x times several shared vectors, opening x - a once (one round).
+static std::vector<Vec> mulShared1(Party &P, const Vec &x,
+                                   const std::vector<Vec> &ys) {
+  const size_t n = x.size(), m = ys.size();
+  Vec a = P.randShared(n);
+  std::vector<Vec> bs(m), cs(m);
+  for (size_t j = 0; j < m; ++j) {
+    bs[j] = P.randShared(n);
+    cs[j] = P.corr(n, [&] {
+      Vec c(n);
+      for (size_t i = 0; i < n; ++i)
+        c[i] = a[i] * bs[j][i];
+      return c;
+    });
+  }
+  Vec de((m + 1) * n);
+  for (size_t i = 0; i < n; ++i)
+    de[i] = x[i] - a[i];
+  for (size_t j = 0; j < m; ++j)
+    for (size_t i = 0; i < n; ++i)
+      de[(j + 1) * n + i] = ys[j][i] - bs[j][i];
+  de = P.open(de);
+  std::vector<Vec> z(m, Vec(n));
+  for (size_t j = 0; j < m; ++j)
+    for (size_t i = 0; i < n; ++i) {
+      uint64_t d = de[i], e = de[(j + 1) * n + i];
+      z[j][i] = cs[j][i] + d * bs[j][i] + e * a[i] + (P.p0() ? d * e : 0);
+    }
+  return z;
+}
+
+static Vec inverseGate(Party &P, const Vec &x, const InvPlan &pl) {
+  const size_t n = x.size(), Q = pl.thr.size();
+  const int F = pl.F;
+  Vec b = thresholdBits(P, x, pl.thr);
+  // Per-segment table -> shares of its entry for each element's segment.
+  auto lin = [&](const std::vector<uint64_t> &v) {
+    Vec o(n, P.p0() ? v[0] : 0);
+    for (size_t e = 0; e < n; ++e)
+      for (size_t q = 0; q < Q; ++q)
+        o[e] += b[e * Q + q] * (v[q + 1] - v[q]);
+    return o;
+  };
+  const size_t nseg = Q + 1;
+  const double a1 = pl.coef[1];
+  std::vector<uint64_t> v1(nseg), v2(nseg), v2h(nseg), y0(nseg), y0h(nseg);
+  for (size_t q = 0; q < nseg; ++q) {
+    double yq = std::ldexp(double(pl.yn0[q]), -F);
+    double sh = pl.T - pl.segK[q];
+    double pw = pl.rsqrt ? yq * yq : yq;
+    v1[q] = uint64_t(std::llround(std::ldexp(pw, int(sh))));
+    v2[q] = uint64_t(std::llround(std::ldexp(pw * yq, int(sh))));
+    v2h[q] = uint64_t(std::llround(std::ldexp(a1 * pw * yq, int(sh))));
+    y0[q] = pl.yn0[q];
+    y0h[q] = uint64_t(std::llround(a1 * double(pl.yn0[q])));
+  }
+  Vec Y0 = lin(y0);
+  // e0 = 1 - m y0^p, T1 = y0 e0, a1 T1 (rsqrt) in one product round.
+  std::vector<Vec> ys = {lin(v1), lin(v2)};
+  if (a1 != 1.0)
+    ys.push_back(lin(v2h));
+  std::vector<Vec> pr = mulShared1(P, x, ys);
+  Vec cat;
+  for (auto &v : pr)
+    cat.insert(cat.end(), v.begin(), v.end());
+  cat = trunc(P, cat, pl.T - F);
+  Vec E1(n), T1(n), Z(n);
+  Vec Y0h = a1 != 1.0 ? lin(y0h) : Y0;
+  for (size_t i = 0; i < n; ++i) {
+    E1[i] = (P.p0() ? uint64_t(1) << F : 0) - cat[i];
+    T1[i] = Y0[i] - cat[n + i];
+    uint64_t s1 = a1 != 1.0 ? Y0h[i] - cat[2 * n + i] : T1[i];
+    Z[i] = Y0[i] + s1;
+  }
+  // Powers: Th = y0 e0^h, Pw[j] = e0^j.
+  std::vector<Vec> Pw = {Vec(), E1};
+  Vec Th = T1;
+  int h = 1, lvl = 0;
+  while (h < pl.d) {
+    int m = std::min(h, pl.d - h);
+    bool more = h + m < pl.d;
+    int A = pl.levelA[lvl++];
+    std::vector<std::pair<const Vec *, Vec>> lanes; // left, scaled right
+    auto scaled = [&](const Vec &v, double c) {
+      uint64_t ce = uint64_t(std::llround(std::ldexp(c, A)));
+      Vec o(n);
+      for (size_t i = 0; i < n; ++i)
+        o[i] = v[i] * ce;
+      return o;
+    };
+    for (int j = 1; j <= m; ++j)
+      lanes.push_back({&Th, scaled(Pw[j], pl.coef[h + j])});
+    bool reuse = more && pl.coef[h + m] == 1.0;
+    if (more && !reuse)
+      lanes.push_back({&Th, scaled(Pw[m], 1.0)});
+    if (more)
+      for (int j = 1; j <= m; ++j)
+        lanes.push_back({&Pw[h], scaled(Pw[j], 1.0)});
+    Vec l(lanes.size() * n), r(lanes.size() * n);
+    for (size_t k = 0; k < lanes.size(); ++k)
+      for (size_t i = 0; i < n; ++i) {
+        l[k * n + i] = (*lanes[k].first)[i];
+        r[k * n + i] = lanes[k].second[i];
+      }
+    Vec z = trunc(P, mul(P, l, r), F + A);
+    for (int j = 1; j <= m; ++j)
+      for (size_t i = 0; i < n; ++i)
+        Z[i] += z[(j - 1) * n + i];
+    if (more) {
+      size_t o = size_t(m) + (reuse ? 0 : 1);
+      Vec nt(z.begin() + (o - 1) * n, z.begin() + o * n);
+      if (reuse)
+        nt.assign(z.begin() + (m - 1) * n, z.begin() + m * n);
+      for (int j = 1; j <= m; ++j)
+        Pw.push_back(Vec(z.begin() + (o + j - 1) * n, z.begin() + (o + j) * n));
+      Th = std::move(nt);
+    }
+    h += m;
+  }
+  Vec out = mul(P, Z, lin(pl.w));
+  if (pl.R > 0)
+    out = trunc(P, out, pl.R);
+  return out;
 }
 
 Vec reciprocalGate(Party &P, const Vec &x, int f, double lo, double hi,
                    int iters) {
-  // Goldschmidt: y <- y(1 + e), e <- e^2 with e = 1 - x y. Same error
-  // sequence as Newton (e_k = e_0^(2^k)) but both products of a step are
-  // independent, so a step is one batched product + one truncation.
-  NewtonPlan p = planReciprocal(lo, hi, f, iters);
-  const size_t n = x.size();
-  Vec y = scaleConst(P, x, -p.b, f);
-  addConst(P, y, p.a, f);
-  if (p.iters == 0)
-    return y;
-  Vec e = mulTrunc(P, x, y, f);
-  for (auto &v : e)
-    v = -v;
-  addConst(P, e, 1.0, f);
-  for (int i = 0; i < p.iters; ++i) {
-    Vec onePlus = e;
-    addConst(P, onePlus, 1.0, f);
-    if (i + 1 == p.iters) {
-      y = mulTrunc(P, y, onePlus, f);
-      break;
-    }
-    Vec z = mulTrunc(P, concat2(y, e), concat2(onePlus, e), f);
-    y.assign(z.begin(), z.begin() + n);
-    e.assign(z.begin() + n, z.end());
-  }
-  return y;
+  return inverseGate(P, x, planInverse(false, lo, hi, f, iters, P.cmp));
 }
 
 Vec rsqrtGate(Party &P, const Vec &x, int f, double lo, double hi, int iters) {
-  // Goldschmidt for 1/sqrt(x): g -> sqrt(x), h -> 1/(2 sqrt(x)):
-  // r = 1/2 - g h; g += g r; h += h r (the two updates share one round).
-  NewtonPlan p = planRsqrt(lo, hi, f, iters);
-  const size_t n = x.size();
-  // h0 = (a - b x) / 2 and y0 = 2 h0 exactly: Goldschmidt does not correct
-  // an inconsistency between g0 = x y0 and h0, so both come from one value.
-  Vec h;
-  if (p.b != 0) {
-    h = scaleConst(P, x, -p.b / 2, f);
-  } else {
-    h.assign(n, 0);
-  }
-  addConst(P, h, p.a / 2, f);
-  Vec y = h;
-  for (auto &v : y)
-    v *= 2;
-  if (p.iters == 0)
-    return y;
-  Vec g = mulTrunc(P, x, y, f);
-  for (int i = 0; i < p.iters; ++i) {
-    Vec r = mulTrunc(P, g, h, f);
-    for (auto &v : r)
-      v = -v;
-    addConst(P, r, 0.5, f);
-    if (i + 1 == p.iters) {
-      Vec hr = mulTrunc(P, h, r, f);
-      for (size_t k = 0; k < n; ++k)
-        h[k] += hr[k];
-      break;
-    }
-    Vec z = mulTrunc(P, concat2(g, h), concat2(r, r), f);
-    for (size_t k = 0; k < n; ++k) {
-      g[k] += z[k];
-      h[k] += z[n + k];
-    }
-  }
-  for (auto &v : h)
-    v *= 2;
-  return h;
+  return inverseGate(P, x, planInverse(true, lo, hi, f, iters, P.cmp));
 }
 
 } // namespace umbra::rt

@@ -316,48 +316,7 @@ TEST_P(ProtocolCmp, ExpOnSoftmaxDomain) {
   }
 }
 
-TEST(Protocol, ReciprocalAndRsqrt) {
-  std::vector<double> xs;
-  for (int i = 0; i <= 100; ++i)
-    xs.push_back(std::pow(64.0, i / 100.0)); // [1, 64]
-  auto rec = fixedRun(xs, 20, [](Party &P, const Vec &x) {
-    return reciprocalGate(P, x, 20, 1, 64, 0);
-  });
-  auto rs = fixedRun(xs, 20, [](Party &P, const Vec &x) {
-    return rsqrtGate(P, x, 20, 1, 64, 0);
-  });
-  for (size_t i = 0; i < xs.size(); ++i) {
-    EXPECT_NEAR(rec[i] * xs[i], 1.0, 1e-3) << xs[i];
-    EXPECT_NEAR(rs[i] * std::sqrt(xs[i]), 1.0, 1e-3) << xs[i];
-  }
-  std::vector<double> wide;
-  for (int i = 0; i <= 60; ++i)
-    wide.push_back(std::pow(10.0, -2 + 5 * i / 60.0)); // [0.01, 1000]
-  auto rs2 = fixedRun(wide, 20, [](Party &P, const Vec &x) {
-    return rsqrtGate(P, x, 20, 0.01, 1000, 0);
-  });
-  for (size_t i = 0; i < wide.size(); ++i)
-    EXPECT_NEAR(rs2[i] * std::sqrt(wide[i]), 1.0, 2e-3) << wide[i];
-}
-
-TEST(Protocol, NewtonGoldschmidtRounds) {
-  Vec x(64, encodeFixed(3.0, 16));
-  int kr = planReciprocal(1, 64, 16, 0).iters;
-  int ks = planRsqrt(1, 64, 16, 0).iters;
-  GateRun r = run2(x, Vec(1, 0), [](Party &P, const Vec &a, const Vec &) {
-    return reciprocalGate(P, a, 16, 1, 64, 0);
-  });
-  EXPECT_EQ(r.c[0].rounds, uint64_t(3 + 2 * kr));
-  EXPECT_NEAR(decodeFixed(r.out[0], 16), 1.0 / 3, 1e-3);
-  GateRun q = run2(x, Vec(1, 0), [](Party &P, const Vec &a, const Vec &) {
-    return rsqrtGate(P, a, 16, 1, 64, 0);
-  });
-  EXPECT_EQ(q.c[0].rounds,
-            uint64_t((planRsqrt(1, 64, 16, 0).b != 0 ? 3 : 2) + 4 * ks));
-  EXPECT_NEAR(decodeFixed(q.out[0], 16), 1.0 / std::sqrt(3.0), 1e-3);
-  EXPECT_LE(kr, 7);
-  EXPECT_LE(ks, 6);
-}
+// Reciprocal and rsqrt: InverseTest.cpp.
 
 TEST(Protocol, Polynomial) {
   std::vector<double> c = {0.5, -1.25, 0.75, 0.1, -0.02};

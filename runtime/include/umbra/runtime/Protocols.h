@@ -162,14 +162,29 @@ Vec reciprocalGate(Party &P, const Vec &x, int frac, double lo, double hi,
 Vec rsqrtGate(Party &P, const Vec &x, int frac, double lo, double hi,
               int iters);
 
-/// Newton parameters chosen for an input range (exposed for docs/tests).
-struct NewtonPlan {
-  double a, b; // initial guess y0 = a - b x
-  int iters;
-  double maxRelErr; // predicted in exact arithmetic
+/// Reciprocal / rsqrt plan for a stated input range (exposed for docs and
+/// tests; construction and costs in docs/protocols.md). `iters` is the
+/// number L of product levels of the residual series (degree d = 2^L);
+/// 0 picks L = 2 (dcf) or 3 (bits) with S = 16 (dcf) or 4 (bits) segments
+/// per binade; a given L picks the smallest S that meets 2^-(F+1).
+struct InvPlan {
+  bool rsqrt = false;
+  int frac = 0;
+  uint64_t xlo = 0, xhi = 0; // integer input range
+  int jlo = 0, jhi = 0;      // binades of xlo, xhi
+  int S = 0, L = 0, d = 0;   // segments per binade, levels, series degree
+  int F = 0, T = 0, R = 0;   // internal bits, X*table scale, rescale shift
+  std::vector<uint64_t> thr; // thresholds (Q of them, ascending)
+  std::vector<int> segK;     // per segment: normalising exponent k'
+  std::vector<uint64_t> yn0; // per segment: start at F bits
+  std::vector<uint64_t> w;   // per segment: rescale 2^(ex + R)
+  std::vector<double> coef;  // series coefficients a_0..a_{d+1}
+  std::vector<int> levelA;   // extra bits in each level's products
+  double e0max = 0;          // max |e0| over the range
+  double maxRelErr = 0;      // predicted relative error (plus 1 LSB)
 };
-NewtonPlan planReciprocal(double lo, double hi, int frac, int iters);
-NewtonPlan planRsqrt(double lo, double hi, int frac, int iters);
+InvPlan planInverse(bool rsqrt, double lo, double hi, int frac, int iters,
+                    Cmp cmp);
 
 // -- function secret sharing
 // ---------------------------------------------------
@@ -178,10 +193,14 @@ NewtonPlan planRsqrt(double lo, double hi, int frac, int iters);
 /// additive shares of beta_e * 1{x_e < alpha_e} for each element e, where
 /// alpha/beta are dealer values (computed on the dealer by `alpha`/`beta`)
 /// and x is public to both parties. No communication; the dealer sends the
-/// correction words to both parties.
+/// correction words to both parties. With pts > 1 there are
+/// x.size() / pts keys and key e is evaluated at the pts public points
+/// x[e*pts .. e*pts + pts) (one key answers several thresholds against the
+/// same masked value; alpha/beta have one entry per key).
 std::vector<Vec> dcfLessThan(Party &P, const Vec &x, int nbits, int np,
                              const std::function<Vec()> &alpha,
-                             const std::function<std::vector<Vec>()> &beta);
+                             const std::function<std::vector<Vec>()> &beta,
+                             size_t pts = 1);
 /// DReLU and ReLU in one round through a DCF on the masked input (valid
 /// for |x| < 2^(bits-1)); wantRelu also returns ReLU(x).
 void dcfSign(Party &P, const Vec &x, int bits, Vec *dreluOut, Vec *reluOut);
