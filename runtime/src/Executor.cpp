@@ -357,7 +357,9 @@ void Executor::exec(size_t idx) {
   case Op::Reveal: {
     RevealTo to = RevealTo(I.iattrs[0]);
     out.data = reveal(P, in(0).data, to);
-    if (to != RevealTo::Both && out.data.empty()) {
+    // No data back means another party is the recipient (an empty tensor
+    // is known to everyone).
+    if (to != RevealTo::Both && n > 0 && out.data.empty()) {
       out.kind = Kind::None;
       out.data.clear();
     }

@@ -441,6 +441,25 @@ LogicalResult Lowering::lower(Operation *op) {
             opts.frac);
         return unary([&](Value x) { return mul(x, r); });
       })
+      .Case<tfm::MaxOp>([&](auto) {
+        // max(x, y) = y + relu(x - y): one comparison and one product.
+        return binary([&](Value x, Value y) -> Value {
+          Value d = sub(x, y);
+          return add(y, ReluOp::create(b, loc, d));
+        });
+      })
+      .Case<tfm::CastOp>([&](tfm::CastOp c) -> LogicalResult {
+        // Between float types a fixed-point value is unchanged (f16/f32/f64
+        // differ only in precision beyond or rounding within frac bits).
+        auto in = cast<RankedTensorType>(c.getInput().getType());
+        auto out = cast<RankedTensorType>(c.getType());
+        if (!isa<FloatType>(in.getElementType()) ||
+            !isa<FloatType>(out.getElementType()))
+          return c.emitOpError("converts ")
+                 << in.getElementType() << " to " << out.getElementType()
+                 << ", which has no MPC lowering (only float to float)";
+        return unary([&](Value x) { return x; });
+      })
       .Case<tfm::NegOp>([&](auto) {
         return unary([&](Value x) -> Value { return NegOp::create(b, loc, x); });
       })
@@ -622,7 +641,7 @@ LogicalResult Lowering::lower(Operation *op) {
       .Default([&](Operation *other) -> LogicalResult {
         return other->emitOpError()
                << "has no MPC lowering (supported: linear algebra, "
-                  "elementwise add/sub/mul, division by constants, relu, "
+                  "elementwise add/sub/mul/max, division by constants, relu, "
                   "gelu, silu, softmax, causal masks, layer_norm, rms_norm, "
                   "embedding, reductions and shape ops; run tfm-fuse first)";
       });

@@ -633,9 +633,13 @@ LogicalResult Exporter::exportResults(func::ReturnOp ret) {
     if (vis == fb::Visibility::Owner)
       return ret.emitOpError("returns result #")
              << i << ", which the model owner holds; reveal it first";
-    if (vis == fb::Visibility::Client)
-      return ret.emitOpError("returns result #")
-             << i << ", a client input, unchanged; nothing to compute";
+    if (vis == fb::Visibility::Client) {
+      // The client's input, unchanged up to a view (Identity, a reshape,
+      // a float cast): shared and opened back to the client below, like any
+      // value of the client's own the export computes under MPC.
+      slot = data(slot);
+      vis = slots[slot].vis;
+    }
     if (vis == fb::Visibility::Shared) {
       auto t = dyn_cast<MpcTensorType>(v.getType());
       if (!t || t.getVisibility() != Visibility::client)

@@ -422,6 +422,9 @@ struct AbsorbScale : OpRewritePattern<MulOp> {
                                 rewriter);
       if (!scale)
         continue;
+      // The scale may be computed after the norm: the norm, whose one use
+      // is root, moves down to root, where every operand is available.
+      rewriter.moveOpBefore(norm, root);
       rewriter.modifyOpInPlace(norm,
                                [&] { norm.getScaleMutable().assign(scale); });
       rewriter.replaceOp(root, norm.getResult());
@@ -447,6 +450,7 @@ struct AbsorbLayerNormBias : OpRewritePattern<AddOp> {
                                rewriter);
       if (!bias)
         continue;
+      rewriter.moveOpBefore(norm, root); // the bias may come later
       rewriter.modifyOpInPlace(norm,
                                [&] { norm.getBiasMutable().assign(bias); });
       rewriter.replaceOp(root, norm.getResult());
@@ -622,6 +626,9 @@ struct AbsorbLinearBias : OpRewritePattern<AddOp> {
       Value bias = asNormParam(b, {n}, root.getLoc(), rewriter);
       if (!bias)
         continue;
+      // The bias may be computed after the linear (Gemm's beta * C): the
+      // linear, whose one use is root, moves down to root.
+      rewriter.moveOpBefore(linear, root);
       rewriter.modifyOpInPlace(linear,
                                [&] { linear.getBiasMutable().assign(bias); });
       rewriter.replaceOp(root, linear.getResult());

@@ -326,3 +326,29 @@ func.func @linear(%x: tensor<1x4x8xf32>, %w: tensor<8x16xf32>, %b: tensor<16xf32
   %2 = tfm.matmul %q, %k : (tensor<1x2x4x8xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x4x4xf32>
   return %1, %2 : tensor<1x4x16xf32>, tensor<1x2x4x4xf32>
 }
+
+// -----
+
+// A bias or scale computed after the op that absorbs it (ONNX Gemm with
+// beta: the importer emits matmul, then beta * C, then the add; the ONNX
+// backend node test test_gemm_beta): the absorbing op moves down to the add
+// so that its new operand dominates it.
+// CHECK-LABEL: func.func @bias_computed_later
+// CHECK-SAME: (%[[X:.*]]: tensor<2x7xf32>, %[[W:.*]]: tensor<7x4xf32>, %[[C:.*]]: tensor<1x4xf32>, %[[Y:.*]]: tensor<2x4xf32>, %[[G:.*]]: tensor<4xf32>)
+// CHECK: %[[CB:.*]] = tfm.mul %[[C]]
+// CHECK: %[[B:.*]] = tfm.reshape %[[CB]]
+// CHECK-NEXT: %[[L:.*]] = tfm.linear %[[X]], %[[W]], %[[B]]
+// CHECK: %[[S:.*]] = tfm.mul %[[G]]
+// CHECK-NEXT: %[[N:.*]] = tfm.layer_norm %[[Y]] scale %[[S]] {
+// CHECK-NEXT: return %[[L]], %[[N]]
+func.func @bias_computed_later(%x: tensor<2x7xf32>, %w: tensor<7x4xf32>, %c: tensor<1x4xf32>,
+                               %y: tensor<2x4xf32>, %g: tensor<4xf32>) -> (tensor<2x4xf32>, tensor<2x4xf32>) {
+  %0 = tfm.matmul %x, %w : (tensor<2x7xf32>, tensor<7x4xf32>) -> tensor<2x4xf32>
+  %beta = arith.constant dense<5.000000e-01> : tensor<f32>
+  %1 = tfm.mul %c, %beta : (tensor<1x4xf32>, tensor<f32>) -> tensor<1x4xf32>
+  %2 = tfm.add %0, %1 : (tensor<2x4xf32>, tensor<1x4xf32>) -> tensor<2x4xf32>
+  %3 = tfm.layer_norm %y {axis = -1 : i64, epsilon = 1.0e-05 : f32} : (tensor<2x4xf32>) -> tensor<2x4xf32>
+  %4 = tfm.mul %g, %beta : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
+  %5 = tfm.mul %3, %4 : (tensor<2x4xf32>, tensor<4xf32>) -> tensor<2x4xf32>
+  return %2, %5 : tensor<2x4xf32>, tensor<2x4xf32>
+}

@@ -12,26 +12,17 @@ import sys
 import tempfile
 
 import numpy as np
-import onnx
 import torch
-from onnx import numpy_helper
 
 sys.path.insert(0, os.path.dirname(__file__))
+import node_tests  # noqa: E402
 import tfm_eval  # noqa: E402
-
-
-def load(pb):
-    t = onnx.TensorProto()
-    with open(pb, "rb") as f:
-        t.ParseFromString(f.read())
-    return numpy_helper.to_array(t)
 
 
 def main():
     tool, listing = sys.argv[1], sys.argv[2]
-    data = sys.argv[3] if len(sys.argv) > 3 else \
-        "/usr/share/libonnx-testdata/data/node"
-    names = [l.strip() for l in open(listing) if l.strip()]
+    data = sys.argv[3] if len(sys.argv) > 3 else node_tests.DATA_DIR
+    names = node_tests.read_list(listing)
     bad = checked = skipped = 0
     for name in names:
         if "BFLOAT16" in name:
@@ -39,13 +30,8 @@ def main():
             continue
         d = os.path.join(data, name)
         ds = os.path.join(d, "test_data_set_0")
-        model = onnx.load(os.path.join(d, "model.onnx"), load_external_data=False)
-        inits = {t.name for t in model.graph.initializer}
-        in_names = [i.name for i in model.graph.input if i.name not in inits]
-        inputs = [load(os.path.join(ds, f"input_{k}.pb"))
-                  for k in range(len(in_names))]
-        outputs = [load(os.path.join(ds, f"output_{k}.pb"))
-                   for k in range(len(model.graph.output))]
+        model = node_tests.load_model(d)
+        _, inputs, outputs = node_tests.load_data_set(model, ds)
         r = subprocess.run([tool, "--import-onnx", os.path.join(d, "model.onnx")],
                            capture_output=True, text=True)
         if r.returncode != 0:

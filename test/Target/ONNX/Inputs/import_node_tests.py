@@ -12,17 +12,18 @@ import os
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import node_tests  # noqa: E402
+
 
 def main():
     tool, listing = sys.argv[1], sys.argv[2]
-    data = sys.argv[3] if len(sys.argv) > 3 else \
-        "/usr/share/libonnx-testdata/data/node"
-    expected = {l.strip() for l in open(listing) if l.strip()}
+    data = sys.argv[3] if len(sys.argv) > 3 else node_tests.DATA_DIR
+    expected = set(node_tests.read_list(listing))
     bad = 0
     ok = 0
     rejected = 0
-    names = [n for n in sorted(os.listdir(data))
-             if os.path.exists(os.path.join(data, n, "model.onnx"))]
+    names = node_tests.all_tests(data)
 
     def run(name):
         model = os.path.join(data, name, "model.onnx")
