@@ -99,9 +99,9 @@ const uint64_t *Party::takeMaterial(size_t nw) {
     auto t0 = std::chrono::steady_clock::now();
     // Bounded so a malformed length cannot trigger a huge allocation.
     material->recvWords(FrameType::Material, matIn_, size_t(1) << 28);
-    materialWait += std::chrono::duration<double>(
-                        std::chrono::steady_clock::now() - t0)
-                        .count();
+    materialWait +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+            .count();
     UMBRA_CHECK(!matIn_.empty(), "malformed frame from dealer: empty material");
     UMBRA_CHECK(matIn_[0] == tag,
                 "malformed frame from dealer: material for "
@@ -839,16 +839,16 @@ InvPlan planInverse(bool rsqrt, double lo, double hi, int frac, int iters,
                     Cmp cmp) {
   UMBRA_CHECK(lo > 0 && hi >= lo && std::isfinite(hi),
               "reciprocal/rsqrt: bad input range [", lo, ", ", hi, "]");
-  UMBRA_CHECK(iters >= 0 && iters <= 4,
-              "reciprocal/rsqrt: iterations must be in [0, 4], got ", iters);
+  UMBRA_CHECK(iters >= 0, "reciprocal/rsqrt: negative iterations ", iters);
+  iters = std::min(iters, 4); // L > 4 (degree > 16) never helps
   InvPlan p;
   p.rsqrt = rsqrt;
   p.frac = frac;
   double sc = std::ldexp(1.0, frac);
   double xlo = std::max(1.0, std::floor(lo * sc));
   double xhi = std::max(xlo, std::ceil(hi * sc));
-  UMBRA_CHECK(xhi < std::ldexp(1.0, 50), "reciprocal/rsqrt: range [", lo,
-              ", ", hi, "] too wide for ", frac, " fractional bits");
+  UMBRA_CHECK(xhi < std::ldexp(1.0, 50), "reciprocal/rsqrt: range [", lo, ", ",
+              hi, "] too wide for ", frac, " fractional bits");
   p.xlo = uint64_t(xlo);
   p.xhi = uint64_t(xhi);
   p.jlo = 63 - __builtin_clzll(p.xlo);
@@ -933,7 +933,8 @@ InvPlan planInverse(bool rsqrt, double lo, double hi, int frac, int iters,
 
 /// Shares of [x_e >= thr_q] at index e*Q + q. DCF: one opening of x + r and
 /// one key per element evaluated at all Q thresholds.
-static Vec thresholdBits(Party &P, const Vec &x, const std::vector<uint64_t> &thr) {
+static Vec thresholdBits(Party &P, const Vec &x,
+                         const std::vector<uint64_t> &thr) {
   const size_t n = x.size(), Q = thr.size();
   if (Q == 0 || n == 0)
     return Vec(n * Q, 0);

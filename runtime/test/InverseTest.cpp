@@ -21,7 +21,7 @@ struct GateOut {
 };
 
 GateOut runGate(const Vec &x, Cmp cmp,
-            const std::function<Vec(Party &, const Vec &)> &gate) {
+                const std::function<Vec(Party &, const Vec &)> &gate) {
   SessionConfig cfg;
   cfg.cmp = cmp;
   Vec outs[3];
@@ -77,9 +77,8 @@ ErrStats check(const Vec &x, const Vec &out, int f, bool rsqrt, double relTol,
     double err = std::fabs(got - want);
     s.maxLsb = std::max(s.maxLsb, err);
     s.maxRel = std::max(s.maxRel, (err - 1) / want); // beyond 1 LSB
-    EXPECT_LE(err, 2 + relTol * want)
-        << what << " x=" << xv << " X=" << x[i] << " got " << got << " want "
-        << want;
+    EXPECT_LE(err, 2 + relTol * want) << what << " x=" << xv << " X=" << x[i]
+                                      << " got " << got << " want " << want;
   }
   return s;
 }
@@ -114,10 +113,10 @@ TEST_P(Inverse, AccuracyAndExactCostDcf) {
                    : reciprocalGate(P, xs, f, rc.lo, rc.hi, 0);
     });
     double relTol = std::ldexp(1.0, -(p.F - 3));
-    ErrStats s = check(x, r.out, f, rsqrt, relTol,
-                       std::string(rsqrt ? "rsqrt" : "recip") + " f=" +
-                           std::to_string(f) + " [" + std::to_string(rc.lo) +
-                           ", " + std::to_string(rc.hi) + "]");
+    ErrStats s = check(
+        x, r.out, f, rsqrt, relTol,
+        std::string(rsqrt ? "rsqrt" : "recip") + " f=" + std::to_string(f) +
+            " [" + std::to_string(rc.lo) + ", " + std::to_string(rc.hi) + "]");
     // Predicted error in exact arithmetic is well inside the tolerance.
     EXPECT_LT(p.maxRelErr, relTol);
     // Rounds: 1 (comparisons) + 2 (e0, y0 e0) + 2 per level + rescale.
@@ -243,9 +242,8 @@ TEST(Inverse, ExpFarBelowClampIsZero) {
   for (double v : xs)
     x.push_back(uint64_t(int64_t(std::llround(v * 65536))));
   for (Cmp c : {Cmp::Dcf, Cmp::Bits}) {
-    GateOut r = runGate(x, c, [&](Party &P, const Vec &xs) {
-      return expGate(P, xs, f, 8);
-    });
+    GateOut r = runGate(
+        x, c, [&](Party &P, const Vec &xs) { return expGate(P, xs, f, 8); });
     for (size_t i = 0; i < xs.size(); ++i)
       EXPECT_EQ(r.out[i], 0u) << xs[i] << " " << cmpName(c);
   }

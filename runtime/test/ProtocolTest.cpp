@@ -84,13 +84,16 @@ TEST(Protocol, BeaverMulExactAndCost) {
 }
 
 TEST_P(ProtocolCmp, EmptyTensors) {
-  GateRun r = run2(Vec(), Vec(), [](Party &P, const Vec &a, const Vec &b) {
-    Vec z = relu(P, a);
-    z = trunc(P, mul(P, z, b), 4);
-    Vec m;
-    maxRows(P, a, 0, 3, &m, nullptr);
-    return z;
-  }, GetParam());
+  GateRun r = run2(
+      Vec(), Vec(),
+      [](Party &P, const Vec &a, const Vec &b) {
+        Vec z = relu(P, a);
+        z = trunc(P, mul(P, z, b), 4);
+        Vec m;
+        maxRows(P, a, 0, 3, &m, nullptr);
+        return z;
+      },
+      GetParam());
   EXPECT_TRUE(r.out.empty());
 }
 
