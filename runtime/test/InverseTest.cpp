@@ -163,6 +163,21 @@ TEST(InverseBits, AccuracyAndRounds) {
       });
       check(x, r.out, f, rsqrt, std::ldexp(1.0, -(p.F - 3)), "bits");
       EXPECT_EQ(r.c[0].rounds, uint64_t(8 + 2 + 2 * p.L + (p.R ? 2 : 1)));
+      // Online: the batched comparisons (~77.75 B each) plus the
+      // arithmetic part of the dcf formula without its 16 B opening.
+      const uint64_t n = x.size(), m0 = rsqrt ? 3 : 2;
+      uint64_t arith = 16 * (m0 + 1) + 16 * m0 + 48 * uint64_t(levelLanes(p)) +
+                       32 + (p.R ? 16 : 0);
+      double cmpPer =
+          (double(r.c[0].sent + r.c[0].recv - 32 * r.c[0].rounds) / n -
+           double(arith)) /
+          double(p.thr.size());
+      EXPECT_NEAR(cmpPer, 77.75, 0.5);
+      std::printf("bits %s Q=%zu: arith %llu B/elem, %.2f B per comparison, "
+                  "dealer %.1f B/elem\n",
+                  rsqrt ? "rsqrt" : "recip", p.thr.size(),
+                  (unsigned long long)arith, cmpPer,
+                  double(r.c[2].dealerBytes) / n);
     }
 }
 
