@@ -84,8 +84,11 @@ private:
 
   /// Who may see a combination of `operands`.
   static Visibility joinOf(ArrayRef<Value> operands);
-  Value add(Value x, Value y);
-  Value sub(Value x, Value y);
+  /// Local x + y or x - y (same frac; the result has the joined visibility).
+  template <typename OpTy>
+  Value elementwise(Value x, Value y);
+  Value add(Value x, Value y) { return elementwise<AddOp>(x, y); }
+  Value sub(Value x, Value y) { return elementwise<SubOp>(x, y); }
   /// x * y, truncated back to the working precision when both are reals.
   Value mul(Value x, Value y);
   Value matmul(Value x, Value y);
@@ -200,24 +203,15 @@ static SmallVector<int64_t> broadcastShape(ArrayRef<int64_t> a,
   return out;
 }
 
-Value Lowering::add(Value x, Value y) {
+template <typename OpTy>
+Value Lowering::elementwise(Value x, Value y) {
   Visibility vis = joinOf({x, y});
   x = prepare(x, vis);
   y = prepare(y, vis);
-  return AddOp::create(b, loc,
-                       tensorType(broadcastShape(shapeOf(x), shapeOf(y)), vis,
-                                  typeOf(x).getFrac()),
-                       x, y);
-}
-
-Value Lowering::sub(Value x, Value y) {
-  Visibility vis = joinOf({x, y});
-  x = prepare(x, vis);
-  y = prepare(y, vis);
-  return SubOp::create(b, loc,
-                       tensorType(broadcastShape(shapeOf(x), shapeOf(y)), vis,
-                                  typeOf(x).getFrac()),
-                       x, y);
+  return OpTy::create(b, loc,
+                      tensorType(broadcastShape(shapeOf(x), shapeOf(y)), vis,
+                                 typeOf(x).getFrac()),
+                      x, y);
 }
 
 Value Lowering::truncTo(Value v, unsigned frac) {
@@ -393,6 +387,36 @@ FailureOr<Value> Lowering::lowerWhere(tfm::WhereOp op) {
   return add(*c, mul(mask, sub(*a, *c)));
 }
 
+static LogicalResult noLowering(Operation *op) {
+  return op->emitOpError()
+         << "has no MPC lowering (supported: linear algebra, elementwise "
+            "add/sub/mul/max, division by constants, relu, gelu, silu, "
+            "softmax, causal masks, layer_norm, rms_norm, 1/sqrt of a "
+            "variance, embedding, reductions and shape ops; run tfm-fuse "
+            "first)";
+}
+
+/// eps when `x` is reduce_mean(d * d) + eps, a variance plus a positive
+/// constant (what the importer computes for LayerNormalization's InvStdDev
+/// output): then 1 / sqrt(x) is an rsqrt on the norms' range.
+static std::optional<double> varianceEpsilon(Value x) {
+  auto add = x.getDefiningOp<tfm::AddOp>();
+  if (!add)
+    return std::nullopt;
+  for (auto [v, c] : {std::pair(add.getLhs(), add.getRhs()),
+                      std::pair(add.getRhs(), add.getLhs())}) {
+    auto mean = v.getDefiningOp<tfm::ReduceMeanOp>();
+    auto sq = mean ? mean.getInput().getDefiningOp<tfm::MulOp>() : nullptr;
+    std::optional<SmallVector<double>> eps = getConstantValues(c);
+    if (!sq || sq.getLhs() != sq.getRhs() || !eps || eps->empty() ||
+        cast<ShapedType>(c.getType()).getNumElements() != 1 ||
+        (*eps)[0] <= 0)
+      continue;
+    return (*eps)[0];
+  }
+  return std::nullopt;
+}
+
 LogicalResult Lowering::lower(Operation *op) {
   loc = op->getLoc();
   auto operand = [&](unsigned i) { return get(op->getOperand(i)); };
@@ -459,6 +483,31 @@ LogicalResult Lowering::lower(Operation *op) {
                  << in.getElementType() << " to " << out.getElementType()
                  << ", which has no MPC lowering (only float to float)";
         return unary([&](Value x) { return x; });
+      })
+      .Case<tfm::SqrtOp>([&](tfm::SqrtOp sq) -> LogicalResult {
+        // Only under a reciprocal, which lowers the pair (see below).
+        if (!sq->use_empty() && varianceEpsilon(sq.getInput()) &&
+            llvm::all_of(sq->getUsers(), [](Operation *u) {
+              return isa<tfm::ReciprocalOp>(u);
+            }))
+          return success();
+        return noLowering(sq);
+      })
+      .Case<tfm::ReciprocalOp>([&](tfm::ReciprocalOp r) -> LogicalResult {
+        // 1 / sqrt(variance + eps): rsqrt on [eps, variance-max + eps],
+        // the range the norms use.
+        auto sq = r.getInput().getDefiningOp<tfm::SqrtOp>();
+        std::optional<double> eps =
+            sq ? varianceEpsilon(sq.getInput()) : std::nullopt;
+        if (!eps)
+          return noLowering(r);
+        FailureOr<Value> x = get(sq.getInput());
+        if (failed(x))
+          return failure();
+        lowered[r.getResult()] = RsqrtOp::create(
+            b, loc, *x, b.getF64FloatAttr(std::max(*eps, 1e-6)),
+            b.getF64FloatAttr(opts.varianceMax + *eps), b.getI64IntegerAttr(0));
+        return success();
       })
       .Case<tfm::NegOp>([&](auto) {
         return unary([&](Value x) -> Value { return NegOp::create(b, loc, x); });
@@ -638,13 +687,7 @@ LogicalResult Lowering::lower(Operation *op) {
             c.getAxisAttr());
         return success();
       })
-      .Default([&](Operation *other) -> LogicalResult {
-        return other->emitOpError()
-               << "has no MPC lowering (supported: linear algebra, "
-                  "elementwise add/sub/mul/max, division by constants, relu, "
-                  "gelu, silu, softmax, causal masks, layer_norm, rms_norm, "
-                  "embedding, reductions and shape ops; run tfm-fuse first)";
-      });
+      .Default([&](Operation *other) { return noLowering(other); });
 }
 
 LogicalResult Lowering::lowerFunction(func::FuncOp func) {

@@ -100,3 +100,31 @@ func.func @embedding(%ids: tensor<1x3xi64>) -> tensor<1x3x2xf32> {
   %0 = tfm.embedding %t, %ids : (tensor<5x2xf32>, tensor<1x3xi64>) -> tensor<1x3x2xf32>
   return %0 : tensor<1x3x2xf32>
 }
+
+// -----
+
+// 1 / sqrt(reduce_mean(d * d) + eps), LayerNormalization's InvStdDev output
+// as the importer writes it, is one rsqrt on the norms' range; elementwise
+// max is b + relu(a - b); a float cast is the identity.
+// CHECK-LABEL: func.func @inv_std_dev_max_cast
+// CHECK-NOT: tfm.
+// CHECK: mpc.rsqrt %{{.*}} {hi = 10000.00001 : f64, lo = 9.99{{[0-9]*}}E-6 : f64}
+// CHECK: %[[D:.*]] = mpc.sub
+// CHECK: %[[R:.*]] = mpc.relu %[[D]] : !mpc.tensor<2x4, shared, frac = 16>
+// CHECK: mpc.add %{{.*}}, %[[R]]
+// CHECK: return
+func.func @inv_std_dev_max_cast(%x: tensor<2x4xf32> {mpc.visibility = #mpc.visibility<owner>},
+                                %y: tensor<2x4xf32>)
+    -> (tensor<2x1xf32>, tensor<2x4xf32>, tensor<2x4xf16>) {
+  %eps = arith.constant dense<1.0e-5> : tensor<f32>
+  %0 = tfm.reduce_mean %x {axes = array<i64: 1>} : tensor<2x4xf32> -> tensor<2x1xf32>
+  %1 = tfm.sub %x, %0 : (tensor<2x4xf32>, tensor<2x1xf32>) -> tensor<2x4xf32>
+  %2 = tfm.mul %1, %1 : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
+  %3 = tfm.reduce_mean %2 {axes = array<i64: 1>} : tensor<2x4xf32> -> tensor<2x1xf32>
+  %4 = tfm.add %3, %eps : (tensor<2x1xf32>, tensor<f32>) -> tensor<2x1xf32>
+  %5 = tfm.sqrt %4 : tensor<2x1xf32>
+  %6 = tfm.reciprocal %5 : tensor<2x1xf32>
+  %7 = tfm.max %x, %y : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
+  %8 = tfm.cast %7 : tensor<2x4xf32> to tensor<2x4xf16>
+  return %6, %7, %8 : tensor<2x1xf32>, tensor<2x4xf32>, tensor<2x4xf16>
+}

@@ -21,3 +21,13 @@ func.func @computed_condition(%c: tensor<8xi1>, %x: tensor<8xf32>, %y: tensor<8x
   %0 = tfm.where %c, %x, %y : (tensor<8xi1>, tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32>
   return %0 : tensor<8xf32>
 }
+
+// -----
+
+// 1/sqrt is lowered only for a variance plus a positive epsilon.
+func.func @rsqrt_of_anything(%x: tensor<8xf32>) -> tensor<8xf32> {
+  // expected-error @+1 {{'tfm.sqrt' op has no MPC lowering}}
+  %0 = tfm.sqrt %x : tensor<8xf32>
+  %1 = tfm.reciprocal %0 : tensor<8xf32>
+  return %1 : tensor<8xf32>
+}
