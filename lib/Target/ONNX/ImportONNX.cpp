@@ -1032,7 +1032,7 @@ int64_t evalInt(Bin k, int64_t x, int64_t y, bool &divByZero) {
 }
 
 /// Whether `v` is computed from constants only (e.g. a transposed weight):
-/// such a right operand makes a MatMul a tfm.linear.
+/// such a B operand makes a Gemm a tfm.linear.
 bool isConstantDerived(Value v, int depth = 0) {
   Operation *def = v.getDefiningOp();
   if (!def || depth > 8)
