@@ -321,6 +321,8 @@ def run_test(name, a, supported):
     note = ""
     if baked:
         note += "; constant " + ", ".join(baked)
+    if not any(compiled[p][2] for p in compiled):
+        note += "; no runtime input left: the output is a compile-time constant"
     if approx:
         note += "; tolerance of " + ", ".join(approx)
     if worst > 1.0:
@@ -381,7 +383,35 @@ def write_doc(path, results, a, seconds):
              f"{FLOAT16_RTOL:.3g} (the stored output is itself rounded to "
              "float16, relative error up to 2^-11).")
     L.append("\nThe table shows the largest absolute error over all "
-             "outputs and data sets of each test.\n")
+             "outputs and data sets of each test. \"constant X\" means the "
+             "importer needed input X as a constant (a shape, axes, starts, "
+             "split sizes, a window size): it was made an initializer with "
+             "the test's value, the float inputs stayed the client's.\n")
+    L.append("## Fixes this suite led to\n")
+    L.append("Regression tests: `test/Conformance/regressions.test`, "
+             "`test/Dialect/Tfm/Transforms/tfm-fuse.mlir` "
+             "(`bias_computed_later`), `test/Conversion/TfmToMpc/basic.mlir` "
+             "(`inv_std_dev_max_cast`), `invalid.mlir` "
+             "(`rsqrt_of_anything`).\n")
+    L.append("- `tfm-fuse`: a bias or scale computed after the matmul/norm "
+             "that absorbs it (Gemm with beta: `beta * C` comes after the "
+             "product) produced IR that failed verification (\"operand does "
+             "not dominate this use\"); the absorbing op now moves down to "
+             "the add/mul (test_gemm_*).")
+    L.append("- `convert-tfm-to-mpc`: elementwise Max as `b + relu(a - b)` "
+             "(Max, and Min imported as `-max(-a, -b)`); Cast between float "
+             "types as the identity on fixed-point values; `1 / sqrt(mean(d "
+             "* d) + eps)` (LayerNormalization's InvStdDev output) as one "
+             "rsqrt on the norms' range.")
+    L.append("- export: an output that is the client's input up to a view "
+             "(Identity, Dropout, a no-op Transpose, Reshape/Squeeze, float "
+             "Cast) was rejected (\"nothing to compute\"); it is now shared "
+             "and opened back to the client like any client value computed "
+             "under MPC.")
+    L.append("- runtime: an empty output (0 elements) was never written, "
+             "because an empty reveal result meant \"revealed to another "
+             "party\" (test_slice_start_out_of_bounds, "
+             "test_reshape_allowzero_reordered).\n")
     L.append("## Counts\n")
     L.append(f"| pass | fail | not applicable | total |\n|---|---|---|---|\n"
              f"| {counts['PASS']} | {counts['FAIL']} | {counts['N/A']} | "
