@@ -79,8 +79,6 @@ NO_MPC_FORM = [
     (re.compile(r"selects by a computed condition"),
      lambda m: "Where with a computed condition has no MPC lowering (only "
                "constant masks)"),
-    (re.compile(r"reduces several axes at once"),
-     lambda m: "ReduceMax over several axes has no MPC lowering (one axis)"),
     (re.compile(r"a client input, unchanged; nothing to compute"),
      lambda m: "the output is a graph input unchanged: mpc-compile rejects "
                "a program with nothing to compute"),
@@ -391,7 +389,7 @@ def write_doc(path, results, a, seconds):
     L.append("Regression tests: `test/Conformance/regressions.test`, "
              "`test/Dialect/Tfm/Transforms/tfm-fuse.mlir` "
              "(`bias_computed_later`), `test/Conversion/TfmToMpc/basic.mlir` "
-             "(`inv_std_dev_max_cast`), `invalid.mlir` "
+             "(`inv_std_dev_max_cast`, `reduce_max_axes`), `invalid.mlir` "
              "(`rsqrt_of_anything`).\n")
     L.append("- `tfm-fuse`: a bias or scale computed after the matmul/norm "
              "that absorbs it (Gemm with beta: `beta * C` comes after the "
@@ -402,7 +400,8 @@ def write_doc(path, results, a, seconds):
              "(Max, and Min imported as `-max(-a, -b)`); Cast between float "
              "types as the identity on fixed-point values; `1 / sqrt(mean(d "
              "* d) + eps)` (LayerNormalization's InvStdDev output) as one "
-             "rsqrt on the norms' range.")
+             "rsqrt on the norms' range; ReduceMax over several axes as one "
+             "row maximum per axis.")
     L.append("- export: an output that is the client's input up to a view "
              "(Identity, Dropout, a no-op Transpose, Reshape/Squeeze, float "
              "Cast) was rejected (\"nothing to compute\"); it is now shared "

@@ -629,18 +629,18 @@ LogicalResult Lowering::lower(Operation *op) {
         });
       })
       .Case<tfm::ReduceMaxOp>([&](tfm::ReduceMaxOp r) -> LogicalResult {
-        if (r.getAxes().size() != 1)
-          return r.emitOpError("reduces several axes at once; only one axis "
-                               "is supported");
+        // Several axes: one row maximum per axis, in turn.
         int64_t rank = shapeOf(r.getInput()).size();
-        int64_t axis = r.getAxes()[0] < 0 ? r.getAxes()[0] + rank
-                                          : r.getAxes()[0];
         return unary([&](Value x) -> Value {
-          SmallVector<int64_t> kept(shapeOf(x));
-          kept[axis] = 1;
-          Value m = MaxOp::create(b, loc, typeOf(x).withShape(kept), x,
-                                  b.getI64IntegerAttr(axis));
-          if (!r.getKeepdims())
+          Value m = x;
+          for (int64_t a : r.getAxes()) {
+            int64_t axis = a < 0 ? a + rank : a;
+            SmallVector<int64_t> kept(shapeOf(m));
+            kept[axis] = 1;
+            m = MaxOp::create(b, loc, typeOf(m).withShape(kept), m,
+                              b.getI64IntegerAttr(axis));
+          }
+          if (shapeOf(m) != resultShape())
             m = ReshapeOp::create(b, loc, typeOf(m).withShape(resultShape()),
                                   m);
           return m;

@@ -128,3 +128,16 @@ func.func @inv_std_dev_max_cast(%x: tensor<2x4xf32> {mpc.visibility = #mpc.visib
   %8 = tfm.cast %7 : tensor<2x4xf32> to tensor<2x4xf16>
   return %6, %7, %8 : tensor<2x1xf32>, tensor<2x4xf32>, tensor<2x4xf16>
 }
+
+// -----
+
+// ReduceMax over several axes: one row maximum per axis, then the reshape
+// that drops the reduced axes.
+// CHECK-LABEL: func.func @reduce_max_axes
+// CHECK: mpc.max %{{.*}} {axis = 0 : i64} : !mpc.tensor<2x3x4, owner, frac = 16> -> !mpc.tensor<1x3x4, owner, frac = 16>
+// CHECK: mpc.max %{{.*}} {axis = 2 : i64} : !mpc.tensor<1x3x4, owner, frac = 16> -> !mpc.tensor<1x3x1, owner, frac = 16>
+// CHECK: mpc.reshape %{{.*}} -> !mpc.tensor<3, owner, frac = 16>
+func.func @reduce_max_axes(%x: tensor<2x3x4xf32> {mpc.visibility = #mpc.visibility<owner>}) -> tensor<3xf32> {
+  %0 = tfm.reduce_max %x {axes = array<i64: 0, 2>, keepdims = false} : tensor<2x3x4xf32> -> tensor<3xf32>
+  return %0 : tensor<3xf32>
+}
