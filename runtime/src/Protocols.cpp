@@ -862,6 +862,8 @@ InvPlan planInverse(bool rsqrt, double lo, double hi, int frac, int iters,
   UMBRA_CHECK(p.F >= 10, "reciprocal/rsqrt: range [", lo, ", ", hi,
               "] too wide for ", frac, " fractional bits");
   p.T = p.F + p.jhi + 3;
+  // Comparison width: exact for inputs up to 2^(jhi+3) (>= 4 hi).
+  p.cmpBits = std::min(64, p.jhi + 4);
   for (int i = 0; i <= p.d + 1; ++i)
     p.coef.push_back(seriesCoef(rsqrt, i));
 
@@ -909,12 +911,20 @@ InvPlan planInverse(bool rsqrt, double lo, double hi, int frac, int iters,
       if (build(S) <= std::ldexp(1.0, -(p.F + 1)) || S == 256)
         break;
   }
-  // Extra bits folded into the right factor of each level's products:
-  // |left * right| <= 2^(2F + A) e0^(h+1) must stay below 2^60.
+  // Bits folded into the right factor of each level's products: just
+  // enough to make that level's coefficients exact (they are dyadic: 0 for
+  // the reciprocal, 3 / 7 / 15 for rsqrt's levels 1 / 2 / 3), so that
+  // |left * right| <= 2^(2F + A) e0^(h+1) keeps a margin below 2^62 for
+  // inputs somewhat outside the range too.
   double lg = p.e0max > 0 ? std::log2(1 / p.e0max) : 64;
   for (int h = 1; h < p.d; h *= 2) {
-    int A = int(std::floor(60 - 2 * p.F + (h + 1) * lg)) - 1;
-    p.levelA.push_back(std::clamp(A, 0, 24));
+    int A = 0;
+    for (int i = h + 1; i <= 2 * h; ++i)
+      while (std::ldexp(p.coef[i], A) != std::floor(std::ldexp(p.coef[i], A)))
+        ++A;
+    UMBRA_CHECK(2 * p.F + A - (h + 1) * lg <= 60,
+                "internal: reciprocal/rsqrt level would overflow");
+    p.levelA.push_back(A);
   }
   // Rescale exponents: output = Z * 2^ex (Z at F bits, output at f bits).
   int exMin = 1 << 20;
@@ -934,7 +944,7 @@ InvPlan planInverse(bool rsqrt, double lo, double hi, int frac, int iters,
 /// Shares of [x_e >= thr_q] at index e*Q + q. DCF: one opening of x + r and
 /// one key per element evaluated at all Q thresholds.
 static Vec thresholdBits(Party &P, const Vec &x,
-                         const std::vector<uint64_t> &thr) {
+                         const std::vector<uint64_t> &thr, int bits) {
   const size_t n = x.size(), Q = thr.size();
   if (Q == 0 || n == 0)
     return Vec(n * Q, 0);
@@ -945,13 +955,13 @@ static Vec thresholdBits(Party &P, const Vec &x,
         d[e * Q + q] = x[e] - (P.p0() ? thr[q] : 0);
     return drelu(P, d, 64);
   }
-  const int L = 63;
+  const int L = bits - 1; // exact for |x - t| < 2^L
   const uint64_t lowMask = (uint64_t(1) << L) - 1;
   Vec r = P.randShared(n);
   Vec rtop = P.corr(n, [&] {
     Vec v(n);
     for (size_t e = 0; e < n; ++e)
-      v[e] = r[e] >> L;
+      v[e] = (r[e] >> L) & 1;
     return v;
   });
   Vec xh(n);
@@ -1023,7 +1033,7 @@ static std::vector<Vec> mulShared1(Party &P, const Vec &x,
 static Vec inverseGate(Party &P, const Vec &x, const InvPlan &pl) {
   const size_t n = x.size(), Q = pl.thr.size();
   const int F = pl.F;
-  Vec b = thresholdBits(P, x, pl.thr);
+  Vec b = thresholdBits(P, x, pl.thr, pl.cmpBits);
   // Per-segment table -> shares of its entry for each element's segment.
   auto lin = [&](const std::vector<uint64_t> &v) {
     Vec o(n, P.p0() ? v[0] : 0);

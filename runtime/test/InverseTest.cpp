@@ -130,11 +130,11 @@ TEST_P(Inverse, AccuracyAndExactCostDcf) {
     uint64_t per = (p.thr.empty() ? 0 : 16) + 16 * (m0 + 1) + 16 * m0 +
                    48 * uint64_t(levelLanes(p)) + 32 + (p.R ? 16 : 0);
     EXPECT_EQ(r.c[0].sent + r.c[0].recv, per * n + 32 * rounds);
-    // Dealer: one DCF key (63 levels x 24 B + 8, to both parties) + 8
+    // Dealer: one DCF key (cmpBits - 1 levels x 24 B + 8, to both) + 8
     // (MSB of the mask), 8 + 16 per R2 lane, 24 per level lane, 8 + 16
     // for the rescale; one frame (24 B) per party.
-    uint64_t dper = (p.thr.empty() ? 0 : 8 + 2 * (63 * 24 + 8)) + 24 * m0 +
-                    24 * uint64_t(levelLanes(p)) + 8 + (p.R ? 16 : 0);
+    uint64_t dper = (p.thr.empty() ? 0 : 8 + 2 * ((p.cmpBits - 1) * 24 + 8)) +
+                    24 * m0 + 24 * uint64_t(levelLanes(p)) + 8 + (p.R ? 16 : 0);
     EXPECT_EQ(r.c[2].dealerBytes, dper * n + (p.thr.empty() ? 24 : 48));
     std::printf("%s f=%d [%g, %g]: Q=%zu S=%d L=%d F=%d R=%d e0=%.3g "
                 "pred=%.2e maxerr=%.2f LSB maxrel=%.2e rounds=%llu "
@@ -196,6 +196,36 @@ TEST(Inverse, ExplicitLevelsPickSegments) {
   }
 }
 
+TEST(Inverse, SingleSegmentRangeNeedsNoComparison) {
+  // [1, 1.01] at f = 12 has no threshold inside: no comparison round.
+  InvPlan p = planInverse(true, 1, 1.01, 12, 0, Cmp::Dcf);
+  EXPECT_TRUE(p.thr.empty());
+  Vec x = inputs(1, 1.01, 12, 16, 5);
+  GateOut r = runGate(x, Cmp::Dcf, [&](Party &P, const Vec &xs) {
+    return rsqrtGate(P, xs, 12, 1, 1.01, 0);
+  });
+  check(x, r.out, 12, true, std::ldexp(1.0, -(p.F - 3)), "single");
+  EXPECT_EQ(r.c[0].rounds, uint64_t(2 + 2 * p.L + (p.R ? 2 : 1)));
+}
+
+TEST(Inverse, SlightlyOutOfRangeDegradesGracefully) {
+  // Documented: relative error ~ |e0|^5 / (1 - |e0|), e0 ~ 1 - X / X_edge.
+  const int f = 16;
+  Vec x = {uint64_t(1.1 * 32 * 65536), uint64_t(0.9 * 0.5 * 65536)};
+  for (bool rsqrt : {false, true}) {
+    GateOut r = runGate(x, Cmp::Dcf, [&](Party &P, const Vec &xs) {
+      return rsqrt ? rsqrtGate(P, xs, f, 0.5, 32, 0)
+                   : reciprocalGate(P, xs, f, 0.5, 32, 0);
+    });
+    for (size_t i = 0; i < x.size(); ++i) {
+      double xv = double(x[i]) / 65536;
+      double want = rsqrt ? 1 / std::sqrt(xv) : 1 / xv;
+      EXPECT_NEAR(double(int64_t(r.out[i])) / 65536, want, 5e-5 * want + 3e-5)
+          << xv;
+    }
+  }
+}
+
 double topByteChi2(const std::vector<uint64_t> &w) {
   std::vector<double> h(256, 0);
   for (uint64_t v : w)
@@ -213,7 +243,7 @@ TEST(Inverse, ReceivedMessagesAreUniformlyMasked) {
   const int f = 16;
   std::vector<std::vector<uint64_t>> views;
   for (double secret : {3e-5, 9000.0}) {
-    size_t n = 2000;
+    size_t n = 400;
     Vec x(n, uint64_t(std::llround(secret * 65536)));
     std::vector<uint64_t> seen;
     Vec outs[3];

@@ -173,6 +173,7 @@ struct InvPlan {
   uint64_t xlo = 0, xhi = 0; // integer input range
   int jlo = 0, jhi = 0;      // binades of xlo, xhi
   int S = 0, L = 0, d = 0;   // segments per binade, levels, series degree
+  int cmpBits = 64;          // DCF comparison width (exact below 2^(jhi+3))
   int F = 0, T = 0, R = 0;   // internal bits, X*table scale, rescale shift
   std::vector<uint64_t> thr; // thresholds (Q of them, ascending)
   std::vector<int> segK;     // per segment: normalising exponent k'
