@@ -82,6 +82,10 @@ NO_MPC_FORM = [
     (re.compile(r"a client input, unchanged; nothing to compute"),
      lambda m: "the output is a graph input unchanged: mpc-compile rejects "
                "a program with nothing to compute"),
+    (re.compile(r"gathers by indices computed from the inputs"),
+     lambda m: "Gather by indices that are a graph input (the client's "
+               "private indices) has no MPC lowering (only constant "
+               "indices)"),
     (re.compile(r"looks up ids computed inside the model"),
      lambda m: "Gather of computed ids has no MPC lowering"),
 ]
@@ -389,7 +393,7 @@ def write_doc(path, results, a, seconds):
     L.append("Regression tests: `test/Conformance/regressions.test`, "
              "`test/Dialect/Tfm/Transforms/tfm-fuse.mlir` "
              "(`bias_computed_later`), `test/Conversion/TfmToMpc/basic.mlir` "
-             "(`inv_std_dev_max_cast`, `reduce_max_axes`), `invalid.mlir` "
+             "(`inv_std_dev_max_cast`, `reduce_max_axes`, `gather_constant`), `invalid.mlir` "
              "(`rsqrt_of_anything`).\n")
     L.append("- `tfm-fuse`: a bias or scale computed after the matmul/norm "
              "that absorbs it (Gemm with beta: `beta * C` comes after the "
@@ -401,7 +405,8 @@ def write_doc(path, results, a, seconds):
              "types as the identity on fixed-point values; `1 / sqrt(mean(d "
              "* d) + eps)` (LayerNormalization's InvStdDev output) as one "
              "rsqrt on the norms' range; ReduceMax over several axes as one "
-             "row maximum per axis.")
+             "row maximum per axis; Gather by constant indices (Slice with "
+             "negative steps) as slices and a concat.")
     L.append("- export: an output that is the client's input up to a view "
              "(Identity, Dropout, a no-op Transpose, Reshape/Squeeze, float "
              "Cast) was rejected (\"nothing to compute\"); it is now shared "

@@ -646,6 +646,42 @@ LogicalResult Lowering::lower(Operation *op) {
           return m;
         });
       })
+      .Case<tfm::GatherOp>([&](tfm::GatherOp g) -> LogicalResult {
+        // Constant indices are public data movement: one slice per index,
+        // concatenated, then shaped like the result.
+        std::optional<SmallVector<double>> idx =
+            getConstantValues(g.getIndices());
+        if (!idx || idx->empty())
+          return g.emitOpError("gathers by indices computed from the "
+                               "inputs, which has no MPC lowering; only "
+                               "constant indices are supported");
+        FailureOr<Value> x = get(g.getData());
+        if (failed(x))
+          return failure();
+        SmallVector<int64_t> shape(shapeOf(*x));
+        int64_t rank = shape.size();
+        int64_t axis = g.getAxis() < 0 ? g.getAxis() + rank : g.getAxis();
+        SmallVector<Value> parts;
+        SmallVector<int64_t> one(shape), strides(rank, 1);
+        one[axis] = 1;
+        for (double v : *idx) {
+          SmallVector<int64_t> offsets(rank, 0);
+          offsets[axis] = v < 0 ? static_cast<int64_t>(v) + shape[axis]
+                                : static_cast<int64_t>(v);
+          parts.push_back(SliceOp::create(b, loc, typeOf(*x).withShape(one),
+                                          *x, offsets, strides));
+        }
+        Value y = parts.front();
+        if (parts.size() > 1) {
+          SmallVector<int64_t> cat(shape);
+          cat[axis] = parts.size();
+          y = ConcatOp::create(b, loc, typeOf(*x).withShape(cat), parts,
+                               b.getI64IntegerAttr(axis));
+        }
+        lowered[g.getResult()] =
+            ReshapeOp::create(b, loc, typeOf(y).withShape(resultShape()), y);
+        return success();
+      })
       .Case<tfm::ReshapeOp>([&](auto) {
         return unary([&](Value x) -> Value {
           return ReshapeOp::create(b, loc, typeOf(x).withShape(resultShape()),

@@ -141,3 +141,18 @@ func.func @reduce_max_axes(%x: tensor<2x3x4xf32> {mpc.visibility = #mpc.visibili
   %0 = tfm.reduce_max %x {axes = array<i64: 0, 2>, keepdims = false} : tensor<2x3x4xf32> -> tensor<3xf32>
   return %0 : tensor<3xf32>
 }
+
+// -----
+
+// Gather by constant indices (negative ones count from the end): one slice
+// per index, a concat, a reshape to the result.
+// CHECK-LABEL: func.func @gather_constant
+// CHECK: mpc.slice %{{.*}} {offsets = array<i64: 0, 3>, strides = array<i64: 1, 1>} : !mpc.tensor<2x4, owner, frac = 16> -> !mpc.tensor<2x1, owner, frac = 16>
+// CHECK: mpc.slice %{{.*}} {offsets = array<i64: 0, 1>, strides = array<i64: 1, 1>}
+// CHECK: mpc.concat {{.*}} {axis = 1 : i64} : {{.*}} -> !mpc.tensor<2x2, owner, frac = 16>
+// CHECK: mpc.reshape %{{.*}} -> !mpc.tensor<2x2, owner, frac = 16>
+func.func @gather_constant(%x: tensor<2x4xf32> {mpc.visibility = #mpc.visibility<owner>}) -> tensor<2x2xf32> {
+  %i = arith.constant dense<[-1, 1]> : tensor<2xi64>
+  %0 = tfm.gather %x, %i {axis = 1 : i64} : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<2x2xf32>
+  return %0 : tensor<2x2xf32>
+}

@@ -31,3 +31,11 @@ func.func @rsqrt_of_anything(%x: tensor<8xf32>) -> tensor<8xf32> {
   %1 = tfm.reciprocal %0 : tensor<8xf32>
   return %1 : tensor<8xf32>
 }
+
+// -----
+
+func.func @gather_private_indices(%x: tensor<8x4xf32>, %i: tensor<2xi64>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{gathers by indices computed from the inputs}}
+  %0 = tfm.gather %x, %i {axis = 0 : i64} : (tensor<8x4xf32>, tensor<2xi64>) -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
