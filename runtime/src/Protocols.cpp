@@ -117,7 +117,11 @@ const uint64_t *Party::takeMaterial(size_t nw) {
   return p;
 }
 
-Vec Party::corr(size_t n, const std::function<Vec()> &full) {
+/// P0 expands its half from the seed, P1 reads the dealer's correction, and
+/// the dealer computes the full value and sends `combine(full, P0's half)`.
+template <typename Combine>
+Vec Party::correlated(size_t n, const std::function<Vec()> &full,
+                      Combine combine) {
   if (role == Role::P0)
     return prg0_.vec(n);
   if (role == Role::P1) {
@@ -128,23 +132,16 @@ Vec Party::corr(size_t n, const std::function<Vec()> &full) {
   Vec c0 = prg0_.vec(n);
   uint64_t *o = appendMaterial(matOut_, material, n);
   for (size_t i = 0; i < n; ++i)
-    o[i] = f[i] - c0[i];
+    o[i] = combine(f[i], c0[i]);
   return f;
 }
 
+Vec Party::corr(size_t n, const std::function<Vec()> &full) {
+  return correlated(n, full, [](uint64_t f, uint64_t c) { return f - c; });
+}
+
 Vec Party::corrBits(size_t nw, const std::function<Vec()> &full) {
-  if (role == Role::P0)
-    return prg0_.vec(nw);
-  if (role == Role::P1) {
-    const uint64_t *p = takeMaterial(nw);
-    return Vec(p, p + nw);
-  }
-  Vec f = full();
-  Vec c0 = prg0_.vec(nw);
-  uint64_t *o = appendMaterial(matOut_, material, nw);
-  for (size_t i = 0; i < nw; ++i)
-    o[i] = f[i] ^ c0[i];
-  return f;
+  return correlated(nw, full, [](uint64_t f, uint64_t c) { return f ^ c; });
 }
 
 const uint64_t *Party::corrBoth(size_t nw,

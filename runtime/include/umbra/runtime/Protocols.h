@@ -96,6 +96,9 @@ private:
   void sendMaterial(Vec &out, Channel *ch);
   uint64_t *appendMaterial(Vec &out, Channel *ch, size_t nw);
   const uint64_t *takeMaterial(size_t nw);
+  /// corr / corrBits: the dealer sends P1 `combine(full, P0's seeded half)`.
+  template <typename Combine>
+  Vec correlated(size_t n, const std::function<Vec()> &full, Combine combine);
 };
 
 // -- linear -----------------------------------------------------------------
