@@ -226,16 +226,6 @@ TEST(Inverse, SlightlyOutOfRangeDegradesGracefully) {
   }
 }
 
-double topByteChi2(const std::vector<uint64_t> &w) {
-  std::vector<double> h(256, 0);
-  for (uint64_t v : w)
-    h[v >> 56] += 1;
-  double e = double(w.size()) / 256, chi = 0;
-  for (double c : h)
-    chi += (c - e) * (c - e) / e;
-  return chi;
-}
-
 TEST(Inverse, ReceivedMessagesAreUniformlyMasked) {
   // Everything P1 receives during rsqrt (DCF backend: only arithmetic
   // openings) looks uniform whatever the secret, and the views for a tiny
@@ -268,16 +258,7 @@ TEST(Inverse, ReceivedMessagesAreUniformlyMasked) {
     views.push_back(std::move(seen));
   }
   ASSERT_EQ(views[0].size(), views[1].size());
-  std::vector<double> h0(256, 0), h1(256, 0);
-  for (uint64_t w : views[0])
-    h0[w >> 56] += 1;
-  for (uint64_t w : views[1])
-    h1[w >> 56] += 1;
-  double chi = 0;
-  for (int i = 0; i < 256; ++i)
-    if (h0[i] + h1[i] > 0)
-      chi += (h0[i] - h1[i]) * (h0[i] - h1[i]) / (h0[i] + h1[i]);
-  EXPECT_LT(chi, 400.0);
+  EXPECT_LT(twoSampleTopByteChi2(views[0], views[1]), 400.0);
 }
 
 TEST(Inverse, ExpFarBelowClampIsZero) {

@@ -336,17 +336,6 @@ TEST(Protocol, Polynomial) {
   }
 }
 
-/// Chi-square of the top byte of every 64-bit word a party receives.
-double topByteChi2(const std::vector<uint64_t> &words) {
-  std::vector<double> h(256, 0);
-  for (uint64_t w : words)
-    h[w >> 56] += 1;
-  double e = double(words.size()) / 256, chi = 0;
-  for (double c : h)
-    chi += (c - e) * (c - e) / e;
-  return chi;
-}
-
 TEST_P(ProtocolCmp, ReceivedMessagesAreUniformlyMasked) {
   // Everything P1 receives while computing trunc(ReLU(x)) must look the
   // same whatever the secret: each view is uniform (chi-square, 255 dof,
@@ -397,16 +386,7 @@ TEST_P(ProtocolCmp, ReceivedMessagesAreUniformlyMasked) {
     views.push_back(std::move(seen));
   }
   ASSERT_EQ(views[0].size(), views[1].size());
-  std::vector<double> h0(256, 0), h1(256, 0);
-  for (uint64_t w : views[0])
-    h0[w >> 56] += 1;
-  for (uint64_t w : views[1])
-    h1[w >> 56] += 1;
-  double chi = 0;
-  for (int i = 0; i < 256; ++i)
-    if (h0[i] + h1[i] > 0)
-      chi += (h0[i] - h1[i]) * (h0[i] - h1[i]) / (h0[i] + h1[i]);
-  EXPECT_LT(chi, 400.0);
+  EXPECT_LT(twoSampleTopByteChi2(views[0], views[1]), 400.0);
 }
 
 TEST(Protocol, DcfLessThanExhaustiveSmall) {

@@ -5,6 +5,7 @@
 #include <functional>
 #include <random>
 #include <thread>
+#include <vector>
 
 namespace umbra::rt::test {
 
@@ -37,6 +38,35 @@ inline void runParties(const std::function<void(Party &)> &fn,
   for (auto &e : errs)
     if (e)
       std::rethrow_exception(e);
+}
+
+/// Chi-square (255 dof) of the top byte of every 64-bit word a party
+/// received: near 255 when the words are uniform.
+inline double topByteChi2(const std::vector<uint64_t> &words) {
+  std::vector<double> h(256, 0);
+  for (uint64_t w : words)
+    h[w >> 56] += 1;
+  double e = double(words.size()) / 256, chi = 0;
+  for (double c : h)
+    chi += (c - e) * (c - e) / e;
+  return chi;
+}
+
+/// Two-sample chi-square of the top bytes of two equally long views: near
+/// 255 when the views come from the same distribution (e.g. for two
+/// different secrets).
+inline double twoSampleTopByteChi2(const std::vector<uint64_t> &a,
+                                   const std::vector<uint64_t> &b) {
+  std::vector<double> h0(256, 0), h1(256, 0);
+  for (uint64_t w : a)
+    h0[w >> 56] += 1;
+  for (uint64_t w : b)
+    h1[w >> 56] += 1;
+  double chi = 0;
+  for (int i = 0; i < 256; ++i)
+    if (h0[i] + h1[i] > 0)
+      chi += (h0[i] - h1[i]) * (h0[i] - h1[i]) / (h0[i] + h1[i]);
+  return chi;
 }
 
 inline Vec reconstruct(const Vec *out) {
