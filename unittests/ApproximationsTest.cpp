@@ -1,4 +1,4 @@
-//===- ApproximationsTest.cpp - spline fits for GeLU and SiLU -------------===//
+//===- ApproximationsTest.cpp - polynomial fits for GeLU and SiLU ---------===//
 #include "umbra/Conversion/TfmToMpc/Approximations.h"
 
 #include <gtest/gtest.h>
@@ -17,32 +17,34 @@ TEST(Approximations, PolynomialFitIsExactForPolynomials) {
   EXPECT_DOUBLE_EQ(p.halfWidth, 4.0);
 }
 
-// The default splines of convert-tfm-to-mpc, with the errors its
-// documentation states (tails included: 0 below, x above).
-TEST(Approximations, DefaultGeluSpline) {
-  Spline s = fitSpline(gelu, {-5, -2.5, 0, 2.5, 5}, 6);
-  EXPECT_LT(s.maxError, 3e-5);
-  for (const ScaledPolynomial &p : s.pieces)
-    for (double c : p.coefficients)
+// The defaults of convert-tfm-to-mpc, with the errors its documentation
+// states (tails included: the correction is dropped for |x| >= T).
+TEST(Approximations, DefaultGelu) {
+  for (auto f : {gelu, geluTanh}) {
+    ReluCorrection r = fitReluCorrection(f, 4.0, 7);
+    EXPECT_LT(r.maxError, 2.5e-4);
+    for (double c : r.correction.coefficients)
       EXPECT_LT(std::abs(c), 16.0); // fits fixed point with headroom
+  }
 }
 
-TEST(Approximations, DefaultSiluSpline) {
-  Spline s = fitSpline(silu, {-10, -5, -2.5, 0, 2.5, 5, 10}, 6);
-  EXPECT_LT(s.maxError, 5e-4);
-  // The tail beyond 10 dominates: silu(10) - 10 = -4.5e-4.
-  EXPECT_GT(s.maxError, 4e-4);
+TEST(Approximations, DefaultSilu) {
+  ReluCorrection r = fitReluCorrection(silu, 10.0, 10);
+  EXPECT_LT(r.maxError, 5e-4);
+  // The tail beyond 10 dominates: silu(-10) = -4.5e-4.
+  EXPECT_GT(r.maxError, 4.5e-4);
 }
 
-TEST(Approximations, SplineTails) {
-  Spline s = fitSpline(gelu, {-5, -2.5, 0, 2.5, 5}, 6);
-  EXPECT_EQ(s.evaluate(-100), 0.0);
-  EXPECT_EQ(s.evaluate(100), 100.0);
-  EXPECT_NEAR(s.evaluate(0.5), gelu(0.5), 3e-5);
+TEST(Approximations, TailsAreReluExactly) {
+  ReluCorrection r = fitReluCorrection(gelu, 4.0, 7);
+  EXPECT_EQ(r.evaluate(-100), 0.0);
+  EXPECT_EQ(r.evaluate(100), 100.0);
+  EXPECT_NEAR(r.evaluate(0.5), gelu(0.5), 2.5e-4);
+  EXPECT_NEAR(r.evaluate(-0.5), gelu(-0.5), 2.5e-4);
 }
 
 TEST(Approximations, LowerDegreeIsWorse) {
-  double d6 = fitSpline(gelu, {-5, -2.5, 0, 2.5, 5}, 6).maxError;
-  double d3 = fitSpline(gelu, {-5, -2.5, 0, 2.5, 5}, 3).maxError;
-  EXPECT_GT(d3, 10 * d6);
+  double d7 = fitReluCorrection(gelu, 4.0, 7).maxError;
+  double d3 = fitReluCorrection(gelu, 4.0, 3).maxError;
+  EXPECT_GT(d3, 10 * d7);
 }

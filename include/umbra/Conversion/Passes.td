@@ -17,13 +17,15 @@ def ConvertTfmToMpc : Pass<"convert-tfm-to-mpc", "::mlir::ModuleOp"> {
     a default compilation reveals nothing else.
 
     Non-linear ops become MPC-friendly forms:
-    - `tfm.gelu`, `tfm.silu`: a spline with public breakpoints (0 below
-      the first, x above the last) whose pieces are least-squares
-      polynomials fitted by the pass in a variable scaled to [-1, 1]. One
-      round of comparisons, the polynomial rounds, one round of products.
-      Defaults: GeLU breakpoints -5, -2.5, 0, 2.5, 5 and degree 6 (max error
-      2.7e-5 in float, tails included); SiLU breakpoints -10, -5, -2.5, 0,
-      2.5, 5, 10 and degree 6 (max error 4.6e-4, dominated by the tails).
+    - `tfm.gelu` (erf and tanh forms), `tfm.silu`: both are f(x) = x S(x)
+      with S(x) + S(-x) = 1, so f(x) = ReLU(x) - g(|x|) with g(t) = -f(-t)
+      decaying to 0. The pass fits one polynomial to g on [0, T] (least
+      squares at Chebyshev nodes, variable scaled to [-1, 1]) and emits one
+      ReLU, |x| = 2 ReLU(x) - x (local), one comparison |x| < T, the
+      polynomial and one product: two comparisons per element instead of a
+      spline's one per breakpoint. Defaults: GeLU T = 4, degree 7, max error
+      2.2e-4 (float, tails included); SiLU T = 10, degree 10, max error
+      4.6e-4 (the tail beyond 10 dominates: silu(-10) = -4.5e-4).
     - `tfm.softmax`: row maximum (comparison tree), `exp(x - max)` by
       repeated squaring, one reciprocal per row (input range [0.5, n]) and
       one product. A preceding `tfm.causal_mask` is applied with its public
@@ -46,14 +48,14 @@ def ConvertTfmToMpc : Pass<"convert-tfm-to-mpc", "::mlir::ModuleOp"> {
            "Fractional bits of the fixed-point encoding">,
     Option<"publicWeights", "public-weights", "bool", /*default=*/"false",
            "Treat the model's weights as public">,
-    ListOption<"geluBreakpoints", "gelu-breakpoints", "double",
-               "Spline breakpoints for GeLU">,
-    Option<"geluDegree", "gelu-degree", "unsigned", /*default=*/"6",
-           "Degree of each GeLU spline piece">,
-    ListOption<"siluBreakpoints", "silu-breakpoints", "double",
-               "Spline breakpoints for SiLU">,
-    Option<"siluDegree", "silu-degree", "unsigned", /*default=*/"6",
-           "Degree of each SiLU spline piece">,
+    Option<"geluThreshold", "gelu-threshold", "double", /*default=*/"4.0",
+           "GeLU is ReLU(x) exactly for |x| >= this">,
+    Option<"geluDegree", "gelu-degree", "unsigned", /*default=*/"7",
+           "Degree of the GeLU correction polynomial">,
+    Option<"siluThreshold", "silu-threshold", "double", /*default=*/"10.0",
+           "SiLU is ReLU(x) exactly for |x| >= this">,
+    Option<"siluDegree", "silu-degree", "unsigned", /*default=*/"10",
+           "Degree of the SiLU correction polynomial">,
     Option<"expSquarings", "exp-squarings", "int64_t", /*default=*/"8",
            "exp(x) = (1 + x / 2^t)^(2^t) with t squarings">,
     Option<"maskedScore", "masked-score", "double", /*default=*/"-1024.0",

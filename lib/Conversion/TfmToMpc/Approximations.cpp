@@ -1,4 +1,4 @@
-//===- Approximations.cpp - spline fitting for MPC activations ------------===//
+//===- Approximations.cpp - polynomial fits for MPC activations -----------===//
 #include "umbra/Conversion/TfmToMpc/Approximations.h"
 
 #include <Eigen/Dense>
@@ -15,19 +15,15 @@ double ScaledPolynomial::evaluate(double x) const {
   return y;
 }
 
-double Spline::evaluate(double x) const {
-  if (x < breakpoints.front())
-    return 0.0;
-  for (size_t i = 0; i < pieces.size(); ++i)
-    if (x < breakpoints[i + 1])
-      return pieces[i].evaluate(x);
-  return x;
+double ReluCorrection::evaluate(double x) const {
+  double t = std::abs(x);
+  return std::max(x, 0.0) - (t < threshold ? correction.evaluate(t) : 0.0);
 }
 
 ScaledPolynomial umbra::fitPolynomial(llvm::function_ref<double(double)> f,
                                       double lo, double hi, unsigned degree) {
   // Chebyshev nodes avoid Runge oscillation at the interval ends.
-  constexpr int kNodes = 512;
+  constexpr int kNodes = 1024;
   ScaledPolynomial p;
   p.center = (lo + hi) / 2;
   p.halfWidth = (hi - lo) / 2;
@@ -45,22 +41,23 @@ ScaledPolynomial umbra::fitPolynomial(llvm::function_ref<double(double)> f,
   return p;
 }
 
-Spline umbra::fitSpline(llvm::function_ref<double(double)> f,
-                        llvm::ArrayRef<double> breakpoints, unsigned degree) {
-  Spline s;
-  s.breakpoints.assign(breakpoints.begin(), breakpoints.end());
-  for (size_t i = 0; i + 1 < breakpoints.size(); ++i)
-    s.pieces.push_back(
-        fitPolynomial(f, breakpoints[i], breakpoints[i + 1], degree));
-  double width = breakpoints.back() - breakpoints.front();
-  double lo = breakpoints.front() - 4 * width, hi = breakpoints.back() + 4 * width;
+ReluCorrection umbra::fitReluCorrection(llvm::function_ref<double(double)> f,
+                                        double threshold, unsigned degree) {
+  ReluCorrection r;
+  r.threshold = threshold;
+  r.correction = fitPolynomial([&](double t) { return -f(-t); }, 0, threshold,
+                               degree);
   constexpr int kSamples = 200000;
   for (int i = 0; i <= kSamples; ++i) {
-    double x = lo + (hi - lo) * i / kSamples;
-    s.maxError = std::max(s.maxError, std::abs(s.evaluate(x) - f(x)));
+    double x = threshold * (8.0 * i / kSamples - 4);
+    r.maxError = std::max(r.maxError, std::abs(r.evaluate(x) - f(x)));
   }
-  return s;
+  return r;
 }
 
 double umbra::gelu(double x) { return 0.5 * x * (1 + std::erf(x / M_SQRT2)); }
+double umbra::geluTanh(double x) {
+  return 0.5 * x *
+         (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
+}
 double umbra::silu(double x) { return x / (1 + std::exp(-x)); }

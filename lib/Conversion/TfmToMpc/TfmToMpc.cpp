@@ -35,15 +35,10 @@ namespace {
 
 struct Options {
   unsigned frac;
-  Spline gelu, geluTanh, silu;
+  ReluCorrection gelu, geluTanh, silu;
   int64_t expSquarings;
   double maskedScore, varianceMax;
 };
-
-double geluTanh(double x) {
-  return 0.5 * x *
-         (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
-}
 
 class Lowering {
 public:
@@ -95,7 +90,7 @@ private:
   Value truncTo(Value v, unsigned frac);
   Value scale(Value x, double c) { return mul(x, publicScalar(c)); }
   Value drelu(Value x);
-  Value spline(Value x, const Spline &s);
+  Value reluCorrected(Value x, const ReluCorrection &r);
   Value reduceSum(Value x, ArrayRef<int64_t> axes);
 
   //===--- op lowerings -----------------------------------------------------===//
@@ -251,25 +246,17 @@ Value Lowering::drelu(Value x) {
   return DReluOp::create(b, loc, typeOf(x).withFrac(0), x);
 }
 
-/// s(x) = sum_i [x >= b_i] * (P_i(x) - P_{i-1}(x)) with P_{-1} = 0 and
-/// P_k = x: all comparisons in one round, all products in one round.
-Value Lowering::spline(Value x, const Spline &s) {
-  Value result, previous;
-  for (size_t i = 0; i < s.breakpoints.size(); ++i) {
-    Value piece = x;
-    if (i < s.pieces.size()) {
-      const ScaledPolynomial &p = s.pieces[i];
-      Value u = scale(sub(x, publicScalar(p.center)), 1.0 / p.halfWidth);
-      piece = PolyOp::create(b, loc, u,
-                             b.getDenseF64ArrayAttr(p.coefficients));
-    }
-    Value delta = previous ? sub(piece, previous) : piece;
-    Value bit = drelu(sub(x, publicScalar(s.breakpoints[i])));
-    Value term = mul(bit, delta);
-    result = result ? add(result, term) : term;
-    previous = piece;
-  }
-  return result;
+/// f(x) = ReLU(x) - [|x| < T] * g(|x|) (Approximations.h): one ReLU, one
+/// comparison, one truncation for the polynomial's variable, the
+/// polynomial, one product with the comparison bit.
+Value Lowering::reluCorrected(Value x, const ReluCorrection &r) {
+  Value relu = ReluOp::create(b, loc, x);
+  Value abs = sub(add(relu, relu), x);
+  Value inside = drelu(sub(publicScalar(r.threshold), abs));
+  const ScaledPolynomial &p = r.correction;
+  Value u = scale(sub(abs, publicScalar(p.center)), 1.0 / p.halfWidth);
+  Value g = PolyOp::create(b, loc, u, b.getDenseF64ArrayAttr(p.coefficients));
+  return sub(relu, mul(inside, g));
 }
 
 Value Lowering::reduceSum(Value x, ArrayRef<int64_t> axes) {
@@ -533,13 +520,13 @@ LogicalResult Lowering::lower(Operation *op) {
         return unary([&](Value x) -> Value { return ReluOp::create(b, loc, x); });
       })
       .Case<tfm::GeluOp>([&](tfm::GeluOp g) {
-        const Spline &s = g.getApproximation() == tfm::GeluApproximation::tanh
-                              ? opts.geluTanh
-                              : opts.gelu;
-        return unary([&](Value x) { return spline(x, s); });
+        const ReluCorrection &r =
+            g.getApproximation() == tfm::GeluApproximation::tanh ? opts.geluTanh
+                                                                 : opts.gelu;
+        return unary([&](Value x) { return reluCorrected(x, r); });
       })
       .Case<tfm::SiluOp>([&](auto) {
-        return unary([&](Value x) { return spline(x, opts.silu); });
+        return unary([&](Value x) { return reluCorrected(x, opts.silu); });
       })
       .Case<tfm::SoftmaxOp>([&](tfm::SoftmaxOp sm) -> LogicalResult {
         Value input = sm.getInput();
@@ -790,22 +777,21 @@ struct ConvertTfmToMpc : umbra::impl::ConvertTfmToMpcBase<ConvertTfmToMpc> {
     opts.expSquarings = expSquarings;
     opts.maskedScore = maskedScore;
     opts.varianceMax = varianceMax;
-    SmallVector<double> gb(geluBreakpoints.begin(), geluBreakpoints.end());
-    SmallVector<double> sb(siluBreakpoints.begin(), siluBreakpoints.end());
-    if (gb.empty())
-      gb = {-5, -2.5, 0, 2.5, 5};
-    if (sb.empty())
-      sb = {-10, -5, -2.5, 0, 2.5, 5, 10};
-    for (ArrayRef<double> bps : {ArrayRef<double>(gb), ArrayRef<double>(sb)})
-      if (bps.size() < 2 || !llvm::is_sorted(bps) ||
-          std::adjacent_find(bps.begin(), bps.end()) != bps.end()) {
-        module.emitError("spline breakpoints must be at least two strictly "
-                         "increasing values");
+    for (double t : {geluThreshold.getValue(), siluThreshold.getValue()})
+      if (!(t > 0 && t <= 64)) {
+        module.emitError("activation thresholds must be in (0, 64], got ") << t;
         return signalPassFailure();
       }
-    opts.gelu = fitSpline(gelu, gb, geluDegree);
-    opts.geluTanh = fitSpline(geluTanh, gb, geluDegree);
-    opts.silu = fitSpline(silu, sb, siluDegree);
+    for (unsigned d : {geluDegree.getValue(), siluDegree.getValue()})
+      if (d < 1 || d > 16) {
+        module.emitError("activation polynomial degrees must be in [1, 16], "
+                         "got ")
+            << d;
+        return signalPassFailure();
+      }
+    opts.gelu = fitReluCorrection(gelu, geluThreshold, geluDegree);
+    opts.geluTanh = fitReluCorrection(geluTanh, geluThreshold, geluDegree);
+    opts.silu = fitReluCorrection(silu, siluThreshold, siluDegree);
 
     DataFlowSolver solver;
     if (failed(runVisibilityAnalysis(module, solver, publicWeights)))

@@ -30,22 +30,39 @@ func.func @linear(%x: tensor<2x4xf32>) -> tensor<2x3xf32> {
 
 // -----
 
-// GeLU is a spline: one comparison per breakpoint, one polynomial per piece.
+// GeLU is ReLU(x) minus a correction for |x| < 4: one ReLU, one comparison
+// against the threshold on |x| = 2 ReLU(x) - x, the polynomial's variable
+// (|x| - 2) / 2, one degree-7 polynomial and one product with the bit.
 // CHECK-LABEL: func.func @gelu
-// CHECK-COUNT-5: mpc.drelu
+// CHECK: %[[X:.*]] = mpc.trunc
+// CHECK: %[[R:.*]] = mpc.relu %[[X]] : !mpc.tensor<8, shared, frac = 16>
+// CHECK: %[[RR:.*]] = mpc.add %[[R]], %[[R]]
+// CHECK: %[[ABS:.*]] = mpc.sub %[[RR]], %[[X]]
+// CHECK: %[[D:.*]] = mpc.sub %{{.*}}, %[[ABS]]
+// CHECK: %[[IN:.*]] = mpc.drelu %[[D]]
+// CHECK: mpc.sub %[[ABS]]
+// CHECK: mpc.mul
+// CHECK: mpc.trunc
+// CHECK: %[[G:.*]] = mpc.poly %{{.*}} {coefficients = array<f64: [[C0:[^,]+]], [[C1:[^,]+]], [[C2:[^,]+]], [[C3:[^,]+]], [[C4:[^,]+]], [[C5:[^,]+]], [[C6:[^,]+]], [[C7:[^,>]+]]>}
+// CHECK: %[[P:.*]] = mpc.mul %[[IN]], %[[G]] : (!mpc.tensor<8, shared, frac = 0>, !mpc.tensor<8, shared, frac = 16>) -> !mpc.tensor<8, shared, frac = 16>
+// CHECK: mpc.sub %[[R]], %[[P]]
 // CHECK-NOT: mpc.drelu
+// CHECK-NOT: mpc.poly
 // CHECK: return
-func.func @gelu(%x: tensor<8xf32> {mpc.visibility = #mpc.visibility<owner>}) -> tensor<8xf32> {
-  %0 = tfm.gelu %x : tensor<8xf32>
-  return %0 : tensor<8xf32>
+func.func @gelu(%x: tensor<8xf32> {mpc.visibility = #mpc.visibility<client>}) -> tensor<8xf32> {
+  %w = arith.constant dense<[0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0]> : tensor<8xf32>
+  %0 = tfm.mul %x, %w : (tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32>
+  %1 = tfm.gelu %0 : tensor<8xf32>
+  return %1 : tensor<8xf32>
 }
 
 // -----
 
-// CHECK-LABEL: func.func @gelu_poly_count
-// CHECK-COUNT-4: mpc.poly
-// CHECK-NOT: mpc.poly
-func.func @gelu_poly_count(%x: tensor<8xf32> {mpc.visibility = #mpc.visibility<owner>}) -> tensor<8xf32> {
+// A value one party holds is computed by that party: no MPC gate is shared.
+// CHECK-LABEL: func.func @gelu_owner
+// CHECK: mpc.relu %{{.*}} : !mpc.tensor<8, owner, frac = 16>
+// CHECK: mpc.poly %{{.*}} : !mpc.tensor<8, owner, frac = 16>
+func.func @gelu_owner(%x: tensor<8xf32> {mpc.visibility = #mpc.visibility<owner>}) -> tensor<8xf32> {
   %0 = tfm.gelu %x : tensor<8xf32>
   return %0 : tensor<8xf32>
 }

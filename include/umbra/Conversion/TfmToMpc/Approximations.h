@@ -1,11 +1,18 @@
 //===- Approximations.h - MPC-friendly forms of non-linear functions ------===//
 //
-// Under MPC a comparison costs one round and a product one round, so smooth
-// activations are evaluated as splines: comparisons against public
-// breakpoints select low-degree polynomials fitted by the compiler (least
+// Under MPC a comparison and a product each cost a round and bytes per
+// element, so smooth activations are evaluated with as few of both as
+// possible. GeLU, its tanh form and SiLU are all f(x) = x * S(x) with
+// S(x) + S(-x) = 1, hence
+//
+//   f(x) = ReLU(x) - g(|x|),   g(t) = -f(-t) = t * S(-t),
+//
+// and g decays to 0 quickly. One polynomial fitted to g on [0, T] (least
 // squares at Chebyshev nodes, in a variable scaled to [-1, 1] so that the
-// coefficients stay well inside fixed-point range). The fitted error over
-// each piece is reported so that passes and tests can state it.
+// coefficients stay well inside fixed-point range) and one comparison
+// |x| < T replace a spline of many pieces; |x| = 2 ReLU(x) - x is local once
+// ReLU is known (Bolt/BumbleBee use the same identity). The fitted error,
+// tail beyond T included, is measured so that passes and tests can state it.
 //
 //===----------------------------------------------------------------------===//
 #ifndef UMBRA_CONVERSION_TFMTOMPC_APPROXIMATIONS_H
@@ -24,14 +31,12 @@ struct ScaledPolynomial {
   double evaluate(double x) const;
 };
 
-/// One polynomial per interval [breakpoints[i], breakpoints[i+1]); below the
-/// first breakpoint the function is taken as 0 and above the last as x (the
-/// asymptotes of GeLU and SiLU).
-struct Spline {
-  llvm::SmallVector<double> breakpoints;
-  llvm::SmallVector<ScaledPolynomial> pieces;
-  /// Largest |spline(x) - f(x)| over [breakpoints.front() - 4 * width,
-  /// breakpoints.back() + 4 * width], sampled densely: includes the tails.
+/// f(x) ~ ReLU(x) - [|x| < threshold] * correction(|x|).
+struct ReluCorrection {
+  double threshold = 0;
+  ScaledPolynomial correction;
+  /// Largest |approximation(x) - f(x)| over [-4T, 4T], sampled densely:
+  /// includes the tails, where the correction is dropped.
   double maxError = 0;
   double evaluate(double x) const;
 };
@@ -40,12 +45,13 @@ struct Spline {
 ScaledPolynomial fitPolynomial(llvm::function_ref<double(double)> f, double lo,
                                double hi, unsigned degree);
 
-/// Fits a spline to `f` with the given breakpoints (at least two, strictly
-/// increasing) and degree, and measures its error.
-Spline fitSpline(llvm::function_ref<double(double)> f,
-                 llvm::ArrayRef<double> breakpoints, unsigned degree);
+/// Fits the correction of `f` (which must satisfy f(x) - f(-x) = x) on
+/// [0, threshold] with a polynomial of `degree`, and measures the error.
+ReluCorrection fitReluCorrection(llvm::function_ref<double(double)> f,
+                                 double threshold, unsigned degree);
 
 double gelu(double x);
+double geluTanh(double x);
 double silu(double x);
 
 } // namespace umbra
