@@ -766,38 +766,107 @@ Vec expGate(Party &P, const Vec &x, int f, int t, int bits) {
   return y;
 }
 
+/// Products pw[i] * pw[j] of several pairs in one round: a pair (i, i) is a
+/// square and opens one masked value, any other pair two (Beaver).
+static std::vector<Vec> powerProducts(Party &P, const std::vector<Vec> &pw,
+                                      const std::vector<std::pair<int, int>> &pairs) {
+  size_t n = pw[1].size();
+  std::vector<Vec> a(pairs.size()), b(pairs.size()), c(pairs.size());
+  Vec open;
+  for (size_t q = 0; q < pairs.size(); ++q) {
+    auto [i, j] = pairs[q];
+    a[q] = P.randShared(n);
+    b[q] = i == j ? a[q] : P.randShared(n);
+    c[q] = P.corr(n, [&] {
+      Vec r(n);
+      for (size_t e = 0; e < n; ++e)
+        r[e] = a[q][e] * b[q][e];
+      return r;
+    });
+    for (size_t e = 0; e < n; ++e)
+      open.push_back(pw[i][e] - a[q][e]);
+    if (i != j)
+      for (size_t e = 0; e < n; ++e)
+        open.push_back(pw[j][e] - b[q][e]);
+  }
+  open = P.open(open);
+  std::vector<Vec> z(pairs.size(), Vec(n));
+  size_t at = 0;
+  for (size_t q = 0; q < pairs.size(); ++q) {
+    const uint64_t *d = &open[at], *e = pairs[q].first == pairs[q].second ? d : d + n;
+    at += pairs[q].first == pairs[q].second ? n : 2 * n;
+    for (size_t k = 0; k < n; ++k)
+      z[q][k] = c[q][k] + d[k] * b[q][k] + e[k] * a[q][k] +
+                (P.p0() ? d[k] * e[k] : 0);
+  }
+  return z;
+}
+
 Vec polyGate(Party &P, const Vec &x, int f, const std::vector<double> &c) {
+  // Paterson-Stockmeyer: with k baby powers x..x^k and y = x^k,
+  //   p(x) = q_0(x) + y (q_1(x) + y (q_2(x) + ...)),  deg q_j < k,
+  // costs k - 1 + ceil((d + 1) / k) - 1 products instead of d - 1. k is the
+  // smallest power of two >= sqrt(d + 1) (so the baby powers take log2 k
+  // rounds), or d itself when that leaves no giant step.
   size_t n = x.size();
   int d = int(c.size()) - 1;
-  std::vector<Vec> pw(d + 1);
-  if (d >= 1)
-    pw[1] = x;
-  int have = 1;
-  while (have < d) {
-    int m = std::min(have, d - have);
-    // pw[have + j] = pw[have] * pw[j] for j = 1..m in one batched product.
-    Vec a(n * m), b(n * m);
+  if (d <= 0) {
+    Vec out(n, 0);
+    addConst(P, out, d == 0 ? c[0] : 0.0, f);
+    return out;
+  }
+  int k = 1;
+  while (k * k < d + 1)
+    k *= 2;
+  if (k >= d - 1)
+    k = d;
+  std::vector<Vec> pw(k + 1);
+  pw[1] = x;
+  for (int have = 1; have < k;) {
+    // pw[have + j] = pw[have] * pw[j], j = 1..m: one round of products and
+    // one of truncation.
+    int m = std::min(have, k - have);
+    std::vector<std::pair<int, int>> pairs;
     for (int j = 1; j <= m; ++j)
-      for (size_t i = 0; i < n; ++i) {
-        a[(j - 1) * n + i] = pw[have][i];
-        b[(j - 1) * n + i] = pw[j][i];
-      }
-    Vec z = mulTrunc(P, a, b, f);
+      pairs.push_back({have, j});
+    std::vector<Vec> z = powerProducts(P, pw, pairs);
+    Vec all;
+    for (const Vec &v : z)
+      all.insert(all.end(), v.begin(), v.end());
+    all = trunc(P, all, f);
     for (int j = 1; j <= m; ++j)
-      pw[have + j].assign(z.begin() + (j - 1) * n, z.begin() + j * n);
+      pw[have + j].assign(all.begin() + (j - 1) * n, all.begin() + j * n);
     have += m;
   }
-  // sum_i c_i x^i at 2f bits, one truncation.
-  Vec acc(n, 0);
-  for (int i = 1; i <= d; ++i) {
-    uint64_t ce = encodeFixed(c[i], f);
+  // q_j(x) at 2f bits (local), c_0 of the block encoded at 2f.
+  auto block = [&](int j) {
+    Vec acc(n, 0);
+    for (int i = 1; i < k && j * k + i <= d; ++i) {
+      uint64_t ce = encodeFixed(c[j * k + i], f);
+      for (size_t e = 0; e < n; ++e)
+        acc[e] += ce * pw[i][e];
+    }
+    addConst(P, acc, c[j * k], 2 * f);
+    return acc;
+  };
+  int giant = d / k; // index of the last block
+  if (giant == 1 && k == d) {
+    // No giant step (k = d): q_0 + c_d x^d, one truncation.
+    Vec acc = block(0);
+    uint64_t ce = encodeFixed(c[d], f);
     for (size_t e = 0; e < n; ++e)
-      acc[e] += ce * pw[i][e];
+      acc[e] += ce * pw[d][e];
+    return trunc(P, acc, f);
   }
-  if (d >= 1) {
-    acc = trunc(P, acc, f);
+  Vec acc = trunc(P, block(giant), f);
+  for (int j = giant - 1; j >= 0; --j) {
+    std::vector<Vec> pwAcc = {Vec(), pw[k], acc};
+    Vec z = powerProducts(P, pwAcc, {{1, 2}})[0];
+    Vec q = block(j);
+    for (size_t e = 0; e < n; ++e)
+      z[e] += q[e];
+    acc = trunc(P, z, f);
   }
-  addConst(P, acc, c[0], f);
   return acc;
 }
 

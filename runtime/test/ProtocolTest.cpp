@@ -322,18 +322,46 @@ TEST_P(ProtocolCmp, ExpOnSoftmaxDomain) {
 // Reciprocal and rsqrt: InverseTest.cpp.
 
 TEST(Protocol, Polynomial) {
-  std::vector<double> c = {0.5, -1.25, 0.75, 0.1, -0.02};
+  // Every degree path: constant, direct (d <= 5) and Paterson-Stockmeyer
+  // with one (d = 6, 7) and two (d = 10) giant steps.
   std::vector<double> xs;
   for (int i = 0; i <= 80; ++i)
-    xs.push_back(-4 + 0.1 * i);
-  auto out = fixedRun(
-      xs, 16, [&](Party &P, const Vec &x) { return polyGate(P, x, 16, c); });
-  for (size_t i = 0; i < xs.size(); ++i) {
-    double want = 0;
-    for (size_t k = c.size(); k-- > 0;)
-      want = want * xs[i] + c[k];
-    EXPECT_NEAR(out[i], want, 2e-3) << xs[i];
+    xs.push_back(-2 + 0.05 * i);
+  for (int d : {0, 1, 2, 3, 4, 5, 6, 7, 10}) {
+    std::vector<double> c;
+    for (int i = 0; i <= d; ++i)
+      c.push_back((i % 2 ? -0.6 : 0.45) / (i + 1));
+    auto out = fixedRun(
+        xs, 16, [&](Party &P, const Vec &x) { return polyGate(P, x, 16, c); });
+    for (size_t i = 0; i < xs.size(); ++i) {
+      double want = 0, scale = 0;
+      for (size_t k = c.size(); k-- > 0;) {
+        want = want * xs[i] + c[k];
+        scale = scale * std::abs(xs[i]) + 1;
+      }
+      // Coefficients are encoded with 16 fractional bits and every power
+      // is truncated (<= 1 LSB each): the error grows with sum |x|^i.
+      EXPECT_NEAR(out[i], want, std::ldexp(scale, -15))
+          << "degree " << d << " at " << xs[i];
+    }
   }
+}
+
+TEST(Protocol, PolynomialDegree7Cost) {
+  // Baby powers x^2 (square), x^3 and x^4 (product, square), the top block's
+  // truncation, one giant product: 4 products instead of 6, 7 rounds.
+  size_t n = 300;
+  Vec x(n);
+  for (size_t i = 0; i < n; ++i)
+    x[i] = encodeFixed(-1 + 2.0 * i / n, 16);
+  std::vector<double> c = {0.1, -0.2, 0.3, 0.05, -0.3, 0.2, 0.06, -0.08};
+  GateRun r = run2(x, Vec(1, 0), [&](Party &P, const Vec &a, const Vec &) {
+    return polyGate(P, a, 16, c);
+  });
+  // Per element and party: x^2 8 + trunc 8; x^3, x^4 16 + 8 + trunc 16;
+  // top block trunc 8; giant product 16 + trunc 8.
+  EXPECT_EQ(r.c[0].sent, 88 * n + 7 * kHdr);
+  EXPECT_EQ(r.c[0].rounds, 7u);
 }
 
 TEST_P(ProtocolCmp, ReceivedMessagesAreUniformlyMasked) {
