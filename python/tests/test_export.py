@@ -56,3 +56,21 @@ def test_compare_logits_metrics():
     assert r["top1_agree"] == pytest.approx(0.9)
     with pytest.raises(ValueError):
         compare_logits(ref, ref[:, :5])
+
+
+def test_export_next_token(tmp_path):
+    """--next-token: the last position's logits only, equal to the full model's."""
+    torch.manual_seed(0)
+    m = build_model(preset("gpt2-tiny")).eval()
+    T = 16
+    p = str(tmp_path / "next.onnx")
+    export_onnx(m, p, T, next_token=True)
+    om, _ = check_onnx(p)
+    _, outs = io_signature(om)
+    assert outs == [("logits", onnx.TensorProto.FLOAT, [1, 1, 256])]
+    ids = np.random.default_rng(2).integers(0, 256, (1, T), dtype=np.int64)
+    with torch.no_grad():
+        full = m(torch.from_numpy(ids)).numpy()
+    got = run_onnx(p, ids)
+    assert got.shape == (1, 1, 256)
+    assert np.abs(got[0, 0] - full[0, -1]).max() < 1e-4

@@ -1,7 +1,8 @@
 """ONNX export (opset 17, static shapes).
 
 Graph interface: input ``input_ids`` int64 [1, T], output ``logits`` float32
-[1, T, vocab]. Weights are exported in fp32 (fixtures are stored fp16 and
+[1, T, vocab] ([1, 1, vocab] with --next-token: logits of the last position
+only). Weights are exported in fp32 (fixtures are stored fp16 and
 widened on load).
 
   /usr/bin/python3 -m umbra_models.export --model fixtures/opt-l4-d256 --seq 64 --out opt.onnx \
@@ -27,14 +28,25 @@ from .model import build_model, load_model_dir
 OPSET = 17
 
 
-def export_onnx(model, path, seq, opset=OPSET):
+class NextToken(torch.nn.Module):
+    """The decoder with logits for the last position only."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids):
+        return self.model(input_ids, next_token=True)
+
+
+def export_onnx(model, path, seq, opset=OPSET, next_token=False):
     model.eval()
     if seq > model.cfg.max_seq:
         raise ValueError(f"seq {seq} > max_seq {model.cfg.max_seq}")
     x = torch.zeros(1, seq, dtype=torch.long)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(model, (x,), path, opset_version=opset, input_names=["input_ids"],
+        torch.onnx.export(NextToken(model) if next_token else model, (x,), path, opset_version=opset, input_names=["input_ids"],
                           output_names=["logits"], do_constant_folding=True, dynamic_axes=None)
     return path
 
@@ -76,6 +88,8 @@ def main(argv=None):
     ap.add_argument("--out", required=True)
     ap.add_argument("--dump-dir", default=None, help="write input_ids.npy and torch logits.npy here")
     ap.add_argument("--text-file", default=None, help="take the dumped input ids from this text (with --model)")
+    ap.add_argument("--next-token", action="store_true",
+                    help="output the logits of the last position only ([1, 1, vocab])")
     a = ap.parse_args(argv)
     torch.set_num_threads(2)
     tok = None
@@ -89,7 +103,7 @@ def main(argv=None):
         torch.manual_seed(a.seed)
         model = build_model(preset(a.preset, max_seq=None))
         model.eval()
-    export_onnx(model, a.out, a.seq)
+    export_onnx(model, a.out, a.seq, next_token=a.next_token)
     m, ops = check_onnx(a.out)
     ins, outs = io_signature(m)
     print(f"wrote {a.out} ({os.path.getsize(a.out) / 1e6:.1f} MB), inputs {ins}, outputs {outs}")
@@ -99,7 +113,7 @@ def main(argv=None):
         text = open(a.text_file, "rb").read() if a.text_file else None
         ids = sample_ids(model, a.seq, a.seed, tok, text)
         with torch.no_grad():
-            logits = model(torch.from_numpy(ids)).numpy()
+            logits = model(torch.from_numpy(ids), next_token=a.next_token).numpy()
         np.save(os.path.join(a.dump_dir, "input_ids.npy"), ids)
         np.save(os.path.join(a.dump_dir, "logits.npy"), logits.astype(np.float32))
         print(f"wrote {a.dump_dir}/input_ids.npy {ids.shape} and logits.npy {logits.shape}")

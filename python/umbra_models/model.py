@@ -122,7 +122,9 @@ class Block(nn.Module):
 
 
 class Decoder(nn.Module):
-    """Token ids [B, T] (int64) -> logits [B, T, vocab]."""
+    """Token ids [B, T] (int64) -> logits [B, T, vocab], or [B, 1, vocab] for
+    the last position only with ``next_token=True`` (the final norm and the
+    LM head then run on one row: what a generating client needs)."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
@@ -151,13 +153,15 @@ class Decoder(nn.Module):
             else:  # norm weights
                 nn.init.ones_(p)
 
-    def forward(self, input_ids):
+    def forward(self, input_ids, next_token: bool = False):
         B, T = input_ids.shape
         x = self.tok_emb(input_ids)
         if self.cfg.family != "llama":
             x = x + self.pos_emb(self.pos_ids[:, :T])
         for blk in self.blocks:
             x = blk(x)
+        if next_token:
+            x = x[:, -1:, :]
         return self.lm_head(self.ln_f(x))
 
     def num_params(self) -> int:
