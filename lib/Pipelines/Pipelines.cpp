@@ -2,6 +2,7 @@
 #include "umbra/Pipelines/Pipelines.h"
 
 #include "umbra/Conversion/Passes.h"
+#include "umbra/Dialect/Mpc/Transforms/Passes.h"
 #include "umbra/Dialect/Tfm/Transforms/Passes.h"
 
 #include "mlir/Pass/PassRegistry.h"
@@ -15,6 +16,10 @@ void umbra::buildUmbraPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   if (options.compileTo == CompileTo::tfm)
     return;
+  mpc::MpcRelocateOptions relocate;
+  relocate.publicWeights =
+      options.publicWeights ? ".*" : options.publicWeightNames.getValue();
+  pm.addPass(mpc::createMpcRelocate(relocate));
   ConvertTfmToMpcOptions lower;
   lower.fracBits = options.fracBits;
   lower.publicWeights = options.publicWeights;
@@ -26,7 +31,8 @@ void umbra::buildUmbraPipeline(OpPassManager &pm,
 void umbra::registerUmbraPipelines() {
   PassPipelineRegistration<UmbraPipelineOptions>(
       "umbra-pipeline",
-      "Umbra's default pipeline: tfm-fuse, canonicalize, convert-tfm-to-mpc, "
-      "canonicalize, cse (compile-to=tfm stops after fusion)",
+      "Umbra's default pipeline: tfm-fuse, canonicalize, mpc-relocate, "
+      "convert-tfm-to-mpc, canonicalize, cse (compile-to=tfm stops after "
+      "fusion)",
       buildUmbraPipeline);
 }

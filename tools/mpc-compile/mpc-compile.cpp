@@ -70,6 +70,13 @@ static cl::opt<bool> publicWeights("public-weights",
                                    cl::desc("Treat the model's weights as "
                                             "public"),
                                    cl::cat(category));
+static cl::opt<std::string> publicWeightNames(
+    "public-weight-names",
+    cl::desc("Regular expression (full match) over weight names, the ONNX "
+             "initializer names, that are public: a frozen public base, "
+             "public LoRA bases; the client computes what depends only on "
+             "them and its input"),
+    cl::value_desc("regex"), cl::cat(category));
 static cl::opt<bool> leakageReport(
     "leakage-report",
     cl::desc("List every value the program reveals (on stdout, or on stderr "
@@ -159,6 +166,7 @@ int main(int argc, char **argv) {
     umbra::UmbraPipelineOptions options;
     options.fracBits = fracBits;
     options.publicWeights = publicWeights;
+    options.publicWeightNames = publicWeightNames;
     options.compileTo = compileTo == umbra::CompileTo::tfm
                             ? umbra::CompileTo::tfm
                             : umbra::CompileTo::mpc;

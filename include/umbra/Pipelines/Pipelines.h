@@ -26,6 +26,10 @@ struct UmbraPipelineOptions
                              llvm::cl::desc("Treat the model's weights as "
                                             "public"),
                              llvm::cl::init(false)};
+  Option<std::string> publicWeightNames{
+      *this, "public-weight-names",
+      llvm::cl::desc("Regular expression over weight names (ONNX "
+                     "initializers) that are public, e.g. a frozen base")};
   Option<CompileTo> compileTo{
       *this, "compile-to",
       llvm::cl::desc("Last stage of the pipeline (umbra: the same passes as "
@@ -37,8 +41,8 @@ struct UmbraPipelineOptions
           clEnumValN(CompileTo::umbra, "umbra", "same as mpc"))};
 };
 
-/// tfm-fuse, canonicalize; then (unless compile-to=tfm) convert-tfm-to-mpc,
-/// canonicalize, cse.
+/// tfm-fuse, canonicalize; then (unless compile-to=tfm) mpc-relocate,
+/// convert-tfm-to-mpc, canonicalize, cse.
 void buildUmbraPipeline(mlir::OpPassManager &pm,
                         const UmbraPipelineOptions &options);
 

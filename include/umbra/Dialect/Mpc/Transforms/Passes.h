@@ -2,6 +2,7 @@
 #ifndef UMBRA_DIALECT_MPC_TRANSFORMS_PASSES_H
 #define UMBRA_DIALECT_MPC_TRANSFORMS_PASSES_H
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Pass/Pass.h"
 #include "umbra/Dialect/Mpc/IR/MpcDialect.h"
 

@@ -34,6 +34,42 @@ def MpcAnnotateVisibility : Pass<"mpc-annotate-visibility"> {
 }
 
 
+def MpcRelocate : Pass<"mpc-relocate", "::mlir::ModuleOp"> {
+  let summary = "Move work on public values out of MPC (Marill et al., 2024)";
+  let description = [{
+    Runs on `tfm` before `convert-tfm-to-mpc` and rewrites the model so that
+    nothing that could be computed in plaintext reaches MPC:
+
+    - Public weights by name: `public-weights` is a regular expression over
+      weight names (the ONNX initializer names, which the importer keeps as
+      the resource keys). Matching weights get `mpc.visibility = public`: a
+      frozen public base model, public LoRA bases, public embeddings.
+      Everything the analysis then finds computable by the client alone
+      (its input and public values only, for example the frozen first
+      layers) is computed by the client in plaintext and shared once, where
+      it meets the owner's weights.
+    - Folding: an op whose operands are all public constants (reshape,
+      transpose, neg, add, sub, mul) is evaluated at compile time, so public
+      weight preprocessing never runs at all.
+    - Distribution: `linear(x, W + D)` and `matmul(x, W + D)` with a public
+      `W` and a private `D` (a public base plus the owner's fine-tuning
+      delta) become `x W + x D`: when `x` is the client's, `x W` is a
+      plaintext product at the client and only `x D` needs MPC.
+  }];
+  let options = [
+    Option<"publicWeights", "public-weights", "std::string", /*default=*/"\"\"",
+           "Regular expression (full match) over weight names that are public">
+  ];
+  let statistics = [
+    Statistic<"numPublicWeights", "public-weights", "weights marked public">,
+    Statistic<"numFolded", "folded", "ops on public constants folded">,
+    Statistic<"numDistributed", "distributed",
+              "products distributed over a public + private sum">
+  ];
+  let dependentDialects = ["::umbra::mpc::MpcDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def MpcOptimize : Pass<"mpc-optimize", "::mlir::func::FuncOp"> {
   let summary = "Merge truncations and schedule openings into shared rounds";
   let description = [{

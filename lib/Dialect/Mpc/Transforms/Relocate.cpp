@@ -1,0 +1,236 @@
+//===- Relocate.cpp - move work on public values out of MPC ---------------===//
+//
+// Marill et al. (2024): work that depends on public values alone, or on one
+// party's data and public values, should never be paid for under MPC. The
+// visibility analysis already places single-party work at its holder; this
+// pass makes more of the model public-only or single-party: it marks the
+// weights the user names as public, folds ops on public constants, and
+// distributes products over public + private sums so that the public part is
+// a plaintext product.
+//
+//===----------------------------------------------------------------------===//
+#include "umbra/Analysis/VisibilityAnalysis.h"
+#include "umbra/Dialect/Mpc/IR/MpcAttributes.h"
+#include "umbra/Dialect/Mpc/Transforms/Passes.h"
+#include "umbra/Dialect/Tfm/IR/TfmOps.h"
+#include "umbra/Support/ConstantValues.h"
+
+#include "mlir/Analysis/DataFlowFramework.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinDialect.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/Regex.h"
+
+namespace umbra::mpc {
+#define GEN_PASS_DEF_MPCRELOCATE
+#include "umbra/Dialect/Mpc/Transforms/Passes.h.inc"
+} // namespace umbra::mpc
+
+using namespace mlir;
+using namespace umbra;
+using namespace umbra::mpc;
+
+namespace {
+
+/// The weight's name: the ONNX initializer name the importer put in the
+/// location, else the resource key.
+std::optional<std::string> weightName(arith::ConstantOp cst) {
+  std::optional<std::string> name;
+  cst.getLoc()->walk([&](Location loc) {
+    if (auto n = dyn_cast<NameLoc>(loc)) {
+      name = n.getName().str();
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  if (!name)
+    if (auto r = dyn_cast<DenseResourceElementsAttr>(cst.getValue()))
+      name = r.getRawHandle().getKey().str();
+  return name;
+}
+
+/// Row-major strides of `shape`.
+SmallVector<int64_t> stridesOf(ArrayRef<int64_t> shape) {
+  SmallVector<int64_t> s(shape.size(), 1);
+  for (int64_t i = static_cast<int64_t>(shape.size()) - 2; i >= 0; --i)
+    s[i] = s[i + 1] * shape[i + 1];
+  return s;
+}
+
+/// Element `flat` of the result (of shape `out`) read from an operand of
+/// shape `in` under numpy broadcasting.
+int64_t broadcastIndex(int64_t flat, ArrayRef<int64_t> out,
+                       ArrayRef<int64_t> in) {
+  SmallVector<int64_t> os = stridesOf(out), is = stridesOf(in);
+  int64_t idx = 0, lead = out.size() - in.size();
+  for (size_t d = 0; d < out.size(); ++d) {
+    int64_t coord = (flat / os[d]) % out[d];
+    if (int64_t k = static_cast<int64_t>(d) - lead; k >= 0 && in[k] != 1)
+      idx += coord * is[k];
+  }
+  return idx;
+}
+
+/// The values of `op`'s result when every operand is a constant, for the
+/// ops that only move or combine data.
+std::optional<SmallVector<double>> evaluate(Operation *op) {
+  SmallVector<SmallVector<double>> in;
+  for (Value v : op->getOperands()) {
+    std::optional<SmallVector<double>> vals = getConstantValues(v);
+    if (!vals)
+      return std::nullopt;
+    in.push_back(std::move(*vals));
+  }
+  auto outTy = cast<ShapedType>(op->getResult(0).getType());
+  ArrayRef<int64_t> out = outTy.getShape();
+  int64_t n = outTy.getNumElements();
+  auto binary = [&](auto fn) -> std::optional<SmallVector<double>> {
+    ArrayRef<int64_t> a = cast<ShapedType>(op->getOperand(0).getType()).getShape(),
+                      b = cast<ShapedType>(op->getOperand(1).getType()).getShape();
+    SmallVector<double> r(n);
+    for (int64_t i = 0; i < n; ++i)
+      r[i] = fn(in[0][broadcastIndex(i, out, a)], in[1][broadcastIndex(i, out, b)]);
+    return r;
+  };
+  return TypeSwitch<Operation *, std::optional<SmallVector<double>>>(op)
+      .Case<tfm::ReshapeOp>([&](auto) { return in[0]; })
+      .Case<tfm::NegOp>([&](auto) {
+        SmallVector<double> r(in[0]);
+        for (double &x : r)
+          x = -x;
+        return r;
+      })
+      .Case<tfm::AddOp>([&](auto) { return binary(std::plus<double>()); })
+      .Case<tfm::SubOp>([&](auto) { return binary(std::minus<double>()); })
+      .Case<tfm::MulOp>([&](auto) { return binary(std::multiplies<double>()); })
+      .Case<tfm::TransposeOp>([&](tfm::TransposeOp t)
+                                  -> std::optional<SmallVector<double>> {
+        ArrayRef<int64_t> perm = t.getPermutation();
+        SmallVector<int64_t> is =
+            stridesOf(cast<ShapedType>(t.getInput().getType()).getShape());
+        SmallVector<int64_t> os = stridesOf(out);
+        SmallVector<double> r(n);
+        for (int64_t i = 0; i < n; ++i) {
+          int64_t src = 0;
+          for (size_t d = 0; d < out.size(); ++d)
+            src += ((i / os[d]) % out[d]) * is[perm[d]];
+          r[i] = in[0][src];
+        }
+        return r;
+      })
+      .Default([](Operation *) { return std::nullopt; });
+}
+
+struct MpcRelocate : umbra::mpc::impl::MpcRelocateBase<MpcRelocate> {
+  using MpcRelocateBase::MpcRelocateBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    if (failed(markPublicWeights(module)))
+      return signalPassFailure();
+    fold(module);
+    distribute(module);
+  }
+
+  LogicalResult markPublicWeights(ModuleOp module) {
+    if (publicWeights.empty())
+      return success();
+    llvm::Regex re("^(" + publicWeights + ")$");
+    if (std::string err; !re.isValid(err))
+      return module.emitError("public-weights is not a valid regular "
+                              "expression: ")
+             << err;
+    auto pub = VisibilityAttr::get(&getContext(), Visibility::public_);
+    module.walk([&](arith::ConstantOp cst) {
+      std::optional<std::string> name = weightName(cst);
+      if (name && re.match(*name)) {
+        cst->setAttr(kVisibilityAttrName, pub);
+        ++numPublicWeights;
+      }
+    });
+    return success();
+  }
+
+  /// Folds, in program order, every foldable op on public constants (a
+  /// folded result can make its users foldable).
+  void fold(ModuleOp module) {
+    DataFlowSolver solver;
+    if (failed(runVisibilityAnalysis(module, solver, /*publicWeights=*/false)))
+      return;
+    SmallVector<Operation *> folded;
+    module.walk([&](Operation *op) {
+      if (op->getNumResults() != 1 || !isa<tfm::TfmDialect>(op->getDialect()))
+        return;
+      auto ty = dyn_cast<RankedTensorType>(op->getResult(0).getType());
+      if (!ty || !isa<FloatType>(ty.getElementType()) ||
+          getVisibility(solver, op->getResult(0)) != Visibility::public_)
+        return;
+      std::optional<SmallVector<double>> vals = evaluate(op);
+      if (!vals)
+        return;
+      SmallVector<float> f(vals->begin(), vals->end());
+      OpBuilder b(op);
+      auto cst = arith::ConstantOp::create(
+          b, op->getLoc(), ty, DenseElementsAttr::get(ty, ArrayRef<float>(f)));
+      // Folded values are public whatever they look like.
+      cst->setAttr(kVisibilityAttrName,
+                   VisibilityAttr::get(&getContext(), Visibility::public_));
+      op->getResult(0).replaceAllUsesWith(cst);
+      folded.push_back(op);
+      ++numFolded;
+    });
+    for (Operation *op : folded)
+      op->erase();
+    // Intermediate results and the weights they came from are dead now.
+    module.walk([](arith::ConstantOp cst) {
+      if (cst->use_empty())
+        cst->erase();
+    });
+  }
+
+  /// x (W + D) -> x W + x D for a public W and a private D.
+  void distribute(ModuleOp module) {
+    DataFlowSolver solver;
+    if (failed(runVisibilityAnalysis(module, solver, /*publicWeights=*/false)))
+      return;
+    auto isPublic = [&](Value v) {
+      return getVisibility(solver, v) == Visibility::public_;
+    };
+    SmallVector<Operation *> work;
+    module.walk([&](Operation *op) {
+      if (isa<tfm::LinearOp, tfm::MatMulOp>(op))
+        work.push_back(op);
+    });
+    for (Operation *op : work) {
+      Value weight = op->getOperand(1);
+      auto sum = weight.getDefiningOp<tfm::AddOp>();
+      if (!sum || !sum->hasOneUse() ||
+          sum.getLhs().getType() != sum.getRhs().getType() ||
+          isPublic(op->getOperand(0)))
+        continue;
+      Value pub = sum.getLhs(), priv = sum.getRhs();
+      if (!isPublic(pub))
+        std::swap(pub, priv);
+      if (!isPublic(pub) || isPublic(priv))
+        continue;
+      OpBuilder b(op);
+      Operation *withPub = b.clone(*op), *withPriv = b.clone(*op);
+      withPub->setOperand(1, pub);
+      withPriv->setOperand(1, priv);
+      if (auto lin = dyn_cast<tfm::LinearOp>(withPriv); lin && lin.getBias())
+        lin.getBiasMutable().clear(); // the bias is added once
+      Value total = tfm::AddOp::create(b, op->getLoc(), op->getResult(0).getType(),
+                                       withPub->getResult(0),
+                                       withPriv->getResult(0));
+      op->getResult(0).replaceAllUsesWith(total);
+      op->erase();
+      sum->erase();
+      ++numDistributed;
+    }
+  }
+};
+
+} // namespace
