@@ -39,7 +39,7 @@ class NextToken(torch.nn.Module):
         return self.model(input_ids, next_token=True)
 
 
-def export_onnx(model, path, seq, opset=OPSET, next_token=False):
+def export_onnx(model, path, seq, opset=OPSET, next_token=False, keep_names=False):
     model.eval()
     if seq > model.cfg.max_seq:
         raise ValueError(f"seq {seq} > max_seq {model.cfg.max_seq}")
@@ -47,7 +47,8 @@ def export_onnx(model, path, seq, opset=OPSET, next_token=False):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(NextToken(model) if next_token else model, (x,), path, opset_version=opset, input_names=["input_ids"],
-                          output_names=["logits"], do_constant_folding=True, dynamic_axes=None)
+                          output_names=["logits"], do_constant_folding=not keep_names,
+                          dynamic_axes=None)
     return path
 
 
@@ -88,6 +89,10 @@ def main(argv=None):
     ap.add_argument("--out", required=True)
     ap.add_argument("--dump-dir", default=None, help="write input_ids.npy and torch logits.npy here")
     ap.add_argument("--text-file", default=None, help="take the dumped input ids from this text (with --model)")
+    ap.add_argument("--keep-names", action="store_true",
+                    help="keep the parameter names as initializer names (torch's constant "
+                         "folding renames transposed weights onnx::MatMul_N); for "
+                         "mpc-compile --public-weight-names")
     ap.add_argument("--next-token", action="store_true",
                     help="output the logits of the last position only ([1, 1, vocab])")
     a = ap.parse_args(argv)
@@ -103,7 +108,7 @@ def main(argv=None):
         torch.manual_seed(a.seed)
         model = build_model(preset(a.preset, max_seq=None))
         model.eval()
-    export_onnx(model, a.out, a.seq, next_token=a.next_token)
+    export_onnx(model, a.out, a.seq, next_token=a.next_token, keep_names=a.keep_names)
     m, ops = check_onnx(a.out)
     ins, outs = io_signature(m)
     print(f"wrote {a.out} ({os.path.getsize(a.out) / 1e6:.1f} MB), inputs {ins}, outputs {outs}")
