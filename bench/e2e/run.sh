@@ -2,9 +2,11 @@
 # End-to-end benchmark: a GPT-2-small-shaped decoder (12 layers, hidden 768,
 # 12 heads, FFN 3072, vocabulary 50257, random weights) exported by torch,
 # compiled by mpc-compile and run by mpc-run --local (dealer, P0, P1 as
-# processes on this machine), for 32 prompt tokens with logits at every
-# position. Prints compile time, online bytes/rounds/seconds per op kind and
-# per phase, dealer material, and the logit error against torch.
+# processes on this machine) with both comparison protocols, for `seq`
+# prompt tokens: logits at every position, and separately the next token
+# only (--next-token export: final norm and LM head on the last row).
+# Prints compile time, online bytes/rounds/seconds per op kind and per
+# phase, dealer material, and the logit error against torch.
 #
 #   bench/e2e/run.sh [build-dir] [work-dir] [seq]
 set -euo pipefail
@@ -16,23 +18,29 @@ py=/usr/bin/python3
 export PYTHONPATH="$here/python${PYTHONPATH:+:$PYTHONPATH}"
 mkdir -p "$work"
 
-if [ ! -f "$work/gpt2-small-$seq.onnx" ]; then
-  $py -m umbra_models.export --preset gpt2-small --seq "$seq" \
-    --out "$work/gpt2-small-$seq.onnx" --dump-dir "$work/torch-$seq"
-fi
+for variant in all next; do
+  name="gpt2-small-$seq-$variant"
+  flag=""; [ "$variant" = next ] && flag="--next-token"
+  if [ ! -f "$work/$name.onnx" ]; then
+    $py -m umbra_models.export --preset gpt2-small --seq "$seq" $flag \
+      --out "$work/$name.onnx" --dump-dir "$work/torch-$name"
+  fi
 
-echo "== compile"
-/usr/bin/time -f "mpc-compile: %e s wall, %M KiB peak RSS" \
-  "$build/bin/mpc-compile" "$work/gpt2-small-$seq.onnx" \
-  -o "$work/gpt2-small-$seq.umbra" --leakage-report
-ls -l "$work/gpt2-small-$seq.umbra"
+  echo "== compile ($variant)"
+  /usr/bin/time -f "mpc-compile: %e s wall, %M KiB peak RSS" \
+    "$build/bin/mpc-compile" "$work/$name.onnx" -o "$work/$name.umbra" \
+    --leakage-report
+  ls -l "$work/$name.umbra"
 
-echo "== secure inference (mpc-run --local)"
-/usr/bin/time -f "mpc-run --local: %e s wall, %M KiB peak RSS (largest role)" \
-  "$build/runtime/mpc-run" "$work/gpt2-small-$seq.umbra" --local \
-  -i "input_ids=$work/torch-$seq/input_ids.npy" -o "$work/mpc-$seq" \
-  --stats "$work/stats-$seq.json" --progress
-
-$py "$here/scripts/demo_report.py" --dump-dir "$work/torch-$seq" \
-  --mpc-logits "$work/mpc-$seq/logits.npy" --stats "$work/stats-$seq.p0.json" \
-  --dealer-stats "$work/stats-$seq.dealer.json" --brief
+  for cmp in bits dcf; do
+    echo "== secure inference ($variant logits, --comparison $cmp)"
+    /usr/bin/time -f "mpc-run --local: %e s wall, %M KiB peak RSS (largest role)" \
+      "$build/runtime/mpc-run" "$work/$name.umbra" --local --comparison "$cmp" \
+      -i "input_ids=$work/torch-$name/input_ids.npy" -o "$work/mpc-$name-$cmp" \
+      --stats "$work/stats-$name-$cmp.json"
+    $py "$here/scripts/demo_report.py" --dump-dir "$work/torch-$name" \
+      --mpc-logits "$work/mpc-$name-$cmp/logits.npy" \
+      --stats "$work/stats-$name-$cmp.p0.json" \
+      --dealer-stats "$work/stats-$name-$cmp.dealer.json" --brief
+  done
+done
