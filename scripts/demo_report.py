@@ -50,8 +50,9 @@ def main():
         print()
     print("next token after the prompt:  MPC %r   plaintext %r" %
           (show(tok, [int(top_mpc[-1])]), show(tok, [int(top_ref[-1])])))
-    print("top-1 agreement over all %d positions: %d/%d" %
-          (len(ids), int((top_ref == top_mpc).sum()), len(ids)))
+    # One row per position with logits (one with a next-token-only export).
+    print("top-1 agreement over all %d positions with logits: %d/%d" %
+          (len(top_ref), int((top_ref == top_mpc).sum()), len(top_ref)))
     print("max |logit MPC - plaintext| = %.4f (max |logit| %.1f)" %
           (float(np.abs(mpc - ref).max()), float(np.abs(ref).max())))
     for p in range(0 if a.brief else len(ids)):
