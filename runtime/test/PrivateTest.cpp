@@ -281,33 +281,41 @@ TEST(Private, LoaderRejectsMixedParties) {
         b.instr(Op::Select, {c, a, a}, {b.slot("z", {2}, Vis::Shared, 16)});
       },
       "select: operand 'a' is owner-private but '%1' is secret-shared");
-  // A private instruction's result belongs to the holder of its inputs.
-  expectError(
-      [](ProgramBuilder &b) {
-        int x = b.input("x", {2}, Vis::Client);
-        b.instr(Op::Neg, {x}, {b.slot("z", {2}, Vis::Owner, 16)});
-      },
-      "result 'z' is owner, expected client");
-  expectError(
-      [](ProgramBuilder &b) {
-        int p = b.constant("p", {2}, Vis::Public, {1, 2});
-        b.instr(Op::Neg, {p}, {b.slot("z", {2}, Vis::Client, 16)});
-      },
-      "result 'z' is client, expected public");
-  // Reveal and gates that make no sense on private or public values.
-  expectError(
-      [](ProgramBuilder &b) {
-        int x = b.input("x", {2}, Vis::Client);
-        b.instr(Op::Reveal, {x}, {b.slot("z", {2}, Vis::Public, 16)}, {2}, {},
-                "why");
-      },
-      "reveal: operand 'x' is client-private: its holder knows it already");
-  expectError(
-      [](ProgramBuilder &b) {
-        int p = b.constant("p", {2}, Vis::Public, {1, 2});
-        b.instr(Op::Relu, {p}, {b.slot("z", {2}, Vis::Public, 16)});
-      },
-      "relu: operands are public");
+  // One instruction on one input: a private result belongs to the holder
+  // of its inputs; reveals and gates make no sense on private or public
+  // values respectively.
+  struct Single {
+    Op op;
+    Vis in, out;
+    std::vector<int64_t> iattrs;
+    std::string want;
+  };
+  for (const Single &c : std::vector<Single>{
+           {Op::Neg, Vis::Client, Vis::Owner, {}, "is owner, expected client"},
+           {Op::Neg,
+            Vis::Public,
+            Vis::Client,
+            {},
+            "is client, expected public"},
+           {Op::Reveal,
+            Vis::Client,
+            Vis::Public,
+            {2},
+            "reveal: operand 'x' is client-private: its holder knows it "
+            "already"},
+           {Op::Relu,
+            Vis::Public,
+            Vis::Public,
+            {},
+            "relu: operands are public"},
+       })
+    expectError(
+        [&](ProgramBuilder &b) {
+          int x = b.input("x", {2}, c.in);
+          b.instr(c.op, {x}, {b.slot("z", {2}, c.out, 16)}, c.iattrs, {},
+                  "why");
+        },
+        c.want);
   expectError(
       [](ProgramBuilder &b) {
         int c = b.share(b.input("c", {2}, Vis::Client, 0));
