@@ -155,6 +155,35 @@ static std::vector<T> concatAxis(const std::vector<const std::vector<T> *> &vs,
   return out;
 }
 
+/// The ideal real-number semantics of one instruction (Float reference).
+static std::vector<double>
+realInstr(const Program &prog, const InstrInfo &I,
+          const std::vector<const std::vector<double> *> &ins);
+
+/// The party that holds a private slot in plaintext (DESIGN.md roles).
+static Role holderOf(Vis v) { return v == Vis::Client ? Role::P0 : Role::P1; }
+
+/// Non-linear gates: an MPC protocol on shared operands, plain real
+/// arithmetic (realInstr) at the holder of private ones. Every other
+/// instruction is exact ring arithmetic on either.
+static bool isGate(Op op) {
+  switch (op) {
+  case Op::DRelu:
+  case Op::Ltz:
+  case Op::Select:
+  case Op::Relu:
+  case Op::Max:
+  case Op::ArgMax:
+  case Op::Reciprocal:
+  case Op::Rsqrt:
+  case Op::Exp:
+  case Op::Poly:
+    return true;
+  default:
+    return false;
+  }
+}
+
 //===----------------------------------------------------------------------===//
 // MPC executor
 //===----------------------------------------------------------------------===//
@@ -172,7 +201,7 @@ Executor::Executor(const Program &prog, Party &party)
     if (si.weight < 0)
       continue;
     if (si.vis == Vis::Public || (si.vis == Vis::Owner && P_.role == Role::P1))
-      vals_[s] = {prog.weightRing(int(s)), Kind::Public};
+      vals_[s] = {prog.weightRing(int(s)), Kind::Plain};
   }
 }
 
@@ -182,7 +211,7 @@ void Executor::setInputRing(int slot, Vec v) {
   UMBRA_CHECK(int64_t(v.size()) == si.numel, "input '", si.name, "' has ",
               v.size(), " elements, expected ", si.numel, " (shape ",
               shapeStr(si.shape), ")");
-  vals_[slot] = {std::move(v), Kind::Public};
+  vals_[slot] = {std::move(v), Kind::Plain};
 }
 
 void Executor::setInput(int slot, const std::vector<double> &values) {
@@ -195,7 +224,7 @@ void Executor::setInput(int slot, const std::vector<double> &values) {
 }
 
 bool Executor::hasPlain(int slot) const {
-  return !P_.dealer() && vals_.at(slot).kind == Kind::Public;
+  return !P_.dealer() && vals_.at(slot).kind == Kind::Plain;
 }
 
 std::vector<double> Executor::plainReal(int slot) const {
@@ -312,13 +341,19 @@ void Executor::exec(size_t idx) {
       mv.data.assign(prog_.slots[I.in[k]].numel, 0);
       if (mv.kind == Kind::None)
         mv.kind = prog_.slots[I.in[k]].vis == Vis::Shared ? Kind::Shared
-                                                          : Kind::Public;
+                                                          : Kind::Plain;
     }
     return v;
   };
   auto inShape = [&](int k) -> const Shape & {
     return prog_.slots[I.in[k]].shape;
   };
+  // Private work runs at its holder alone: the other party and the dealer
+  // skip it, so it costs no messages and no dealer material.
+  if (isPrivate(os.vis) && P.role != holderOf(os.vis)) {
+    vals_[o] = Value{};
+    return;
+  }
   // A value revealed to the other party only: local ops propagate "not
   // known here"; anything interactive is a program error.
   if (!D)
@@ -339,15 +374,28 @@ void Executor::exec(size_t idx) {
         return;
       }
   Value out;
-  out.kind = os.vis == Vis::Shared ? Kind::Shared : Kind::Public;
+  out.kind = os.vis == Vis::Shared ? Kind::Shared : Kind::Plain;
+  auto store = [&](Value v) {
+    if (v.kind != Kind::None)
+      UMBRA_CHECK(v.data.size() == n, "internal: ", opName(I.op), " produced ",
+                  v.data.size(), " elements, expected ", n);
+    vals_[o] = std::move(v);
+    if (onValue)
+      onValue(o);
+  };
+  // The holder of private operands evaluates gates on plain reals; every
+  // other instruction below is the same ring arithmetic for public and
+  // private values.
+  if (isPrivate(os.vis) && isGate(I.op))
+    return store({plainGate(I), Kind::Plain});
   switch (I.op) {
   case Op::Share: {
     const SlotInfo &is = prog_.slots[I.in[0]];
-    Role owner = is.vis == Vis::Client ? Role::P0 : Role::P1;
+    Role owner = holderOf(is.vis);
     Vec plain;
     if (P.role == owner) {
       const Value &v = vals_[I.in[0]];
-      UMBRA_CHECK(v.kind == Kind::Public, "missing input '", is.name, "' at ",
+      UMBRA_CHECK(v.kind == Kind::Plain, "missing input '", is.name, "' at ",
                   roleName(P.role));
       plain = v.data;
     }
@@ -488,25 +536,9 @@ void Executor::exec(size_t idx) {
   case Op::Broadcast:
     out.data = bcast(in(0).data, inShape(0), os.shape);
     break;
-  case Op::OneHot: {
-    // The holder of the ids expands them and secret-shares the rows.
-    const SlotInfo &is = prog_.slots[I.in[0]];
-    int64_t depth = I.iattrs[0];
-    if (is.vis == Vis::Public) {
-      out.data = oneHotRows<uint64_t>(in(0).data, depth);
-      break;
-    }
-    Role owner = is.vis == Vis::Client ? Role::P0 : Role::P1;
-    Vec plain;
-    if (P.role == owner) {
-      const Value &v = vals_[I.in[0]];
-      UMBRA_CHECK(v.kind == Kind::Public, "missing input '", is.name, "' at ",
-                  roleName(P.role));
-      plain = oneHotRows<uint64_t>(v.data, depth);
-    }
-    out.data = shareInput(P, owner, plain, n);
+  case Op::OneHot:
+    out.data = oneHotRows<uint64_t>(in(0).data, I.iattrs[0]);
     break;
-  }
   case Op::ReduceSum:
     out.data = reduceSumAxes(in(0).data, inShape(0), I.iattrs, n);
     break;
@@ -527,12 +559,34 @@ void Executor::exec(size_t idx) {
   default:
     fail("unsupported instruction ", opName(I.op));
   }
-  if (out.kind != Kind::None)
-    UMBRA_CHECK(out.data.size() == n, "internal: ", opName(I.op), " produced ",
-                out.data.size(), " elements, expected ", n);
-  vals_[o] = std::move(out);
-  if (onValue)
-    onValue(o);
+  store(std::move(out));
+}
+
+Vec Executor::plainGate(const InstrInfo &I) const {
+  std::vector<std::vector<double>> reals;
+  for (int s : I.in) {
+    const Value &v = get(s);
+    UMBRA_CHECK(v.kind == Kind::Plain, "slot '", prog_.slots[s].name,
+                "' is not known to ", roleName(P_.role), " but ", opName(I.op),
+                " needs it");
+    std::vector<double> r(v.data.size());
+    for (size_t i = 0; i < r.size(); ++i)
+      r[i] = decodeFixed(v.data[i], prog_.slots[s].frac);
+    reals.push_back(std::move(r));
+  }
+  std::vector<const std::vector<double> *> ins;
+  for (const auto &r : reals)
+    ins.push_back(&r);
+  const SlotInfo &os = prog_.slots[I.out[0]];
+  std::vector<double> res = realInstr(prog_, I, ins);
+  Vec out(res.size());
+  for (size_t i = 0; i < res.size(); ++i) {
+    UMBRA_CHECK(std::isfinite(res[i]), opName(I.op), " of '", os.name,
+                "' gives ", res[i], " at element ", i,
+                " (input outside the gate's domain)");
+    out[i] = encodeFixed(res[i], os.frac);
+  }
+  return out;
 }
 
 //===----------------------------------------------------------------------===//
@@ -554,146 +608,157 @@ void FloatExecutor::setInput(int slot, const std::vector<double> &v) {
   vals_[slot] = v;
 }
 
+/// The ideal real-number semantics of one instruction (exact exp, 1/x, ...;
+/// truncation is the identity on reals). Home of the plaintext kernels: the
+/// float reference runs every instruction with it, the MPC executor the
+/// non-linear gates of private slots.
+static std::vector<double>
+realInstr(const Program &prog, const InstrInfo &I,
+          const std::vector<const std::vector<double> *> &ins) {
+  const SlotInfo &os = prog.slots[I.out[0]];
+  size_t n = size_t(os.numel);
+  auto in = [&](int k) -> const std::vector<double> & { return *ins[k]; };
+  auto inShape = [&](int k) -> const Shape & {
+    return prog.slots[I.in[k]].shape;
+  };
+  std::vector<double> out(n);
+  auto unary = [&](auto f) {
+    const auto &x = in(0);
+    for (size_t i = 0; i < n; ++i)
+      out[i] = f(x[i]);
+  };
+  switch (I.op) {
+  case Op::Share:
+  case Op::Reveal:
+  case Op::Copy:
+  case Op::Reshape:
+  case Op::Trunc:
+    out = in(0);
+    break;
+  case Op::Add:
+  case Op::Sub:
+  case Op::Mul: {
+    auto a = bcast(in(0), inShape(0), os.shape);
+    auto b = bcast(in(1), inShape(1), os.shape);
+    for (size_t i = 0; i < n; ++i)
+      out[i] = I.op == Op::Add   ? a[i] + b[i]
+               : I.op == Op::Sub ? a[i] - b[i]
+                                 : a[i] * b[i];
+    break;
+  }
+  case Op::Neg:
+    unary([](double x) { return -x; });
+    break;
+  case Op::MatMul: {
+    const Shape &as = inShape(0), &bs = inShape(1);
+    int64_t nn = as[as.size() - 2], k = as.back(), m = bs.back();
+    int64_t batch = numel(as) / (nn * k);
+    bool wB = bs.size() > 2;
+    const auto &A = in(0), &B = in(1);
+    for (int64_t b = 0; b < batch; ++b)
+      for (int64_t i = 0; i < nn; ++i)
+        for (int64_t kk = 0; kk < k; ++kk) {
+          double a = A[(b * nn + i) * k + kk];
+          const double *brow = &B[((wB ? b : 0) * k + kk) * m];
+          double *orow = &out[(b * nn + i) * m];
+          for (int64_t j = 0; j < m; ++j)
+            orow[j] += a * brow[j];
+        }
+    break;
+  }
+  case Op::Scale: {
+    double f = double(I.iattrs[0]) *
+               std::ldexp(1.0, prog.slots[I.in[0]].frac - os.frac);
+    unary([&](double x) { return x * f; });
+    break;
+  }
+  case Op::DRelu:
+    unary([](double x) { return x >= 0 ? 1.0 : 0.0; });
+    break;
+  case Op::Ltz:
+    unary([](double x) { return x < 0 ? 1.0 : 0.0; });
+    break;
+  case Op::Relu:
+    unary([](double x) { return x > 0 ? x : 0.0; });
+    break;
+  case Op::Select: {
+    const auto &c = in(0), &a = in(1), &b = in(2);
+    for (size_t i = 0; i < n; ++i)
+      out[i] = c[i] != 0 ? a[i] : b[i];
+    break;
+  }
+  case Op::Max:
+  case Op::ArgMax: {
+    const Shape &s = inShape(0);
+    int64_t axis = I.iattrs[0], len = s[axis];
+    auto x = gather(in(0), transposeMap(s, axisLastPerm(s.size(), axis)));
+    for (size_t r = 0; r < n; ++r) {
+      int64_t best = 0;
+      for (int64_t j = 1; j < len; ++j)
+        if (x[r * len + j] > x[r * len + best])
+          best = j;
+      out[r] = I.op == Op::Max ? x[r * len + best] : double(best);
+    }
+    break;
+  }
+  case Op::Reciprocal:
+    unary([](double x) { return 1.0 / x; });
+    break;
+  case Op::Rsqrt:
+    unary([](double x) { return 1.0 / std::sqrt(x); });
+    break;
+  case Op::Exp:
+    unary([](double x) { return std::exp(x); });
+    break;
+  case Op::Poly:
+    unary([&](double x) {
+      double r = 0;
+      for (size_t i = I.fattrs.size(); i-- > 0;)
+        r = r * x + I.fattrs[i];
+      return r;
+    });
+    break;
+  case Op::Transpose:
+    out = gather(in(0), transposeMap(inShape(0), I.iattrs));
+    break;
+  case Op::Slice:
+    out = gather(in(0), sliceMap(inShape(0), I.iattrs));
+    break;
+  case Op::Broadcast:
+    out = bcast(in(0), inShape(0), os.shape);
+    break;
+  case Op::OneHot:
+    out = oneHotRows<double>(in(0), I.iattrs[0]);
+    break;
+  case Op::ReduceSum:
+    out = reduceSumAxes(in(0), inShape(0), I.iattrs, n);
+    break;
+  case Op::Concat: {
+    std::vector<const std::vector<double> *> ps;
+    std::vector<const Shape *> ss;
+    for (size_t k = 0; k < I.in.size(); ++k) {
+      ps.push_back(&in(int(k)));
+      ss.push_back(&inShape(int(k)));
+    }
+    out = concatAxis(ps, ss, I.iattrs[0]);
+    break;
+  }
+  default:
+    fail("unsupported instruction ", opName(I.op));
+  }
+  return out;
+}
+
 void FloatExecutor::run() {
   for (const InstrInfo &I : prog_.instrs) {
-    const SlotInfo &os = prog_.slots[I.out[0]];
-    size_t n = size_t(os.numel);
-    auto in = [&](int k) -> const std::vector<double> & {
-      const auto &v = vals_[I.in[k]];
-      UMBRA_CHECK(int64_t(v.size()) == prog_.slots[I.in[k]].numel,
-                  "reference: slot '", prog_.slots[I.in[k]].name,
+    std::vector<const std::vector<double> *> ins;
+    for (int s : I.in) {
+      UMBRA_CHECK(int64_t(vals_[s].size()) == prog_.slots[s].numel,
+                  "reference: slot '", prog_.slots[s].name,
                   "' has no value (missing input?)");
-      return v;
-    };
-    auto inShape = [&](int k) -> const Shape & {
-      return prog_.slots[I.in[k]].shape;
-    };
-    std::vector<double> out(n);
-    auto unary = [&](auto f) {
-      const auto &x = in(0);
-      for (size_t i = 0; i < n; ++i)
-        out[i] = f(x[i]);
-    };
-    switch (I.op) {
-    case Op::Share:
-    case Op::Reveal:
-    case Op::Copy:
-    case Op::Reshape:
-    case Op::Trunc:
-      out = in(0);
-      break;
-    case Op::Add:
-    case Op::Sub:
-    case Op::Mul: {
-      auto a = bcast(in(0), inShape(0), os.shape);
-      auto b = bcast(in(1), inShape(1), os.shape);
-      for (size_t i = 0; i < n; ++i)
-        out[i] = I.op == Op::Add   ? a[i] + b[i]
-                 : I.op == Op::Sub ? a[i] - b[i]
-                                   : a[i] * b[i];
-      break;
+      ins.push_back(&vals_[s]);
     }
-    case Op::Neg:
-      unary([](double x) { return -x; });
-      break;
-    case Op::MatMul: {
-      const Shape &as = inShape(0), &bs = inShape(1);
-      int64_t nn = as[as.size() - 2], k = as.back(), m = bs.back();
-      int64_t batch = numel(as) / (nn * k);
-      bool wB = bs.size() > 2;
-      const auto &A = in(0), &B = in(1);
-      for (int64_t b = 0; b < batch; ++b)
-        for (int64_t i = 0; i < nn; ++i)
-          for (int64_t kk = 0; kk < k; ++kk) {
-            double a = A[(b * nn + i) * k + kk];
-            const double *brow = &B[((wB ? b : 0) * k + kk) * m];
-            double *orow = &out[(b * nn + i) * m];
-            for (int64_t j = 0; j < m; ++j)
-              orow[j] += a * brow[j];
-          }
-      break;
-    }
-    case Op::Scale: {
-      double f = double(I.iattrs[0]) *
-                 std::ldexp(1.0, prog_.slots[I.in[0]].frac - os.frac);
-      unary([&](double x) { return x * f; });
-      break;
-    }
-    case Op::DRelu:
-      unary([](double x) { return x >= 0 ? 1.0 : 0.0; });
-      break;
-    case Op::Ltz:
-      unary([](double x) { return x < 0 ? 1.0 : 0.0; });
-      break;
-    case Op::Relu:
-      unary([](double x) { return x > 0 ? x : 0.0; });
-      break;
-    case Op::Select: {
-      const auto &c = in(0), &a = in(1), &b = in(2);
-      for (size_t i = 0; i < n; ++i)
-        out[i] = c[i] != 0 ? a[i] : b[i];
-      break;
-    }
-    case Op::Max:
-    case Op::ArgMax: {
-      const Shape &s = inShape(0);
-      int64_t axis = I.iattrs[0], len = s[axis];
-      auto x = gather(in(0), transposeMap(s, axisLastPerm(s.size(), axis)));
-      for (size_t r = 0; r < n; ++r) {
-        int64_t best = 0;
-        for (int64_t j = 1; j < len; ++j)
-          if (x[r * len + j] > x[r * len + best])
-            best = j;
-        out[r] = I.op == Op::Max ? x[r * len + best] : double(best);
-      }
-      break;
-    }
-    case Op::Reciprocal:
-      unary([](double x) { return 1.0 / x; });
-      break;
-    case Op::Rsqrt:
-      unary([](double x) { return 1.0 / std::sqrt(x); });
-      break;
-    case Op::Exp:
-      unary([](double x) { return std::exp(x); });
-      break;
-    case Op::Poly:
-      unary([&](double x) {
-        double r = 0;
-        for (size_t i = I.fattrs.size(); i-- > 0;)
-          r = r * x + I.fattrs[i];
-        return r;
-      });
-      break;
-    case Op::Transpose:
-      out = gather(in(0), transposeMap(inShape(0), I.iattrs));
-      break;
-    case Op::Slice:
-      out = gather(in(0), sliceMap(inShape(0), I.iattrs));
-      break;
-    case Op::Broadcast:
-      out = bcast(in(0), inShape(0), os.shape);
-      break;
-    case Op::OneHot:
-      out = oneHotRows<double>(in(0), I.iattrs[0]);
-      break;
-    case Op::ReduceSum:
-      out = reduceSumAxes(in(0), inShape(0), I.iattrs, n);
-      break;
-    case Op::Concat: {
-      std::vector<const std::vector<double> *> ps;
-      std::vector<const Shape *> ss;
-      for (size_t k = 0; k < I.in.size(); ++k) {
-        ps.push_back(&in(int(k)));
-        ss.push_back(&inShape(int(k)));
-      }
-      out = concatAxis(ps, ss, I.iattrs[0]);
-      break;
-    }
-    default:
-      fail("reference: unsupported instruction ", opName(I.op));
-    }
-    vals_[I.out[0]] = std::move(out);
+    vals_[I.out[0]] = realInstr(prog_, I, ins);
   }
 }
 

@@ -80,9 +80,29 @@ Shape broadcastShapes(const Shape &a, const Shape &b) {
   return out;
 }
 
-static bool dataVis(Vis v) { return v == Vis::Public || v == Vis::Shared; }
-static Vis joinVis(Vis a, Vis b) {
-  return (a == Vis::Shared || b == Vis::Shared) ? Vis::Shared : Vis::Public;
+bool isPrivate(Vis v) { return v == Vis::Client || v == Vis::Owner; }
+
+/// Who may see a combination of operands. Public data joins anything; a
+/// party's private data joins only public data and its own (the holder
+/// computes in plaintext); shared data joins public data. Anything else
+/// would hand one party's plaintext to an instruction the other party or
+/// the protocol evaluates: the compiler must insert a `share` first.
+static Vis joinOperands(Op op, const std::vector<const SlotInfo *> &in) {
+  const SlotInfo *priv = nullptr, *shared = nullptr;
+  for (const SlotInfo *s : in) {
+    if (s->vis == Vis::Shared && !shared)
+      shared = s;
+    if (!isPrivate(s->vis))
+      continue;
+    UMBRA_CHECK(!priv || priv->vis == s->vis, opName(op), ": mixes '",
+                priv->name, "' (", visName(priv->vis), "-private) with '",
+                s->name, "' (", visName(s->vis), "-private); share them first");
+    priv = priv ? priv : s;
+  }
+  UMBRA_CHECK(!priv || !shared, opName(op), ": operand '", priv->name, "' is ",
+              visName(priv->vis), "-private but '", shared->name,
+              "' is secret-shared; share '", priv->name, "' first");
+  return shared ? Vis::Shared : priv ? priv->vis : Vis::Public;
 }
 
 SlotInfo inferOutput(Op op, const std::vector<const SlotInfo *> &in,
@@ -96,13 +116,14 @@ SlotInfo inferOutput(Op op, const std::vector<const SlotInfo *> &in,
     UMBRA_CHECK(ia.size() == n, opName(op), " expects ", n,
                 " integer attributes, got ", ia.size());
   };
-  auto needData = [&](const SlotInfo *s) {
-    UMBRA_CHECK(dataVis(s->vis), opName(op), ": operand '", s->name, "' is ",
-                visName(s->vis), "-private; share it first");
-  };
-  auto needShared = [&](const SlotInfo *s) {
-    UMBRA_CHECK(s->vis == Vis::Shared, opName(op), ": operand '", s->name,
-                "' must be secret-shared");
+  // Non-linear gates run under MPC on shared operands, or in plaintext at
+  // the holder of private ones; public operands are folded by the compiler.
+  auto gateVis = [&]() {
+    Vis v = joinOperands(op, in);
+    UMBRA_CHECK(v != Vis::Public, opName(op),
+                ": operands are public; the runtime evaluates this gate on "
+                "shared or private values only (fold it at compile time)");
+    return v;
   };
   // Optional trailing comparison width (exact for |x| < 2^(bits-1)).
   auto needBits = [&](size_t base) {
@@ -119,15 +140,20 @@ SlotInfo inferOutput(Op op, const std::vector<const SlotInfo *> &in,
   switch (op) {
   case Op::Share:
     nIn(1, 1);
-    UMBRA_CHECK(in[0]->vis == Vis::Client || in[0]->vis == Vis::Owner,
-                "share: operand '", in[0]->name, "' must be client or owner");
+    UMBRA_CHECK(isPrivate(in[0]->vis), "share: operand '", in[0]->name,
+                "' must be client or owner");
     o = *in[0];
     o.vis = Vis::Shared;
     break;
   case Op::Reveal:
     nIn(1, 1);
     nI(1);
-    needShared(in[0]);
+    UMBRA_CHECK(in[0]->vis == Vis::Shared, "reveal: operand '", in[0]->name,
+                "' is ", visName(in[0]->vis),
+                (isPrivate(in[0]->vis)
+                     ? "-private: its holder knows it already, and nobody "
+                       "else may learn it"
+                     : ": there is nothing to reveal"));
     UMBRA_CHECK(ia[0] >= 0 && ia[0] <= 3, "reveal: bad target ", ia[0]);
     o = *in[0];
     o.vis = Vis::Public;
@@ -136,10 +162,8 @@ SlotInfo inferOutput(Op op, const std::vector<const SlotInfo *> &in,
   case Op::Sub:
   case Op::Mul:
     nIn(2, 2);
-    needData(in[0]);
-    needData(in[1]);
     o.shape = broadcastShapes(in[0]->shape, in[1]->shape);
-    o.vis = joinVis(in[0]->vis, in[1]->vis);
+    o.vis = joinOperands(op, in);
     if (op == Op::Mul) {
       o.frac = in[0]->frac + in[1]->frac;
     } else {
@@ -152,13 +176,10 @@ SlotInfo inferOutput(Op op, const std::vector<const SlotInfo *> &in,
   case Op::Neg:
   case Op::Copy:
     nIn(1, 1);
-    needData(in[0]);
     o = *in[0];
     break;
   case Op::MatMul: {
     nIn(2, 2);
-    needData(in[0]);
-    needData(in[1]);
     const Shape &a = in[0]->shape, &b = in[1]->shape;
     UMBRA_CHECK(a.size() >= 2 && b.size() >= 2,
                 "matmul: operands must have rank >= 2");
@@ -172,20 +193,18 @@ SlotInfo inferOutput(Op op, const std::vector<const SlotInfo *> &in,
     }
     o.shape = a;
     o.shape.back() = b.back();
-    o.vis = joinVis(in[0]->vis, in[1]->vis);
+    o.vis = joinOperands(op, in);
     o.frac = in[0]->frac + in[1]->frac;
     break;
   }
   case Op::Scale:
     nIn(1, 1);
     nI(1);
-    needData(in[0]);
     o = *in[0];
     break;
   case Op::Trunc:
     nIn(1, 1);
     nI(1);
-    needData(in[0]);
     UMBRA_CHECK(ia[0] >= 1 && ia[0] <= 62 && ia[0] <= in[0]->frac,
                 "trunc: bits ", ia[0], " invalid for an operand with ",
                 in[0]->frac, " fractional bits");
@@ -195,33 +214,38 @@ SlotInfo inferOutput(Op op, const std::vector<const SlotInfo *> &in,
   case Op::DRelu:
   case Op::Ltz:
     nIn(1, 1);
-    needShared(in[0]);
     needBits(0);
     o = *in[0];
+    o.vis = gateVis();
     o.frac = 0;
     break;
   case Op::Select:
     nIn(3, 3);
-    for (auto *s : in)
-      needShared(s);
+    o = *in[1];
+    o.vis = gateVis();
+    // The MPC protocol needs every operand shared; the holder of private
+    // operands may mix in public ones.
+    if (o.vis == Vis::Shared)
+      for (auto *s : in)
+        UMBRA_CHECK(s->vis == Vis::Shared, "select: operand '", s->name,
+                    "' must be secret-shared like the others");
     UMBRA_CHECK(in[0]->shape == in[1]->shape && in[1]->shape == in[2]->shape,
                 "select: operand shapes differ");
     UMBRA_CHECK(in[0]->frac == 0 && in[1]->frac == in[2]->frac,
                 "select: condition must have 0 fractional bits and the "
                 "branches equal ones");
-    o = *in[1];
     break;
   case Op::Relu:
     nIn(1, 1);
-    needShared(in[0]);
     needBits(0);
     o = *in[0];
+    o.vis = gateVis();
     break;
   case Op::Max:
   case Op::ArgMax: {
     nIn(1, 1);
     needBits(2);
-    needShared(in[0]);
+    gateVis();
     int64_t r = in[0]->shape.size();
     UMBRA_CHECK(ia[0] >= 0 && ia[0] < r, opName(op), ": axis ", ia[0],
                 " out of range for ", shapeStr(in[0]->shape));
@@ -239,7 +263,7 @@ SlotInfo inferOutput(Op op, const std::vector<const SlotInfo *> &in,
   case Op::Rsqrt:
     nIn(1, 1);
     nI(1);
-    needShared(in[0]);
+    gateVis();
     UMBRA_CHECK(fa.size() == 2 && fa[0] > 0 && fa[1] >= fa[0] &&
                     std::isfinite(fa[1]),
                 opName(op), ": needs an input range 0 < lo <= hi");
@@ -249,14 +273,14 @@ SlotInfo inferOutput(Op op, const std::vector<const SlotInfo *> &in,
   case Op::Exp:
     nIn(1, 1);
     needBits(1);
-    needShared(in[0]);
+    gateVis();
     UMBRA_CHECK(ia[0] >= 1 && ia[0] <= 16 && ia[0] <= in[0]->frac,
                 "exp: t must be in [1, min(16, frac)]");
     o = *in[0];
     break;
   case Op::Poly:
     nIn(1, 1);
-    needShared(in[0]);
+    gateVis();
     UMBRA_CHECK(!fa.empty() && fa.size() <= 33,
                 "poly: needs 1..33 coefficients");
     for (double c : fa)
@@ -265,7 +289,6 @@ SlotInfo inferOutput(Op op, const std::vector<const SlotInfo *> &in,
     break;
   case Op::Transpose: {
     nIn(1, 1);
-    needData(in[0]);
     size_t r = in[0]->shape.size();
     UMBRA_CHECK(ia.size() == r, "transpose: permutation rank mismatch");
     std::vector<bool> seen(r);
@@ -280,7 +303,6 @@ SlotInfo inferOutput(Op op, const std::vector<const SlotInfo *> &in,
   }
   case Op::Slice: {
     nIn(1, 1);
-    needData(in[0]);
     size_t r = in[0]->shape.size();
     UMBRA_CHECK(ia.size() == 2 * r, "slice: needs starts and ends per dim");
     o = *in[0];
@@ -299,22 +321,20 @@ SlotInfo inferOutput(Op op, const std::vector<const SlotInfo *> &in,
     int64_t r = o.shape.size();
     UMBRA_CHECK(ia[0] >= 0 && ia[0] < r, "concat: bad axis");
     o.shape[ia[0]] = 0;
+    o.vis = joinOperands(op, in);
     for (auto *s : in) {
-      needData(s);
       UMBRA_CHECK(int64_t(s->shape.size()) == r && s->frac == in[0]->frac,
                   "concat: operands differ in rank or scale");
       for (int64_t d = 0; d < r; ++d)
         UMBRA_CHECK(d == ia[0] || s->shape[d] == in[0]->shape[d],
                     "concat: shape mismatch");
       o.shape[ia[0]] += s->shape[ia[0]];
-      o.vis = joinVis(o.vis, s->vis);
     }
     break;
   }
   case Op::Reshape:
   case Op::Broadcast:
     nIn(1, 1);
-    needData(in[0]);
     o = *in[0]; // shape comes from the declared slot
     break;
   case Op::OneHot:
@@ -326,13 +346,12 @@ SlotInfo inferOutput(Op op, const std::vector<const SlotInfo *> &in,
     UMBRA_CHECK(in[0]->vis != Vis::Shared,
                 "onehot: ids must be held by one party (or public)");
     UMBRA_CHECK(in[0]->shape.size() < 8, "onehot: rank too large");
+    // Expanded in plaintext by whoever holds the ids (share it after).
     o = *in[0];
     o.shape.push_back(ia[0]);
-    o.vis = in[0]->vis == Vis::Public ? Vis::Public : Vis::Shared;
     break;
   case Op::ReduceSum: {
     nIn(1, 1);
-    needData(in[0]);
     UMBRA_CHECK(ia.size() >= 2, "reduce_sum: needs keepdims and >= 1 axis");
     int64_t r = in[0]->shape.size();
     std::vector<bool> red(r, false);
@@ -638,7 +657,7 @@ void Program::verify() {
       UMBRA_CHECK(got.weight < 0, "result '", got.name, "' carries a weight");
       ii.deploy = allConst && !ii.in.empty() && ii.op != Op::Reveal;
       if (ii.op == Op::Share)
-        ii.deploy = ins[0]->weight >= 0;
+        ii.deploy = isConst[ii.in[0]];
       defined[o] = true;
       isConst[o] = ii.deploy;
       instrs.push_back(std::move(ii));

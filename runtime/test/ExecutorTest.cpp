@@ -10,15 +10,6 @@ using namespace umbra::rt::test;
 
 namespace {
 
-std::vector<double> randomReal(size_t n, double lo, double hi, uint64_t seed) {
-  std::mt19937_64 g(seed);
-  std::uniform_real_distribution<double> d(lo, hi);
-  std::vector<double> v(n);
-  for (auto &x : v)
-    x = d(g);
-  return v;
-}
-
 /// A small transformer-shaped block: linear layers with owner weights,
 /// ReLU, a ReLU-free softmax (max, exp, sum, reciprocal), an rsqrt norm,
 /// a polynomial (GeLU-like) and an argmax.
@@ -202,18 +193,19 @@ TEST(Executor, BatchedAttentionShapes) {
 } // namespace
 
 TEST(Executor, OneHotAndReduceSum) {
-  // The client's token ids become shared one-hot rows (an embedding lookup
-  // as a product with the owner's table); sums over one and two axes.
+  // The client one-hot encodes its token ids in plaintext and shares the
+  // rows (an embedding lookup as a product with the owner's table); sums
+  // over one and two axes.
   ProgramBuilder b(16);
   const int64_t T = 3, V = 5, D = 4;
   int ids = b.input("ids", {2, T}, Vis::Client, 0);
   int oh = b.emit(Op::OneHot, {ids}, {V});
   EXPECT_EQ(b.slotInfo(oh).shape, (Shape{2, T, V}));
-  EXPECT_EQ(b.slotInfo(oh).vis, Vis::Shared);
+  EXPECT_EQ(b.slotInfo(oh).vis, Vis::Client);
   EXPECT_EQ(b.slotInfo(oh).frac, 0);
   auto table = randomReal(V * D, -1, 1, 21);
   int w = b.share(b.constant("table", {V, D}, Vis::Owner, table));
-  int e = b.matmul(oh, w); // frac 0 + 16
+  int e = b.matmul(b.share(oh), w); // frac 0 + 16
   int s1 = b.emit(Op::ReduceSum, {e}, {1, 2});
   EXPECT_EQ(b.slotInfo(s1).shape, (Shape{2, T, 1}));
   int s2 = b.emit(Op::ReduceSum, {e}, {0, 0, 2});

@@ -25,9 +25,8 @@ std::vector<uint64_t> randomWords(size_t n, uint64_t seed) {
 
 /// Independent reference using unsigned __int128 (truncated), so it does not
 /// share code or even the multiply width with gemmRingNaive.
-uint64_t refDot(const uint64_t *A, int64_t lda, const uint64_t *B,
-                int64_t ldb, int64_t i, int64_t j, int64_t K, bool transA,
-                bool transB) {
+uint64_t refDot(const uint64_t *A, int64_t lda, const uint64_t *B, int64_t ldb,
+                int64_t i, int64_t j, int64_t K, bool transA, bool transB) {
   unsigned __int128 s = 0;
   for (int64_t k = 0; k < K; ++k) {
     uint64_t a = transA ? A[k * lda + i] : A[i * lda + k];
@@ -47,8 +46,7 @@ struct Case {
 void check(const Case &c, int threads, uint64_t seed) {
   const int64_t rowsA = c.transA ? c.K : c.M, colsA = c.transA ? c.M : c.K;
   const int64_t rowsB = c.transB ? c.N : c.K, colsB = c.transB ? c.K : c.N;
-  const int64_t lda = colsA + c.padA, ldb = colsB + c.padB,
-                ldc = c.N + c.padC;
+  const int64_t lda = colsA + c.padA, ldb = colsB + c.padB, ldc = c.N + c.padC;
   auto A = randomWords(size_t(std::max<int64_t>(rowsA * lda, 1)), seed);
   auto B = randomWords(size_t(std::max<int64_t>(rowsB * ldb, 1)), seed + 1);
   auto C0 = randomWords(size_t(std::max<int64_t>(c.M * ldc, 1)), seed + 2);
@@ -59,13 +57,13 @@ void check(const Case &c, int threads, uint64_t seed) {
     for (int64_t j = 0; j < ldc; ++j) {
       uint64_t got = C[size_t(i * ldc + j)];
       if (j >= c.N) { // padding must be untouched
-        ASSERT_EQ(got, C0[size_t(i * ldc + j)]) << "pad clobbered at " << i
-                                                << "," << j;
+        ASSERT_EQ(got, C0[size_t(i * ldc + j)])
+            << "pad clobbered at " << i << "," << j;
         continue;
       }
-      uint64_t want = refDot(A.data(), lda, B.data(), ldb, i, j, c.K,
-                             c.transA, c.transB) +
-                      (c.accumulate ? C0[size_t(i * ldc + j)] : 0);
+      uint64_t want =
+          refDot(A.data(), lda, B.data(), ldb, i, j, c.K, c.transA, c.transB) +
+          (c.accumulate ? C0[size_t(i * ldc + j)] : 0);
       ASSERT_EQ(got, want) << "M=" << c.M << " N=" << c.N << " K=" << c.K
                            << " acc=" << c.accumulate << " tA=" << c.transA
                            << " tB=" << c.transB << " threads=" << threads
@@ -120,10 +118,10 @@ TEST_P(Gemm, KnownValues) {
   uint64_t A[4] = {m1, p32, 3, m1}, B[4] = {m1, 2, p32, 5};
   uint64_t C[4];
   gemmRing(2, 2, 2, A, 2, B, 2, C, 2);
-  EXPECT_EQ(C[0], 1u);                  // m1·m1 + p32·p32
+  EXPECT_EQ(C[0], 1u);                     // m1·m1 + p32·p32
   EXPECT_EQ(C[1], uint64_t(-2) + 5 * p32); // m1·2 + p32·5
-  EXPECT_EQ(C[2], uint64_t(-3) - p32);  // 3·m1 + m1·p32
-  EXPECT_EQ(C[3], 6u - 5u);             // 3·2 + m1·5
+  EXPECT_EQ(C[2], uint64_t(-3) - p32);     // 3·m1 + m1·p32
+  EXPECT_EQ(C[3], 6u - 5u);                // 3·2 + m1·5
 }
 
 TEST_P(Gemm, AllSmallShapes) {
@@ -140,10 +138,10 @@ TEST_P(Gemm, AllSmallShapes) {
 TEST_P(Gemm, LargerOddShapes) {
   // Cross the cache-block sizes (KC = 256, NC = 512, MC = 192) with primes.
   const Case cases[] = {
-      {1, 1031, 257},  {2, 515, 300},   {3, 1030, 513},  {4, 600, 257},
-      {5, 521, 769},   {193, 37, 258},  {197, 523, 261}, {37, 1027, 255},
-      {64, 64, 1024},  {129, 131, 127}, {11, 2053, 5},   {400, 9, 700},
-      {2, 16389, 9},   {3, 9001, 17},   {1, 4096, 5},    {1, 8195, 19},
+      {1, 1031, 257}, {2, 515, 300},   {3, 1030, 513},  {4, 600, 257},
+      {5, 521, 769},  {193, 37, 258},  {197, 523, 261}, {37, 1027, 255},
+      {64, 64, 1024}, {129, 131, 127}, {11, 2053, 5},   {400, 9, 700},
+      {2, 16389, 9},  {3, 9001, 17},   {1, 4096, 5},    {1, 8195, 19},
   };
   uint64_t seed = 5000;
   for (const Case &c : cases)
@@ -168,8 +166,8 @@ TEST_P(Gemm, ZeroSizes) {
 
 TEST_P(Gemm, StridesAndAccumulate) {
   uint64_t seed = 12000;
-  const Case shapes[] = {{1, 7, 5},    {3, 9, 4},     {4, 4, 4},
-                         {5, 13, 17},  {17, 31, 64},  {33, 70, 300},
+  const Case shapes[] = {{1, 7, 5},    {3, 9, 4},    {4, 4, 4},
+                         {5, 13, 17},  {17, 31, 64}, {33, 70, 300},
                          {2, 300, 33}, {96, 130, 67}};
   for (Case c : shapes)
     for (int pad : {0, 1, 5})
@@ -187,10 +185,10 @@ TEST_P(Gemm, StridesAndAccumulate) {
 
 TEST_P(Gemm, Transposes) {
   uint64_t seed = 15000;
-  const Case shapes[] = {{1, 7, 5},     {2, 100, 33},  {5, 13, 17},
-                         {17, 31, 64},  {33, 70, 300}, {130, 9, 260},
+  const Case shapes[] = {{1, 7, 5},      {2, 100, 33},  {5, 13, 17},
+                         {17, 31, 64},   {33, 70, 300}, {130, 9, 260},
                          {1, 1031, 258}, {3, 515, 770}, {2, 6, 3},
-                         {1, 9, 1},     {37, 131, 389}};
+                         {1, 9, 1},      {37, 131, 389}};
   for (Case c : shapes)
     for (int t = 1; t < 4; ++t)
       for (bool acc : {false, true}) {
@@ -235,8 +233,7 @@ TEST_P(Gemm, ConcurrentCallers) {
   for (int t = 0; t < 4; ++t)
     ts.emplace_back([&, t] {
       for (int rep = 0; rep < 20; ++rep)
-        gemmRing(M, N, K, A.data(), K, B.data(), N, out[t].data(), N, false,
-                 2);
+        gemmRing(M, N, K, A.data(), K, B.data(), N, out[t].data(), N, false, 2);
     });
   for (auto &t : ts)
     t.join();
@@ -295,11 +292,10 @@ TEST_P(Gemm, PrepackedB) {
           gemmRingPacked(M, A.data(), lda, pb, C.data(), ldc, acc, threads);
           for (int64_t i = 0; i < M; ++i)
             for (int64_t j = 0; j < ldc; ++j) {
-              uint64_t want =
-                  j >= N ? C0[size_t(i * ldc + j)]
-                         : refDot(A.data(), lda, B.data(), ldb, i, j, K, false,
-                                  transB) +
-                               (acc ? C0[size_t(i * ldc + j)] : 0);
+              uint64_t want = j >= N ? C0[size_t(i * ldc + j)]
+                                     : refDot(A.data(), lda, B.data(), ldb, i,
+                                              j, K, false, transB) +
+                                           (acc ? C0[size_t(i * ldc + j)] : 0);
               ASSERT_EQ(C[size_t(i * ldc + j)], want)
                   << M << "x" << K << "x" << N << " transB=" << transB
                   << " threads=" << threads << " acc=" << acc << " at (" << i

@@ -214,6 +214,39 @@ TEST_F(ProcessTest, SeparateRolesWithStrippedOwnerWeights) {
   EXPECT_NE(sd.code, 0);
 }
 
+TEST_F(ProcessTest, PrivateWorkAndMixedParties) {
+  // The client's plaintext ReLU is a program output that P0 writes; a
+  // program mixing the client's and the owner's data is refused.
+  ProgramBuilder b(16);
+  int x = b.input("x", {4, 16}, Vis::Client);
+  int r = b.emit(Op::Relu, {b.emit(Op::Scale, {x}, {3})});
+  b.output(r);
+  std::string prog = (dir / "private.umbra").string();
+  b.writeFile(prog);
+  program(); // writes x.npy
+  Result res = run({prog, "--local", "-i", input(), "-o",
+                    (dir / "mpc").string(), "--compare"});
+  ASSERT_EQ(res.code, 0) << res.err;
+  NpyArray got =
+      readNpy((dir / "mpc" / (b.slotInfo(r).name + ".npy")).string());
+  ASSERT_EQ(got.data.size(), 64u);
+  for (size_t i = 0; i < got.data.size(); ++i)
+    EXPECT_NEAR(got.data[i], std::max(0.0, 3 * std::sin(double(i))), 1e-4);
+
+  ProgramBuilder m(16);
+  int w = m.constant("w", {4, 16}, Vis::Owner, std::vector<double>(64, 1.0));
+  m.instr(Op::Add, {m.input("x", {4, 16}, Vis::Client), w},
+          {m.slot("y", {4, 16}, Vis::Client, 16)});
+  std::string bad = (dir / "mixed.umbra").string();
+  m.writeFile(bad);
+  res = run({bad, "--local", "-i", input()});
+  EXPECT_EQ(res.code, 1);
+  EXPECT_NE(res.err.find("mixes 'x' (client-private) with 'w' "
+                         "(owner-private); share them first"),
+            std::string::npos)
+      << res.err;
+}
+
 TEST_F(ProcessTest, CorruptedProgramIsRefused) {
   std::string prog = program();
   std::vector<char> bytes;

@@ -40,6 +40,17 @@ inline void runParties(const std::function<void(Party &)> &fn,
       std::rethrow_exception(e);
 }
 
+/// n reals uniform in [lo, hi), reproducible from `seed`.
+inline std::vector<double> randomReal(size_t n, double lo, double hi,
+                                      uint64_t seed) {
+  std::mt19937_64 g(seed);
+  std::uniform_real_distribution<double> d(lo, hi);
+  std::vector<double> v(n);
+  for (auto &x : v)
+    x = d(g);
+  return v;
+}
+
 /// Chi-square (255 dof) of the top byte of every 64-bit word a party
 /// received: near 255 when the words are uniform.
 inline double topByteChi2(const std::vector<uint64_t> &words) {

@@ -6,15 +6,19 @@
 // SHA-256 of the program section, per-blob SHA-256) is written exactly as
 // runtime/src/Program.cpp reads it.
 //
-// The runtime computes only on public and shared slots: a client or owner
-// value is an input to `Share` and nothing else. The mpc dialect also lets
-// one party compute on its own plaintext (the owner transposing a weight, the
-// client one-hot encoding its ids). Such values are secret-shared at their
-// first use by another op instead (once; the shares are reused); an
-// `mpc.share` of a value that is already shared is then free. This never
-// reveals more than the mpc program does, it only moves work into MPC (and,
-// for weights, into the once-per-deployment phase the runtime runs for
-// constant operands).
+// Visibility is kept, not erased: an op on one party's plaintext (a client
+// or owner value, possibly with public ones) is exported as a private
+// instruction, which the runtime runs at that party alone, in plaintext,
+// with no messages and no dealer material (MPC minimisation, Marill). That
+// covers the client's token one-hot encoding, a client that computes a
+// whole model on public weights, and the owner preparing its weights
+// (once per deployment: the runtime runs work on constants there).
+// `mpc.share` is where private data crosses over; a value shared twice is
+// shared once. The mpc dialect also lets an op combine a private value with
+// shared data directly (its join makes the result shared); the lowering
+// inserts `mpc.share` first, but for such IR the exporter shares the value
+// at that use (once, reused by later uses and by a later `mpc.share`),
+// which is exactly what the explicit share would do.
 //
 //===----------------------------------------------------------------------===//
 #include "umbra/Target/Umbra/ExportUmbra.h"
@@ -47,7 +51,7 @@ using namespace umbra::mpc;
 namespace {
 
 /// Must match runtime/include/umbra/runtime/Program.h.
-constexpr uint32_t kIsaVersion = 1;
+constexpr uint32_t kIsaVersion = 2;
 constexpr uint32_t kFormatVersion = 1;
 constexpr uint64_t kHeaderSize = 128;
 constexpr uint64_t kBlobAlign = 64;
@@ -166,17 +170,19 @@ private:
     return out;
   }
 
-  /// The runtime's visibility of a combination of data slots.
+  /// The runtime's visibility of a combination of slots (see `operands`):
+  /// shared if any is, else private if any is, else public.
   fb::Visibility joinOf(ArrayRef<int> in) const {
+    fb::Visibility vis = fb::Visibility::Public;
     for (int s : in)
-      if (slots[s].vis == fb::Visibility::Shared)
-        return fb::Visibility::Shared;
-    return fb::Visibility::Public;
+      if (slots[s].vis == fb::Visibility::Shared ||
+          vis == fb::Visibility::Public)
+        vis = slots[s].vis;
+    return vis;
   }
 
-  /// A slot the runtime can compute on (public or shared): private values
-  /// are secret-shared once, at their first such use.
-  int data(int s) {
+  /// A private slot secret-shared (once; the shares are reused).
+  int shared(int s) {
     if (!isPrivate(slots[s].vis))
       return s;
     auto it = sharedOf.find(s);
@@ -189,15 +195,21 @@ private:
     return sh;
   }
 
-  /// A secret-shared slot, for the interactive gates. Public operands have
-  /// no MPC form in the runtime (nothing to hide: fold them instead).
-  FailureOr<int> sharedData(Operation *op, int s) {
-    s = data(s);
-    if (slots[s].vis != fb::Visibility::Shared)
-      return op->emitOpError("has a public operand; the runtime evaluates "
-                             "this gate on secret-shared values only (fold "
-                             "public computations before export)");
-    return s;
+  /// The operands of one runtime instruction. Private values stay with
+  /// their holder unless they meet shared data or the other party's
+  /// values: then they are shared at this use (see the file comment).
+  SmallVector<int> operands(ArrayRef<int> in) {
+    bool anyShared = false, client = false, owner = false;
+    for (int s : in) {
+      anyShared |= slots[s].vis == fb::Visibility::Shared;
+      client |= slots[s].vis == fb::Visibility::Client;
+      owner |= slots[s].vis == fb::Visibility::Owner;
+    }
+    SmallVector<int> out(in);
+    if (anyShared || (client && owner))
+      for (int &s : out)
+        s = shared(s);
+    return out;
   }
 
   FailureOr<int> slotOf(Operation *user, Value v) {
@@ -371,7 +383,8 @@ LogicalResult Exporter::exportMatMul(MatMulOp op) {
   FailureOr<int> a = slotOf(op, op.getLhs()), b = slotOf(op, op.getRhs());
   if (failed(a) || failed(b))
     return failure();
-  int x = data(*a), w = data(*b);
+  SmallVector<int> xw = operands({*a, *b});
+  int x = xw[0], w = xw[1];
   ArrayRef<int64_t> as = slots[x].shape, bs = slots[w].shape;
   if (as.size() < 2 || bs.size() < 2)
     return op.emitOpError("has an operand of rank < 2");
@@ -405,7 +418,7 @@ LogicalResult Exporter::exportReduceSum(ReduceSumOp op) {
   FailureOr<int> in = slotOf(op, op.getInput());
   if (failed(in))
     return failure();
-  int x = data(*in);
+  int x = *in;
   SmallVector<int64_t> shape(slots[x].shape);
   int64_t rank = shape.size();
   SmallVector<int64_t> axes;
@@ -442,12 +455,9 @@ LogicalResult Exporter::exportOneHot(OneHotOp op) {
                           "supported");
   int ids = it->second;
   int64_t depth = op.getDepth();
-  fb::Visibility outVis = slots[ids].vis == fb::Visibility::Public
-                              ? fb::Visibility::Public
-                              : fb::Visibility::Shared;
-  // The holder expands its ids and secret-shares the rows.
+  // The holder expands its ids in plaintext (an mpc.share follows).
   slotOfValue[op.getResult()] =
-      emit(fb::OpCode::OneHot, {ids}, t.getShape(), 0, outVis, {depth});
+      emit(fb::OpCode::OneHot, {ids}, t.getShape(), 0, slots[ids].vis, {depth});
   return success();
 }
 
@@ -458,14 +468,17 @@ LogicalResult Exporter::exportSelect(SelectOp op) {
                  b = slotOf(op, op.getOnFalse());
   if (failed(c) || failed(a) || failed(b))
     return failure();
-  int cs = data(*c), as = data(*a), bs = data(*b);
+  SmallVector<int> in = operands({*c, *a, *b});
+  int cs = in[0], as = in[1], bs = in[2];
   int frac = t.getFrac();
-  if (joinOf({cs}) == fb::Visibility::Shared &&
-      joinOf({as}) == fb::Visibility::Shared &&
-      joinOf({bs}) == fb::Visibility::Shared) {
+  // The runtime selects among shared values (MPC) or at the holder of
+  // private ones (which may mix in public values).
+  fb::Visibility vis = joinOf(in);
+  if (isPrivate(vis) || llvm::all_of(in, [&](int s) {
+        return slots[s].vis == fb::Visibility::Shared;
+      })) {
     slotOfValue[op.getResult()] =
-        emit(fb::OpCode::Select, {cs, as, bs}, t.getShape(), frac,
-             fb::Visibility::Shared);
+        emit(fb::OpCode::Select, in, t.getShape(), frac, vis);
     return success();
   }
   // b + c * (a - b): the condition has no fractional bits, so no truncation.
@@ -491,26 +504,29 @@ LogicalResult Exporter::exportOp(Operation *op) {
       FailureOr<int> s = slotOf(op, v);
       if (failed(s))
         return failure();
-      in.push_back(data(*s));
+      in.push_back(*s);
     }
+    in = operands(in);
     MpcTensorType t = resultType();
     slotOfValue[op->getResult(0)] =
         emit(code, in, t.getShape(), t.getFrac(), joinOf(in), iattrs, fattrs);
     return success();
   };
-  // Interactive gates: one secret-shared operand.
+  // Non-linear gates on one operand: under MPC when it is shared, in
+  // plaintext at its holder when it is private.
   auto gate = [&](fb::OpCode code, ArrayRef<int64_t> iattrs = {},
                   ArrayRef<double> fattrs = {}) -> LogicalResult {
-    FailureOr<int> s = slotOf(op, op->getOperand(0));
-    if (failed(s))
-      return failure();
-    FailureOr<int> x = sharedData(op, *s);
+    FailureOr<int> x = slotOf(op, op->getOperand(0));
     if (failed(x))
       return failure();
+    fb::Visibility vis = slots[*x].vis;
+    if (vis == fb::Visibility::Public)
+      return op->emitOpError("has a public operand; the runtime evaluates "
+                             "this gate on shared or private values only "
+                             "(fold public computations before export)");
     MpcTensorType t = resultType();
     slotOfValue[op->getResult(0)] =
-        emit(code, {*x}, t.getShape(), t.getFrac(), fb::Visibility::Shared,
-             iattrs, fattrs);
+        emit(code, {*x}, t.getShape(), t.getFrac(), vis, iattrs, fattrs);
     return success();
   };
   auto normAxis = [&](int64_t axis) {
@@ -533,21 +549,20 @@ LogicalResult Exporter::exportOp(Operation *op) {
           return failure();
         if (slots[*in].vis == fb::Visibility::Public)
           return s.emitOpError("shares a public value");
-        slotOfValue[s.getResult()] = data(*in);
+        slotOfValue[s.getResult()] = shared(*in);
         return success();
       })
       .Case<RevealOp>([&](RevealOp r) -> LogicalResult {
         FailureOr<int> in = slotOf(op, r.getInput());
         if (failed(in))
           return failure();
-        FailureOr<int> x = sharedData(op, *in);
-        if (failed(x))
-          return failure();
+        if (slots[*in].vis != fb::Visibility::Shared)
+          return r.emitOpError("reveals a value that is not secret-shared");
         // Runtime targets: 0 = P0, 1 = P1, 2 = both, 3 = the client (P0).
         int64_t to = r.getTo() == RevealTarget::client ? 3 : 2;
         MpcTensorType t = resultType();
         slotOfValue[r.getResult()] =
-            emit(fb::OpCode::Reveal, {*x}, t.getShape(), t.getFrac(),
+            emit(fb::OpCode::Reveal, {*in}, t.getShape(), t.getFrac(),
                  fb::Visibility::Public, {to}, {}, r.getReason());
         return success();
       })
@@ -633,25 +648,11 @@ LogicalResult Exporter::exportResults(func::ReturnOp ret) {
     if (vis == fb::Visibility::Owner)
       return ret.emitOpError("returns result #")
              << i << ", which the model owner holds; reveal it first";
-    if (vis == fb::Visibility::Client) {
-      // The client's input, unchanged up to a view (Identity, a reshape,
-      // a float cast): shared and opened back to the client below, like any
-      // value of the client's own the export computes under MPC.
-      slot = data(slot);
-      vis = slots[slot].vis;
-    }
-    if (vis == fb::Visibility::Shared) {
-      auto t = dyn_cast<MpcTensorType>(v.getType());
-      if (!t || t.getVisibility() != Visibility::client)
-        return ret.emitOpError("returns result #")
-               << i << ", a secret-shared value; reveal it (mpc.reveal) "
-               << "to say who may learn it";
-      // A value of the client's own that the export computed under MPC:
-      // opening it to the client tells it nothing new.
-      slot =
-          emit(fb::OpCode::Reveal, {slot}, slots[slot].shape, slots[slot].frac,
-               fb::Visibility::Public, {3}, {}, "the client's own value");
-    }
+    // A client-private result is computed and written by P0 (the client).
+    if (vis == fb::Visibility::Shared)
+      return ret.emitOpError("returns result #")
+             << i << ", a secret-shared value; reveal it (mpc.reveal) "
+             << "to say who may learn it";
     auto nameAttr = func.getResultAttrOfType<StringAttr>(i, "onnx.name");
     std::string name = nameAttr ? nameAttr.str() : "out" + std::to_string(i);
     if (reserved.contains(name))

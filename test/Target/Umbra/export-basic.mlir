@@ -16,7 +16,7 @@
 // The public bias blob comes first, the owner's weight last.
 // CHECK: weight 0: offset 64 size 48 F32 [1 2 3 4 5 6 7 8 ...]
 // CHECK: weight 1: offset 0 size 12 F32 [0.5 -1 2]
-// CHECK: isa 1 frac 16
+// CHECK: isa 2 frac 16
 // CHECK: slot 0: x 2x4 frac 16 Client
 // CHECK: slot 1: {{.*}} 4x3 frac 16 Owner weight 0
 // CHECK: slot 2: {{.*}} 3 frac 16 Public weight 1

@@ -6,10 +6,12 @@
 // RUN: mpc-run %t.umbra --local -i ids=%t.ids.npy -i x=%t.x.npy -o %t.mpc
 // RUN: %python -c "import numpy as np; [np.testing.assert_allclose(np.load('%t.mpc/' + n + '.npy'), np.load('%t.ref/' + n + '.npy'), atol=0.02) for n in ('probs', 'norm', 'picked', 'sum')]"
 
-// Token ids: an input slot (frac 0) that OneHot expands and shares.
+// Token ids: an input slot (frac 0) that the client one-hot expands in
+// plaintext, then shares (mpc.share).
 // CHECK: slot 0: ids 1x3 frac 0 Client
 // CHECK: slot 1: x 2x3 frac 16 Client
-// CHECK: instr 0: OneHot [0] -> [{{[0-9]+}}] i=[6]
+// CHECK: instr 0: OneHot [0] -> [{{[0-9]+}}] i=[6] vis=Client
+// CHECK-NEXT: instr 1: Share [{{[0-9]+}}] -> [{{[0-9]+}}] vis=Shared
 // The batch-broadcast matmul operand [1, 6, 4] becomes a [6, 4] matrix.
 // CHECK: Reshape
 // CHECK: MatMul
@@ -19,16 +21,19 @@
 // CHECK: Exp {{.*}} i=[8]
 // CHECK: ReduceSum {{.*}} i=[1, 2]
 // CHECK: Reciprocal {{.*}} i=[0] f=['0.5', '4']
-// The client's own value used by an op is shared at that use, once.
-// CHECK: Share [1] ->
+// The client's own computation stays with the client (plaintext at P0):
+// never shared, and a selection with a public branch is a Select there.
 // CHECK-NOT: Share [1] ->
-// CHECK: Rsqrt {{.*}} i=[0] f=['1', '4']
-// CHECK: Poly {{.*}} f=['0.5', '0.25', '0.125']
-// A selection with a public branch: b + c * (a - b).
-// CHECK: DRelu
-// CHECK: Sub
-// CHECK: Mul
-// CHECK: Add
+// CHECK: Mul [1, 1] -> {{.*}} vis=Client
+// CHECK: Rsqrt {{.*}} i=[0] f=['1', '4'] vis=Client
+// CHECK: Poly {{.*}} f=['0.5', '0.25', '0.125'] vis=Client
+// CHECK: DRelu {{.*}} vis=Client
+// CHECK: Select {{.*}} vis=Client
+// A shared selection with a public branch: b + c * (a - b).
+// CHECK: DRelu {{.*}} vis=Shared
+// CHECK-NEXT: Sub
+// CHECK-NEXT: Mul
+// CHECK-NEXT: Add {{.*}} vis=Shared
 // CHECK: Transpose {{.*}} i=[1, 0]
 // CHECK: Slice {{.*}} i=[0, 1, 2, 3]
 // CHECK: Concat {{.*}} i=[0]
@@ -69,13 +74,18 @@ func.func @main(%ids: tensor<1x3xi64> {onnx.name = "ids"}, %x: tensor<2x3xf32> {
   %v = mpc.add %sqt, %onee : (!mpc.tensor<2x3, client, frac = 16>, !mpc.tensor<public, frac = 16>) -> !mpc.tensor<2x3, client, frac = 16>
   %rs = mpc.rsqrt %v {lo = 1.0 : f64, hi = 4.0 : f64} : !mpc.tensor<2x3, client, frac = 16>
   %pl = mpc.poly %rs {coefficients = array<f64: 0.5, 0.25, 0.125>} : !mpc.tensor<2x3, client, frac = 16>
-  // select between a shared value and a public constant
+  // select between the client's value and a public constant
   %c = mpc.drelu %pl : !mpc.tensor<2x3, client, frac = 16> -> !mpc.tensor<2x3, client, frac = 0>
   %half = arith.constant dense<0.5> : tensor<2x3xf32>
   %halfe = mpc.encode %half : tensor<2x3xf32> -> !mpc.tensor<2x3, public, frac = 16>
   %sel = mpc.select %c, %pl, %halfe : (!mpc.tensor<2x3, client, frac = 0>, !mpc.tensor<2x3, client, frac = 16>, !mpc.tensor<2x3, public, frac = 16>) -> !mpc.tensor<2x3, client, frac = 16>
+  // select between a shared value and a public constant
+  %cs = mpc.drelu %pt : !mpc.tensor<1x3x4, shared, frac = 16> -> !mpc.tensor<1x3x4, shared, frac = 0>
+  %quarter = arith.constant dense<0.25> : tensor<1x3x4xf32>
+  %quartere = mpc.encode %quarter : tensor<1x3x4xf32> -> !mpc.tensor<1x3x4, public, frac = 16>
+  %sel2 = mpc.select %cs, %pt, %quartere : (!mpc.tensor<1x3x4, shared, frac = 0>, !mpc.tensor<1x3x4, shared, frac = 16>, !mpc.tensor<1x3x4, public, frac = 16>) -> !mpc.tensor<1x3x4, shared, frac = 16>
   // shape ops on shared data
-  %pr = mpc.reshape %pt : !mpc.tensor<1x3x4, shared, frac = 16> -> !mpc.tensor<3x4, shared, frac = 16>
+  %pr = mpc.reshape %sel2 : !mpc.tensor<1x3x4, shared, frac = 16> -> !mpc.tensor<3x4, shared, frac = 16>
   %tr = mpc.transpose %pr {permutation = array<i64: 1, 0>} : !mpc.tensor<3x4, shared, frac = 16> -> !mpc.tensor<4x3, shared, frac = 16>
   %sl = mpc.slice %tr {offsets = array<i64: 0, 1>, strides = array<i64: 1, 1>} : !mpc.tensor<4x3, shared, frac = 16> -> !mpc.tensor<2x2, shared, frac = 16>
   %cat = mpc.concat %sl, %sl {axis = 0 : i64} : (!mpc.tensor<2x2, shared, frac = 16>, !mpc.tensor<2x2, shared, frac = 16>) -> !mpc.tensor<4x2, shared, frac = 16>

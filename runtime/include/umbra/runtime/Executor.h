@@ -31,8 +31,8 @@ public:
   /// One inference: every other instruction.
   void runInference();
 
-  /// Whether this role holds the plaintext of `slot` (public or revealed to
-  /// it).
+  /// Whether this role holds the plaintext of `slot` (public, revealed to
+  /// it, or its own private value).
   bool hasPlain(int slot) const;
   std::vector<double> plainReal(int slot) const;
   const Vec &raw(int slot) const { return vals_.at(slot).data; }
@@ -45,12 +45,16 @@ public:
   std::function<void(int slot)> onValue;
 
 private:
-  enum class Kind { None, Public, Shared };
+  /// Plain: known in plaintext here (public, revealed to this role, or
+  /// this role's own private value). None: not known here.
+  enum class Kind { None, Plain, Shared };
   struct Value {
     Vec data;
     Kind kind = Kind::None;
   };
   void exec(size_t idx);
+  /// A non-linear gate on this role's private values, in plaintext reals.
+  Vec plainGate(const InstrInfo &I) const;
   void runOne(const std::string &phase, int64_t idx, const std::string &op,
               const std::string &name, const std::function<void()> &fn);
   Vec asShare(const Value &v) const;

@@ -17,7 +17,7 @@
 namespace umbra::rt {
 
 /// Bumped whenever the instruction semantics change; part of the handshake.
-constexpr uint32_t kIsaVersion = 1;
+constexpr uint32_t kIsaVersion = 2;
 /// Artifact container format version (header layout).
 constexpr uint32_t kFormatVersion = 1;
 constexpr size_t kHeaderSize = 128;
@@ -58,6 +58,9 @@ enum class Op : uint16_t {
 };
 const char *opName(Op op);
 const char *visName(Vis v);
+/// Client- or owner-private: known in plaintext to one party only, which
+/// computes on it alone (no MPC).
+bool isPrivate(Vis v);
 
 /// Reveal targets (iattrs[0] of Reveal).
 enum class RevealTo : int64_t { P0 = 0, P1 = 1, Both = 2, Client = 3 };

@@ -72,6 +72,8 @@ def main():
             line += " f=%s" % ["%g" % f for f in ins["fattrs"]]
         if ins.get("reason"):
             line += " reason=%s" % json.dumps(ins["reason"])
+        # Who computes it: Client/Owner in plaintext, Shared under MPC.
+        line += " vis=%s" % j["slots"][ins["outputs"][0]]["visibility"]
         print(line)
     print("outputs %s" % j.get("outputs", []))
 
