@@ -69,11 +69,11 @@ Measure runTrio(const std::function<void(Party &)> &prep,
           P.flushMaterial();
         }
         double el = (now() - t0) / reps;
-        Counters d;
-        d.sent = (P.ctr.sent - before.sent) / reps;
-        d.recv = (P.ctr.recv - before.recv) / reps;
-        d.rounds = (P.ctr.rounds - before.rounds) / reps;
-        d.dealerBytes = (P.ctr.dealerBytes - before.dealerBytes) / reps;
+        Counters d = P.ctr - before;
+        d.sent /= reps;
+        d.recv /= reps;
+        d.rounds /= reps;
+        d.dealerBytes /= reps;
         if (r == 0) {
           m.seconds = el;
           m.online = el - (P.materialWait - w0) / reps;

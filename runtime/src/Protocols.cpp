@@ -41,26 +41,27 @@ Vec Party::seedOf(int which, size_t nw) {
   return which == 0 ? prg0_.vec(nw) : prg1_.vec(nw);
 }
 
-Vec Party::randShared(size_t n) {
+/// Each party's share from its own stream; the dealer combines both into
+/// the value (`combine` is + for arithmetic shares, ^ for XOR shares).
+template <typename Combine>
+static Vec fromStreams(Role role, Prg &prg0, Prg &prg1, size_t n,
+                       Combine combine) {
   if (role == Role::P0)
-    return prg0_.vec(n);
+    return prg0.vec(n);
   if (role == Role::P1)
-    return prg1_.vec(n);
-  Vec a = prg0_.vec(n), b = prg1_.vec(n);
+    return prg1.vec(n);
+  Vec a = prg0.vec(n), b = prg1.vec(n);
   for (size_t i = 0; i < n; ++i)
-    a[i] += b[i];
+    a[i] = combine(a[i], b[i]);
   return a;
 }
 
+Vec Party::randShared(size_t n) {
+  return fromStreams(role, prg0_, prg1_, n, std::plus<uint64_t>());
+}
+
 Vec Party::randBits(size_t nw) {
-  if (role == Role::P0)
-    return prg0_.vec(nw);
-  if (role == Role::P1)
-    return prg1_.vec(nw);
-  Vec a = prg0_.vec(nw), b = prg1_.vec(nw);
-  for (size_t i = 0; i < nw; ++i)
-    a[i] ^= b[i];
-  return a;
+  return fromStreams(role, prg0_, prg1_, nw, std::bit_xor<uint64_t>());
 }
 
 // Material frames: [tag][words...]. The dealer streams a frame whenever a
@@ -766,17 +767,19 @@ Vec expGate(Party &P, const Vec &x, int f, int t, int bits) {
   return y;
 }
 
-/// Products pw[i] * pw[j] of several pairs in one round: a pair (i, i) is a
-/// square and opens one masked value, any other pair two (Beaver).
-static std::vector<Vec> powerProducts(Party &P, const std::vector<Vec> &pw,
-                                      const std::vector<std::pair<int, int>> &pairs) {
-  size_t n = pw[1].size();
+/// Products x * y of several pairs in one round: a pair whose factors are
+/// the same vector is a square and opens one masked value, any other pair
+/// two (Beaver).
+using Factors = std::pair<const Vec *, const Vec *>;
+static std::vector<Vec> products(Party &P, const std::vector<Factors> &pairs) {
+  size_t n = pairs.empty() ? 0 : pairs[0].first->size();
   std::vector<Vec> a(pairs.size()), b(pairs.size()), c(pairs.size());
   Vec open;
+  open.reserve(2 * n * pairs.size());
   for (size_t q = 0; q < pairs.size(); ++q) {
-    auto [i, j] = pairs[q];
+    auto [x, y] = pairs[q];
     a[q] = P.randShared(n);
-    b[q] = i == j ? a[q] : P.randShared(n);
+    b[q] = x == y ? a[q] : P.randShared(n);
     c[q] = P.corr(n, [&] {
       Vec r(n);
       for (size_t e = 0; e < n; ++e)
@@ -784,17 +787,18 @@ static std::vector<Vec> powerProducts(Party &P, const std::vector<Vec> &pw,
       return r;
     });
     for (size_t e = 0; e < n; ++e)
-      open.push_back(pw[i][e] - a[q][e]);
-    if (i != j)
+      open.push_back((*x)[e] - a[q][e]);
+    if (x != y)
       for (size_t e = 0; e < n; ++e)
-        open.push_back(pw[j][e] - b[q][e]);
+        open.push_back((*y)[e] - b[q][e]);
   }
   open = P.open(open);
   std::vector<Vec> z(pairs.size(), Vec(n));
   size_t at = 0;
   for (size_t q = 0; q < pairs.size(); ++q) {
-    const uint64_t *d = &open[at], *e = pairs[q].first == pairs[q].second ? d : d + n;
-    at += pairs[q].first == pairs[q].second ? n : 2 * n;
+    bool sq = pairs[q].first == pairs[q].second;
+    const uint64_t *d = &open[at], *e = sq ? d : d + n;
+    at += sq ? n : 2 * n;
     for (size_t k = 0; k < n; ++k)
       z[q][k] = c[q][k] + d[k] * b[q][k] + e[k] * a[q][k] +
                 (P.p0() ? d[k] * e[k] : 0);
@@ -826,10 +830,10 @@ Vec polyGate(Party &P, const Vec &x, int f, const std::vector<double> &c) {
     // pw[have + j] = pw[have] * pw[j], j = 1..m: one round of products and
     // one of truncation.
     int m = std::min(have, k - have);
-    std::vector<std::pair<int, int>> pairs;
+    std::vector<Factors> pairs;
     for (int j = 1; j <= m; ++j)
-      pairs.push_back({have, j});
-    std::vector<Vec> z = powerProducts(P, pw, pairs);
+      pairs.push_back({&pw[have], &pw[j]});
+    std::vector<Vec> z = products(P, pairs);
     Vec all;
     for (const Vec &v : z)
       all.insert(all.end(), v.begin(), v.end());
@@ -860,8 +864,7 @@ Vec polyGate(Party &P, const Vec &x, int f, const std::vector<double> &c) {
   }
   Vec acc = trunc(P, block(giant), f);
   for (int j = giant - 1; j >= 0; --j) {
-    std::vector<Vec> pwAcc = {Vec(), pw[k], acc};
-    Vec z = powerProducts(P, pwAcc, {{1, 2}})[0];
+    Vec z = std::move(products(P, {{&pw[k], &acc}})[0]);
     Vec q = block(j);
     for (size_t e = 0; e < n; ++e)
       z[e] += q[e];

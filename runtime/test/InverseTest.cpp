@@ -29,15 +29,8 @@ GateOut runGate(const Vec &x, Cmp cmp,
   runParties(
       [&](Party &P) {
         Vec xs = shareInput(P, Role::P0, x, x.size());
-        P.flushMaterial();
-        Counters before = P.ctr;
-        ++P.tag;
-        outs[int(P.role)] = gate(P, xs);
-        P.flushMaterial();
-        r.c[int(P.role)].sent = P.ctr.sent - before.sent;
-        r.c[int(P.role)].recv = P.ctr.recv - before.recv;
-        r.c[int(P.role)].rounds = P.ctr.rounds - before.rounds;
-        r.c[int(P.role)].dealerBytes = P.ctr.dealerBytes - before.dealerBytes;
+        r.c[int(P.role)] =
+            measured(P, [&] { outs[int(P.role)] = gate(P, xs); });
       },
       cfg);
   r.out = reconstruct(outs);

@@ -37,15 +37,8 @@ GateRun run2(const Vec &x, const Vec &y,
       [&](Party &P) {
         Vec xs = shareInput(P, Role::P0, x, x.size());
         Vec ys = shareInput(P, Role::P1, y, y.size());
-        P.flushMaterial();
-        Counters before = P.ctr;
-        ++P.tag;
-        outs[int(P.role)] = gate(P, xs, ys);
-        P.flushMaterial();
-        r.c[int(P.role)].sent = P.ctr.sent - before.sent;
-        r.c[int(P.role)].recv = P.ctr.recv - before.recv;
-        r.c[int(P.role)].rounds = P.ctr.rounds - before.rounds;
-        r.c[int(P.role)].dealerBytes = P.ctr.dealerBytes - before.dealerBytes;
+        r.c[int(P.role)] =
+            measured(P, [&] { outs[int(P.role)] = gate(P, xs, ys); });
       },
       cfg);
   r.out = reconstruct(outs);
@@ -131,16 +124,10 @@ TEST(Protocol, MatmulSharedAndConstantMask) {
     Vec ws = shareInput(P, Role::P1, w, w.size());
     MatmulMask mask;
     prepareMatmulMask(P, ws, mask);
-    P.flushMaterial();
-    for (int rep = 0; rep < 3; ++rep) {
-      ++P.tag;
-      Counters b = P.ctr;
-      outs[int(P.role)] = matmulShared(P, xs, ws, 1, n, k, m, false, &mask);
-      P.flushMaterial();
-      inf[int(P.role)].sent = P.ctr.sent - b.sent;
-      inf[int(P.role)].rounds = P.ctr.rounds - b.rounds;
-      inf[int(P.role)].dealerBytes = P.ctr.dealerBytes - b.dealerBytes;
-    }
+    for (int rep = 0; rep < 3; ++rep)
+      inf[int(P.role)] = measured(P, [&] {
+        outs[int(P.role)] = matmulShared(P, xs, ws, 1, n, k, m, false, &mask);
+      });
   });
   EXPECT_EQ(reconstruct(outs), ref);
   EXPECT_EQ(inf[0].sent, 8 * uint64_t(n * k) + kHdr);

@@ -40,6 +40,18 @@ inline void runParties(const std::function<void(Party &)> &fn,
       std::rethrow_exception(e);
 }
 
+/// Runs `fn` as one instruction of its own (fresh material tag, the dealer's
+/// material flushed before and after, so that it is charged to `fn`) and
+/// returns what it cost this party.
+template <typename F> Counters measured(Party &P, F &&fn) {
+  P.flushMaterial();
+  Counters before = P.ctr;
+  ++P.tag;
+  fn();
+  P.flushMaterial();
+  return P.ctr - before;
+}
+
 /// n reals uniform in [lo, hi), reproducible from `seed`.
 inline std::vector<double> randomReal(size_t n, double lo, double hi,
                                       uint64_t seed) {

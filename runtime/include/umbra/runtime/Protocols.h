@@ -37,6 +37,15 @@ struct Counters {
   uint64_t sent = 0, recv = 0, rounds = 0, dealerBytes = 0;
 };
 
+/// What was spent between two readings of a party's counters.
+inline Counters operator-(Counters a, const Counters &b) {
+  a.sent -= b.sent;
+  a.recv -= b.recv;
+  a.rounds -= b.rounds;
+  a.dealerBytes -= b.dealerBytes;
+  return a;
+}
+
 class Party {
 public:
   Party(Role role, int frac);
