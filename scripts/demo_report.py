@@ -55,7 +55,7 @@ def main():
           (len(top_ref), int((top_ref == top_mpc).sum()), len(top_ref)))
     print("max |logit MPC - plaintext| = %.4f (max |logit| %.1f)" %
           (float(np.abs(mpc - ref).max()), float(np.abs(ref).max())))
-    for p in range(0 if a.brief else len(ids)):
+    for p in range(0 if a.brief else len(top_ref)):
         if p == 0:
             print()
             print("predicted next token at each position (MPC | plaintext):")

@@ -77,6 +77,11 @@ int64_t broadcastIndex(int64_t flat, ArrayRef<int64_t> out,
 /// The values of `op`'s result when every operand is a constant, for the
 /// ops that only move or combine data.
 std::optional<SmallVector<double>> evaluate(Operation *op) {
+  // Decide before reading any weight: reading a public LM head as doubles
+  // for an op that cannot be folded would be wasted work.
+  if (!isa<tfm::ReshapeOp, tfm::NegOp, tfm::AddOp, tfm::SubOp, tfm::MulOp,
+           tfm::TransposeOp>(op))
+    return std::nullopt;
   SmallVector<SmallVector<double>> in;
   for (Value v : op->getOperands()) {
     std::optional<SmallVector<double>> vals = getConstantValues(v);
@@ -140,7 +145,7 @@ struct MpcRelocate : umbra::mpc::impl::MpcRelocateBase<MpcRelocate> {
       return success();
     llvm::Regex re("^(" + publicWeights + ")$");
     if (std::string err; !re.isValid(err))
-      return module.emitError("public-weights is not a valid regular "
+      return emitError(module.getLoc(), "public-weights is not a valid regular "
                               "expression: ")
              << err;
     auto pub = VisibilityAttr::get(&getContext(), Visibility::public_);
