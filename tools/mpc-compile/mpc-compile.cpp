@@ -27,6 +27,7 @@
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Support/Timing.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Regex.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Process.h"
 #include "llvm/Support/SourceMgr.h"
@@ -109,6 +110,10 @@ int main(int argc, char **argv) {
   if (fracBits < 1 || fracBits > 24)
     return fail("--frac-bits must be between 1 and 24, got " +
                 llvm::Twine(static_cast<unsigned>(fracBits)));
+  if (std::string err; !publicWeightNames.empty() &&
+                       !llvm::Regex(publicWeightNames).isValid(err))
+    return fail("--public-weight-names is not a valid regular expression: " +
+                llvm::Twine(err));
   umbra::ImportOptions importOptions;
   for (const std::string &spec : inputShapes) {
     std::string err = umbra::parseInputShapeSpec(spec, importOptions);

@@ -768,7 +768,7 @@ struct ConvertTfmToMpc : umbra::impl::ConvertTfmToMpcBase<ConvertTfmToMpc> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     if (fracBits < 1 || fracBits > 24) {
-      module.emitError("frac-bits must be between 1 and 24, got ")
+      emitError(module.getLoc(), "frac-bits must be between 1 and 24, got ")
           << static_cast<unsigned>(fracBits);
       return signalPassFailure();
     }
@@ -779,12 +779,12 @@ struct ConvertTfmToMpc : umbra::impl::ConvertTfmToMpcBase<ConvertTfmToMpc> {
     opts.varianceMax = varianceMax;
     for (double t : {geluThreshold.getValue(), siluThreshold.getValue()})
       if (!(t > 0 && t <= 64)) {
-        module.emitError("activation thresholds must be in (0, 64], got ") << t;
+        emitError(module.getLoc(), "activation thresholds must be in (0, 64], got ") << t;
         return signalPassFailure();
       }
     for (unsigned d : {geluDegree.getValue(), siluDegree.getValue()})
       if (d < 1 || d > 16) {
-        module.emitError("activation polynomial degrees must be in [1, 16], "
+        emitError(module.getLoc(), "activation polynomial degrees must be in [1, 16], "
                          "got ")
             << d;
         return signalPassFailure();
