@@ -2,15 +2,9 @@
 #include "umbra/runtime/Program.h"
 #include "program_generated.h"
 
-#include <openssl/sha.h>
-
 #include <cmath>
 #include <cstring>
-#include <fcntl.h>
 #include <fstream>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace umbra::rt {
 
@@ -382,38 +376,8 @@ SlotInfo inferOutput(Op op, const std::vector<const SlotInfo *> &in,
 // Loading
 //===----------------------------------------------------------------------===//
 
-static uint64_t rd64(const uint8_t *p) {
-  uint64_t v;
-  std::memcpy(&v, p, 8);
-  return v;
-}
-static uint32_t rd32(const uint8_t *p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
-
 Program Program::loadFile(const std::string &path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  UMBRA_CHECK(fd >= 0, "cannot open program '", path,
-              "': ", std::strerror(errno));
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    fail("program '", path, "' is not a regular file");
-  }
-  size_t size = size_t(st.st_size);
-  if (size < kHeaderSize) {
-    ::close(fd);
-    fail("program '", path, "' is truncated (", size, " bytes)");
-  }
-  void *m = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  ::close(fd);
-  UMBRA_CHECK(m != MAP_FAILED, "cannot map program '", path, "'");
-  Program p;
-  p.storage_ = std::shared_ptr<void>(m, [size](void *q) { ::munmap(q, size); });
-  p.base_ = static_cast<const uint8_t *>(m);
-  p.size_ = size;
+  Program p(Artifact::open(path));
   try {
     p.verify();
   } catch (const Error &e) {
@@ -423,23 +387,9 @@ Program Program::loadFile(const std::string &path) {
 }
 
 Program Program::loadBytes(std::vector<uint8_t> bytes) {
-  Program p;
-  auto holder = std::make_shared<std::vector<uint8_t>>(std::move(bytes));
-  p.base_ = holder->data();
-  p.size_ = holder->size();
-  p.storage_ = holder;
+  Program p(Artifact::fromBytes(std::move(bytes)));
   p.verify();
   return p;
-}
-
-std::string Program::hashHex() const {
-  static const char *hx = "0123456789abcdef";
-  std::string s;
-  for (uint8_t b : hash_) {
-    s += hx[b >> 4];
-    s += hx[b & 15];
-  }
-  return s;
 }
 
 int Program::slotByName(const std::string &name) const {
@@ -450,16 +400,16 @@ int Program::slotByName(const std::string &name) const {
 }
 
 const uint8_t *Program::weightData(int s) const {
-  const WeightInfo &w = weights.at(slots.at(s).weight);
+  const BlobEntry &w = weights.at(slots.at(s).weight);
   UMBRA_CHECK(w.present, "weight '", slots[s].name,
               "' is not in this copy of the artifact (owner weights were "
               "stripped; the model owner needs the full file)");
-  return base_ + blobsOff_ + w.offset;
+  return artifact_->blobData(slots[s].weight);
 }
 
 std::vector<double> Program::weightReal(int s) const {
   const SlotInfo &si = slots.at(s);
-  const WeightInfo &w = weights.at(si.weight);
+  const BlobEntry &w = weights.at(si.weight);
   const uint8_t *d = weightData(s);
   std::vector<double> out(si.numel);
   for (int64_t i = 0; i < si.numel; ++i) {
@@ -470,7 +420,9 @@ std::vector<double> Program::weightReal(int s) const {
       std::memcpy(&f, d + 4 * i, 4);
       out[i] = f;
     } else {
-      out[i] = decodeFixed(rd64(d + 8 * i), si.frac);
+      uint64_t v;
+      std::memcpy(&v, d + 8 * i, 8);
+      out[i] = decodeFixed(v, si.frac);
     }
   }
   return out;
@@ -478,7 +430,7 @@ std::vector<double> Program::weightReal(int s) const {
 
 std::vector<uint64_t> Program::weightRing(int s) const {
   const SlotInfo &si = slots.at(s);
-  const WeightInfo &w = weights.at(si.weight);
+  const BlobEntry &w = weights.at(si.weight);
   if (w.dtype == DType::I64) {
     std::vector<uint64_t> out(si.numel);
     std::memcpy(out.data(), weightData(s), 8 * si.numel);
@@ -492,30 +444,9 @@ std::vector<uint64_t> Program::weightRing(int s) const {
 }
 
 void Program::verify() {
-  const uint8_t *h = base_;
-  UMBRA_CHECK(size_ >= kHeaderSize, "truncated header");
-  UMBRA_CHECK(std::memcmp(h, "UMBRAPRG", 8) == 0,
-              "not an Umbra program (bad magic)");
-  UMBRA_CHECK(rd32(h + 8) == kFormatVersion, "unsupported format version ",
-              rd32(h + 8), " (this runtime reads ", kFormatVersion, ")");
-  uint64_t pOff = rd64(h + 16), pSize = rd64(h + 24);
-  blobsOff_ = rd64(h + 32);
-  blobsSize_ = rd64(h + 40);
-  UMBRA_CHECK(pOff == kHeaderSize && pSize <= size_ - pOff,
-              "program section out of bounds (file truncated?)");
-  UMBRA_CHECK(blobsOff_ >= pOff + pSize && blobsOff_ % kBlobAlign == 0 &&
-                  blobsOff_ <= size_ && blobsSize_ == size_ - blobsOff_,
-              "weights section out of bounds (file truncated?)");
-  SHA256(base_ + pOff, pSize, hash_.data());
-  UMBRA_CHECK(std::memcmp(hash_.data(), h + 48, 32) == 0,
-              "content hash mismatch (file corrupted)");
-
-  flatbuffers::Verifier::Options vo;
-  vo.max_depth = 16;
-  vo.max_tables = 1u << 26;
-  flatbuffers::Verifier v(base_ + pOff, pSize, vo);
-  UMBRA_CHECK(fb::VerifyProgramBuffer(v), "FlatBuffers verification failed");
-  const fb::Program *fp = fb::GetProgram(base_ + pOff);
+  // The container (header, hashes, FlatBuffers verifier, blob layout) was
+  // checked by Artifact; what follows is what the program means.
+  const fb::Program *fp = fb::GetProgram(artifact_->program());
   UMBRA_CHECK(fp->isa_version() == kIsaVersion, "instruction-set version ",
               fp->isa_version(), " is not supported (runtime has ", kIsaVersion,
               ")");
@@ -523,27 +454,7 @@ void Program::verify() {
   UMBRA_CHECK(fracBits >= 0 && fracBits <= 40, "frac_bits ", fracBits,
               " out of range [0, 40]");
   UMBRA_CHECK(fp->slots() && fp->instrs(), "missing slots or instructions");
-
-  if (fp->weights())
-    for (const fb::Weight *w : *fp->weights()) {
-      WeightInfo wi{w->offset(), w->size(), DType(w->dtype())};
-      size_t wIdx = weights.size();
-      UMBRA_CHECK(uint8_t(wi.dtype) <= 2, "weight ", wIdx, ": bad dtype");
-      UMBRA_CHECK(wi.offset % kBlobAlign == 0 &&
-                      wi.size < (uint64_t(1) << 48) &&
-                      wi.offset < (uint64_t(1) << 48),
-                  "weight ", wIdx, " misaligned or too large");
-      UMBRA_CHECK(w->sha256() && w->sha256()->size() == 32, "weight ", wIdx,
-                  ": missing SHA-256");
-      wi.present = wi.offset + wi.size <= blobsSize_;
-      if (wi.present) {
-        uint8_t d[32];
-        SHA256(base_ + blobsOff_ + wi.offset, wi.size, d);
-        UMBRA_CHECK(std::memcmp(d, w->sha256()->data(), 32) == 0, "weight ",
-                    wIdx, ": SHA-256 mismatch (file corrupted)");
-      }
-      weights.push_back(wi);
-    }
+  weights = artifact_->blobs();
   std::vector<bool> weightUsed(weights.size());
   for (const fb::Slot *s : *fp->slots()) {
     SlotInfo si;
@@ -564,7 +475,7 @@ void Program::verify() {
                   idx, ": weight index ", si.weight, " out of range");
       UMBRA_CHECK(si.vis == Vis::Public || si.vis == Vis::Owner, "slot ", idx,
                   ": only public or owner slots can carry weights");
-      const WeightInfo &w = weights[si.weight];
+      const BlobEntry &w = weights[si.weight];
       UMBRA_CHECK(w.present || si.vis == Vis::Owner, "slot ", idx, ": weight ",
                   si.weight, " out of bounds (file truncated?)");
       uint64_t es = w.dtype == DType::F32 ? 4 : 8;
@@ -788,65 +699,27 @@ std::vector<uint8_t> ProgramBuilder::finish() const {
         fbb, fb::OpCode(i.op), fbb.CreateVector(i.in), fbb.CreateVector(i.out),
         fbb.CreateVector(i.iattrs), fbb.CreateVector(i.fattrs),
         fbb.CreateString(i.reason), fbb.CreateString(i.name)));
-  // Public blobs first, owner blobs last (so they can be stripped).
   std::vector<bool> ownerBlob(blobs_.size(), false);
   for (const SlotInfo &s : slots_)
     if (s.weight >= 0 && s.vis == Vis::Owner)
       ownerBlob[s.weight] = true;
-  std::vector<uint64_t> offs(blobs_.size());
-  uint64_t off = 0;
-  for (int pass = 0; pass < 2; ++pass)
-    for (size_t i = 0; i < blobs_.size(); ++i)
-      if (ownerBlob[i] == (pass == 1)) {
-        offs[i] = off;
-        off += (blobs_[i].size() + kBlobAlign - 1) / kBlobAlign * kBlobAlign;
-      }
-  std::vector<flatbuffers::Offset<fb::Weight>> weights;
-  for (size_t i = 0; i < blobs_.size(); ++i) {
-    uint8_t d[32];
-    SHA256(blobs_[i].data(), blobs_[i].size(), d);
-    weights.push_back(fb::CreateWeight(fbb, offs[i], blobs_[i].size(),
-                                       fb::DType(blobTypes_[i]),
-                                       fbb.CreateVector(d, 32)));
-  }
-  auto prog =
-      fb::CreateProgram(fbb, kIsaVersion, frac_, fbb.CreateVector(slots),
-                        fbb.CreateVector(instrs), fbb.CreateVector(weights),
-                        fbb.CreateVector(outputs_));
-  fb::FinishProgramBuffer(fbb, prog);
-
-  uint64_t pSize = fbb.GetSize();
-  uint64_t bOff =
-      (kHeaderSize + pSize + kBlobAlign - 1) / kBlobAlign * kBlobAlign;
-  std::vector<uint8_t> out(bOff + off, 0);
-  std::memcpy(out.data(), "UMBRAPRG", 8);
-  uint32_t fv = kFormatVersion;
-  std::memcpy(out.data() + 8, &fv, 4);
-  uint64_t hdr[4] = {kHeaderSize, pSize, bOff, off};
-  std::memcpy(out.data() + 16, hdr, 32);
-  std::memcpy(out.data() + kHeaderSize, fbb.GetBufferPointer(), pSize);
+  ArtifactWriter writer;
   for (size_t i = 0; i < blobs_.size(); ++i)
-    std::memcpy(out.data() + bOff + offs[i], blobs_[i].data(),
-                blobs_[i].size());
-  SHA256(out.data() + kHeaderSize, pSize, out.data() + 48);
-  return out;
+    writer.addBlob(blobs_[i].data(), blobs_[i].size(), blobTypes_[i],
+                   ownerBlob[i]);
+  auto weights = writer.weightTables(fbb);
+  auto prog = fb::CreateProgram(fbb, kIsaVersion, frac_,
+                                fbb.CreateVector(slots),
+                                fbb.CreateVector(instrs), weights,
+                                fbb.CreateVector(outputs_));
+  fb::FinishProgramBuffer(fbb, prog);
+  return writer.bytes(fbb.GetBufferPointer(), fbb.GetSize());
 }
 
 void Program::stripOwnerWeights(const std::string &in, const std::string &out) {
-  Program p = loadFile(in);
-  uint64_t keep = p.blobsSize_;
-  for (const SlotInfo &s : p.slots)
-    if (s.weight >= 0 && s.vis == Vis::Owner)
-      keep = std::min(keep, p.weights[s.weight].offset);
-  for (const SlotInfo &s : p.slots)
-    if (s.weight >= 0 && s.vis == Vis::Public)
-      UMBRA_CHECK(p.weights[s.weight].offset + p.weights[s.weight].size <= keep,
-                  "cannot strip: a public weight follows the owner weights");
-  std::vector<uint8_t> bytes(p.base_, p.base_ + p.blobsOff_ + keep);
-  std::memcpy(bytes.data() + 40, &keep, 8);
-  std::ofstream f(out, std::ios::binary);
-  f.write(reinterpret_cast<const char *>(bytes.data()), bytes.size());
-  UMBRA_CHECK(f.good(), "cannot write '", out, "'");
+  // Verify the whole program first: a stripped copy of a bad artifact
+  // would only fail later, at another party.
+  loadFile(in).artifact_->writeWithoutOwnerBlobs(out);
 }
 
 void ProgramBuilder::writeFile(const std::string &path) const {

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #pragma once
+#include "umbra/runtime/Artifact.h"
 #include "umbra/runtime/Error.h"
 #include <array>
 #include <cstdint>
@@ -18,13 +19,7 @@ namespace umbra::rt {
 
 /// Bumped whenever the instruction semantics change; part of the handshake.
 constexpr uint32_t kIsaVersion = 2;
-/// Artifact container format version (header layout).
-constexpr uint32_t kFormatVersion = 1;
-constexpr size_t kHeaderSize = 128;
-constexpr size_t kBlobAlign = 64;
-
 enum class Vis : uint8_t { Public = 0, Client = 1, Owner = 2, Shared = 3 };
-enum class DType : uint8_t { I64 = 0, F32 = 1, F64 = 2 };
 
 enum class Op : uint16_t {
   Share,
@@ -89,13 +84,6 @@ struct InstrInfo {
   bool deploy = false;
 };
 
-struct WeightInfo {
-  uint64_t offset = 0, size = 0;
-  DType dtype = DType::F64;
-  /// False for owner weights dropped from this copy of the artifact.
-  bool present = true;
-};
-
 class Program {
 public:
   /// Loads and fully verifies an artifact file (memory-mapped).
@@ -106,7 +94,8 @@ public:
   int fracBits = 16;
   std::vector<SlotInfo> slots;
   std::vector<InstrInfo> instrs;
-  std::vector<WeightInfo> weights;
+  /// The container's blob entries, one per weight (Artifact.h).
+  std::vector<BlobEntry> weights;
   std::vector<int> outputs;
   /// Slots with no producer and no weight: inputs supplied at run time.
   std::vector<int> inputs;
@@ -116,8 +105,10 @@ public:
   /// executor frees per-inference values after their last use.
   std::vector<int64_t> lastUse;
 
-  const std::array<uint8_t, 32> &hash() const { return hash_; }
-  std::string hashHex() const;
+  const Sha256 &hash() const { return artifact_->hash(); }
+  std::string hashHex() const { return hexString(hash()); }
+  /// The verified container this program was read from.
+  const Artifact &artifact() const { return *artifact_; }
   /// Weight bytes of slot `s` (which must have a weight).
   const uint8_t *weightData(int s) const;
   /// A weight decoded as real numbers / as fixed-point ring elements.
@@ -129,12 +120,10 @@ public:
   static void stripOwnerWeights(const std::string &in, const std::string &out);
 
 private:
+  explicit Program(std::shared_ptr<const Artifact> a)
+      : artifact_(std::move(a)) {}
   void verify();
-  std::shared_ptr<void> storage_;
-  const uint8_t *base_ = nullptr;
-  size_t size_ = 0;
-  uint64_t blobsOff_ = 0, blobsSize_ = 0;
-  std::array<uint8_t, 32> hash_{};
+  std::shared_ptr<const Artifact> artifact_;
 };
 
 /// Fixed-point encoding helpers (two's complement in Z_2^64).
