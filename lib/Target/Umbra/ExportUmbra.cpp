@@ -1,10 +1,12 @@
 //===- ExportUmbra.cpp - mpc IR to the runtime's artifact -----------------===//
 //
-// The artifact is the contract in runtime/schema/program.fbs: the FlatBuffers
-// code is generated from that very file (flatc, in this directory's CMake), and
-// the container (128-byte header, program section, 64-byte aligned blobs,
-// SHA-256 of the program section, per-blob SHA-256) is written exactly as
-// runtime/src/Program.cpp reads it.
+// The artifact is the contract in runtime/schema/program.fbs: the exporter
+// builds the program section with the runtime's generated FlatBuffers code,
+// and the container around it (header, blob layout, hashes) is written by
+// the runtime's own writer (umbra/runtime/Artifact.h), the one the loader
+// reads with. The writer reports errors as exceptions (this directory is
+// built with them); they are caught right at each call and become
+// diagnostics.
 //
 // Visibility is kept, not erased: an op on one party's plaintext (a client
 // or owner value, possibly with public ones) is exported as a private
@@ -27,6 +29,8 @@
 #include "umbra/Dialect/Mpc/IR/MpcOps.h"
 #include "umbra/Dialect/Tfm/IR/TfmDialect.h"
 #include "umbra/Support/ConstantValues.h"
+#include "umbra/runtime/Artifact.h"
+#include "umbra/runtime/Program.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -36,11 +40,8 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/TypeSwitch.h"
-#include "llvm/Support/Endian.h"
 
 #include "program_generated.h"
-
-#include <openssl/sha.h>
 
 #include <cstring>
 
@@ -49,12 +50,6 @@ using namespace umbra;
 using namespace umbra::mpc;
 
 namespace {
-
-/// Must match runtime/include/umbra/runtime/Program.h.
-constexpr uint32_t kIsaVersion = 2;
-constexpr uint32_t kFormatVersion = 1;
-constexpr uint64_t kHeaderSize = 128;
-constexpr uint64_t kBlobAlign = 64;
 
 struct Slot {
   std::string name;
@@ -73,16 +68,16 @@ struct Instr {
   std::string reason, name;
 };
 
-struct Blob {
-  /// Bytes of the blob: either borrowed from an attribute or owned.
-  ArrayRef<char> data;
-  std::vector<char> owned;
-  fb::DType dtype;
-  bool owner;
-  ArrayRef<char> bytes() const {
-    return owned.empty() ? data : ArrayRef<char>(owned);
+/// Runs `f`, a call into the runtime's artifact writer, and turns the
+/// runtime's error into a diagnostic at `op`.
+template <typename F> LogicalResult runtimeCall(Operation *op, F f) {
+  try {
+    f();
+    return success();
+  } catch (const rt::Error &e) {
+    return op->emitError("cannot write the artifact: ") << e.what();
   }
-};
+}
 
 fb::Visibility toFb(Visibility v) {
   switch (v) {
@@ -137,7 +132,7 @@ public:
   explicit Exporter(func::FuncOp func) : func(func) {}
 
   LogicalResult run();
-  void write(raw_ostream &os) const;
+  LogicalResult write(raw_ostream &os);
 
 private:
   //===--- slots and instructions
@@ -242,7 +237,8 @@ private:
   func::FuncOp func;
   std::vector<Slot> slots;
   std::vector<Instr> instrs;
-  std::vector<Blob> blobs;
+  /// The weight blobs (borrowed from attributes where possible).
+  rt::ArtifactWriter blobs;
   std::vector<int> outputs;
   DenseMap<Value, int> slotOfValue;
   DenseMap<int, int> sharedOf;
@@ -323,13 +319,17 @@ LogicalResult Exporter::exportConstant(EncodeOp op, arith::ConstantOp cst) {
            << stringifyVisibility(vis)
            << "; constants are public or the model owner's weights";
   auto ty = cast<RankedTensorType>(cst.getType());
-  Blob blob;
-  blob.owner = vis == Visibility::owner;
+  bool owner = vis == Visibility::owner;
+  // Bytes borrowed from a resource blob (alive as long as the module), or
+  // owned.
+  ArrayRef<char> borrowed;
+  std::vector<uint8_t> owned;
+  rt::DType dtype;
   int64_t n = ty.getNumElements();
   Attribute value = cst.getValue();
   // f32 weights keep their bytes (the runtime encodes them at load time).
   if (ty.getElementType().isF32()) {
-    blob.dtype = fb::DType::F32;
+    dtype = rt::DType::F32;
     if (auto res = dyn_cast<DenseResourceElementsAttr>(value)) {
       AsmResourceBlob *b = res.getRawHandle().getBlob();
       if (!b)
@@ -337,17 +337,17 @@ LogicalResult Exporter::exportConstant(EncodeOp op, arith::ConstantOp cst) {
       if (static_cast<int64_t>(b->getData().size()) != 4 * n)
         return cst.emitOpError("has a resource blob of ")
                << b->getData().size() << " bytes for " << n << " floats";
-      blob.data = b->getData();
+      borrowed = b->getData();
     } else if (auto dense = dyn_cast<DenseElementsAttr>(value)) {
-      blob.owned.resize(4 * n);
+      owned.resize(4 * n);
       int64_t i = 0;
       if (dense.isSplat()) {
         float f = dense.getSplatValue<float>();
         for (; i < n; ++i)
-          std::memcpy(blob.owned.data() + 4 * i, &f, 4);
+          std::memcpy(owned.data() + 4 * i, &f, 4);
       } else {
         for (float f : dense.getValues<float>())
-          std::memcpy(blob.owned.data() + 4 * i++, &f, 4);
+          std::memcpy(owned.data() + 4 * i++, &f, 4);
       }
     } else {
       return cst.emitOpError("has an attribute of kind ")
@@ -357,13 +357,18 @@ LogicalResult Exporter::exportConstant(EncodeOp op, arith::ConstantOp cst) {
     std::optional<SmallVector<double>> values = getConstantValues(cst);
     if (!values || static_cast<int64_t>(values->size()) != n)
       return cst.emitOpError("has a value the exporter cannot read");
-    blob.dtype = fb::DType::F64;
-    blob.owned.resize(8 * n);
-    std::memcpy(blob.owned.data(), values->data(), 8 * n);
+    dtype = rt::DType::F64;
+    owned.resize(8 * n);
+    std::memcpy(owned.data(), values->data(), 8 * n);
   }
   int s = newSlot(currentName, t.getShape(), t.getFrac(), toFb(vis));
-  slots[s].weight = static_cast<int>(blobs.size());
-  blobs.push_back(std::move(blob));
+  if (failed(runtimeCall(op, [&] {
+        slots[s].weight = static_cast<int>(
+            borrowed.data()
+                ? blobs.addBlob(borrowed.data(), borrowed.size(), dtype, owner)
+                : blobs.addBlob(std::move(owned), dtype, owner));
+      })))
+    return failure();
   slotOfValue[op.getResult()] = s;
   return success();
 }
@@ -698,7 +703,7 @@ LogicalResult Exporter::run() {
   return success();
 }
 
-void Exporter::write(raw_ostream &os) const {
+LogicalResult Exporter::write(raw_ostream &os) {
   flatbuffers::FlatBufferBuilder fbb(1 << 16);
   std::vector<flatbuffers::Offset<fb::Slot>> fslots;
   fslots.reserve(slots.size());
@@ -720,66 +725,22 @@ void Exporter::write(raw_ostream &os) const {
                         i.reason.empty() ? 0 : fbb.CreateString(i.reason),
                         i.name.empty() ? 0 : fbb.CreateString(i.name)));
   }
-  // Public blobs first, owner blobs last: a copy without the owner's weights
-  // is a prefix of the file (mpc-run --strip-owner-weights).
-  std::vector<uint64_t> offsets(blobs.size());
-  uint64_t off = 0;
-  for (int pass = 0; pass < 2; ++pass)
-    for (size_t i = 0; i < blobs.size(); ++i)
-      if (blobs[i].owner == (pass == 1)) {
-        offsets[i] = off;
-        off += (blobs[i].bytes().size() + kBlobAlign - 1) / kBlobAlign *
-               kBlobAlign;
-      }
-  std::vector<flatbuffers::Offset<fb::Weight>> fweights;
-  for (size_t i = 0; i < blobs.size(); ++i) {
-    ArrayRef<char> bytes = blobs[i].bytes();
-    // OpenSSL's SHA-256 uses the CPU's SHA extensions: hashing the weights
-    // of a GPT-2-sized model takes a second instead of several.
-    uint8_t digest[SHA256_DIGEST_LENGTH];
-    SHA256(reinterpret_cast<const uint8_t *>(bytes.data()), bytes.size(),
-           digest);
-    fweights.push_back(fb::CreateWeight(fbb, offsets[i], bytes.size(),
-                                        blobs[i].dtype,
-                                        fbb.CreateVector(digest, 32)));
-  }
   std::vector<int32_t> outs(outputs.begin(), outputs.end());
-  auto program =
-      fb::CreateProgram(fbb, kIsaVersion, fracBits, fbb.CreateVector(fslots),
-                        fbb.CreateVector(finstrs), fbb.CreateVector(fweights),
-                        fbb.CreateVector(outs));
+  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::Weight>>>
+      fweights;
+  // Hashes every blob (the program lists the hashes).
+  if (failed(runtimeCall(func, [&] { fweights = blobs.weightTables(fbb); })))
+    return failure();
+  auto program = fb::CreateProgram(
+      fbb, rt::kIsaVersion, fracBits, fbb.CreateVector(fslots),
+      fbb.CreateVector(finstrs), fweights, fbb.CreateVector(outs));
   fb::FinishProgramBuffer(fbb, program);
-
-  uint64_t pSize = fbb.GetSize();
-  uint64_t bOff =
-      (kHeaderSize + pSize + kBlobAlign - 1) / kBlobAlign * kBlobAlign;
-  char header[kHeaderSize] = {};
-  std::memcpy(header, "UMBRAPRG", 8);
-  llvm::support::endian::write32le(header + 8, kFormatVersion);
-  llvm::support::endian::write64le(header + 16, kHeaderSize);
-  llvm::support::endian::write64le(header + 24, pSize);
-  llvm::support::endian::write64le(header + 32, bOff);
-  llvm::support::endian::write64le(header + 40, off);
-  SHA256(fbb.GetBufferPointer(), pSize,
-         reinterpret_cast<uint8_t *>(header + 48));
-  os.write(header, kHeaderSize);
-  os.write(reinterpret_cast<const char *>(fbb.GetBufferPointer()), pSize);
-  static const char zeros[kBlobAlign] = {};
-  os.write(zeros, bOff - kHeaderSize - pSize);
-  // Blobs in offset order.
-  std::vector<size_t> order(blobs.size());
-  for (size_t i = 0; i < order.size(); ++i)
-    order[i] = i;
-  llvm::sort(order,
-             [&](size_t a, size_t b) { return offsets[a] < offsets[b]; });
-  uint64_t pos = 0;
-  for (size_t i : order) {
-    ArrayRef<char> bytes = blobs[i].bytes();
-    os.write(bytes.data(), bytes.size());
-    pos = offsets[i] + bytes.size();
-    uint64_t next = (pos + kBlobAlign - 1) / kBlobAlign * kBlobAlign;
-    os.write(zeros, next - pos);
-  }
+  return runtimeCall(func, [&] {
+    blobs.write(fbb.GetBufferPointer(), fbb.GetSize(),
+                [&](const uint8_t *p, size_t n) {
+                  os.write(reinterpret_cast<const char *>(p), n);
+                });
+  });
 }
 
 FailureOr<func::FuncOp> selectFunction(ModuleOp module, StringRef name) {
@@ -815,8 +776,7 @@ LogicalResult umbra::exportUmbra(ModuleOp module, raw_ostream &os,
   Exporter exporter(*func);
   if (failed(exporter.run()))
     return failure();
-  exporter.write(os);
-  return success();
+  return exporter.write(os);
 }
 
 LogicalResult umbra::printLeakageReport(ModuleOp module, raw_ostream &os) {
