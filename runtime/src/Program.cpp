@@ -407,12 +407,12 @@ const uint8_t *Program::weightData(int s) const {
   return artifact_->blobData(slots[s].weight);
 }
 
-std::vector<double> Program::weightReal(int s) const {
+std::vector<double> Program::weightReal(int s, int64_t limit) const {
   const SlotInfo &si = slots.at(s);
   const BlobEntry &w = weights.at(si.weight);
   const uint8_t *d = weightData(s);
-  std::vector<double> out(si.numel);
-  for (int64_t i = 0; i < si.numel; ++i) {
+  std::vector<double> out(limit < 0 ? si.numel : std::min(limit, si.numel));
+  for (int64_t i = 0; i < int64_t(out.size()); ++i) {
     if (w.dtype == DType::F64) {
       std::memcpy(&out[i], d + 8 * i, 8);
     } else if (w.dtype == DType::F32) {

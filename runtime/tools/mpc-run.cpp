@@ -4,6 +4,7 @@
 //           -i tokens=tokens.npy -o out/
 //   mpc-run model.umbra --local -i tokens=tokens.npy -o out/ --stats s.json
 //   mpc-run model.umbra --reference -i tokens=tokens.npy -o ref/
+//   mpc-run model.umbra --dump [--json]
 //
 // --local spawns the dealer, P0 and P1 as separate processes on loopback.
 // Every failure prints "mpc-run: error: ..." and exits non-zero.
@@ -15,6 +16,7 @@
 #include "umbra/runtime/Stats.h"
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <csignal>
@@ -23,6 +25,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -39,6 +42,7 @@ struct Options {
   std::string program;
   std::string role;
   bool local = false, reference = false, progress = false, compare = false;
+  bool dump = false, json = false;
   std::string p0Addr = "127.0.0.1:7100", dealerAddr = "127.0.0.1:7101";
   int p0Fd = -1, dealerFd = -1;
   std::vector<std::string> inputs;
@@ -311,6 +315,210 @@ int compareDump(const Options &o) {
   return 0;
 }
 
+//===----------------------------------------------------------------------===//
+// --dump: the artifact for people (text) and for tools (--json)
+//===----------------------------------------------------------------------===//
+
+/// An instruction's attributes, generically: the only dump code that knows
+/// how attributes are represented (integer and float lists).
+nlohmann::ordered_json attrsJson(const InstrInfo &I) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  if (!I.iattrs.empty())
+    j["i"] = I.iattrs;
+  if (!I.fattrs.empty())
+    j["f"] = I.fattrs;
+  return j;
+}
+
+/// Who learns the value a Reveal opens.
+const char *revealTarget(const InstrInfo &I) {
+  static const char *names[] = {"p0", "p1", "both", "client"};
+  int64_t to = I.iattrs.empty() ? -1 : I.iattrs[0];
+  return to >= 0 && to < 4 ? names[to] : "?";
+}
+
+/// Numbers as the text dump shows them (%g).
+std::string numStr(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%g", v);
+  return buf;
+}
+
+/// [a, b, c] with %g for floats and plain integers.
+std::string listStr(const nlohmann::ordered_json &j) {
+  std::string r = "[";
+  for (size_t i = 0; i < j.size(); ++i)
+    r += (i ? ", " : "") + (j[i].is_number_float() ? numStr(j[i].get<double>())
+                                                   : j[i].dump());
+  return r + "]";
+}
+
+/// How many weight values the dump shows.
+constexpr int64_t kShownValues = 8;
+
+/// The artifact as JSON: the text dump prints exactly this.
+nlohmann::ordered_json dumpJson(const Program &prog) {
+  using json = nlohmann::ordered_json;
+  const ArtifactHeader &h = prog.artifact().header();
+  json j;
+  j["format_version"] = h.formatVersion;
+  j["isa_version"] = kIsaVersion;
+  j["frac_bits"] = prog.fracBits;
+  j["program_size"] = h.programSize;
+  j["blobs_size"] = h.blobsSize;
+  j["owner_weights_stripped"] = h.ownerBlobsStripped();
+  j["hash"] = prog.hashHex();
+  std::vector<int> weightSlot(prog.weights.size(), -1);
+  json slots = json::array();
+  for (size_t s = 0; s < prog.slots.size(); ++s) {
+    const SlotInfo &si = prog.slots[s];
+    if (si.weight >= 0)
+      weightSlot[si.weight] = int(s);
+    slots.push_back({{"index", s},
+                     {"name", si.name},
+                     {"shape", si.shape},
+                     {"frac_bits", si.frac},
+                     {"visibility", visName(si.vis)},
+                     {"weight", si.weight}});
+  }
+  j["slots"] = slots;
+  json instrs = json::array(), reveals = json::array();
+  for (size_t i = 0; i < prog.instrs.size(); ++i) {
+    const InstrInfo &I = prog.instrs[i];
+    // Who computes it: a party alone (client/owner, in plaintext), both
+    // under MPC (shared), or everyone (public).
+    const SlotInfo &out = prog.slots[I.out.at(0)];
+    instrs.push_back({{"index", i},
+                      {"op", opName(I.op)},
+                      {"inputs", I.in},
+                      {"outputs", I.out},
+                      {"attributes", attrsJson(I)},
+                      {"reason", I.reason},
+                      {"name", I.name},
+                      {"visibility", visName(out.vis)},
+                      {"deploy", I.deploy}});
+    if (I.op == Op::Reveal)
+      reveals.push_back({{"instruction", i},
+                         {"input", I.in.at(0)},
+                         {"output", I.out[0]},
+                         {"shape", out.shape},
+                         {"frac_bits", out.frac},
+                         {"to", revealTarget(I)},
+                         {"reason", I.reason}});
+  }
+  j["instructions"] = instrs;
+  j["reveals"] = reveals;
+  json weights = json::array();
+  for (size_t w = 0; w < prog.weights.size(); ++w) {
+    const BlobEntry &b = prog.weights[w];
+    int s = weightSlot[w];
+    json e = {{"index", w},
+              {"slot", s},
+              {"visibility", s >= 0 ? visName(prog.slots[s].vis) : "none"},
+              {"owner", b.owner},
+              {"dtype", dtypeName(b.dtype)},
+              {"offset", b.offset},
+              {"size", b.size},
+              {"sha256", hexString(b.sha256)},
+              {"present", b.present}};
+    if (b.present && s >= 0)
+      e["values"] = prog.weightReal(s, kShownValues);
+    weights.push_back(e);
+  }
+  j["weights"] = weights;
+  j["inputs"] = prog.inputs;
+  j["outputs"] = prog.outputs;
+  return j;
+}
+
+/// The text form of `dumpJson` (what the README shows).
+void dumpText(const nlohmann::ordered_json &j, std::FILE *f) {
+  auto shape = [](const nlohmann::ordered_json &s) {
+    return shapeStr(s.get<Shape>());
+  };
+  std::fprintf(f, "artifact: format %d, isa %d, %d fractional bits\n",
+               j["format_version"].get<int>(), j["isa_version"].get<int>(),
+               j["frac_bits"].get<int>());
+  std::fprintf(f, "program: %llu bytes, sha256 %s\n",
+               j["program_size"].get<unsigned long long>(),
+               j["hash"].get<std::string>().c_str());
+  std::fprintf(f, "slots: %zu\n", j["slots"].size());
+  for (const auto &s : j["slots"]) {
+    std::fprintf(f, "  slot %d: %s %s frac %d %s", s["index"].get<int>(),
+                 s["name"].get<std::string>().c_str(),
+                 shape(s["shape"]).c_str(), s["frac_bits"].get<int>(),
+                 s["visibility"].get<std::string>().c_str());
+    if (s["weight"].get<int>() >= 0)
+      std::fprintf(f, " weight %d", s["weight"].get<int>());
+    std::fprintf(f, "\n");
+  }
+  std::fprintf(f, "instructions: %zu\n", j["instructions"].size());
+  for (const auto &I : j["instructions"]) {
+    std::string line = "  instr " + I["index"].dump() + ": " +
+                       I["op"].get<std::string>() + " " +
+                       listStr(I["inputs"]) + " -> " + listStr(I["outputs"]);
+    for (const auto &[k, v] : I["attributes"].items())
+      line += " " + k + "=" + (v.is_array() ? listStr(v) : v.dump());
+    if (!I["reason"].get<std::string>().empty())
+      line += " reason=" + I["reason"].dump();
+    line += " vis=" + I["visibility"].get<std::string>();
+    if (I["deploy"].get<bool>())
+      line += " deploy";
+    if (!I["name"].get<std::string>().empty())
+      line += " name=" + I["name"].dump();
+    std::fprintf(f, "%s\n", line.c_str());
+  }
+  std::fprintf(f, "reveals: %zu\n", j["reveals"].size());
+  for (const auto &r : j["reveals"])
+    std::fprintf(f, "  reveal at instr %d: [%d] -> [%d] %s frac %d to %s "
+                 "reason=%s\n",
+                 r["instruction"].get<int>(), r["input"].get<int>(),
+                 r["output"].get<int>(), shape(r["shape"]).c_str(),
+                 r["frac_bits"].get<int>(),
+                 r["to"].get<std::string>().c_str(),
+                 r["reason"].dump().c_str());
+  size_t nOwner = 0;
+  for (const auto &w : j["weights"])
+    nOwner += w["owner"].get<bool>();
+  std::fprintf(f, "weights: %zu blobs (%zu the owner's) in %llu bytes%s\n",
+               j["weights"].size(), nOwner,
+               j["blobs_size"].get<unsigned long long>(),
+               j["owner_weights_stripped"].get<bool>()
+                   ? ", owner weights stripped"
+                   : "");
+  for (const auto &w : j["weights"]) {
+    std::string line = "  weight " + w["index"].dump() + ": slot " +
+                       w["slot"].dump() + " " +
+                       w["visibility"].get<std::string>() + " " +
+                       w["dtype"].get<std::string>() + " offset " +
+                       w["offset"].dump() + " size " + w["size"].dump() +
+                       " sha256 " +
+                       w["sha256"].get<std::string>().substr(0, 16);
+    if (!w["present"].get<bool>()) {
+      line += " absent (stripped)";
+    } else if (w.contains("values")) {
+      std::string vals;
+      for (const auto &v : w["values"])
+        vals += (vals.empty() ? "" : " ") + numStr(v.get<double>());
+      int64_t slot = w["slot"].get<int64_t>();
+      bool more = numel(j["slots"][slot]["shape"].get<Shape>()) > kShownValues;
+      line += " [" + vals + (more ? " ...]" : "]");
+    }
+    std::fprintf(f, "%s\n", line.c_str());
+  }
+  std::fprintf(f, "inputs: %s\noutputs: %s\n", listStr(j["inputs"]).c_str(),
+               listStr(j["outputs"]).c_str());
+}
+
+int runDump(const Options &o) {
+  nlohmann::ordered_json j = dumpJson(Program::loadFile(o.program));
+  if (o.json)
+    std::cout << j.dump(1) << "\n";
+  else
+    dumpText(j, stdout);
+  return 0;
+}
+
 int runLocal(const Options &o, const std::vector<std::string> &argv) {
   // Validate the program before spawning anything.
   (void)Program::loadFile(o.program);
@@ -457,6 +665,10 @@ int main(int argc, char **argv) {
   app.add_option("--strip-owner-weights", o.stripTo,
                  "write a copy without the model owner's weights (for P0 and "
                  "the dealer; same program hash) and exit");
+  app.add_flag("--dump", o.dump,
+               "print the artifact (header, hash, slots, instructions, "
+               "reveals, weights) and exit");
+  app.add_flag("--json", o.json, "with --dump: print it as JSON");
   app.add_option("--comparison", o.comparison,
                  "comparison protocol: dcf (1 round, large dealer keys) or "
                  "bits (8 rounds, small dealer material)")
@@ -480,6 +692,9 @@ int main(int argc, char **argv) {
       Program::stripOwnerWeights(o.program, o.stripTo);
       return 0;
     }
+    UMBRA_CHECK(!o.json || o.dump, "--json goes with --dump");
+    if (o.dump)
+      return runDump(o);
     if (o.reference)
       return runReference(o);
     if (o.local) {

@@ -1,5 +1,5 @@
 // RUN: mpc-translate --export-umbra %s -o %t.umbra
-// RUN: %python %S/Inputs/dump_umbra.py %t.umbra | FileCheck %s
+// RUN: mpc-run %t.umbra --dump | FileCheck %s
 // The artifact runs: all three roles on loopback, the result matches numpy.
 // RUN: %python -c "import numpy as np; np.save('%t.x.npy', np.array([[1, 2, 0.5, 3], [0.25, 1, -1, 2]]))"
 // RUN: mpc-run %t.umbra --local -i x=%t.x.npy -o %t.out
@@ -9,26 +9,48 @@
 // RUN: mpc-run %t.umbra --strip-owner-weights %t.stripped.umbra
 // RUN: %python -c "import os; print('stripped', os.path.getsize('%t.umbra') - os.path.getsize('%t.stripped.umbra'))" | FileCheck %s --check-prefix=STRIP
 // STRIP: stripped 64
+// The copy keeps the program section, hence the hash, and lacks exactly the
+// owner's blob.
+// RUN: mpc-run %t.umbra --dump > %t.full.txt
+// RUN: mpc-run %t.stripped.umbra --dump > %t.stripped.txt
+// RUN: cat %t.full.txt %t.stripped.txt | FileCheck %s --check-prefix=SAME
+// SAME: program: {{[0-9]+}} bytes, sha256 [[HASH:[0-9a-f]+]]
+// SAME: weights: 2 blobs (1 the owner's) in 128 bytes{{$}}
+// SAME: program: {{[0-9]+}} bytes, sha256 [[HASH]]
+// SAME: weights: 2 blobs (1 the owner's) in 64 bytes, owner weights stripped
+// SAME-NEXT: weight 0: slot 1 owner F32 offset 64 size 48 sha256 {{[0-9a-f]+}} absent (stripped)
+// SAME-NEXT: weight 1: slot 2 public F32 offset 0 size 12 sha256 {{[0-9a-f]+}} [0.5 -1 2]
+// The stripped copy still runs the float reference only where no owner
+// weight is needed: here the owner's weight is, so it is refused.
+// RUN: not mpc-run %t.stripped.umbra --reference -i x=%t.x.npy -o %t.sref 2>&1 | FileCheck %s --check-prefix=NOREF
+// NOREF: mpc-run: error: weight '{{.*}}' is not in this copy of the artifact (owner weights were stripped; the model owner needs the full file)
 
 // A linear layer with the owner's weight and a public bias, ReLU, revealed
-// to the client. The header and hashes are checked by the dump script.
-// CHECK: header: version 1
+// to the client. mpc-run --dump loads the artifact (header, hashes and every
+// instruction are verified) before it prints anything.
+// CHECK: artifact: format 1, isa 2, 16 fractional bits
+// CHECK-NEXT: program: {{[0-9]+}} bytes, sha256 {{[0-9a-f]+}}
+// CHECK-NEXT: slots: 10
+// CHECK-NEXT: slot 0: x [2x4] frac 16 client
+// CHECK-NEXT: slot 1: {{.*}} [4x3] frac 16 owner weight 0
+// CHECK-NEXT: slot 2: {{.*}} [3] frac 16 public weight 1
+// CHECK: slot 9: y [2x3] frac 16 public
+// CHECK-NEXT: instructions: 7
+// CHECK-NEXT: instr 0: share [0] -> [3] vis=shared
+// CHECK-NEXT: instr 1: share [1] -> [4] vis=shared deploy
+// CHECK-NEXT: instr 2: matmul [3, 4] -> [5] vis=shared
+// CHECK-NEXT: instr 3: trunc [5] -> [6] i=[16] vis=shared
+// CHECK-NEXT: instr 4: add [6, 2] -> [7] vis=shared
+// CHECK-NEXT: instr 5: relu [7] -> [8] vis=shared
+// CHECK-NEXT: instr 6: reveal [8] -> [9] i=[3] reason="model output" vis=public
+// CHECK-NEXT: reveals: 1
+// CHECK-NEXT: reveal at instr 6: [8] -> [9] [2x3] frac 16 to client reason="model output"
 // The public bias blob comes first, the owner's weight last.
-// CHECK: weight 0: offset 64 size 48 F32 [1 2 3 4 5 6 7 8 ...]
-// CHECK: weight 1: offset 0 size 12 F32 [0.5 -1 2]
-// CHECK: isa 2 frac 16
-// CHECK: slot 0: x 2x4 frac 16 Client
-// CHECK: slot 1: {{.*}} 4x3 frac 16 Owner weight 0
-// CHECK: slot 2: {{.*}} 3 frac 16 Public weight 1
-// CHECK: slot 9: y 2x3 frac 16 Public
-// CHECK: instr 0: Share [0] -> [3]
-// CHECK: instr 1: Share [1] -> [4]
-// CHECK: instr 2: MatMul [3, 4] -> [5]
-// CHECK: instr 3: Trunc [5] -> [6] i=[16]
-// CHECK: instr 4: Add [6, 2] -> [7]
-// CHECK: instr 5: Relu [7] -> [8]
-// CHECK: instr 6: Reveal [8] -> [9] i=[3] reason="model output"
-// CHECK: outputs [9]
+// CHECK-NEXT: weights: 2 blobs (1 the owner's) in 128 bytes
+// CHECK-NEXT: weight 0: slot 1 owner F32 offset 64 size 48 sha256 {{[0-9a-f]+}} [1 2 3 4 5 6 7 8 ...]
+// CHECK-NEXT: weight 1: slot 2 public F32 offset 0 size 12 sha256 {{[0-9a-f]+}} [0.5 -1 2]
+// CHECK-NEXT: inputs: [0]
+// CHECK-NEXT: outputs: [9]
 // NUM: max error
 
 func.func @main(%x: tensor<2x4xf32> {onnx.name = "x"}) -> (!mpc.tensor<2x3, client, frac = 16> {onnx.name = "y"}) {

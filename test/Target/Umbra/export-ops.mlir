@@ -1,5 +1,5 @@
 // RUN: mpc-translate --export-umbra %s -o %t.umbra
-// RUN: %python %S/Inputs/dump_umbra.py %t.umbra | FileCheck %s
+// RUN: mpc-run %t.umbra --dump | FileCheck %s
 // The program loads and runs: float reference and MPC agree.
 // RUN: %python -c "import numpy as np; np.save('%t.ids.npy', np.array([[3, 0, 5]])); np.save('%t.x.npy', np.linspace(-1, 1, 6).reshape(2, 3))"
 // RUN: mpc-run %t.umbra --reference -i ids=%t.ids.npy -i x=%t.x.npy -o %t.ref
@@ -8,42 +8,46 @@
 
 // Token ids: an input slot (frac 0) that the client one-hot expands in
 // plaintext, then shares (mpc.share).
-// CHECK: slot 0: ids 1x3 frac 0 Client
-// CHECK: slot 1: x 2x3 frac 16 Client
-// CHECK: instr 0: OneHot [0] -> [{{[0-9]+}}] i=[6] vis=Client
-// CHECK-NEXT: instr 1: Share [{{[0-9]+}}] -> [{{[0-9]+}}] vis=Shared
+// CHECK: slot 0: ids [1x3] frac 0 client
+// CHECK: slot 1: x [2x3] frac 16 client
+// CHECK: instr 0: onehot [0] -> [{{[0-9]+}}] i=[6] vis=client
+// CHECK-NEXT: instr 1: share [{{[0-9]+}}] -> [{{[0-9]+}}] vis=shared
 // The batch-broadcast matmul operand [1, 6, 4] becomes a [6, 4] matrix.
-// CHECK: Reshape
-// CHECK: MatMul
+// CHECK: instr {{[0-9]+}}: reshape
+// CHECK: instr {{[0-9]+}}: matmul
 // Softmax pieces: Max [axis, keepdims], Exp [t], ReduceSum [keepdims, axes],
 // Reciprocal [iterations] + [lo, hi].
-// CHECK: Max {{.*}} i=[2, 1]
-// CHECK: Exp {{.*}} i=[8]
-// CHECK: ReduceSum {{.*}} i=[1, 2]
-// CHECK: Reciprocal {{.*}} i=[0] f=['0.5', '4']
+// CHECK: instr {{[0-9]+}}: max {{.*}} i=[2, 1]
+// CHECK: instr {{[0-9]+}}: exp {{.*}} i=[8]
+// CHECK: instr {{[0-9]+}}: reduce_sum {{.*}} i=[1, 2]
+// CHECK: instr {{[0-9]+}}: reciprocal {{.*}} i=[0] f=[0.5, 4]
 // The client's own computation stays with the client (plaintext at P0):
 // never shared, and a selection with a public branch is a Select there.
-// CHECK-NOT: Share [1] ->
-// CHECK: Mul [1, 1] -> {{.*}} vis=Client
-// CHECK: Rsqrt {{.*}} i=[0] f=['1', '4'] vis=Client
-// CHECK: Poly {{.*}} f=['0.5', '0.25', '0.125'] vis=Client
-// CHECK: DRelu {{.*}} vis=Client
-// CHECK: Select {{.*}} vis=Client
+// CHECK-NOT: instr {{[0-9]+}}: share [1] ->
+// CHECK: instr {{[0-9]+}}: mul [1, 1] -> {{.*}} vis=client
+// CHECK: instr {{[0-9]+}}: rsqrt {{.*}} i=[0] f=[1, 4] vis=client
+// CHECK: instr {{[0-9]+}}: poly {{.*}} f=[0.5, 0.25, 0.125] vis=client
+// CHECK: instr {{[0-9]+}}: drelu {{.*}} vis=client
+// CHECK: instr {{[0-9]+}}: select {{.*}} vis=client
 // A shared selection with a public branch: b + c * (a - b).
-// CHECK: DRelu {{.*}} vis=Shared
-// CHECK-NEXT: Sub
-// CHECK-NEXT: Mul
-// CHECK-NEXT: Add {{.*}} vis=Shared
-// CHECK: Transpose {{.*}} i=[1, 0]
-// CHECK: Slice {{.*}} i=[0, 1, 2, 3]
-// CHECK: Concat {{.*}} i=[0]
-// CHECK: ReduceSum {{.*}} i=[1, 0]
-// CHECK-NEXT: Reshape
-// CHECK: Reveal {{.*}} i=[2] reason="public row sums for the test"
-// CHECK: Reveal {{.*}} i=[3] reason="model output"
+// CHECK: instr {{[0-9]+}}: drelu {{.*}} vis=shared
+// CHECK-NEXT: instr {{[0-9]+}}: sub
+// CHECK-NEXT: instr {{[0-9]+}}: mul
+// CHECK-NEXT: instr {{[0-9]+}}: add {{.*}} vis=shared
+// CHECK: instr {{[0-9]+}}: transpose {{.*}} i=[1, 0]
+// CHECK: instr {{[0-9]+}}: slice {{.*}} i=[0, 1, 2, 3]
+// CHECK: instr {{[0-9]+}}: concat {{.*}} i=[0]
+// CHECK: instr {{[0-9]+}}: reduce_sum {{.*}} i=[1, 0]
+// CHECK-NEXT: instr {{[0-9]+}}: reshape
+// CHECK: instr {{[0-9]+}}: reveal {{.*}} i=[2] reason="public row sums for the test"
+// CHECK: instr {{[0-9]+}}: reveal {{.*}} i=[3] reason="model output"
 // Returning the same value twice: the second output is a copy.
-// CHECK: Copy
-// CHECK: outputs [{{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}]
+// CHECK: instr {{[0-9]+}}: copy
+// CHECK: reveals: 3
+// CHECK-NEXT: reveal at instr {{[0-9]+}}: {{.*}} [3] frac 16 to both reason="public row sums for the test"
+// CHECK-NEXT: reveal at instr {{[0-9]+}}: {{.*}} [1x3x4] frac 16 to client reason="model output"
+// CHECK-NEXT: reveal at instr {{[0-9]+}}: {{.*}} [4x2] frac 16 to client reason="model output"
+// CHECK: outputs: [{{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}]
 
 func.func @main(%ids: tensor<1x3xi64> {onnx.name = "ids"}, %x: tensor<2x3xf32> {onnx.name = "x"})
     -> (!mpc.tensor<1x3x4, client, frac = 16> {onnx.name = "probs"},

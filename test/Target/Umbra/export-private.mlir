@@ -1,32 +1,35 @@
 // RUN: mpc-translate --export-umbra %s -o %t.umbra
-// RUN: %python %S/Inputs/dump_umbra.py %t.umbra | FileCheck %s
+// RUN: mpc-run %t.umbra --dump | FileCheck %s
 // RUN: %python -c "import numpy as np; np.save('%t.x.npy', np.array([[1, -2, 0.5, 3], [0.25, 1, -1, 2]]))"
 // RUN: mpc-run %t.umbra --local -i x=%t.x.npy -o %t.out --stats %t.stats.json
-// RUN: %python %S/Inputs/private_stats.py %t.umbra %t.x.npy %t.out %t.stats | FileCheck %s --check-prefix=STATS
+// RUN: mpc-run %t.umbra --dump --json > %t.dump.json
+// RUN: %python %S/Inputs/private_stats.py %t.dump.json %t.x.npy %t.out %t.stats | FileCheck %s --check-prefix=STATS
 
 // MPC minimisation: the client scales its input, multiplies it by a public
 // matrix and applies ReLU in plaintext; mpc.share is where its value meets
 // the owner's weight, which the owner transposes in plaintext (deployment).
-// CHECK: slot 0: x 2x4 frac 16 Client
-// CHECK: instr 0: Mul [0, {{[0-9]+}}] -> {{.*}} vis=Client
-// CHECK-NEXT: instr 1: Trunc {{.*}} i=[16] vis=Client
-// CHECK-NEXT: instr 2: MatMul {{.*}} vis=Client
-// CHECK-NEXT: instr 3: Trunc {{.*}} i=[16] vis=Client
-// CHECK-NEXT: instr 4: Relu [[[R:[0-9]+]]] -> [[[F:[0-9]+]]] vis=Client
-// CHECK-NEXT: instr 5: Share [[[F]]] -> {{.*}} vis=Shared
-// CHECK-NEXT: instr 6: Transpose {{.*}} i=[1, 0] vis=Owner
-// CHECK-NEXT: instr 7: Share {{.*}} vis=Shared
-// CHECK-NEXT: instr 8: MatMul {{.*}} vis=Shared
-// CHECK-NEXT: instr 9: Trunc {{.*}} vis=Shared
+// CHECK: slot 0: x [2x4] frac 16 client
+// CHECK: instr 0: mul [0, {{[0-9]+}}] -> {{.*}} vis=client
+// CHECK-NEXT: instr 1: trunc {{.*}} i=[16] vis=client
+// CHECK-NEXT: instr 2: matmul {{.*}} vis=client
+// CHECK-NEXT: instr 3: trunc {{.*}} i=[16] vis=client
+// CHECK-NEXT: instr 4: relu [[[R:[0-9]+]]] -> [[[F:[0-9]+]]] vis=client
+// CHECK-NEXT: instr 5: share [[[F]]] -> {{.*}} vis=shared
+// CHECK-NEXT: instr 6: transpose {{.*}} i=[1, 0] vis=owner deploy
+// CHECK-NEXT: instr 7: share {{.*}} vis=shared deploy
+// CHECK-NEXT: instr 8: matmul {{.*}} vis=shared
+// CHECK-NEXT: instr 9: trunc {{.*}} vis=shared
 // The client's value used by a shared op without mpc.share: shared at that
 // use, once (what an mpc.share there would do).
-// CHECK-NEXT: instr 10: Slice [0] -> [[[XS:[0-9]+]]] {{.*}} vis=Client
-// CHECK-NEXT: instr 11: Share [[[XS]]] -> {{.*}} vis=Shared
-// CHECK-NEXT: instr 12: Add {{.*}} vis=Shared
-// CHECK-NEXT: instr 13: Reveal {{.*}} i=[3] reason="model output" vis=Public
+// CHECK-NEXT: instr 10: slice [0] -> [[[XS:[0-9]+]]] {{.*}} vis=client
+// CHECK-NEXT: instr 11: share [[[XS]]] -> {{.*}} vis=shared
+// CHECK-NEXT: instr 12: add {{.*}} vis=shared
+// CHECK-NEXT: instr 13: reveal {{.*}} i=[3] reason="model output" vis=public
 // The client's own feature is a result that P0 writes: not shared, not
 // revealed.
-// CHECK-NEXT: outputs [{{[0-9]+}}, [[F]]]
+// CHECK-NEXT: reveals: 1
+// CHECK-NEXT: reveal at instr 13: {{.*}} [2x3] frac 16 to client reason="model output"
+// CHECK: outputs: [{{[0-9]+}}, [[F]]]
 
 // Every client instruction costs nothing on every role, and so does the
 // owner's transposition (once, at deployment). P1 receives the client's data

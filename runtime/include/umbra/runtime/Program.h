@@ -111,8 +111,9 @@ public:
   const Artifact &artifact() const { return *artifact_; }
   /// Weight bytes of slot `s` (which must have a weight).
   const uint8_t *weightData(int s) const;
-  /// A weight decoded as real numbers / as fixed-point ring elements.
-  std::vector<double> weightReal(int s) const;
+  /// A weight decoded as real numbers (its first `limit` elements when
+  /// `limit` >= 0) / as fixed-point ring elements.
+  std::vector<double> weightReal(int s, int64_t limit = -1) const;
   std::vector<uint64_t> weightRing(int s) const;
   int slotByName(const std::string &name) const;
   /// Writes a copy without the model owner's weights (for P0 and the

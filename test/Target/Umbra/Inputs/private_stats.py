@@ -2,39 +2,32 @@
 what P1 receives of the client's data, from mpc-run --stats; the results
 against numpy.
 
-Usage: private_stats.py PROGRAM.umbra X.npy OUT_DIR STATS_PREFIX
-(STATS_PREFIX.{p0,p1,dealer}.json as written by mpc-run --local --stats).
+Usage: private_stats.py DUMP.json X.npy OUT_DIR STATS_PREFIX
+(DUMP.json as written by mpc-run PROGRAM --dump --json, the only way Python
+reads an artifact; STATS_PREFIX.{p0,p1,dealer}.json as written by mpc-run
+--local --stats).
 """
 import json
 import os
-import re
-import subprocess
 import sys
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-
 
 def main():
-    program, x_path, out_dir, stats = sys.argv[1:5]
-    dump = subprocess.check_output(
-        [sys.executable, os.path.join(HERE, "dump_umbra.py"), program],
-        universal_newlines=True)
-    vis, op, inputs = {}, {}, {}
-    for m in re.finditer(r"^instr (\d+): (\w+) \[([\d, ]*)\] .* vis=(\w+)$",
-                         dump, re.M):
-        i = int(m.group(1))
-        op[i], vis[i] = m.group(2), m.group(4)
-        inputs[i] = [int(s) for s in m.group(3).split(",") if s.strip()]
-    slot_vis = dict((int(m.group(1)), m.group(2)) for m in re.finditer(
-        r"^slot (\d+): .* (Public|Client|Owner|Shared)", dump, re.M))
+    dump_path, x_path, out_dir, stats = sys.argv[1:5]
+    dump = json.load(open(dump_path))
+    instrs = dump["instructions"]
+    vis = {i["index"]: i["visibility"] for i in instrs}
+    op = {i["index"]: i["op"] for i in instrs}
+    inputs = {i["index"]: i["inputs"] for i in instrs}
+    slot_vis = {s["index"]: s["visibility"] for s in dump["slots"]}
     roles = ("p0", "p1", "dealer")
     runs = {r: json.load(open("%s.%s.json" % (stats[:-5] if
                                                stats.endswith(".json")
                                                else stats, r)))
             for r in roles}
-    for holder in ("Client", "Owner"):
+    for holder in ("client", "owner"):
         for r in roles:
             mine = [s for s in runs[r]["instructions"]
                     if s["index"] >= 0 and s["op"] != "matmul-mask" and
@@ -42,14 +35,14 @@ def main():
             phases = sorted(set(s["phase"] for s in mine))
             print("%s %s: %d instructions%s, %d bytes, %d rounds, "
                   "%d dealer bytes" %
-                  (holder.lower(), r, len(mine),
+                  (holder, r, len(mine),
                    " (deploy)" if phases == ["deploy"] else "",
                    sum(s["bytes_sent"] + s["bytes_recv"] for s in mine),
                    sum(s["rounds"] for s in mine),
                    sum(s["dealer_bytes"] for s in mine)))
     shares = [s["bytes_recv"] for s in runs["p1"]["instructions"]
-              if s["index"] >= 0 and op[s["index"]] == "Share" and
-              slot_vis[inputs[s["index"]][0]] == "Client"]
+              if s["index"] >= 0 and op[s["index"]] == "share" and
+              slot_vis[inputs[s["index"]][0]] == "client"]
     print("p1 receives the client's shares: %s" % shares)
 
     x = np.load(x_path)
