@@ -76,15 +76,8 @@ std::vector<uint8_t> header(uint32_t flags, uint64_t programSize,
 } // namespace
 
 const char *dtypeName(DType d) {
-  switch (d) {
-  case DType::I64:
-    return "I64";
-  case DType::F32:
-    return "F32";
-  case DType::F64:
-    return "F64";
-  }
-  return "?";
+  static const char *names[] = {"I64", "F32", "F64"};
+  return size_t(d) < 3 ? names[size_t(d)] : "?";
 }
 
 size_t dtypeSize(DType d) { return d == DType::F32 ? 4 : 8; }
@@ -228,6 +221,11 @@ void Artifact::verify() {
   for (size_t i = 0; i < blobs_.size(); ++i) {
     BlobEntry &b = blobs_[i];
     b.present = !(stripped && b.owner);
+    // Implied by the layout unless its sum wrapped around; checked anyway
+    // before any byte is read.
+    if (b.present)
+      UMBRA_CHECK(b.offset + b.size <= hd.blobsSize, "weight ", i,
+                  " out of bounds (file truncated?)");
     if (b.present)
       UMBRA_CHECK(sha256(base_ + hd.blobsOffset + b.offset, b.size) == b.sha256,
                   "weight ", i, ": SHA-256 mismatch (file corrupted)");
