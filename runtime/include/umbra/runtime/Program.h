@@ -131,9 +131,9 @@ private:
 uint64_t encodeFixed(double v, int frac);
 double decodeFixed(uint64_t v, int frac);
 
-/// Builds artifacts in memory: used by tests, benchmarks and as the
-/// reference for the compiler's exporter. Output slots are created with the
-/// inferred shape/frac/visibility so tests stay short.
+/// Builds artifacts in memory for tests and benchmarks; the container is
+/// written by ArtifactWriter, as in the compiler's exporter. Output slots
+/// are created with the inferred shape/frac/visibility so tests stay short.
 class ProgramBuilder {
 public:
   explicit ProgramBuilder(int fracBits = 16) : frac_(fracBits) {}
