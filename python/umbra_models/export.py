@@ -1,4 +1,5 @@
-"""ONNX export (opset 17, static shapes).
+"""ONNX export (opset 17, static shapes; from Python any opset and dynamic
+batch/sequence axes, as umbra_models.zoo uses them).
 
 Graph interface: input ``input_ids`` int64 [1, T], output ``logits`` float32
 [1, T, vocab] ([1, 1, vocab] with --next-token: logits of the last position

@@ -17,7 +17,12 @@ import numpy as np
 
 
 class ToolError(RuntimeError):
-    """A tool failed; the message holds its command line and stderr."""
+    """A tool failed; the message holds its command line and stderr, and
+    ``stderr`` the tool's diagnostics alone."""
+
+    def __init__(self, msg, stderr=""):
+        super().__init__(msg)
+        self.stderr = stderr
 
 
 def tool(name):
@@ -38,7 +43,8 @@ def run_tool(cmd, timeout=600):
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        universal_newlines=True, timeout=timeout)
     if r.returncode != 0:
-        raise ToolError(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stderr.strip()}")
+        raise ToolError(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stderr.strip()}",
+                        r.stderr)
     return r
 
 
@@ -47,16 +53,28 @@ def compile_onnx(onnx_path, artifact, args=()):
     return artifact
 
 
-def run_reference(artifact, inputs, out_dir):
+def run_reference(artifact, inputs, out_dir, drop_unused=False):
     """Runs ``mpc-run ARTIFACT --reference`` on ``inputs`` ({slot name:
-    array}); returns {output name: float64 array} read from ``out_dir``."""
+    array}); returns {output name: float64 array} read from ``out_dir``.
+    With ``drop_unused``, an input the program does not read (it has no
+    slot: CastLike's ``like``, whose type alone matters) is left out."""
     os.makedirs(out_dir, exist_ok=True)
-    cmd = [tool("mpc-run"), artifact, "--reference", "-o", out_dir]
-    for name, x in inputs.items():
-        p = os.path.join(out_dir, f"input-{name}.npy")
-        np.save(p, np.asarray(x))
-        cmd += ["-i", f"{name}={p}"]
-    run_tool(cmd)
+    feed = dict(inputs)
+    while True:
+        cmd = [tool("mpc-run"), artifact, "--reference", "-o", out_dir]
+        for name, x in feed.items():
+            p = os.path.join(out_dir, f"input-{name}.npy")
+            np.save(p, np.asarray(x))
+            cmd += ["-i", f"{name}={p}"]
+        try:
+            run_tool(cmd)
+            break
+        except ToolError as e:
+            unused = [n for n in feed
+                      if f"program has no slot named '{n}'" in e.stderr]
+            if not (drop_unused and unused):
+                raise
+            del feed[unused[0]]
     return {f[:-len(".npy")]: np.load(os.path.join(out_dir, f))
             for f in sorted(os.listdir(out_dir))
             if f.endswith(".npy") and not f.startswith("input-")}
@@ -67,6 +85,7 @@ def reference_logits(onnx_path, ids, work=None, compile_args=()):
     [1, T] (int64)."""
     own = work is None
     work = work or tempfile.mkdtemp(prefix="umbra-ref-")
+    os.makedirs(work, exist_ok=True)
     try:
         art = compile_onnx(onnx_path, os.path.join(work, "model.umbra"), compile_args)
         out = run_reference(art, {"input_ids": np.asarray(ids, dtype=np.int64)},

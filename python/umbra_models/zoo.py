@@ -50,12 +50,17 @@ VARIANTS = {
 }
 
 
-def zoo_config(style, layers=2, hidden=64, heads=4, ffn=256, vocab=128,
-               positions=64) -> ModelConfig:
+# The lit tests' sizes (the zoo's defaults).
+DIMS = dict(layers=2, hidden=64, heads=4, ffn=256, vocab=128, positions=64)
+
+
+def zoo_config(style, **dims) -> ModelConfig:
+    """The ModelConfig of a style at the given sizes (keys of DIMS)."""
+    d = dict(DIMS, **dims)
     family = {"hf-gpt2": "gpt2"}.get(style, style)
     return ModelConfig(
-        family=family, n_layer=layers, d_model=hidden, n_head=heads,
-        d_ff=ffn, vocab_size=vocab, max_seq=positions,
+        family=family, n_layer=d["layers"], d_model=d["hidden"], n_head=d["heads"],
+        d_ff=d["ffn"], vocab_size=d["vocab"], max_seq=d["positions"],
         tie_embeddings=family == "gpt2",
         norm_eps=1e-6 if family == "llama" else 1e-5,
         mask_value=float(torch.finfo(torch.float32).min),
@@ -95,13 +100,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(prog="umbra_models.zoo", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("out")
-    p.add_argument("--layers", type=int, default=2)
-    p.add_argument("--hidden", type=int, default=64)
-    p.add_argument("--heads", type=int, default=4)
-    p.add_argument("--ffn", type=int, default=256)
-    p.add_argument("--vocab", type=int, default=128)
-    p.add_argument("--seq", type=int, default=16)
-    p.add_argument("--positions", type=int, default=64)
+    for k, v in dict(DIMS, seq=16).items():
+        p.add_argument("--" + k, type=int, default=v)
     p.add_argument("--save-reference", action="store_true",
                    help="also write NAME.in0.npy (ids) and NAME.out0.npy "
                         "(torch logits)")
@@ -114,8 +114,7 @@ def main(argv=None):
     if unknown:
         p.error(f"unknown variant(s) {unknown}; one of {list(VARIANTS)}")
     os.makedirs(a.out, exist_ok=True)
-    dims = dict(layers=a.layers, hidden=a.hidden, heads=a.heads, ffn=a.ffn,
-                vocab=a.vocab, positions=a.positions)
+    dims = {k: getattr(a, k) for k in DIMS}
     torch.manual_seed(0)
     for name in names:
         export_variant(name, a.out, a.seq, a.save_reference, **dims)

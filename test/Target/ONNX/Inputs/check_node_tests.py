@@ -1,12 +1,13 @@
 """Numerically checks the imported ONNX backend node tests through the
 runtime's float reference executor.
 
-Usage: check_node_tests.py MPC_COMPILE MPC_RUN LIST [DATA_DIR]
+Usage: check_node_tests.py LIST [DATA_DIR]
 
 For every test in LIST (the tests the importer supports): compile model.onnx
 with `mpc-compile --frac-bits 16` (import, tfm-fuse, lowering, export; the
 test's inputs are the client's), run the artifact with `mpc-run --reference`
-on test_data_set_0's inputs and compare with its expected outputs:
+(both through python/umbra_models/reference.py: tools from $UMBRA_BUILD_DIR
+or PATH) on test_data_set_0's inputs and compare with its expected outputs:
 
     |ref - expected| <= ATOL + RTOL * |expected|   (elementwise)
 
@@ -25,7 +26,6 @@ and a summary.
 """
 import collections
 import os
-import subprocess
 import sys
 import tempfile
 
@@ -34,8 +34,10 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "Conformance"))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "..", "python"))
 import node_tests  # noqa: E402
 from conformance import NO_MPC_FORM, first_error  # noqa: E402
+from umbra_models.reference import ToolError, compile_onnx, run_reference  # noqa: E402
 
 FRAC_BITS = 16
 ATOL = 4 * 2.0 ** -FRAC_BITS
@@ -51,50 +53,33 @@ def no_mpc_form(msg):
     return None
 
 
-def run_reference(tool, art, names, inputs, out_dir):
-    """mpc-run --reference; an input the program does not read has no slot
-    (CastLike's `like`: only its type matters) and is dropped."""
-    feed = dict(zip(names, inputs))
-    while True:
-        cmd = [tool, art, "--reference", "-o", out_dir]
-        for k, (n, x) in enumerate(feed.items()):
-            p = os.path.join(out_dir, f"input_{k}.npy")
-            np.save(p, x.astype(np.float64 if np.issubdtype(x.dtype, np.floating)
-                                else np.int64))
-            cmd += ["-i", f"{n}={p}"]
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-        unused = [n for n in feed if f"program has no slot named '{n}'" in r.stderr]
-        if r.returncode == 0 or not unused:
-            return r
-        del feed[unused[0]]
-
-
-def check(a_compile, a_run, name, d, work):
+def check(name, d, work):
     """None if the test matches, else (kind, detail); kind is "no MPC form"
     or "FAIL"."""
     model = node_tests.load_model(d)
     names, inputs, outputs = node_tests.load_data_set(
         model, os.path.join(d, "test_data_set_0"))
     art = os.path.join(work, name + ".umbra")
-    r = subprocess.run([a_compile, os.path.join(d, "model.onnx"), "--frac-bits",
-                        str(FRAC_BITS), "-o", art], capture_output=True,
-                       text=True, timeout=300)
-    if r.returncode != 0:
-        msg = first_error(r.stderr)
+    try:
+        compile_onnx(os.path.join(d, "model.onnx"), art,
+                     ["--frac-bits", str(FRAC_BITS)])
+    except ToolError as e:
+        msg = first_error(e.stderr)
         why = no_mpc_form(msg)
         if why is None and "has no fixed-point form" in msg:
             why = "a non-real (integer or bool) output"
         return ("no MPC form", why) if why else ("FAIL", "mpc-compile: " + msg)
-    out_dir = os.path.join(work, name)
-    os.makedirs(out_dir)
-    r = run_reference(a_run, art, names, inputs, out_dir)
-    if r.returncode != 0:
-        return "FAIL", "mpc-run --reference: " + first_error(r.stderr)
+    feed = {n: x.astype(np.float64 if np.issubdtype(x.dtype, np.floating)
+                        else np.int64) for n, x in zip(names, inputs)}
+    try:
+        got_all = run_reference(art, feed, os.path.join(work, name),
+                                drop_unused=True)
+    except ToolError as e:
+        return "FAIL", "mpc-run --reference: " + first_error(e.stderr)
     for v, want in zip(model.graph.output, outputs):
-        p = os.path.join(out_dir, v.name + ".npy")
-        if not os.path.exists(p):
+        if v.name not in got_all:
             return "FAIL", f"no output '{v.name}'"
-        got = np.load(p).astype(np.float64)
+        got = got_all[v.name].astype(np.float64)
         if got.size != want.size:
             return "FAIL", f"output '{v.name}': {got.shape} vs {want.shape}"
         rtol = FLOAT16_RTOL if want.dtype == np.float16 else RTOL
@@ -108,8 +93,8 @@ def check(a_compile, a_run, name, d, work):
 
 
 def main():
-    a_compile, a_run, listing = sys.argv[1:4]
-    data = sys.argv[4] if len(sys.argv) > 4 else node_tests.DATA_DIR
+    listing = sys.argv[1]
+    data = sys.argv[2] if len(sys.argv) > 2 else node_tests.DATA_DIR
     names = node_tests.read_list(listing)
     checked = skipped = bad = 0
     reasons = collections.Counter()
@@ -118,7 +103,7 @@ def main():
             if "BFLOAT16" in name:
                 skipped += 1  # numpy has no bfloat16
                 continue
-            res = check(a_compile, a_run, name, os.path.join(data, name), work)
+            res = check(name, os.path.join(data, name), work)
             if res is None:
                 checked += 1
             elif res[0] == "no MPC form":
@@ -130,7 +115,7 @@ def main():
         print(f"no MPC form ({n}): {why}")
     print(f"checked {checked} of {len(names)} (no MPC form "
           f"{sum(reasons.values())}, skipped {skipped} bfloat16), failures {bad}")
-    return 1 if bad else 0
+    return int(bad > 0)
 
 
 if __name__ == "__main__":

@@ -57,7 +57,7 @@ def main():
     ap.add_argument("--min-gap", type=float, default=0.01)
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
-    dims = dict(layers=2, hidden=64, heads=4, ffn=256, vocab=128, positions=64)
+    dims = zoo.DIMS
     ok = True
     for name in a.models.split(","):
         torch.manual_seed(0)
