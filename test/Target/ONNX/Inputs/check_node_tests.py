@@ -11,12 +11,14 @@ or PATH) on test_data_set_0's inputs and compare with its expected outputs:
 
     |ref - expected| <= ATOL + RTOL * |expected|   (elementwise)
 
-ATOL = 4 * 2^-16: the reference executes the compiled program exactly in the
-ring (inputs rounded to 2^-16, <= 0.5 ulp each; a truncation after a
-product is a floor, < 1 ulp) and its non-linear kernels exactly (exp, 1/x,
-1/sqrt x), so a node test's few steps on O(1) data stay within a few ulp;
-RTOL = 2^-13 covers the encoding error times a large operand and float32 /
-float16 rounding of the stored outputs (float16 outputs: 2^-10). A test
+ATOL = 1e-5, RTOL = 1e-4, the tolerance of the float check this replaces.
+The reference executes the compiled program exactly in the ring (inputs
+rounded to 2^-16, a truncation after a product is a floor) and its
+non-linear kernels exactly (exp, 1/x, 1/sqrt x); on these small O(1) tests
+every listed test also passes at half an ulp (2^-17) + 2^-14 relative. A
+float16 expected output went through float16 rounding, which the program's
+Cast (the identity on fixed-point values) does not do: the result is rounded
+to float16 before the comparison. A test
 that mpc-compile rejects with a documented limitation of the lowering (the
 op or this use of it has no MPC form; the same list as
 test/Conformance/conformance.py) is counted, with its reason, as "no MPC
@@ -40,9 +42,8 @@ from conformance import NO_MPC_FORM, first_error  # noqa: E402
 from umbra_models.reference import ToolError, compile_onnx, run_reference  # noqa: E402
 
 FRAC_BITS = 16
-ATOL = 4 * 2.0 ** -FRAC_BITS
-RTOL = 2.0 ** -13
-FLOAT16_RTOL = 2.0 ** -10
+ATOL = 1e-5
+RTOL = 1e-4
 
 
 def no_mpc_form(msg):
@@ -82,10 +83,14 @@ def check(name, d, work):
         got = got_all[v.name].astype(np.float64)
         if got.size != want.size:
             return "FAIL", f"output '{v.name}': {got.shape} vs {want.shape}"
-        rtol = FLOAT16_RTOL if want.dtype == np.float16 else RTOL
+        got = got.reshape(want.shape)
+        if want.dtype == np.float16:
+            # The program's Cast to float16 is the identity on fixed-point
+            # values; the stored output went through float16 rounding.
+            got = got.astype(np.float16)
         want = want.astype(np.float64)
-        err = np.abs(got.reshape(want.shape) - want)
-        bound = ATOL + rtol * np.abs(want)
+        err = np.abs(got.astype(np.float64) - want)
+        bound = ATOL + RTOL * np.abs(want)
         if err.size and (err > bound).any():
             return "FAIL", (f"MISMATCH output '{v.name}': max |error| "
                             f"{err.max():.3g}, {(err / bound).max():.3g}x the bound")
