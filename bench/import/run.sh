@@ -21,7 +21,7 @@ mkdir -p "$work"
 model=$work/gpt2-small-opset17.onnx
 if [ ! -f "$model" ]; then
   echo "exporting $model ..."
-  /usr/bin/python3 "$root/test/Target/ONNX/Inputs/export_decoders.py" "$work" \
+  PYTHONPATH="$root/python" /usr/bin/python3 -m umbra_models.zoo "$work" \
     --layers 12 --hidden 768 --heads 12 --ffn 3072 --vocab 50257 \
     --positions 1024 --seq 32 --only gpt2-opset17 2>/dev/null
   mv "$work/gpt2-opset17.onnx" "$model"

@@ -7,7 +7,7 @@ from umbra_models.check import compare_logits
 from umbra_models.config import preset
 from umbra_models.export import check_onnx, export_onnx, io_signature
 from umbra_models.model import build_model
-from umbra_models.onnx_ref import run_onnx
+from umbra_models.reference import reference_logits
 
 EXPECT = {
     "gpt2": ({"Erf", "LayerNormalization", "Split", "Where", "Softmax", "MatMul", "Gather"},
@@ -17,6 +17,15 @@ EXPECT = {
     "llama": ({"Sigmoid", "ReduceMean", "Sqrt", "Split", "Where", "Softmax", "Concat", "Neg"},
               {"LayerNormalization", "Erf", "Relu"}),
 }
+
+
+# The oracle is the runtime's float reference executor on the compiled
+# artifact (mpc-compile + mpc-run --reference), so the logits carry the
+# lowering's error: fixed point at 2^-16 (~1e-5 here) and, for GeLU, its
+# correction polynomial (max error 2.2e-4 per activation; measured 1.8e-4 on
+# the logits of gpt2-tiny). SiLU's correction (4.6e-4 at |x| = 10) stays
+# below 1e-4 here because llama-tiny's activations are O(1).
+MAX_ABS = {"gpt2": 5e-4, "opt": 1e-4, "llama": 1e-4}
 
 
 @pytest.mark.parametrize("fam", ["gpt2", "opt", "llama"])
@@ -40,9 +49,9 @@ def test_export_tiny(fam, tmp_path):
     ids = np.random.default_rng(1).integers(0, 256, (1, T), dtype=np.int64)
     with torch.no_grad():
         ref = m(torch.from_numpy(ids)).numpy()
-    got = run_onnx(p, ids)
+    got = reference_logits(p, ids, str(tmp_path / "ref"))
     r = compare_logits(ref, got)
-    assert r["max_abs"] < 1e-4 and r["top1_agree"] == 1.0
+    assert r["max_abs"] < MAX_ABS[fam] and r["top1_agree"] == 1.0, r
 
 
 def test_compare_logits_metrics():
@@ -71,6 +80,6 @@ def test_export_next_token(tmp_path):
     ids = np.random.default_rng(2).integers(0, 256, (1, T), dtype=np.int64)
     with torch.no_grad():
         full = m(torch.from_numpy(ids)).numpy()
-    got = run_onnx(p, ids)
+    got = reference_logits(p, ids, str(tmp_path / "ref"))
     assert got.shape == (1, 1, 256)
-    assert np.abs(got[0, 0] - full[0, -1]).max() < 1e-4
+    assert np.abs(got[0, 0] - full[0, -1]).max() < MAX_ABS["gpt2"]

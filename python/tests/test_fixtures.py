@@ -17,7 +17,7 @@ from umbra_models.eval import evaluate, token_lengths
 from umbra_models.export import check_onnx, export_onnx
 from umbra_models.fixture import SUBSET_BYTES
 from umbra_models.model import load_model_dir
-from umbra_models.onnx_ref import run_onnx
+from umbra_models.reference import reference_logits
 from umbra_models.stats import activation_stats
 from umbra_models.tokenizer import load_tokenizer
 
@@ -80,8 +80,9 @@ def test_sparsity_stats_opt():
 
 
 def test_loader_comparison_opt(tmp_path):
-    """Export the OPT fixture, run it with the numpy reference, compare with
-    torch; then exercise the .npy comparison CLI."""
+    """Export the OPT fixture, compile it and run it with the runtime's float
+    reference executor, compare with torch; then exercise the .npy
+    comparison CLI."""
     d = fixture_dir("opt-l4-d256")
     model = load_model_dir(d)
     T = 32
@@ -96,7 +97,7 @@ def test_loader_comparison_opt(tmp_path):
     assert ids.shape == (1, T)
     with torch.no_grad():
         ref = model(torch.from_numpy(ids)).numpy()
-    got = run_onnx(p, ids)
+    got = reference_logits(p, ids, str(tmp_path / "ref"))
     r = check.compare_logits(ref, got)
     assert r["max_abs"] < 1e-3 and r["top1_agree"] == 1.0
     np.save(tmp_path / "ids.npy", ids)

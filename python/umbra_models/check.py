@@ -1,7 +1,13 @@
 """Check logits produced elsewhere against the torch model.
 
-  # run an exported ONNX file with the numpy reference and compare with torch
+  # compile an exported ONNX file and run it with the runtime's float
+  # reference executor (mpc-compile + mpc-run --reference), compare with torch
   /usr/bin/python3 -m umbra_models.check onnx --model fixtures/opt-l4-d256 --onnx opt.onnx
+
+  # compare two logits .npy files (e.g. torch's, saved by umbra_models.zoo
+  # --save-reference, and mpc-run's) within a bound relative to max |want|
+  /usr/bin/python3 -m umbra_models.check npy --want gpt2.out0.npy --got ref/logits.npy \
+      --max-rel 1e-4
 
   # compare a logits .npy written by another tool (e.g. the C++ runtime) for
   # the input ids in input_ids.npy
@@ -11,7 +17,9 @@
 Reported: max and mean absolute error, top-1 agreement (fraction of
 positions where argmax matches), and the max error after subtracting each
 row's mean (logits are shift invariant under softmax). Exit status 1 if a
-given tolerance is violated.
+given tolerance is violated. ``npy`` also requires the top-1 token to agree
+at every *decided* position: one whose top-2 gap in ``want`` exceeds twice
+the max error (elsewhere the error alone may swap a near tie).
 """
 from __future__ import annotations
 
@@ -39,6 +47,32 @@ def compare_logits(ref, got) -> dict:
             "ref_abs_max": float(np.abs(ref).max()), "finite": bool(np.isfinite(got).all())}
 
 
+def decided_top1(want, got, err):
+    """(agreeing, decided) positions: decided ones have a top-2 gap in
+    ``want`` above 2 * err, so any error of at most err keeps their argmax."""
+    want = np.asarray(want, dtype=np.float64).reshape(-1, np.shape(want)[-1])
+    got = np.asarray(got, dtype=np.float64).reshape(want.shape)
+    srt = np.sort(want, axis=-1)
+    decided = (srt[:, -1] - srt[:, -2]) > 2 * err
+    agree = want.argmax(-1) == got.argmax(-1)
+    return int((agree & decided).sum()), int(decided.sum())
+
+
+def check_npy(a) -> int:
+    want = np.load(a.want).astype(np.float64)
+    got = np.load(a.got).astype(np.float64)
+    r = compare_logits(want, got)
+    scale = max(r["ref_abs_max"], 1.0)
+    rel = r["max_abs"] / scale
+    agree, decided = decided_top1(want, got.reshape(want.shape), r["max_abs"])
+    ok = r["finite"] and rel <= a.max_rel and agree == decided
+    print(f"shape {list(want.shape)} max abs diff {r['max_abs']:.3g}, max |want| "
+          f"{r['ref_abs_max']:.3g}, relative {rel:.3g} (bound {a.max_rel:g}), "
+          f"top-1 agrees at {agree} of {decided} decided positions")
+    print("MATCH" if ok else "MISMATCH")
+    return 0 if ok else 1
+
+
 @torch.no_grad()
 def torch_logits(model, ids):
     return model(torch.from_numpy(np.asarray(ids, dtype=np.int64))).numpy()
@@ -49,7 +83,13 @@ def main(argv=None):
     ap = argparse.ArgumentParser(prog="umbra_models.check", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
-    o = sub.add_parser("onnx", help="numpy-run an exported ONNX and compare with torch")
+    n = sub.add_parser("npy", help="compare two logits .npy files")
+    n.add_argument("--want", required=True, help="the oracle (e.g. torch's logits)")
+    n.add_argument("--got", required=True)
+    n.add_argument("--max-rel", type=float, required=True,
+                   help="bound on max |got - want| / max(1, max |want|)")
+    o = sub.add_parser("onnx", help="compile an exported ONNX, run it with mpc-run "
+                                    "--reference and compare with torch")
     o.add_argument("--model", required=True)
     o.add_argument("--onnx", required=True)
     o.add_argument("--input-ids", default=None, help=".npy int64 [1,T]; default: random ids")
@@ -62,15 +102,17 @@ def main(argv=None):
         p.add_argument("--max-abs", type=float, default=None)
         p.add_argument("--min-top1", type=float, default=None)
     a = ap.parse_args(argv)
+    if a.cmd == "npy":
+        return check_npy(a)
     torch.set_num_threads(2)
     model = load_model_dir(a.model)
     if a.cmd == "onnx":
         import onnx
-        from .onnx_ref import run_onnx
+        from .reference import reference_logits
         T = onnx.load(a.onnx).graph.input[0].type.tensor_type.shape.dim[1].dim_value
         ids = (np.load(a.input_ids) if a.input_ids else
                np.random.default_rng(0).integers(0, model.cfg.vocab_size, (1, T), dtype=np.int64))
-        got = run_onnx(a.onnx, ids)
+        got = reference_logits(a.onnx, ids)
         if a.save_logits:
             np.save(a.save_logits, got)
     else:

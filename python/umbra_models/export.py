@@ -1,4 +1,5 @@
-"""ONNX export (opset 17, static shapes).
+"""ONNX export (opset 17, static shapes; from Python any opset and dynamic
+batch/sequence axes, as umbra_models.zoo uses them).
 
 Graph interface: input ``input_ids`` int64 [1, T], output ``logits`` float32
 [1, T, vocab] ([1, 1, vocab] with --next-token: logits of the last position
@@ -39,7 +40,10 @@ class NextToken(torch.nn.Module):
         return self.model(input_ids, next_token=True)
 
 
-def export_onnx(model, path, seq, opset=OPSET, next_token=False, keep_names=False):
+def export_onnx(model, path, seq, opset=OPSET, next_token=False, keep_names=False,
+                dynamic=False):
+    """Exports with static shapes, or with dynamic batch and sequence axes
+    (``dynamic``: the compiler then needs --input-shape)."""
     model.eval()
     if seq > model.cfg.max_seq:
         raise ValueError(f"seq {seq} > max_seq {model.cfg.max_seq}")
@@ -48,7 +52,8 @@ def export_onnx(model, path, seq, opset=OPSET, next_token=False, keep_names=Fals
         warnings.simplefilter("ignore")
         torch.onnx.export(NextToken(model) if next_token else model, (x,), path, opset_version=opset, input_names=["input_ids"],
                           output_names=["logits"], do_constant_folding=not keep_names,
-                          dynamic_axes=None)
+                          dynamic_axes={"input_ids": {0: "batch", 1: "seq"},
+                                        "logits": {0: "batch", 1: "seq"}} if dynamic else None)
     return path
 
 

@@ -20,6 +20,20 @@ from typing import Dict, Iterable, List, Sequence, Tuple
 DEFAULT_PATTERN = rb" ?[A-Za-z_]+| ?[0-9]+| ?[^\sA-Za-z_0-9]+|\s+(?!\S)|\s+"
 
 
+def merge_pair(word: Sequence[int], pair: Tuple[int, int], new_id: int) -> List[int]:
+    """``word`` with every non-overlapping occurrence of ``pair`` (left to
+    right) replaced by ``new_id``: one BPE merge, in training and encoding."""
+    out, i, n = [], 0, len(word)
+    while i < n:
+        if i < n - 1 and word[i] == pair[0] and word[i + 1] == pair[1]:
+            out.append(new_id)
+            i += 2
+        else:
+            out.append(word[i])
+            i += 1
+    return out
+
+
 class ByteTokenizer:
     type = "byte"
     vocab_size = 256
@@ -76,16 +90,7 @@ class BPETokenizer:
                     best, best_rank = p, rk
             if best is None:
                 break
-            new_id = 256 + best_rank
-            out, i, n = [], 0, len(word)
-            while i < n:
-                if i < n - 1 and word[i] == best[0] and word[i + 1] == best[1]:
-                    out.append(new_id)
-                    i += 2
-                else:
-                    out.append(word[i])
-                    i += 1
-            word = out
+            word = merge_pair(word, best, 256 + best_rank)
         r = tuple(word)
         if len(self._cache) < 1_000_000:
             self._cache[chunk] = r
@@ -145,14 +150,7 @@ class BPETokenizer:
                     pair_count[p] -= f
                     if pair_count[p] <= 0:
                         del pair_count[p]
-                out, i, n = [], 0, len(w)
-                while i < n:
-                    if i < n - 1 and w[i] == pair[0] and w[i + 1] == pair[1]:
-                        out.append(new_id)
-                        i += 2
-                    else:
-                        out.append(w[i])
-                        i += 1
+                out = merge_pair(w, pair, new_id)
                 words[wi] = out
                 for p in zip(out, out[1:]):
                     pair_count[p] += f

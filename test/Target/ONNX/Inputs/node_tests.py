@@ -2,7 +2,8 @@
 libonnx-testdata: where they are, which tests the importer supports, and
 how to read a test's model, inputs and expected outputs.
 
-Used by import_node_tests.py, check_node_tests.py (import-only checks) and
+Used by import_node_tests.py (import checks), check_node_tests.py (numerics
+through mpc-run --reference) and
 test/Conformance/conformance.py (end to end under 2PC).
 """
 import glob

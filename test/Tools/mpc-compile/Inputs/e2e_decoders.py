@@ -4,9 +4,9 @@ Usage: e2e_decoders.py OUT_DIR --mpc-compile PATH --mpc-run PATH
        [--models gpt2,hf-gpt2,opt,llama] [--frac-bits 16] [--tolerance 0.05]
        [--min-gap 0.01]
 
-For each tiny decoder of test/Target/ONNX/Inputs/export_decoders.py (random
+For each tiny decoder style of umbra_models.zoo (python/umbra_models: random
 weights, seed 0, 2 layers, hidden 64, 4 heads, vocab 128, 16 tokens): export
-it with torch's ONNX exporter, compile it with mpc-compile, run the artifact
+it with torch's ONNX exporter (umbra_models.export, opset 17), compile it with mpc-compile, run the artifact
 with all three roles as separate processes on loopback (mpc-run --local) on
 a random prompt (without near ties, see --min-gap), and compare the logits revealed to the client with torch's
 float32 logits. Also runs the runtime's float reference executor on the same
@@ -30,12 +30,9 @@ import numpy as np
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "Target", "ONNX",
-                                "Inputs"))
-import export_decoders as zoo  # noqa: E402
-
-MODELS = {"gpt2": zoo.GPT2, "hf-gpt2": zoo.HFGPT2, "opt": zoo.OPT,
-          "llama": zoo.Llama}
+sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "..", "python"))
+from umbra_models import zoo  # noqa: E402
+from umbra_models.export import export_onnx  # noqa: E402
 
 
 def run(cmd, **kw):
@@ -60,13 +57,13 @@ def main():
     ap.add_argument("--min-gap", type=float, default=0.01)
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
-    dims = dict(layers=2, d=64, h=4, ffn=256, vocab=128, n_pos=64)
+    dims = zoo.DIMS
     ok = True
     for name in a.models.split(","):
         torch.manual_seed(0)
-        model = MODELS[name](*dims.values()).eval()
+        model = zoo.build(name, **dims)
         onnx_path = os.path.join(a.out, name + ".onnx")
-        zoo.export(model, onnx_path, a.seq, 17)
+        export_onnx(model, onnx_path, a.seq, opset=17)
         # Random-weight models have nearly flat logits, so some prompts have
         # near ties (top-2 gaps of 1e-3) at which the next token is not
         # well defined at any precision. The prompt is the first one (seed
