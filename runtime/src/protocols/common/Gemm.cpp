@@ -4,7 +4,7 @@
 // CMakeLists.txt). The AVX-512 kernels below are compiled through target
 // attributes and only run when the CPU reports AVX-512F/DQ/VL.
 //
-// Layout of this file: tunables; thread pool; AVX2 packing and kernels
+// Layout of this file: tunables; AVX2 packing and kernels
 // (4×4 inline asm + 1..3-row intrinsics); AVX-512 packing and kernels; the
 // blocked driver shared by both; the small-M streaming path; dispatch and
 // the public entry points.
@@ -25,23 +25,20 @@
 //===----------------------------------------------------------------------===//
 
 #include "umbra/runtime/Gemm.h"
+#include "umbra/runtime/protocols/ThreadPool.h"
 
 #include <immintrin.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
-#include <deque>
 #include <exception>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <new>
 #include <stdexcept>
-#include <system_error>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -101,119 +98,6 @@ std::atomic<int64_t> gMinParallelWork{int64_t(1) << 18};
 
 inline int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 inline uint64_t swapHalves(uint64_t v) { return (v >> 32) | (v << 32); }
-
-//===----------------------------------------------------------------------===//
-// Thread pool: persistent workers; the caller always participates, so
-// concurrent and nested calls cannot deadlock.
-//===----------------------------------------------------------------------===//
-
-class Pool {
-public:
-  static Pool &get() {
-    static Pool *pool = new Pool(); // leaked: workers may outlive statics
-    return *pool;
-  }
-
-  /// Runs fn(0..n-1) on up to `threads` threads (the caller included). If a
-  /// call throws, the remaining calls are skipped and the first exception is
-  /// rethrown here once every thread has let go of the job.
-  void run(int64_t n, int threads, const std::function<void(int64_t)> &fn) {
-    if (n <= 0)
-      return;
-    if (threads <= 1 || n == 1) {
-      for (int64_t i = 0; i < n; ++i)
-        fn(i);
-      return;
-    }
-    Job job;
-    job.fn = &fn;
-    job.n = n;
-    job.helpersWanted = int(std::min<int64_t>(threads - 1, n - 1));
-    {
-      std::lock_guard<std::mutex> lk(mu_);
-      ensureWorkers(job.helpersWanted);
-      jobs_.push_back(&job);
-    }
-    workCv_.notify_all();
-    work(job);
-    std::unique_lock<std::mutex> lk(mu_);
-    auto it = std::find(jobs_.begin(), jobs_.end(), &job);
-    if (it != jobs_.end())
-      jobs_.erase(it);
-    doneCv_.wait(lk, [&] {
-      return job.done.load(std::memory_order_acquire) == job.n &&
-             job.active == 0;
-    });
-    if (job.error)
-      std::rethrow_exception(job.error);
-  }
-
-private:
-  struct Job {
-    const std::function<void(int64_t)> *fn = nullptr;
-    int64_t n = 0;
-    std::atomic<int64_t> next{0};
-    std::atomic<int64_t> done{0};
-    int helpersWanted = 0;
-    int helpers = 0; // guarded by mu_
-    int active = 0;  // guarded by mu_
-    std::atomic<bool> failed{false};
-    std::mutex errorMu;
-    std::exception_ptr error; // first exception, guarded by errorMu
-  };
-
-  static void work(Job &job) {
-    for (;;) {
-      int64_t i = job.next.fetch_add(1, std::memory_order_relaxed);
-      if (i >= job.n)
-        return;
-      if (!job.failed.load(std::memory_order_relaxed)) {
-        try {
-          (*job.fn)(i);
-        } catch (...) {
-          std::lock_guard<std::mutex> lk(job.errorMu);
-          if (!job.error)
-            job.error = std::current_exception();
-          job.failed.store(true, std::memory_order_relaxed);
-        }
-      }
-      job.done.fetch_add(1, std::memory_order_release);
-    }
-  }
-
-  void ensureWorkers(int wanted) {
-    constexpr int kMaxWorkers = 255;
-    wanted = std::min(wanted, kMaxWorkers);
-    try {
-      while (int(workers_.size()) < wanted)
-        workers_.emplace_back([this] { workerLoop(); });
-    } catch (const std::system_error &) {
-      // Cannot start more threads: the caller (and existing workers) do the
-      // work; correctness does not depend on helpers showing up.
-    }
-  }
-
-  void workerLoop() {
-    std::unique_lock<std::mutex> lk(mu_);
-    for (;;) {
-      workCv_.wait(lk, [&] { return !jobs_.empty(); });
-      Job *job = jobs_.front();
-      ++job->active;
-      if (++job->helpers >= job->helpersWanted)
-        jobs_.pop_front();
-      lk.unlock();
-      work(*job);
-      lk.lock();
-      if (--job->active == 0)
-        doneCv_.notify_all();
-    }
-  }
-
-  std::mutex mu_;
-  std::condition_variable workCv_, doneCv_;
-  std::deque<Job *> jobs_;
-  std::vector<std::thread> workers_;
-};
 
 //===----------------------------------------------------------------------===//
 // Problem description (strided views; element (i,j) at p[i*rs + j*cs]).
@@ -1022,7 +906,7 @@ void run(const Problem &p, int threads, const uint64_t *pre = nullptr,
     else
       packedTaskT<Avx2Family, false>(p, pre, tk.m0, tk.m1, tk.n0, tk.n1);
   };
-  Pool::get().run(int64_t(tasks.size()), threads, fn);
+  ThreadPool::shared().run(int64_t(tasks.size()), threads, fn);
 }
 
 /// Fills a GemmPackedB buffer: every (jc, pc) block in the global grid.
@@ -1041,7 +925,7 @@ void prepackAll(int64_t K, int64_t N, const uint64_t *B, int64_t rs,
     threads = gemmDefaultThreads();
   if (double(K) * double(N) < double(1 << 16))
     threads = 1;
-  Pool::get().run(nBlocks, threads, fn);
+  ThreadPool::shared().run(nBlocks, threads, fn);
 }
 
 } // namespace
