@@ -275,6 +275,32 @@ TEST_P(ProtocolCmp, MaxArgmaxRows) {
   }
 }
 
+/// Each backend states its own online cost (Comparison::cost); it must be
+/// what the gates measure, for several widths.
+TEST_P(ProtocolCmp, BackendStatesItsCost) {
+  const Comparison &backend = comparisonFor(GetParam());
+  EXPECT_EQ(backend.id(), GetParam());
+  const size_t n = 640; // a multiple of 64: bit-packed rounds are exact
+  for (int bits : {64, 40, 32, 21})
+    for (bool isRelu : {false, true}) {
+      Vec x = randomSigned(n, bits - 1);
+      GateRun r = run2(
+          x, Vec(1, 0),
+          [&](Party &P, const Vec &a, const Vec &) {
+            return isRelu ? relu(P, a, bits) : drelu(P, a, bits);
+          },
+          GetParam());
+      for (size_t i = 0; i < n; ++i)
+        ASSERT_EQ(r.out[i], isRelu ? std::max<int64_t>(0, int64_t(x[i]))
+                                   : uint64_t(int64_t(x[i]) >= 0));
+      CmpCost c = backend.cost(isRelu, bits);
+      EXPECT_EQ(r.c[0].rounds, c.rounds) << bits << " " << isRelu;
+      EXPECT_EQ(double(r.c[0].sent + r.c[0].recv),
+                c.bytesPerElem * double(n) + 2.0 * kHdr * double(c.rounds))
+          << bits << " " << isRelu;
+    }
+}
+
 std::vector<double>
 fixedRun(const std::vector<double> &xs, int f,
          const std::function<Vec(Party &, const Vec &)> &gate,

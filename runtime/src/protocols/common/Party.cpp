@@ -33,8 +33,7 @@ Vec PeerChannel::openBits(const Vec &share) {
   return t;
 }
 
-Vec PeerChannel::oneWay(FrameType t, bool sending, const Vec &words,
-                        size_t n) {
+Vec PeerChannel::oneWay(FrameType t, bool sending, const Vec &words, size_t n) {
   if (S_.dealer())
     return {};
   Channel &c = *S_.peer;

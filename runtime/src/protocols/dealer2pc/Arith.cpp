@@ -30,8 +30,8 @@ Vec reveal(Party &P, const Vec &share, RevealTo to) {
   if (P.dealer())
     return {};
   bool iGet = (to == RevealTo::P0) == P.p0();
-  Vec out = P.peerChannel().oneWay(FrameType::Reveal, !iGet, share,
-                                   share.size());
+  Vec out =
+      P.peerChannel().oneWay(FrameType::Reveal, !iGet, share, share.size());
   for (size_t i = 0; i < out.size(); ++i)
     out[i] += share[i];
   return out;
@@ -89,7 +89,6 @@ Vec square(Party &P, const Vec &x) {
   return z;
 }
 
-
 void addConst(Party &P, Vec &x, double c, int f) {
   if (P.p0()) {
     uint64_t ce = encodeFixed(c, f);
@@ -97,7 +96,6 @@ void addConst(Party &P, Vec &x, double c, int f) {
       v += ce;
   }
 }
-
 
 std::vector<Vec> products(Party &P, const std::vector<Factors> &pairs) {
   size_t n = pairs.empty() ? 0 : pairs[0].first->size();
@@ -134,9 +132,8 @@ std::vector<Vec> products(Party &P, const std::vector<Factors> &pairs) {
   return z;
 }
 
-
 std::vector<Vec> mulShared1(Party &P, const Vec &x,
-                                   const std::vector<Vec> &ys) {
+                            const std::vector<Vec> &ys) {
   const size_t n = x.size(), m = ys.size();
   Vec a = P.randShared(n);
   std::vector<Vec> bs(m), cs(m);
@@ -165,7 +162,6 @@ std::vector<Vec> mulShared1(Party &P, const Vec &x,
   return z;
 }
 
-
 Vec select(Party &P, const Vec &c, const Vec &a, const Vec &b) {
   size_t n = a.size();
   Vec d(n);
@@ -176,7 +172,6 @@ Vec select(Party &P, const Vec &c, const Vec &a, const Vec &b) {
     z[i] += b[i];
   return z;
 }
-
 
 //===----------------------------------------------------------------------===//
 // Truncation

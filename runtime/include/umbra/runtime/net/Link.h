@@ -74,8 +74,7 @@ public:
   /// Receives one frame of kind t of any length up to maxLen.
   std::vector<uint8_t> recvFrame(FrameKind t, size_t maxLen);
   /// Receives one frame of 64-bit words (length must be a multiple of 8).
-  void recvFrameWords(FrameKind t, std::vector<uint64_t> &out,
-                      size_t maxWords);
+  void recvFrameWords(FrameKind t, std::vector<uint64_t> &out, size_t maxWords);
   /// Sends and receives concurrently (both ends call it symmetrically).
   void exchangeFrames(FrameKind t, const void *out, size_t n, void *in,
                       size_t m);

@@ -13,7 +13,7 @@
 
 namespace umbra::rt {
 
-// -- linear -----------------------------------------------------------------
+// -- linear ---------------------------------------------------------------
 /// Secret-shares `plain` (meaningful at `owner` only; n elements).
 Vec shareInput(Party &P, Role owner, const Vec &plain, size_t n);
 /// Opens to `to` (P0, P1 or both). Non-recipients get an empty vector.
@@ -23,7 +23,7 @@ void addPublic(Party &P, Vec &share, const Vec &pub);
 /// Adds the fixed-point constant c (at f fractional bits) to a sharing.
 void addConst(Party &P, Vec &x, double c, int f);
 
-// -- multiplication -----------------------------------------------------------
+// -- multiplication -------------------------------------------------------
 Vec mul(Party &P, const Vec &x, const Vec &y);
 /// x² with a square pair (a, a²): opens only x − a (16 B, 1 round).
 Vec square(Party &P, const Vec &x);
@@ -50,12 +50,12 @@ Vec matmulShared(Party &P, const Vec &x, const Vec &w, int64_t batch, int64_t n,
 Vec matmulLocal(const Vec &x, const Vec &w, int64_t batch, int64_t n, int64_t k,
                 int64_t m, bool wBatched, bool dealer);
 
-// -- truncation ---------------------------------------------------------------
+// -- truncation -----------------------------------------------------------
 /// Faithful truncation by `bits`: result is floor(x / 2^bits) or that + 1
 /// (never a wrap error) for |x| < 2^62. One round, 16 B online per element.
 Vec trunc(Party &P, const Vec &x, int bits);
 
-// -- comparison-based gates (through P.comparison()) ---------------------------
+// -- comparison-based gates (through P.comparison()) ------------------------
 /// With bits < 64 only the low `bits` bits are compared: exact when
 /// |x| < 2^(bits-1) (the compiler's range analysis supplies the width).
 Vec drelu(Party &P, const Vec &x, int bits = 64); // 1{x >= 0}
@@ -67,7 +67,7 @@ Vec select(Party &P, const Vec &c, const Vec &a, const Vec &b);
 void maxRows(Party &P, const Vec &x, int64_t rows, int64_t len, Vec *maxOut,
              Vec *argOut, int bits = 64);
 
-// -- boolean sharings ------------------------------------------------------------
+// -- boolean sharings -----------------------------------------------------
 /// Boolean to arithmetic (one round).
 Vec b2a(Party &P, const Vec &bits, size_t n);
 /// bits[e] * x[e] for XOR-shared bits and additive x, one round.

@@ -99,8 +99,8 @@ public:
   Vec corr(size_t n, const std::function<Vec()> &full) override;
   Vec randBits(size_t nw) override;
   Vec corrBits(size_t nw, const std::function<Vec()> &full) override;
-  const uint64_t *corrBoth(size_t nw,
-                           const std::function<void(uint64_t *)> &fill) override;
+  const uint64_t *
+  corrBoth(size_t nw, const std::function<void(uint64_t *)> &fill) override;
   Vec seedOf(int which, size_t nw) override;
   void flush() override;
 

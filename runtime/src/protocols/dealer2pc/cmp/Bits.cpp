@@ -148,7 +148,6 @@ Vec msbBits(Party &P, const Vec &x, int bits) {
   return msb;
 }
 
-
 Vec notBits(Party &P, Vec b) {
   if (P.p0())
     for (auto &w : b)
@@ -213,8 +212,7 @@ public:
     const int top = bits - 1;
     CmpCost c;
     c.rounds = 2 + uint64_t(treeLevels(top));
-    c.bytesPerElem =
-        16 + double(treeAnds(top)) / 2 + (relu ? 16.25 : 0.25);
+    c.bytesPerElem = 16 + double(treeAnds(top)) / 2 + (relu ? 16.25 : 0.25);
     return c;
   }
   int inverseLevels() const override { return 3; }

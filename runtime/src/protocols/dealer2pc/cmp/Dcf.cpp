@@ -12,8 +12,8 @@
 // one round and 16 B online per comparison, large dealer keys.
 //
 //===----------------------------------------------------------------------===//
-#include "Backends.h"
 #include "umbra/runtime/protocols/Dcf.h"
+#include "Backends.h"
 #include "umbra/runtime/protocols/Dealer2pc.h"
 #include "umbra/runtime/protocols/ThreadPool.h"
 
@@ -347,48 +347,48 @@ public:
     const size_t n = x.size(), Q = thr.size();
     if (Q == 0 || n == 0)
       return Vec(n * Q, 0);
-  const int L = bits - 1; // exact for |x - t| < 2^L
-  const uint64_t lowMask = (uint64_t(1) << L) - 1;
-  Vec r = P.randShared(n);
-  Vec rtop = P.corr(n, [&] {
-    Vec v(n);
+    const int L = bits - 1; // exact for |x - t| < 2^L
+    const uint64_t lowMask = (uint64_t(1) << L) - 1;
+    Vec r = P.randShared(n);
+    Vec rtop = P.corr(n, [&] {
+      Vec v(n);
+      for (size_t e = 0; e < n; ++e)
+        v[e] = (r[e] >> L) & 1;
+      return v;
+    });
+    Vec xh(n);
     for (size_t e = 0; e < n; ++e)
-      v[e] = (r[e] >> L) & 1;
-    return v;
-  });
-  Vec xh(n);
-  for (size_t e = 0; e < n; ++e)
-    xh[e] = x[e] + r[e];
-  xh = P.open(xh);
-  Vec pts(n * Q);
-  for (size_t e = 0; e < n; ++e)
-    for (size_t q = 0; q < Q; ++q)
-      pts[e * Q + q] = (xh[e] - thr[q]) & lowMask;
-  Vec c = dcfLessThan(
-      P, pts, L, 1,
-      [&] {
-        Vec a(n);
-        for (size_t e = 0; e < n; ++e)
-          a[e] = r[e] & lowMask;
-        return a;
-      },
-      [&] {
-        std::vector<Vec> bt(1, Vec(n));
-        for (size_t e = 0; e < n; ++e)
-          bt[0][e] = 1 - 2 * rtop[e];
-        return bt;
-      },
-      Q)[0];
-  Vec b(n * Q);
-  for (size_t e = 0; e < n; ++e)
-    for (size_t q = 0; q < Q; ++q) {
-      size_t i = e * Q + q;
-      uint64_t yt = ((xh[e] - thr[q]) >> L) & 1;
-      uint64_t u = rtop[e] + c[i];
-      uint64_t msb = (P.p0() ? yt : 0) + (1 - 2 * yt) * u;
-      b[i] = (P.p0() ? 1 : 0) - msb;
-    }
-  return b;
+      xh[e] = x[e] + r[e];
+    xh = P.open(xh);
+    Vec pts(n * Q);
+    for (size_t e = 0; e < n; ++e)
+      for (size_t q = 0; q < Q; ++q)
+        pts[e * Q + q] = (xh[e] - thr[q]) & lowMask;
+    Vec c = dcfLessThan(
+        P, pts, L, 1,
+        [&] {
+          Vec a(n);
+          for (size_t e = 0; e < n; ++e)
+            a[e] = r[e] & lowMask;
+          return a;
+        },
+        [&] {
+          std::vector<Vec> bt(1, Vec(n));
+          for (size_t e = 0; e < n; ++e)
+            bt[0][e] = 1 - 2 * rtop[e];
+          return bt;
+        },
+        Q)[0];
+    Vec b(n * Q);
+    for (size_t e = 0; e < n; ++e)
+      for (size_t q = 0; q < Q; ++q) {
+        size_t i = e * Q + q;
+        uint64_t yt = ((xh[e] - thr[q]) >> L) & 1;
+        uint64_t u = rtop[e] + c[i];
+        uint64_t msb = (P.p0() ? yt : 0) + (1 - 2 * yt) * u;
+        b[i] = (P.p0() ? 1 : 0) - msb;
+      }
+    return b;
   }
 
   CmpCost cost(bool, int) const override { return {1, 16}; }
