@@ -50,12 +50,7 @@ void addPublic(Party &P, Vec &share, const Vec &pub) {
 Vec mul(Party &P, const Vec &x, const Vec &y) {
   size_t n = x.size();
   Vec a = P.randShared(n), b = P.randShared(n);
-  Vec c = P.corr(n, [&] {
-    Vec r(n);
-    for (size_t i = 0; i < n; ++i)
-      r[i] = a[i] * b[i];
-    return r;
-  });
+  Vec c = P.corrEach(n, [&](size_t i) { return a[i] * b[i]; });
   Vec de(2 * n);
   for (size_t i = 0; i < n; ++i) {
     de[i] = x[i] - a[i];
@@ -73,12 +68,7 @@ Vec mul(Party &P, const Vec &x, const Vec &y) {
 Vec square(Party &P, const Vec &x) {
   size_t n = x.size();
   Vec a = P.randShared(n);
-  Vec c = P.corr(n, [&] {
-    Vec r(n);
-    for (size_t i = 0; i < n; ++i)
-      r[i] = a[i] * a[i];
-    return r;
-  });
+  Vec c = P.corrEach(n, [&](size_t i) { return a[i] * a[i]; });
   Vec d(n);
   for (size_t i = 0; i < n; ++i)
     d[i] = x[i] - a[i];
@@ -106,12 +96,7 @@ std::vector<Vec> products(Party &P, const std::vector<Factors> &pairs) {
     auto [x, y] = pairs[q];
     a[q] = P.randShared(n);
     b[q] = x == y ? a[q] : P.randShared(n);
-    c[q] = P.corr(n, [&] {
-      Vec r(n);
-      for (size_t e = 0; e < n; ++e)
-        r[e] = a[q][e] * b[q][e];
-      return r;
-    });
+    c[q] = P.corrEach(n, [&](size_t e) { return a[q][e] * b[q][e]; });
     for (size_t e = 0; e < n; ++e)
       open.push_back((*x)[e] - a[q][e]);
     if (x != y)
@@ -139,12 +124,7 @@ std::vector<Vec> mulShared1(Party &P, const Vec &x,
   std::vector<Vec> bs(m), cs(m);
   for (size_t j = 0; j < m; ++j) {
     bs[j] = P.randShared(n);
-    cs[j] = P.corr(n, [&] {
-      Vec c(n);
-      for (size_t i = 0; i < n; ++i)
-        c[i] = a[i] * bs[j][i];
-      return c;
-    });
+    cs[j] = P.corrEach(n, [&](size_t i) { return a[i] * bs[j][i]; });
   }
   Vec de((m + 1) * n);
   for (size_t i = 0; i < n; ++i)
@@ -181,18 +161,8 @@ Vec trunc(Party &P, const Vec &x, int f) {
   UMBRA_CHECK(f >= 1 && f <= 62, "trunc: bad bit count ", f);
   size_t n = x.size();
   Vec r = P.randShared(n);
-  Vec rt = P.corr(n, [&] {
-    Vec v(n);
-    for (size_t i = 0; i < n; ++i)
-      v[i] = r[i] >> f;
-    return v;
-  });
-  Vec rm = P.corr(n, [&] {
-    Vec v(n);
-    for (size_t i = 0; i < n; ++i)
-      v[i] = r[i] >> 63;
-    return v;
-  });
+  Vec rt = P.corrEach(n, [&](size_t i) { return r[i] >> f; });
+  Vec rm = P.corrEach(n, [&](size_t i) { return r[i] >> 63; });
   const uint64_t bias = uint64_t(1) << 62;
   Vec y(n);
   for (size_t i = 0; i < n; ++i)

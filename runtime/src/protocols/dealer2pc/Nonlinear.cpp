@@ -98,17 +98,10 @@ std::vector<uint8_t> unpackBits(const Vec &w, size_t n) {
   return b;
 }
 
-/// Beaver AND of XOR-shared word vectors, one round.
-
 Vec b2a(Party &P, const Vec &bits, size_t n) {
   size_t W = (n + 63) / 64;
   Vec c = P.randBits(W);
-  Vec ca = P.corr(n, [&] {
-    Vec v(n);
-    for (size_t e = 0; e < n; ++e)
-      v[e] = (c[e / 64] >> (e % 64)) & 1;
-    return v;
-  });
+  Vec ca = P.corrEach(n, [&](size_t e) { return (c[e / 64] >> (e % 64)) & 1; });
   Vec m(W);
   for (size_t w = 0; w < W; ++w)
     m[w] = bits[w] ^ c[w];
@@ -124,19 +117,10 @@ Vec b2a(Party &P, const Vec &bits, size_t n) {
 Vec bitMul(Party &P, const Vec &bits, const Vec &x) {
   size_t n = x.size(), W = (n + 63) / 64;
   Vec c = P.randBits(W);
-  Vec ca = P.corr(n, [&] {
-    Vec v(n);
-    for (size_t e = 0; e < n; ++e)
-      v[e] = (c[e / 64] >> (e % 64)) & 1;
-    return v;
-  });
+  Vec ca = P.corrEach(n, [&](size_t e) { return (c[e / 64] >> (e % 64)) & 1; });
   Vec a = P.randShared(n);
-  Vec cxa = P.corr(n, [&] {
-    Vec v(n);
-    for (size_t e = 0; e < n; ++e)
-      v[e] = ((c[e / 64] >> (e % 64)) & 1) * a[e];
-    return v;
-  });
+  Vec cxa = P.corrEach(
+      n, [&](size_t e) { return ((c[e / 64] >> (e % 64)) & 1) * a[e]; });
   // One round: open b ^ c (bits) and x - a (ring) together.
   Vec msg(W + n);
   for (size_t w = 0; w < W; ++w)

@@ -58,6 +58,15 @@ public:
   Vec corr(size_t n, const std::function<Vec()> &full) {
     return mat_->corr(n, full);
   }
+  /// corr() of the values f(0), ..., f(n-1) (f runs on the dealer only).
+  template <typename F> Vec corrEach(size_t n, F f) {
+    return mat_->corr(n, [&] {
+      Vec v(n);
+      for (size_t e = 0; e < n; ++e)
+        v[e] = f(e);
+      return v;
+    });
+  }
   Vec randBits(size_t nw) { return mat_->randBits(nw); }
   Vec corrBits(size_t nw, const std::function<Vec()> &full) {
     return mat_->corrBits(nw, full);

@@ -241,37 +241,35 @@ std::vector<Vec> dcfLessThan(Party &P, const Vec &x, int nbits, int np,
   return out;
 }
 
-void dcfSign(Party &P, const Vec &x, int bits, Vec *dreluOut, Vec *reluOut) {
+namespace {
+
+/// Shares of 1{x_e >= thr_q} at e * Q + q (Q = thr.size()): one opening of
+/// x + r and one key per element (alpha = the low bits of r) evaluated at the
+/// Q points x + r - thr_q. With reluOut (Q == 1, thr = {0}) a second payload
+/// word also gives ReLU(x).
+void signTest(Party &P, const Vec &x, const std::vector<uint64_t> &thr,
+              int bits, Vec *dreluOut, Vec *reluOut) {
   UMBRA_CHECK(bits >= 2 && bits <= 64, "comparison bit width ", bits,
               " out of range [2, 64]");
-  const size_t n = x.size();
-  const int L = bits - 1;
+  const size_t n = x.size(), Q = thr.size();
+  const int L = bits - 1;                          // exact for |x - t| < 2^L
   const uint64_t lowMask = (uint64_t(1) << L) - 1; // L <= 63
   Vec r = P.randShared(n);
-  Vec rtop = P.corr(n, [&] {
-    Vec v(n);
-    for (size_t e = 0; e < n; ++e)
-      v[e] = (r[e] >> L) & 1;
-    return v;
-  });
+  Vec rtop = P.corrEach(n, [&](size_t e) { return (r[e] >> L) & 1; });
   Vec rtopR;
   if (reluOut)
-    rtopR = P.corr(n, [&] {
-      Vec v(n);
-      for (size_t e = 0; e < n; ++e)
-        v[e] = rtop[e] * r[e];
-      return v;
-    });
+    rtopR = P.corrEach(n, [&](size_t e) { return rtop[e] * r[e]; });
   Vec xh(n);
   for (size_t e = 0; e < n; ++e)
     xh[e] = x[e] + r[e];
   xh = P.open(xh); // x + r: the only online message
-  Vec xl(n);
+  Vec pts(n * Q);
   for (size_t e = 0; e < n; ++e)
-    xl[e] = xh[e] & lowMask;
+    for (size_t q = 0; q < Q; ++q)
+      pts[e * Q + q] = (xh[e] - thr[q]) & lowMask;
   int np = reluOut ? 2 : 1;
   std::vector<Vec> c = dcfLessThan(
-      P, xl, L, np,
+      P, pts, L, np,
       [&] {
         Vec a(n);
         for (size_t e = 0; e < n; ++e)
@@ -286,27 +284,36 @@ void dcfSign(Party &P, const Vec &x, int bits, Vec *dreluOut, Vec *reluOut) {
             bt[1][e] = (1 - 2 * rtop[e]) * r[e];
         }
         return bt;
-      });
-  // MSB(x) = xtop ^ u with u = rtop ^ [x' < r'] = rtop + c*(1 - 2 rtop).
-  Vec d(n), rl;
+      },
+      Q);
+  // MSB(y) = ytop ^ u with u = rtop ^ [y' < r'] = rtop + c*(1 - 2 rtop).
+  Vec d(n * Q), rl;
   if (reluOut)
     rl.resize(n);
-  for (size_t e = 0; e < n; ++e) {
-    uint64_t xt = (xh[e] >> L) & 1;
-    uint64_t u = rtop[e] + c[0][e];
-    uint64_t msb = (P.p0() ? xt : 0) + (1 - 2 * xt) * u;
-    d[e] = (P.p0() ? 1 : 0) - msb;
-    if (reluOut) {
-      // relu = drelu * (xh - r) = drelu*xh - (r - msb*r)
-      uint64_t ur = rtopR[e] + c[1][e];
-      uint64_t msbR = xt * r[e] + (1 - 2 * xt) * ur;
-      rl[e] = d[e] * xh[e] - (r[e] - msbR);
+  for (size_t e = 0; e < n; ++e)
+    for (size_t q = 0; q < Q; ++q) {
+      const size_t i = e * Q + q;
+      uint64_t yt = ((xh[e] - thr[q]) >> L) & 1;
+      uint64_t u = rtop[e] + c[0][i];
+      uint64_t msb = (P.p0() ? yt : 0) + (1 - 2 * yt) * u;
+      d[i] = (P.p0() ? 1 : 0) - msb;
+      if (reluOut) {
+        // relu = drelu * (xh - r) = drelu*xh - (r - msb*r)
+        uint64_t ur = rtopR[e] + c[1][e];
+        uint64_t msbR = yt * r[e] + (1 - 2 * yt) * ur;
+        rl[e] = d[e] * xh[e] - (r[e] - msbR);
+      }
     }
-  }
   if (dreluOut)
     *dreluOut = std::move(d);
   if (reluOut)
     *reluOut = std::move(rl);
+}
+
+} // namespace
+
+void dcfSign(Party &P, const Vec &x, int bits, Vec *dreluOut, Vec *reluOut) {
+  signTest(P, x, {0}, bits, dreluOut, reluOut);
 }
 
 namespace {
@@ -347,47 +354,8 @@ public:
     const size_t n = x.size(), Q = thr.size();
     if (Q == 0 || n == 0)
       return Vec(n * Q, 0);
-    const int L = bits - 1; // exact for |x - t| < 2^L
-    const uint64_t lowMask = (uint64_t(1) << L) - 1;
-    Vec r = P.randShared(n);
-    Vec rtop = P.corr(n, [&] {
-      Vec v(n);
-      for (size_t e = 0; e < n; ++e)
-        v[e] = (r[e] >> L) & 1;
-      return v;
-    });
-    Vec xh(n);
-    for (size_t e = 0; e < n; ++e)
-      xh[e] = x[e] + r[e];
-    xh = P.open(xh);
-    Vec pts(n * Q);
-    for (size_t e = 0; e < n; ++e)
-      for (size_t q = 0; q < Q; ++q)
-        pts[e * Q + q] = (xh[e] - thr[q]) & lowMask;
-    Vec c = dcfLessThan(
-        P, pts, L, 1,
-        [&] {
-          Vec a(n);
-          for (size_t e = 0; e < n; ++e)
-            a[e] = r[e] & lowMask;
-          return a;
-        },
-        [&] {
-          std::vector<Vec> bt(1, Vec(n));
-          for (size_t e = 0; e < n; ++e)
-            bt[0][e] = 1 - 2 * rtop[e];
-          return bt;
-        },
-        Q)[0];
-    Vec b(n * Q);
-    for (size_t e = 0; e < n; ++e)
-      for (size_t q = 0; q < Q; ++q) {
-        size_t i = e * Q + q;
-        uint64_t yt = ((xh[e] - thr[q]) >> L) & 1;
-        uint64_t u = rtop[e] + c[i];
-        uint64_t msb = (P.p0() ? yt : 0) + (1 - 2 * yt) * u;
-        b[i] = (P.p0() ? 1 : 0) - msb;
-      }
+    Vec b;
+    signTest(P, x, thr, bits, &b, nullptr);
     return b;
   }
 
