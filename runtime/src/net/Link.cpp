@@ -108,6 +108,38 @@ struct Link::Impl {
   Clock::time_point lastProgress;
   int pending = 0;
   bool dead = false;
+
+  /// Completion condition of every transfer: records progress (the idle
+  /// deadline counts from the last byte moved) and reads in 1 MiB steps.
+  auto progress() {
+    return [this](const asio::error_code &ec, size_t) -> size_t {
+      lastProgress = Clock::now();
+      return ec ? 0 : size_t(1) << 20;
+    };
+  }
+  /// Runs handlers until `finished` or until nothing moved for timeoutSec.
+  template <typename F> void runUntil(F finished, double timeoutSec) {
+    lastProgress = Clock::now();
+    auto timeout = std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double>(timeoutSec));
+    io.restart();
+    while (!finished()) {
+      auto until = lastProgress + timeout;
+      if (Clock::now() >= until)
+        break;
+      io.run_one_until(until);
+    }
+  }
+  /// After a failure: aborts whatever is still in flight and drains its
+  /// handlers before the caller's buffers go away.
+  void abortPending() {
+    dead = true;
+    asio::error_code ec;
+    sock.close(ec);
+    io.restart();
+    while (pending > 0)
+      io.run_one();
+  }
 };
 
 Link::Link(const std::string &peer, double timeoutSec, KindName names)
@@ -196,10 +228,7 @@ void Link::exchangeFrames(FrameKind t, const void *out, size_t n, void *in,
   Xfer wx, rx;
   bool wantWrite = out != nullptr, wantRead = in != nullptr;
   std::string malformed;
-  auto progress = [&im](const asio::error_code &ec, size_t) -> size_t {
-    im.lastProgress = Clock::now();
-    return ec ? 0 : size_t(1) << 20;
-  };
+  auto progress = im.progress();
   if (wantWrite) {
     std::array<asio::const_buffer, 2> bufs{asio::buffer(&oh, sizeof oh),
                                            asio::buffer(out, n)};
@@ -244,31 +273,17 @@ void Link::exchangeFrames(FrameKind t, const void *out, size_t n, void *in,
                            });
         });
   }
-  im.lastProgress = Clock::now();
-  auto timeout = std::chrono::duration<double>(timeoutSec_);
-  auto finished = [&] {
-    return (!wantWrite || wx.done) && (!wantRead || rx.done) ||
-           (wx.done && wx.ec) || (rx.done && (rx.ec || !malformed.empty()));
-  };
-  im.io.restart();
-  while (!finished()) {
-    auto until =
-        im.lastProgress + std::chrono::duration_cast<Clock::duration>(timeout);
-    if (Clock::now() >= until)
-      break;
-    im.io.run_one_until(until);
-  }
+  im.runUntil(
+      [&] {
+        return (!wantWrite || wx.done) && (!wantRead || rx.done) ||
+               (wx.done && wx.ec) ||
+               (rx.done && (rx.ec || !malformed.empty()));
+      },
+      timeoutSec_);
   bool ok = (!wantWrite || (wx.done && !wx.ec)) &&
             (!wantRead || (rx.done && !rx.ec && malformed.empty()));
   if (!ok) {
-    // Abort whatever is still in flight and drain its handlers before the
-    // buffers on this stack frame go away.
-    im.dead = true;
-    asio::error_code ec;
-    im.sock.close(ec);
-    im.io.restart();
-    while (im.pending > 0)
-      im.io.run_one();
+    im.abortPending();
     if (!malformed.empty())
       fail("malformed frame from ", peer_, ": ", malformed);
     asio::error_code e = wx.ec ? wx.ec : rx.ec;
@@ -325,10 +340,7 @@ void Link::recvSized(FrameKind t, size_t maxLen, size_t unit,
               " is closed");
   FrameHeader ih{};
   Xfer rx;
-  auto progress = [&im](const asio::error_code &ec, size_t) -> size_t {
-    im.lastProgress = Clock::now();
-    return ec ? 0 : size_t(1) << 20;
-  };
+  auto progress = im.progress();
   uint8_t *buf = nullptr;
   std::string malformed;
   ++im.pending;
@@ -361,23 +373,9 @@ void Link::recvSized(FrameKind t, size_t maxLen, size_t unit,
         rx.ec = ec;
         rx.done = true;
       });
-  im.lastProgress = Clock::now();
-  auto timeout = std::chrono::duration<double>(timeoutSec_);
-  im.io.restart();
-  while (!rx.done) {
-    auto until =
-        im.lastProgress + std::chrono::duration_cast<Clock::duration>(timeout);
-    if (Clock::now() >= until)
-      break;
-    im.io.run_one_until(until);
-  }
+  im.runUntil([&] { return rx.done; }, timeoutSec_);
   if (!rx.done || rx.ec || !malformed.empty()) {
-    im.dead = true;
-    asio::error_code ec;
-    im.sock.close(ec);
-    im.io.restart();
-    while (im.pending > 0)
-      im.io.run_one();
+    im.abortPending();
     if (!malformed.empty())
       fail("malformed frame from ", peer_, ": ", malformed);
     if (rx.ec && rx.ec != asio::error::operation_aborted)
