@@ -22,27 +22,15 @@ Vec randomSigned(size_t n, int bits) {
 
 /// Shares x (owned by P0) and y (owned by P1), runs gate, returns the
 /// reconstructed result and the per-role counters.
-struct GateRun {
-  Vec out;
-  Counters c[3];
-};
 GateRun run2(const Vec &x, const Vec &y,
              const std::function<Vec(Party &, const Vec &, const Vec &)> &gate,
              Cmp cmp = Cmp::Bits) {
   SessionConfig cfg;
   cfg.cmp = cmp;
-  Vec outs[3];
-  GateRun r;
-  runParties(
-      [&](Party &P) {
-        Vec xs = shareInput(P, Role::P0, x, x.size());
-        Vec ys = shareInput(P, Role::P1, y, y.size());
-        r.c[int(P.role)] =
-            measured(P, [&] { outs[int(P.role)] = gate(P, xs, ys); });
-      },
+  return runGate(
+      {{Role::P0, x}, {Role::P1, y}},
+      [&](Party &P, const std::vector<Vec> &s) { return gate(P, s[0], s[1]); },
       cfg);
-  r.out = reconstruct(outs);
-  return r;
 }
 
 constexpr uint64_t kHdr = 16; // frame header bytes per message

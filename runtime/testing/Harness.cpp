@@ -40,6 +40,25 @@ void runParties(const std::function<void(Party &)> &fn, SessionConfig base) {
   runSessions([&](Session &s) { fn(s.party); }, base);
 }
 
+GateRun
+runGate(const std::vector<Input> &inputs,
+        const std::function<Vec(Party &, const std::vector<Vec> &)> &gate,
+        SessionConfig cfg) {
+  Vec outs[3];
+  GateRun r;
+  runParties(
+      [&](Party &P) {
+        std::vector<Vec> shares;
+        for (const Input &in : inputs)
+          shares.push_back(shareInput(P, in.owner, in.plain, in.plain.size()));
+        r.c[int(P.role)] =
+            measured(P, [&] { outs[int(P.role)] = gate(P, shares); });
+      },
+      cfg);
+  r.out = reconstruct(outs);
+  return r;
+}
+
 std::vector<double> randomReal(size_t n, double lo, double hi, uint64_t seed) {
   std::mt19937_64 g(seed);
   std::uniform_real_distribution<double> d(lo, hi);

@@ -37,6 +37,24 @@ template <typename F> Counters measured(Party &P, F &&fn) {
   return P.ctr - before;
 }
 
+/// A plaintext input and the role that owns it.
+struct Input {
+  Role owner;
+  Vec plain;
+};
+/// What a gate computed (P0's and P1's output shares added up) and what it
+/// cost each role (indexed by int(Role)).
+struct GateRun {
+  Vec out;
+  Counters c[3];
+};
+/// Shares every input from its owner (in order), then runs `gate` on the
+/// shares as one measured instruction on all three roles.
+GateRun
+runGate(const std::vector<Input> &inputs,
+        const std::function<Vec(Party &, const std::vector<Vec> &)> &gate,
+        SessionConfig cfg = {});
+
 /// n reals uniform in [lo, hi), reproducible from `seed`.
 std::vector<double> randomReal(size_t n, double lo, double hi, uint64_t seed);
 /// The same, encoded at `frac` fractional bits.
