@@ -6,8 +6,9 @@
 //
 // Layout of this file: tunables; AVX2 packing and kernels
 // (4×4 inline asm + 1..3-row intrinsics); AVX-512 packing and kernels; the
-// blocked driver shared by both; the small-M streaming path; dispatch and
-// the public entry points.
+// blocked driver shared by both; the small-M streaming path; the public
+// entry points. Kernel-family and thread-count selection and the naive
+// oracle are in GemmIsa.cpp; threads come from the runtime's ThreadPool.
 //
 // Arithmetic. For a = a1·2^32 + a0 and b = b1·2^32 + b0 (32-bit halves):
 //   a·b ≡ a0·b0 + 2^32·(a0·b1 + a1·b0)   (mod 2^64)
@@ -39,7 +40,6 @@
 #include <memory>
 #include <new>
 #include <stdexcept>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -451,7 +451,7 @@ void packPlain(int64_t kc, int64_t nc, const uint64_t *B, int64_t rs,
 // AVX-512 packed path (runtime-dispatched). With AVX-512DQ the 64-bit low
 // multiply exists (vpmullq), so a multiply-accumulate is 1 multiply + 1 add
 // per lane and B needs no swapped copy. Compiled via target attributes; only
-// called when the CPU and OS support AVX-512F/DQ/VL (see activeIsa()).
+// called when the CPU and OS support AVX-512F/DQ/VL (see gemmActiveIsa()).
 //===----------------------------------------------------------------------===//
 
 #define UMBRA_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl")))
@@ -712,28 +712,6 @@ void smallMTask(const Problem &p, int64_t n0, int64_t n1) {
   }
 }
 
-bool cpuHasAvx512() {
-  // libgcc's cpuinfo also checks that the OS saves the zmm state (XCR0).
-  __builtin_cpu_init(); // may run before libgcc's own constructor
-  return __builtin_cpu_supports("avx512f") &&
-         __builtin_cpu_supports("avx512dq") &&
-         __builtin_cpu_supports("avx512vl");
-}
-
-GemmIsa defaultIsa() {
-  const char *e = std::getenv("UMBRA_GEMM_ISA");
-  if (e && std::strcmp(e, "avx2") == 0)
-    return GemmIsa::Avx2;
-  return cpuHasAvx512() ? GemmIsa::Avx512 : GemmIsa::Avx2;
-}
-
-std::atomic<GemmIsa> &isaSlot() {
-  static std::atomic<GemmIsa> isa{defaultIsa()};
-  return isa;
-}
-
-GemmIsa activeIsa() { return isaSlot().load(std::memory_order_relaxed); }
-
 /// Sum of the four 64-bit lanes of lo + 2^32·(x.lo32 + x.hi32).
 inline uint64_t foldLanes(__m256i lo, __m256i x) {
   const __m256i hiMask = _mm256_set1_epi64x((long long)0xFFFFFFFF00000000ull);
@@ -833,14 +811,6 @@ void smallMTransTask(const Problem &p, int64_t n0, int64_t n1) {
   }
 }
 
-int envThreads() {
-  const char *s = std::getenv("UMBRA_GEMM_THREADS");
-  if (!s || !*s)
-    return 0;
-  int v = std::atoi(s);
-  return v > 0 ? v : 0;
-}
-
 /// Runs the product. `pre` (with `preIsa`) is a GemmPackedB's data, or null
 /// to pack B on the fly.
 void run(const Problem &p, int threads, const uint64_t *pre = nullptr,
@@ -860,7 +830,7 @@ void run(const Problem &p, int threads, const uint64_t *pre = nullptr,
   if (work < double(gMinParallelWork.load(std::memory_order_relaxed)))
     threads = 1;
 
-  const bool avx512 = (pre ? preIsa : activeIsa()) == GemmIsa::Avx512;
+  const bool avx512 = (pre ? preIsa : gemmActiveIsa()) == GemmIsa::Avx512;
   // The AVX-512 packed kernels win from M = 2 on (measured); AVX2's from 4.
   const bool smallM = !pre && M <= (avx512 ? kSmallM512 : kSmallM);
   const bool small = smallM && p.csB == 1;
@@ -934,33 +904,6 @@ int64_t detail::setGemmMinParallelWork(int64_t macs) {
   return gMinParallelWork.exchange(macs);
 }
 
-GemmIsa detail::setGemmIsa(GemmIsa isa) {
-  if (!gemmIsaSupported(isa))
-    throw std::invalid_argument("umbra::rt::gemm: ISA not supported here");
-  return isaSlot().exchange(isa);
-}
-
-bool gemmIsaSupported(GemmIsa isa) {
-  return isa == GemmIsa::Avx2 || cpuHasAvx512();
-}
-
-GemmIsa gemmActiveIsa() { return activeIsa(); }
-
-const char *gemmIsaName(GemmIsa isa) {
-  return isa == GemmIsa::Avx512 ? "avx512" : "avx2";
-}
-
-int gemmDefaultThreads() {
-  static const int n = [] {
-    int e = envThreads();
-    if (e > 0)
-      return e;
-    unsigned hc = std::thread::hardware_concurrency();
-    return hc ? int(hc) : 1;
-  }();
-  return n;
-}
-
 void gemmRing(int64_t M, int64_t N, int64_t K, const uint64_t *A, int64_t lda,
               const uint64_t *B, int64_t ldb, uint64_t *C, int64_t ldc,
               bool accumulate, int threads) {
@@ -989,7 +932,7 @@ void gemmRingEx(bool transA, bool transB, int64_t M, int64_t N, int64_t K,
 GemmPackedB::GemmPackedB(int64_t K, int64_t N, const uint64_t *B,
                          int64_t ldb, bool transB, int threads)
     : K_(std::max<int64_t>(K, 0)), N_(std::max<int64_t>(N, 0)),
-      isa_(activeIsa()) {
+      isa_(gemmActiveIsa()) {
   const bool avx512 = isa_ == GemmIsa::Avx512;
   words_ = K_ > 0 && N_ > 0 ? (avx512 ? prepackedWords<Avx512Family>(K_, N_)
                                       : prepackedWords<Avx2Family>(K_, N_))
@@ -1018,18 +961,6 @@ void gemmRingPacked(int64_t M, const uint64_t *A, int64_t lda,
     throw std::invalid_argument("umbra::rt::gemmRingPacked: B was packed for "
                                 "an ISA this CPU lacks");
   run(p, threads, B.data_.get(), B.isa());
-}
-
-void gemmRingNaive(int64_t M, int64_t N, int64_t K, const uint64_t *A,
-                   int64_t lda, const uint64_t *B, int64_t ldb, uint64_t *C,
-                   int64_t ldc, bool accumulate) {
-  for (int64_t i = 0; i < M; ++i)
-    for (int64_t j = 0; j < N; ++j) {
-      uint64_t s = accumulate ? C[i * ldc + j] : 0;
-      for (int64_t k = 0; k < K; ++k)
-        s += A[i * lda + k] * B[k * ldb + j];
-      C[i * ldc + j] = s;
-    }
 }
 
 } // namespace umbra::rt
