@@ -516,8 +516,20 @@ TEST(Protocol, DcfSignGatesEdgesAndCost) {
     ASSERT_EQ(int64_t(s.out[i]), std::max<int64_t>(0, int64_t(small[i])));
 }
 
+TEST(Protocol, ComparisonRegistry) {
+  for (Cmp c : kAllComparisons) {
+    EXPECT_EQ(comparisonFor(c).id(), c);
+    EXPECT_EQ(cmpFromName(cmpName(c)), c);
+  }
+  EXPECT_STREQ(cmpName(Cmp::Dcf), "dcf");
+  EXPECT_STREQ(cmpName(Cmp::Bits), "bits");
+  EXPECT_FALSE(cmpFromName("garbled"));
+  EXPECT_STREQ(cmpName(Cmp(99)), "unknown");
+  EXPECT_THROW(comparisonFor(Cmp(99)), Error);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ProtocolCmp,
-                         ::testing::Values(Cmp::Dcf, Cmp::Bits),
+                         ::testing::ValuesIn(kAllComparisons),
                          [](const auto &i) {
                            return std::string(cmpName(i.param));
                          });

@@ -14,6 +14,8 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <vector>
 
 namespace umbra::rt {
@@ -23,7 +25,13 @@ using Vec = std::vector<uint64_t>;
 
 /// The comparison backends (the value is the handshake's).
 enum class Cmp : int { Dcf = 0, Bits = 1 };
+/// Every backend, in Cmp order (tests run each gate on all of them).
+constexpr Cmp kAllComparisons[] = {Cmp::Dcf, Cmp::Bits};
+/// The backend's name ("dcf", "bits"; "unknown" for a value no backend has,
+/// e.g. in a handshake with a newer peer).
 const char *cmpName(Cmp c);
+/// The backend called `name` (as mpc-run --comparison spells it).
+std::optional<Cmp> cmpFromName(const std::string &name);
 
 /// Online cost of one comparison gate per party: rounds, and bytes per
 /// element sent plus received (frame headers excluded: one 16-byte header

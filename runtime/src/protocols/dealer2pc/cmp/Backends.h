@@ -2,7 +2,7 @@
 //
 // One function per backend, each defined in its own file of this folder;
 // Registry.cpp maps a Cmp to it. A new backend: a file here, a Cmp value,
-// one case in Registry.cpp.
+// one case in Registry.cpp, and its entry in kAllComparisons.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
