@@ -2,6 +2,7 @@
 //
 // Everything a gate or an executor needs from the protocol layer:
 //   protocols/Party.h       a role: state, material provider, peer channel
+//   protocols/PartyState.h  role, fractional bits, links, counters
 //   protocols/Material.h    correlated randomness (the dealer's streams)
 //   protocols/Channel.h     the protocol's message kinds over a net/ link
 //   protocols/Comparison.h  comparison backends behind one interface

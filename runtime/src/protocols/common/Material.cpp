@@ -6,18 +6,6 @@
 
 namespace umbra::rt {
 
-const char *roleName(Role r) {
-  switch (r) {
-  case Role::P0:
-    return "p0";
-  case Role::P1:
-    return "p1";
-  case Role::Dealer:
-    return "dealer";
-  }
-  return "?";
-}
-
 void DealerMaterial::setSeeds(const Seed &s0, const Seed &s1) {
   if (S_.role != Role::P1)
     prg0_.reseed(s0);

@@ -1,7 +1,19 @@
-//===- Party.cpp - A role's peer channel ----------------------------------===//
+//===- Party.cpp - Roles and the peer channel -----------------------------===//
 #include "umbra/runtime/protocols/Party.h"
 
 namespace umbra::rt {
+
+const char *roleName(Role r) {
+  switch (r) {
+  case Role::P0:
+    return "p0";
+  case Role::P1:
+    return "p1";
+  case Role::Dealer:
+    return "dealer";
+  }
+  return "?";
+}
 
 Party::Party(Role r, int f) : PartyState(r, f) {}
 
