@@ -516,6 +516,68 @@ TEST(Protocol, DcfSignGatesEdgesAndCost) {
     ASSERT_EQ(int64_t(s.out[i]), std::max<int64_t>(0, int64_t(small[i])));
 }
 
+/// A provider that forwards to the dealer's streams and records every
+/// request: all three roles must ask for the same material in the same
+/// order (the lock-step the dealer relies on), whatever the gate.
+class RecordingMaterial final : public MaterialProvider {
+public:
+  explicit RecordingMaterial(MaterialProvider &inner) : inner_(inner) {}
+  std::vector<std::pair<char, size_t>> log;
+  Vec randShared(size_t n) override { return at('r', n).randShared(n); }
+  Vec corr(size_t n, const std::function<Vec()> &f) override {
+    return at('c', n).corr(n, f);
+  }
+  Vec randBits(size_t n) override { return at('b', n).randBits(n); }
+  Vec corrBits(size_t n, const std::function<Vec()> &f) override {
+    return at('x', n).corrBits(n, f);
+  }
+  const uint64_t *corrBoth(size_t n,
+                           const std::function<void(uint64_t *)> &f) override {
+    return at('k', n).corrBoth(n, f);
+  }
+  Vec seedOf(int w, size_t n) override { return at('0' + w, n).seedOf(w, n); }
+  void flush() override { at('f', 0).flush(); }
+
+private:
+  MaterialProvider &at(int kind, size_t n) {
+    log.push_back({char(kind), n});
+    return inner_;
+  }
+  MaterialProvider &inner_;
+};
+
+TEST_P(ProtocolCmp, MaterialProviderIsPluggableAndInLockStep) {
+  SessionConfig cfg;
+  cfg.cmp = GetParam();
+  Vec x = randomSigned(300, 30);
+  std::vector<std::pair<char, size_t>> logs[3];
+  Vec outs[3];
+  runParties(
+      [&](Party &P) {
+        RecordingMaterial rec(P.materialProvider());
+        P.setMaterialProvider(&rec);
+        Vec xs = shareInput(P, Role::P0, x, x.size());
+        measured(P, [&] {
+          Vec r = relu(P, xs, 32);
+          Vec m;
+          maxRows(P, r, 30, 10, &m, nullptr, 32);
+          outs[int(P.role)] = trunc(P, mul(P, r, xs), 4);
+        });
+        P.setMaterialProvider(nullptr);
+        logs[int(P.role)] = rec.log;
+      },
+      cfg);
+  EXPECT_GT(logs[2].size(), 5u);
+  EXPECT_EQ(logs[0], logs[2]);
+  EXPECT_EQ(logs[1], logs[2]);
+  Vec got = reconstruct(outs);
+  for (size_t i = 0; i < x.size(); ++i) {
+    int64_t r = std::max<int64_t>(0, int64_t(x[i]));
+    int64_t d = int64_t(got[i]) - ((r * int64_t(x[i])) >> 4);
+    ASSERT_TRUE(d == 0 || d == 1) << i << ": " << d; // faithful truncation
+  }
+}
+
 TEST(Protocol, ComparisonRegistry) {
   for (Cmp c : kAllComparisons) {
     EXPECT_EQ(comparisonFor(c).id(), c);
