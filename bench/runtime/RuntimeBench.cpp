@@ -2,7 +2,8 @@
 //
 //   bench-runtime [--reps N]
 //
-// Runs P0, P1 and the dealer as threads connected by TCP on 127.0.0.1 and
+// Runs P0, P1 and the dealer as threads connected by TCP on 127.0.0.1 (the
+// runtime tests' harness, umbra/runtime/testing/Harness.h) and
 // prints, per workload: P0's wall time (and without the time it waited for
 // dealer material, which a deployment generates ahead), online bytes (both
 // directions, frame headers included), rounds, dealer material, and a
@@ -10,7 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "umbra/runtime/Executor.h"
-#include "umbra/runtime/Session.h"
+#include "umbra/runtime/testing/Harness.h"
 
 #include <chrono>
 #include <cmath>
@@ -19,7 +20,6 @@
 #include <functional>
 #include <random>
 #include <string>
-#include <thread>
 
 using namespace umbra::rt;
 
@@ -36,72 +36,48 @@ struct Measure {
   Counters p0, dealer;
 };
 
-/// prep(P) runs untimed (input sharing, deployment); body(P) is measured.
 Cmp gCmp = Cmp::Dcf;
 
+/// prep(P) runs untimed (input sharing, deployment); body(P) is measured,
+/// as one instruction per repetition.
 Measure runTrio(const std::function<void(Party &)> &prep,
                 const std::function<void(Party &)> &body, int reps) {
-  Listener dl(Endpoint{"127.0.0.1", 0}), pl(Endpoint{"127.0.0.1", 0});
   Measure m;
-  std::exception_ptr errs[3];
-  std::thread ts[3];
-  for (int r = 0; r < 3; ++r)
-    ts[r] = std::thread([&, r] {
-      try {
-        SessionConfig c;
-        c.role = Role(r);
-        c.p0Addr = {"127.0.0.1", pl.port()};
-        c.dealerAddr = {"127.0.0.1", dl.port()};
-        c.p0Listener = &pl;
-        c.dealerListener = &dl;
-        c.ioTimeout = 300;
-        c.cmp = gCmp;
-        Session s(c);
-        Party &P = s.party;
+  SessionConfig cfg;
+  cfg.ioTimeout = 300;
+  cfg.cmp = gCmp;
+  test::runParties(
+      [&](Party &P) {
         prep(P);
         P.flushMaterial();
-        Counters before = P.ctr;
+        Counters d;
         double w0 = P.materialWait;
         double t0 = now();
         for (int i = 0; i < reps; ++i) {
-          ++P.tag;
-          body(P);
-          P.flushMaterial();
+          Counters c = test::measured(P, [&] { body(P); });
+          d.sent += c.sent;
+          d.recv += c.recv;
+          d.rounds += c.rounds;
+          d.dealerBytes += c.dealerBytes;
         }
         double el = (now() - t0) / reps;
-        Counters d = P.ctr - before;
         d.sent /= reps;
         d.recv /= reps;
         d.rounds /= reps;
         d.dealerBytes /= reps;
-        if (r == 0) {
+        if (P.role == Role::P0) {
           m.seconds = el;
           m.online = el - (P.materialWait - w0) / reps;
           m.p0 = d;
         }
-        if (r == 2)
+        if (P.role == Role::Dealer)
           m.dealer = d;
-        s.finish();
-      } catch (...) {
-        errs[r] = std::current_exception();
-      }
-    });
-  for (auto &t : ts)
-    t.join();
-  for (auto &e : errs)
-    if (e)
-      std::rethrow_exception(e);
+      },
+      cfg);
   return m;
 }
 
-Vec randomFixed(size_t n, double lo, double hi, int f, uint64_t seed) {
-  std::mt19937_64 g(seed);
-  std::uniform_real_distribution<double> d(lo, hi);
-  Vec v(n);
-  for (auto &x : v)
-    x = encodeFixed(d(g), f);
-  return v;
-}
+using test::randomFixed;
 
 void row(const std::string &nm, size_t elems, const Measure &m) {
   const char *name = nm.c_str();
@@ -116,7 +92,6 @@ void row(const std::string &nm, size_t elems, const Measure &m) {
               (unsigned long long)m.dealer.dealerBytes,
               double(m.dealer.dealerBytes) / double(elems), wan);
 }
-
 
 /// A GPT-2-small-shaped decoder layer (T = 32, d = 768, 12 heads, FFN 3072,
 /// ReLU FFN, exp/reciprocal softmax, rsqrt LayerNorm) built with the
@@ -178,26 +153,17 @@ void transformerBlock(Cmp cmp) {
   ref.setInput(x, xv);
   ref.run();
 
-  Listener dl(Endpoint{"127.0.0.1", 0}), pl(Endpoint{"127.0.0.1", 0});
   std::vector<InstrStat> st[3];
   std::vector<double> got;
   double secs[3] = {0, 0, 0}, waits[3] = {0, 0, 0};
-  std::exception_ptr errs[3];
-  std::thread ts[3];
-  for (int r = 0; r < 3; ++r)
-    ts[r] = std::thread([&, r] {
-      try {
-        SessionConfig c;
-        c.role = Role(r);
-        c.p0Addr = {"127.0.0.1", pl.port()};
-        c.dealerAddr = {"127.0.0.1", dl.port()};
-        c.p0Listener = &pl;
-        c.dealerListener = &dl;
-        c.ioTimeout = 600;
-        c.cmp = cmp;
-        c.programHash = prog.hash();
-        c.fracBits = prog.fracBits;
-        Session s(c);
+  SessionConfig cfg;
+  cfg.ioTimeout = 600;
+  cfg.cmp = cmp;
+  cfg.programHash = prog.hash();
+  cfg.fracBits = prog.fracBits;
+  test::runSessions(
+      [&](Session &s) {
+        const int r = int(s.party.role);
         Executor ex(prog, s.party);
         if (r == 0)
           ex.setInput(x, xv);
@@ -209,16 +175,8 @@ void transformerBlock(Cmp cmp) {
         if (r == 0)
           got = ex.plainReal(y);
         st[r] = ex.stats;
-        s.finish();
-      } catch (...) {
-        errs[r] = std::current_exception();
-      }
-    });
-  for (auto &t : ts)
-    t.join();
-  for (auto &e : errs)
-    if (e)
-      std::rethrow_exception(e);
+      },
+      cfg);
   double err = 0, mag = 0;
   for (size_t i = 0; i < got.size(); ++i) {
     err = std::max(err, std::fabs(got[i] - ref.value(y)[i]));
@@ -242,9 +200,9 @@ void transformerBlock(Cmp cmp) {
   std::printf("| GPT-2-small layer, T=32 [%s] | %.2f | %.2f | %.1f | %llu | "
               "%.1f | %.1f | %.2g (max |ref| %.2g) |\n",
               cmpName(cmp), secs[0], secs[0] - waits[0],
-              double(inf.sent + inf.recv) / 1e6,
-              (unsigned long long)inf.rounds, double(dealer) / 1e6,
-              double(dep.sent + dep.recv) / 1e6, err, mag);
+              double(inf.sent + inf.recv) / 1e6, (unsigned long long)inf.rounds,
+              double(dealer) / 1e6, double(dep.sent + dep.recv) / 1e6, err,
+              mag);
 }
 
 } // namespace
@@ -257,9 +215,10 @@ int main(int argc, char **argv) {
     if (std::strcmp(argv[i], "--block") == 0)
       blockOnly = true;
   auto blockTable = [] {
-    std::printf("\n| program | seconds (P0) | without dealer wait | online MB | "
-                "rounds | dealer MB | deploy MB (once) | max abs error vs "
-                "float |\n|---|---:|---:|---:|---:|---:|---:|---|\n");
+    std::printf(
+        "\n| program | seconds (P0) | without dealer wait | online MB | "
+        "rounds | dealer MB | deploy MB (once) | max abs error vs "
+        "float |\n|---|---:|---:|---:|---:|---:|---:|---|\n");
     for (Cmp c : {Cmp::Dcf, Cmp::Bits})
       transformerBlock(c);
   };

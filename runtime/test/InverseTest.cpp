@@ -15,26 +15,15 @@ using namespace umbra::rt::test;
 
 namespace {
 
-struct GateOut {
-  Vec out;
-  Counters c[3];
-};
+using GateOut = GateRun;
 
 GateOut runGate(const Vec &x, Cmp cmp,
                 const std::function<Vec(Party &, const Vec &)> &gate) {
   SessionConfig cfg;
   cfg.cmp = cmp;
-  Vec outs[3];
-  GateOut r;
-  runParties(
-      [&](Party &P) {
-        Vec xs = shareInput(P, Role::P0, x, x.size());
-        r.c[int(P.role)] =
-            measured(P, [&] { outs[int(P.role)] = gate(P, xs); });
-      },
-      cfg);
-  r.out = reconstruct(outs);
-  return r;
+  return test::runGate(
+      {{Role::P0, x}},
+      [&](Party &P, const std::vector<Vec> &s) { return gate(P, s[0]); }, cfg);
 }
 
 /// Integer inputs: log-uniform over [lo, hi] plus edges.

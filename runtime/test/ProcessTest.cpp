@@ -7,7 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "umbra/runtime/Executor.h"
 #include "umbra/runtime/Npy.h"
-#include "umbra/runtime/Transport.h"
+#include "umbra/runtime/net/Link.h"
 #include <chrono>
 #include <cstdlib>
 #include <fcntl.h>

@@ -22,27 +22,15 @@ Vec randomSigned(size_t n, int bits) {
 
 /// Shares x (owned by P0) and y (owned by P1), runs gate, returns the
 /// reconstructed result and the per-role counters.
-struct GateRun {
-  Vec out;
-  Counters c[3];
-};
 GateRun run2(const Vec &x, const Vec &y,
              const std::function<Vec(Party &, const Vec &, const Vec &)> &gate,
              Cmp cmp = Cmp::Bits) {
   SessionConfig cfg;
   cfg.cmp = cmp;
-  Vec outs[3];
-  GateRun r;
-  runParties(
-      [&](Party &P) {
-        Vec xs = shareInput(P, Role::P0, x, x.size());
-        Vec ys = shareInput(P, Role::P1, y, y.size());
-        r.c[int(P.role)] =
-            measured(P, [&] { outs[int(P.role)] = gate(P, xs, ys); });
-      },
+  return runGate(
+      {{Role::P0, x}, {Role::P1, y}},
+      [&](Party &P, const std::vector<Vec> &s) { return gate(P, s[0], s[1]); },
       cfg);
-  r.out = reconstruct(outs);
-  return r;
 }
 
 constexpr uint64_t kHdr = 16; // frame header bytes per message
@@ -275,6 +263,32 @@ TEST_P(ProtocolCmp, MaxArgmaxRows) {
   }
 }
 
+/// Each backend states its own online cost (Comparison::cost); it must be
+/// what the gates measure, for several widths.
+TEST_P(ProtocolCmp, BackendStatesItsCost) {
+  const Comparison &backend = comparisonFor(GetParam());
+  EXPECT_EQ(backend.id(), GetParam());
+  const size_t n = 640; // a multiple of 64: bit-packed rounds are exact
+  for (int bits : {64, 40, 32, 21})
+    for (bool isRelu : {false, true}) {
+      Vec x = randomSigned(n, bits - 1);
+      GateRun r = run2(
+          x, Vec(1, 0),
+          [&](Party &P, const Vec &a, const Vec &) {
+            return isRelu ? relu(P, a, bits) : drelu(P, a, bits);
+          },
+          GetParam());
+      for (size_t i = 0; i < n; ++i)
+        ASSERT_EQ(r.out[i], isRelu ? std::max<int64_t>(0, int64_t(x[i]))
+                                   : uint64_t(int64_t(x[i]) >= 0));
+      CmpCost c = backend.cost(isRelu, bits);
+      EXPECT_EQ(r.c[0].rounds, c.rounds) << bits << " " << isRelu;
+      EXPECT_EQ(double(r.c[0].sent + r.c[0].recv),
+                c.bytesPerElem * double(n) + 2.0 * kHdr * double(c.rounds))
+          << bits << " " << isRelu;
+    }
+}
+
 std::vector<double>
 fixedRun(const std::vector<double> &xs, int f,
          const std::function<Vec(Party &, const Vec &)> &gate,
@@ -502,8 +516,82 @@ TEST(Protocol, DcfSignGatesEdgesAndCost) {
     ASSERT_EQ(int64_t(s.out[i]), std::max<int64_t>(0, int64_t(small[i])));
 }
 
+/// A provider that forwards to the dealer's streams and records every
+/// request: all three roles must ask for the same material in the same
+/// order (the lock-step the dealer relies on), whatever the gate.
+class RecordingMaterial final : public MaterialProvider {
+public:
+  explicit RecordingMaterial(MaterialProvider &inner) : inner_(inner) {}
+  std::vector<std::pair<char, size_t>> log;
+  Vec randShared(size_t n) override { return at('r', n).randShared(n); }
+  Vec corr(size_t n, const std::function<Vec()> &f) override {
+    return at('c', n).corr(n, f);
+  }
+  Vec randBits(size_t n) override { return at('b', n).randBits(n); }
+  Vec corrBits(size_t n, const std::function<Vec()> &f) override {
+    return at('x', n).corrBits(n, f);
+  }
+  const uint64_t *corrBoth(size_t n,
+                           const std::function<void(uint64_t *)> &f) override {
+    return at('k', n).corrBoth(n, f);
+  }
+  Vec seedOf(int w, size_t n) override { return at('0' + w, n).seedOf(w, n); }
+  void flush() override { at('f', 0).flush(); }
+
+private:
+  MaterialProvider &at(int kind, size_t n) {
+    log.push_back({char(kind), n});
+    return inner_;
+  }
+  MaterialProvider &inner_;
+};
+
+TEST_P(ProtocolCmp, MaterialProviderIsPluggableAndInLockStep) {
+  SessionConfig cfg;
+  cfg.cmp = GetParam();
+  Vec x = randomSigned(300, 30);
+  std::vector<std::pair<char, size_t>> logs[3];
+  Vec outs[3];
+  runParties(
+      [&](Party &P) {
+        RecordingMaterial rec(P.materialProvider());
+        P.setMaterialProvider(&rec);
+        Vec xs = shareInput(P, Role::P0, x, x.size());
+        measured(P, [&] {
+          Vec r = relu(P, xs, 32);
+          Vec m;
+          maxRows(P, r, 30, 10, &m, nullptr, 32);
+          outs[int(P.role)] = trunc(P, mul(P, r, xs), 4);
+        });
+        P.setMaterialProvider(nullptr);
+        logs[int(P.role)] = rec.log;
+      },
+      cfg);
+  EXPECT_GT(logs[2].size(), 5u);
+  EXPECT_EQ(logs[0], logs[2]);
+  EXPECT_EQ(logs[1], logs[2]);
+  Vec got = reconstruct(outs);
+  for (size_t i = 0; i < x.size(); ++i) {
+    int64_t r = std::max<int64_t>(0, int64_t(x[i]));
+    int64_t d = int64_t(got[i]) - ((r * int64_t(x[i])) >> 4);
+    ASSERT_TRUE(d == 0 || d == 1) << i << ": " << d; // faithful truncation
+  }
+}
+
+TEST(Protocol, ComparisonRegistry) {
+  for (Cmp c : kAllComparisons) {
+    EXPECT_EQ(comparisonFor(c).id(), c);
+    EXPECT_EQ(cmpFromName(cmpName(c)), c);
+  }
+  EXPECT_STREQ(cmpName(Cmp::Dcf), "dcf");
+  EXPECT_STREQ(cmpName(Cmp::Bits), "bits");
+  EXPECT_FALSE(cmpFromName("garbled"));
+  EXPECT_STREQ(cmpName(Cmp(99)), "unknown");
+  EXPECT_THROW(comparisonFor(Cmp(99)), Error);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ProtocolCmp,
-                         ::testing::Values(Cmp::Dcf, Cmp::Bits),
+                         ::testing::ValuesIn(kAllComparisons),
                          [](const auto &i) {
                            return std::string(cmpName(i.param));
                          });

@@ -9,7 +9,6 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 #include "umbra/runtime/Protocols.h"
-#include "umbra/runtime/Transport.h"
 #include <array>
 #include <memory>
 

@@ -1,4 +1,4 @@
-//===- Fss.cpp - Distributed comparison function and one-round sign gates -===//
+//===- Dcf.cpp - Comparison by a distributed comparison function ---------===//
 //
 // DCF of Boyle, Chandran, Gilboa, Gupta, Ishai, Kumar, Rathee ("Function
 // Secret Sharing for Mixed-Mode and Fixed-Point Secure Computation",
@@ -8,14 +8,18 @@
 // are cleared: bit 0 of the expanded block is the control bit, and the
 // correction word carries (t_L, t_R) in those two free bits.
 //
+// The backend opens x + r once and evaluates one DCF key on the low bits:
+// one round and 16 B online per comparison, large dealer keys.
+//
 //===----------------------------------------------------------------------===//
-#include "umbra/runtime/Protocols.h"
+#include "umbra/runtime/protocols/Dcf.h"
+#include "Backends.h"
+#include "umbra/runtime/protocols/Dealer2pc.h"
+#include "umbra/runtime/protocols/ThreadPool.h"
 
 #include <openssl/evp.h>
 
 #include <algorithm>
-#include <exception>
-#include <thread>
 
 namespace umbra::rt {
 
@@ -60,6 +64,8 @@ FixedKeyAes &aes() {
 }
 
 constexpr uint64_t kLow2 = ~uint64_t(3);
+/// Elements per thread-pool task (element ranges of a level are independent).
+constexpr size_t kGrain = 8192;
 
 /// Expands seeds [b, e) (2 words each) into B blocks each, tweak j in the
 /// high word, writing element-major blocks at out + 2*b*B.
@@ -74,38 +80,6 @@ void expand(const Vec &s, size_t b, size_t e, size_t B, uint64_t tweak,
       in[2 * (i * B + j) + 1] = s[2 * (b + i) + 1] ^ (tweak + j);
     }
   aes().mmo(in.data(), out + 2 * b * B, m * B);
-}
-
-/// Runs fn(begin, end) over [0, n) on up to hardware_concurrency threads
-/// (element ranges are independent in every DCF level).
-template <typename F> void parallelFor(size_t n, F fn) {
-  unsigned hw = std::max(1u, std::thread::hardware_concurrency());
-  size_t T = std::min<size_t>(hw, n / 8192 + 1);
-  if (T <= 1) {
-    fn(size_t(0), n);
-    return;
-  }
-  size_t chunk = (n + T - 1) / T;
-  std::vector<std::thread> ts;
-  std::vector<std::exception_ptr> errs(T);
-  for (size_t t = 1; t < T; ++t)
-    ts.emplace_back([&, t] {
-      try {
-        fn(std::min(n, t * chunk), std::min(n, (t + 1) * chunk));
-      } catch (...) {
-        errs[t] = std::current_exception();
-      }
-    });
-  try {
-    fn(size_t(0), std::min(n, chunk));
-  } catch (...) {
-    errs[0] = std::current_exception();
-  }
-  for (auto &t : ts)
-    t.join();
-  for (auto &e : errs)
-    if (e)
-      std::rethrow_exception(e);
 }
 
 struct Node {
@@ -157,7 +131,7 @@ std::vector<Vec> dcfLessThan(Party &P, const Vec &x, int nbits, int np,
     Vec va(np * n, 0);
     for (size_t l = 0; l < L; ++l) {
       P.corrBoth(lvlWords, [&](uint64_t *cwl) {
-        parallelFor(n, [&](size_t eb, size_t ee) {
+        parallelFor(n, kGrain, [&](size_t eb, size_t ee) {
           expand(s0, eb, ee, B, 0, e0.data());
           expand(s1, eb, ee, B, 0, e1.data());
           for (size_t e = eb; e < ee; ++e) {
@@ -220,7 +194,7 @@ std::vector<Vec> dcfLessThan(Party &P, const Vec &x, int nbits, int np,
     const uint64_t *cwl = P.corrBoth(lvlWords, nullptr);
     // Only the followed child is needed: expand 2 blocks per element (its
     // seed/control block and its value block) instead of all B.
-    parallelFor(npt, [&](size_t eb, size_t ee) {
+    parallelFor(npt, kGrain, [&](size_t eb, size_t ee) {
       thread_local Vec in, o;
       size_t m = ee - eb;
       in.resize(4 * m);
@@ -267,37 +241,35 @@ std::vector<Vec> dcfLessThan(Party &P, const Vec &x, int nbits, int np,
   return out;
 }
 
-void dcfSign(Party &P, const Vec &x, int bits, Vec *dreluOut, Vec *reluOut) {
+namespace {
+
+/// Shares of 1{x_e >= thr_q} at e * Q + q (Q = thr.size()): one opening of
+/// x + r and one key per element (alpha = the low bits of r) evaluated at the
+/// Q points x + r - thr_q. With reluOut (Q == 1, thr = {0}) a second payload
+/// word also gives ReLU(x).
+void signTest(Party &P, const Vec &x, const std::vector<uint64_t> &thr,
+              int bits, Vec *dreluOut, Vec *reluOut) {
   UMBRA_CHECK(bits >= 2 && bits <= 64, "comparison bit width ", bits,
               " out of range [2, 64]");
-  const size_t n = x.size();
-  const int L = bits - 1;
+  const size_t n = x.size(), Q = thr.size();
+  const int L = bits - 1;                          // exact for |x - t| < 2^L
   const uint64_t lowMask = (uint64_t(1) << L) - 1; // L <= 63
   Vec r = P.randShared(n);
-  Vec rtop = P.corr(n, [&] {
-    Vec v(n);
-    for (size_t e = 0; e < n; ++e)
-      v[e] = (r[e] >> L) & 1;
-    return v;
-  });
+  Vec rtop = P.corrEach(n, [&](size_t e) { return (r[e] >> L) & 1; });
   Vec rtopR;
   if (reluOut)
-    rtopR = P.corr(n, [&] {
-      Vec v(n);
-      for (size_t e = 0; e < n; ++e)
-        v[e] = rtop[e] * r[e];
-      return v;
-    });
+    rtopR = P.corrEach(n, [&](size_t e) { return rtop[e] * r[e]; });
   Vec xh(n);
   for (size_t e = 0; e < n; ++e)
     xh[e] = x[e] + r[e];
   xh = P.open(xh); // x + r: the only online message
-  Vec xl(n);
+  Vec pts(n * Q);
   for (size_t e = 0; e < n; ++e)
-    xl[e] = xh[e] & lowMask;
+    for (size_t q = 0; q < Q; ++q)
+      pts[e * Q + q] = (xh[e] - thr[q]) & lowMask;
   int np = reluOut ? 2 : 1;
   std::vector<Vec> c = dcfLessThan(
-      P, xl, L, np,
+      P, pts, L, np,
       [&] {
         Vec a(n);
         for (size_t e = 0; e < n; ++e)
@@ -312,27 +284,91 @@ void dcfSign(Party &P, const Vec &x, int bits, Vec *dreluOut, Vec *reluOut) {
             bt[1][e] = (1 - 2 * rtop[e]) * r[e];
         }
         return bt;
-      });
-  // MSB(x) = xtop ^ u with u = rtop ^ [x' < r'] = rtop + c*(1 - 2 rtop).
-  Vec d(n), rl;
+      },
+      Q);
+  // MSB(y) = ytop ^ u with u = rtop ^ [y' < r'] = rtop + c*(1 - 2 rtop).
+  Vec d(n * Q), rl;
   if (reluOut)
     rl.resize(n);
-  for (size_t e = 0; e < n; ++e) {
-    uint64_t xt = (xh[e] >> L) & 1;
-    uint64_t u = rtop[e] + c[0][e];
-    uint64_t msb = (P.p0() ? xt : 0) + (1 - 2 * xt) * u;
-    d[e] = (P.p0() ? 1 : 0) - msb;
-    if (reluOut) {
-      // relu = drelu * (xh - r) = drelu*xh - (r - msb*r)
-      uint64_t ur = rtopR[e] + c[1][e];
-      uint64_t msbR = xt * r[e] + (1 - 2 * xt) * ur;
-      rl[e] = d[e] * xh[e] - (r[e] - msbR);
+  for (size_t e = 0; e < n; ++e)
+    for (size_t q = 0; q < Q; ++q) {
+      const size_t i = e * Q + q;
+      uint64_t yt = ((xh[e] - thr[q]) >> L) & 1;
+      uint64_t u = rtop[e] + c[0][i];
+      uint64_t msb = (P.p0() ? yt : 0) + (1 - 2 * yt) * u;
+      d[i] = (P.p0() ? 1 : 0) - msb;
+      if (reluOut) {
+        // relu = drelu * (xh - r) = drelu*xh - (r - msb*r)
+        uint64_t ur = rtopR[e] + c[1][e];
+        uint64_t msbR = yt * r[e] + (1 - 2 * yt) * ur;
+        rl[e] = d[e] * xh[e] - (r[e] - msbR);
+      }
     }
-  }
   if (dreluOut)
     *dreluOut = std::move(d);
   if (reluOut)
     *reluOut = std::move(rl);
+}
+
+} // namespace
+
+void dcfSign(Party &P, const Vec &x, int bits, Vec *dreluOut, Vec *reluOut) {
+  signTest(P, x, {0}, bits, dreluOut, reluOut);
+}
+
+namespace {
+
+class DcfComparison final : public Comparison {
+public:
+  Cmp id() const override { return Cmp::Dcf; }
+  const char *name() const override { return "dcf"; }
+
+  Vec drelu(Party &P, const Vec &x, int bits) const override {
+    Vec d;
+    dcfSign(P, x, bits, &d, nullptr);
+    return d;
+  }
+  Vec ltz(Party &P, const Vec &x, int bits) const override {
+    Vec d = drelu(P, x, bits);
+    for (auto &v : d)
+      v = (P.p0() ? 1 : 0) - v;
+    return d;
+  }
+  Vec relu(Party &P, const Vec &x, int bits) const override {
+    Vec r;
+    dcfSign(P, x, bits, nullptr, &r);
+    return r;
+  }
+  Vec gate(Party &P, const Vec &x, const Vec &ys, int bits) const override {
+    // The comparison bit times each vector: one Beaver round more.
+    const size_t n = x.size(), k = n ? ys.size() / n : 0;
+    Vec d = drelu(P, x, bits), dk(k * n);
+    for (size_t j = 0; j < k; ++j)
+      std::copy(d.begin(), d.end(), dk.begin() + j * n);
+    return mul(P, dk, ys);
+  }
+  /// One opening of x + r and one key per element evaluated at all Q
+  /// thresholds.
+  Vec atLeast(Party &P, const Vec &x, const std::vector<uint64_t> &thr,
+              int bits) const override {
+    const size_t n = x.size(), Q = thr.size();
+    if (Q == 0 || n == 0)
+      return Vec(n * Q, 0);
+    Vec b;
+    signTest(P, x, thr, bits, &b, nullptr);
+    return b;
+  }
+
+  CmpCost cost(bool, int) const override { return {1, 16}; }
+  int inverseLevels() const override { return 2; }
+  int inverseSegments() const override { return 16; }
+};
+
+} // namespace
+
+const Comparison &dcfComparison() {
+  static const DcfComparison c;
+  return c;
 }
 
 } // namespace umbra::rt

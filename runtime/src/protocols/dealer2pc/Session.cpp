@@ -1,5 +1,6 @@
 //===- Session.cpp - Connections, handshake and seeds ---------------------===//
 #include "umbra/runtime/Session.h"
+#include "umbra/runtime/Program.h"
 
 #include <cstring>
 

@@ -4,10 +4,11 @@
 // CMakeLists.txt). The AVX-512 kernels below are compiled through target
 // attributes and only run when the CPU reports AVX-512F/DQ/VL.
 //
-// Layout of this file: tunables; thread pool; AVX2 packing and kernels
+// Layout of this file: tunables; AVX2 packing and kernels
 // (4×4 inline asm + 1..3-row intrinsics); AVX-512 packing and kernels; the
-// blocked driver shared by both; the small-M streaming path; dispatch and
-// the public entry points.
+// blocked driver shared by both; the small-M streaming path; the public
+// entry points. Kernel-family and thread-count selection and the naive
+// oracle are in GemmIsa.cpp; threads come from the runtime's ThreadPool.
 //
 // Arithmetic. For a = a1·2^32 + a0 and b = b1·2^32 + b0 (32-bit halves):
 //   a·b ≡ a0·b0 + 2^32·(a0·b1 + a1·b0)   (mod 2^64)
@@ -25,24 +26,20 @@
 //===----------------------------------------------------------------------===//
 
 #include "umbra/runtime/Gemm.h"
+#include "umbra/runtime/protocols/ThreadPool.h"
 
 #include <immintrin.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
-#include <deque>
 #include <exception>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <new>
 #include <stdexcept>
-#include <system_error>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -101,119 +98,6 @@ std::atomic<int64_t> gMinParallelWork{int64_t(1) << 18};
 
 inline int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 inline uint64_t swapHalves(uint64_t v) { return (v >> 32) | (v << 32); }
-
-//===----------------------------------------------------------------------===//
-// Thread pool: persistent workers; the caller always participates, so
-// concurrent and nested calls cannot deadlock.
-//===----------------------------------------------------------------------===//
-
-class Pool {
-public:
-  static Pool &get() {
-    static Pool *pool = new Pool(); // leaked: workers may outlive statics
-    return *pool;
-  }
-
-  /// Runs fn(0..n-1) on up to `threads` threads (the caller included). If a
-  /// call throws, the remaining calls are skipped and the first exception is
-  /// rethrown here once every thread has let go of the job.
-  void run(int64_t n, int threads, const std::function<void(int64_t)> &fn) {
-    if (n <= 0)
-      return;
-    if (threads <= 1 || n == 1) {
-      for (int64_t i = 0; i < n; ++i)
-        fn(i);
-      return;
-    }
-    Job job;
-    job.fn = &fn;
-    job.n = n;
-    job.helpersWanted = int(std::min<int64_t>(threads - 1, n - 1));
-    {
-      std::lock_guard<std::mutex> lk(mu_);
-      ensureWorkers(job.helpersWanted);
-      jobs_.push_back(&job);
-    }
-    workCv_.notify_all();
-    work(job);
-    std::unique_lock<std::mutex> lk(mu_);
-    auto it = std::find(jobs_.begin(), jobs_.end(), &job);
-    if (it != jobs_.end())
-      jobs_.erase(it);
-    doneCv_.wait(lk, [&] {
-      return job.done.load(std::memory_order_acquire) == job.n &&
-             job.active == 0;
-    });
-    if (job.error)
-      std::rethrow_exception(job.error);
-  }
-
-private:
-  struct Job {
-    const std::function<void(int64_t)> *fn = nullptr;
-    int64_t n = 0;
-    std::atomic<int64_t> next{0};
-    std::atomic<int64_t> done{0};
-    int helpersWanted = 0;
-    int helpers = 0; // guarded by mu_
-    int active = 0;  // guarded by mu_
-    std::atomic<bool> failed{false};
-    std::mutex errorMu;
-    std::exception_ptr error; // first exception, guarded by errorMu
-  };
-
-  static void work(Job &job) {
-    for (;;) {
-      int64_t i = job.next.fetch_add(1, std::memory_order_relaxed);
-      if (i >= job.n)
-        return;
-      if (!job.failed.load(std::memory_order_relaxed)) {
-        try {
-          (*job.fn)(i);
-        } catch (...) {
-          std::lock_guard<std::mutex> lk(job.errorMu);
-          if (!job.error)
-            job.error = std::current_exception();
-          job.failed.store(true, std::memory_order_relaxed);
-        }
-      }
-      job.done.fetch_add(1, std::memory_order_release);
-    }
-  }
-
-  void ensureWorkers(int wanted) {
-    constexpr int kMaxWorkers = 255;
-    wanted = std::min(wanted, kMaxWorkers);
-    try {
-      while (int(workers_.size()) < wanted)
-        workers_.emplace_back([this] { workerLoop(); });
-    } catch (const std::system_error &) {
-      // Cannot start more threads: the caller (and existing workers) do the
-      // work; correctness does not depend on helpers showing up.
-    }
-  }
-
-  void workerLoop() {
-    std::unique_lock<std::mutex> lk(mu_);
-    for (;;) {
-      workCv_.wait(lk, [&] { return !jobs_.empty(); });
-      Job *job = jobs_.front();
-      ++job->active;
-      if (++job->helpers >= job->helpersWanted)
-        jobs_.pop_front();
-      lk.unlock();
-      work(*job);
-      lk.lock();
-      if (--job->active == 0)
-        doneCv_.notify_all();
-    }
-  }
-
-  std::mutex mu_;
-  std::condition_variable workCv_, doneCv_;
-  std::deque<Job *> jobs_;
-  std::vector<std::thread> workers_;
-};
 
 //===----------------------------------------------------------------------===//
 // Problem description (strided views; element (i,j) at p[i*rs + j*cs]).
@@ -567,7 +451,7 @@ void packPlain(int64_t kc, int64_t nc, const uint64_t *B, int64_t rs,
 // AVX-512 packed path (runtime-dispatched). With AVX-512DQ the 64-bit low
 // multiply exists (vpmullq), so a multiply-accumulate is 1 multiply + 1 add
 // per lane and B needs no swapped copy. Compiled via target attributes; only
-// called when the CPU and OS support AVX-512F/DQ/VL (see activeIsa()).
+// called when the CPU and OS support AVX-512F/DQ/VL (see gemmActiveIsa()).
 //===----------------------------------------------------------------------===//
 
 #define UMBRA_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl")))
@@ -828,28 +712,6 @@ void smallMTask(const Problem &p, int64_t n0, int64_t n1) {
   }
 }
 
-bool cpuHasAvx512() {
-  // libgcc's cpuinfo also checks that the OS saves the zmm state (XCR0).
-  __builtin_cpu_init(); // may run before libgcc's own constructor
-  return __builtin_cpu_supports("avx512f") &&
-         __builtin_cpu_supports("avx512dq") &&
-         __builtin_cpu_supports("avx512vl");
-}
-
-GemmIsa defaultIsa() {
-  const char *e = std::getenv("UMBRA_GEMM_ISA");
-  if (e && std::strcmp(e, "avx2") == 0)
-    return GemmIsa::Avx2;
-  return cpuHasAvx512() ? GemmIsa::Avx512 : GemmIsa::Avx2;
-}
-
-std::atomic<GemmIsa> &isaSlot() {
-  static std::atomic<GemmIsa> isa{defaultIsa()};
-  return isa;
-}
-
-GemmIsa activeIsa() { return isaSlot().load(std::memory_order_relaxed); }
-
 /// Sum of the four 64-bit lanes of lo + 2^32·(x.lo32 + x.hi32).
 inline uint64_t foldLanes(__m256i lo, __m256i x) {
   const __m256i hiMask = _mm256_set1_epi64x((long long)0xFFFFFFFF00000000ull);
@@ -949,14 +811,6 @@ void smallMTransTask(const Problem &p, int64_t n0, int64_t n1) {
   }
 }
 
-int envThreads() {
-  const char *s = std::getenv("UMBRA_GEMM_THREADS");
-  if (!s || !*s)
-    return 0;
-  int v = std::atoi(s);
-  return v > 0 ? v : 0;
-}
-
 /// Runs the product. `pre` (with `preIsa`) is a GemmPackedB's data, or null
 /// to pack B on the fly.
 void run(const Problem &p, int threads, const uint64_t *pre = nullptr,
@@ -976,7 +830,7 @@ void run(const Problem &p, int threads, const uint64_t *pre = nullptr,
   if (work < double(gMinParallelWork.load(std::memory_order_relaxed)))
     threads = 1;
 
-  const bool avx512 = (pre ? preIsa : activeIsa()) == GemmIsa::Avx512;
+  const bool avx512 = (pre ? preIsa : gemmActiveIsa()) == GemmIsa::Avx512;
   // The AVX-512 packed kernels win from M = 2 on (measured); AVX2's from 4.
   const bool smallM = !pre && M <= (avx512 ? kSmallM512 : kSmallM);
   const bool small = smallM && p.csB == 1;
@@ -1022,7 +876,7 @@ void run(const Problem &p, int threads, const uint64_t *pre = nullptr,
     else
       packedTaskT<Avx2Family, false>(p, pre, tk.m0, tk.m1, tk.n0, tk.n1);
   };
-  Pool::get().run(int64_t(tasks.size()), threads, fn);
+  ThreadPool::shared().run(int64_t(tasks.size()), threads, fn);
 }
 
 /// Fills a GemmPackedB buffer: every (jc, pc) block in the global grid.
@@ -1041,40 +895,13 @@ void prepackAll(int64_t K, int64_t N, const uint64_t *B, int64_t rs,
     threads = gemmDefaultThreads();
   if (double(K) * double(N) < double(1 << 16))
     threads = 1;
-  Pool::get().run(nBlocks, threads, fn);
+  ThreadPool::shared().run(nBlocks, threads, fn);
 }
 
 } // namespace
 
 int64_t detail::setGemmMinParallelWork(int64_t macs) {
   return gMinParallelWork.exchange(macs);
-}
-
-GemmIsa detail::setGemmIsa(GemmIsa isa) {
-  if (!gemmIsaSupported(isa))
-    throw std::invalid_argument("umbra::rt::gemm: ISA not supported here");
-  return isaSlot().exchange(isa);
-}
-
-bool gemmIsaSupported(GemmIsa isa) {
-  return isa == GemmIsa::Avx2 || cpuHasAvx512();
-}
-
-GemmIsa gemmActiveIsa() { return activeIsa(); }
-
-const char *gemmIsaName(GemmIsa isa) {
-  return isa == GemmIsa::Avx512 ? "avx512" : "avx2";
-}
-
-int gemmDefaultThreads() {
-  static const int n = [] {
-    int e = envThreads();
-    if (e > 0)
-      return e;
-    unsigned hc = std::thread::hardware_concurrency();
-    return hc ? int(hc) : 1;
-  }();
-  return n;
 }
 
 void gemmRing(int64_t M, int64_t N, int64_t K, const uint64_t *A, int64_t lda,
@@ -1105,7 +932,7 @@ void gemmRingEx(bool transA, bool transB, int64_t M, int64_t N, int64_t K,
 GemmPackedB::GemmPackedB(int64_t K, int64_t N, const uint64_t *B,
                          int64_t ldb, bool transB, int threads)
     : K_(std::max<int64_t>(K, 0)), N_(std::max<int64_t>(N, 0)),
-      isa_(activeIsa()) {
+      isa_(gemmActiveIsa()) {
   const bool avx512 = isa_ == GemmIsa::Avx512;
   words_ = K_ > 0 && N_ > 0 ? (avx512 ? prepackedWords<Avx512Family>(K_, N_)
                                       : prepackedWords<Avx2Family>(K_, N_))
@@ -1134,18 +961,6 @@ void gemmRingPacked(int64_t M, const uint64_t *A, int64_t lda,
     throw std::invalid_argument("umbra::rt::gemmRingPacked: B was packed for "
                                 "an ISA this CPU lacks");
   run(p, threads, B.data_.get(), B.isa());
-}
-
-void gemmRingNaive(int64_t M, int64_t N, int64_t K, const uint64_t *A,
-                   int64_t lda, const uint64_t *B, int64_t ldb, uint64_t *C,
-                   int64_t ldc, bool accumulate) {
-  for (int64_t i = 0; i < M; ++i)
-    for (int64_t j = 0; j < N; ++j) {
-      uint64_t s = accumulate ? C[i * ldc + j] : 0;
-      for (int64_t k = 0; k < K; ++k)
-        s += A[i * lda + k] * B[k * ldb + j];
-      C[i * ldc + j] = s;
-    }
 }
 
 } // namespace umbra::rt

@@ -1,11 +1,13 @@
-//===- Transport.cpp - asio TCP channels ----------------------------------===//
+//===- Link.cpp - asio TCP links ------------------------------------------===//
 #ifndef ASIO_STANDALONE
 #define ASIO_STANDALONE
 #endif
-#include "umbra/runtime/Transport.h"
+#include "umbra/runtime/net/Link.h"
 
 #include <asio.hpp>
 
+#include <array>
+#include <chrono>
 #include <cstring>
 #include <thread>
 
@@ -20,26 +22,6 @@ struct FrameHeader {
   uint64_t len;
 };
 static_assert(sizeof(FrameHeader) == 16);
-
-static const char *frameName(uint32_t t) {
-  switch (FrameType(t)) {
-  case FrameType::Hello:
-    return "hello";
-  case FrameType::Open:
-    return "open";
-  case FrameType::Material:
-    return "material";
-  case FrameType::Share:
-    return "share";
-  case FrameType::Reveal:
-    return "reveal";
-  case FrameType::Done:
-    return "done";
-  case FrameType::Seed:
-    return "seed";
-  }
-  return "unknown";
-}
 
 Endpoint Endpoint::parse(const std::string &s) {
   auto c = s.rfind(':');
@@ -120,19 +102,57 @@ int Listener::accept(double timeoutSec, const std::string &waitingFor) {
 
 //===----------------------------------------------------------------------===//
 
-struct Channel::Impl {
+struct Link::Impl {
   asio::io_context io;
   tcp::socket sock{io};
   Clock::time_point lastProgress;
   int pending = 0;
   bool dead = false;
+
+  /// Completion condition of every transfer: records progress (the idle
+  /// deadline counts from the last byte moved) and reads in 1 MiB steps.
+  auto progress() {
+    return [this](const asio::error_code &ec, size_t) -> size_t {
+      lastProgress = Clock::now();
+      return ec ? 0 : size_t(1) << 20;
+    };
+  }
+  /// Runs handlers until `finished` or until nothing moved for timeoutSec.
+  template <typename F> void runUntil(F finished, double timeoutSec) {
+    lastProgress = Clock::now();
+    auto timeout = std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double>(timeoutSec));
+    io.restart();
+    while (!finished()) {
+      auto until = lastProgress + timeout;
+      if (Clock::now() >= until)
+        break;
+      io.run_one_until(until);
+    }
+  }
+  /// After a failure: aborts whatever is still in flight and drains its
+  /// handlers before the caller's buffers go away.
+  void abortPending() {
+    dead = true;
+    asio::error_code ec;
+    sock.close(ec);
+    io.restart();
+    while (pending > 0)
+      io.run_one();
+  }
 };
 
-Channel::Channel(const std::string &peer, double timeoutSec)
-    : impl_(std::make_unique<Impl>()), peer_(peer), timeoutSec_(timeoutSec) {}
-Channel::~Channel() { close(); }
+Link::Link(const std::string &peer, double timeoutSec, KindName names)
+    : impl_(std::make_unique<Impl>()), peer_(peer), timeoutSec_(timeoutSec),
+      names_(names) {}
+Link::~Link() { close(); }
 
-void Channel::close() {
+std::string Link::kindName(FrameKind t) const {
+  const char *n = names_ ? names_(t) : nullptr;
+  return n ? n : "unknown";
+}
+
+void Link::close() {
   if (impl_ && impl_->sock.is_open()) {
     asio::error_code ec;
     impl_->sock.shutdown(tcp::socket::shutdown_both, ec);
@@ -140,20 +160,14 @@ void Channel::close() {
   }
 }
 
-std::unique_ptr<Channel> Channel::adopt(int fd, const std::string &peer,
-                                        double timeoutSec) {
-  std::unique_ptr<Channel> c(new Channel(peer, timeoutSec));
+void Link::adoptSocket(int fd) {
   asio::error_code ec;
-  c->impl_->sock.assign(tcp::v4(), fd, ec);
+  impl_->sock.assign(tcp::v4(), fd, ec);
   UMBRA_CHECK(!ec, "cannot adopt socket: ", ec.message());
-  return c;
 }
 
-std::unique_ptr<Channel> Channel::connect(const Endpoint &ep,
-                                          double deadlineSec,
-                                          const std::string &peer,
-                                          double timeoutSec) {
-  std::unique_ptr<Channel> c(new Channel(peer, timeoutSec));
+void Link::connectTo(const Endpoint &ep, double deadlineSec) {
+  const std::string &peer = peer_;
   asio::error_code ec;
   auto addr = asio::ip::make_address(ep.host, ec);
   UMBRA_CHECK(!ec, "bad address '", ep.host, "' for ", peer);
@@ -163,7 +177,7 @@ std::unique_ptr<Channel> Channel::connect(const Endpoint &ep,
                          std::chrono::duration<double>(deadlineSec));
   std::string last = "no attempt";
   while (true) {
-    Impl &im = *c->impl_;
+    Impl &im = *impl_;
     if (im.sock.is_open())
       im.sock.close(ec);
     bool done = false;
@@ -185,7 +199,7 @@ std::unique_ptr<Channel> Channel::connect(const Endpoint &ep,
     }
     if (!cec) {
       im.sock.set_option(tcp::no_delay(true));
-      return c;
+      return;
     }
     last = cec.message();
     if (Clock::now() + std::chrono::milliseconds(100) >= deadline)
@@ -204,20 +218,17 @@ struct Xfer {
 };
 } // namespace
 
-void Channel::exchange(FrameType t, const void *out, size_t n, void *in,
-                       size_t m) {
+void Link::exchangeFrames(FrameKind t, const void *out, size_t n, void *in,
+                          size_t m) {
   Impl &im = *impl_;
   UMBRA_CHECK(!im.dead && im.sock.is_open(), "connection to ", peer_,
               " is closed");
-  FrameHeader oh{kFrameMagic, uint32_t(t), n};
+  FrameHeader oh{kFrameMagic, t, n};
   FrameHeader ih{};
   Xfer wx, rx;
   bool wantWrite = out != nullptr, wantRead = in != nullptr;
   std::string malformed;
-  auto progress = [&im](const asio::error_code &ec, size_t) -> size_t {
-    im.lastProgress = Clock::now();
-    return ec ? 0 : size_t(1) << 20;
-  };
+  auto progress = im.progress();
   if (wantWrite) {
     std::array<asio::const_buffer, 2> bufs{asio::buffer(&oh, sizeof oh),
                                            asio::buffer(out, n)};
@@ -242,9 +253,9 @@ void Channel::exchange(FrameType t, const void *out, size_t n, void *in,
           }
           if (ih.magic != kFrameMagic)
             malformed = "bad frame magic";
-          else if (ih.type != uint32_t(t))
-            malformed = std::string("expected a ") + frameName(uint32_t(t)) +
-                        " frame, got " + frameName(ih.type) + " (type " +
+          else if (ih.type != t)
+            malformed = "expected a " + kindName(t) + " frame, got " +
+                        kindName(ih.type) + " (type " +
                         std::to_string(ih.type) + ")";
           else if (m != size_t(-1) && ih.len != m)
             malformed = "frame length " + std::to_string(ih.len) +
@@ -262,31 +273,17 @@ void Channel::exchange(FrameType t, const void *out, size_t n, void *in,
                            });
         });
   }
-  im.lastProgress = Clock::now();
-  auto timeout = std::chrono::duration<double>(timeoutSec_);
-  auto finished = [&] {
-    return (!wantWrite || wx.done) && (!wantRead || rx.done) ||
-           (wx.done && wx.ec) || (rx.done && (rx.ec || !malformed.empty()));
-  };
-  im.io.restart();
-  while (!finished()) {
-    auto until =
-        im.lastProgress + std::chrono::duration_cast<Clock::duration>(timeout);
-    if (Clock::now() >= until)
-      break;
-    im.io.run_one_until(until);
-  }
+  im.runUntil(
+      [&] {
+        return (!wantWrite || wx.done) && (!wantRead || rx.done) ||
+               (wx.done && wx.ec) ||
+               (rx.done && (rx.ec || !malformed.empty()));
+      },
+      timeoutSec_);
   bool ok = (!wantWrite || (wx.done && !wx.ec)) &&
             (!wantRead || (rx.done && !rx.ec && malformed.empty()));
   if (!ok) {
-    // Abort whatever is still in flight and drain its handlers before the
-    // buffers on this stack frame go away.
-    im.dead = true;
-    asio::error_code ec;
-    im.sock.close(ec);
-    im.io.restart();
-    while (im.pending > 0)
-      im.io.run_one();
+    im.abortPending();
     if (!malformed.empty())
       fail("malformed frame from ", peer_, ": ", malformed);
     asio::error_code e = wx.ec ? wx.ec : rx.ec;
@@ -304,22 +301,21 @@ void Channel::exchange(FrameType t, const void *out, size_t n, void *in,
     stats.bytesSent += sizeof oh + n;
   if (wantRead) {
     stats.bytesRecv += sizeof ih + ih.len;
-    if (onRecv)
-      onRecv(t, static_cast<const uint8_t *>(in), ih.len);
+    received(t, static_cast<const uint8_t *>(in), ih.len);
   }
 }
 
-void Channel::send(FrameType t, const void *data, size_t n) {
+void Link::sendFrame(FrameKind t, const void *data, size_t n) {
   static const uint8_t dummy = 0;
-  exchange(t, data ? data : &dummy, n, nullptr, 0);
+  exchangeFrames(t, data ? data : &dummy, n, nullptr, 0);
 }
 
-void Channel::recvExact(FrameType t, void *data, size_t n) {
+void Link::recvFrameExact(FrameKind t, void *data, size_t n) {
   static uint8_t dummy;
-  exchange(t, nullptr, 0, data ? data : &dummy, n);
+  exchangeFrames(t, nullptr, 0, data ? data : &dummy, n);
 }
 
-std::vector<uint8_t> Channel::recv(FrameType t, size_t maxLen) {
+std::vector<uint8_t> Link::recvFrame(FrameKind t, size_t maxLen) {
   std::vector<uint8_t> buf;
   recvSized(t, maxLen, 1, [&](size_t n) {
     buf.resize(n);
@@ -328,26 +324,23 @@ std::vector<uint8_t> Channel::recv(FrameType t, size_t maxLen) {
   return buf;
 }
 
-void Channel::recvWords(FrameType t, std::vector<uint64_t> &out,
-                        size_t maxWords) {
+void Link::recvFrameWords(FrameKind t, std::vector<uint64_t> &out,
+                          size_t maxWords) {
   recvSized(t, maxWords * 8, 8, [&](size_t n) {
     out.resize(n / 8);
     return reinterpret_cast<uint8_t *>(out.data());
   });
 }
 
-void Channel::recvSized(FrameType t, size_t maxLen, size_t unit,
-                        const std::function<uint8_t *(size_t)> &alloc) {
+void Link::recvSized(FrameKind t, size_t maxLen, size_t unit,
+                     const std::function<uint8_t *(size_t)> &alloc) {
   // Read the header first to size the buffer.
   Impl &im = *impl_;
   UMBRA_CHECK(!im.dead && im.sock.is_open(), "connection to ", peer_,
               " is closed");
   FrameHeader ih{};
   Xfer rx;
-  auto progress = [&im](const asio::error_code &ec, size_t) -> size_t {
-    im.lastProgress = Clock::now();
-    return ec ? 0 : size_t(1) << 20;
-  };
+  auto progress = im.progress();
   uint8_t *buf = nullptr;
   std::string malformed;
   ++im.pending;
@@ -357,9 +350,9 @@ void Channel::recvSized(FrameType t, size_t maxLen, size_t unit,
         if (!ec) {
           if (ih.magic != kFrameMagic)
             malformed = "bad frame magic";
-          else if (ih.type != uint32_t(t))
-            malformed = std::string("expected a ") + frameName(uint32_t(t)) +
-                        " frame, got " + frameName(ih.type);
+          else if (ih.type != t)
+            malformed = "expected a " + kindName(t) + " frame, got " +
+                        kindName(ih.type);
           else if (ih.len > maxLen)
             malformed = "frame too large (" + std::to_string(ih.len) + ")";
           else if (ih.len % unit)
@@ -380,23 +373,9 @@ void Channel::recvSized(FrameType t, size_t maxLen, size_t unit,
         rx.ec = ec;
         rx.done = true;
       });
-  im.lastProgress = Clock::now();
-  auto timeout = std::chrono::duration<double>(timeoutSec_);
-  im.io.restart();
-  while (!rx.done) {
-    auto until =
-        im.lastProgress + std::chrono::duration_cast<Clock::duration>(timeout);
-    if (Clock::now() >= until)
-      break;
-    im.io.run_one_until(until);
-  }
+  im.runUntil([&] { return rx.done; }, timeoutSec_);
   if (!rx.done || rx.ec || !malformed.empty()) {
-    im.dead = true;
-    asio::error_code ec;
-    im.sock.close(ec);
-    im.io.restart();
-    while (im.pending > 0)
-      im.io.run_one();
+    im.abortPending();
     if (!malformed.empty())
       fail("malformed frame from ", peer_, ": ", malformed);
     if (rx.ec && rx.ec != asio::error::operation_aborted)
@@ -405,8 +384,7 @@ void Channel::recvSized(FrameType t, size_t maxLen, size_t unit,
          " (no progress)");
   }
   stats.bytesRecv += sizeof ih + ih.len;
-  if (onRecv)
-    onRecv(t, buf, ih.len);
+  received(t, buf, ih.len);
 }
 
 } // namespace umbra::rt

@@ -1,0 +1,79 @@
+//===- Dealer2pc.h - 2PC + dealer gates over Z_2^64 ------------*- C++ -*-===//
+//
+// The gates of the 2PC + dealer backend: sharing and opening, Beaver and
+// matrix Beaver products, faithful truncation, select, and the nonlinear
+// gates built on the session's Comparison (Comparison.h). Costs per element
+// are in docs/protocols.md and are checked exactly by ProtocolTest.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+#include "umbra/runtime/Program.h"
+#include "umbra/runtime/protocols/Party.h"
+#include <utility>
+
+namespace umbra::rt {
+
+// -- linear ---------------------------------------------------------------
+/// Secret-shares `plain` (meaningful at `owner` only; n elements).
+Vec shareInput(Party &P, Role owner, const Vec &plain, size_t n);
+/// Opens to `to` (P0, P1 or both). Non-recipients get an empty vector.
+Vec reveal(Party &P, const Vec &share, RevealTo to);
+/// Adds a public vector to a sharing (P0's share absorbs it).
+void addPublic(Party &P, Vec &share, const Vec &pub);
+/// Adds the fixed-point constant c (at f fractional bits) to a sharing.
+void addConst(Party &P, Vec &x, double c, int f);
+
+// -- multiplication -------------------------------------------------------
+Vec mul(Party &P, const Vec &x, const Vec &y);
+/// x² with a square pair (a, a²): opens only x − a (16 B, 1 round).
+Vec square(Party &P, const Vec &x);
+/// Products x * y of several pairs in one round: a pair whose factors are
+/// the same vector is a square and opens one masked value, any other pair
+/// two (Beaver).
+using Factors = std::pair<const Vec *, const Vec *>;
+std::vector<Vec> products(Party &P, const std::vector<Factors> &pairs);
+/// x times several shared vectors, opening x - a once (one round).
+std::vector<Vec> mulShared1(Party &P, const Vec &x, const std::vector<Vec> &ys);
+/// Mask of a constant right operand, opened once per deployment.
+struct MatmulMask {
+  Vec maskShare; // dealer: the full mask
+  Vec opened;    // W - mask (public)
+  bool ready = false;
+};
+void prepareMatmulMask(Party &P, const Vec &w, MatmulMask &m);
+/// Shared X[batch][n][k] times shared W[k][m] (wBatched: W[batch][k][m]).
+/// With `mask` (constant W), only X - A is opened.
+Vec matmulShared(Party &P, const Vec &x, const Vec &w, int64_t batch, int64_t n,
+                 int64_t k, int64_t m, bool wBatched,
+                 const MatmulMask *mask = nullptr);
+/// Local product (either operand public): shares times public or public×public.
+Vec matmulLocal(const Vec &x, const Vec &w, int64_t batch, int64_t n, int64_t k,
+                int64_t m, bool wBatched, bool dealer);
+
+// -- truncation -----------------------------------------------------------
+/// Faithful truncation by `bits`: result is floor(x / 2^bits) or that + 1
+/// (never a wrap error) for |x| < 2^62. One round, 16 B online per element.
+Vec trunc(Party &P, const Vec &x, int bits);
+
+// -- comparison-based gates (through P.comparison()) ------------------------
+/// With bits < 64 only the low `bits` bits are compared: exact when
+/// |x| < 2^(bits-1) (the compiler's range analysis supplies the width).
+Vec drelu(Party &P, const Vec &x, int bits = 64); // 1{x >= 0}
+Vec ltz(Party &P, const Vec &x, int bits = 64);   // 1{x < 0}
+Vec relu(Party &P, const Vec &x, int bits = 64);
+/// c ? a : b with c an arithmetic 0/1 sharing.
+Vec select(Party &P, const Vec &c, const Vec &a, const Vec &b);
+/// Max (and optionally argmax) over rows of length `len`.
+void maxRows(Party &P, const Vec &x, int64_t rows, int64_t len, Vec *maxOut,
+             Vec *argOut, int bits = 64);
+
+// -- boolean sharings -----------------------------------------------------
+/// Boolean to arithmetic (one round).
+Vec b2a(Party &P, const Vec &bits, size_t n);
+/// bits[e] * x[e] for XOR-shared bits and additive x, one round.
+Vec bitMul(Party &P, const Vec &bits, const Vec &x);
+/// Bit packing: element e is bit e%64 of word e/64.
+Vec packBits(const std::vector<uint8_t> &b);
+std::vector<uint8_t> unpackBits(const Vec &w, size_t n);
+
+} // namespace umbra::rt

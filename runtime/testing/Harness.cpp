@@ -1,0 +1,86 @@
+//===- Harness.cpp - The three roles in one process over loopback ---------===//
+#include "umbra/runtime/testing/Harness.h"
+#include "umbra/runtime/Program.h"
+
+#include <exception>
+#include <random>
+#include <thread>
+
+namespace umbra::rt::test {
+
+void runSessions(const std::function<void(Session &)> &fn, SessionConfig base) {
+  Listener dl(Endpoint{"127.0.0.1", 0}), pl(Endpoint{"127.0.0.1", 0});
+  std::exception_ptr errs[3];
+  std::thread ts[3];
+  for (int r = 0; r < 3; ++r)
+    ts[r] = std::thread([&, r] {
+      try {
+        SessionConfig c = base;
+        c.role = Role(r);
+        c.p0Addr = {"127.0.0.1", pl.port()};
+        c.dealerAddr = {"127.0.0.1", dl.port()};
+        c.p0Listener = &pl;
+        c.dealerListener = &dl;
+        Session s(c);
+        fn(s);
+        s.party.flushMaterial();
+        s.finish();
+      } catch (...) {
+        errs[r] = std::current_exception();
+      }
+    });
+  for (auto &t : ts)
+    t.join();
+  for (auto &e : errs)
+    if (e)
+      std::rethrow_exception(e);
+}
+
+void runParties(const std::function<void(Party &)> &fn, SessionConfig base) {
+  runSessions([&](Session &s) { fn(s.party); }, base);
+}
+
+GateRun
+runGate(const std::vector<Input> &inputs,
+        const std::function<Vec(Party &, const std::vector<Vec> &)> &gate,
+        SessionConfig cfg) {
+  Vec outs[3];
+  GateRun r;
+  runParties(
+      [&](Party &P) {
+        std::vector<Vec> shares;
+        for (const Input &in : inputs)
+          shares.push_back(shareInput(P, in.owner, in.plain, in.plain.size()));
+        r.c[int(P.role)] =
+            measured(P, [&] { outs[int(P.role)] = gate(P, shares); });
+      },
+      cfg);
+  r.out = reconstruct(outs);
+  return r;
+}
+
+std::vector<double> randomReal(size_t n, double lo, double hi, uint64_t seed) {
+  std::mt19937_64 g(seed);
+  std::uniform_real_distribution<double> d(lo, hi);
+  std::vector<double> v(n);
+  for (auto &x : v)
+    x = d(g);
+  return v;
+}
+
+Vec randomFixed(size_t n, double lo, double hi, int frac, uint64_t seed) {
+  std::vector<double> r = randomReal(n, lo, hi, seed);
+  Vec v(n);
+  for (size_t i = 0; i < n; ++i)
+    v[i] = encodeFixed(r[i], frac);
+  return v;
+}
+
+Vec reconstruct(const Vec *out) {
+  Vec r(out[0].size());
+  for (size_t i = 0; i < r.size(); ++i)
+    r[i] = out[0][i] + out[1][i];
+  return r;
+}
+
+} // namespace umbra::rt::test
