@@ -278,6 +278,12 @@ private:
   ConstPtr constFromProto(TP &t, Role role);
   mlir::FailureOr<SmallVector<int64_t>> constInts(const Entry &e,
                                                   StringRef what);
+  /// An integer list that newer opsets take from input `index` and older
+  /// ones from the attribute `name` (axes, split sizes); empty when absent,
+  /// an error if `required`.
+  mlir::FailureOr<SmallVector<int64_t>> listArg(Ins in, unsigned index,
+                                                StringRef name, bool fromInput,
+                                                bool required = false);
   mlir::FailureOr<int64_t> normAxis(int64_t axis, int64_t rank);
   mlir::LogicalResult checkFoldSize(int64_t n);
   ConstPtr scalarConst(int32_t dtype, double v);

@@ -122,18 +122,11 @@ LogicalResult Importer::reduceOp(Ins in, Outs out) {
     return nodeError() << "expects a float tensor", failure();
   llvm::ArrayRef<int64_t> s = shapeOf(x);
   int64_t r = s.size();
-  SmallVector<int64_t> axes;
   bool axesInput = op == "ReduceSum" && opset >= 13;
-  if (axesInput) {
-    if (in.size() > 1 && in[1]) {
-      auto a = constInts(in[1], "axes");
-      if (failed(a))
-        return failure();
-      axes = *a;
-    }
-  } else if (auto a = attrInts("axes")) {
-    axes = *a;
-  }
+  auto axesOr = listArg(in, 1, "axes", axesInput);
+  if (failed(axesOr))
+    return failure();
+  SmallVector<int64_t> axes = *axesOr;
   bool keep = attrInt("keepdims", 1) != 0;
   if (axes.empty()) {
     if (axesInput && attrInt("noop_with_empty_axes", 0)) {

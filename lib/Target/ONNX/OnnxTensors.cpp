@@ -484,6 +484,21 @@ FailureOr<SmallVector<int64_t>> Importer::constInts(const Entry &e,
   return SmallVector<int64_t>(e.cst->ints().begin(), e.cst->ints().end());
 }
 
+FailureOr<SmallVector<int64_t>> Importer::listArg(Ins in, unsigned index,
+                                                  StringRef name,
+                                                  bool fromInput,
+                                                  bool required) {
+  if (!fromInput)
+    return attrInts(name).value_or(SmallVector<int64_t>());
+  if (in.size() > index && in[index])
+    return constInts(in[index], name);
+  if (required) {
+    nodeError() << "expects " << name << " as input " << index;
+    return failure();
+  }
+  return SmallVector<int64_t>();
+}
+
 FailureOr<int64_t> Importer::normAxis(int64_t axis, int64_t rank) {
   if (axis < -rank || axis >= rank) {
     nodeError() << "axis " << axis << " is out of range for rank " << rank;

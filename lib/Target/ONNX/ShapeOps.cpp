@@ -130,17 +130,10 @@ LogicalResult Importer::flattenOp(Ins in, Outs out) {
 LogicalResult Importer::squeezeOp(Ins in, Outs out) {
   llvm::ArrayRef<int64_t> s = shapeOf(in[0]);
   int64_t r = s.size();
-  SmallVector<int64_t> axes;
-  if (opset >= 13) {
-    if (in.size() > 1 && in[1]) {
-      auto a = constInts(in[1], "axes");
-      if (failed(a))
-        return failure();
-      axes = *a;
-    }
-  } else if (auto a = attrInts("axes")) {
-    axes = *a;
-  }
+  auto axesOr = listArg(in, 1, "axes", opset >= 13);
+  if (failed(axesOr))
+    return failure();
+  SmallVector<int64_t> axes = *axesOr;
   SmallVector<bool> drop(r, false);
   if (axes.empty()) {
     for (int64_t d = 0; d < r; ++d)
@@ -165,17 +158,10 @@ LogicalResult Importer::squeezeOp(Ins in, Outs out) {
 
 LogicalResult Importer::unsqueezeOp(Ins in, Outs out) {
   llvm::ArrayRef<int64_t> s = shapeOf(in[0]);
-  SmallVector<int64_t> axes;
-  if (opset >= 13) {
-    if (in.size() < 2 || !in[1])
-      return nodeError() << "expects an axes input", failure();
-    auto a = constInts(in[1], "axes");
-    if (failed(a))
-      return failure();
-    axes = *a;
-  } else if (auto a = attrInts("axes")) {
-    axes = *a;
-  }
+  auto axesOr = listArg(in, 1, "axes", opset >= 13, /*required=*/true);
+  if (failed(axesOr))
+    return failure();
+  SmallVector<int64_t> axes = *axesOr;
   int64_t r = s.size() + axes.size();
   SmallVector<bool> isNew(r, false);
   for (int64_t a : axes) {
@@ -406,15 +392,11 @@ LogicalResult Importer::splitOp(Ins in, Outs out) {
   auto axis = normAxis(attrInt("axis", 0), r);
   if (failed(axis))
     return failure();
-  SmallVector<int64_t> split;
-  if (opset >= 13 && in.size() > 1 && in[1]) {
-    auto sp = constInts(in[1], "split");
-    if (failed(sp))
-      return failure();
-    split = *sp;
-  } else if (auto sp = attrInts("split"); sp && opset < 13) {
-    split = *sp;
-  } else {
+  auto splitOr = listArg(in, 1, "split", opset >= 13);
+  if (failed(splitOr))
+    return failure();
+  SmallVector<int64_t> split = *splitOr;
+  if (split.empty()) {
     int64_t n = out.size();
     if (s[*axis] % n != 0)
       return nodeError() << "dimension " << s[*axis]
