@@ -14,7 +14,19 @@ namespace umbra::onnx_import {
 using ceval::BinaryOp;
 using ceval::UnaryOp;
 
-LogicalResult Importer::binary(BinaryOp k, Ins in, Outs out) {
+Value buildMin(OpBuilder &b, Location loc, Type type, Value x, Value y) {
+  Value nx = tfm::NegOp::create(b, loc, x.getType(), x);
+  Value ny = tfm::NegOp::create(b, loc, y.getType(), y);
+  Value m = tfm::MaxOp::create(b, loc, type, nx, ny);
+  return tfm::NegOp::create(b, loc, type, m);
+}
+
+Value buildGreater(OpBuilder &b, Location loc, Type type, Value x, Value y) {
+  return tfm::LessOp::create(b, loc, type, y, x);
+}
+
+LogicalResult Importer::binary(BinaryOp k, BinaryBuilder build, Ins in,
+                               Outs out) {
   if (in.size() != 2 || !in[0] || !in[1])
     return nodeError() << "expects two inputs", failure();
   const Entry &x = in[0], &y = in[1];
@@ -66,60 +78,21 @@ LogicalResult Importer::binary(BinaryOp k, Ins in, Outs out) {
   Value a = valueOf(x), c = valueOf(yy);
   if (!a || !c)
     return failure();
-  auto fTy = tensorType(shape, dx);
-  auto bTy = tensorType(shape, TP::BOOL);
-  Value r;
-  switch (k) {
-  case BinaryOp::Add:
-    r = tfm::AddOp::create(b, loc, fTy, a, c);
-    break;
-  case BinaryOp::Sub:
-    r = tfm::SubOp::create(b, loc, fTy, a, c);
-    break;
-  case BinaryOp::Mul:
-    r = tfm::MulOp::create(b, loc, fTy, a, c);
-    break;
-  case BinaryOp::Div:
-    r = tfm::DivOp::create(b, loc, fTy, a, c);
-    break;
-  case BinaryOp::Pow:
-    r = tfm::PowOp::create(b, loc, fTy, a, c);
-    break;
-  case BinaryOp::Max:
-    r = tfm::MaxOp::create(b, loc, fTy, a, c);
-    break;
-  case BinaryOp::Min: {
-    // min(a, b) = -max(-a, -b)
-    Value na = tfm::NegOp::create(b, loc, a.getType(), a);
-    Value nc = tfm::NegOp::create(b, loc, c.getType(), c);
-    Value m = tfm::MaxOp::create(b, loc, fTy, na, nc);
-    r = tfm::NegOp::create(b, loc, fTy, m);
-    break;
-  }
-  case BinaryOp::Equal:
-    r = tfm::EqualOp::create(b, loc, bTy, a, c);
-    break;
-  case BinaryOp::Less:
-    r = tfm::LessOp::create(b, loc, bTy, a, c);
-    break;
-  case BinaryOp::Greater:
-    r = tfm::LessOp::create(b, loc, bTy, c, a);
-    break;
-  default:
+  if (!build)
     return nodeError() << "is only supported on constants", failure();
-  }
-  out[0].value = r;
+  out[0].value = build(b, loc, tensorType(shape, resT), a, c);
   return success();
 }
 
-LogicalResult Importer::variadic(BinaryOp k, Ins in, Outs out) {
+LogicalResult Importer::variadic(BinaryOp k, BinaryBuilder build, Ins in,
+                                 Outs out) {
   if (in.empty())
     return nodeError() << "expects at least one input", failure();
   Entry acc = in[0];
   for (size_t j = 1; j < in.size(); ++j) {
     Entry pair[2] = {acc, in[j]};
     Entry res;
-    if (failed(binary(k, pair, llvm::MutableArrayRef<Entry>(res))))
+    if (failed(binary(k, build, pair, llvm::MutableArrayRef<Entry>(res))))
       return failure();
     acc = res;
   }
@@ -127,21 +100,16 @@ LogicalResult Importer::variadic(BinaryOp k, Ins in, Outs out) {
   return success();
 }
 
-/// Unary ops with no tfm form: they only ever apply to constants (position
-/// and rotary tables, masks), which are evaluated even when they are the
-/// owner's (the result stays the owner's).
-static bool constantsOnly(UnaryOp k) {
-  return k == UnaryOp::Sin || k == UnaryOp::Cos || k == UnaryOp::Not ||
-         k == UnaryOp::Log || k == UnaryOp::Abs || k == UnaryOp::Floor ||
-         k == UnaryOp::Ceil;
-}
-
-LogicalResult Importer::unary(UnaryOp k, Ins in, Outs out) {
+/// Unary ops with no tfm form (`build` is null) only ever apply to constants
+/// (position and rotary tables, masks): they are evaluated even on the
+/// owner's constants (the result stays the owner's).
+LogicalResult Importer::unary(UnaryOp k, UnaryBuilder build, Ins in,
+                              Outs out) {
   if (in.empty() || !in[0])
     return nodeError() << "expects one input", failure();
   const Entry &x = in[0];
   int32_t dt = dtypeOf(x);
-  if (foldable(in) || (allConst(in) && constantsOnly(k))) {
+  if (foldable(in) || (allConst(in) && !build)) {
     if (failed(decode(*x.cst)))
       return failure();
     ceval::Tensor r;
@@ -158,39 +126,11 @@ LogicalResult Importer::unary(UnaryOp k, Ins in, Outs out) {
   Value v = valueOf(x);
   if (!v)
     return failure();
-  Type ty = v.getType();
-  Value r;
-  switch (k) {
-  case UnaryOp::Neg:
-    r = tfm::NegOp::create(b, loc, ty, v);
-    break;
-  case UnaryOp::Sqrt:
-    r = tfm::SqrtOp::create(b, loc, ty, v);
-    break;
-  case UnaryOp::Reciprocal:
-    r = tfm::ReciprocalOp::create(b, loc, ty, v);
-    break;
-  case UnaryOp::Relu:
-    r = tfm::ReluOp::create(b, loc, ty, v);
-    break;
-  case UnaryOp::Erf:
-    r = tfm::ErfOp::create(b, loc, ty, v);
-    break;
-  case UnaryOp::Tanh:
-    r = tfm::TanhOp::create(b, loc, ty, v);
-    break;
-  case UnaryOp::Sigmoid:
-    r = tfm::SigmoidOp::create(b, loc, ty, v);
-    break;
-  case UnaryOp::Exp:
-    r = tfm::ExpOp::create(b, loc, ty, v);
-    break;
-  default:
+  if (!build)
     return nodeError() << "is only supported on constants (no tfm form for "
                           "tensors computed from graph inputs)",
            failure();
-  }
-  out[0].value = r;
+  out[0].value = build(b, loc, v.getType(), v);
   return success();
 }
 

@@ -116,6 +116,29 @@ struct Entry {
   explicit operator bool() const { return cst || value; }
 };
 
+/// Builds the tfm op of an elementwise ONNX op from its operands and
+/// result type.
+using UnaryBuilder = mlir::Value (*)(mlir::OpBuilder &, mlir::Location,
+                                     mlir::Type, mlir::Value);
+using BinaryBuilder = mlir::Value (*)(mlir::OpBuilder &, mlir::Location,
+                                      mlir::Type, mlir::Value, mlir::Value);
+template <typename OpTy>
+mlir::Value buildOp(mlir::OpBuilder &b, mlir::Location loc, mlir::Type type,
+                    mlir::Value x) {
+  return OpTy::create(b, loc, type, x);
+}
+template <typename OpTy>
+mlir::Value buildOp(mlir::OpBuilder &b, mlir::Location loc, mlir::Type type,
+                    mlir::Value x, mlir::Value y) {
+  return OpTy::create(b, loc, type, x, y);
+}
+/// min(a, b) = -max(-a, -b).
+mlir::Value buildMin(mlir::OpBuilder &b, mlir::Location loc, mlir::Type type,
+                     mlir::Value x, mlir::Value y);
+/// a > b = b < a.
+mlir::Value buildGreater(mlir::OpBuilder &b, mlir::Location loc,
+                         mlir::Type type, mlir::Value x, mlir::Value y);
+
 class Importer {
 public:
   Importer(mlir::MLIRContext &ctx, const ImportOptions &opts,
@@ -131,9 +154,12 @@ public:
 
   //===--- op handlers, by family (OnnxOps.def) ---------------------------===//
   // ElementwiseOps.cpp
-  mlir::LogicalResult binary(ceval::BinaryOp k, Ins in, Outs out);
-  mlir::LogicalResult variadic(ceval::BinaryOp k, Ins in, Outs out);
-  mlir::LogicalResult unary(ceval::UnaryOp k, Ins in, Outs out);
+  mlir::LogicalResult binary(ceval::BinaryOp k, BinaryBuilder build, Ins in,
+                             Outs out);
+  mlir::LogicalResult variadic(ceval::BinaryOp k, BinaryBuilder build, Ins in,
+                               Outs out);
+  mlir::LogicalResult unary(ceval::UnaryOp k, UnaryBuilder build, Ins in,
+                            Outs out);
   mlir::LogicalResult whereOp(Ins in, Outs out);
   mlir::LogicalResult castOp(Ins in, Outs out);
   // ConstantOps.cpp
