@@ -328,24 +328,17 @@ LogicalResult Importer::sliceOp(Ins in, Outs out) {
   auto ends = constInts(in[2], "ends");
   if (failed(starts) || failed(ends))
     return failure();
-  SmallVector<int64_t> axes, steps;
-  if (in.size() > 3 && in[3]) {
-    auto a = constInts(in[3], "axes");
-    if (failed(a))
-      return failure();
-    axes = *a;
-  } else {
+  // Absent axes are 0..n-1, absent steps 1.
+  auto axesOr = listArg(in, 3, "axes", /*fromInput=*/true);
+  auto stepsOr = listArg(in, 4, "steps", /*fromInput=*/true);
+  if (failed(axesOr) || failed(stepsOr))
+    return failure();
+  SmallVector<int64_t> axes = *axesOr, steps = *stepsOr;
+  if (axes.empty())
     for (size_t k = 0; k < starts->size(); ++k)
       axes.push_back(k);
-  }
-  if (in.size() > 4 && in[4]) {
-    auto st = constInts(in[4], "steps");
-    if (failed(st))
-      return failure();
-    steps = *st;
-  } else {
+  if (steps.empty())
     steps.assign(starts->size(), 1);
-  }
   if (ends->size() != starts->size() || axes.size() != starts->size() ||
       steps.size() != starts->size())
     return nodeError() << "starts, ends, axes and steps differ in length",
