@@ -37,8 +37,10 @@ static std::optional<Visibility> explicitVisibility(Attribute attr) {
 }
 
 Visibility VisibilityAnalysis::constantVisibility(Operation *constant) const {
+  // The importer marks initializers as the owner's; declaring the weights
+  // public (--public-weights) overrides that.
   if (auto v = explicitVisibility(constant->getAttr(kVisibilityAttrName)))
-    return *v;
+    return *v == Visibility::owner && publicWeights ? Visibility::public_ : *v;
   auto value = dyn_cast<ElementsAttr>(constant->getAttr("value"));
   bool isWeight = value && isa<FloatType>(value.getElementType()) &&
                   !value.isSplat() && value.getNumElements() > 1;

@@ -5,6 +5,8 @@
 // Shape computations (Shape/Gather/Concat chains, causal-mask buffers) are
 // evaluated at import time; weights become `arith.constant`s holding
 // `dense_resource` blobs that take over the protobuf's bytes without copying.
+// Every constant is marked with its role (`mpc.visibility`): float
+// initializers are the model owner's, everything else is public.
 //
 //===----------------------------------------------------------------------===//
 #ifndef UMBRA_TARGET_ONNX_IMPORTONNX_H
@@ -15,6 +17,7 @@
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <string>
 #include <utility>
@@ -57,7 +60,11 @@ mlir::OwningOpRef<mlir::ModuleOp> importONNXFile(llvm::StringRef path,
                                                  mlir::MLIRContext &context,
                                                  const ImportOptions &options);
 
-/// Registers `--import-onnx` (with `--input-shape name=1x32`, repeatable, and
+/// Prints the supported ONNX operators (one markdown table row each: name,
+/// opsets, family, tfm form), generated from the importer's op table.
+void printONNXOpTable(llvm::raw_ostream &os);
+
+/// Registers `--onnx-op-table` (prints the above) and `--import-onnx` (with `--input-shape name=1x32`, repeatable, and
 /// `--import-only`) for mlir-translate style drivers.
 void registerONNXImportTranslation();
 

@@ -12,8 +12,8 @@
 #include "umbra/Analysis/VisibilityAnalysis.h"
 #include "umbra/Dialect/Mpc/IR/MpcAttributes.h"
 #include "umbra/Dialect/Mpc/Transforms/Passes.h"
+#include "umbra/Dialect/Tfm/IR/TfmFolding.h"
 #include "umbra/Dialect/Tfm/IR/TfmOps.h"
-#include "umbra/Support/ConstantValues.h"
 
 #include "mlir/Analysis/DataFlowFramework.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -21,7 +21,6 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
-#include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/Regex.h"
 
 namespace umbra::mpc {
@@ -50,83 +49,6 @@ std::optional<std::string> weightName(arith::ConstantOp cst) {
     if (auto r = dyn_cast<DenseResourceElementsAttr>(cst.getValue()))
       name = r.getRawHandle().getKey().str();
   return name;
-}
-
-/// Row-major strides of `shape`.
-SmallVector<int64_t> stridesOf(ArrayRef<int64_t> shape) {
-  SmallVector<int64_t> s(shape.size(), 1);
-  for (int64_t i = static_cast<int64_t>(shape.size()) - 2; i >= 0; --i)
-    s[i] = s[i + 1] * shape[i + 1];
-  return s;
-}
-
-/// Element `flat` of the result (of shape `out`) read from an operand of
-/// shape `in` under numpy broadcasting.
-int64_t broadcastIndex(int64_t flat, ArrayRef<int64_t> out,
-                       ArrayRef<int64_t> in) {
-  SmallVector<int64_t> os = stridesOf(out), is = stridesOf(in);
-  int64_t idx = 0, lead = out.size() - in.size();
-  for (size_t d = 0; d < out.size(); ++d) {
-    int64_t coord = (flat / os[d]) % out[d];
-    if (int64_t k = static_cast<int64_t>(d) - lead; k >= 0 && in[k] != 1)
-      idx += coord * is[k];
-  }
-  return idx;
-}
-
-/// The values of `op`'s result when every operand is a constant, for the
-/// ops that only move or combine data.
-std::optional<SmallVector<double>> evaluate(Operation *op) {
-  // Decide before reading any weight: reading a public LM head as doubles
-  // for an op that cannot be folded would be wasted work.
-  if (!isa<tfm::ReshapeOp, tfm::NegOp, tfm::AddOp, tfm::SubOp, tfm::MulOp,
-           tfm::TransposeOp>(op))
-    return std::nullopt;
-  SmallVector<SmallVector<double>> in;
-  for (Value v : op->getOperands()) {
-    std::optional<SmallVector<double>> vals = getConstantValues(v);
-    if (!vals)
-      return std::nullopt;
-    in.push_back(std::move(*vals));
-  }
-  auto outTy = cast<ShapedType>(op->getResult(0).getType());
-  ArrayRef<int64_t> out = outTy.getShape();
-  int64_t n = outTy.getNumElements();
-  auto binary = [&](auto fn) -> std::optional<SmallVector<double>> {
-    ArrayRef<int64_t> a = cast<ShapedType>(op->getOperand(0).getType()).getShape(),
-                      b = cast<ShapedType>(op->getOperand(1).getType()).getShape();
-    SmallVector<double> r(n);
-    for (int64_t i = 0; i < n; ++i)
-      r[i] = fn(in[0][broadcastIndex(i, out, a)], in[1][broadcastIndex(i, out, b)]);
-    return r;
-  };
-  return TypeSwitch<Operation *, std::optional<SmallVector<double>>>(op)
-      .Case<tfm::ReshapeOp>([&](auto) { return in[0]; })
-      .Case<tfm::NegOp>([&](auto) {
-        SmallVector<double> r(in[0]);
-        for (double &x : r)
-          x = -x;
-        return r;
-      })
-      .Case<tfm::AddOp>([&](auto) { return binary(std::plus<double>()); })
-      .Case<tfm::SubOp>([&](auto) { return binary(std::minus<double>()); })
-      .Case<tfm::MulOp>([&](auto) { return binary(std::multiplies<double>()); })
-      .Case<tfm::TransposeOp>([&](tfm::TransposeOp t)
-                                  -> std::optional<SmallVector<double>> {
-        ArrayRef<int64_t> perm = t.getPermutation();
-        SmallVector<int64_t> is =
-            stridesOf(cast<ShapedType>(t.getInput().getType()).getShape());
-        SmallVector<int64_t> os = stridesOf(out);
-        SmallVector<double> r(n);
-        for (int64_t i = 0; i < n; ++i) {
-          int64_t src = 0;
-          for (size_t d = 0; d < out.size(); ++d)
-            src += ((i / os[d]) % out[d]) * is[perm[d]];
-          r[i] = in[0][src];
-        }
-        return r;
-      })
-      .Default([](Operation *) { return std::nullopt; });
 }
 
 struct MpcRelocate : umbra::mpc::impl::MpcRelocateBase<MpcRelocate> {
@@ -170,16 +92,23 @@ struct MpcRelocate : umbra::mpc::impl::MpcRelocateBase<MpcRelocate> {
       if (op->getNumResults() != 1 || !isa<tfm::TfmDialect>(op->getDialect()))
         return;
       auto ty = dyn_cast<RankedTensorType>(op->getResult(0).getType());
-      if (!ty || !isa<FloatType>(ty.getElementType()) ||
+      if (!ty ||
           getVisibility(solver, op->getResult(0)) != Visibility::public_)
         return;
-      std::optional<SmallVector<double>> vals = evaluate(op);
-      if (!vals)
+      // The one constant evaluator (the tfm ops' fold hooks use it too).
+      SmallVector<Attribute> operands;
+      for (Value v : op->getOperands()) {
+        auto def = v.getDefiningOp<arith::ConstantOp>();
+        if (!def)
+          return;
+        operands.push_back(def.getValue());
+      }
+      auto value =
+          dyn_cast_or_null<TypedAttr>(tfm::evaluateTfmOp(op, operands));
+      if (!value)
         return;
-      SmallVector<float> f(vals->begin(), vals->end());
       OpBuilder b(op);
-      auto cst = arith::ConstantOp::create(
-          b, op->getLoc(), ty, DenseElementsAttr::get(ty, ArrayRef<float>(f)));
+      auto cst = arith::ConstantOp::create(b, op->getLoc(), ty, value);
       // Folded values are public whatever they look like.
       cst->setAttr(kVisibilityAttrName,
                    VisibilityAttr::get(&getContext(), Visibility::public_));

@@ -18,6 +18,8 @@ def Tfm_Dialect : Dialect {
   let dependentDialects = ["::mlir::arith::ArithDialect"];
   let useDefaultAttributePrinterParser = 1;
   let useDefaultTypePrinterParser = 0;
+  // Folded constants are `arith.constant`s marked public (TfmFolding.cpp).
+  let hasConstantMaterializer = 1;
 }
 
 class Tfm_Op<string mnemonic, list<Trait> traits = []>

@@ -38,6 +38,8 @@ class Tfm_UnaryOp<string mnemonic, string formula, list<Trait> traits = []>
   let arguments = (ins Tfm_FloatTensor:$input);
   let results = (outs Tfm_FloatTensor:$output);
   let assemblyFormat = "$input attr-dict `:` qualified(type($input))";
+  // Public constants fold (TfmFolding.cpp).
+  let hasFolder = 1;
 }
 
 def Tfm_NegOp : Tfm_UnaryOp<"neg", "y = -x">;
@@ -98,6 +100,8 @@ class Tfm_BinaryOp<string mnemonic, string formula, Type resultType,
     $lhs `,` $rhs attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
+  // Public constants fold (TfmFolding.cpp).
+  let hasFolder = 1;
 }
 
 def Tfm_AddOp : Tfm_BinaryOp<"add", "lhs + rhs", Tfm_FloatTensor, [Commutative]>;
@@ -128,6 +132,7 @@ def Tfm_WhereOp : Tfm_Op<"where", [Pure]> {
     $condition `,` $on_true `,` $on_false attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
+  let hasFolder = 1;
 }
 
 def Tfm_CastOp : Tfm_Op<"cast", [Pure, SameOperandsAndResultShape, Elementwise]> {
@@ -145,6 +150,7 @@ def Tfm_CastOp : Tfm_Op<"cast", [Pure, SameOperandsAndResultShape, Elementwise]>
   let arguments = (ins Tfm_AnyTensor:$input);
   let results = (outs Tfm_AnyTensor:$output);
   let assemblyFormat = "$input attr-dict `:` qualified(type($input)) `to` qualified(type($output))";
+  let hasFolder = 1;
 }
 
 //===----------------------------------------------------------------------===//
@@ -357,6 +363,7 @@ def Tfm_ReshapeOp : Tfm_Op<"reshape", [Pure]> {
   let results = (outs Tfm_AnyTensor:$output);
   let assemblyFormat = "$input attr-dict `:` qualified(type($input)) `to` qualified(type($output))";
   let hasVerifier = 1;
+  let hasFolder = 1;
 }
 
 def Tfm_TransposeOp : Tfm_Op<"transpose", [Pure]> {
@@ -376,6 +383,7 @@ def Tfm_TransposeOp : Tfm_Op<"transpose", [Pure]> {
     $input attr-dict `:` qualified(type($input)) `->` qualified(type($output))
   }];
   let hasVerifier = 1;
+  let hasFolder = 1;
 }
 
 def Tfm_ExpandOp : Tfm_Op<"expand", [Pure]> {
@@ -393,6 +401,7 @@ def Tfm_ExpandOp : Tfm_Op<"expand", [Pure]> {
   let results = (outs Tfm_AnyTensor:$output);
   let assemblyFormat = "$input attr-dict `:` qualified(type($input)) `to` qualified(type($output))";
   let hasVerifier = 1;
+  let hasFolder = 1;
 }
 
 def Tfm_ConcatOp : Tfm_Op<"concat", [Pure]> {
@@ -413,6 +422,7 @@ def Tfm_ConcatOp : Tfm_Op<"concat", [Pure]> {
     $inputs attr-dict `:` functional-type($inputs, results)
   }];
   let hasVerifier = 1;
+  let hasFolder = 1;
 }
 
 def Tfm_SliceOp : Tfm_Op<"slice", [Pure]> {
@@ -436,6 +446,7 @@ def Tfm_SliceOp : Tfm_Op<"slice", [Pure]> {
     $input attr-dict `:` qualified(type($input)) `->` qualified(type($output))
   }];
   let hasVerifier = 1;
+  let hasFolder = 1;
 }
 
 def Tfm_GatherOp : Tfm_Op<"gather", [Pure]> {
@@ -458,6 +469,7 @@ def Tfm_GatherOp : Tfm_Op<"gather", [Pure]> {
     $data `,` $indices attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
+  let hasFolder = 1;
 }
 
 #endif // UMBRA_DIALECT_TFM_IR_TFMOPS_TD

@@ -1,0 +1,172 @@
+//===- TfmFolding.cpp - evaluate tfm ops on constants ---------------------===//
+//
+// Each op maps to one call of the constant evaluator; the evaluator is the
+// only place that defines what the ops compute on constants.
+//
+//===----------------------------------------------------------------------===//
+#include "umbra/Dialect/Tfm/IR/TfmFolding.h"
+#include "umbra/Dialect/Tfm/IR/TfmOps.h"
+#include "umbra/Dialect/Tfm/IR/TfmRoles.h"
+#include "umbra/Support/ConstantValues.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace umbra;
+using namespace umbra::tfm;
+
+/// Results larger than this are not folded (a folded constant is held as an
+/// inline attribute).
+static constexpr int64_t kMaxFoldedElements = int64_t(1) << 26;
+
+Attribute umbra::tfm::evaluateTfmOp(Operation *op,
+                                    ArrayRef<Attribute> operands) {
+  if (op->getNumResults() != 1)
+    return {};
+  auto outTy = dyn_cast<RankedTensorType>(op->getResult(0).getType());
+  if (!outTy || !outTy.hasStaticShape() ||
+      outTy.getNumElements() > kMaxFoldedElements)
+    return {};
+  // Decide before reading any operand: reading a large weight for an op that
+  // cannot be folded would be wasted work.
+  if (!isa<AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, EqualOp, LessOp, NegOp,
+           SqrtOp, ReciprocalOp, ExpOp, ErfOp, TanhOp, SigmoidOp, ReluOp,
+           WhereOp, CastOp, ReshapeOp, TransposeOp, ExpandOp, ConcatOp, SliceOp,
+           GatherOp>(op))
+    return {};
+  SmallVector<ceval::Tensor> in;
+  for (Attribute a : operands) {
+    std::optional<ceval::Tensor> t = getConstantTensor(a);
+    if (!t)
+      return {};
+    in.push_back(std::move(*t));
+  }
+  ArrayRef<int64_t> shape = outTy.getShape();
+  bool floatOut = isa<FloatType>(outTy.getElementType());
+  std::optional<ceval::Tensor> r;
+  auto binary = [&](ceval::BinaryOp k) {
+    ceval::Tensor t;
+    if (ceval::binary(k, in[0], in[1], floatOut, t) == ceval::Status::Ok)
+      r = std::move(t);
+  };
+  auto unary = [&](ceval::UnaryOp k) {
+    ceval::Tensor t;
+    if (ceval::unary(k, in[0], t) == ceval::Status::Ok)
+      r = std::move(t);
+  };
+  auto remap = [&](const std::vector<int64_t> &map) {
+    r = ceval::remap(in[0], shape, map);
+  };
+  using ceval::BinaryOp;
+  using ceval::UnaryOp;
+  TypeSwitch<Operation *>(op)
+      .Case([&](AddOp) { binary(BinaryOp::Add); })
+      .Case([&](SubOp) { binary(BinaryOp::Sub); })
+      .Case([&](MulOp) { binary(BinaryOp::Mul); })
+      .Case([&](DivOp) { binary(BinaryOp::Div); })
+      .Case([&](PowOp) { binary(BinaryOp::Pow); })
+      .Case([&](MaxOp) { binary(BinaryOp::Max); })
+      .Case([&](EqualOp) { binary(BinaryOp::Equal); })
+      .Case([&](LessOp) { binary(BinaryOp::Less); })
+      .Case([&](NegOp) { unary(UnaryOp::Neg); })
+      .Case([&](SqrtOp) { unary(UnaryOp::Sqrt); })
+      .Case([&](ReciprocalOp) { unary(UnaryOp::Reciprocal); })
+      .Case([&](ExpOp) { unary(UnaryOp::Exp); })
+      .Case([&](ErfOp) { unary(UnaryOp::Erf); })
+      .Case([&](TanhOp) { unary(UnaryOp::Tanh); })
+      .Case([&](SigmoidOp) { unary(UnaryOp::Sigmoid); })
+      .Case([&](ReluOp) { unary(UnaryOp::Relu); })
+      .Case([&](WhereOp) {
+        if (in[1].isFloat() == in[2].isFloat())
+          r = ceval::where(in[0], in[1], in[2], shape);
+      })
+      .Case([&](CastOp) {
+        r = ceval::cast(in[0], floatOut, outTy.getElementType().isInteger(1),
+                        outTy.getElementType().isF64());
+      })
+      .Case([&](ReshapeOp) { r = ceval::reshape(in[0], shape); })
+      .Case([&](ExpandOp) { remap(ceval::broadcastMap(shape, in[0].shape)); })
+      .Case([&](TransposeOp t) {
+        SmallVector<int64_t> s;
+        remap(ceval::transposeMap(in[0].shape, t.getPermutation(), s));
+      })
+      .Case([&](SliceOp s) {
+        remap(ceval::sliceMap(in[0].shape, s.getOffsets(), s.getStrides(),
+                              shape));
+      })
+      .Case([&](ConcatOp c) {
+        SmallVector<const ceval::Tensor *> parts;
+        for (const ceval::Tensor &t : in)
+          if (t.isFloat() != in[0].isFloat())
+            return;
+          else
+            parts.push_back(&t);
+        r = ceval::concat(parts, c.getAxis());
+      })
+      .Case([&](GatherOp g) {
+        if (in[1].isFloat())
+          return;
+        int64_t axis = g.getAxis(), dim = in[0].shape[axis];
+        SmallVector<int64_t> idx;
+        for (int64_t i : std::get<1>(in[1].data)) {
+          if (i < -dim || i >= dim)
+            return;
+          idx.push_back(i < 0 ? i + dim : i);
+        }
+        remap(ceval::gatherMap(in[0].shape, axis, idx));
+      });
+  if (!r)
+    return {};
+  return getElementsAttr(*r, outTy);
+}
+
+/// The fold hook of every foldable tfm op: compile-time folding evaluates
+/// public constants only (an owner's weight stays as ops, for the runtime).
+static OpFoldResult foldPublic(Operation *op, ArrayRef<Attribute> operands) {
+  if (!llvm::all_of(op->getOperands(), isPublicConstant))
+    return {};
+  return evaluateTfmOp(op, operands);
+}
+
+#define TFM_FOLD_PUBLIC(Op)                                                    \
+  OpFoldResult Op::fold(FoldAdaptor adaptor) {                                 \
+    return foldPublic(*this, adaptor.getOperands());                           \
+  }
+TFM_FOLD_PUBLIC(AddOp)
+TFM_FOLD_PUBLIC(SubOp)
+TFM_FOLD_PUBLIC(MulOp)
+TFM_FOLD_PUBLIC(DivOp)
+TFM_FOLD_PUBLIC(PowOp)
+TFM_FOLD_PUBLIC(MaxOp)
+TFM_FOLD_PUBLIC(EqualOp)
+TFM_FOLD_PUBLIC(LessOp)
+TFM_FOLD_PUBLIC(NegOp)
+TFM_FOLD_PUBLIC(SqrtOp)
+TFM_FOLD_PUBLIC(ReciprocalOp)
+TFM_FOLD_PUBLIC(ExpOp)
+TFM_FOLD_PUBLIC(ErfOp)
+TFM_FOLD_PUBLIC(TanhOp)
+TFM_FOLD_PUBLIC(SigmoidOp)
+TFM_FOLD_PUBLIC(ReluOp)
+TFM_FOLD_PUBLIC(SiluOp)
+TFM_FOLD_PUBLIC(WhereOp)
+TFM_FOLD_PUBLIC(CastOp)
+TFM_FOLD_PUBLIC(ReshapeOp)
+TFM_FOLD_PUBLIC(TransposeOp)
+TFM_FOLD_PUBLIC(ExpandOp)
+TFM_FOLD_PUBLIC(ConcatOp)
+TFM_FOLD_PUBLIC(SliceOp)
+TFM_FOLD_PUBLIC(GatherOp)
+#undef TFM_FOLD_PUBLIC
+
+/// Folded values are public constants.
+Operation *TfmDialect::materializeConstant(OpBuilder &builder, Attribute value,
+                                           Type type, Location loc) {
+  if (!arith::ConstantOp::isBuildableWith(value, type))
+    return nullptr;
+  auto cst = arith::ConstantOp::create(builder, loc, type,
+                                       cast<TypedAttr>(value));
+  setRole(cst, mpc::Visibility::public_);
+  return cst;
+}

@@ -1,0 +1,183 @@
+//===- ConstantOps.cpp - ONNX constants and shape computations ------------===//
+//
+// Constant, ConstantOfShape, Shape, Size, Range, CumSum, Identity and
+// Dropout. Their results are public constants (the graph's literals and
+// shape computations), except that Range/CumSum on an owner constant stay
+// the owner's.
+//
+//===----------------------------------------------------------------------===//
+#include "Importer.h"
+
+using namespace mlir;
+
+namespace umbra::onnx_import {
+
+LogicalResult Importer::constantOp(Ins, Outs out) {
+  if (const auto *a = attr("value")) {
+    // The node owns the tensor; constFromProto keeps a mutable pointer so that
+    // large raw data can move into a blob.
+    auto *t = const_cast<TP *>(&a->t());
+    if (!validDims(
+            llvm::SmallVector<int64_t>(t->dims().begin(), t->dims().end())))
+      return nodeError() << "invalid tensor dimensions", failure();
+    // A Constant node is part of the graph, hence public (an exporter that
+    // stores weights as nodes needs --role to say so).
+    ConstPtr c = constFromProto(*t, Role::Public);
+    if (c->name.empty())
+      c->name = node->output(0);
+    out[0].cst = c;
+    return success();
+  }
+  if (const auto *a = attr("value_float")) {
+    out[0].cst = scalarConst(TP::FLOAT, a->f());
+    return success();
+  }
+  auto list = [&](int32_t dt, auto values, bool scalar) {
+    ceval::Tensor t;
+    if (!scalar)
+      t.shape = {static_cast<int64_t>(values.size())};
+    using V = std::conditional_t<std::is_same_v<decltype(values),
+                                                 std::vector<double>>,
+                                 std::vector<double>, std::vector<int64_t>>;
+    t.data = V(values.begin(), values.end());
+    out[0].cst = makeConst(dt, std::move(t));
+    return success();
+  };
+  if (const auto *a = attr("value_int"))
+    return list(TP::INT64, std::vector<int64_t>{a->i()}, /*scalar=*/true);
+  if (const auto *a = attr("value_floats"))
+    return list(TP::FLOAT,
+                std::vector<double>(a->floats().begin(), a->floats().end()),
+                false);
+  if (const auto *a = attr("value_ints"))
+    return list(TP::INT64,
+                std::vector<int64_t>(a->ints().begin(), a->ints().end()),
+                false);
+  return nodeError() << "only 'value', 'value_float(s)' and 'value_int(s)' "
+                        "constants are supported",
+         failure();
+}
+
+LogicalResult Importer::constantOfShape(Ins in, Outs out) {
+  auto shape = constInts(in[0], "shape");
+  if (failed(shape))
+    return failure();
+  for (int64_t d : *shape)
+    if (d < 0)
+      return nodeError() << "negative dimension in " << shapeStr(*shape),
+             failure();
+  if (failed(checkFoldSize(numElements(*shape))))
+    return failure();
+  ConstPtr v = scalarConst(TP::FLOAT, 0);
+  if (const auto *a = attr("value")) {
+    if (!validDims(llvm::SmallVector<int64_t>(a->t().dims().begin(),
+                                              a->t().dims().end())))
+      return nodeError() << "invalid tensor dimensions", failure();
+    v = constFromProto(const_cast<TP &>(a->t()), Role::Public);
+    if (v->numElements() != 1 || failed(decode(*v)))
+      return nodeError() << "'value' must hold one element", failure();
+  }
+  out[0].cst = makeConst(v->dtype, ceval::fill(v->value, *shape));
+  return success();
+}
+
+LogicalResult Importer::shapeOp(Ins in, Outs out) {
+  llvm::ArrayRef<int64_t> s = shapeOf(in[0]);
+  int64_t r = s.size();
+  int64_t start = attrInt("start", 0), end = attrInt("end", r);
+  if (start < 0)
+    start += r;
+  if (end < 0)
+    end += r;
+  start = std::clamp<int64_t>(start, 0, r);
+  end = std::clamp<int64_t>(end, 0, r);
+  int64_t n = std::max<int64_t>(end - start, 0);
+  ceval::Tensor t;
+  t.shape = {n};
+  t.data = std::vector<int64_t>(s.begin() + start, s.begin() + start + n);
+  out[0].cst = makeConst(TP::INT64, std::move(t));
+  return success();
+}
+
+LogicalResult Importer::sizeOp(Ins in, Outs out) {
+  ceval::Tensor t;
+  t.data = std::vector<int64_t>{numElements(shapeOf(in[0]))};
+  out[0].cst = makeConst(TP::INT64, std::move(t));
+  return success();
+}
+
+LogicalResult Importer::rangeOp(Ins in, Outs out) {
+  if (in.size() != 3 || !allConst(in))
+    return nodeError() << "start, limit and delta must be constants", failure();
+  int32_t dt = in[0].cst->dtype;
+  for (const Entry &e : in)
+    if (e.cst->numElements() != 1 || e.cst->dtype != dt ||
+        failed(decode(*e.cst)))
+      return nodeError() << "start, limit and delta must be scalars of one "
+                            "type",
+             failure();
+  int64_t n = ceval::rangeCount(in[0].cst->value, in[1].cst->value,
+                                in[2].cst->value);
+  if (n < 0)
+    return nodeError() << "delta is zero", failure();
+  if (failed(checkFoldSize(n)))
+    return failure();
+  out[0].cst = makeConst(
+      dt, ceval::range(in[0].cst->value, in[2].cst->value, n), roleOf(in));
+  return success();
+}
+
+/// CumSum has no tfm form: it only appears in position-id computations on
+/// constant attention masks (OPT), which the evaluator folds.
+LogicalResult Importer::cumSumOp(Ins in, Outs out) {
+  if (in.size() != 2 || !in[1])
+    return nodeError() << "expects x and axis", failure();
+  if (!allConst(in))
+    return nodeError() << "is only supported on constants (no tfm form for "
+                          "tensors computed from graph inputs)",
+           failure();
+  auto axisV = constInts(in[1], "axis");
+  if (failed(axisV) || axisV->size() != 1)
+    return nodeError() << "axis must be a scalar", failure();
+  const ConstTensor &x = *in[0].cst;
+  auto axis = normAxis((*axisV)[0], x.shape.size());
+  if (failed(axis) || failed(decode(*in[0].cst)))
+    return failure();
+  out[0].cst = makeConst(x.dtype,
+                         ceval::cumsum(x.value, *axis,
+                                       attrInt("exclusive", 0) != 0,
+                                       attrInt("reverse", 0) != 0),
+                         roleOf(in));
+  return success();
+}
+
+LogicalResult Importer::identityOp(Ins in, Outs out) {
+  if (in.empty() || !in[0])
+    return nodeError() << "missing input", failure();
+  out[0] = in[0];
+  return success();
+}
+
+LogicalResult Importer::dropoutOp(Ins in, Outs out) {
+  if (failed(identityOp(in, out)))
+    return failure();
+  // Inference: nothing is dropped unless training_mode is a constant true;
+  // the mask output is then all true.
+  if (in.size() > 2 && in[2]) {
+    auto training = constInts(in[2], "training_mode");
+    if (failed(training))
+      return failure();
+    if (llvm::any_of(*training, [](int64_t v) { return v != 0; }))
+      return nodeError() << "training mode is not supported", failure();
+  }
+  if (out.size() > 1) {
+    if (failed(checkFoldSize(numElements(shapeOf(in[0])))))
+      return failure();
+    ceval::Tensor one;
+    one.data = std::vector<int64_t>{1};
+    out[1].cst = makeConst(TP::BOOL, ceval::fill(one, shapeOf(in[0])));
+  }
+  return success();
+}
+
+} // namespace umbra::onnx_import

@@ -1,0 +1,191 @@
+//===- ElementwiseOps.cpp - ONNX elementwise ops to tfm -------------------===//
+//
+// Add/Sub/Mul/Div/Pow/Max/Min/Mod, comparisons and logic, unary math, Where
+// and Cast. On public constants they are evaluated (umbra::ceval); values
+// computed from graph inputs or owner constants become tfm ops.
+//
+//===----------------------------------------------------------------------===//
+#include "Importer.h"
+
+using namespace mlir;
+
+namespace umbra::onnx_import {
+
+using ceval::BinaryOp;
+using ceval::UnaryOp;
+
+Value buildMin(OpBuilder &b, Location loc, Type type, Value x, Value y) {
+  Value nx = tfm::NegOp::create(b, loc, x.getType(), x);
+  Value ny = tfm::NegOp::create(b, loc, y.getType(), y);
+  Value m = tfm::MaxOp::create(b, loc, type, nx, ny);
+  return tfm::NegOp::create(b, loc, type, m);
+}
+
+Value buildGreater(OpBuilder &b, Location loc, Type type, Value x, Value y) {
+  return tfm::LessOp::create(b, loc, type, y, x);
+}
+
+LogicalResult Importer::binary(BinaryOp k, BinaryBuilder build, Ins in,
+                               Outs out) {
+  if (in.size() != 2 || !in[0] || !in[1])
+    return nodeError() << "expects two inputs", failure();
+  const Entry &x = in[0], &y = in[1];
+  SmallVector<int64_t> shape;
+  if (!ceval::broadcastShapes(shapeOf(x), shapeOf(y), shape))
+    return nodeError() << "input shapes " << shapeStr(shapeOf(x)) << " and "
+                       << shapeStr(shapeOf(y)) << " do not broadcast",
+           failure();
+  int32_t dx = dtypeOf(x), dy = dtypeOf(y);
+  if (dx != dy && k != BinaryOp::Pow)
+    return nodeError() << "inputs have different element types (" << dtName(dx)
+                       << " vs " << dtName(dy) << ")",
+           failure();
+  int32_t resT = ceval::isComparison(k) ? TP::BOOL : dx;
+
+  if (foldable(in)) {
+    if (failed(checkFoldSize(numElements(shape))) || failed(decodeAll(in)))
+      return failure();
+    ceval::Tensor r;
+    if (failed(evalError(ceval::binary(k, x.cst->value, y.cst->value,
+                                       isFloatDT(resT), r))))
+      return failure();
+    out[0].cst = makeConst(resT, std::move(r));
+    return success();
+  }
+
+  if (!isFloatDT(dx) || (k != BinaryOp::Pow && !isFloatDT(dy)) ||
+      k == BinaryOp::And || k == BinaryOp::Or || k == BinaryOp::Mod)
+    return nodeError() << "only float tensors computed from graph inputs are "
+                          "supported here (got "
+                       << dtName(dx)
+                       << "); integer and boolean tensors must "
+                          "be constants after shape folding",
+           failure();
+
+  Entry yy = y;
+  if (k == BinaryOp::Pow && !isFloatDT(dy)) {
+    // Integer exponent: convert a constant exponent to the base's type.
+    if (!y.cst)
+      return nodeError() << "a non-constant integer exponent is not supported",
+             failure();
+    if (failed(decode(*y.cst)))
+      return failure();
+    yy.cst = makeConst(dx, ceval::cast(y.cst->value, /*toFloat=*/true,
+                                       /*toBool=*/false, /*toDouble=*/true),
+                       y.cst->role);
+  }
+
+  Value a = valueOf(x), c = valueOf(yy);
+  if (!a || !c)
+    return failure();
+  if (!build)
+    return nodeError() << "is only supported on constants", failure();
+  out[0].value = build(b, loc, tensorType(shape, resT), a, c);
+  return success();
+}
+
+LogicalResult Importer::variadic(BinaryOp k, BinaryBuilder build, Ins in,
+                                 Outs out) {
+  if (in.empty())
+    return nodeError() << "expects at least one input", failure();
+  Entry acc = in[0];
+  for (size_t j = 1; j < in.size(); ++j) {
+    Entry pair[2] = {acc, in[j]};
+    Entry res;
+    if (failed(binary(k, build, pair, llvm::MutableArrayRef<Entry>(res))))
+      return failure();
+    acc = res;
+  }
+  out[0] = acc;
+  return success();
+}
+
+/// Unary ops with no tfm form (`build` is null) only ever apply to constants
+/// (position and rotary tables, masks): they are evaluated even on the
+/// owner's constants (the result stays the owner's).
+LogicalResult Importer::unary(UnaryOp k, UnaryBuilder build, Ins in,
+                              Outs out) {
+  if (in.empty() || !in[0])
+    return nodeError() << "expects one input", failure();
+  const Entry &x = in[0];
+  int32_t dt = dtypeOf(x);
+  if (foldable(in) || (allConst(in) && !build)) {
+    if (failed(decode(*x.cst)))
+      return failure();
+    ceval::Tensor r;
+    if (ceval::unary(k, x.cst->value, r) != ceval::Status::Ok)
+      return nodeError() << "is not defined on " << dtName(dt), failure();
+    out[0].cst = makeConst(dt, std::move(r), roleOf(in));
+    return success();
+  }
+  if (!isFloatDT(dt))
+    return nodeError() << "only float tensors computed from graph inputs are "
+                          "supported here (got "
+                       << dtName(dt) << ")",
+           failure();
+  Value v = valueOf(x);
+  if (!v)
+    return failure();
+  if (!build)
+    return nodeError() << "is only supported on constants (no tfm form for "
+                          "tensors computed from graph inputs)",
+           failure();
+  out[0].value = build(b, loc, v.getType(), v);
+  return success();
+}
+
+LogicalResult Importer::whereOp(Ins in, Outs out) {
+  if (in.size() != 3 || !in[0] || !in[1] || !in[2])
+    return nodeError() << "expects three inputs", failure();
+  SmallVector<int64_t> s1, shape;
+  if (!ceval::broadcastShapes(shapeOf(in[0]), shapeOf(in[1]), s1) ||
+      !ceval::broadcastShapes(s1, shapeOf(in[2]), shape))
+    return nodeError() << "input shapes do not broadcast", failure();
+  int32_t dt = dtypeOf(in[1]);
+  if (dtypeOf(in[2]) != dt || !isBoolDT(dtypeOf(in[0])))
+    return nodeError() << "expects a bool condition and two values of one type",
+           failure();
+  if (foldable(in)) {
+    if (failed(checkFoldSize(numElements(shape))) || failed(decodeAll(in)))
+      return failure();
+    out[0].cst = makeConst(dt, ceval::where(in[0].cst->value, in[1].cst->value,
+                                            in[2].cst->value, shape));
+    return success();
+  }
+  if (!isFloatDT(dt))
+    return nodeError() << "selecting " << dtName(dt)
+                       << " values computed from graph inputs is not supported",
+           failure();
+  Value c = valueOf(in[0]), t = valueOf(in[1]), f = valueOf(in[2]);
+  if (!c || !t || !f)
+    return failure();
+  out[0].value = tfm::WhereOp::create(b, loc, tensorType(shape, dt), c, t, f);
+  return success();
+}
+
+LogicalResult Importer::castOp(Ins in, Outs out) {
+  if (in.empty() || !in[0])
+    return nodeError() << "expects one input", failure();
+  int32_t to = attrInt("to", TP::UNDEFINED);
+  if (!mlirElemType(ctx, to))
+    return nodeError() << "cannot cast to " << dtName(to), failure();
+  const Entry &x = in[0];
+  if (dtypeOf(x) == to) {
+    out[0] = x;
+    return success();
+  }
+  if (foldable(in)) {
+    if (failed(decode(*x.cst)))
+      return failure();
+    out[0].cst = makeConst(to, ceval::cast(x.cst->value, isFloatDT(to),
+                                           isBoolDT(to), to == TP::DOUBLE));
+    return success();
+  }
+  Value v = valueOf(x);
+  if (!v)
+    return failure();
+  out[0].value = tfm::CastOp::create(b, loc, tensorType(shapeOf(x), to), v);
+  return success();
+}
+
+} // namespace umbra::onnx_import

@@ -1,0 +1,375 @@
+//===- GraphImport.cpp - ONNX graph walk, opset and dispatch --------------===//
+//
+// Walks the graph in order: checks the opset and that every node's operator
+// is in the op table (OnnxOps.def), binds graph inputs (static shapes, with
+// --input-shape overrides) and initializers (with their roles), translates
+// node by node through the table's dispatch, and cross-checks the computed
+// shapes against ONNX shape inference.
+//
+//===----------------------------------------------------------------------===//
+#include "Importer.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/StringExtras.h"
+
+#include <onnx/defs/schema.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include <map>
+
+using namespace mlir;
+
+namespace umbra::onnx_import {
+
+//===----------------------------------------------------------------------===//
+// The op table
+//===----------------------------------------------------------------------===//
+
+llvm::ArrayRef<OpInfo> supportedOps() {
+  static const OpInfo table[] = {
+#define ONNX_OP(Name, Since, Family, Call, Form) {#Name, Since, #Family, Form},
+#include "OnnxOps.def"
+  };
+  return table;
+}
+
+const OpInfo *lookupOp(StringRef opType) {
+  static const llvm::StringMap<const OpInfo *> index = [] {
+    llvm::StringMap<const OpInfo *> m;
+    for (const OpInfo &op : supportedOps())
+      m[op.name] = &op;
+    return m;
+  }();
+  return index.lookup(opType);
+}
+
+LogicalResult Importer::dispatch(Ins in, Outs out) {
+  using Handler = LogicalResult (*)(Importer &, Ins, Outs);
+  static const llvm::StringMap<Handler> handlers = {
+#define ONNX_OP(Name, Since, Family, Call, Form)                               \
+  {#Name, [](Importer &self, Ins in, Outs out) { return self.Call; }},
+#include "OnnxOps.def"
+  };
+  StringRef op = node->op_type();
+  // Every op but Constant needs its first input.
+  if (op != "Constant" && (in.empty() || !in[0]))
+    return nodeError() << "missing first input", failure();
+  return handlers.lookup(op)(*this, in, out);
+}
+
+/// Every node must be in the table at the model's opset: reports the first
+/// that is not, and every unsupported kind in the model.
+LogicalResult Importer::checkOpsSupported(const onnx::GraphProto &g) {
+  llvm::StringSet<> unsupported;
+  const onnx::NodeProto *first = nullptr;
+  for (const auto &n : g.node()) {
+    bool defaultDomain = n.domain().empty() || n.domain() == "ai.onnx";
+    const OpInfo *info = defaultDomain ? lookupOp(n.op_type()) : nullptr;
+    if (info && opset >= info->sinceOpset)
+      continue;
+    std::string key = (defaultDomain ? "" : n.domain() + ".") + n.op_type();
+    if (unsupported.insert(key).second && !first)
+      first = &n;
+  }
+  if (!first)
+    return success();
+  bool defaultDomain = first->domain().empty() || first->domain() == "ai.onnx";
+  auto diag = emitError(fileLoc)
+              << "unsupported operator '" << first->op_type() << "' (node '"
+              << (first->name().empty() && first->output_size()
+                      ? first->output(0)
+                      : first->name())
+              << "', domain '" << (defaultDomain ? "ai.onnx" : first->domain())
+              << "', opset " << opset << ")";
+  if (const OpInfo *info = defaultDomain ? lookupOp(first->op_type()) : nullptr)
+    diag << "; it is supported from opset " << info->sinceOpset;
+  if (unsupported.size() > 1) {
+    SmallVector<std::string> others;
+    for (const auto &k : unsupported.keys())
+      others.push_back(k.str());
+    llvm::sort(others);
+    diag << "; unsupported operators in this model: "
+         << llvm::join(others, ", ");
+  }
+  return failure();
+}
+
+//===----------------------------------------------------------------------===//
+// Graph walk
+//===----------------------------------------------------------------------===//
+
+LogicalResult Importer::importNode(onnx::NodeProto &n) {
+  node = &n;
+  nodeLabel = n.name().empty() ? (n.output_size() ? n.output(0) : n.op_type())
+                               : n.name();
+  loc = NameLoc::get(b.getStringAttr(nodeLabel), fileLoc);
+  SmallVector<Entry> ins;
+  for (const std::string &name : n.input()) {
+    if (name.empty()) {
+      ins.push_back(Entry());
+      continue;
+    }
+    auto it = values.find(name);
+    if (it == values.end())
+      return nodeError() << "input '" << name
+                         << "' is not defined before this node (the graph "
+                            "must be topologically sorted)",
+             failure();
+    ins.push_back(it->second);
+  }
+  SmallVector<Entry> outs(n.output_size());
+  if (failed(dispatch(ins, outs)))
+    return failure();
+  for (int k = 0; k < n.output_size(); ++k) {
+    const std::string &name = n.output(k);
+    if (name.empty())
+      continue;
+    if (!outs[k]) {
+      if (useCount.lookup(name) || graphOutputs.contains(name))
+        return nodeError() << "output " << k << " ('" << name
+                           << "') is not supported",
+               failure();
+      continue;
+    }
+    if (outs[k].cst && outs[k].cst->name.empty())
+      outs[k].cst->name = name;
+    if (opts.checkInferredShapes)
+      computed.push_back(
+          {name, SmallVector<int64_t>(shapeOf(outs[k])),
+           "'" + node->op_type() + "' node '" + nodeLabel + "'"});
+    values[name] = outs[k];
+  }
+  return success();
+}
+
+/// Static shape of a ValueInfo's tensor type, if every dimension is known.
+static std::optional<SmallVector<int64_t>> staticShape(const onnx::TypeProto &type) {
+  if (!type.has_tensor_type() || !type.tensor_type().has_shape())
+    return std::nullopt;
+  SmallVector<int64_t> s;
+  for (const auto &d : type.tensor_type().shape().dim()) {
+    if (!d.has_dim_value())
+      return std::nullopt;
+    s.push_back(d.dim_value());
+  }
+  return s;
+}
+
+/// Runs ONNX shape inference (with data propagation, on the static input
+/// shapes) and reports the first value whose inferred static shape differs
+/// from the one the importer computed.
+LogicalResult Importer::crossCheckShapes(onnx::ModelProto &model) {
+  onnx::GraphProto &g = *model.mutable_graph();
+  g.clear_value_info();
+  std::map<std::string, SmallVector<int64_t>> inferred;
+  try {
+    onnx::ShapeInferenceOptions sio(/*check_type=*/false, /*strict_mode=*/0,
+                                    /*data_prop=*/true);
+    onnx::shape_inference::InferShapes(model,
+                                       onnx::OpSchemaRegistry::Instance(), sio);
+    for (const auto &vi : g.value_info())
+      if (auto s = staticShape(vi.type()))
+        inferred[vi.name()] = *s;
+  } catch (const std::exception &) {
+    // Best effort: the importer computes every shape itself.
+    return success();
+  }
+  for (const ComputedShape &c : computed) {
+    auto it = inferred.find(c.name);
+    if (it != inferred.end() && llvm::ArrayRef<int64_t>(it->second) !=
+                                    llvm::ArrayRef<int64_t>(c.shape)) {
+      emitError(fileLoc) << c.node << ": computed shape " << shapeStr(c.shape)
+                         << " for '" << c.name
+                         << "' but ONNX shape inference infers "
+                         << shapeStr(it->second);
+      return failure();
+    }
+  }
+  return success();
+}
+
+OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
+  // Opset of the default domain.
+  opset = -1;
+  for (const auto &o : model.opset_import())
+    if (o.domain().empty() || o.domain() == "ai.onnx")
+      opset = o.version();
+  if (opset < 0) {
+    emitError(fileLoc) << "the model imports no opset of the default ONNX "
+                          "domain";
+    return {};
+  }
+  if (opset < kMinOpset || opset > kMaxOpset) {
+    emitError(fileLoc) << "unsupported opset version " << opset
+                       << " of the default ONNX domain; supported versions "
+                          "are "
+                       << kMinOpset << " to " << kMaxOpset;
+    return {};
+  }
+  onnx::GraphProto &g = *model.mutable_graph();
+
+  if (failed(checkOpsSupported(g)))
+    return {};
+
+  llvm::StringSet<> initNames;
+  for (const auto &t : g.initializer())
+    initNames.insert(t.name());
+
+  // Graph inputs: static shapes, with the user's overrides.
+  llvm::StringMap<SmallVector<int64_t>> overrides;
+  for (const auto &[name, shape] : opts.inputShapes)
+    overrides[name] = shape;
+  SmallVector<std::string> argNames;
+  SmallVector<Type> argTypes;
+  SmallVector<std::string> inputNames;
+  for (const auto &vi : g.input())
+    if (!initNames.contains(vi.name()))
+      inputNames.push_back(vi.name());
+  for (const auto &[name, shape] : opts.inputShapes) {
+    if (!llvm::is_contained(inputNames, name)) {
+      emitError(fileLoc) << "--input-shape names unknown input '" << name
+                         << "'; the graph inputs are: "
+                         << llvm::join(inputNames, ", ");
+      return {};
+    }
+  }
+  for (auto &vi : *g.mutable_input()) {
+    if (initNames.contains(vi.name()))
+      continue;
+    if (!vi.type().has_tensor_type()) {
+      emitError(fileLoc) << "graph input '" << vi.name() << "' is not a tensor";
+      return {};
+    }
+    auto *tt = vi.mutable_type()->mutable_tensor_type();
+    Type et = mlirElemType(ctx, tt->elem_type());
+    if (!et) {
+      emitError(fileLoc) << "graph input '" << vi.name()
+                         << "' has unsupported element type "
+                         << dtName(tt->elem_type());
+      return {};
+    }
+    auto ov = overrides.find(vi.name());
+    if (ov != overrides.end()) {
+      if (tt->has_shape() &&
+          tt->shape().dim_size() != static_cast<int>(ov->second.size())) {
+        emitError(fileLoc) << "--input-shape " << vi.name() << " has rank "
+                           << ov->second.size() << " but the input has rank "
+                           << tt->shape().dim_size();
+        return {};
+      }
+      if (tt->has_shape())
+        for (int d = 0; d < tt->shape().dim_size(); ++d) {
+          const auto &dim = tt->shape().dim(d);
+          if (dim.has_dim_value() && dim.dim_value() != ov->second[d]) {
+            emitError(fileLoc)
+                << "--input-shape " << vi.name() << " sets dimension " << d
+                << " to " << ov->second[d] << " but the model fixes it to "
+                << dim.dim_value();
+            return {};
+          }
+        }
+      auto *shape = tt->mutable_shape();
+      shape->clear_dim();
+      for (int64_t d : ov->second)
+        shape->add_dim()->set_dim_value(d);
+      overrides.erase(ov);
+    }
+    if (!tt->has_shape()) {
+      emitError(fileLoc) << "graph input '" << vi.name()
+                         << "' has an unknown rank; give its shape with "
+                            "--input-shape "
+                         << vi.name() << "=<d0>x<d1>...";
+      return {};
+    }
+    SmallVector<int64_t> shape;
+    for (int d = 0; d < tt->shape().dim_size(); ++d) {
+      const auto &dim = tt->shape().dim(d);
+      if (!dim.has_dim_value() || dim.dim_value() < 0) {
+        emitError(fileLoc)
+            << "graph input '" << vi.name() << "' has dynamic dimension " << d
+            << (dim.has_dim_param() ? " ('" + dim.dim_param() + "')" : "")
+            << "; fix it with --input-shape " << vi.name() << "=<d0>x<d1>...";
+        return {};
+      }
+      shape.push_back(dim.dim_value());
+    }
+    if (!validDims(shape)) {
+      emitError(fileLoc) << "graph input '" << vi.name()
+                         << "' has an invalid shape";
+      return {};
+    }
+    argNames.push_back(vi.name());
+    argTypes.push_back(RankedTensorType::get(shape, et));
+  }
+
+  for (const auto &n : g.node())
+    for (const auto &name : n.input())
+      if (!name.empty())
+        ++useCount[name];
+  for (const auto &o : g.output()) {
+    graphOutputs.insert(o.name());
+    ++useCount[o.name()];
+  }
+
+  OwningOpRef<ModuleOp> module(ModuleOp::create(fileLoc));
+  b.setInsertionPointToEnd(module->getBody());
+  auto func = func::FuncOp::create(b, fileLoc, opts.funcName,
+                                   b.getFunctionType(argTypes, {}));
+  if (!g.name().empty())
+    func->setAttr("onnx.graph_name", b.getStringAttr(g.name()));
+  Block *entry = func.addEntryBlock();
+  b.setInsertionPointToEnd(entry);
+  for (auto [k, name] : llvm::enumerate(argNames)) {
+    func.setArgAttr(k, "onnx.name", b.getStringAttr(name));
+    values[name].value = entry->getArgument(k);
+  }
+  for (auto &t : *g.mutable_initializer()) {
+    if (!validDims(SmallVector<int64_t>(t.dims().begin(), t.dims().end()))) {
+      emitError(fileLoc) << "initializer '" << t.name()
+                         << "' has invalid dimensions";
+      return {};
+    }
+    if (!mlirElemType(ctx, t.data_type())) {
+      emitError(fileLoc) << "initializer '" << t.name()
+                         << "' has unsupported element type "
+                         << dtName(t.data_type());
+      return {};
+    }
+    // Float initializers are the model owner's weights; integer and bool
+    // ones are shapes, indices and masks (the public architecture).
+    values[t.name()].cst = constFromProto(
+        t, isFloatDT(t.data_type()) ? Role::Owner : Role::Public);
+  }
+
+  for (auto &n : *g.mutable_node())
+    if (failed(importNode(n)))
+      return {};
+  // Only graphs the importer accepted reach ONNX shape inference: on some
+  // ill-typed graphs ONNX 1.12's inference crashes instead of reporting.
+  if (opts.checkInferredShapes && failed(crossCheckShapes(model)))
+    return {};
+
+  loc = fileLoc;
+  SmallVector<Value> results;
+  SmallVector<Type> resultTypes;
+  for (const auto &o : g.output()) {
+    auto it = values.find(o.name());
+    if (it == values.end()) {
+      emitError(fileLoc) << "graph output '" << o.name()
+                         << "' is never computed";
+      return {};
+    }
+    Value v = valueOf(it->second);
+    if (!v)
+      return {};
+    results.push_back(v);
+    resultTypes.push_back(v.getType());
+  }
+  func::ReturnOp::create(b, fileLoc, results);
+  func.setFunctionType(b.getFunctionType(argTypes, resultTypes));
+  for (auto [k, o] : llvm::enumerate(g.output()))
+    func.setResultAttr(k, "onnx.name", b.getStringAttr(o.name()));
+  return module;
+}
+
+} // namespace umbra::onnx_import

@@ -1,0 +1,346 @@
+//===- Importer.h - the ONNX importer's internal interface ------*- C++ -*-===//
+//
+// Shared by the importer's files, one per concept:
+//   ImportONNX.cpp        entry points (parsing, files, the translation)
+//   GraphImport.cpp       graph walk, opset check, the op table's dispatch
+//   OnnxTensors.cpp       ONNX element types; tensor decoding and
+//                         materialisation as `arith.constant`, with roles
+//   ElementwiseOps.cpp, ConstantOps.cpp, ShapeOps.cpp, MaskOps.cpp,
+//   LinalgOps.cpp, NormalizationOps.cpp
+//                         op translations by family (OnnxOps.def lists them)
+// Constants are evaluated by the one evaluator, umbra/Support/ConstantEval.h.
+//
+// Roles: every constant carries who may see it. Float initializers (and
+// anything computed from them) are the model owner's; Constant nodes,
+// shape computations, literals, and integer/bool initializers (shapes,
+// indices and masks: the public architecture; no protocol has private
+// integer tensors) are public. Only public constants are evaluated; work on
+// an owner constant stays as tfm ops (the runtime runs it once per
+// deployment).
+//
+//===----------------------------------------------------------------------===//
+#ifndef UMBRA_LIB_TARGET_ONNX_IMPORTER_H
+#define UMBRA_LIB_TARGET_ONNX_IMPORTER_H
+
+#include "umbra/Support/ConstantEval.h"
+#include "umbra/Target/ONNX/ImportONNX.h"
+
+#include "umbra/Dialect/Tfm/IR/TfmOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Diagnostics.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
+
+#include <onnx/onnx_pb.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace umbra::onnx_import {
+
+using TP = onnx::TensorProto;
+using llvm::SmallVector;
+using llvm::StringRef;
+
+/// Lowest and highest default-domain opset versions the importer knows the
+/// semantics of (the ONNX 1.12 library knows opsets up to 17).
+constexpr int64_t kMinOpset = 11;
+constexpr int64_t kMaxOpset = 17;
+/// Constants computed at import time are bounded so that a pathological
+/// model cannot make the evaluator allocate unbounded memory.
+constexpr int64_t kMaxFoldedElements = int64_t(1) << 26;
+
+//===--- ONNX element types (OnnxTensors.cpp) ------------------------------===//
+bool isFloatDT(int32_t t);
+inline bool isBoolDT(int32_t t) { return t == TP::BOOL; }
+bool isIntDT(int32_t t);
+std::string dtName(int32_t t);
+size_t byteWidth(int32_t t);
+mlir::Type mlirElemType(mlir::MLIRContext *ctx, int32_t t);
+int32_t dtOfType(mlir::Type t);
+std::string shapeStr(llvm::ArrayRef<int64_t> shape);
+using ceval::numElements;
+/// Whether every dimension is non-negative and the element count fits
+/// comfortably in int64.
+bool validDims(llvm::ArrayRef<int64_t> dims);
+/// Whether every element of `t` equals the first (on the stored bytes).
+bool isSplatTensor(const TP &t);
+/// A dense_resource key for an ONNX name.
+std::string sanitizeKey(StringRef name);
+
+/// Who may see a constant (see the file comment).
+enum class Role { Public, Owner };
+
+/// A tensor whose value is known at import time.
+struct ConstTensor {
+  int32_t dtype = TP::FLOAT;
+  SmallVector<int64_t> shape;
+  /// The elements, once decoded (`value.shape == shape`).
+  ceval::Tensor value;
+  bool decoded = false;
+  /// The initializer/Constant attribute this came from, decoded lazily.
+  TP *proto = nullptr;
+  /// Set once proto's raw_data has been moved into a resource blob; the bytes
+  /// stay alive (owned by the blob) and can still be decoded.
+  bool released = false;
+  llvm::ArrayRef<char> releasedBytes;
+  Role role = Role::Public;
+  /// The initializer's name (the resource key and location), else the name
+  /// of the output that computed it.
+  std::string name;
+  mlir::Value materialized;
+
+  int64_t numElements() const { return ceval::numElements(shape); }
+  bool isFloat() const { return isFloatDT(dtype); }
+  bool isOwner() const { return role == Role::Owner; }
+  /// Integer elements (valid once decoded, for integer and bool tensors).
+  const std::vector<int64_t> &ints() const {
+    return std::get<std::vector<int64_t>>(value.data);
+  }
+};
+using ConstPtr = std::shared_ptr<ConstTensor>;
+
+/// A computed constant holding `value`, of element type `dtype`.
+ConstPtr makeConst(int32_t dtype, ceval::Tensor value,
+                   Role role = Role::Public);
+
+/// An ONNX value: a known constant or an MLIR value (never both).
+struct Entry {
+  ConstPtr cst;
+  mlir::Value value;
+  explicit operator bool() const { return cst || value; }
+};
+
+/// Builds the tfm op of an elementwise ONNX op from its operands and
+/// result type.
+using UnaryBuilder = mlir::Value (*)(mlir::OpBuilder &, mlir::Location,
+                                     mlir::Type, mlir::Value);
+using BinaryBuilder = mlir::Value (*)(mlir::OpBuilder &, mlir::Location,
+                                      mlir::Type, mlir::Value, mlir::Value);
+template <typename OpTy>
+mlir::Value buildOp(mlir::OpBuilder &b, mlir::Location loc, mlir::Type type,
+                    mlir::Value x) {
+  return OpTy::create(b, loc, type, x);
+}
+template <typename OpTy>
+mlir::Value buildOp(mlir::OpBuilder &b, mlir::Location loc, mlir::Type type,
+                    mlir::Value x, mlir::Value y) {
+  return OpTy::create(b, loc, type, x, y);
+}
+/// min(a, b) = -max(-a, -b).
+mlir::Value buildMin(mlir::OpBuilder &b, mlir::Location loc, mlir::Type type,
+                     mlir::Value x, mlir::Value y);
+/// a > b = b < a.
+mlir::Value buildGreater(mlir::OpBuilder &b, mlir::Location loc,
+                         mlir::Type type, mlir::Value x, mlir::Value y);
+
+class Importer {
+public:
+  Importer(mlir::MLIRContext &ctx, const ImportOptions &opts,
+           StringRef sourceName)
+      : ctx(&ctx), opts(opts), b(&ctx),
+        fileLoc(mlir::FileLineColLoc::get(&ctx, sourceName, 0, 0)),
+        loc(fileLoc) {}
+
+  mlir::OwningOpRef<mlir::ModuleOp> run(onnx::ModelProto &model);
+
+  using Ins = llvm::ArrayRef<Entry>;
+  using Outs = llvm::MutableArrayRef<Entry>;
+
+  //===--- op handlers, by family (OnnxOps.def) ---------------------------===//
+  // ElementwiseOps.cpp
+  mlir::LogicalResult binary(ceval::BinaryOp k, BinaryBuilder build, Ins in,
+                             Outs out);
+  mlir::LogicalResult variadic(ceval::BinaryOp k, BinaryBuilder build, Ins in,
+                               Outs out);
+  mlir::LogicalResult unary(ceval::UnaryOp k, UnaryBuilder build, Ins in,
+                            Outs out);
+  mlir::LogicalResult whereOp(Ins in, Outs out);
+  mlir::LogicalResult castOp(Ins in, Outs out);
+  // ConstantOps.cpp
+  mlir::LogicalResult constantOp(Ins in, Outs out);
+  mlir::LogicalResult constantOfShape(Ins in, Outs out);
+  mlir::LogicalResult shapeOp(Ins in, Outs out);
+  mlir::LogicalResult sizeOp(Ins in, Outs out);
+  mlir::LogicalResult rangeOp(Ins in, Outs out);
+  mlir::LogicalResult cumSumOp(Ins in, Outs out);
+  mlir::LogicalResult identityOp(Ins in, Outs out);
+  mlir::LogicalResult dropoutOp(Ins in, Outs out);
+  // ShapeOps.cpp
+  mlir::LogicalResult reshapeOp(Ins in, Outs out);
+  mlir::LogicalResult flattenOp(Ins in, Outs out);
+  mlir::LogicalResult squeezeOp(Ins in, Outs out);
+  mlir::LogicalResult unsqueezeOp(Ins in, Outs out);
+  mlir::LogicalResult transposeOp(Ins in, Outs out);
+  mlir::LogicalResult concatOp(Ins in, Outs out);
+  mlir::LogicalResult splitOp(Ins in, Outs out);
+  mlir::LogicalResult sliceOp(Ins in, Outs out);
+  mlir::LogicalResult gatherOp(Ins in, Outs out);
+  mlir::LogicalResult expandOp(Ins in, Outs out);
+  // MaskOps.cpp
+  mlir::LogicalResult triluOp(Ins in, Outs out);
+  // LinalgOps.cpp
+  mlir::LogicalResult matmulOp(Ins in, Outs out);
+  mlir::LogicalResult gemmOp(Ins in, Outs out);
+  // NormalizationOps.cpp
+  mlir::LogicalResult softmaxOp(Ins in, Outs out);
+  mlir::LogicalResult layerNormOp(Ins in, Outs out);
+  mlir::LogicalResult reduceOp(Ins in, Outs out);
+
+private:
+  mlir::MLIRContext *ctx;
+  const ImportOptions &opts;
+  mlir::OpBuilder b;
+  mlir::Location fileLoc;
+  mlir::Location loc;
+  int64_t opset = 0;
+  onnx::NodeProto *node = nullptr;
+  /// The node's name, or its first output's name for unnamed nodes.
+  std::string nodeLabel;
+  llvm::StringMap<Entry> values;
+  llvm::StringMap<unsigned> useCount;
+  llvm::StringSet<> graphOutputs;
+  /// Shapes computed for node outputs, checked against ONNX shape inference
+  /// once the graph has been imported.
+  struct ComputedShape {
+    std::string name;
+    SmallVector<int64_t> shape;
+    std::string node;
+  };
+  std::vector<ComputedShape> computed;
+
+  // GraphImport.cpp
+  mlir::LogicalResult checkOpsSupported(const onnx::GraphProto &g);
+  mlir::LogicalResult dispatch(Ins in, Outs out);
+  mlir::LogicalResult importNode(onnx::NodeProto &n);
+  mlir::LogicalResult crossCheckShapes(onnx::ModelProto &model);
+
+  //===--- diagnostics ---------------------------------------------------===//
+  mlir::InFlightDiagnostic nodeError() {
+    return mlir::emitError(loc) << "'" << node->op_type() << "' node '"
+                                << nodeLabel << "' (opset " << opset << "): ";
+  }
+  /// Reports a failed evaluation (division by zero, undefined op).
+  mlir::LogicalResult evalError(ceval::Status s);
+
+  //===--- attributes ----------------------------------------------------===//
+  const onnx::AttributeProto *attr(StringRef name) const {
+    for (const auto &a : node->attribute())
+      if (a.name() == name)
+        return &a;
+    return nullptr;
+  }
+  int64_t attrInt(StringRef name, int64_t def) const {
+    const auto *a = attr(name);
+    return a ? a->i() : def;
+  }
+  float attrFloat(StringRef name, float def) const {
+    const auto *a = attr(name);
+    return a ? a->f() : def;
+  }
+  std::optional<SmallVector<int64_t>> attrInts(StringRef name) const {
+    const auto *a = attr(name);
+    if (!a)
+      return std::nullopt;
+    return SmallVector<int64_t>(a->ints().begin(), a->ints().end());
+  }
+
+  //===--- entries -------------------------------------------------------===//
+  llvm::ArrayRef<int64_t> shapeOf(const Entry &e) const {
+    if (e.cst)
+      return e.cst->shape;
+    return mlir::cast<mlir::RankedTensorType>(e.value.getType()).getShape();
+  }
+  int32_t dtypeOf(const Entry &e) const {
+    if (e.cst)
+      return e.cst->dtype;
+    return dtOfType(
+        mlir::cast<mlir::RankedTensorType>(e.value.getType()).getElementType());
+  }
+  int64_t rankOf(const Entry &e) const { return shapeOf(e).size(); }
+  mlir::RankedTensorType tensorType(llvm::ArrayRef<int64_t> shape,
+                                    int32_t dtype) {
+    return mlir::RankedTensorType::get(shape, mlirElemType(ctx, dtype));
+  }
+  mlir::Value valueOf(const Entry &e) {
+    if (e.value)
+      return e.value;
+    return materialize(*e.cst);
+  }
+  /// All present inputs are public constants: the evaluator may compute the
+  /// result (which is public).
+  bool foldable(Ins ins) const {
+    for (const Entry &e : ins)
+      if (e && (!e.cst || e.cst->isOwner()))
+        return false;
+    return true;
+  }
+  bool allConst(Ins ins) const {
+    for (const Entry &e : ins)
+      if (e && !e.cst)
+        return false;
+    return true;
+  }
+  /// The role of a result computed from `ins`: the owner's if any input is.
+  static Role roleOf(Ins ins) {
+    for (const Entry &e : ins)
+      if (e && e.cst && e.cst->isOwner())
+        return Role::Owner;
+    return Role::Public;
+  }
+
+  // OnnxTensors.cpp
+  mlir::LogicalResult decode(ConstTensor &c);
+  /// Decodes every present input (all constants).
+  mlir::LogicalResult decodeAll(Ins ins);
+  mlir::Value materialize(ConstTensor &c);
+  mlir::TypedAttr makeResourceAttr(ConstTensor &c, mlir::RankedTensorType ty);
+  mlir::TypedAttr makeDenseAttr(ConstTensor &c, mlir::RankedTensorType ty);
+  ConstPtr constFromProto(TP &t, Role role);
+  mlir::FailureOr<SmallVector<int64_t>> constInts(const Entry &e,
+                                                  StringRef what);
+  /// An integer list that newer opsets take from input `index` and older
+  /// ones from the attribute `name` (axes, split sizes); empty when absent,
+  /// an error if `required`.
+  mlir::FailureOr<SmallVector<int64_t>> listArg(Ins in, unsigned index,
+                                                StringRef name, bool fromInput,
+                                                bool required = false);
+  mlir::FailureOr<int64_t> normAxis(int64_t axis, int64_t rank);
+  mlir::LogicalResult checkFoldSize(int64_t n);
+  ConstPtr scalarConst(int32_t dtype, double v);
+
+  //===--- emission helpers (ShapeOps.cpp) ---------------------------------===//
+  mlir::Value emitReshape(mlir::Value v, llvm::ArrayRef<int64_t> shape);
+  mlir::Value emitTranspose(mlir::Value v, llvm::ArrayRef<int64_t> perm);
+  mlir::Value emitSlice(mlir::Value v, llvm::ArrayRef<int64_t> offsets,
+                        llvm::ArrayRef<int64_t> strides,
+                        llvm::ArrayRef<int64_t> sizes);
+  mlir::Value emitConstIndices(llvm::ArrayRef<int64_t> idx);
+  mlir::LogicalResult reshapeLike(Ins in, Outs out,
+                                  llvm::ArrayRef<int64_t> shape);
+  mlir::LogicalResult sliceImpl(const Entry &x,
+                                llvm::ArrayRef<int64_t> offsets,
+                                llvm::ArrayRef<int64_t> steps,
+                                llvm::ArrayRef<int64_t> sizes, Entry &out);
+};
+
+/// One row of OnnxOps.def, for the op list and the opset check.
+struct OpInfo {
+  StringRef name;
+  int64_t sinceOpset;
+  StringRef family;
+  StringRef tfmForm;
+};
+/// The rows of OnnxOps.def, in table order.
+llvm::ArrayRef<OpInfo> supportedOps();
+/// The row for `opType`, or null.
+const OpInfo *lookupOp(StringRef opType);
+
+} // namespace umbra::onnx_import
+
+#endif // UMBRA_LIB_TARGET_ONNX_IMPORTER_H

@@ -1,0 +1,171 @@
+//===- NormalizationOps.cpp - ONNX normalisation and reductions to tfm ----===//
+//
+// Softmax (opset-dependent axis semantics), LayerNormalization and the
+// ReduceMean/ReduceSum/ReduceMax reductions.
+//
+//===----------------------------------------------------------------------===//
+#include "Importer.h"
+
+using namespace mlir;
+
+namespace umbra::onnx_import {
+
+LogicalResult Importer::softmaxOp(Ins in, Outs out) {
+  const Entry &x = in[0];
+  if (!isFloatDT(dtypeOf(x)))
+    return nodeError() << "expects a float tensor", failure();
+  llvm::ArrayRef<int64_t> s = shapeOf(x);
+  int64_t r = s.size();
+  auto axis = normAxis(attrInt("axis", opset >= 13 ? -1 : 1), r);
+  if (failed(axis))
+    return failure();
+  Value v = valueOf(x);
+  if (!v)
+    return failure();
+  if (opset >= 13 || *axis == r - 1) {
+    out[0].value = tfm::SoftmaxOp::create(b, loc, v.getType(), v,
+                                          b.getI64IntegerAttr(*axis - r));
+    return success();
+  }
+  // Before opset 13 Softmax normalises the input coerced to 2-D at `axis`.
+  SmallVector<int64_t> flat = {numElements(s.take_front(*axis)),
+                               numElements(s.drop_front(*axis))};
+  Value f = emitReshape(v, flat);
+  f = tfm::SoftmaxOp::create(b, loc, f.getType(), f, b.getI64IntegerAttr(-1));
+  out[0].value = emitReshape(f, s);
+  return success();
+}
+
+LogicalResult Importer::layerNormOp(Ins in, Outs out) {
+  if (in.size() < 2 || !in[0] || !in[1])
+    return nodeError() << "expects X and Scale", failure();
+  bool statsUsed = false;
+  for (size_t k = 1; k < out.size(); ++k)
+    statsUsed |= !node->output(k).empty() && useCount.lookup(node->output(k));
+  const Entry &x = in[0];
+  int32_t dt = dtypeOf(x);
+  if (!isFloatDT(dt))
+    return nodeError() << "expects a float tensor", failure();
+  llvm::ArrayRef<int64_t> s = shapeOf(x);
+  int64_t r = s.size();
+  auto axis = normAxis(attrInt("axis", -1), r);
+  if (failed(axis))
+    return failure();
+  float eps = attrFloat("epsilon", 1e-5f);
+  llvm::ArrayRef<int64_t> normShape = s.drop_front(*axis);
+  auto param = [&](const Entry &e) -> Value {
+    Value v = valueOf(e);
+    if (!v)
+      return {};
+    if (shapeOf(e) == normShape)
+      return v;
+    // [1, ..., 1, normalised dims]: drop the leading ones.
+    llvm::ArrayRef<int64_t> ps = shapeOf(e);
+    while (ps.size() > normShape.size() && ps.front() == 1)
+      ps = ps.drop_front();
+    if (ps == normShape)
+      return emitReshape(v, normShape);
+    SmallVector<int64_t> bc;
+    if (!ceval::broadcastShapes(ps, normShape, bc) ||
+        llvm::ArrayRef<int64_t>(bc) != normShape) {
+      nodeError() << "scale/bias shape " << shapeStr(shapeOf(e))
+                  << " does not match the normalised shape "
+                  << shapeStr(normShape);
+      return {};
+    }
+    if (ps.size() < shapeOf(e).size())
+      v = emitReshape(v, ps);
+    return tfm::ExpandOp::create(b, loc, tensorType(normShape, dt), v);
+  };
+  Value xv = valueOf(x);
+  Value scale = param(in[1]);
+  Value bias;
+  if (!xv || !scale)
+    return failure();
+  if (in.size() > 2 && in[2] && !(bias = param(in[2])))
+    return failure();
+  out[0].value = tfm::LayerNormOp::create(b, loc, xv.getType(), xv, scale, bias,
+                                          b.getI64IntegerAttr(*axis - r),
+                                          b.getF32FloatAttr(eps));
+  if (statsUsed) {
+    // Training-style outputs (never used by exported transformers): the mean
+    // and 1/sqrt(var + eps) over the normalised axes, decomposed.
+    SmallVector<int64_t> axes, statShape(s);
+    for (int64_t d = *axis; d < r; ++d) {
+      axes.push_back(d);
+      statShape[d] = 1;
+    }
+    auto statTy = tensorType(statShape, dt);
+    auto axesAttr = b.getDenseI64ArrayAttr(axes);
+    auto keep = b.getBoolAttr(true);
+    Value mean = tfm::ReduceMeanOp::create(b, loc, statTy, xv, axesAttr, keep);
+    Value d = tfm::SubOp::create(b, loc, xv.getType(), xv, mean);
+    Value sq = tfm::MulOp::create(b, loc, xv.getType(), d, d);
+    Value var = tfm::ReduceMeanOp::create(b, loc, statTy, sq, axesAttr, keep);
+    Value e = materialize(*scalarConst(dt, eps));
+    if (!e)
+      return failure();
+    Value sd = tfm::SqrtOp::create(
+        b, loc, statTy, tfm::AddOp::create(b, loc, statTy, var, e));
+    if (out.size() > 1)
+      out[1].value = mean;
+    if (out.size() > 2)
+      out[2].value = tfm::ReciprocalOp::create(b, loc, statTy, sd);
+  }
+  return success();
+}
+
+LogicalResult Importer::reduceOp(Ins in, Outs out) {
+  const Entry &x = in[0];
+  StringRef op = node->op_type();
+  if (!isFloatDT(dtypeOf(x)))
+    return nodeError() << "expects a float tensor", failure();
+  llvm::ArrayRef<int64_t> s = shapeOf(x);
+  int64_t r = s.size();
+  bool axesInput = op == "ReduceSum" && opset >= 13;
+  auto axesOr = listArg(in, 1, "axes", axesInput);
+  if (failed(axesOr))
+    return failure();
+  SmallVector<int64_t> axes = *axesOr;
+  bool keep = attrInt("keepdims", 1) != 0;
+  if (axes.empty()) {
+    if (axesInput && attrInt("noop_with_empty_axes", 0)) {
+      out[0] = x;
+      return success();
+    }
+    for (int64_t d = 0; d < r; ++d)
+      axes.push_back(d);
+  }
+  SmallVector<bool> red(r, false);
+  for (int64_t &a : axes) {
+    auto n = normAxis(a, r);
+    if (failed(n))
+      return failure();
+    a = *n;
+    red[a] = true;
+  }
+  llvm::sort(axes);
+  axes.erase(std::unique(axes.begin(), axes.end()), axes.end());
+  SmallVector<int64_t> shape;
+  for (int64_t d = 0; d < r; ++d) {
+    if (!red[d])
+      shape.push_back(s[d]);
+    else if (keep)
+      shape.push_back(1);
+  }
+  Value v = valueOf(x);
+  if (!v)
+    return failure();
+  auto ty = tensorType(shape, dtypeOf(x));
+  auto axesAttr = b.getDenseI64ArrayAttr(axes);
+  auto keepAttr = b.getBoolAttr(keep);
+  if (op == "ReduceSum")
+    out[0].value = tfm::ReduceSumOp::create(b, loc, ty, v, axesAttr, keepAttr);
+  else if (op == "ReduceMean")
+    out[0].value = tfm::ReduceMeanOp::create(b, loc, ty, v, axesAttr, keepAttr);
+  else
+    out[0].value = tfm::ReduceMaxOp::create(b, loc, ty, v, axesAttr, keepAttr);
+  return success();
+}
+
+} // namespace umbra::onnx_import
