@@ -21,6 +21,8 @@
 //===----------------------------------------------------------------------===//
 #include "umbra/Target/ONNX/ImportONNX.h"
 
+#include "umbra/Dialect/Mpc/IR/MpcAttributes.h"
+#include "umbra/Dialect/Mpc/IR/MpcDialect.h"
 #include "umbra/Dialect/Tfm/IR/TfmDialect.h"
 #include "umbra/Dialect/Tfm/IR/TfmOps.h"
 
@@ -236,6 +238,10 @@ struct ConstTensor {
   llvm::ArrayRef<char> releasedBytes;
   /// A model weight: never rewritten by the evaluator.
   bool weight = false;
+  /// Real data of the model owner (a float initializer or a weight stored
+  /// as a node): marked `mpc.visibility = owner`, never folded into a
+  /// literal; every other constant is marked public.
+  bool owner = false;
   std::string name;
   Value materialized;
 
@@ -483,7 +489,7 @@ private:
   /// may compute the result.
   bool foldable(Ins ins) const {
     for (const Entry &e : ins)
-      if (e && (!e.cst || e.cst->weight))
+      if (e && (!e.cst || e.cst->weight || e.cst->owner))
         return false;
     return true;
   }
@@ -625,6 +631,7 @@ ConstPtr Importer::constFromProto(TP &t, bool isInitializer) {
   c->name = t.name();
   c->weight = isInitializer && isFloatDT(c->dtype) &&
               c->numElements() > opts.resourceThreshold;
+  c->owner = isInitializer && isFloatDT(c->dtype);
   return c;
 }
 
@@ -898,7 +905,13 @@ Value Importer::materialize(ConstTensor &c) {
   Location cloc =
       c.name.empty() ? loc
                      : Location(NameLoc::get(b.getStringAttr(c.name), fileLoc));
-  c.materialized = arith::ConstantOp::create(b, cloc, ty, attr);
+  auto cst = arith::ConstantOp::create(b, cloc, ty, attr);
+  // Roles are declared here, once: initializers are the owner's, literals
+  // public (mpc-assign-roles applies the user's overrides).
+  cst->setAttr(mpc::kVisibilityAttrName,
+               mpc::VisibilityAttr::get(ctx, c.owner ? mpc::Visibility::owner
+                                                     : mpc::Visibility::public_));
+  c.materialized = cst;
   return c.materialized;
 }
 
@@ -1429,6 +1442,7 @@ LogicalResult Importer::constantOp(Ins, Outs out) {
     ConstPtr c = constFromProto(*t, /*isInitializer=*/false);
     c->weight = c->isFloat() && c->numElements() > opts.resourceThreshold &&
                 !isSplatTensor(*t);
+    c->owner = c->weight;
     if (c->name.empty())
       c->name = node->output(0);
     out[0].cst = c;
@@ -3055,7 +3069,8 @@ OwningOpRef<ModuleOp> importONNX(StringRef buffer, StringRef bufferName,
                                  MLIRContext &context,
                                  const ImportOptions &options) {
   context
-      .loadDialect<tfm::TfmDialect, func::FuncDialect, arith::ArithDialect>();
+      .loadDialect<tfm::TfmDialect, mpc::MpcDialect, func::FuncDialect,
+                   arith::ArithDialect>();
   Location fileLoc = FileLineColLoc::get(&context, bufferName, 0, 0);
   try {
     if (looksTextual(buffer, bufferName))
@@ -3080,7 +3095,8 @@ OwningOpRef<ModuleOp> importONNX(StringRef buffer, StringRef bufferName,
 OwningOpRef<ModuleOp> importONNXFile(StringRef path, MLIRContext &context,
                                      const ImportOptions &options) {
   context
-      .loadDialect<tfm::TfmDialect, func::FuncDialect, arith::ArithDialect>();
+      .loadDialect<tfm::TfmDialect, mpc::MpcDialect, func::FuncDialect,
+                   arith::ArithDialect>();
   Location fileLoc = FileLineColLoc::get(&context, path, 0, 0);
   auto readWhole = [&]() -> OwningOpRef<ModuleOp> {
     auto buf = llvm::MemoryBuffer::getFileOrSTDIN(
