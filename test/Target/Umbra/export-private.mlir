@@ -18,8 +18,8 @@
 // CHECK-NEXT: instr 7: Share {{.*}} vis=Shared
 // CHECK-NEXT: instr 8: MatMul {{.*}} vis=Shared
 // CHECK-NEXT: instr 9: Trunc {{.*}} vis=Shared
-// The client's value used by a shared op without mpc.share: shared at that
-// use, once (what an mpc.share there would do).
+// The client's value shared where it meets shared data (the lowering's
+// mpc.share; the exporter refuses the mix without it, export-errors.mlir).
 // CHECK-NEXT: instr 10: Slice [0] -> [[[XS:[0-9]+]]] {{.*}} vis=Client
 // CHECK-NEXT: instr 11: Share [[[XS]]] -> {{.*}} vis=Shared
 // CHECK-NEXT: instr 12: Add {{.*}} vis=Shared
@@ -63,7 +63,8 @@ func.func @main(%x: tensor<2x4xf32> {onnx.name = "x"})
   %y = mpc.matmul %rs, %ws : (!mpc.tensor<2x4, shared, frac = 16>, !mpc.tensor<4x3, shared, frac = 16>) -> !mpc.tensor<2x3, shared, frac = 32>
   %yt = mpc.trunc %y {bits = 16 : i64} : !mpc.tensor<2x3, shared, frac = 32> -> !mpc.tensor<2x3, shared, frac = 16>
   %xs = mpc.slice %xe {offsets = array<i64: 0, 0>, strides = array<i64: 1, 1>} : !mpc.tensor<2x4, client, frac = 16> -> !mpc.tensor<2x3, client, frac = 16>
-  %sum = mpc.add %yt, %xs : (!mpc.tensor<2x3, shared, frac = 16>, !mpc.tensor<2x3, client, frac = 16>) -> !mpc.tensor<2x3, shared, frac = 16>
+  %xss = mpc.share %xs : !mpc.tensor<2x3, client, frac = 16> -> !mpc.tensor<2x3, shared, frac = 16>
+  %sum = mpc.add %yt, %xss : (!mpc.tensor<2x3, shared, frac = 16>, !mpc.tensor<2x3, shared, frac = 16>) -> !mpc.tensor<2x3, shared, frac = 16>
   %o = mpc.reveal %sum {to = #mpc.reveal_target<client>, reason = "model output"} : !mpc.tensor<2x3, shared, frac = 16> -> !mpc.tensor<2x3, client, frac = 16>
   return %o, %r : !mpc.tensor<2x3, client, frac = 16>, !mpc.tensor<2x4, client, frac = 16>
 }
