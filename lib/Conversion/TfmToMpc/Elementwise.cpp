@@ -51,8 +51,8 @@ static LogicalResult lowerWhere(Lowering &l, tfm::WhereOp op) {
   std::optional<SmallVector<double>> cond =
       getConstantValues(op.getCondition());
   if (!cond || l.visibilityOf(op.getCondition()) != Visibility::public_)
-    return op.emitOpError("selects by a computed or private condition, "
-                          "which has no MPC lowering yet; only public "
+    return op.emitOpError("selects by a computed condition (or a private "
+                          "one), which has no MPC lowering yet; only public "
                           "constant masks are supported");
   auto condTy = cast<RankedTensorType>(op.getCondition().getType());
   SmallVector<float> m(cond->begin(), cond->end());

@@ -37,8 +37,8 @@ static LogicalResult lowerGather(Lowering &l, tfm::GatherOp g) {
   std::optional<SmallVector<double>> idx = getConstantValues(g.getIndices());
   if (!idx || idx->empty() ||
       l.visibilityOf(g.getIndices()) != Visibility::public_)
-    return g.emitOpError("gathers by indices computed from the inputs or "
-                         "private, which has no MPC lowering; only public "
+    return g.emitOpError("gathers by indices computed from the inputs (or "
+                         "private ones), which has no MPC lowering; only public "
                          "constant indices are supported");
   FailureOr<Value> x = l.get(g.getData());
   if (failed(x))
