@@ -57,10 +57,11 @@ struct ImportPhaseOptions {
 /// How the non-linear functions are approximated (convert-tfm-to-mpc today,
 /// mpc-approximate later).
 struct ApproximationOptions {
-  double geluThreshold = ConvertTfmToMpcOptions().geluThreshold;
-  unsigned geluDegree = ConvertTfmToMpcOptions().geluDegree;
-  double siluThreshold = ConvertTfmToMpcOptions().siluThreshold;
-  unsigned siluDegree = ConvertTfmToMpcOptions().siluDegree;
+  // Defaults: the pass's own.
+  double geluThreshold = ConvertTfmToMpcOptions().geluThreshold,
+         siluThreshold = ConvertTfmToMpcOptions().siluThreshold;
+  unsigned geluDegree = ConvertTfmToMpcOptions().geluDegree,
+           siluDegree = ConvertTfmToMpcOptions().siluDegree;
   int64_t expSquarings = ConvertTfmToMpcOptions().expSquarings;
 
   template <typename Binder>
@@ -79,17 +80,14 @@ struct ApproximationOptions {
 /// The fixed-point encoding (convert-tfm-to-mpc).
 struct LoweringPhaseOptions {
   unsigned fracBits = ConvertTfmToMpcOptions().fracBits;
-  double maskedScore = ConvertTfmToMpcOptions().maskedScore;
-  double varianceMax = ConvertTfmToMpcOptions().varianceMax;
+  double maskedScore = ConvertTfmToMpcOptions().maskedScore,
+         varianceMax = ConvertTfmToMpcOptions().varianceMax;
 
   template <typename Binder>
   void bind(Binder &b) {
-    b.opt("frac-bits", fracBits,
-          "Fractional bits of the fixed-point encoding (1-24)");
-    b.opt("masked-score", maskedScore,
-          "Score given to causally masked positions before the row maximum");
-    b.opt("variance-max", varianceMax,
-          "Largest variance (mean square) a normalisation may see");
+    b.opt("frac-bits", fracBits, "Fractional bits of the encoding (1-24)");
+    b.opt("masked-score", maskedScore, "Score of causally masked positions");
+    b.opt("variance-max", varianceMax, "Largest variance a norm may see");
   }
 };
 
