@@ -4,6 +4,7 @@
 #include "umbra/Dialect/Tfm/Transforms/Passes.h"
 
 #include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
@@ -31,8 +32,13 @@ std::string PipelineOptions::verify() const {
 void umbra::buildUmbraPipeline(OpPassManager &pm,
                                const PipelineOptions &options) {
   // Import phase (after the importer): semantic ops, then the declared roles.
+  // Equal constants are not merged on tfm: their roles may differ (an
+  // owner's weight equal to a public literal must stay the owner's). After
+  // the lowering, an encode's type carries the role, so merging is safe.
+  GreedyRewriteConfig keepConstants;
+  keepConstants.enableConstantCSE(false);
   pm.addPass(tfm::createTfmFuse());
-  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCanonicalizerPass(keepConstants));
   if (options.compileTo == CompileTo::tfm)
     return;
   pm.addPass(createMpcAssignRoles(options.import.roles));
