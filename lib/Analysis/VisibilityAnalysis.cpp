@@ -5,6 +5,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/TypeUtilities.h"
 
 using namespace mlir;
 using namespace umbra;
@@ -36,15 +37,15 @@ static std::optional<Visibility> explicitVisibility(Attribute attr) {
   return std::nullopt;
 }
 
-Visibility VisibilityAnalysis::constantVisibility(Operation *constant) const {
-  // The importer marks initializers as the owner's; declaring the weights
-  // public (--public-weights) overrides that.
+Visibility VisibilityAnalysis::constantVisibility(Operation *constant) {
   if (auto v = explicitVisibility(constant->getAttr(kVisibilityAttrName)))
-    return *v == Visibility::owner && publicWeights ? Visibility::public_ : *v;
-  auto value = dyn_cast<ElementsAttr>(constant->getAttr("value"));
-  bool isWeight = value && isa<FloatType>(value.getElementType()) &&
-                  !value.isSplat() && value.getNumElements() > 1;
-  return isWeight && !publicWeights ? Visibility::owner : Visibility::public_;
+    return *v;
+  // Undeclared real data is a secret of the model owner: a constant nobody
+  // marked can cost MPC work, never leak a weight.
+  for (Type t : constant->getResultTypes())
+    if (isa<FloatType>(getElementTypeOrSelf(t)))
+      return Visibility::owner;
+  return Visibility::public_;
 }
 
 LogicalResult VisibilityAnalysis::visitOperation(
@@ -75,10 +76,9 @@ void VisibilityAnalysis::setToEntryState(VisibilityLattice *lattice) {
 }
 
 LogicalResult umbra::runVisibilityAnalysis(Operation *root,
-                                           DataFlowSolver &solver,
-                                           bool publicWeights) {
+                                           DataFlowSolver &solver) {
   dataflow::loadBaselineAnalyses(solver);
-  solver.load<VisibilityAnalysis>(publicWeights);
+  solver.load<VisibilityAnalysis>();
   return solver.initializeAndRun(root);
 }
 

@@ -1,38 +1,112 @@
-//===- Pipelines.cpp - Umbra's default compilation pipeline ---------------===//
+//===- Pipelines.cpp - Umbra's compilation pipeline and its options -------===//
 #include "umbra/Pipelines/Pipelines.h"
 
-#include "umbra/Conversion/Passes.h"
-#include "umbra/Dialect/Mpc/Transforms/Passes.h"
 #include "umbra/Dialect/Tfm/Transforms/Passes.h"
 
 #include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
+using namespace umbra;
+
+ConvertTfmToMpcOptions PipelineOptions::convertTfmToMpc() const {
+  ConvertTfmToMpcOptions o;
+  o.fracBits = lowering.fracBits;
+  o.maskedScore = lowering.maskedScore;
+  o.varianceMax = lowering.varianceMax;
+  o.geluThreshold = approximation.geluThreshold;
+  o.geluDegree = approximation.geluDegree;
+  o.siluThreshold = approximation.siluThreshold;
+  o.siluDegree = approximation.siluDegree;
+  o.expSquarings = approximation.expSquarings;
+  return o;
+}
+
+std::string PipelineOptions::verify() const {
+  if (std::string err = verifyMpcAssignRolesOptions(import.roles); !err.empty())
+    return err;
+  return verifyConvertTfmToMpcOptions(convertTfmToMpc());
+}
 
 void umbra::buildUmbraPipeline(OpPassManager &pm,
-                               const UmbraPipelineOptions &options) {
+                               const PipelineOptions &options) {
+  // Import phase (after the importer): semantic ops, then the declared roles.
+  // Equal constants are not merged on tfm: their roles may differ (an
+  // owner's weight equal to a public literal must stay the owner's). After
+  // the lowering, an encode's type carries the role, so merging is safe.
+  GreedyRewriteConfig keepConstants;
+  keepConstants.enableConstantCSE(false);
   pm.addPass(tfm::createTfmFuse());
-  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCanonicalizerPass(keepConstants));
   if (options.compileTo == CompileTo::tfm)
     return;
-  mpc::MpcRelocateOptions relocate;
-  relocate.publicWeights =
-      options.publicWeights ? ".*" : options.publicWeightNames.getValue();
-  pm.addPass(mpc::createMpcRelocate(relocate));
-  ConvertTfmToMpcOptions lower;
-  lower.fracBits = options.fracBits;
-  lower.publicWeights = options.publicWeights;
-  pm.addPass(createConvertTfmToMpc(lower));
+  pm.addPass(createMpcAssignRoles(options.import.roles));
+  pm.addPass(createMpcRelocate());
+  // Approximation and lowering: one pass today.
+  pm.addPass(createConvertTfmToMpc(options.convertTfmToMpc()));
+  // Optimisation.
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+}
+
+namespace {
+/// Declares one pass-pipeline option per phase option, defaulted to the
+/// phase's default.
+struct DeclareBinder {
+  UmbraPipelineOptions &parent;
+  template <typename T>
+  void opt(StringRef name, T &field, StringRef desc) {
+    auto o = std::make_unique<UmbraPipelineOptions::Option<T>>(
+        parent, name, llvm::cl::desc(desc), llvm::cl::init(field));
+    parent.byName[name] = o.get();
+    parent.owned.push_back(std::move(o));
+  }
+  void list(StringRef name, llvm::SmallVector<std::string> &, StringRef desc) {
+    auto o = std::make_unique<UmbraPipelineOptions::ListOption<std::string>>(
+        parent, name, llvm::cl::desc(desc));
+    parent.byName[name] = o.get();
+    parent.owned.push_back(std::move(o));
+  }
+};
+
+/// Reads the parsed values back into the phases' structs.
+struct ReadBinder {
+  const UmbraPipelineOptions &parent;
+  template <typename T>
+  void opt(StringRef name, T &field, StringRef) {
+    field = *static_cast<UmbraPipelineOptions::Option<T> *>(
+        parent.byName.lookup(name));
+  }
+  void list(StringRef name, llvm::SmallVector<std::string> &field, StringRef) {
+    auto *o = static_cast<UmbraPipelineOptions::ListOption<std::string> *>(
+        parent.byName.lookup(name));
+    field.assign(o->begin(), o->end());
+  }
+};
+} // namespace
+
+UmbraPipelineOptions::UmbraPipelineOptions() {
+  PipelineOptions defaults;
+  DeclareBinder binder{*this};
+  defaults.bind(binder);
+}
+
+PipelineOptions UmbraPipelineOptions::get() const {
+  PipelineOptions out;
+  ReadBinder binder{*this};
+  out.bind(binder);
+  out.compileTo = compileTo;
+  return out;
 }
 
 void umbra::registerUmbraPipelines() {
   PassPipelineRegistration<UmbraPipelineOptions>(
       "umbra-pipeline",
-      "Umbra's default pipeline: tfm-fuse, canonicalize, mpc-relocate, "
-      "convert-tfm-to-mpc, canonicalize, cse (compile-to=tfm stops after "
-      "fusion)",
-      buildUmbraPipeline);
+      "Umbra's pipeline: tfm-fuse, canonicalize, mpc-assign-roles, "
+      "mpc-relocate, convert-tfm-to-mpc, canonicalize, cse (compile-to=tfm "
+      "stops after fusion); options as mpc-compile's flags",
+      [](OpPassManager &pm, const UmbraPipelineOptions &options) {
+        buildUmbraPipeline(pm, options.get());
+      });
 }

@@ -2,13 +2,16 @@
 //
 // The user's driver, in the manner of iree-compile:
 //
-//   mpc-compile model.onnx -o model.umbra [--compile-to=tfm|mpc|umbra]
-//               [--input-shape input_ids=1x32] [--frac-bits 16]
-//               [--public-weights] [--leakage-report] [--timing]
+//   mpc-compile model.onnx -o model.umbra [--compile-to=tfm|mpc|artifact]
+//               [--input-shape input_ids=1x32] [--role NAME=client|owner|public]
+//               [--public-weights] [--public-weight-names REGEX]
+//               [--frac-bits 16] [--gelu-degree 7] ... [--leakage-report]
 //
 // imports the model (ONNX binary or text; `.mlir` input skips the import),
 // runs the Umbra pipeline and writes tfm or mpc IR, or the artifact mpc-run
-// executes. Every failure is a diagnostic and a non-zero exit status.
+// executes. The pipeline's flags are its phases' options (Pipelines.h), with
+// the names of the pass options they set. Every failure is a diagnostic and
+// a non-zero exit status.
 //
 //===----------------------------------------------------------------------===//
 #include "umbra/Dialect/Mpc/IR/MpcDialect.h"
@@ -27,12 +30,13 @@
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Support/Timing.h"
 #include "llvm/Support/CommandLine.h"
-#include "llvm/Support/Regex.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Process.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
+
+#include <memory>
 
 using namespace mlir;
 namespace cl = llvm::cl;
@@ -48,36 +52,22 @@ static cl::opt<std::string> outputFile("o",
                                                 "stdout)"),
                                        cl::value_desc("file"), cl::init("-"),
                                        cl::cat(category));
-static cl::opt<umbra::CompileTo>
-    compileTo("compile-to", cl::desc("Stop after this stage"),
-              cl::init(umbra::CompileTo::umbra),
-              cl::values(clEnumValN(umbra::CompileTo::tfm, "tfm",
-                                    "imported and fused tfm IR (text)"),
-                         clEnumValN(umbra::CompileTo::mpc, "mpc",
-                                    "protocol-level mpc IR (text)"),
-                         clEnumValN(umbra::CompileTo::umbra, "umbra",
-                                    "the runtime's artifact (default)")),
-              cl::cat(category));
+static cl::opt<umbra::CompileTo> compileTo(
+    "compile-to", cl::desc("Stop after this phase"),
+    cl::init(umbra::CompileTo::artifact),
+    cl::values(
+        clEnumValN(umbra::CompileTo::tfm, "tfm",
+                   "imported and fused tfm IR (text)"),
+        clEnumValN(umbra::CompileTo::mpc, "mpc", "protocol-level mpc IR (text)"),
+        clEnumValN(umbra::CompileTo::artifact, "artifact",
+                   "the runtime's artifact (default)"),
+        clEnumValN(umbra::CompileTo::artifact, "umbra", "same as artifact")),
+    cl::cat(category));
 static cl::list<std::string>
     inputShapes("input-shape",
                 cl::desc("Static shape for a graph input: name=1x32 "
                          "(repeatable)"),
                 cl::value_desc("name=shape"), cl::cat(category));
-static cl::opt<unsigned> fracBits("frac-bits",
-                                  cl::desc("Fractional bits of the fixed-point "
-                                           "encoding (1-24)"),
-                                  cl::init(16), cl::cat(category));
-static cl::opt<bool> publicWeights("public-weights",
-                                   cl::desc("Treat the model's weights as "
-                                            "public"),
-                                   cl::cat(category));
-static cl::opt<std::string> publicWeightNames(
-    "public-weight-names",
-    cl::desc("Regular expression (full match) over weight names, the ONNX "
-             "initializer names, that are public: a frozen public base, "
-             "public LoRA bases; the client computes what depends only on "
-             "them and its input"),
-    cl::value_desc("regex"), cl::cat(category));
 static cl::opt<bool> leakageReport(
     "leakage-report",
     cl::desc("List every value the program reveals (on stdout, or on stderr "
@@ -88,6 +78,24 @@ static cl::opt<bool> timing("timing",
                                      "(same as --mlir-timing)"),
                             cl::cat(category));
 
+/// The pipeline's options as this tool's flags: one flag per phase option,
+/// writing straight into the options struct.
+struct FlagBinder {
+  std::vector<std::unique_ptr<cl::Option>> flags;
+  template <typename T>
+  void opt(llvm::StringRef name, T &field, llvm::StringRef desc) {
+    flags.push_back(std::make_unique<cl::opt<T, true>>(
+        name, cl::desc(desc), cl::location(field), cl::cat(category)));
+  }
+  void list(llvm::StringRef name, llvm::SmallVector<std::string> &field,
+            llvm::StringRef desc) {
+    flags.push_back(
+        std::make_unique<cl::list<std::string, llvm::SmallVector<std::string>>>(
+            name, cl::desc(desc), cl::location(field), cl::cat(category),
+            cl::value_desc("name=role")));
+  }
+};
+
 static int fail(const llvm::Twine &message) {
   llvm::WithColor::error(llvm::errs(), "mpc-compile") << message << "\n";
   return 1;
@@ -95,6 +103,9 @@ static int fail(const llvm::Twine &message) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  umbra::PipelineOptions options;
+  FlagBinder flags;
+  options.bind(flags);
   registerAsmPrinterCLOptions();
   registerMLIRContextCLOptions();
   registerPassManagerCLOptions();
@@ -107,13 +118,9 @@ int main(int argc, char **argv) {
       "Umbra compiler: ONNX decoder -> program for 2PC with a dealer\n");
 
   // User mistakes that need no model to detect.
-  if (fracBits < 1 || fracBits > 24)
-    return fail("--frac-bits must be between 1 and 24, got " +
-                llvm::Twine(static_cast<unsigned>(fracBits)));
-  if (std::string err; !publicWeightNames.empty() &&
-                       !llvm::Regex(publicWeightNames).isValid(err))
-    return fail("--public-weight-names is not a valid regular expression: " +
-                llvm::Twine(err));
+  options.compileTo = compileTo;
+  if (std::string err = options.verify(); !err.empty())
+    return fail("--" + err);
   umbra::ImportOptions importOptions;
   for (const std::string &spec : inputShapes) {
     std::string err = umbra::parseInputShapeSpec(spec, importOptions);
@@ -121,10 +128,10 @@ int main(int argc, char **argv) {
       return fail(err);
   }
   if (leakageReport && compileTo == umbra::CompileTo::tfm)
-    return fail("--leakage-report needs --compile-to=mpc or umbra (tfm IR "
-                "has no reveals yet)");
+    return fail("--leakage-report needs --compile-to=mpc or artifact (tfm "
+                "IR has no reveals yet)");
   bool toStdout = outputFile == "-";
-  if (compileTo == umbra::CompileTo::umbra && toStdout &&
+  if (compileTo == umbra::CompileTo::artifact && toStdout &&
       llvm::sys::Process::StandardOutIsDisplayed())
     return fail("refusing to write a binary artifact to a terminal; pass "
                 "-o model.umbra");
@@ -168,13 +175,6 @@ int main(int argc, char **argv) {
     if (failed(applyPassManagerCLOptions(pm)))
       return 1;
     pm.enableTiming(t);
-    umbra::UmbraPipelineOptions options;
-    options.fracBits = fracBits;
-    options.publicWeights = publicWeights;
-    options.publicWeightNames = publicWeightNames;
-    options.compileTo = compileTo == umbra::CompileTo::tfm
-                            ? umbra::CompileTo::tfm
-                            : umbra::CompileTo::mpc;
     umbra::buildUmbraPipeline(pm, options);
     if (failed(pm.run(*module)))
       return 1;
@@ -190,7 +190,7 @@ int main(int argc, char **argv) {
   auto output = openOutputFile(outputFile, &err);
   if (!output)
     return fail(err);
-  if (compileTo == umbra::CompileTo::umbra) {
+  if (compileTo == umbra::CompileTo::artifact) {
     if (failed(umbra::exportUmbra(*module, output->os())))
       return 1;
   } else {

@@ -7,10 +7,10 @@
 //===----------------------------------------------------------------------===//
 #include "umbra/Conversion/Passes.h"
 #include "umbra/Dialect/Mpc/IR/MpcDialect.h"
-#include "umbra/Dialect/Mpc/Transforms/Passes.h"
 #include "umbra/Dialect/Tfm/IR/TfmDialect.h"
 #include "umbra/Dialect/Tfm/Transforms/Passes.h"
 #include "umbra/Pipelines/Pipelines.h"
+#include "umbra/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -23,7 +23,7 @@ int main(int argc, char **argv) {
   registry.insert<umbra::tfm::TfmDialect, umbra::mpc::MpcDialect,
                   mlir::arith::ArithDialect, mlir::func::FuncDialect>();
   umbra::tfm::registerTfmPasses();
-  umbra::mpc::registerMpcPasses();
+  umbra::registerTransformsPasses();
   umbra::registerConversionPasses();
   umbra::registerUmbraPipelines();
   mlir::registerCanonicalizerPass();

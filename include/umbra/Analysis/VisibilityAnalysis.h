@@ -6,11 +6,13 @@
 // values), `owner` (from the model owner's weights and public values) or
 // `shared` (mixes client and owner data, so it must be computed under MPC).
 //
-// Sources: function arguments carry `mpc.visibility` (default `client`: the
-// graph inputs are the client's prompt); constants carry `mpc.visibility`,
-// or else a non-splat floating-point constant is a weight (`owner`, or
-// `public` when the weights are declared public) and every other constant
-// (scalars, splats, integer and boolean masks) is `public` structure.
+// Sources are declarations, never guesses from a constant's shape: function
+// arguments carry `mpc.visibility` (default `client`: the graph inputs are
+// the client's prompt); constants carry `mpc.visibility` (the importer marks
+// initializers `owner` and literals `public`; `mpc-assign-roles` applies the
+// user's overrides). An unmarked float constant is `owner`: secret by
+// default, never public by accident. An unmarked integer or boolean constant
+// (a shape, indices, a mask) is `public` structure.
 //
 //===----------------------------------------------------------------------===//
 #ifndef UMBRA_ANALYSIS_VISIBILITYANALYSIS_H
@@ -24,8 +26,7 @@
 
 namespace umbra {
 
-/// The name of the attribute that states a value's visibility.
-inline constexpr llvm::StringLiteral kVisibilityAttrName = "mpc.visibility";
+using mpc::kVisibilityAttrName;
 
 /// A lattice value: uninitialised < public < {client, owner} < shared.
 class VisibilityValue {
@@ -55,8 +56,7 @@ public:
 class VisibilityAnalysis
     : public mlir::dataflow::SparseForwardDataFlowAnalysis<VisibilityLattice> {
 public:
-  VisibilityAnalysis(mlir::DataFlowSolver &solver, bool publicWeights)
-      : SparseForwardDataFlowAnalysis(solver), publicWeights(publicWeights) {}
+  using SparseForwardDataFlowAnalysis::SparseForwardDataFlowAnalysis;
 
   llvm::LogicalResult
   visitOperation(mlir::Operation *op,
@@ -64,18 +64,15 @@ public:
                  llvm::ArrayRef<VisibilityLattice *> results) override;
   void setToEntryState(VisibilityLattice *lattice) override;
 
-  /// The visibility a constant introduces.
-  mpc::Visibility constantVisibility(mlir::Operation *constant) const;
-
-private:
-  bool publicWeights;
+  /// The visibility a constant introduces: its declaration, else the safe
+  /// default (owner for real values, public for integer structure).
+  static mpc::Visibility constantVisibility(mlir::Operation *constant);
 };
 
 /// Runs the analysis on `root`; returns nullopt-like failure if the solver
 /// fails. The solver holds the results.
 llvm::LogicalResult runVisibilityAnalysis(mlir::Operation *root,
-                                          mlir::DataFlowSolver &solver,
-                                          bool publicWeights);
+                                          mlir::DataFlowSolver &solver);
 
 /// The computed visibility of `v`, if the analysis reached it.
 std::optional<mpc::Visibility>

@@ -13,6 +13,10 @@ namespace umbra {
 
 #define GEN_PASS_REGISTRATION
 #include "umbra/Conversion/Passes.h.inc"
+
+/// The first invalid option, as a message naming it ("frac-bits must be
+/// ..."), or empty: the pass and mpc-compile (before reading a model) use it.
+std::string verifyConvertTfmToMpcOptions(const ConvertTfmToMpcOptions &options);
 } // namespace umbra
 
 #endif // UMBRA_CONVERSION_PASSES_H

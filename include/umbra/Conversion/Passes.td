@@ -7,9 +7,10 @@ def ConvertTfmToMpc : Pass<"convert-tfm-to-mpc", "::mlir::ModuleOp"> {
   let summary = "Lower tfm (float semantics) to mpc (fixed point, visibility)";
   let description = [{
     Encodes every real value as fixed point with `frac-bits` fractional bits
-    and gives it the visibility the visibility analysis infers (function
-    arguments carry `mpc.visibility`, default `client`; non-splat float
-    constants are the owner's weights unless `public-weights`). Values that
+    and gives it the visibility the visibility analysis infers from the
+    declared roles (`mpc.visibility` on arguments and constants, see
+    `mpc-assign-roles`; an unmarked float constant is the owner's). This is
+    the only place that inserts `mpc.share`. Values that
     only one party holds are computed by that party in plaintext; a value
     is secret-shared (`mpc.share`) only where it meets the other party's
     data. Every product is followed by a truncation back to `frac-bits`.
@@ -46,8 +47,6 @@ def ConvertTfmToMpc : Pass<"convert-tfm-to-mpc", "::mlir::ModuleOp"> {
   let options = [
     Option<"fracBits", "frac-bits", "unsigned", /*default=*/"16",
            "Fractional bits of the fixed-point encoding">,
-    Option<"publicWeights", "public-weights", "bool", /*default=*/"false",
-           "Treat the model's weights as public">,
     Option<"geluThreshold", "gelu-threshold", "double", /*default=*/"4.0",
            "GeLU is ReLU(x) exactly for |x| >= this">,
     Option<"geluDegree", "gelu-degree", "unsigned", /*default=*/"7",

@@ -1,50 +1,142 @@
-//===- Pipelines.h - Umbra's default compilation pipeline -------*- C++ -*-===//
+//===- Pipelines.h - Umbra's compilation pipeline and its options -*- C++ -*-===//
 //
-// The pass sequence from imported tfm IR to mpc IR that the artifact exporter
-// accepts, shared by `mpc-opt --umbra-pipeline` and `mpc-compile`.
+// One pipeline from imported tfm IR to the mpc IR the artifact exporter
+// accepts, shared by `mpc-compile` and `mpc-opt --umbra-pipeline`. As in
+// IREE, its options come in one struct per phase; each struct lists its
+// options once (`bind`), and a binder turns that list into the tool's
+// command-line flags (mpc-compile) or into pass-pipeline options
+// (umbra-pipeline), with the names of the pass options they set. Defaults
+// are the passes' own (their TableGen declarations).
+//
+// Phases: import (roles of inputs and weights), approximation (fits of the
+// non-linear functions), lowering (fixed point). Sparsity and optimisation
+// get a struct when they get their first option.
 //
 //===----------------------------------------------------------------------===//
 #ifndef UMBRA_PIPELINES_PIPELINES_H
 #define UMBRA_PIPELINES_PIPELINES_H
 
+#include "umbra/Conversion/Passes.h"
+#include "umbra/Transforms/Passes.h"
+
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <memory>
+#include <string>
+#include <vector>
 
 namespace umbra {
 
 /// How far a compilation goes: imported and fused tfm, protocol-level mpc,
 /// or the runtime's artifact (mpc, then exported).
-enum class CompileTo { tfm, mpc, umbra };
+enum class CompileTo { tfm, mpc, artifact };
 
+/// Who holds what (mpc-assign-roles).
+struct ImportPhaseOptions {
+  MpcAssignRolesOptions roles;
+
+  template <typename Binder>
+  void bind(Binder &b) {
+    b.opt("public-weights", roles.publicWeights,
+          "Every weight is public (an open model whose prompt alone is "
+          "private)");
+    b.opt("public-weight-names", roles.publicWeightNames,
+          "Regular expression (full match) over weight names, the ONNX "
+          "initializer names, that are public: a frozen public base, public "
+          "LoRA bases; the client computes what depends only on them and "
+          "its input");
+    b.list("role", roles.roles,
+           "NAME=client|owner|public for a graph input or a weight "
+           "(repeatable; defaults: inputs are the client's, initializers "
+           "the model owner's)");
+  }
+};
+
+/// How the non-linear functions are approximated (convert-tfm-to-mpc today,
+/// mpc-approximate later).
+struct ApproximationOptions {
+  // Defaults: the pass's own.
+  double geluThreshold = ConvertTfmToMpcOptions().geluThreshold,
+         siluThreshold = ConvertTfmToMpcOptions().siluThreshold;
+  unsigned geluDegree = ConvertTfmToMpcOptions().geluDegree,
+           siluDegree = ConvertTfmToMpcOptions().siluDegree;
+  int64_t expSquarings = ConvertTfmToMpcOptions().expSquarings;
+
+  template <typename Binder>
+  void bind(Binder &b) {
+    b.opt("gelu-threshold", geluThreshold,
+          "GeLU is ReLU(x) exactly for |x| >= this");
+    b.opt("gelu-degree", geluDegree, "Degree of the GeLU correction polynomial");
+    b.opt("silu-threshold", siluThreshold,
+          "SiLU is ReLU(x) exactly for |x| >= this");
+    b.opt("silu-degree", siluDegree, "Degree of the SiLU correction polynomial");
+    b.opt("exp-squarings", expSquarings,
+          "exp(x) = (1 + x / 2^t)^(2^t) with t squarings (softmax)");
+  }
+};
+
+/// The fixed-point encoding (convert-tfm-to-mpc).
+struct LoweringPhaseOptions {
+  unsigned fracBits = ConvertTfmToMpcOptions().fracBits;
+  double maskedScore = ConvertTfmToMpcOptions().maskedScore,
+         varianceMax = ConvertTfmToMpcOptions().varianceMax;
+
+  template <typename Binder>
+  void bind(Binder &b) {
+    b.opt("frac-bits", fracBits, "Fractional bits of the encoding (1-24)");
+    b.opt("masked-score", maskedScore, "Score of causally masked positions");
+    b.opt("variance-max", varianceMax, "Largest variance a norm may see");
+  }
+};
+
+struct PipelineOptions {
+  ImportPhaseOptions import;
+  ApproximationOptions approximation;
+  LoweringPhaseOptions lowering;
+  CompileTo compileTo = CompileTo::artifact;
+
+  template <typename Binder>
+  void bind(Binder &b) {
+    import.bind(b);
+    approximation.bind(b);
+    lowering.bind(b);
+  }
+
+  /// The options of convert-tfm-to-mpc these phases set.
+  ConvertTfmToMpcOptions convertTfmToMpc() const;
+  /// A user mistake in the options, found before any model is read; empty
+  /// when there is none. The passes check the same when run alone.
+  std::string verify() const;
+};
+
+/// tfm-fuse, canonicalize; then (unless compile-to=tfm) mpc-assign-roles,
+/// mpc-relocate, convert-tfm-to-mpc, canonicalize, cse.
+void buildUmbraPipeline(mlir::OpPassManager &pm, const PipelineOptions &options);
+
+/// `umbra-pipeline`'s options: the phases' options as pass-pipeline options
+/// (same names as mpc-compile's flags), plus compile-to.
 struct UmbraPipelineOptions
     : public mlir::PassPipelineOptions<UmbraPipelineOptions> {
-  Option<unsigned> fracBits{*this, "frac-bits",
-                            llvm::cl::desc("Fractional bits of the "
-                                           "fixed-point encoding"),
-                            llvm::cl::init(16)};
-  Option<bool> publicWeights{*this, "public-weights",
-                             llvm::cl::desc("Treat the model's weights as "
-                                            "public"),
-                             llvm::cl::init(false)};
-  Option<std::string> publicWeightNames{
-      *this, "public-weight-names",
-      llvm::cl::desc("Regular expression over weight names (ONNX "
-                     "initializers) that are public, e.g. a frozen base")};
+  UmbraPipelineOptions();
+  /// The parsed values.
+  PipelineOptions get() const;
+
   Option<CompileTo> compileTo{
       *this, "compile-to",
-      llvm::cl::desc("Last stage of the pipeline (umbra: the same passes as "
-                     "mpc; the artifact is written by the exporter)"),
+      llvm::cl::desc("Last phase of the pipeline (artifact: the same passes "
+                     "as mpc; the exporter writes the artifact)"),
       llvm::cl::init(CompileTo::mpc),
       llvm::cl::values(
           clEnumValN(CompileTo::tfm, "tfm", "imported and fused tfm"),
           clEnumValN(CompileTo::mpc, "mpc", "protocol-level mpc"),
-          clEnumValN(CompileTo::umbra, "umbra", "same as mpc"))};
-};
+          clEnumValN(CompileTo::artifact, "artifact", "same as mpc"))};
 
-/// tfm-fuse, canonicalize; then (unless compile-to=tfm) mpc-relocate,
-/// convert-tfm-to-mpc, canonicalize, cse.
-void buildUmbraPipeline(mlir::OpPassManager &pm,
-                        const UmbraPipelineOptions &options);
+  /// One pass-pipeline option per phase option, by name (made by `bind`).
+  std::vector<std::unique_ptr<llvm::cl::Option>> owned;
+  llvm::StringMap<llvm::cl::Option *> byName;
+};
 
 /// Registers `umbra-pipeline` with the pass registry.
 void registerUmbraPipelines();

@@ -16,11 +16,11 @@
 // whole model on public weights, and the owner preparing its weights
 // (once per deployment: the runtime runs work on constants there).
 // `mpc.share` is where private data crosses over; a value shared twice is
-// shared once. The mpc dialect also lets an op combine a private value with
-// shared data directly (its join makes the result shared); the lowering
-// inserts `mpc.share` first, but for such IR the exporter shares the value
-// at that use (once, reused by later uses and by a later `mpc.share`),
-// which is exactly what the explicit share would do.
+// shared once. The lowering is the only place that decides where to share:
+// the mpc dialect lets an op combine a private value with shared data (its
+// join makes the result shared), but the exporter refuses such an unshared
+// mix with a diagnostic rather than repairing it (and the runtime's loader
+// verifies the same again).
 //
 //===----------------------------------------------------------------------===//
 #include "umbra/Target/Umbra/ExportUmbra.h"
@@ -165,18 +165,23 @@ private:
     return out;
   }
 
-  /// The runtime's visibility of a combination of slots (see `operands`):
-  /// shared if any is, else private if any is, else public.
+  /// Who may see a combination of slots: the dialect's join
+  /// (mpc::joinVisibility), for operands that `operands` accepted.
   fb::Visibility joinOf(ArrayRef<int> in) const {
-    fb::Visibility vis = fb::Visibility::Public;
-    for (int s : in)
-      if (slots[s].vis == fb::Visibility::Shared ||
-          vis == fb::Visibility::Public)
-        vis = slots[s].vis;
-    return vis;
+    Visibility vis = Visibility::public_;
+    for (int s : in) {
+      Visibility v = Visibility::shared;
+      for (Visibility c : {Visibility::public_, Visibility::client,
+                           Visibility::owner})
+        if (toFb(c) == slots[s].vis)
+          v = c;
+      FailureOr<Visibility> j = joinVisibility(vis, v);
+      vis = succeeded(j) ? *j : Visibility::shared;
+    }
+    return toFb(vis);
   }
 
-  /// A private slot secret-shared (once; the shares are reused).
+  /// A slot shared by an explicit `mpc.share` (once; the shares are reused).
   int shared(int s) {
     if (!isPrivate(slots[s].vis))
       return s;
@@ -190,21 +195,24 @@ private:
     return sh;
   }
 
-  /// The operands of one runtime instruction. Private values stay with
-  /// their holder unless they meet shared data or the other party's
-  /// values: then they are shared at this use (see the file comment).
-  SmallVector<int> operands(ArrayRef<int> in) {
+  /// The operands of one runtime instruction, as they are: a private value
+  /// meeting shared data or the other party's value must have been shared
+  /// by the lowering (`mpc.share`); such a mix is refused, not repaired.
+  FailureOr<SmallVector<int>> operands(Operation *op, ArrayRef<int> in) {
     bool anyShared = false, client = false, owner = false;
     for (int s : in) {
       anyShared |= slots[s].vis == fb::Visibility::Shared;
       client |= slots[s].vis == fb::Visibility::Client;
       owner |= slots[s].vis == fb::Visibility::Owner;
     }
-    SmallVector<int> out(in);
-    if (anyShared || (client && owner))
-      for (int &s : out)
-        s = shared(s);
-    return out;
+    if ((anyShared && (client || owner)) || (client && owner))
+      return op->emitOpError("combines ")
+             << (client && owner ? "a client value with an owner value"
+                                 : "a private value with shared data")
+             << " without mpc.share; the lowering (convert-tfm-to-mpc) "
+                "shares a private value where it meets others' data, and "
+                "the exporter does not repair IR";
+    return SmallVector<int>(in);
   }
 
   FailureOr<int> slotOf(Operation *user, Value v) {
@@ -388,8 +396,10 @@ LogicalResult Exporter::exportMatMul(MatMulOp op) {
   FailureOr<int> a = slotOf(op, op.getLhs()), b = slotOf(op, op.getRhs());
   if (failed(a) || failed(b))
     return failure();
-  SmallVector<int> xw = operands({*a, *b});
-  int x = xw[0], w = xw[1];
+  FailureOr<SmallVector<int>> xw = operands(op, {*a, *b});
+  if (failed(xw))
+    return failure();
+  int x = (*xw)[0], w = (*xw)[1];
   ArrayRef<int64_t> as = slots[x].shape, bs = slots[w].shape;
   if (as.size() < 2 || bs.size() < 2)
     return op.emitOpError("has an operand of rank < 2");
@@ -473,7 +483,10 @@ LogicalResult Exporter::exportSelect(SelectOp op) {
                  b = slotOf(op, op.getOnFalse());
   if (failed(c) || failed(a) || failed(b))
     return failure();
-  SmallVector<int> in = operands({*c, *a, *b});
+  FailureOr<SmallVector<int>> checked = operands(op, {*c, *a, *b});
+  if (failed(checked))
+    return failure();
+  SmallVector<int> in = *checked;
   int cs = in[0], as = in[1], bs = in[2];
   int frac = t.getFrac();
   // The runtime selects among shared values (MPC) or at the holder of
@@ -511,7 +524,8 @@ LogicalResult Exporter::exportOp(Operation *op) {
         return failure();
       in.push_back(*s);
     }
-    in = operands(in);
+    if (failed(operands(op, in)))
+      return failure();
     MpcTensorType t = resultType();
     slotOfValue[op->getResult(0)] =
         emit(code, in, t.getShape(), t.getFrac(), joinOf(in), iattrs, fattrs);

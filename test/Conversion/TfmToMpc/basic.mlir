@@ -1,5 +1,5 @@
 // RUN: mpc-opt %s --split-input-file --convert-tfm-to-mpc | FileCheck %s
-// RUN: mpc-opt %s --split-input-file --convert-tfm-to-mpc="frac-bits=12 public-weights" | FileCheck %s --check-prefix=OPEN
+// RUN: mpc-opt %s --split-input-file --mpc-assign-roles=public-weights --convert-tfm-to-mpc="frac-bits=12" | FileCheck %s --check-prefix=OPEN
 
 // The client's activation meets the owner's weight: both are shared, the
 // product is truncated back to frac-bits, and only the result is revealed,
@@ -23,7 +23,7 @@
 // OPEN-NOT: mpc.reveal
 // OPEN: return %{{.*}} : !mpc.tensor<2x3, client, frac = 12>
 func.func @linear(%x: tensor<2x4xf32>) -> tensor<2x3xf32> {
-  %w = arith.constant dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0], [1.0, 0.5, 0.25]]> : tensor<4x3xf32>
+  %w = arith.constant {mpc.visibility = #mpc.visibility<owner>} dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0], [1.0, 0.5, 0.25]]> : tensor<4x3xf32>
   %0 = tfm.linear %x, %w : (tensor<2x4xf32>, tensor<4x3xf32>) -> tensor<2x3xf32>
   return %0 : tensor<2x3xf32>
 }
@@ -50,7 +50,7 @@ func.func @linear(%x: tensor<2x4xf32>) -> tensor<2x3xf32> {
 // CHECK-NOT: mpc.poly
 // CHECK: return
 func.func @gelu(%x: tensor<8xf32> {mpc.visibility = #mpc.visibility<client>}) -> tensor<8xf32> {
-  %w = arith.constant dense<[0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0]> : tensor<8xf32>
+  %w = arith.constant {mpc.visibility = #mpc.visibility<owner>} dense<[0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0]> : tensor<8xf32>
   %0 = tfm.mul %x, %w : (tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32>
   %1 = tfm.gelu %0 : tensor<8xf32>
   return %1 : tensor<8xf32>
@@ -97,7 +97,7 @@ func.func @masked_softmax(%s: tensor<2x4x4xf32> {mpc.visibility = #mpc.visibilit
 // CHECK: mpc.share
 // CHECK: mpc.mul {{.*}} -> !mpc.tensor<2x8, shared, frac = 32>
 func.func @layer_norm(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
-  %g = arith.constant dense<[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]> : tensor<8xf32>
+  %g = arith.constant {mpc.visibility = #mpc.visibility<owner>} dense<[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]> : tensor<8xf32>
   %0 = tfm.layer_norm %x scale %g {epsilon = 1.0e-5 : f32} : (tensor<2x8xf32>, tensor<8xf32>) -> tensor<2x8xf32>
   return %0 : tensor<2x8xf32>
 }
@@ -113,7 +113,7 @@ func.func @layer_norm(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
 // CHECK-NOT: mpc.trunc
 // CHECK: mpc.reveal
 func.func @embedding(%ids: tensor<1x3xi64>) -> tensor<1x3x2xf32> {
-  %t = arith.constant dense<[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0], [9.0, 0.0]]> : tensor<5x2xf32>
+  %t = arith.constant {mpc.visibility = #mpc.visibility<owner>} dense<[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0], [9.0, 0.0]]> : tensor<5x2xf32>
   %0 = tfm.embedding %t, %ids : (tensor<5x2xf32>, tensor<1x3xi64>) -> tensor<1x3x2xf32>
   return %0 : tensor<1x3x2xf32>
 }
@@ -133,7 +133,7 @@ func.func @embedding(%ids: tensor<1x3xi64>) -> tensor<1x3x2xf32> {
 func.func @inv_std_dev_max_cast(%x: tensor<2x4xf32> {mpc.visibility = #mpc.visibility<owner>},
                                 %y: tensor<2x4xf32>)
     -> (tensor<2x1xf32>, tensor<2x4xf32>, tensor<2x4xf16>) {
-  %eps = arith.constant dense<1.0e-5> : tensor<f32>
+  %eps = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<1.0e-5> : tensor<f32>
   %0 = tfm.reduce_mean %x {axes = array<i64: 1>} : tensor<2x4xf32> -> tensor<2x1xf32>
   %1 = tfm.sub %x, %0 : (tensor<2x4xf32>, tensor<2x1xf32>) -> tensor<2x4xf32>
   %2 = tfm.mul %1, %1 : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
@@ -169,7 +169,7 @@ func.func @reduce_max_axes(%x: tensor<2x3x4xf32> {mpc.visibility = #mpc.visibili
 // CHECK: mpc.concat {{.*}} {axis = 1 : i64} : {{.*}} -> !mpc.tensor<2x2, owner, frac = 16>
 // CHECK: mpc.reshape %{{.*}} -> !mpc.tensor<2x2, owner, frac = 16>
 func.func @gather_constant(%x: tensor<2x4xf32> {mpc.visibility = #mpc.visibility<owner>}) -> tensor<2x2xf32> {
-  %i = arith.constant dense<[-1, 1]> : tensor<2xi64>
+  %i = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<[-1, 1]> : tensor<2xi64>
   %0 = tfm.gather %x, %i {axis = 1 : i64} : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<2x2xf32>
   return %0 : tensor<2x2xf32>
 }

@@ -78,3 +78,16 @@ func.func @main(%x: tensor<4xf32> {onnx.name = "x"}) -> (!mpc.tensor<4, client, 
   // expected-error @+1 {{result #0 is named 'x' like an input or another result}}
   return %2 : !mpc.tensor<4, client, frac = 16>
 }
+
+// -----
+
+// Shares are inserted by the lowering only: a private value meeting shared
+// data without mpc.share is refused, not repaired.
+func.func @main(%x: tensor<4xf32>) -> !mpc.tensor<4, client, frac = 16> {
+  %0 = mpc.encode %x : tensor<4xf32> -> !mpc.tensor<4, client, frac = 16>
+  %1 = mpc.share %0 : !mpc.tensor<4, client, frac = 16> -> !mpc.tensor<4, shared, frac = 16>
+  // expected-error @+1 {{'mpc.add' op combines a private value with shared data without mpc.share}}
+  %2 = mpc.add %1, %0 : (!mpc.tensor<4, shared, frac = 16>, !mpc.tensor<4, client, frac = 16>) -> !mpc.tensor<4, shared, frac = 16>
+  %3 = mpc.reveal %2 {to = #mpc.reveal_target<client>, reason = "model output"} : !mpc.tensor<4, shared, frac = 16> -> !mpc.tensor<4, client, frac = 16>
+  return %3 : !mpc.tensor<4, client, frac = 16>
+}

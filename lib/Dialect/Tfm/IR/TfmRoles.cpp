@@ -8,11 +8,11 @@ using namespace mlir;
 namespace umbra::tfm {
 
 void setRole(Operation *op, mpc::Visibility role) {
-  op->setAttr(kRoleAttrName, mpc::VisibilityAttr::get(op->getContext(), role));
+  op->setAttr(mpc::kVisibilityAttrName, mpc::VisibilityAttr::get(op->getContext(), role));
 }
 
 std::optional<mpc::Visibility> getRole(Operation *op) {
-  if (auto v = op->getAttrOfType<mpc::VisibilityAttr>(kRoleAttrName))
+  if (auto v = op->getAttrOfType<mpc::VisibilityAttr>(mpc::kVisibilityAttrName))
     return v.getValue();
   return std::nullopt;
 }

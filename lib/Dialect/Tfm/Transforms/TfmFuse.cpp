@@ -651,7 +651,13 @@ struct TfmFuse : umbra::tfm::impl::TfmFuseBase<TfmFuse> {
     patterns.add<FuseLinear>(ctx, numLinear);
     patterns.add<AbsorbScale<LayerNormOp>, AbsorbScale<RmsNormOp>,
                  AbsorbLayerNormBias, AbsorbLinearBias>(ctx);
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+    // Equal constants are not merged: their roles (mpc.visibility) may
+    // differ, and merging an owner's weight into an equal public literal
+    // would make it public.
+    GreedyRewriteConfig config;
+    config.enableConstantCSE(false);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns),
+                                     config)))
       signalPassFailure();
   }
 };

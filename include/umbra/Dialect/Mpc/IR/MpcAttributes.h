@@ -11,6 +11,11 @@
 #include "umbra/Dialect/Mpc/IR/MpcAttributes.h.inc"
 
 namespace umbra::mpc {
+/// The discardable attribute that declares who holds a value: on a constant
+/// (set by the importer and by passes that create constants), on a function
+/// argument, and on every op after `mpc-annotate-visibility`.
+inline constexpr llvm::StringLiteral kVisibilityAttrName = "mpc.visibility";
+
 /// Who may see the result of combining values of visibility `a` and `b`:
 /// public joins to anything, equal holders stay, anything else is shared.
 /// Returns failure for a client value combined with an owner value, which

@@ -17,10 +17,6 @@
 
 namespace umbra::tfm {
 
-/// The discardable attribute holding a `#mpc.visibility<...>` (the same name
-/// the visibility analysis reads).
-inline constexpr llvm::StringLiteral kRoleAttrName = "mpc.visibility";
-
 /// Marks `op` (a constant) as visible to `role`.
 void setRole(mlir::Operation *op, mpc::Visibility role);
 /// The role `op` is marked with, if any.

@@ -1,4 +1,4 @@
-//===- Approximations.h - MPC-friendly forms of non-linear functions ------===//
+//===- Approximation.h - MPC-friendly forms of non-linear functions -------===//
 //
 // Under MPC a comparison and a product each cost a round and bytes per
 // element, so smooth activations are evaluated with as few of both as
@@ -15,8 +15,8 @@
 // tail beyond T included, is measured so that passes and tests can state it.
 //
 //===----------------------------------------------------------------------===//
-#ifndef UMBRA_CONVERSION_TFMTOMPC_APPROXIMATIONS_H
-#define UMBRA_CONVERSION_TFMTOMPC_APPROXIMATIONS_H
+#ifndef UMBRA_UTILS_APPROXIMATION_APPROXIMATION_H
+#define UMBRA_UTILS_APPROXIMATION_APPROXIMATION_H
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
@@ -56,4 +56,4 @@ double silu(double x);
 
 } // namespace umbra
 
-#endif // UMBRA_CONVERSION_TFMTOMPC_APPROXIMATIONS_H
+#endif // UMBRA_UTILS_APPROXIMATION_APPROXIMATION_H

@@ -1,18 +1,18 @@
-//===- Relocate.cpp - move work on public values out of MPC ---------------===//
+//===- MpcRelocate.cpp - move work on public values out of MPC ------------===//
 //
 // Marill et al. (2024): work that depends on public values alone, or on one
 // party's data and public values, should never be paid for under MPC. The
-// visibility analysis already places single-party work at its holder; this
-// pass makes more of the model public-only or single-party: it marks the
-// weights the user names as public, folds ops on public constants, and
+// visibility analysis already places single-party work at its holder (with
+// the roles mpc-assign-roles declared); this pass makes more of the model
+// public-only or single-party: it folds ops on public constants and
 // distributes products over public + private sums so that the public part is
 // a plaintext product.
 //
 //===----------------------------------------------------------------------===//
 #include "umbra/Analysis/VisibilityAnalysis.h"
 #include "umbra/Dialect/Mpc/IR/MpcAttributes.h"
-#include "umbra/Dialect/Mpc/Transforms/Passes.h"
 #include "umbra/Dialect/Tfm/IR/TfmFolding.h"
+#include "umbra/Transforms/Passes.h"
 #include "umbra/Dialect/Tfm/IR/TfmOps.h"
 
 #include "mlir/Analysis/DataFlowFramework.h"
@@ -20,13 +20,11 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinDialect.h"
-#include "mlir/IR/DialectResourceBlobManager.h"
-#include "llvm/Support/Regex.h"
 
-namespace umbra::mpc {
+namespace umbra {
 #define GEN_PASS_DEF_MPCRELOCATE
-#include "umbra/Dialect/Mpc/Transforms/Passes.h.inc"
-} // namespace umbra::mpc
+#include "umbra/Transforms/Passes.h.inc"
+} // namespace umbra
 
 using namespace mlir;
 using namespace umbra;
@@ -34,58 +32,20 @@ using namespace umbra::mpc;
 
 namespace {
 
-/// The weight's name: the ONNX initializer name the importer put in the
-/// location, else the resource key.
-std::optional<std::string> weightName(arith::ConstantOp cst) {
-  std::optional<std::string> name;
-  cst.getLoc()->walk([&](Location loc) {
-    if (auto n = dyn_cast<NameLoc>(loc)) {
-      name = n.getName().str();
-      return WalkResult::interrupt();
-    }
-    return WalkResult::advance();
-  });
-  if (!name)
-    if (auto r = dyn_cast<DenseResourceElementsAttr>(cst.getValue()))
-      name = r.getRawHandle().getKey().str();
-  return name;
-}
-
-struct MpcRelocate : umbra::mpc::impl::MpcRelocateBase<MpcRelocate> {
+struct MpcRelocate : umbra::impl::MpcRelocateBase<MpcRelocate> {
   using MpcRelocateBase::MpcRelocateBase;
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (failed(markPublicWeights(module)))
-      return signalPassFailure();
     fold(module);
     distribute(module);
-  }
-
-  LogicalResult markPublicWeights(ModuleOp module) {
-    if (publicWeights.empty())
-      return success();
-    llvm::Regex re("^(" + publicWeights + ")$");
-    if (std::string err; !re.isValid(err))
-      return emitError(module.getLoc(), "public-weights is not a valid regular "
-                              "expression: ")
-             << err;
-    auto pub = VisibilityAttr::get(&getContext(), Visibility::public_);
-    module.walk([&](arith::ConstantOp cst) {
-      std::optional<std::string> name = weightName(cst);
-      if (name && re.match(*name)) {
-        cst->setAttr(kVisibilityAttrName, pub);
-        ++numPublicWeights;
-      }
-    });
-    return success();
   }
 
   /// Folds, in program order, every foldable op on public constants (a
   /// folded result can make its users foldable).
   void fold(ModuleOp module) {
     DataFlowSolver solver;
-    if (failed(runVisibilityAnalysis(module, solver, /*publicWeights=*/false)))
+    if (failed(runVisibilityAnalysis(module, solver)))
       return;
     SmallVector<Operation *> folded;
     module.walk([&](Operation *op) {
@@ -128,7 +88,7 @@ struct MpcRelocate : umbra::mpc::impl::MpcRelocateBase<MpcRelocate> {
   /// x (W + D) -> x W + x D for a public W and a private D.
   void distribute(ModuleOp module) {
     DataFlowSolver solver;
-    if (failed(runVisibilityAnalysis(module, solver, /*publicWeights=*/false)))
+    if (failed(runVisibilityAnalysis(module, solver)))
       return;
     auto isPublic = [&](Value v) {
       return getVisibility(solver, v) == Visibility::public_;

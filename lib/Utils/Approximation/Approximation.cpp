@@ -1,5 +1,5 @@
-//===- Approximations.cpp - polynomial fits for MPC activations -----------===//
-#include "umbra/Conversion/TfmToMpc/Approximations.h"
+//===- Approximation.cpp - polynomial fits for MPC activations ------------===//
+#include "umbra/Utils/Approximation/Approximation.h"
 
 #include <Eigen/Dense>
 

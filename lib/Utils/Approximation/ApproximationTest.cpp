@@ -1,5 +1,5 @@
-//===- ApproximationsTest.cpp - polynomial fits for GeLU and SiLU ---------===//
-#include "umbra/Conversion/TfmToMpc/Approximations.h"
+//===- ApproximationTest.cpp - polynomial fits for GeLU and SiLU ----------===//
+#include "umbra/Utils/Approximation/Approximation.h"
 
 #include <gtest/gtest.h>
 

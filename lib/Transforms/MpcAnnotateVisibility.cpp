@@ -1,14 +1,14 @@
-//===- AnnotateVisibility.cpp - print the visibility analysis -------------===//
+//===- MpcAnnotateVisibility.cpp - print the visibility analysis ----------===//
 #include "umbra/Analysis/VisibilityAnalysis.h"
 #include "umbra/Dialect/Mpc/IR/MpcAttributes.h"
-#include "umbra/Dialect/Mpc/Transforms/Passes.h"
+#include "umbra/Transforms/Passes.h"
 
 #include "mlir/Analysis/DataFlowFramework.h"
 
-namespace umbra::mpc {
+namespace umbra {
 #define GEN_PASS_DEF_MPCANNOTATEVISIBILITY
-#include "umbra/Dialect/Mpc/Transforms/Passes.h.inc"
-} // namespace umbra::mpc
+#include "umbra/Transforms/Passes.h.inc"
+} // namespace umbra
 
 using namespace mlir;
 using namespace umbra;
@@ -16,12 +16,12 @@ using namespace umbra::mpc;
 
 namespace {
 struct MpcAnnotateVisibility
-    : umbra::mpc::impl::MpcAnnotateVisibilityBase<MpcAnnotateVisibility> {
+    : umbra::impl::MpcAnnotateVisibilityBase<MpcAnnotateVisibility> {
   using MpcAnnotateVisibilityBase::MpcAnnotateVisibilityBase;
 
   void runOnOperation() override {
     DataFlowSolver solver;
-    if (failed(runVisibilityAnalysis(getOperation(), solver, publicWeights)))
+    if (failed(runVisibilityAnalysis(getOperation(), solver)))
       return signalPassFailure();
     MLIRContext *ctx = &getContext();
     getOperation()->walk([&](Operation *op) {

@@ -1,0 +1,101 @@
+//===- Attention.cpp - softmax and causal masks ---------------------------===//
+//
+// softmax(x) = e / sum(e) with e = exp(x - max): a row maximum (comparison
+// tree), exp by repeated squaring, one reciprocal per row and one product.
+// A causal mask is public: masked scores are replaced by `masked-score`
+// before the maximum and the exponentials multiplied by the 0/1 mask, so
+// masked positions get weight exactly 0, all local.
+//
+//===----------------------------------------------------------------------===//
+#include "Lowering.h"
+
+#include "umbra/Dialect/Tfm/IR/TfmOps.h"
+
+using namespace mlir;
+using namespace umbra;
+using namespace umbra::mpc;
+
+namespace {
+/// Public causal masking of scores of shape [..., q, k]: a 0/1 mask
+/// (frac 0) and the scores that masked positions take.
+struct CausalMask {
+  Value keep, fill;
+};
+} // namespace
+
+static CausalMask causalMask(Lowering &l, ArrayRef<int64_t> shape) {
+  int64_t q = shape[shape.size() - 2], k = shape.back();
+  SmallVector<float> keep(q * k), fill(q * k);
+  for (int64_t i = 0; i < q; ++i)
+    for (int64_t j = 0; j < k; ++j) {
+      bool kept = j <= i + k - q;
+      keep[i * k + j] = kept ? 1.0f : 0.0f;
+      fill[i * k + j] = kept ? 0.0f : static_cast<float>(l.opts.maskedScore);
+    }
+  auto ty = RankedTensorType::get({q, k}, l.fx.builder().getF32Type());
+  return {l.fx.constant(DenseElementsAttr::get(ty, ArrayRef<float>(keep)), 0),
+          l.fx.constant(DenseElementsAttr::get(ty, ArrayRef<float>(fill)),
+                        l.opts.frac)};
+}
+
+/// keep * x + fill: masked scores replaced, all local.
+static Value applyMask(Lowering &l, Value x, const CausalMask &m) {
+  return l.fx.add(l.fx.mul(m.keep, x), m.fill);
+}
+
+/// softmax along `axis`; with a causal `mask` masked positions get weight
+/// exactly 0.
+static Value softmax(Lowering &l, Value x, int64_t axis,
+                     const CausalMask *mask) {
+  FixedPointBuilder &fx = l.fx;
+  OpBuilder &b = fx.builder();
+  int64_t rank = fx.shapeOf(x).size();
+  if (axis < 0)
+    axis += rank;
+  int64_t n = fx.shapeOf(x)[axis];
+  Value scores = mask ? applyMask(l, x, *mask) : x;
+  SmallVector<int64_t> rowShape(fx.shapeOf(scores));
+  rowShape[axis] = 1;
+  Value max = MaxOp::create(b, fx.loc, fx.typeOf(scores).withShape(rowShape),
+                            scores, b.getI64IntegerAttr(axis));
+  Value e = ExpOp::create(b, fx.loc, fx.sub(scores, max),
+                          b.getI64IntegerAttr(l.opts.expSquarings));
+  if (mask)
+    e = fx.mul(mask->keep, e);
+  Value sum = fx.reduceSum(e, {axis});
+  Value inv = ReciprocalOp::create(b, fx.loc, sum, b.getF64FloatAttr(0.5),
+                                   b.getF64FloatAttr(static_cast<double>(n)),
+                                   b.getI64IntegerAttr(0));
+  return fx.mul(e, inv);
+}
+
+static LogicalResult lowerSoftmax(Lowering &l, tfm::SoftmaxOp sm) {
+  Value input = sm.getInput();
+  int64_t rank = FixedPointBuilder::shapeOf(input).size();
+  int64_t axis = static_cast<int64_t>(sm.getAxis());
+  std::optional<CausalMask> mask;
+  if (auto causal = input.getDefiningOp<tfm::CausalMaskOp>();
+      causal && (axis == -1 || axis == rank - 1)) {
+    input = causal.getInput();
+    mask = causalMask(l, FixedPointBuilder::shapeOf(input));
+  }
+  FailureOr<Value> x = l.get(input);
+  if (failed(x))
+    return failure();
+  l.set(sm.getResult(), softmax(l, *x, axis, mask ? &*mask : nullptr));
+  return success();
+}
+
+static LogicalResult lowerCausalMask(Lowering &l, tfm::CausalMaskOp cm) {
+  // A softmax over the keys consumes the mask itself.
+  if (llvm::all_of(cm->getUsers(),
+                   [](Operation *u) { return isa<tfm::SoftmaxOp>(u); }))
+    return success();
+  CausalMask mask = causalMask(l, Lowering::resultShape(cm));
+  return l.unary(cm, [&](Value x) { return applyMask(l, x, mask); });
+}
+
+void umbra::mpc::populateAttentionLowerings(LoweringSet &set) {
+  set.add<tfm::SoftmaxOp>(lowerSoftmax);
+  set.add<tfm::CausalMaskOp>(lowerCausalMask);
+}

@@ -1,0 +1,143 @@
+//===- Elementwise.cpp - elementwise arithmetic and reductions ------------===//
+//
+// Additions are local on shares; products go through the builder (one
+// truncation each); a division by a constant is a product with its
+// reciprocal; max(x, y) is y + relu(x - y); a selection by a public mask is
+// c + m (a - c), all local.
+//
+//===----------------------------------------------------------------------===//
+#include "Lowering.h"
+
+#include "umbra/Dialect/Tfm/IR/TfmOps.h"
+#include "umbra/Support/ConstantValues.h"
+
+using namespace mlir;
+using namespace umbra;
+using namespace umbra::mpc;
+
+static LogicalResult lowerDiv(Lowering &l, tfm::DivOp div) {
+  std::optional<SmallVector<double>> d = getConstantValues(div.getRhs());
+  if (!d || llvm::is_contained(*d, 0.0))
+    return div.emitOpError("divides by a value that is not a non-zero "
+                           "constant; only constant divisors are supported "
+                           "outside softmax and normalisations");
+  auto ty = cast<RankedTensorType>(div.getRhs().getType());
+  SmallVector<float> inv;
+  for (double v : *d)
+    inv.push_back(static_cast<float>(1.0 / v));
+  // The reciprocal is held by whoever holds the divisor.
+  Value r = l.fx.constant(
+      DenseElementsAttr::get(
+          RankedTensorType::get(ty.getShape(), l.fx.builder().getF32Type()),
+          ArrayRef<float>(inv)),
+      l.opts.frac, l.visibilityOf(div.getRhs()));
+  return l.unary(div, [&](Value x) { return l.fx.mul(x, r); });
+}
+
+static LogicalResult lowerCast(Lowering &l, tfm::CastOp c) {
+  // Between float types a fixed-point value is unchanged (f16/f32/f64
+  // differ only in precision beyond or rounding within frac bits).
+  auto in = cast<RankedTensorType>(c.getInput().getType());
+  auto out = cast<RankedTensorType>(c.getType());
+  if (!isa<FloatType>(in.getElementType()) ||
+      !isa<FloatType>(out.getElementType()))
+    return c.emitOpError("converts ")
+           << in.getElementType() << " to " << out.getElementType()
+           << ", which has no MPC lowering (only float to float)";
+  return l.unary(c, [](Value x) { return x; });
+}
+
+static LogicalResult lowerWhere(Lowering &l, tfm::WhereOp op) {
+  std::optional<SmallVector<double>> cond =
+      getConstantValues(op.getCondition());
+  if (!cond || l.visibilityOf(op.getCondition()) != Visibility::public_)
+    return op.emitOpError("selects by a computed condition (or a private "
+                          "one), which has no MPC lowering yet; only public "
+                          "constant masks are supported");
+  auto condTy = cast<RankedTensorType>(op.getCondition().getType());
+  SmallVector<float> m(cond->begin(), cond->end());
+  Value mask = l.fx.constant(
+      DenseElementsAttr::get(
+          RankedTensorType::get(condTy.getShape(),
+                                l.fx.builder().getF32Type()),
+          ArrayRef<float>(m)),
+      0);
+  FailureOr<Value> a = l.get(op.getOnTrue()), c = l.get(op.getOnFalse());
+  if (failed(a) || failed(c))
+    return failure();
+  // where(m, a, c) = c + m * (a - c): local when m is public.
+  l.set(op.getResult(), l.fx.add(*c, l.fx.mul(mask, l.fx.sub(*a, *c))));
+  return success();
+}
+
+/// Reductions over axes normalised to [0, rank).
+template <typename OpTy>
+static LogicalResult lowerReduceSum(Lowering &l, OpTy r) {
+  ArrayRef<int64_t> in = FixedPointBuilder::shapeOf(r.getInput());
+  int64_t rank = in.size();
+  SmallVector<int64_t> axes;
+  int64_t n = 1;
+  for (int64_t a : r.getAxes()) {
+    axes.push_back(a < 0 ? a + rank : a);
+    n *= in[axes.back()];
+  }
+  bool mean = std::is_same_v<OpTy, tfm::ReduceMeanOp>;
+  return l.unary(r, [&](Value x) {
+    Value s = l.fx.reduceSum(x, axes);
+    if (mean)
+      s = l.fx.scale(s, 1.0 / n);
+    if (!r.getKeepdims())
+      s = l.fx.reshape(s, Lowering::resultShape(r));
+    return s;
+  });
+}
+
+static LogicalResult lowerReduceMax(Lowering &l, tfm::ReduceMaxOp r) {
+  // Several axes: one row maximum per axis, in turn.
+  int64_t rank = FixedPointBuilder::shapeOf(r.getInput()).size();
+  OpBuilder &b = l.fx.builder();
+  return l.unary(r, [&](Value x) -> Value {
+    Value m = x;
+    for (int64_t a : r.getAxes()) {
+      int64_t axis = a < 0 ? a + rank : a;
+      SmallVector<int64_t> kept(FixedPointBuilder::shapeOf(m));
+      kept[axis] = 1;
+      m = MaxOp::create(b, l.fx.loc,
+                        FixedPointBuilder::typeOf(m).withShape(kept), m,
+                        b.getI64IntegerAttr(axis));
+    }
+    if (FixedPointBuilder::shapeOf(m) != Lowering::resultShape(r))
+      m = l.fx.reshape(m, Lowering::resultShape(r));
+    return m;
+  });
+}
+
+void umbra::mpc::populateElementwiseLowerings(LoweringSet &set) {
+  set.add<tfm::AddOp>([](Lowering &l, tfm::AddOp op) {
+    return l.binary(op, [&](Value x, Value y) { return l.fx.add(x, y); });
+  });
+  set.add<tfm::SubOp>([](Lowering &l, tfm::SubOp op) {
+    return l.binary(op, [&](Value x, Value y) { return l.fx.sub(x, y); });
+  });
+  set.add<tfm::MulOp>([](Lowering &l, tfm::MulOp op) {
+    return l.binary(op, [&](Value x, Value y) { return l.fx.mul(x, y); });
+  });
+  set.add<tfm::DivOp>(lowerDiv);
+  set.add<tfm::MaxOp>([](Lowering &l, tfm::MaxOp op) {
+    // max(x, y) = y + relu(x - y): one comparison and one product.
+    return l.binary(op, [&](Value x, Value y) -> Value {
+      Value d = l.fx.sub(x, y);
+      return l.fx.add(y, ReluOp::create(l.fx.builder(), l.fx.loc, d));
+    });
+  });
+  set.add<tfm::NegOp>([](Lowering &l, tfm::NegOp op) {
+    return l.unary(op, [&](Value x) -> Value {
+      return NegOp::create(l.fx.builder(), l.fx.loc, x);
+    });
+  });
+  set.add<tfm::CastOp>(lowerCast);
+  set.add<tfm::WhereOp>(lowerWhere);
+  set.add<tfm::ReduceSumOp>(lowerReduceSum<tfm::ReduceSumOp>);
+  set.add<tfm::ReduceMeanOp>(lowerReduceSum<tfm::ReduceMeanOp>);
+  set.add<tfm::ReduceMaxOp>(lowerReduceMax);
+}

@@ -1,0 +1,107 @@
+//===- Lowering.h - convert-tfm-to-mpc's state and op patterns --*- C++ -*-===//
+//
+// The result type of every lowered op depends on a dataflow fact (who may see
+// the value), not on the source type alone, and several tfm ops are lowered
+// together (a causal mask by the softmax that reads it, 1/sqrt of a variance
+// as one rsqrt). So the lowering is one forward walk over each function that
+// consults the visibility analysis and, for each op, runs the pattern its
+// family file registered (populate*Lowerings below: one row per op). A
+// pattern reads lowered operands with `get`, builds mpc values with the
+// FixedPointBuilder and records the result with `set`.
+//
+//===----------------------------------------------------------------------===//
+#ifndef UMBRA_LIB_CONVERSION_TFMTOMPC_LOWERING_H
+#define UMBRA_LIB_CONVERSION_TFMTOMPC_LOWERING_H
+
+#include "FixedPointBuilder.h"
+
+#include "umbra/Utils/Approximation/Approximation.h"
+
+#include "mlir/Analysis/DataFlowFramework.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Support/TypeID.h"
+
+#include <functional>
+
+namespace umbra::mpc {
+
+/// What the patterns need from the pass options, validated and fitted once.
+struct LoweringOptions {
+  unsigned frac;
+  ReluCorrection gelu, geluTanh, silu;
+  int64_t expSquarings;
+  double maskedScore, varianceMax;
+};
+
+class Lowering;
+
+/// The patterns, by op type.
+class LoweringSet {
+public:
+  using Pattern = std::function<mlir::LogicalResult(Lowering &, mlir::Operation *)>;
+
+  template <typename OpTy, typename Fn>
+  void add(Fn fn) {
+    table[mlir::TypeID::get<OpTy>()] = [fn](Lowering &l, mlir::Operation *op) {
+      return fn(l, mlir::cast<OpTy>(op));
+    };
+  }
+  const Pattern *lookup(mlir::Operation *op) const;
+
+private:
+  llvm::DenseMap<mlir::TypeID, Pattern> table;
+};
+
+void populateElementwiseLowerings(LoweringSet &set);
+void populateShapeLowerings(LoweringSet &set);
+void populateLinearLowerings(LoweringSet &set);
+void populateAttentionLowerings(LoweringSet &set);
+void populateNormalizationLowerings(LoweringSet &set);
+void populateActivationLowerings(LoweringSet &set);
+
+class Lowering {
+public:
+  Lowering(const mlir::DataFlowSolver &solver, const LoweringOptions &opts,
+           const LoweringSet &patterns, mlir::OpBuilder &b)
+      : fx(b, opts.frac), opts(opts), solver(solver), patterns(patterns) {}
+
+  mlir::LogicalResult lowerFunction(mlir::func::FuncOp func);
+
+  //===--- for the patterns ------------------------------------------------===//
+
+  FixedPointBuilder fx;
+  const LoweringOptions &opts;
+
+  /// The lowered form of an original tfm value (constants are encoded
+  /// where they are first used).
+  mlir::FailureOr<mlir::Value> get(mlir::Value original);
+  /// Who may see an original value (the analysis' answer).
+  Visibility visibilityOf(mlir::Value original) const;
+  void set(mlir::Value original, mlir::Value lowered) {
+    loweredOf[original] = lowered;
+  }
+  /// Lowers op(x) or op(x, y) with a builder of the result from the lowered
+  /// operands.
+  mlir::LogicalResult unary(mlir::Operation *op,
+                            llvm::function_ref<mlir::Value(mlir::Value)> build);
+  mlir::LogicalResult
+  binary(mlir::Operation *op,
+         llvm::function_ref<mlir::Value(mlir::Value, mlir::Value)> build);
+  static llvm::ArrayRef<int64_t> resultShape(mlir::Operation *op) {
+    return FixedPointBuilder::shapeOf(op->getResult(0));
+  }
+
+private:
+  mlir::LogicalResult lower(mlir::Operation *op);
+
+  const mlir::DataFlowSolver &solver;
+  const LoweringSet &patterns;
+  llvm::DenseMap<mlir::Value, mlir::Value> loweredOf;
+};
+
+/// The error for an op (or a form of it) that has no MPC lowering.
+mlir::LogicalResult noLowering(mlir::Operation *op);
+
+} // namespace umbra::mpc
+
+#endif // UMBRA_LIB_CONVERSION_TFMTOMPC_LOWERING_H
