@@ -19,7 +19,7 @@ std::vector<uint8_t> smallProgram() {
   int xs = b.share(x);
   int wsh = b.share(w);
   int y = b.matmulT(xs, wsh);
-  b.output(b.reveal(b.emit(Op::Relu, {y}), RevealTo::Client, "logits"));
+  b.output(b.reveal(b.relu(y), RevealTo::Client, "logits"));
   return b.finish();
 }
 
@@ -55,7 +55,7 @@ TEST(Program, BuildWriteLoadRoundTrip) {
   EXPECT_EQ(p.weightRing(1)[0], uint64_t(1) << 12);
   EXPECT_TRUE(p.instrs[1].deploy);  // share of the owner's weight
   EXPECT_FALSE(p.instrs[0].deploy); // share of the client's input
-  EXPECT_EQ(p.instrs[5].reason, "logits");
+  EXPECT_EQ(p.instrs[5].reason(), "logits");
   EXPECT_EQ(p.hashHex().size(), 64u);
   // Deterministic: same program, same hash.
   EXPECT_EQ(Program::loadBytes(smallProgram()).hash(), p.hash());
@@ -136,8 +136,9 @@ TEST(Program, RejectsBadIndicesShapesAndScales) {
     ProgramBuilder b;
     int x = b.input("x", {2}, Vis::Client);
     int y = b.slot("y", {2}, Vis::Shared, 16);
-    b.instr(Op::Share, {x}, {y});
-    b.instr(Op::Add, {y, 42}, {b.slot("z", {2}, Vis::Shared, 16)});
+    b.instr({x}, {y}, makeAttrs(fb::ShareT{}));
+    b.instr({y, 42}, {b.slot("z", {2}, Vis::Shared, 16)},
+            makeAttrs(fb::AddT{}));
     EXPECT_NE(loadError(b.finish()).find("operand index 42 out of range"),
               std::string::npos);
   }
@@ -145,7 +146,8 @@ TEST(Program, RejectsBadIndicesShapesAndScales) {
     ProgramBuilder b;
     int x = b.share(b.input("x", {2, 3}, Vis::Client));
     int y = b.share(b.input("y", {4}, Vis::Client));
-    b.instr(Op::Add, {x, y}, {b.slot("z", {2, 3}, Vis::Shared, 16)});
+    b.instr({x, y}, {b.slot("z", {2, 3}, Vis::Shared, 16)},
+            makeAttrs(fb::AddT{}));
     EXPECT_NE(loadError(b.finish()).find("do not broadcast"),
               std::string::npos);
   }
@@ -153,28 +155,33 @@ TEST(Program, RejectsBadIndicesShapesAndScales) {
     ProgramBuilder b;
     int x = b.share(b.input("x", {2, 3}, Vis::Client));
     int w = b.share(b.input("w", {4, 5}, Vis::Owner));
-    b.instr(Op::MatMul, {x, w}, {b.slot("z", {2, 5}, Vis::Shared, 32)});
+    b.instr({x, w}, {b.slot("z", {2, 5}, Vis::Shared, 32)},
+            makeAttrs(fb::MatmulT{}));
     EXPECT_NE(loadError(b.finish()).find("inner dimensions"),
               std::string::npos);
   }
   {
     ProgramBuilder b;
     int x = b.share(b.input("x", {2, 3}, Vis::Client));
-    b.instr(Op::Relu, {x}, {b.slot("z", {3, 2}, Vis::Shared, 16)});
+    b.instr({x}, {b.slot("z", {3, 2}, Vis::Shared, 16)},
+            makeAttrs(fb::ReluT{}));
     EXPECT_NE(loadError(b.finish()).find("has shape [3x2], expected [2x3]"),
               std::string::npos);
   }
   {
     ProgramBuilder b;
     int x = b.share(b.input("x", {2}, Vis::Client));
-    b.instr(Op::Trunc, {x}, {b.slot("z", {2}, Vis::Shared, 16)}, {8});
+    fb::TruncT t;
+    t.bits = 8;
+    b.instr({x}, {b.slot("z", {2}, Vis::Shared, 16)}, makeAttrs(t));
     EXPECT_NE(loadError(b.finish()).find("fractional bits"), std::string::npos);
   }
   {
     ProgramBuilder b;
     // The client's ReLU runs at the client: its result is not shared.
     int x = b.input("x", {2}, Vis::Client);
-    b.instr(Op::Relu, {x}, {b.slot("z", {2}, Vis::Shared, 16)});
+    b.instr({x}, {b.slot("z", {2}, Vis::Shared, 16)},
+            makeAttrs(fb::ReluT{}));
     EXPECT_NE(loadError(b.finish()).find("is shared, expected client"),
               std::string::npos);
   }
@@ -183,21 +190,26 @@ TEST(Program, RejectsBadIndicesShapesAndScales) {
     ProgramBuilder b;
     int x = b.share(b.input("x", {2}, Vis::Client));
     int later = b.slot("later", {2}, Vis::Shared, 16);
-    b.instr(Op::Add, {x, later}, {b.slot("z", {2}, Vis::Shared, 16)});
-    b.instr(Op::Copy, {x}, {later});
+    b.instr({x, later}, {b.slot("z", {2}, Vis::Shared, 16)},
+            makeAttrs(fb::AddT{}));
+    b.instr({x}, {later}, makeAttrs(fb::CopyT{}));
     EXPECT_NE(loadError(b.finish()).find("before it is defined"),
               std::string::npos);
   }
   {
     ProgramBuilder b;
     int x = b.share(b.input("x", {2, 3}, Vis::Client));
-    b.instr(Op::Reshape, {x}, {b.slot("z", {7}, Vis::Shared, 16)});
+    b.instr({x}, {b.slot("z", {7}, Vis::Shared, 16)},
+            makeAttrs(fb::ReshapeT{}));
     EXPECT_NE(loadError(b.finish()).find("element count"), std::string::npos);
   }
   {
     ProgramBuilder b;
     int x = b.share(b.input("x", {2, 3}, Vis::Client));
-    b.instr(Op::Max, {x}, {b.slot("z", {2}, Vis::Shared, 16)}, {5, 0});
+    fb::MaxT m;
+    m.axis = 5;
+    m.keepdims = false;
+    b.instr({x}, {b.slot("z", {2}, Vis::Shared, 16)}, makeAttrs(m));
     EXPECT_NE(loadError(b.finish()).find("axis 5 out of range"),
               std::string::npos);
   }

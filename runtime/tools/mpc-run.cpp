@@ -238,8 +238,8 @@ int runRole(const Options &o) {
           if (role != Role::P1)
             return false;
           for (const InstrInfo &I : prog.instrs)
-            if (I.out[0] == s && I.op == Op::Reveal)
-              return RevealTo(I.iattrs[0]) != RevealTo::P1;
+            if (I.out[0] == s && I.op() == Op::Reveal)
+              return I.attrs.AsReveal()->to != RevealTo::P1;
           return true;
         });
   if (!o.statsPath.empty())
@@ -305,7 +305,7 @@ int compareDump(const Options &o) {
       mag = std::max(mag, std::fabs(rv[j]));
     }
     std::printf("%5zu  %-10s %-16s %-14s %12.3g %12.3g\n", i,
-                opName(prog.instrs[i].op), prog.slots[s].name.c_str(),
+                opName(prog.instrs[i].op()), prog.slots[s].name.c_str(),
                 shapeStr(prog.slots[s].shape).c_str(), err, mag);
   }
   return 0;

@@ -84,13 +84,4 @@ private:
   std::vector<std::vector<double>> vals_;
 };
 
-/// Index maps for the local shape ops (shared by both executors).
-std::vector<int64_t> broadcastMap(const Shape &in, const Shape &out);
-std::vector<int64_t> transposeMap(const Shape &in,
-                                  const std::vector<int64_t> &perm);
-std::vector<int64_t> sliceMap(const Shape &in,
-                              const std::vector<int64_t> &attrs);
-/// Permutation moving `axis` last (for max/argmax rows).
-std::vector<int64_t> axisLastPerm(size_t rank, int64_t axis);
-
 } // namespace umbra::rt
