@@ -92,6 +92,7 @@ std::string attrsString(const Attrs &attrs) {
   if (attrs.type == Op::NONE || !attrs.value)
     return "";
   flatbuffers::FlatBufferBuilder fbb;
+  fbb.ForceDefaults(true); // list every field, defaults too
   fbb.Finish(attrs.Pack(fbb));
   const flatbuffers::TypeTable *tt = attrsTable(attrs.type);
   std::string s = flatbuffers::FlatBufferToString(fbb.GetBufferPointer(), tt);
