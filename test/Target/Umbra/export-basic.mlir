@@ -16,18 +16,18 @@
 // The public bias blob comes first, the owner's weight last.
 // CHECK: weight 0: offset 64 size 48 F32 [1 2 3 4 5 6 7 8 ...]
 // CHECK: weight 1: offset 0 size 12 F32 [0.5 -1 2]
-// CHECK: isa 2 frac 16
+// CHECK: isa 3 frac 16
 // CHECK: slot 0: x 2x4 frac 16 Client
 // CHECK: slot 1: {{.*}} 4x3 frac 16 Owner weight 0
 // CHECK: slot 2: {{.*}} 3 frac 16 Public weight 1
 // CHECK: slot 9: y 2x3 frac 16 Public
 // CHECK: instr 0: Share [0] -> [3]
 // CHECK: instr 1: Share [1] -> [4]
-// CHECK: instr 2: MatMul [3, 4] -> [5]
-// CHECK: instr 3: Trunc [5] -> [6] i=[16]
+// CHECK: instr 2: Matmul [3, 4] -> [5]
+// CHECK: instr 3: Trunc [5] -> [6] bits=16
 // CHECK: instr 4: Add [6, 2] -> [7]
-// CHECK: instr 5: Relu [7] -> [8]
-// CHECK: instr 6: Reveal [8] -> [9] i=[3] reason="model output"
+// CHECK: instr 5: Relu [7] -> [8] bits=64
+// CHECK: instr 6: Reveal [8] -> [9] to="Client" reason="model output"
 // CHECK: outputs [9]
 // NUM: max error
 

@@ -10,37 +10,36 @@
 // plaintext, then shares (mpc.share).
 // CHECK: slot 0: ids 1x3 frac 0 Client
 // CHECK: slot 1: x 2x3 frac 16 Client
-// CHECK: instr 0: OneHot [0] -> [{{[0-9]+}}] i=[6] vis=Client
+// CHECK: instr 0: OneHot [0] -> [{{[0-9]+}}] depth=6 vis=Client
 // CHECK-NEXT: instr 1: Share [{{[0-9]+}}] -> [{{[0-9]+}}] vis=Shared
 // The batch-broadcast matmul operand [1, 6, 4] becomes a [6, 4] matrix.
 // CHECK: Reshape
-// CHECK: MatMul
-// Softmax pieces: Max [axis, keepdims], Exp [t], ReduceSum [keepdims, axes],
-// Reciprocal [iterations] + [lo, hi].
-// CHECK: Max {{.*}} i=[2, 1]
-// CHECK: Exp {{.*}} i=[8]
-// CHECK: ReduceSum {{.*}} i=[1, 2]
-// CHECK: Reciprocal {{.*}} i=[0] f=['0.5', '4']
+// CHECK: Matmul
+// Softmax pieces: the mpc ops' attributes are the schema's fields, by name
+// (negative axes and schema defaults included).
+// CHECK: Max {{.*}} axis=-1 keepdims=true bits=64
+// CHECK: Exp {{.*}} squarings=8 bits=64
+// CHECK: ReduceSum {{.*}} axes=[2] keepdims=true
+// CHECK: Reciprocal {{.*}} lo=0.5 hi=4 iterations=0
 // The client's own computation stays with the client (plaintext at P0):
 // never shared, and a selection with a public branch is a Select there.
 // CHECK-NOT: Share [1] ->
 // CHECK: Mul [1, 1] -> {{.*}} vis=Client
-// CHECK: Rsqrt {{.*}} i=[0] f=['1', '4'] vis=Client
-// CHECK: Poly {{.*}} f=['0.5', '0.25', '0.125'] vis=Client
-// CHECK: DRelu {{.*}} vis=Client
+// CHECK: Rsqrt {{.*}} lo=1 hi=4 iterations=0 vis=Client
+// CHECK: Poly {{.*}} coefficients=[0.5, 0.25, 0.125] vis=Client
+// CHECK: Drelu {{.*}} vis=Client
 // CHECK: Select {{.*}} vis=Client
 // A shared selection with a public branch: b + c * (a - b).
-// CHECK: DRelu {{.*}} vis=Shared
+// CHECK: Drelu {{.*}} vis=Shared
 // CHECK-NEXT: Sub
 // CHECK-NEXT: Mul
 // CHECK-NEXT: Add {{.*}} vis=Shared
-// CHECK: Transpose {{.*}} i=[1, 0]
-// CHECK: Slice {{.*}} i=[0, 1, 2, 3]
-// CHECK: Concat {{.*}} i=[0]
-// CHECK: ReduceSum {{.*}} i=[1, 0]
-// CHECK-NEXT: Reshape
-// CHECK: Reveal {{.*}} i=[2] reason="public row sums for the test"
-// CHECK: Reveal {{.*}} i=[3] reason="model output"
+// CHECK: Transpose {{.*}} permutation=[1, 0]
+// CHECK: Slice {{.*}} offsets=[0, 1] strides=[1, 1]
+// CHECK: Concat {{.*}} axis=0
+// CHECK: ReduceSum {{.*}} axes=[0] keepdims=false
+// CHECK: Reveal {{.*}} to="Both" reason="public row sums for the test"
+// CHECK: Reveal {{.*}} to="Client" reason="model output"
 // Returning the same value twice: the second output is a copy.
 // CHECK: Copy
 // CHECK: outputs [{{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}, {{[0-9]+}}]

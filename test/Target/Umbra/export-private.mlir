@@ -9,21 +9,21 @@
 // the owner's weight, which the owner transposes in plaintext (deployment).
 // CHECK: slot 0: x 2x4 frac 16 Client
 // CHECK: instr 0: Mul [0, {{[0-9]+}}] -> {{.*}} vis=Client
-// CHECK-NEXT: instr 1: Trunc {{.*}} i=[16] vis=Client
-// CHECK-NEXT: instr 2: MatMul {{.*}} vis=Client
-// CHECK-NEXT: instr 3: Trunc {{.*}} i=[16] vis=Client
-// CHECK-NEXT: instr 4: Relu [[[R:[0-9]+]]] -> [[[F:[0-9]+]]] vis=Client
+// CHECK-NEXT: instr 1: Trunc {{.*}} bits=16 vis=Client
+// CHECK-NEXT: instr 2: Matmul {{.*}} vis=Client
+// CHECK-NEXT: instr 3: Trunc {{.*}} bits=16 vis=Client
+// CHECK-NEXT: instr 4: Relu [[[R:[0-9]+]]] -> [[[F:[0-9]+]]] bits=64 vis=Client
 // CHECK-NEXT: instr 5: Share [[[F]]] -> {{.*}} vis=Shared
-// CHECK-NEXT: instr 6: Transpose {{.*}} i=[1, 0] vis=Owner
+// CHECK-NEXT: instr 6: Transpose {{.*}} permutation=[1, 0] vis=Owner
 // CHECK-NEXT: instr 7: Share {{.*}} vis=Shared
-// CHECK-NEXT: instr 8: MatMul {{.*}} vis=Shared
+// CHECK-NEXT: instr 8: Matmul {{.*}} vis=Shared
 // CHECK-NEXT: instr 9: Trunc {{.*}} vis=Shared
 // The client's value used by a shared op without mpc.share: shared at that
 // use, once (what an mpc.share there would do).
 // CHECK-NEXT: instr 10: Slice [0] -> [[[XS:[0-9]+]]] {{.*}} vis=Client
 // CHECK-NEXT: instr 11: Share [[[XS]]] -> {{.*}} vis=Shared
 // CHECK-NEXT: instr 12: Add {{.*}} vis=Shared
-// CHECK-NEXT: instr 13: Reveal {{.*}} i=[3] reason="model output" vis=Public
+// CHECK-NEXT: instr 13: Reveal {{.*}} to="Client" reason="model output" vis=Public
 // The client's own feature is a result that P0 writes: not shared, not
 // revealed.
 // CHECK-NEXT: outputs [{{[0-9]+}}, [[F]]]

@@ -20,6 +20,18 @@ SCHEMA = os.path.join(HERE, "..", "..", "..", "..", "runtime", "schema",
                       "program.fbs")
 
 
+def fmt(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return "%g" % v
+    if isinstance(v, list):
+        return "[%s]" % ", ".join(fmt(x) for x in v)
+    if isinstance(v, str):
+        return json.dumps(v)
+    return str(v)
+
+
 def main():
     data = open(sys.argv[1], "rb").read()
     assert len(data) >= 128, "truncated header"
@@ -64,14 +76,12 @@ def main():
                s["frac_bits"], s["visibility"],
                " weight %d" % s["weight"] if s["weight"] >= 0 else ""))
     for i, ins in enumerate(j["instrs"]):
-        line = "instr %d: %s %s -> %s" % (i, ins["op"], ins.get("inputs", []),
+        line = "instr %d: %s %s -> %s" % (i, ins["attrs_type"],
+                                          ins.get("inputs", []),
                                           ins.get("outputs", []))
-        if ins.get("iattrs"):
-            line += " i=%s" % ins["iattrs"]
-        if ins.get("fattrs"):
-            line += " f=%s" % ["%g" % f for f in ins["fattrs"]]
-        if ins.get("reason"):
-            line += " reason=%s" % json.dumps(ins["reason"])
+        # The instruction's typed attributes (schema field names).
+        for k, v in ins.get("attrs", {}).items():
+            line += " %s=%s" % (k, fmt(v))
         # Who computes it: Client/Owner in plaintext, Shared under MPC.
         line += " vis=%s" % j["slots"][ins["outputs"][0]]["visibility"]
         print(line)
