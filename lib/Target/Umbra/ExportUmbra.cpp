@@ -871,6 +871,17 @@ void umbra::registerUmbraExportTranslation() {
         return exportUmbra(module, os);
       },
       registerDialects);
+  static TranslateFromMLIRRegistration costReg(
+      "cost-report",
+      "predicted online bytes and rounds per instruction kind (the runtime's "
+      "instruction table)",
+      [](Operation *op, raw_ostream &os) -> LogicalResult {
+        auto module = dyn_cast<ModuleOp>(op);
+        if (!module)
+          return op->emitError("expected a module");
+        return printCostReport(module, os);
+      },
+      registerDialects);
   static TranslateFromMLIRRegistration reportReg(
       "leakage-report", "list every mpc.reveal (what a run discloses)",
       [](Operation *op, raw_ostream &os) -> LogicalResult {
