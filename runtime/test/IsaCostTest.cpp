@@ -11,6 +11,9 @@
 #include "umbra/runtime/Isa.h"
 #include "TestUtil.h"
 #include <gtest/gtest.h>
+#include <cmath>
+#include <map>
+#include <mutex>
 #include <set>
 
 using namespace umbra::rt;
@@ -74,12 +77,15 @@ TEST(Isa, AttributesByFieldName) {
   EXPECT_NE(err.find("out of range"), std::string::npos) << err;
 }
 
-/// Runs deployment and one inference on all three roles and compares every
-/// instruction's measured cost with instrCost.
+/// Runs deployment and one inference on all three roles, compares every
+/// instruction's measured cost with instrCost and every output with the
+/// float reference (the rows' `real`).
 void expectCosts(const Program &prog, Cmp cmp,
                  const std::map<int, std::vector<double>> &inputs,
                  std::set<Op> &covered) {
   std::vector<InstrStat> st[3];
+  std::map<int, std::vector<double>> got;
+  std::mutex mu;
   SessionConfig cfg;
   cfg.cmp = cmp;
   runParties(
@@ -94,8 +100,25 @@ void expectCosts(const Program &prog, Cmp cmp,
         ex.runDeployment();
         ex.runInference();
         st[int(P.role)] = ex.stats;
+        std::lock_guard<std::mutex> lock(mu);
+        for (int s : prog.outputs)
+          if (ex.hasPlain(s))
+            got[s] = ex.plainReal(s);
       },
       cfg);
+  FloatExecutor ref(prog);
+  for (const auto &[s, v] : inputs)
+    ref.setInput(s, v);
+  ref.run();
+  for (int s : prog.outputs) {
+    ASSERT_TRUE(got.count(s)) << prog.slots[s].name;
+    const std::vector<double> &want = ref.value(s);
+    ASSERT_EQ(got[s].size(), want.size());
+    for (size_t e = 0; e < want.size(); ++e)
+      ASSERT_NEAR(got[s][e], want[e], 0.02 + 2e-3 * std::fabs(want[e]))
+          << "output " << prog.slots[s].name << " element " << e
+          << " cmp=" << cmpName(cmp);
+  }
   ASSERT_EQ(st[0].size(), st[2].size());
   for (size_t j = 0; j < st[0].size(); ++j) {
     const InstrStat &s0 = st[0][j], &s1 = st[1][j], &sd = st[2][j];
