@@ -69,6 +69,15 @@ void Executor::setInput(int slot, const std::vector<double> &values) {
   setInputRing(slot, std::move(v));
 }
 
+void Executor::setInputs(const std::map<int, std::vector<double>> &inputs) {
+  for (const auto &[s, v] : inputs) {
+    Vis vis = prog_.slots.at(s).vis;
+    if ((vis == Vis::Client && P_.p0()) ||
+        (vis == Vis::Owner && P_.role == Role::P1))
+      setInput(s, v);
+  }
+}
+
 bool Executor::hasPlain(int slot) const {
   return !P_.dealer() && vals_.at(slot).kind == Kind::Plain;
 }

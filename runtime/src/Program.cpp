@@ -435,34 +435,32 @@ int ProgramBuilder::scale(int a, int64_t factor) {
   t.factor = factor;
   return emit({a}, t);
 }
-int ProgramBuilder::drelu(int a, int bits) {
-  fb::DreluT t;
+/// A comparison's attribute table with its width (and reduction axis).
+template <typename T> static T compare(int bits) {
+  T t;
   t.bits = uint8_t(bits);
-  return emit({a}, t);
+  return t;
+}
+template <typename T> static T reduction(int axis, bool keepdims, int bits) {
+  T t = compare<T>(bits);
+  t.axis = axis;
+  t.keepdims = keepdims;
+  return t;
+}
+int ProgramBuilder::drelu(int a, int bits) {
+  return emit({a}, compare<fb::DreluT>(bits));
 }
 int ProgramBuilder::ltz(int a, int bits) {
-  fb::LtzT t;
-  t.bits = uint8_t(bits);
-  return emit({a}, t);
+  return emit({a}, compare<fb::LtzT>(bits));
 }
 int ProgramBuilder::relu(int a, int bits) {
-  fb::ReluT t;
-  t.bits = uint8_t(bits);
-  return emit({a}, t);
+  return emit({a}, compare<fb::ReluT>(bits));
 }
 int ProgramBuilder::max(int a, int axis, bool keepdims, int bits) {
-  fb::MaxT t;
-  t.axis = axis;
-  t.keepdims = keepdims;
-  t.bits = uint8_t(bits);
-  return emit({a}, t);
+  return emit({a}, reduction<fb::MaxT>(axis, keepdims, bits));
 }
 int ProgramBuilder::argmax(int a, int axis, bool keepdims, int bits) {
-  fb::ArgmaxT t;
-  t.axis = axis;
-  t.keepdims = keepdims;
-  t.bits = uint8_t(bits);
-  return emit({a}, t);
+  return emit({a}, reduction<fb::ArgmaxT>(axis, keepdims, bits));
 }
 int ProgramBuilder::exp(int a, int squarings, int bits) {
   fb::ExpT t;
@@ -470,19 +468,18 @@ int ProgramBuilder::exp(int a, int squarings, int bits) {
   t.bits = uint8_t(bits);
   return emit({a}, t);
 }
-int ProgramBuilder::reciprocal(int a, double lo, double hi, int iterations) {
-  fb::ReciprocalT t;
+template <typename T> static T inverse(double lo, double hi, int iterations) {
+  T t;
   t.lo = lo;
   t.hi = hi;
   t.iterations = iterations;
-  return emit({a}, t);
+  return t;
+}
+int ProgramBuilder::reciprocal(int a, double lo, double hi, int iterations) {
+  return emit({a}, inverse<fb::ReciprocalT>(lo, hi, iterations));
 }
 int ProgramBuilder::rsqrt(int a, double lo, double hi, int iterations) {
-  fb::RsqrtT t;
-  t.lo = lo;
-  t.hi = hi;
-  t.iterations = iterations;
-  return emit({a}, t);
+  return emit({a}, inverse<fb::RsqrtT>(lo, hi, iterations));
 }
 int ProgramBuilder::poly(int a, std::vector<double> coefficients) {
   fb::PolyT t;

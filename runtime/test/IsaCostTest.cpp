@@ -7,11 +7,11 @@
 // loopback TCP, exactly.
 //
 //===----------------------------------------------------------------------===//
+#include "TestUtil.h"
 #include "umbra/runtime/Executor.h"
 #include "umbra/runtime/Isa.h"
-#include "TestUtil.h"
-#include <gtest/gtest.h>
 #include <cmath>
+#include <gtest/gtest.h>
 #include <map>
 #include <mutex>
 #include <set>
@@ -91,12 +91,7 @@ void expectCosts(const Program &prog, Cmp cmp,
   runParties(
       [&](Party &P) {
         Executor ex(prog, P);
-        for (const auto &[s, v] : inputs) {
-          Vis vis = prog.slots[s].vis;
-          if ((vis == Vis::Client && P.p0()) ||
-              (vis == Vis::Owner && P.role == Role::P1))
-            ex.setInput(s, v);
-        }
+        ex.setInputs(inputs);
         ex.runDeployment();
         ex.runInference();
         st[int(P.role)] = ex.stats;
@@ -128,9 +123,8 @@ void expectCosts(const Program &prog, Cmp cmp,
     const InstrInfo &I = prog.instrs[i];
     Cost want = instrCost(prog, i, cmp);
     covered.insert(I.op());
-    std::string what = std::string(opName(I.op())) + " #" +
-                       std::to_string(i) + " " + attrsString(I.attrs) +
-                       " cmp=" + cmpName(cmp);
+    std::string what = std::string(opName(I.op())) + " #" + std::to_string(i) +
+                       " " + attrsString(I.attrs) + " cmp=" + cmpName(cmp);
     EXPECT_EQ(want.bytes, s0.c.sent + s1.c.sent) << what;
     EXPECT_EQ(s0.c.sent, s1.c.recv) << what;
     EXPECT_EQ(want.rounds, s0.c.rounds) << what;
@@ -202,10 +196,13 @@ TEST_P(IsaCost, TableEqualsMeasurement) {
     outs.push_back(b.rsqrt(x, 0.5, 8.0, 1));
     outs.push_back(b.exp(b.neg(x)));
     outs.push_back(b.exp(b.neg(x), 5, 40));
-    for (std::vector<double> c :
-         {std::vector<double>{0.5}, {0.1, 0.5}, {0.1, 0.5, 0.25},
-          {0, 1, 0.5, 0.25}, {1, 1, 1, 1, 1, 1}, {1, 2, 3, 4, 5, 6, 7, 8},
-          std::vector<double>(11, 0.125)})
+    for (std::vector<double> c : {std::vector<double>{0.5},
+                                  {0.1, 0.5},
+                                  {0.1, 0.5, 0.25},
+                                  {0, 1, 0.5, 0.25},
+                                  {1, 1, 1, 1, 1, 1},
+                                  {1, 2, 3, 4, 5, 6, 7, 8},
+                                  std::vector<double>(11, 0.125)})
       outs.push_back(b.poly(x, c));
     for (int o : outs)
       b.output(b.reveal(o));

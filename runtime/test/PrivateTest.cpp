@@ -40,12 +40,7 @@ RunResult runProgram(const Program &prog,
         if (t != FrameType::Done) // end of session, not data
           r.frames[me].push_back({t, len});
       };
-    for (const auto &[s, v] : inputs) {
-      Vis vis = prog.slots[s].vis;
-      if ((vis == Vis::Client && P.p0()) ||
-          (vis == Vis::Owner && P.role == Role::P1))
-        ex.setInput(s, v);
-    }
+    ex.setInputs(inputs);
     ex.runDeployment();
     ex.runInference();
     r.stats[me] = ex.stats;

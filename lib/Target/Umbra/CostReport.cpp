@@ -54,12 +54,11 @@ LogicalResult umbra::printCostReport(ModuleOp module, raw_ostream &os) {
         "included) and rounds per inference, predicted by the runtime's "
         "instruction table\n";
   auto line = [&](StringRef name, const Row &r) {
-    os << llvm::format("  %-12s %6llu %14llu %6llu %14llu %6llu\n",
-                       name.str().c_str(), (unsigned long long)r.count,
-                       (unsigned long long)r.c[0].bytes,
-                       (unsigned long long)r.c[0].rounds,
-                       (unsigned long long)r.c[1].bytes,
-                       (unsigned long long)r.c[1].rounds);
+    os << llvm::format(
+        "  %-12s %6llu %14llu %6llu %14llu %6llu\n", name.str().c_str(),
+        (unsigned long long)r.count, (unsigned long long)r.c[0].bytes,
+        (unsigned long long)r.c[0].rounds, (unsigned long long)r.c[1].bytes,
+        (unsigned long long)r.c[1].rounds);
   };
   os << llvm::format("  %-12s %6s %14s %6s %14s %6s\n", "op", "count",
                      "dcf bytes", "rounds", "bits bytes", "rounds");

@@ -500,6 +500,33 @@ FailureOr<int> Exporter::emitChecked(Operation *op, rt::Attrs attrs,
               fb::Visibility(want.vis));
 }
 
+/// An MLIR attribute as the value of a schema field of kind `kind`.
+static bool readAttr(Attribute a, rt::AttrKind kind, rt::AttrValue &v) {
+  switch (kind) {
+  case rt::AttrKind::Int:
+    return isa<IntegerAttr>(a) && (v.i = cast<IntegerAttr>(a).getInt(), true);
+  case rt::AttrKind::Bool:
+    return isa<BoolAttr>(a) && (v.i = cast<BoolAttr>(a).getValue(), true);
+  case rt::AttrKind::Float:
+    return isa<FloatAttr>(a) &&
+           (v.f = cast<FloatAttr>(a).getValueAsDouble(), true);
+  case rt::AttrKind::String:
+    return isa<StringAttr>(a) && (v.s = cast<StringAttr>(a).str(), true);
+  case rt::AttrKind::Ints:
+    if (auto arr = dyn_cast<DenseI64ArrayAttr>(a))
+      return v.ints.assign(arr.asArrayRef().begin(), arr.asArrayRef().end()),
+             true;
+    return false;
+  case rt::AttrKind::Floats:
+    if (auto arr = dyn_cast<DenseF64ArrayAttr>(a))
+      return v.floats.assign(arr.asArrayRef().begin(),
+                             arr.asArrayRef().end()),
+             true;
+    return false;
+  }
+  return false;
+}
+
 LogicalResult Exporter::exportGeneric(Operation *op) {
   rt::Op code = rt::opByName(op->getName().stripDialect().str());
   if (!isa<MpcDialect>(op->getDialect()) || code == rt::Op::NONE ||
@@ -514,45 +541,7 @@ LogicalResult Exporter::exportGeneric(Operation *op) {
     if (!a)
       return false;
     used.insert(field);
-    bool ok = true;
-    switch (kind) {
-    case rt::AttrKind::Int:
-      if (auto i = dyn_cast<IntegerAttr>(a))
-        v.i = i.getInt();
-      else
-        ok = false;
-      break;
-    case rt::AttrKind::Bool:
-      if (auto b = dyn_cast<BoolAttr>(a))
-        v.i = b.getValue();
-      else
-        ok = false;
-      break;
-    case rt::AttrKind::Float:
-      if (auto f = dyn_cast<FloatAttr>(a))
-        v.f = f.getValueAsDouble();
-      else
-        ok = false;
-      break;
-    case rt::AttrKind::String:
-      if (auto str = dyn_cast<StringAttr>(a))
-        v.s = str.str();
-      else
-        ok = false;
-      break;
-    case rt::AttrKind::Ints:
-      if (auto arr = dyn_cast<DenseI64ArrayAttr>(a))
-        v.ints.assign(arr.asArrayRef().begin(), arr.asArrayRef().end());
-      else
-        ok = false;
-      break;
-    case rt::AttrKind::Floats:
-      if (auto arr = dyn_cast<DenseF64ArrayAttr>(a))
-        v.floats.assign(arr.asArrayRef().begin(), arr.asArrayRef().end());
-      else
-        ok = false;
-      break;
-    }
+    bool ok = readAttr(a, kind, v);
     if (!ok && bad.empty())
       bad = std::string("attribute '") + field +
             "' has a type the runtime's field does not take";
@@ -857,6 +846,20 @@ LogicalResult umbra::printLeakageReport(ModuleOp module, raw_ostream &os) {
   return success();
 }
 
+/// A translation of a whole module (the three below differ only in what
+/// they print).
+template <LogicalResult (*Print)(ModuleOp, raw_ostream &)>
+static LogicalResult onModule(Operation *op, raw_ostream &os) {
+  auto module = dyn_cast<ModuleOp>(op);
+  if (!module)
+    return op->emitError("expected a module");
+  return Print(module, os);
+}
+
+static LogicalResult exportDefault(ModuleOp module, raw_ostream &os) {
+  return exportUmbra(module, os);
+}
+
 void umbra::registerUmbraExportTranslation() {
   auto registerDialects = [](DialectRegistry &registry) {
     registry.insert<MpcDialect, tfm::TfmDialect, arith::ArithDialect,
@@ -864,31 +867,13 @@ void umbra::registerUmbraExportTranslation() {
   };
   static TranslateFromMLIRRegistration exportReg(
       "export-umbra", "write a .umbra artifact from mpc IR",
-      [](Operation *op, raw_ostream &os) -> LogicalResult {
-        auto module = dyn_cast<ModuleOp>(op);
-        if (!module)
-          return op->emitError("expected a module");
-        return exportUmbra(module, os);
-      },
-      registerDialects);
+      onModule<exportDefault>, registerDialects);
   static TranslateFromMLIRRegistration costReg(
       "cost-report",
       "predicted online bytes and rounds per instruction kind (the runtime's "
       "instruction table)",
-      [](Operation *op, raw_ostream &os) -> LogicalResult {
-        auto module = dyn_cast<ModuleOp>(op);
-        if (!module)
-          return op->emitError("expected a module");
-        return printCostReport(module, os);
-      },
-      registerDialects);
+      onModule<printCostReport>, registerDialects);
   static TranslateFromMLIRRegistration reportReg(
       "leakage-report", "list every mpc.reveal (what a run discloses)",
-      [](Operation *op, raw_ostream &os) -> LogicalResult {
-        auto module = dyn_cast<ModuleOp>(op);
-        if (!module)
-          return op->emitError("expected a module");
-        return printLeakageReport(module, os);
-      },
-      registerDialects);
+      onModule<printLeakageReport>, registerDialects);
 }

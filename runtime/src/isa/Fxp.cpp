@@ -11,14 +11,6 @@
 
 namespace umbra::rt::isa {
 
-template <typename F>
-static std::vector<double> unaryReal(const RealArgs &a, F f) {
-  std::vector<double> z = *a.in[0];
-  for (auto &v : z)
-    v = f(v);
-  return z;
-}
-
 /// Reciprocal and rsqrt: the same attributes, plan and cost.
 template <bool Rsqrt> struct Inverse {
   static constexpr Op O = Rsqrt ? Op::Rsqrt : Op::Reciprocal;
@@ -49,9 +41,8 @@ template <bool Rsqrt> struct Inverse {
                   : reciprocalGate(a.P, a.in(0), a.out.frac, lo, hi, it)};
   }
   static std::vector<double> real(const RealArgs &a) {
-    return unaryReal(a, [](double x) {
-      return Rsqrt ? 1.0 / std::sqrt(x) : 1.0 / x;
-    });
+    return unaryReal(
+        a, [](double x) { return Rsqrt ? 1.0 / std::sqrt(x) : 1.0 / x; });
   }
   static void cost(const CostArgs &a, CostAcc &c) {
     double lo, hi;
@@ -93,14 +84,17 @@ template <bool Rsqrt> struct Inverse {
 
 using Recip = Inverse<false>;
 using Rsq = Inverse<true>;
-static const OpRow kReciprocal{Op::Reciprocal, 1,          1,         true,
-                               Recip::infer,   Recip::secure, Recip::real,
-                               Recip::cost};
-static const OpRow kRsqrt{Op::Rsqrt, 1,        1,         true,
+static const OpRow kReciprocal{
+    Op::Reciprocal, 1,           1,          true, Recip::infer,
+    Recip::secure,  Recip::real, Recip::cost};
+static const OpRow kRsqrt{Op::Rsqrt,  1,           1,         true,
                           Rsq::infer, Rsq::secure, Rsq::real, Rsq::cost};
 
 static const OpRow kExp{
-    Op::Exp, 1, 1, true,
+    Op::Exp,
+    1,
+    1,
+    true,
     [](const Attrs &at, const Ins &in, const SlotInfo *) {
       const fb::ExpT &e = *at.AsExp();
       gateVis(Op::Exp, in);

@@ -8,66 +8,47 @@
 
 namespace umbra::rt::isa {
 
-template <typename F>
-static std::vector<double> unaryReal(const RealArgs &a, F f) {
-  std::vector<double> z = *a.in[0];
-  for (auto &v : z)
-    v = f(v);
-  return z;
-}
-
-/// drelu, ltz, relu: one operand, same shape; frac 0 for the 0/1 results.
-template <Op O, bool Bit>
-static SlotInfo signRule(const Attrs &at, const Ins &in, const SlotInfo *) {
-  SlotInfo o = like(*in[0]);
-  o.vis = gateVis(O, in);
-  if (Bit)
-    o.frac = 0;
-  int bits = O == Op::Relu    ? at.AsRelu()->bits
-             : O == Op::Drelu ? at.AsDrelu()->bits
-                              : at.AsLtz()->bits;
-  checkBits(O, bits);
-  return o;
-}
-
-static const OpRow kDrelu{
-    Op::Drelu, 1, 1, true, signRule<Op::Drelu, true>,
-    [](const ExecArgs &a) {
-      return ExecResult{drelu(a.P, a.in(0), a.I.attrs.AsDrelu()->bits)};
-    },
-    [](const RealArgs &a) {
-      return unaryReal(a, [](double x) { return x >= 0 ? 1.0 : 0.0; });
-    },
-    [](const CostArgs &a, CostAcc &c) {
-      cost::drelu(c, a.out.numel, a.I.attrs.AsDrelu()->bits);
-    }};
-
-static const OpRow kLtz{
-    Op::Ltz, 1, 1, true, signRule<Op::Ltz, true>,
-    [](const ExecArgs &a) {
-      return ExecResult{ltz(a.P, a.in(0), a.I.attrs.AsLtz()->bits)};
-    },
-    [](const RealArgs &a) {
-      return unaryReal(a, [](double x) { return x < 0 ? 1.0 : 0.0; });
-    },
-    [](const CostArgs &a, CostAcc &c) {
-      cost::drelu(c, a.out.numel, a.I.attrs.AsLtz()->bits);
-    }};
-
-static const OpRow kRelu{
-    Op::Relu, 1, 1, true, signRule<Op::Relu, false>,
-    [](const ExecArgs &a) {
-      return ExecResult{relu(a.P, a.in(0), a.I.attrs.AsRelu()->bits)};
-    },
-    [](const RealArgs &a) {
-      return unaryReal(a, [](double x) { return x > 0 ? x : 0.0; });
-    },
-    [](const CostArgs &a, CostAcc &c) {
-      cost::relu(c, a.out.numel, a.I.attrs.AsRelu()->bits);
-    }};
+/// drelu, ltz, relu: one operand, same shape (frac 0 for the 0/1 results),
+/// one comparison by the backend.
+using SignGate = Vec (*)(Party &, const Vec &, int);
+template <Op O, SignGate G, double (*R)(double)> struct SignRow {
+  static int bits(const Attrs &at) {
+    return O == Op::Relu    ? at.AsRelu()->bits
+           : O == Op::Drelu ? at.AsDrelu()->bits
+                            : at.AsLtz()->bits;
+  }
+  static SlotInfo infer(const Attrs &at, const Ins &in, const SlotInfo *) {
+    SlotInfo o = like(*in[0]);
+    o.vis = gateVis(O, in);
+    if (O != Op::Relu)
+      o.frac = 0;
+    checkBits(O, bits(at));
+    return o;
+  }
+  static ExecResult secure(const ExecArgs &a) {
+    return {G(a.P, a.in(0), bits(a.I.attrs))};
+  }
+  static std::vector<double> real(const RealArgs &a) { return unaryReal(a, R); }
+  static void cost(const CostArgs &a, CostAcc &c) {
+    if (O == Op::Relu)
+      cost::relu(c, a.out.numel, bits(a.I.attrs));
+    else
+      cost::drelu(c, a.out.numel, bits(a.I.attrs));
+  }
+  static OpRow row() { return {O, 1, 1, true, infer, secure, real, cost}; }
+};
+static double geZero(double x) { return x >= 0 ? 1.0 : 0.0; }
+static double ltZero(double x) { return x < 0 ? 1.0 : 0.0; }
+static double ramp(double x) { return x > 0 ? x : 0.0; }
+static const OpRow kDrelu = SignRow<Op::Drelu, drelu, geZero>::row();
+static const OpRow kLtz = SignRow<Op::Ltz, ltz, ltZero>::row();
+static const OpRow kRelu = SignRow<Op::Relu, relu, ramp>::row();
 
 static const OpRow kSelect{
-    Op::Select, 3, 3, true,
+    Op::Select,
+    3,
+    3,
+    true,
     [](const Attrs &, const Ins &in, const SlotInfo *) {
       SlotInfo o = like(*in[1]);
       o.vis = gateVis(Op::Select, in);
@@ -173,14 +154,14 @@ template <typename T, Op O> struct MaxRow {
 
 using MaxR = MaxRow<fb::MaxT, Op::Max>;
 using ArgmaxR = MaxRow<fb::ArgmaxT, Op::Argmax>;
-static const OpRow kMax{Op::Max,      1,          1,         true,
-                        MaxR::infer,  MaxR::secure, MaxR::real, MaxR::cost};
-static const OpRow kArgmax{Op::Argmax,     1,               1,
-                           true,           ArgmaxR::infer,  ArgmaxR::secure,
-                           ArgmaxR::real,  ArgmaxR::cost};
+static const OpRow kMax{Op::Max,      1,          1,         true, MaxR::infer,
+                        MaxR::secure, MaxR::real, MaxR::cost};
+static const OpRow kArgmax{
+    Op::Argmax,   1, 1, true, ArgmaxR::infer, ArgmaxR::secure, ArgmaxR::real,
+    ArgmaxR::cost};
 
 const std::vector<OpRow> &gateRows() {
-  static const std::vector<OpRow> rows{kDrelu, kLtz, kRelu,
+  static const std::vector<OpRow> rows{kDrelu,  kLtz, kRelu,
                                        kSelect, kMax, kArgmax};
   return rows;
 }

@@ -9,7 +9,10 @@ static Role holderOf(Vis v) { return v == Vis::Client ? Role::P0 : Role::P1; }
 static std::vector<double> identity(const RealArgs &a) { return *a.in[0]; }
 
 static const OpRow kShare{
-    Op::Share, 1, 1, false,
+    Op::Share,
+    1,
+    1,
+    false,
     [](const Attrs &, const Ins &in, const SlotInfo *) {
       UMBRA_CHECK(isPrivate(in[0]->vis), "share: operand '", in[0]->name,
                   "' must be client or owner");
@@ -28,7 +31,10 @@ static const OpRow kShare{
     [](const CostArgs &a, CostAcc &c) { cost::oneWay(c, a.out.numel); }};
 
 static const OpRow kReveal{
-    Op::Reveal, 1, 1, false,
+    Op::Reveal,
+    1,
+    1,
+    false,
     [](const Attrs &at, const Ins &in, const SlotInfo *) {
       const SlotInfo &x = *in[0];
       UMBRA_CHECK(x.vis == Vis::Shared, "reveal: operand '", x.name, "' is ",
@@ -64,9 +70,14 @@ static const OpRow kReveal{
     }};
 
 static const OpRow kCopy{
-    Op::Copy, 1, 1, false,
+    Op::Copy,
+    1,
+    1,
+    false,
     [](const Attrs &, const Ins &in, const SlotInfo *) { return like(*in[0]); },
-    [](const ExecArgs &a) { return ExecResult{a.in(0)}; }, identity, nullptr};
+    [](const ExecArgs &a) { return ExecResult{a.in(0)}; },
+    identity,
+    nullptr};
 
 const std::vector<OpRow> &ioRows() {
   static const std::vector<OpRow> rows{kShare, kReveal, kCopy};

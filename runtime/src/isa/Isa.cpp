@@ -22,8 +22,8 @@ struct Table {
          {&ioRows(), &linearRows(), &gateRows(), &fxpRows(), &shapeRows()})
       for (const OpRow &r : *family) {
         size_t k = size_t(r.op);
-        UMBRA_CHECK(k > 0 && k < nOps && !byOp[k],
-                    "internal: opcode ", k, " has two rows or none in the schema");
+        UMBRA_CHECK(k > 0 && k < nOps && !byOp[k], "internal: opcode ", k,
+                    " has two rows or none in the schema");
         byOp[k] = &r;
       }
     names.resize(nOps);
@@ -126,10 +126,10 @@ std::string attrsString(const Attrs &attrs) {
   return r;
 }
 
-std::string buildAttrs(
-    Op op,
-    const std::function<bool(const char *, AttrKind, AttrValue &)> &get,
-    Attrs &out) {
+std::string
+buildAttrs(Op op,
+           const std::function<bool(const char *, AttrKind, AttrValue &)> &get,
+           Attrs &out) {
   try {
     const flatbuffers::TypeTable *tt = attrsTable(op);
     flatbuffers::FlatBufferBuilder fbb;
@@ -212,8 +212,8 @@ std::string buildAttrs(
     fbb.Finish(flatbuffers::Offset<void>(fbb.EndTable(start)));
     Attrs a;
     a.type = op;
-    a.value = Attrs::UnPack(
-        flatbuffers::GetRoot<void>(fbb.GetBufferPointer()), op, nullptr);
+    a.value = Attrs::UnPack(flatbuffers::GetRoot<void>(fbb.GetBufferPointer()),
+                            op, nullptr);
     out = std::move(a);
     return "";
   } catch (const Error &e) {
@@ -221,7 +221,8 @@ std::string buildAttrs(
   }
 }
 
-SlotInfo inferOutput(const Attrs &attrs, const std::vector<const SlotInfo *> &in,
+SlotInfo inferOutput(const Attrs &attrs,
+                     const std::vector<const SlotInfo *> &in,
                      const SlotInfo *declared) {
   UMBRA_CHECK(attrs.value, "instruction without attributes");
   const OpRow &r = opRow(attrs.type);
@@ -229,7 +230,9 @@ SlotInfo inferOutput(const Attrs &attrs, const std::vector<const SlotInfo *> &in
   UMBRA_CHECK(in.size() >= size_t(r.minIn) &&
                   (r.maxIn < 0 || in.size() <= size_t(r.maxIn)),
               nm, " expects ", r.minIn,
-              (r.maxIn == r.minIn ? "" : r.maxIn < 0 ? "+" : "-"),
+              (r.maxIn == r.minIn ? ""
+               : r.maxIn < 0      ? "+"
+                                  : "-"),
               (r.maxIn > r.minIn ? std::to_string(r.maxIn) : std::string()),
               " operands, got ", in.size());
   SlotInfo o = r.infer(attrs, in, declared);

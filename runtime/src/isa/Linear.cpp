@@ -49,7 +49,8 @@ template <bool Sub> static ExecResult addSub(const ExecArgs &a) {
   return {std::move(z)};
 }
 
-template <typename F> static std::vector<double> binaryReal(const RealArgs &a, F f) {
+template <typename F>
+static std::vector<double> binaryReal(const RealArgs &a, F f) {
   auto x = bcast(*a.in[0], a.inSlot[0]->shape, a.out.shape);
   auto y = bcast(*a.in[1], a.inSlot[1]->shape, a.out.shape);
   for (size_t i = 0; i < x.size(); ++i)
@@ -57,30 +58,30 @@ template <typename F> static std::vector<double> binaryReal(const RealArgs &a, F
   return x;
 }
 
+template <Op O>
+static SlotInfo elementwiseRule(const Attrs &, const Ins &in,
+                                const SlotInfo *) {
+  return elementwise(O, in);
+}
+template <double (*F)(double, double)>
+static std::vector<double> binary(const RealArgs &a) {
+  return binaryReal(a, F);
+}
+static double plus(double x, double y) { return x + y; }
+static double minus(double x, double y) { return x - y; }
+static double times(double x, double y) { return x * y; }
 static const OpRow kAdd{
-    Op::Add, 2, 2, false,
-    [](const Attrs &, const Ins &in, const SlotInfo *) {
-      return elementwise(Op::Add, in);
-    },
-    addSub<false>,
-    [](const RealArgs &a) {
-      return binaryReal(a, [](double x, double y) { return x + y; });
-    },
-    nullptr};
-
+    Op::Add,      2,      2, false, elementwiseRule<Op::Add>, addSub<false>,
+    binary<plus>, nullptr};
 static const OpRow kSub{
-    Op::Sub, 2, 2, false,
-    [](const Attrs &, const Ins &in, const SlotInfo *) {
-      return elementwise(Op::Sub, in);
-    },
-    addSub<true>,
-    [](const RealArgs &a) {
-      return binaryReal(a, [](double x, double y) { return x - y; });
-    },
-    nullptr};
+    Op::Sub,       2,      2, false, elementwiseRule<Op::Sub>, addSub<true>,
+    binary<minus>, nullptr};
 
 static const OpRow kNeg{
-    Op::Neg, 1, 1, false,
+    Op::Neg,
+    1,
+    1,
+    false,
     [](const Attrs &, const Ins &in, const SlotInfo *) { return like(*in[0]); },
     [](const ExecArgs &a) {
       Vec z = a.in(0);
@@ -88,35 +89,30 @@ static const OpRow kNeg{
         v = -v;
       return ExecResult{std::move(z)};
     },
-    [](const RealArgs &a) {
-      std::vector<double> z = *a.in[0];
-      for (auto &v : z)
-        v = -v;
-      return z;
-    },
+    [](const RealArgs &a) { return unaryReal(a, [](double x) { return -x; }); },
     nullptr};
 
-static const OpRow kMul{
-    Op::Mul, 2, 2, false,
-    [](const Attrs &, const Ins &in, const SlotInfo *) {
-      return elementwise(Op::Mul, in);
-    },
-    [](const ExecArgs &a) {
-      Vec av = bcast(a.in(0), a.inSlot[0]->shape, a.out.shape);
-      Vec bv = bcast(a.in(1), a.inSlot[1]->shape, a.out.shape);
-      if (a.shared(0) && a.shared(1))
-        return ExecResult{mul(a.P, av, bv)};
-      for (size_t i = 0; i < av.size(); ++i)
-        av[i] *= bv[i];
-      return ExecResult{std::move(av)};
-    },
-    [](const RealArgs &a) {
-      return binaryReal(a, [](double x, double y) { return x * y; });
-    },
-    [](const CostArgs &a, CostAcc &c) {
-      if (allShared(a))
-        cost::mul(c, a.out.numel);
-    }};
+static const OpRow kMul{Op::Mul,
+                        2,
+                        2,
+                        false,
+                        elementwiseRule<Op::Mul>,
+                        [](const ExecArgs &a) {
+                          Vec av =
+                              bcast(a.in(0), a.inSlot[0]->shape, a.out.shape);
+                          Vec bv =
+                              bcast(a.in(1), a.inSlot[1]->shape, a.out.shape);
+                          if (a.shared(0) && a.shared(1))
+                            return ExecResult{mul(a.P, av, bv)};
+                          for (size_t i = 0; i < av.size(); ++i)
+                            av[i] *= bv[i];
+                          return ExecResult{std::move(av)};
+                        },
+                        binary<times>,
+                        [](const CostArgs &a, CostAcc &c) {
+                          if (allShared(a))
+                            cost::mul(c, a.out.numel);
+                        }};
 
 /// Matmul dimensions: batch, n, k, m and whether the right operand is
 /// batched.
@@ -131,7 +127,10 @@ static MatDims matDims(const Shape &as, const Shape &bs) {
 }
 
 static const OpRow kMatmul{
-    Op::Matmul, 2, 2, false,
+    Op::Matmul,
+    2,
+    2,
+    false,
     [](const Attrs &, const Ins &in, const SlotInfo *) {
       const Shape &a = in[0]->shape, &b = in[1]->shape;
       UMBRA_CHECK(a.size() >= 2 && b.size() >= 2,
@@ -184,7 +183,10 @@ static const OpRow kMatmul{
     }};
 
 static const OpRow kScale{
-    Op::Scale, 1, 1, false,
+    Op::Scale,
+    1,
+    1,
+    false,
     [](const Attrs &, const Ins &in, const SlotInfo *declared) {
       SlotInfo o = like(*in[0]);
       if (declared)
@@ -201,10 +203,7 @@ static const OpRow kScale{
     [](const RealArgs &a) {
       double f = double(a.I.attrs.AsScale()->factor) *
                  std::ldexp(1.0, a.inSlot[0]->frac - a.out.frac);
-      std::vector<double> z = *a.in[0];
-      for (auto &v : z)
-        v *= f;
-      return z;
+      return unaryReal(a, [f](double x) { return x * f; });
     },
     nullptr};
 
@@ -236,7 +235,7 @@ static const OpRow kTrunc{
     }};
 
 const std::vector<OpRow> &linearRows() {
-  static const std::vector<OpRow> rows{kAdd, kSub,   kNeg,  kMul,
+  static const std::vector<OpRow> rows{kAdd,    kSub,   kNeg,  kMul,
                                        kMatmul, kScale, kTrunc};
   return rows;
 }

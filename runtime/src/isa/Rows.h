@@ -81,6 +81,14 @@ std::vector<T> bcast(const std::vector<T> &v, const Shape &in,
   return gather(v, broadcastMap(in, out));
 }
 
+/// Elementwise real function of the single operand (float reference).
+template <typename F> std::vector<double> unaryReal(const RealArgs &a, F f) {
+  std::vector<double> z = *a.in[0];
+  for (auto &v : z)
+    v = f(v);
+  return z;
+}
+
 //===----------------------------------------------------------------------===//
 // Cost of the protocol primitives (mirrors Protocols.cpp / Fss.cpp)
 //===----------------------------------------------------------------------===//

@@ -9,7 +9,11 @@
 namespace umbra::rt::isa {
 
 /// A row whose secure and real execution are the same index map.
+using InferFn = SlotInfo (*)(const Attrs &, const Ins &, const SlotInfo *);
 template <typename MapFn> struct MoveKernels {
+  static OpRow row(Op op, InferFn infer) {
+    return {op, 1, 1, false, infer, secure, real, nullptr};
+  }
   static ExecResult secure(const ExecArgs &a) {
     return {gather(a.in(0), MapFn::map(a.I, *a.inSlot[0], a.out))};
   }
@@ -27,7 +31,10 @@ static const SlotInfo &needDeclared(Op op, const SlotInfo *declared) {
 //===-- reshape, broadcast ------------------------------------------------===//
 
 static const OpRow kReshape{
-    Op::Reshape, 1, 1, false,
+    Op::Reshape,
+    1,
+    1,
+    false,
     [](const Attrs &, const Ins &in, const SlotInfo *declared) {
       const SlotInfo &d = needDeclared(Op::Reshape, declared);
       UMBRA_CHECK(numel(d.shape) == in[0]->numel, "reshape ",
@@ -38,7 +45,8 @@ static const OpRow kReshape{
       return o;
     },
     [](const ExecArgs &a) { return ExecResult{a.in(0)}; },
-    [](const RealArgs &a) { return *a.in[0]; }, nullptr};
+    [](const RealArgs &a) { return *a.in[0]; },
+    nullptr};
 
 struct BroadcastMap {
   static std::vector<int64_t> map(const InstrInfo &, const SlotInfo &in,
@@ -46,9 +54,8 @@ struct BroadcastMap {
     return broadcastMap(in.shape, out.shape);
   }
 };
-static const OpRow kBroadcast{
-    Op::Broadcast, 1, 1, false,
-    [](const Attrs &, const Ins &in, const SlotInfo *declared) {
+static const OpRow kBroadcast = MoveKernels<BroadcastMap>::row(
+    Op::Broadcast, [](const Attrs &, const Ins &in, const SlotInfo *declared) {
       const SlotInfo &d = needDeclared(Op::Broadcast, declared);
       UMBRA_CHECK(broadcastShapes(in[0]->shape, d.shape) == d.shape,
                   "cannot broadcast ", shapeStr(in[0]->shape), " to ",
@@ -56,11 +63,9 @@ static const OpRow kBroadcast{
       SlotInfo o = like(*in[0]);
       o.shape = d.shape;
       return o;
-    },
-    MoveKernels<BroadcastMap>::secure, MoveKernels<BroadcastMap>::real,
-    nullptr};
+    });
 
-//===-- transpose, slice ---------------------------------------------------===//
+//===-- transpose, slice --------------------------------------------------===//
 
 struct TransposeMap {
   static std::vector<int64_t> map(const InstrInfo &I, const SlotInfo &in,
@@ -68,9 +73,8 @@ struct TransposeMap {
     return transposeMap(in.shape, I.attrs.AsTranspose()->permutation);
   }
 };
-static const OpRow kTranspose{
-    Op::Transpose, 1, 1, false,
-    [](const Attrs &at, const Ins &in, const SlotInfo *) {
+static const OpRow kTranspose = MoveKernels<TransposeMap>::row(
+    Op::Transpose, [](const Attrs &at, const Ins &in, const SlotInfo *) {
       const auto &perm = at.AsTranspose()->permutation;
       size_t r = in[0]->shape.size();
       UMBRA_CHECK(perm.size() == r, "transpose: permutation rank mismatch");
@@ -83,9 +87,7 @@ static const OpRow kTranspose{
         o.shape[i] = in[0]->shape[perm[i]];
       }
       return o;
-    },
-    MoveKernels<TransposeMap>::secure, MoveKernels<TransposeMap>::real,
-    nullptr};
+    });
 
 struct SliceMap {
   static std::vector<int64_t> map(const InstrInfo &I, const SlotInfo &in,
@@ -94,9 +96,8 @@ struct SliceMap {
     return sliceMap(in.shape, out.shape, s.offsets, s.strides);
   }
 };
-static const OpRow kSlice{
-    Op::Slice, 1, 1, false,
-    [](const Attrs &at, const Ins &in, const SlotInfo *declared) {
+static const OpRow kSlice = MoveKernels<SliceMap>::row(
+    Op::Slice, [](const Attrs &at, const Ins &in, const SlotInfo *declared) {
       const fb::SliceT &s = *at.AsSlice();
       const SlotInfo &d = needDeclared(Op::Slice, declared);
       size_t r = in[0]->shape.size();
@@ -114,10 +115,9 @@ static const OpRow kSlice{
       SlotInfo o = like(*in[0]);
       o.shape = d.shape;
       return o;
-    },
-    MoveKernels<SliceMap>::secure, MoveKernels<SliceMap>::real, nullptr};
+    });
 
-//===-- concat --------------------------------------------------------------===//
+//===-- concat ------------------------------------------------------------===//
 
 /// Concatenation along `axis` of the operands' data.
 template <typename T>
@@ -139,7 +139,10 @@ static std::vector<T> concatAxis(const std::vector<std::vector<T>> &vs,
   return out;
 }
 static const OpRow kConcat{
-    Op::Concat, 1, -1, false,
+    Op::Concat,
+    1,
+    -1,
+    false,
     [](const Attrs &at, const Ins &in, const SlotInfo *) {
       SlotInfo o = like(*in[0]);
       int64_t r = o.shape.size();
@@ -161,21 +164,21 @@ static const OpRow kConcat{
       bool sh = a.out.vis == Vis::Shared;
       for (size_t k = 0; k < a.inSlot.size(); ++k)
         parts.push_back(sh ? a.share(int(k)) : a.in(int(k)));
-      int64_t ax = axisOf(Op::Concat, a.I.attrs.AsConcat()->axis,
-                          a.out.shape.size());
+      int64_t ax =
+          axisOf(Op::Concat, a.I.attrs.AsConcat()->axis, a.out.shape.size());
       return ExecResult{concatAxis(parts, a.inSlot, ax)};
     },
     [](const RealArgs &a) {
       std::vector<std::vector<double>> parts;
       for (auto *v : a.in)
         parts.push_back(*v);
-      int64_t ax = axisOf(Op::Concat, a.I.attrs.AsConcat()->axis,
-                          a.out.shape.size());
+      int64_t ax =
+          axisOf(Op::Concat, a.I.attrs.AsConcat()->axis, a.out.shape.size());
       return concatAxis(parts, a.inSlot, ax);
     },
     nullptr};
 
-//===-- one_hot, reduce_sum ---------------------------------------------------===//
+//===-- one_hot, reduce_sum -----------------------------------------------===//
 
 /// One-hot rows of integer ids (frac 0, two's complement): ids outside
 /// [0, depth) give a zero row.
@@ -190,7 +193,10 @@ static std::vector<T> oneHotRows(const std::vector<V> &ids, int64_t depth) {
   return out;
 }
 static const OpRow kOneHot{
-    Op::OneHot, 1, 1, false,
+    Op::OneHot,
+    1,
+    1,
+    false,
     [](const Attrs &at, const Ins &in, const SlotInfo *) {
       int64_t depth = at.AsOneHot()->depth;
       UMBRA_CHECK(in[0]->frac == 0, "one_hot: ids must have 0 fractional bits");
@@ -205,7 +211,8 @@ static const OpRow kOneHot{
       return o;
     },
     [](const ExecArgs &a) {
-      return ExecResult{oneHotRows<uint64_t>(a.in(0), a.I.attrs.AsOneHot()->depth)};
+      return ExecResult{
+          oneHotRows<uint64_t>(a.in(0), a.I.attrs.AsOneHot()->depth)};
     },
     [](const RealArgs &a) {
       return oneHotRows<double>(*a.in[0], a.I.attrs.AsOneHot()->depth);
@@ -243,7 +250,10 @@ static std::vector<T> reduceSumAxes(const std::vector<T> &x, const Shape &s,
   return out;
 }
 static const OpRow kReduceSum{
-    Op::ReduceSum, 1, 1, false,
+    Op::ReduceSum,
+    1,
+    1,
+    false,
     [](const Attrs &at, const Ins &in, const SlotInfo *) {
       const fb::ReduceSumT &r = *at.AsReduceSum();
       UMBRA_CHECK(!r.axes.empty(), "reduce_sum: needs at least one axis");
@@ -268,9 +278,8 @@ static const OpRow kReduceSum{
     nullptr};
 
 const std::vector<OpRow> &shapeRows() {
-  static const std::vector<OpRow> rows{kReshape, kBroadcast, kTranspose,
-                                       kSlice,   kConcat,    kOneHot,
-                                       kReduceSum};
+  static const std::vector<OpRow> rows{kReshape, kBroadcast, kTranspose, kSlice,
+                                       kConcat,  kOneHot,    kReduceSum};
   return rows;
 }
 

@@ -25,6 +25,9 @@ public:
   /// public -> everyone).
   void setInput(int slot, const std::vector<double> &values);
   void setInputRing(int slot, Vec values);
+  /// The inputs among `inputs` that this role holds (client slots at P0,
+  /// owner slots at P1); the others are ignored.
+  void setInputs(const std::map<int, std::vector<double>> &inputs);
   /// Runs instructions that only depend on deployment constants (weight
   /// sharing, ...) and opens the masks of constant matmul operands.
   void runDeployment();

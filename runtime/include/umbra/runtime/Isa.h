@@ -126,7 +126,8 @@ struct AttrValue {
 };
 enum class AttrKind { Int, Bool, Float, String, Ints, Floats };
 std::string buildAttrs(
-    Op op, const std::function<bool(const char *field, AttrKind, AttrValue &)> &get,
+    Op op,
+    const std::function<bool(const char *field, AttrKind, AttrValue &)> &get,
     Attrs &out);
 
 } // namespace umbra::rt
