@@ -266,25 +266,18 @@ TEST(Executor, OneHotAndReduceSum) {
     oh.depth = 4;
     p.instr({x}, {o}, makeAttrs(oh));
   }));
-  EXPECT_FALSE(loads([](ProgramBuilder &p) {
-    int x = p.share(p.input("x", {3, 4}, Vis::Client));
-    int o = p.slot("", {3, 1}, Vis::Shared, 16);
-    fb::ReduceSumT r;
-    r.axes = {1, 1};
-    p.instr({x}, {o}, makeAttrs(r));
-  }));
-  EXPECT_FALSE(loads([](ProgramBuilder &p) {
-    int x = p.share(p.input("x", {3, 4}, Vis::Client));
-    int o = p.slot("", {3, 1}, Vis::Shared, 16);
-    fb::ReduceSumT r;
-    r.axes = {2};
-    p.instr({x}, {o}, makeAttrs(r));
-  }));
-  EXPECT_TRUE(loads([](ProgramBuilder &p) {
-    int x = p.share(p.input("x", {3, 4}, Vis::Client));
-    int o = p.slot("", {3, 1}, Vis::Shared, 16);
-    fb::ReduceSumT r;
-    r.axes = {1};
-    p.instr({x}, {o}, makeAttrs(r));
-  }));
+  // reduce_sum of a [3, 4] share into [3, 1] over `axes`.
+  auto reduceLoads = [&](std::vector<int64_t> axes) {
+    return loads([&](ProgramBuilder &p) {
+      int x = p.share(p.input("x", {3, 4}, Vis::Client));
+      int o = p.slot("", {3, 1}, Vis::Shared, 16);
+      fb::ReduceSumT r;
+      r.axes = axes;
+      p.instr({x}, {o}, makeAttrs(r));
+    });
+  };
+  EXPECT_FALSE(reduceLoads({1, 1})); // repeated axis
+  EXPECT_FALSE(reduceLoads({2}));    // out of range
+  EXPECT_TRUE(reduceLoads({1}));
+  EXPECT_TRUE(reduceLoads({-1})); // counts from the end
 }
