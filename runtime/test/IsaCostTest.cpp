@@ -172,6 +172,9 @@ TEST_P(IsaCost, TableEqualsMeasurement) {
     outs.push_back(b.broadcast(b.reduceSum(x, {0}), {2, R, C}));
     outs.push_back(b.reduceSum(x, {-1}, false));
     outs.push_back(b.share(b.oneHot(ids, 9)));
+    fb::GatherRowsT rows;
+    rows.indices = {2, 0, 2, 1};
+    outs.push_back(b.emit({x}, rows));
     int c = b.slot("", {R, C}, Vis::Shared, 16);
     b.instr({x}, {c}, makeAttrs(fb::CopyT{}));
     outs.push_back(c);

@@ -277,9 +277,35 @@ static const OpRow kReduceSum{
     },
     nullptr};
 
+//===-- gather_rows ---------------------------------------------------===//
+
+struct GatherRowsMap {
+  static std::vector<int64_t> map(const InstrInfo &I, const SlotInfo &in,
+                                  const SlotInfo &) {
+    int64_t row = in.shape[0] ? in.numel / in.shape[0] : 0;
+    std::vector<int64_t> m;
+    for (int64_t r : I.attrs.AsGatherRows()->indices)
+      for (int64_t j = 0; j < row; ++j)
+        m.push_back(r * row + j);
+    return m;
+  }
+};
+static const OpRow kGatherRows = MoveKernels<GatherRowsMap>::row(
+    Op::GatherRows, [](const Attrs &at, const Ins &in, const SlotInfo *) {
+      const auto &idx = at.AsGatherRows()->indices;
+      UMBRA_CHECK(!in[0]->shape.empty(), "gather_rows: operand is a scalar");
+      for (int64_t r : idx)
+        UMBRA_CHECK(r >= 0 && r < in[0]->shape[0], "gather_rows: index ", r,
+                    " out of range for ", in[0]->shape[0], " rows");
+      SlotInfo o = like(*in[0]);
+      o.shape[0] = int64_t(idx.size());
+      return o;
+    });
+
 const std::vector<OpRow> &shapeRows() {
-  static const std::vector<OpRow> rows{kReshape, kBroadcast, kTranspose, kSlice,
-                                       kConcat,  kOneHot,    kReduceSum};
+  static const std::vector<OpRow> rows{kReshape,   kBroadcast, kTranspose,
+                                       kSlice,     kConcat,    kOneHot,
+                                       kReduceSum, kGatherRows};
   return rows;
 }
 

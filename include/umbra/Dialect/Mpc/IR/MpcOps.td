@@ -442,6 +442,40 @@ def Mpc_ConcatOp : Mpc_MoveOp<"concat", "concatenate along an axis",
   let assemblyFormat = "$inputs attr-dict `:` functional-type($inputs, results)";
 }
 
+def Mpc_GatherRowsOp : Mpc_Op<"gather_rows", [Pure,
+    PredOpTrait<"result is the input with one row per index, same visibility and frac",
+      CPred<[{[&] {
+        auto in = ::llvm::cast<::umbra::mpc::MpcTensorType>($_op.getOperand(0).getType());
+        auto out = ::llvm::cast<::umbra::mpc::MpcTensorType>($_op.getResult(0).getType());
+        auto idx = $_op.template getAttrOfType<::mlir::DenseI64ArrayAttr>("indices");
+        if (!idx || in.getRank() < 1 || out.getRank() != in.getRank() ||
+            out.getVisibility() != in.getVisibility() ||
+            out.getFrac() != in.getFrac() ||
+            out.getShape()[0] != static_cast<int64_t>(idx.size()) ||
+            out.getShape().drop_front() != in.getShape().drop_front())
+          return false;
+        for (int64_t r : idx.asArrayRef())
+          if (r < 0 || r >= in.getShape()[0])
+            return false;
+        return true;
+      }()}]>>]> {
+  let summary = "rows of a tensor at public indices (local)";
+  let description = [{
+    `y[i, ...] = x[indices[i], ...]` for public `indices` (a block-sparse
+    FFN keeps the rows a public schedule selects). Each party gathers the
+    rows of its share or plaintext; visibility and fractional bits are
+    unchanged. No communication (runtime/src/isa/Shape.cpp).
+
+    Example:
+
+    ```mlir
+    %y = mpc.gather_rows %w {indices = array<i64: 4, 0, 7>} : !mpc.tensor<3072x768, shared, frac = 16> -> !mpc.tensor<3x768, shared, frac = 16>
+    ```
+  }];
+  let arguments = (ins Mpc_AnyTensor:$input, DenseI64ArrayAttr:$indices);
+  let results = (outs Mpc_AnyTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input)) `->` qualified(type($output))";
+}
 
 def Mpc_OneHotOp : Mpc_Op<"one_hot", [Pure]> {
   let summary = "one-hot encode integer ids held by one party";
