@@ -118,32 +118,31 @@ void transformerBlock(Cmp cmp) {
   int xs = b.share(x);
   // LayerNorm: (x - mean) * rsqrt(var + eps)
   int invD = b.constant("invD", {1}, Vis::Public, {1.0 / D});
-  int mean = b.mulT(b.emit(Op::ReduceSum, {xs}, {1, 1}), invD);
+  int mean = b.mulT(b.reduceSum(xs, {1}, true), invD);
   int xc = b.sub(xs, mean);
-  int var = b.mulT(b.emit(Op::ReduceSum, {b.mulT(xc, xc)}, {1, 1}), invD);
+  int var = b.mulT(b.reduceSum(b.mulT(xc, xc), {1}, true), invD);
   int eps = b.constant("eps", {1}, Vis::Public, {1e-2});
-  int inv = b.emit(Op::Rsqrt, {b.add(var, eps)}, {0}, {0.05, 4.0});
+  int inv = b.rsqrt(b.add(var, eps), 0.05, 4.0, 0);
   int ln = b.mulT(xc, inv);
   int qkv = b.matmulT(ln, wqkv);
   auto head = [&](int64_t off, bool transposeK) {
-    int sl = b.emit(Op::Slice, {qkv}, {0, off, T, off + D});
+    int sl = b.slice(qkv, {0, off}, {T, off + D});
     int r = b.reshape(sl, {T, H, Dh});
-    return b.emit(Op::Transpose, {r},
-                  transposeK ? std::vector<int64_t>{1, 2, 0}
-                             : std::vector<int64_t>{1, 0, 2});
+    return b.transpose(r, transposeK ? std::vector<int64_t>{1, 2, 0}
+                                     : std::vector<int64_t>{1, 0, 2});
   };
   int q = head(0, false), k = head(D, true), v = head(2 * D, false);
   int scale = b.constant("scale", {1}, Vis::Public, {0.125});
   int sc = b.mulT(b.matmulT(q, k), scale);
-  int mx = b.emit(Op::Max, {sc}, {2, 1, 40});
-  int e = b.emit(Op::Exp, {b.sub(sc, mx)}, {8, 40});
-  int sum = b.emit(Op::ReduceSum, {e}, {1, 2});
-  int rs = b.emit(Op::Reciprocal, {sum}, {0}, {1.0, double(T)});
+  int mx = b.max(sc, 2, true, 40);
+  int e = b.exp(b.sub(sc, mx), 8, 40);
+  int sum = b.reduceSum(e, {2}, true);
+  int rs = b.reciprocal(sum, 1.0, double(T), 0);
   int pr = b.mulT(e, rs);
   int att = b.matmulT(pr, v);
-  int merged = b.reshape(b.emit(Op::Transpose, {att}, {1, 0, 2}), {T, D});
+  int merged = b.reshape(b.transpose(att, {1, 0, 2}), {T, D});
   int h1 = b.add(xs, b.matmulT(merged, wo));
-  int ff = b.emit(Op::Relu, {b.matmulT(h1, w1)}, {40});
+  int ff = b.relu(b.matmulT(h1, w1), 40);
   int out = b.add(h1, b.matmulT(ff, w2));
   int y = b.reveal(out, RevealTo::Client, "layer output");
   b.output(y);

@@ -1,5 +1,6 @@
 //===- Program.cpp - Artifact loading, verification and building ----------===//
 #include "umbra/runtime/Program.h"
+#include "umbra/runtime/Isa.h"
 #include "program_generated.h"
 
 #include <cmath>
@@ -8,17 +9,6 @@
 
 namespace umbra::rt {
 
-static const char *kOpNames[] = {
-    "share",  "reveal",  "add",       "sub",        "neg",    "mul",
-    "matmul", "scale",   "trunc",     "drelu",      "ltz",    "select",
-    "relu",   "max",     "argmax",    "reciprocal", "rsqrt",  "exp",
-    "poly",   "reshape", "transpose", "slice",      "concat", "broadcast",
-    "copy",   "onehot",  "reduce_sum"};
-static_assert(sizeof(kOpNames) / sizeof(kOpNames[0]) == size_t(Op::NumOps));
-
-const char *opName(Op op) {
-  return size_t(op) < size_t(Op::NumOps) ? kOpNames[size_t(op)] : "?";
-}
 const char *visName(Vis v) {
   switch (v) {
   case Vis::Public:
@@ -75,302 +65,6 @@ Shape broadcastShapes(const Shape &a, const Shape &b) {
 }
 
 bool isPrivate(Vis v) { return v == Vis::Client || v == Vis::Owner; }
-
-/// Who may see a combination of operands. Public data joins anything; a
-/// party's private data joins only public data and its own (the holder
-/// computes in plaintext); shared data joins public data. Anything else
-/// would hand one party's plaintext to an instruction the other party or
-/// the protocol evaluates: the compiler must insert a `share` first.
-static Vis joinOperands(Op op, const std::vector<const SlotInfo *> &in) {
-  const SlotInfo *priv = nullptr, *shared = nullptr;
-  for (const SlotInfo *s : in) {
-    if (s->vis == Vis::Shared && !shared)
-      shared = s;
-    if (!isPrivate(s->vis))
-      continue;
-    UMBRA_CHECK(!priv || priv->vis == s->vis, opName(op), ": mixes '",
-                priv->name, "' (", visName(priv->vis), "-private) with '",
-                s->name, "' (", visName(s->vis), "-private); share them first");
-    priv = priv ? priv : s;
-  }
-  UMBRA_CHECK(!priv || !shared, opName(op), ": operand '", priv->name, "' is ",
-              visName(priv->vis), "-private but '", shared->name,
-              "' is secret-shared; share '", priv->name, "' first");
-  return shared ? Vis::Shared : priv ? priv->vis : Vis::Public;
-}
-
-SlotInfo inferOutput(Op op, const std::vector<const SlotInfo *> &in,
-                     const std::vector<int64_t> &ia,
-                     const std::vector<double> &fa) {
-  auto nIn = [&](size_t lo, size_t hi) {
-    UMBRA_CHECK(in.size() >= lo && in.size() <= hi, opName(op), " expects ", lo,
-                (lo == hi ? "" : "+"), " operands, got ", in.size());
-  };
-  auto nI = [&](size_t n) {
-    UMBRA_CHECK(ia.size() == n, opName(op), " expects ", n,
-                " integer attributes, got ", ia.size());
-  };
-  // Non-linear gates run under MPC on shared operands, or in plaintext at
-  // the holder of private ones; public operands are folded by the compiler.
-  auto gateVis = [&]() {
-    Vis v = joinOperands(op, in);
-    UMBRA_CHECK(v != Vis::Public, opName(op),
-                ": operands are public; the runtime evaluates this gate on "
-                "shared or private values only (fold it at compile time)");
-    return v;
-  };
-  // Optional trailing comparison width (exact for |x| < 2^(bits-1)).
-  auto needBits = [&](size_t base) {
-    UMBRA_CHECK(ia.size() == base || ia.size() == base + 1, opName(op),
-                " expects ", base,
-                " integer attributes (+ optional bit "
-                "width), got ",
-                ia.size());
-    if (ia.size() == base + 1)
-      UMBRA_CHECK(ia[base] >= 2 && ia[base] <= 64, opName(op),
-                  ": comparison bit width ", ia[base], " not in [2, 64]");
-  };
-  SlotInfo o;
-  switch (op) {
-  case Op::Share:
-    nIn(1, 1);
-    UMBRA_CHECK(isPrivate(in[0]->vis), "share: operand '", in[0]->name,
-                "' must be client or owner");
-    o = *in[0];
-    o.vis = Vis::Shared;
-    break;
-  case Op::Reveal:
-    nIn(1, 1);
-    nI(1);
-    UMBRA_CHECK(in[0]->vis == Vis::Shared, "reveal: operand '", in[0]->name,
-                "' is ", visName(in[0]->vis),
-                (isPrivate(in[0]->vis)
-                     ? "-private: its holder knows it already, and nobody "
-                       "else may learn it"
-                     : ": there is nothing to reveal"));
-    UMBRA_CHECK(ia[0] >= 0 && ia[0] <= 3, "reveal: bad target ", ia[0]);
-    o = *in[0];
-    o.vis = Vis::Public;
-    break;
-  case Op::Add:
-  case Op::Sub:
-  case Op::Mul:
-    nIn(2, 2);
-    o.shape = broadcastShapes(in[0]->shape, in[1]->shape);
-    o.vis = joinOperands(op, in);
-    if (op == Op::Mul) {
-      o.frac = in[0]->frac + in[1]->frac;
-    } else {
-      UMBRA_CHECK(in[0]->frac == in[1]->frac, opName(op),
-                  ": fractional bits differ (", in[0]->frac, " vs ",
-                  in[1]->frac, ")");
-      o.frac = in[0]->frac;
-    }
-    break;
-  case Op::Neg:
-  case Op::Copy:
-    nIn(1, 1);
-    o = *in[0];
-    break;
-  case Op::MatMul: {
-    nIn(2, 2);
-    const Shape &a = in[0]->shape, &b = in[1]->shape;
-    UMBRA_CHECK(a.size() >= 2 && b.size() >= 2,
-                "matmul: operands must have rank >= 2");
-    UMBRA_CHECK(a.back() == b[b.size() - 2], "matmul: inner dimensions ",
-                shapeStr(a), " x ", shapeStr(b), " differ");
-    if (b.size() > 2) {
-      UMBRA_CHECK(a.size() == b.size() &&
-                      std::equal(a.begin(), a.end() - 2, b.begin()),
-                  "matmul: batch dimensions ", shapeStr(a), " x ", shapeStr(b),
-                  " differ");
-    }
-    o.shape = a;
-    o.shape.back() = b.back();
-    o.vis = joinOperands(op, in);
-    o.frac = in[0]->frac + in[1]->frac;
-    break;
-  }
-  case Op::Scale:
-    nIn(1, 1);
-    nI(1);
-    o = *in[0];
-    break;
-  case Op::Trunc:
-    nIn(1, 1);
-    nI(1);
-    UMBRA_CHECK(ia[0] >= 1 && ia[0] <= 62 && ia[0] <= in[0]->frac,
-                "trunc: bits ", ia[0], " invalid for an operand with ",
-                in[0]->frac, " fractional bits");
-    o = *in[0];
-    o.frac -= int(ia[0]);
-    break;
-  case Op::DRelu:
-  case Op::Ltz:
-    nIn(1, 1);
-    needBits(0);
-    o = *in[0];
-    o.vis = gateVis();
-    o.frac = 0;
-    break;
-  case Op::Select:
-    nIn(3, 3);
-    o = *in[1];
-    o.vis = gateVis();
-    // The MPC protocol needs every operand shared; the holder of private
-    // operands may mix in public ones.
-    if (o.vis == Vis::Shared)
-      for (auto *s : in)
-        UMBRA_CHECK(s->vis == Vis::Shared, "select: operand '", s->name,
-                    "' must be secret-shared like the others");
-    UMBRA_CHECK(in[0]->shape == in[1]->shape && in[1]->shape == in[2]->shape,
-                "select: operand shapes differ");
-    UMBRA_CHECK(in[0]->frac == 0 && in[1]->frac == in[2]->frac,
-                "select: condition must have 0 fractional bits and the "
-                "branches equal ones");
-    break;
-  case Op::Relu:
-    nIn(1, 1);
-    needBits(0);
-    o = *in[0];
-    o.vis = gateVis();
-    break;
-  case Op::Max:
-  case Op::ArgMax: {
-    nIn(1, 1);
-    needBits(2);
-    gateVis();
-    int64_t r = in[0]->shape.size();
-    UMBRA_CHECK(ia[0] >= 0 && ia[0] < r, opName(op), ": axis ", ia[0],
-                " out of range for ", shapeStr(in[0]->shape));
-    UMBRA_CHECK(in[0]->shape[ia[0]] >= 1, opName(op), ": empty axis");
-    o = *in[0];
-    if (ia[1])
-      o.shape[ia[0]] = 1;
-    else
-      o.shape.erase(o.shape.begin() + ia[0]);
-    if (op == Op::ArgMax)
-      o.frac = 0;
-    break;
-  }
-  case Op::Reciprocal:
-  case Op::Rsqrt:
-    nIn(1, 1);
-    nI(1);
-    gateVis();
-    UMBRA_CHECK(fa.size() == 2 && fa[0] > 0 && fa[1] >= fa[0] &&
-                    std::isfinite(fa[1]),
-                opName(op), ": needs an input range 0 < lo <= hi");
-    UMBRA_CHECK(ia[0] >= 0 && ia[0] <= 64, opName(op), ": bad iterations");
-    o = *in[0];
-    break;
-  case Op::Exp:
-    nIn(1, 1);
-    needBits(1);
-    gateVis();
-    UMBRA_CHECK(ia[0] >= 1 && ia[0] <= 16 && ia[0] <= in[0]->frac,
-                "exp: t must be in [1, min(16, frac)]");
-    o = *in[0];
-    break;
-  case Op::Poly:
-    nIn(1, 1);
-    gateVis();
-    UMBRA_CHECK(!fa.empty() && fa.size() <= 33,
-                "poly: needs 1..33 coefficients");
-    for (double c : fa)
-      UMBRA_CHECK(std::isfinite(c), "poly: non-finite coefficient");
-    o = *in[0];
-    break;
-  case Op::Transpose: {
-    nIn(1, 1);
-    size_t r = in[0]->shape.size();
-    UMBRA_CHECK(ia.size() == r, "transpose: permutation rank mismatch");
-    std::vector<bool> seen(r);
-    o = *in[0];
-    for (size_t i = 0; i < r; ++i) {
-      UMBRA_CHECK(ia[i] >= 0 && size_t(ia[i]) < r && !seen[ia[i]],
-                  "transpose: invalid permutation");
-      seen[ia[i]] = true;
-      o.shape[i] = in[0]->shape[ia[i]];
-    }
-    break;
-  }
-  case Op::Slice: {
-    nIn(1, 1);
-    size_t r = in[0]->shape.size();
-    UMBRA_CHECK(ia.size() == 2 * r, "slice: needs starts and ends per dim");
-    o = *in[0];
-    for (size_t i = 0; i < r; ++i) {
-      UMBRA_CHECK(0 <= ia[i] && ia[i] <= ia[r + i] &&
-                      ia[r + i] <= in[0]->shape[i],
-                  "slice: range [", ia[i], ",", ia[r + i], ") out of bounds");
-      o.shape[i] = ia[r + i] - ia[i];
-    }
-    break;
-  }
-  case Op::Concat: {
-    nIn(1, 1 << 20);
-    nI(1);
-    o = *in[0];
-    int64_t r = o.shape.size();
-    UMBRA_CHECK(ia[0] >= 0 && ia[0] < r, "concat: bad axis");
-    o.shape[ia[0]] = 0;
-    o.vis = joinOperands(op, in);
-    for (auto *s : in) {
-      UMBRA_CHECK(int64_t(s->shape.size()) == r && s->frac == in[0]->frac,
-                  "concat: operands differ in rank or scale");
-      for (int64_t d = 0; d < r; ++d)
-        UMBRA_CHECK(d == ia[0] || s->shape[d] == in[0]->shape[d],
-                    "concat: shape mismatch");
-      o.shape[ia[0]] += s->shape[ia[0]];
-    }
-    break;
-  }
-  case Op::Reshape:
-  case Op::Broadcast:
-    nIn(1, 1);
-    o = *in[0]; // shape comes from the declared slot
-    break;
-  case Op::OneHot:
-    nIn(1, 1);
-    nI(1);
-    UMBRA_CHECK(in[0]->frac == 0, "onehot: ids must have 0 fractional bits");
-    UMBRA_CHECK(ia[0] >= 1 && ia[0] <= (int64_t(1) << 32), "onehot: depth ",
-                ia[0], " out of range");
-    UMBRA_CHECK(in[0]->vis != Vis::Shared,
-                "onehot: ids must be held by one party (or public)");
-    UMBRA_CHECK(in[0]->shape.size() < 8, "onehot: rank too large");
-    // Expanded in plaintext by whoever holds the ids (share it after).
-    o = *in[0];
-    o.shape.push_back(ia[0]);
-    break;
-  case Op::ReduceSum: {
-    nIn(1, 1);
-    UMBRA_CHECK(ia.size() >= 2, "reduce_sum: needs keepdims and >= 1 axis");
-    int64_t r = in[0]->shape.size();
-    std::vector<bool> red(r, false);
-    for (size_t i = 1; i < ia.size(); ++i) {
-      UMBRA_CHECK(ia[i] >= 0 && ia[i] < r && !red[ia[i]], "reduce_sum: axis ",
-                  ia[i], " invalid or repeated for ", shapeStr(in[0]->shape));
-      red[ia[i]] = true;
-    }
-    o = *in[0];
-    o.shape.clear();
-    for (int64_t d = 0; d < r; ++d)
-      if (!red[d])
-        o.shape.push_back(in[0]->shape[d]);
-      else if (ia[0])
-        o.shape.push_back(1);
-    break;
-  }
-  default:
-    fail("unknown opcode ", int(op));
-  }
-  o.name.clear();
-  o.weight = -1;
-  o.numel = numel(o.shape);
-  return o;
-}
 
 //===----------------------------------------------------------------------===//
 // Loading
@@ -513,19 +207,15 @@ void Program::verify() {
     size_t idx = instrs.size();
     try {
       InstrInfo ii;
-      ii.op = Op(fi->op());
-      UMBRA_CHECK(uint16_t(ii.op) < uint16_t(Op::NumOps), "unknown opcode ",
-                  uint16_t(ii.op));
+      Op op = fi->attrs_type();
+      UMBRA_CHECK(op != Op::NONE && op <= Op::MAX && fi->attrs(),
+                  "unknown opcode ", int(op));
+      ii.attrs.type = op;
+      ii.attrs.value = Attrs::UnPack(fi->attrs(), op, nullptr);
       if (fi->inputs())
         ii.in.assign(fi->inputs()->begin(), fi->inputs()->end());
       if (fi->outputs())
         ii.out.assign(fi->outputs()->begin(), fi->outputs()->end());
-      if (fi->iattrs())
-        ii.iattrs.assign(fi->iattrs()->begin(), fi->iattrs()->end());
-      if (fi->fattrs())
-        ii.fattrs.assign(fi->fattrs()->begin(), fi->fattrs()->end());
-      if (fi->reason())
-        ii.reason = fi->reason()->str();
       if (fi->name())
         ii.name = fi->name()->str();
       UMBRA_CHECK(ii.out.size() == 1, "expects exactly one output");
@@ -543,22 +233,8 @@ void Program::verify() {
       UMBRA_CHECK(o >= 0 && size_t(o) < ns, "result index ", o,
                   " out of range (", ns, " slots)");
       UMBRA_CHECK(!defined[o], "result '", slots[o].name, "' is defined twice");
-      SlotInfo want = inferOutput(ii.op, ins, ii.iattrs, ii.fattrs);
       const SlotInfo &got = slots[o];
-      if (ii.op == Op::Reshape) {
-        UMBRA_CHECK(got.numel == ins[0]->numel, "reshape ",
-                    shapeStr(ins[0]->shape), " -> ", shapeStr(got.shape),
-                    " changes the element count");
-        want.shape = got.shape;
-      } else if (ii.op == Op::Broadcast) {
-        broadcastShapes(ins[0]->shape, got.shape);
-        UMBRA_CHECK(broadcastShapes(ins[0]->shape, got.shape) == got.shape,
-                    "cannot broadcast ", shapeStr(ins[0]->shape), " to ",
-                    shapeStr(got.shape));
-        want.shape = got.shape;
-      } else if (ii.op == Op::Scale) {
-        want.frac = got.frac;
-      }
+      SlotInfo want = inferOutput(ii.attrs, ins, &got);
       UMBRA_CHECK(want.shape == got.shape, "result '", got.name, "' has shape ",
                   shapeStr(got.shape), ", expected ", shapeStr(want.shape));
       UMBRA_CHECK(want.frac == got.frac, "result '", got.name, "' has ",
@@ -566,17 +242,15 @@ void Program::verify() {
       UMBRA_CHECK(want.vis == got.vis, "result '", got.name, "' is ",
                   visName(got.vis), ", expected ", visName(want.vis));
       UMBRA_CHECK(got.weight < 0, "result '", got.name, "' carries a weight");
-      ii.deploy = allConst && !ii.in.empty() && ii.op != Op::Reveal;
-      if (ii.op == Op::Share)
+      ii.deploy = allConst && !ii.in.empty() && op != Op::Reveal;
+      if (op == Op::Share)
         ii.deploy = isConst[ii.in[0]];
       defined[o] = true;
       isConst[o] = ii.deploy;
       instrs.push_back(std::move(ii));
     } catch (const Error &e) {
-      fail("instruction ", idx, " (",
-           uint16_t(fi->op()) < uint16_t(Op::NumOps) ? opName(Op(fi->op()))
-                                                     : "?",
-           "): ", e.what());
+      fail("instruction ", idx, " (", opName(fi->attrs_type()), "): ",
+           e.what());
     }
   }
   lastUse.assign(ns, -1);
@@ -636,31 +310,132 @@ int ProgramBuilder::constant(const std::string &name, Shape shape, Vis vis,
   return s;
 }
 
-void ProgramBuilder::instr(Op op, std::vector<int> in, std::vector<int> out,
-                           std::vector<int64_t> iattrs,
-                           std::vector<double> fattrs, std::string reason,
-                           std::string name) {
+void ProgramBuilder::instr(std::vector<int> in, std::vector<int> out,
+                           Attrs attrs, std::string name) {
   InstrInfo ii;
-  ii.op = op;
+  ii.attrs = std::move(attrs);
   ii.in = std::move(in);
   ii.out = std::move(out);
-  ii.iattrs = std::move(iattrs);
-  ii.fattrs = std::move(fattrs);
-  ii.reason = std::move(reason);
   ii.name = std::move(name);
   instrs_.push_back(std::move(ii));
 }
 
-int ProgramBuilder::emit(Op op, std::vector<int> in, std::vector<int64_t> ia,
-                         std::vector<double> fa, std::string reason) {
+int ProgramBuilder::emit(std::vector<int> in, Attrs attrs) {
   std::vector<const SlotInfo *> ins;
   for (int s : in)
     ins.push_back(&slots_.at(s));
-  SlotInfo o = inferOutput(op, ins, ia, fa);
+  SlotInfo o = inferOutput(attrs, ins);
   int s = slot("", o.shape, o.vis, o.frac);
-  instr(op, std::move(in), {s}, std::move(ia), std::move(fa),
-        std::move(reason));
+  instr(std::move(in), {s}, std::move(attrs));
   return s;
+}
+
+int ProgramBuilder::reveal(int x, RevealTo to, std::string why) {
+  fb::RevealT r;
+  r.to = to;
+  r.reason = std::move(why);
+  return emit({x}, std::move(r));
+}
+int ProgramBuilder::trunc(int a, int bits) {
+  fb::TruncT t;
+  t.bits = bits;
+  return emit({a}, t);
+}
+int ProgramBuilder::scale(int a, int64_t factor) {
+  fb::ScaleT t;
+  t.factor = factor;
+  return emit({a}, t);
+}
+/// A comparison's attribute table with its width (and reduction axis).
+template <typename T> static T compare(int bits) {
+  T t;
+  t.bits = uint8_t(bits);
+  return t;
+}
+template <typename T> static T reduction(int axis, bool keepdims, int bits) {
+  T t = compare<T>(bits);
+  t.axis = axis;
+  t.keepdims = keepdims;
+  return t;
+}
+int ProgramBuilder::drelu(int a, int bits) {
+  return emit({a}, compare<fb::DreluT>(bits));
+}
+int ProgramBuilder::ltz(int a, int bits) {
+  return emit({a}, compare<fb::LtzT>(bits));
+}
+int ProgramBuilder::relu(int a, int bits) {
+  return emit({a}, compare<fb::ReluT>(bits));
+}
+int ProgramBuilder::max(int a, int axis, bool keepdims, int bits) {
+  return emit({a}, reduction<fb::MaxT>(axis, keepdims, bits));
+}
+int ProgramBuilder::argmax(int a, int axis, bool keepdims, int bits) {
+  return emit({a}, reduction<fb::ArgmaxT>(axis, keepdims, bits));
+}
+int ProgramBuilder::exp(int a, int squarings, int bits) {
+  fb::ExpT t;
+  t.squarings = squarings;
+  t.bits = uint8_t(bits);
+  return emit({a}, t);
+}
+template <typename T> static T inverse(double lo, double hi, int iterations) {
+  T t;
+  t.lo = lo;
+  t.hi = hi;
+  t.iterations = iterations;
+  return t;
+}
+int ProgramBuilder::reciprocal(int a, double lo, double hi, int iterations) {
+  return emit({a}, inverse<fb::ReciprocalT>(lo, hi, iterations));
+}
+int ProgramBuilder::rsqrt(int a, double lo, double hi, int iterations) {
+  return emit({a}, inverse<fb::RsqrtT>(lo, hi, iterations));
+}
+int ProgramBuilder::poly(int a, std::vector<double> coefficients) {
+  fb::PolyT t;
+  t.coefficients = std::move(coefficients);
+  return emit({a}, std::move(t));
+}
+int ProgramBuilder::transpose(int a, std::vector<int64_t> permutation) {
+  fb::TransposeT t;
+  t.permutation = std::move(permutation);
+  return emit({a}, std::move(t));
+}
+int ProgramBuilder::slice(int a, const std::vector<int64_t> &starts,
+                          const std::vector<int64_t> &ends) {
+  const SlotInfo &si = slots_.at(a);
+  UMBRA_CHECK(starts.size() == si.shape.size() && ends.size() == starts.size(),
+              "slice: needs a start and an end per dimension");
+  Shape out(starts.size());
+  for (size_t d = 0; d < out.size(); ++d)
+    out[d] = ends[d] - starts[d];
+  fb::SliceT t;
+  t.offsets = starts;
+  Attrs at;
+  at.Set(std::move(t));
+  SlotInfo declared;
+  declared.shape = out;
+  SlotInfo o = inferOutput(at, {&si}, &declared);
+  int s = slot("", o.shape, o.vis, o.frac);
+  instr({a}, {s}, std::move(at));
+  return s;
+}
+int ProgramBuilder::concat(std::vector<int> in, int axis) {
+  fb::ConcatT t;
+  t.axis = axis;
+  return emit(std::move(in), t);
+}
+int ProgramBuilder::oneHot(int ids, int64_t depth) {
+  fb::OneHotT t;
+  t.depth = depth;
+  return emit({ids}, t);
+}
+int ProgramBuilder::reduceSum(int a, std::vector<int64_t> axes, bool keepdims) {
+  fb::ReduceSumT t;
+  t.axes = std::move(axes);
+  t.keepdims = keepdims;
+  return emit({a}, std::move(t));
 }
 
 int ProgramBuilder::mulT(int a, int b) {
@@ -676,13 +451,13 @@ int ProgramBuilder::matmulT(int a, int b) {
 int ProgramBuilder::reshape(int a, Shape shape) {
   const SlotInfo &si = slots_.at(a);
   int s = slot("", std::move(shape), si.vis, si.frac);
-  instr(Op::Reshape, {a}, {s});
+  instr({a}, {s}, makeAttrs(fb::ReshapeT{}));
   return s;
 }
 int ProgramBuilder::broadcast(int a, Shape shape) {
   const SlotInfo &si = slots_.at(a);
   int s = slot("", std::move(shape), si.vis, si.frac);
-  instr(Op::Broadcast, {a}, {s});
+  instr({a}, {s}, makeAttrs(fb::BroadcastT{}));
   return s;
 }
 
@@ -696,9 +471,8 @@ std::vector<uint8_t> ProgramBuilder::finish() const {
   std::vector<flatbuffers::Offset<fb::Instr>> instrs;
   for (const InstrInfo &i : instrs_)
     instrs.push_back(fb::CreateInstr(
-        fbb, fb::OpCode(i.op), fbb.CreateVector(i.in), fbb.CreateVector(i.out),
-        fbb.CreateVector(i.iattrs), fbb.CreateVector(i.fattrs),
-        fbb.CreateString(i.reason), fbb.CreateString(i.name)));
+        fbb, i.op(), i.attrs.Pack(fbb), fbb.CreateVector(i.in),
+        fbb.CreateVector(i.out), fbb.CreateString(i.name)));
   std::vector<bool> ownerBlob(blobs_.size(), false);
   for (const SlotInfo &s : slots_)
     if (s.weight >= 0 && s.vis == Vis::Owner)

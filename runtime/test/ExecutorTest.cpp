@@ -26,27 +26,27 @@ struct Block {
     int xs = b.share(x);
     int ws = b.share(w1);
     int h = b.add(b.matmulT(xs, ws), bias);
-    int r = b.emit(Op::Relu, {h});
+    int r = b.relu(h);
     // softmax over rows of h
-    int mx = b.emit(Op::Max, {h}, {1, 1});
+    int mx = b.max(h, 1, true);
     int z = b.sub(h, mx);
-    int e = b.emit(Op::Exp, {z}, {8});
+    int e = b.exp(z, 8);
     int ones =
         b.constant("ones", {H, 1}, Vis::Public, std::vector<double>(H, 1.0));
     int s = b.matmulT(e, ones);
-    int inv = b.emit(Op::Reciprocal, {s}, {0}, {1.0, double(H)});
+    int inv = b.reciprocal(s, 1.0, double(H), 0);
     probs = b.mulT(e, inv);
     // rsqrt of the mean square (+1) of r
     int sq = b.mulT(r, r);
     int ms = b.matmulT(sq, ones);
     int one = b.constant("one", {1}, Vis::Public, {1.0});
-    int rs = b.emit(Op::Rsqrt, {b.add(ms, one)}, {0}, {1.0, 64.0});
+    int rs = b.rsqrt(b.add(ms, one), 1.0, 64.0, 0);
     norm = b.mulT(r, rs);
-    gel = b.emit(Op::Poly, {h}, {}, {0.0, 0.5, 0.25});
-    am = b.emit(Op::ArgMax, {h}, {1, 0});
-    int t = b.emit(Op::Transpose, {probs}, {1, 0});
-    int sl = b.emit(Op::Slice, {t}, {0, 0, 8, 4});
-    int cat = b.emit(Op::Concat, {sl, sl}, {0});
+    gel = b.poly(h, {0.0, 0.5, 0.25});
+    am = b.argmax(h, 1, false);
+    int t = b.transpose(probs, {1, 0});
+    int sl = b.slice(t, {0, 0}, {8, 4});
+    int cat = b.concat({sl, sl}, 0);
     out = b.reveal(cat, RevealTo::P0);
     b.output(out);
     for (int sId : {probs, am, norm, gel})
@@ -146,14 +146,13 @@ TEST(Executor, BatchedAttentionShapes) {
   int q = b.share(b.input("q", {H, T, D}, Vis::Client));
   int k = b.share(b.input("k", {H, D, T}, Vis::Owner));
   int s = b.matmulT(q, k);
-  int mx = b.emit(Op::Max, {s}, {2, 1, 40});
+  int mx = b.max(s, 2, true, 40);
   int z = b.sub(s, mx);
-  int c = b.emit(Op::DRelu,
-                 {b.add(z, b.constant("half", {1}, Vis::Public, {0.5}))}, {40});
-  int sel = b.emit(Op::Select, {c, z, b.broadcast(mx, {H, T, T})});
-  int am = b.emit(Op::ArgMax, {s}, {1, 0});
-  int cat = b.emit(Op::Concat, {sel, z}, {2});
-  int sl = b.emit(Op::Slice, {cat}, {0, 1, 2, 3, 5, 9});
+  int c = b.drelu(b.add(z, b.constant("half", {1}, Vis::Public, {0.5})), 40);
+  int sel = b.select(c, z, b.broadcast(mx, {H, T, T}));
+  int am = b.argmax(s, 1, false);
+  int cat = b.concat({sel, z}, 2);
+  int sl = b.slice(cat, {0, 1, 2}, {3, 5, 9});
   int o1 = b.reveal(sl), o2 = b.reveal(am);
   b.output(o1);
   b.output(o2);
@@ -199,16 +198,16 @@ TEST(Executor, OneHotAndReduceSum) {
   ProgramBuilder b(16);
   const int64_t T = 3, V = 5, D = 4;
   int ids = b.input("ids", {2, T}, Vis::Client, 0);
-  int oh = b.emit(Op::OneHot, {ids}, {V});
+  int oh = b.oneHot(ids, V);
   EXPECT_EQ(b.slotInfo(oh).shape, (Shape{2, T, V}));
   EXPECT_EQ(b.slotInfo(oh).vis, Vis::Client);
   EXPECT_EQ(b.slotInfo(oh).frac, 0);
   auto table = randomReal(V * D, -1, 1, 21);
   int w = b.share(b.constant("table", {V, D}, Vis::Owner, table));
   int e = b.matmul(b.share(oh), w); // frac 0 + 16
-  int s1 = b.emit(Op::ReduceSum, {e}, {1, 2});
+  int s1 = b.reduceSum(e, {2}, true);
   EXPECT_EQ(b.slotInfo(s1).shape, (Shape{2, T, 1}));
-  int s2 = b.emit(Op::ReduceSum, {e}, {0, 0, 2});
+  int s2 = b.reduceSum(e, {0, 2}, false);
   EXPECT_EQ(b.slotInfo(s2).shape, (Shape{T}));
   int o1 = b.reveal(s1, RevealTo::P0), o2 = b.reveal(s2, RevealTo::P0);
   int o3 = b.reveal(e, RevealTo::P0);
@@ -263,21 +262,22 @@ TEST(Executor, OneHotAndReduceSum) {
   EXPECT_FALSE(loads([](ProgramBuilder &p) {
     int x = p.share(p.input("ids", {3}, Vis::Client, 0));
     int o = p.slot("", {3, 4}, Vis::Shared, 0);
-    p.instr(Op::OneHot, {x}, {o}, {4});
+    fb::OneHotT oh;
+    oh.depth = 4;
+    p.instr({x}, {o}, makeAttrs(oh));
   }));
-  EXPECT_FALSE(loads([](ProgramBuilder &p) {
-    int x = p.share(p.input("x", {3, 4}, Vis::Client));
-    int o = p.slot("", {3, 1}, Vis::Shared, 16);
-    p.instr(Op::ReduceSum, {x}, {o}, {1, 1, 1});
-  }));
-  EXPECT_FALSE(loads([](ProgramBuilder &p) {
-    int x = p.share(p.input("x", {3, 4}, Vis::Client));
-    int o = p.slot("", {3, 1}, Vis::Shared, 16);
-    p.instr(Op::ReduceSum, {x}, {o}, {1, 2});
-  }));
-  EXPECT_TRUE(loads([](ProgramBuilder &p) {
-    int x = p.share(p.input("x", {3, 4}, Vis::Client));
-    int o = p.slot("", {3, 1}, Vis::Shared, 16);
-    p.instr(Op::ReduceSum, {x}, {o}, {1, 1});
-  }));
+  // reduce_sum of a [3, 4] share into [3, 1] over `axes`.
+  auto reduceLoads = [&](std::vector<int64_t> axes) {
+    return loads([&](ProgramBuilder &p) {
+      int x = p.share(p.input("x", {3, 4}, Vis::Client));
+      int o = p.slot("", {3, 1}, Vis::Shared, 16);
+      fb::ReduceSumT r;
+      r.axes = axes;
+      p.instr({x}, {o}, makeAttrs(r));
+    });
+  };
+  EXPECT_FALSE(reduceLoads({1, 1})); // repeated axis
+  EXPECT_FALSE(reduceLoads({2}));    // out of range
+  EXPECT_TRUE(reduceLoads({1}));
+  EXPECT_TRUE(reduceLoads({-1})); // counts from the end
 }

@@ -110,8 +110,8 @@ protected:
     for (auto &v : w)
       v = double(int64_t(g() % 200) - 100) / 100.0;
     int ws = b.share(b.constant("w", {16, 8}, Vis::Owner, w));
-    int h = b.emit(Op::Relu, {b.matmulT(b.share(x), ws)});
-    int m = b.emit(Op::Max, {h}, {1, 1});
+    int h = b.relu(b.matmulT(b.share(x), ws));
+    int m = b.max(h, 1, true);
     int y = b.reveal(b.sub(h, m), RevealTo::Client, "output");
     b.slotInfo(y);
     int out = b.reshape(y, {32});
@@ -219,7 +219,7 @@ TEST_F(ProcessTest, PrivateWorkAndMixedParties) {
   // program mixing the client's and the owner's data is refused.
   ProgramBuilder b(16);
   int x = b.input("x", {4, 16}, Vis::Client);
-  int r = b.emit(Op::Relu, {b.emit(Op::Scale, {x}, {3})});
+  int r = b.relu(b.scale(x, 3));
   b.output(r);
   std::string prog = (dir / "private.umbra").string();
   b.writeFile(prog);
@@ -235,8 +235,8 @@ TEST_F(ProcessTest, PrivateWorkAndMixedParties) {
 
   ProgramBuilder m(16);
   int w = m.constant("w", {4, 16}, Vis::Owner, std::vector<double>(64, 1.0));
-  m.instr(Op::Add, {m.input("x", {4, 16}, Vis::Client), w},
-          {m.slot("y", {4, 16}, Vis::Client, 16)});
+  m.instr({m.input("x", {4, 16}, Vis::Client), w},
+          {m.slot("y", {4, 16}, Vis::Client, 16)}, makeAttrs(fb::AddT{}));
   std::string bad = (dir / "mixed.umbra").string();
   m.writeFile(bad);
   res = run({bad, "--local", "-i", input()});

@@ -2,6 +2,7 @@
 #include "umbra/runtime/Program.h"
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <gtest/gtest.h>
 #include <random>
 #include <unistd.h>
@@ -18,7 +19,7 @@ std::vector<uint8_t> smallProgram() {
   int xs = b.share(x);
   int wsh = b.share(w);
   int y = b.matmulT(xs, wsh);
-  b.output(b.reveal(b.emit(Op::Relu, {y}), RevealTo::Client, "logits"));
+  b.output(b.reveal(b.relu(y), RevealTo::Client, "logits"));
   return b.finish();
 }
 
@@ -59,7 +60,7 @@ TEST(Program, BuildWriteLoadRoundTrip) {
   EXPECT_EQ(p.weightRing(1)[0], uint64_t(1) << 12);
   EXPECT_TRUE(p.instrs[1].deploy);  // share of the owner's weight
   EXPECT_FALSE(p.instrs[0].deploy); // share of the client's input
-  EXPECT_EQ(p.instrs[5].reason, "logits");
+  EXPECT_EQ(p.instrs[5].reason(), "logits");
   EXPECT_EQ(p.hashHex().size(), 64u);
   // Deterministic: same program, same hash.
   EXPECT_EQ(Program::loadBytes(smallProgram()).hash(), p.hash());
@@ -134,75 +135,88 @@ TEST(Program, FuzzedProgramsNeverCrash) {
 }
 
 TEST(Program, RejectsBadIndicesShapesAndScales) {
-  {
+  // Builds a program with one malformed instruction; loading must fail
+  // with `what` in the message.
+  auto rejects = [](const std::function<void(ProgramBuilder &)> &build,
+                    const std::string &what) {
     ProgramBuilder b;
-    int x = b.input("x", {2}, Vis::Client);
-    int y = b.slot("y", {2}, Vis::Shared, 16);
-    b.instr(Op::Share, {x}, {y});
-    b.instr(Op::Add, {y, 42}, {b.slot("z", {2}, Vis::Shared, 16)});
-    EXPECT_NE(loadError(b.finish()).find("operand index 42 out of range"),
-              std::string::npos);
-  }
-  {
-    ProgramBuilder b;
-    int x = b.share(b.input("x", {2, 3}, Vis::Client));
-    int y = b.share(b.input("y", {4}, Vis::Client));
-    b.instr(Op::Add, {x, y}, {b.slot("z", {2, 3}, Vis::Shared, 16)});
-    EXPECT_NE(loadError(b.finish()).find("do not broadcast"),
-              std::string::npos);
-  }
-  {
-    ProgramBuilder b;
-    int x = b.share(b.input("x", {2, 3}, Vis::Client));
-    int w = b.share(b.input("w", {4, 5}, Vis::Owner));
-    b.instr(Op::MatMul, {x, w}, {b.slot("z", {2, 5}, Vis::Shared, 32)});
-    EXPECT_NE(loadError(b.finish()).find("inner dimensions"),
-              std::string::npos);
-  }
-  {
-    ProgramBuilder b;
-    int x = b.share(b.input("x", {2, 3}, Vis::Client));
-    b.instr(Op::Relu, {x}, {b.slot("z", {3, 2}, Vis::Shared, 16)});
-    EXPECT_NE(loadError(b.finish()).find("has shape [3x2], expected [2x3]"),
-              std::string::npos);
-  }
-  {
-    ProgramBuilder b;
-    int x = b.share(b.input("x", {2}, Vis::Client));
-    b.instr(Op::Trunc, {x}, {b.slot("z", {2}, Vis::Shared, 16)}, {8});
-    EXPECT_NE(loadError(b.finish()).find("fractional bits"), std::string::npos);
-  }
-  {
-    ProgramBuilder b;
-    // The client's ReLU runs at the client: its result is not shared.
-    int x = b.input("x", {2}, Vis::Client);
-    b.instr(Op::Relu, {x}, {b.slot("z", {2}, Vis::Shared, 16)});
-    EXPECT_NE(loadError(b.finish()).find("is shared, expected client"),
-              std::string::npos);
-  }
-  {
-    // Use before definition.
-    ProgramBuilder b;
-    int x = b.share(b.input("x", {2}, Vis::Client));
-    int later = b.slot("later", {2}, Vis::Shared, 16);
-    b.instr(Op::Add, {x, later}, {b.slot("z", {2}, Vis::Shared, 16)});
-    b.instr(Op::Copy, {x}, {later});
-    EXPECT_NE(loadError(b.finish()).find("before it is defined"),
-              std::string::npos);
-  }
-  {
-    ProgramBuilder b;
-    int x = b.share(b.input("x", {2, 3}, Vis::Client));
-    b.instr(Op::Reshape, {x}, {b.slot("z", {7}, Vis::Shared, 16)});
-    EXPECT_NE(loadError(b.finish()).find("element count"), std::string::npos);
-  }
-  {
-    ProgramBuilder b;
-    int x = b.share(b.input("x", {2, 3}, Vis::Client));
-    b.instr(Op::Max, {x}, {b.slot("z", {2}, Vis::Shared, 16)}, {5, 0});
-    EXPECT_NE(loadError(b.finish()).find("axis 5 out of range"),
-              std::string::npos);
-  }
+    build(b);
+    EXPECT_NE(loadError(b.finish()).find(what), std::string::npos) << what;
+  };
+  rejects(
+      [](ProgramBuilder &b) {
+        int x = b.input("x", {2}, Vis::Client);
+        int y = b.slot("y", {2}, Vis::Shared, 16);
+        b.instr({x}, {y}, makeAttrs(fb::ShareT{}));
+        b.instr({y, 42}, {b.slot("z", {2}, Vis::Shared, 16)},
+                makeAttrs(fb::AddT{}));
+      },
+      "operand index 42 out of range");
+  rejects(
+      [](ProgramBuilder &b) {
+        int x = b.share(b.input("x", {2, 3}, Vis::Client));
+        int y = b.share(b.input("y", {4}, Vis::Client));
+        b.instr({x, y}, {b.slot("z", {2, 3}, Vis::Shared, 16)},
+                makeAttrs(fb::AddT{}));
+      },
+      "do not broadcast");
+  rejects(
+      [](ProgramBuilder &b) {
+        int x = b.share(b.input("x", {2, 3}, Vis::Client));
+        int w = b.share(b.input("w", {4, 5}, Vis::Owner));
+        b.instr({x, w}, {b.slot("z", {2, 5}, Vis::Shared, 32)},
+                makeAttrs(fb::MatmulT{}));
+      },
+      "inner dimensions");
+  rejects(
+      [](ProgramBuilder &b) {
+        int x = b.share(b.input("x", {2, 3}, Vis::Client));
+        b.instr({x}, {b.slot("z", {3, 2}, Vis::Shared, 16)},
+                makeAttrs(fb::ReluT{}));
+      },
+      "has shape [3x2], expected [2x3]");
+  rejects(
+      [](ProgramBuilder &b) {
+        int x = b.share(b.input("x", {2}, Vis::Client));
+        fb::TruncT t;
+        t.bits = 8;
+        b.instr({x}, {b.slot("z", {2}, Vis::Shared, 16)}, makeAttrs(t));
+      },
+      "fractional bits");
+  rejects(
+      [](ProgramBuilder &b) {
+        // The client's ReLU runs at the client: its result is not shared.
+        int x = b.input("x", {2}, Vis::Client);
+        b.instr({x}, {b.slot("z", {2}, Vis::Shared, 16)},
+                makeAttrs(fb::ReluT{}));
+      },
+      "is shared, expected client");
+  rejects(
+      [](ProgramBuilder &b) {
+        // Use before definition.
+        int x = b.share(b.input("x", {2}, Vis::Client));
+        int later = b.slot("later", {2}, Vis::Shared, 16);
+        b.instr({x, later}, {b.slot("z", {2}, Vis::Shared, 16)},
+                makeAttrs(fb::AddT{}));
+        b.instr({x}, {later}, makeAttrs(fb::CopyT{}));
+      },
+      "before it is defined");
+  rejects(
+      [](ProgramBuilder &b) {
+        int x = b.share(b.input("x", {2, 3}, Vis::Client));
+        b.instr({x}, {b.slot("z", {7}, Vis::Shared, 16)},
+                makeAttrs(fb::ReshapeT{}));
+      },
+      "element count");
+  rejects(
+      [](ProgramBuilder &b) {
+        int x = b.share(b.input("x", {2, 3}, Vis::Client));
+        fb::MaxT m;
+        m.axis = 5;
+        m.keepdims = false;
+        b.instr({x}, {b.slot("z", {2}, Vis::Shared, 16)}, makeAttrs(m));
+      },
+      "axis 5 out of range");
 }
 
 TEST(Program, WeightDTypes) {

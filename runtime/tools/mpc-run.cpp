@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "umbra/runtime/Executor.h"
+#include "umbra/runtime/Isa.h"
 #include "umbra/runtime/Npy.h"
 #include "umbra/runtime/Session.h"
 #include "umbra/runtime/Stats.h"
@@ -242,8 +243,8 @@ int runRole(const Options &o) {
           if (role != Role::P1)
             return false;
           for (const InstrInfo &I : prog.instrs)
-            if (I.out[0] == s && I.op == Op::Reveal)
-              return RevealTo(I.iattrs[0]) != RevealTo::P1;
+            if (I.out[0] == s && I.op() == Op::Reveal)
+              return I.attrs.AsReveal()->to != RevealTo::P1;
           return true;
         });
   if (!o.statsPath.empty())
@@ -309,7 +310,7 @@ int compareDump(const Options &o) {
       mag = std::max(mag, std::fabs(rv[j]));
     }
     std::printf("%5zu  %-10s %-16s %-14s %12.3g %12.3g\n", i,
-                opName(prog.instrs[i].op), prog.slots[s].name.c_str(),
+                opName(prog.instrs[i].op()), prog.slots[s].name.c_str(),
                 shapeStr(prog.slots[s].shape).c_str(), err, mag);
   }
   return 0;
@@ -319,22 +320,20 @@ int compareDump(const Options &o) {
 // --dump: the artifact for people (text) and for tools (--json)
 //===----------------------------------------------------------------------===//
 
-/// An instruction's attributes, generically: the only dump code that knows
-/// how attributes are represented (integer and float lists).
+/// An instruction's attributes by schema field name (the instruction table
+/// knows their types; a Reveal's reason is shown on its own).
 nlohmann::ordered_json attrsJson(const InstrInfo &I) {
-  nlohmann::ordered_json j = nlohmann::ordered_json::object();
-  if (!I.iattrs.empty())
-    j["i"] = I.iattrs;
-  if (!I.fattrs.empty())
-    j["f"] = I.fattrs;
+  auto j = nlohmann::ordered_json::parse(rt::attrsJson(I.attrs));
+  j.erase("reason");
   return j;
 }
 
 /// Who learns the value a Reveal opens.
-const char *revealTarget(const InstrInfo &I) {
-  static const char *names[] = {"p0", "p1", "both", "client"};
-  int64_t to = I.iattrs.empty() ? -1 : I.iattrs[0];
-  return to >= 0 && to < 4 ? names[to] : "?";
+std::string revealTarget(const InstrInfo &I) {
+  std::string to = fb::EnumNameRevealTo(I.attrs.AsReveal()->to);
+  for (char &c : to)
+    c = char(std::tolower(static_cast<unsigned char>(c)));
+  return to;
 }
 
 /// Numbers as the text dump shows them (%g).
@@ -389,22 +388,22 @@ nlohmann::ordered_json dumpJson(const Program &prog) {
     // under MPC (shared), or everyone (public).
     const SlotInfo &out = prog.slots[I.out.at(0)];
     instrs.push_back({{"index", i},
-                      {"op", opName(I.op)},
+                      {"op", opName(I.op())},
                       {"inputs", I.in},
                       {"outputs", I.out},
                       {"attributes", attrsJson(I)},
-                      {"reason", I.reason},
+                      {"reason", I.reason()},
                       {"name", I.name},
                       {"visibility", visName(out.vis)},
                       {"deploy", I.deploy}});
-    if (I.op == Op::Reveal)
+    if (I.op() == Op::Reveal)
       reveals.push_back({{"instruction", i},
                          {"input", I.in.at(0)},
                          {"output", I.out[0]},
                          {"shape", out.shape},
                          {"frac_bits", out.frac},
                          {"to", revealTarget(I)},
-                         {"reason", I.reason}});
+                         {"reason", I.reason()}});
   }
   j["instructions"] = instrs;
   j["reveals"] = reveals;

@@ -6,6 +6,7 @@
 //               [--input-shape input_ids=1x32] [--role NAME=client|owner|public]
 //               [--public-weights] [--public-weight-names REGEX]
 //               [--frac-bits 16] [--gelu-degree 7] ... [--leakage-report]
+//               [--cost-report] [--timing]
 //
 // imports the model (ONNX binary or text; `.mlir` input skips the import),
 // runs the Umbra pipeline and writes tfm or mpc IR, or the artifact mpc-run
@@ -73,6 +74,12 @@ static cl::opt<bool> leakageReport(
     cl::desc("List every value the program reveals (on stdout, or on stderr "
              "when the output goes to stdout)"),
     cl::cat(category));
+static cl::opt<bool> costReport(
+    "cost-report",
+    cl::desc("Print the predicted online bytes and rounds per instruction "
+             "kind (the runtime's instruction table; on stdout, or on stderr "
+             "when the output goes to stdout)"),
+    cl::cat(category));
 static cl::opt<bool> timing("timing",
                             cl::desc("Print the time spent in each phase "
                                      "(same as --mlir-timing)"),
@@ -130,6 +137,8 @@ int main(int argc, char **argv) {
   if (leakageReport && compileTo == umbra::CompileTo::tfm)
     return fail("--leakage-report needs --compile-to=mpc or artifact (tfm "
                 "IR has no reveals yet)");
+  if (costReport && compileTo == umbra::CompileTo::tfm)
+    return fail("--cost-report needs --compile-to=mpc or artifact");
   bool toStdout = outputFile == "-";
   if (compileTo == umbra::CompileTo::artifact && toStdout &&
       llvm::sys::Process::StandardOutIsDisplayed())
@@ -183,6 +192,10 @@ int main(int argc, char **argv) {
   if (leakageReport)
     (void)umbra::printLeakageReport(*module,
                                     toStdout ? llvm::errs() : llvm::outs());
+
+  if (costReport && failed(umbra::printCostReport(
+                        *module, toStdout ? llvm::errs() : llvm::outs())))
+    return 1;
 
   // Output.
   TimingScope t = root.nest("Output");

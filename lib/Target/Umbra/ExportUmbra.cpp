@@ -41,7 +41,7 @@
 #include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/TypeSwitch.h"
 
-#include "program_generated.h"
+#include "umbra/runtime/Isa.h"
 
 #include <cstring>
 
@@ -60,13 +60,16 @@ struct Slot {
 };
 
 struct Instr {
-  fb::OpCode op;
+  /// The opcode and its typed attributes (the schema's union).
+  rt::Attrs attrs;
   SmallVector<int32_t> in;
   int32_t out;
-  SmallVector<int64_t> iattrs;
-  SmallVector<double> fattrs;
-  std::string reason, name;
+  std::string name;
 };
+
+template <typename T> rt::Attrs attrsOf(T t) {
+  return rt::makeAttrs(std::move(t));
+}
 
 /// Runs `f`, a call into the runtime's artifact writer, and turns the
 /// runtime's error into a diagnostic at `op`.
@@ -149,21 +152,26 @@ private:
     return static_cast<int>(slots.size() - 1);
   }
 
-  int emit(fb::OpCode op, ArrayRef<int> in, ArrayRef<int64_t> shape, int frac,
-           fb::Visibility vis, ArrayRef<int64_t> iattrs = {},
-           ArrayRef<double> fattrs = {}, StringRef reason = "") {
+  int emit(rt::Attrs attrs, ArrayRef<int> in, ArrayRef<int64_t> shape,
+           int frac, fb::Visibility vis) {
     int out = newSlot("", shape, frac, vis);
     Instr i;
-    i.op = op;
+    i.attrs = std::move(attrs);
     i.in.assign(in.begin(), in.end());
     i.out = out;
-    i.iattrs.assign(iattrs.begin(), iattrs.end());
-    i.fattrs.assign(fattrs.begin(), fattrs.end());
-    i.reason = reason.str();
     i.name = currentName;
     instrs.push_back(std::move(i));
     return out;
   }
+
+  /// The runtime's output rule for `attrs` on slots `in`, with the result
+  /// type `t` as the declared output: a diagnostic instead of an artifact
+  /// the runtime would reject.
+  FailureOr<int> emitChecked(Operation *op, rt::Attrs attrs, ArrayRef<int> in,
+                             MpcTensorType t);
+  /// Any mpc op whose mnemonic names a runtime instruction: its attributes
+  /// map to the schema fields of the same name.
+  LogicalResult exportGeneric(Operation *op);
 
   /// Who may see a combination of slots: the dialect's join
   /// (mpc::joinVisibility), for operands that `operands` accepted.
@@ -189,7 +197,7 @@ private:
     if (it != sharedOf.end())
       return it->second;
     const Slot &src = slots[s];
-    int sh = emit(fb::OpCode::Share, {s}, src.shape, src.frac,
+    int sh = emit(attrsOf(fb::ShareT{}), {s}, src.shape, src.frac,
                   fb::Visibility::Shared);
     sharedOf[s] = sh;
     return sh;
@@ -237,7 +245,6 @@ private:
   LogicalResult exportEncode(EncodeOp op);
   LogicalResult exportConstant(EncodeOp op, arith::ConstantOp cst);
   LogicalResult exportMatMul(MatMulOp op);
-  LogicalResult exportReduceSum(ReduceSumOp op);
   LogicalResult exportOneHot(OneHotOp op);
   LogicalResult exportSelect(SelectOp op);
   LogicalResult exportResults(func::ReturnOp ret);
@@ -410,54 +417,23 @@ LogicalResult Exporter::exportMatMul(MatMulOp op) {
   if (numElements(ArrayRef<int64_t>(bs).drop_back(2)) == 1) {
     if (bs.size() != 2) {
       SmallVector<int64_t> km(bs.take_back(2));
-      w = emit(fb::OpCode::Reshape, {w}, km, slots[w].frac, slots[w].vis);
+      w = emit(attrsOf(fb::ReshapeT{}), {w}, km, slots[w].frac, slots[w].vis);
     }
   } else if (ArrayRef<int64_t>(bs).drop_back(2) != ArrayRef<int64_t>(batch)) {
     SmallVector<int64_t> full(batch);
     full.append(bs.end() - 2, bs.end());
-    w = emit(fb::OpCode::Broadcast, {w}, full, slots[w].frac, slots[w].vis);
+    w = emit(attrsOf(fb::BroadcastT{}), {w}, full, slots[w].frac,
+             slots[w].vis);
   }
   if (ArrayRef<int64_t>(slots[x].shape).drop_back(2) !=
       ArrayRef<int64_t>(batch)) {
     SmallVector<int64_t> full(batch);
     full.append(slots[x].shape.end() - 2, slots[x].shape.end());
-    x = emit(fb::OpCode::Broadcast, {x}, full, slots[x].frac, slots[x].vis);
+    x = emit(attrsOf(fb::BroadcastT{}), {x}, full, slots[x].frac,
+             slots[x].vis);
   }
   slotOfValue[op.getResult()] =
-      emit(fb::OpCode::MatMul, {x, w}, out, t.getFrac(), joinOf({x, w}));
-  return success();
-}
-
-LogicalResult Exporter::exportReduceSum(ReduceSumOp op) {
-  auto t = cast<MpcTensorType>(op.getType());
-  FailureOr<int> in = slotOf(op, op.getInput());
-  if (failed(in))
-    return failure();
-  int x = *in;
-  SmallVector<int64_t> shape(slots[x].shape);
-  int64_t rank = shape.size();
-  SmallVector<int64_t> axes;
-  SmallVector<bool> reduced(rank, false);
-  for (int64_t a : op.getAxes()) {
-    int64_t ax = a < 0 ? a + rank : a;
-    if (ax < 0 || ax >= rank || reduced[ax])
-      return op.emitOpError("has an invalid or repeated axis ") << a;
-    reduced[ax] = true;
-  }
-  for (int64_t ax = 0; ax < rank; ++ax)
-    if (reduced[ax])
-      axes.push_back(ax);
-  int frac = slots[x].frac;
-  fb::Visibility vis = slots[x].vis;
-  SmallVector<int64_t> kept(shape);
-  for (int64_t ax : axes)
-    kept[ax] = 1;
-  SmallVector<int64_t> iattrs{1};
-  iattrs.append(axes.begin(), axes.end());
-  int s = emit(fb::OpCode::ReduceSum, {x}, kept, frac, vis, iattrs);
-  if (ArrayRef<int64_t>(kept) != t.getShape())
-    s = emit(fb::OpCode::Reshape, {s}, t.getShape(), frac, vis);
-  slotOfValue[op.getResult()] = s;
+      emit(attrsOf(fb::MatmulT{}), {x, w}, out, t.getFrac(), joinOf({x, w}));
   return success();
 }
 
@@ -469,10 +445,11 @@ LogicalResult Exporter::exportOneHot(OneHotOp op) {
                           "argument; only the client's token ids are "
                           "supported");
   int ids = it->second;
-  int64_t depth = op.getDepth();
+  fb::OneHotT oneHot;
+  oneHot.depth = op.getDepth();
   // The holder expands its ids in plaintext (an mpc.share follows).
   slotOfValue[op.getResult()] =
-      emit(fb::OpCode::OneHot, {ids}, t.getShape(), 0, slots[ids].vis, {depth});
+      emit(attrsOf(oneHot), {ids}, t.getShape(), 0, slots[ids].vis);
   return success();
 }
 
@@ -496,63 +473,130 @@ LogicalResult Exporter::exportSelect(SelectOp op) {
         return slots[s].vis == fb::Visibility::Shared;
       })) {
     slotOfValue[op.getResult()] =
-        emit(fb::OpCode::Select, in, t.getShape(), frac, vis);
+        emit(attrsOf(fb::SelectT{}), in, t.getShape(), frac, vis);
     return success();
   }
   // b + c * (a - b): the condition has no fractional bits, so no truncation.
-  int d = emit(fb::OpCode::Sub, {as, bs}, ArrayRef<int64_t>(slots[as].shape),
-               frac, joinOf({as, bs}));
-  int p = emit(fb::OpCode::Mul, {cs, d}, t.getShape(), frac, joinOf({cs, d}));
-  slotOfValue[op.getResult()] =
-      emit(fb::OpCode::Add, {bs, p}, t.getShape(), frac, joinOf({bs, p}));
+  int d = emit(attrsOf(fb::SubT{}), {as, bs},
+               ArrayRef<int64_t>(slots[as].shape), frac, joinOf({as, bs}));
+  int p = emit(attrsOf(fb::MulT{}), {cs, d}, t.getShape(), frac,
+               joinOf({cs, d}));
+  slotOfValue[op.getResult()] = emit(attrsOf(fb::AddT{}), {bs, p},
+                                     t.getShape(), frac, joinOf({bs, p}));
+  return success();
+}
+
+FailureOr<int> Exporter::emitChecked(Operation *op, rt::Attrs attrs,
+                                     ArrayRef<int> in, MpcTensorType t) {
+  std::vector<rt::SlotInfo> ins(in.size());
+  for (auto [k, s] : llvm::enumerate(in)) {
+    ins[k].name = slots[s].name;
+    ins[k].shape.assign(slots[s].shape.begin(), slots[s].shape.end());
+    ins[k].numel = numElements(slots[s].shape);
+    ins[k].frac = slots[s].frac;
+    ins[k].vis = rt::Vis(slots[s].vis);
+  }
+  std::vector<const rt::SlotInfo *> ptrs;
+  for (const rt::SlotInfo &si : ins)
+    ptrs.push_back(&si);
+  rt::SlotInfo declared;
+  declared.shape.assign(t.getShape().begin(), t.getShape().end());
+  declared.frac = t.getFrac();
+  rt::SlotInfo want;
+  try {
+    want = rt::inferOutput(attrs, ptrs, &declared);
+  } catch (const rt::Error &e) {
+    return op->emitOpError("cannot be a runtime instruction: ") << e.what();
+  }
+  if (ArrayRef<int64_t>(want.shape) != t.getShape() ||
+      want.frac != static_cast<int>(t.getFrac()))
+    return op->emitOpError("has result type ")
+           << t << " but the runtime's " << rt::opName(attrs.type)
+           << " gives shape " << shapeString(want.shape) << " and frac "
+           << want.frac;
+  return emit(std::move(attrs), in, want.shape, want.frac,
+              fb::Visibility(want.vis));
+}
+
+/// An MLIR attribute as the value of a schema field of kind `kind`.
+static bool readAttr(Attribute a, rt::AttrKind kind, rt::AttrValue &v) {
+  switch (kind) {
+  case rt::AttrKind::Int:
+    return isa<IntegerAttr>(a) && (v.i = cast<IntegerAttr>(a).getInt(), true);
+  case rt::AttrKind::Bool:
+    return isa<BoolAttr>(a) && (v.i = cast<BoolAttr>(a).getValue(), true);
+  case rt::AttrKind::Float:
+    return isa<FloatAttr>(a) &&
+           (v.f = cast<FloatAttr>(a).getValueAsDouble(), true);
+  case rt::AttrKind::String:
+    return isa<StringAttr>(a) && (v.s = cast<StringAttr>(a).str(), true);
+  case rt::AttrKind::Ints:
+    if (auto arr = dyn_cast<DenseI64ArrayAttr>(a))
+      return v.ints.assign(arr.asArrayRef().begin(), arr.asArrayRef().end()),
+             true;
+    return false;
+  case rt::AttrKind::Floats:
+    if (auto arr = dyn_cast<DenseF64ArrayAttr>(a))
+      return v.floats.assign(arr.asArrayRef().begin(),
+                             arr.asArrayRef().end()),
+             true;
+    return false;
+  }
+  return false;
+}
+
+LogicalResult Exporter::exportGeneric(Operation *op) {
+  rt::Op code = rt::opByName(op->getName().stripDialect().str());
+  if (!isa<MpcDialect>(op->getDialect()) || code == rt::Op::NONE ||
+      op->getNumResults() != 1)
+    return unsupported(op);
+  // Attributes by schema field name; an inherent attribute the schema does
+  // not know would be silently dropped, so it is an error.
+  llvm::StringSet<> used;
+  std::string bad;
+  auto get = [&](const char *field, rt::AttrKind kind, rt::AttrValue &v) {
+    Attribute a = op->getAttr(field);
+    if (!a)
+      return false;
+    used.insert(field);
+    bool ok = readAttr(a, kind, v);
+    if (!ok && bad.empty())
+      bad = std::string("attribute '") + field +
+            "' has a type the runtime's field does not take";
+    return ok;
+  };
+  rt::Attrs attrs;
+  std::string err = rt::buildAttrs(code, get, attrs);
+  if (!bad.empty())
+    err = bad;
+  if (!err.empty())
+    return op->emitOpError(err);
+  for (StringAttr name : op->getName().getAttributeNames())
+    if (op->getAttr(name) && !used.contains(name.getValue()))
+      return op->emitOpError("has attribute '")
+             << name.getValue() << "', which the runtime's "
+             << rt::opName(code) << " has no field for";
+  SmallVector<int> in;
+  for (Value v : op->getOperands()) {
+    FailureOr<int> s = slotOf(op, v);
+    if (failed(s))
+      return failure();
+    in.push_back(*s);
+  }
+  FailureOr<SmallVector<int>> checked = operands(op, in);
+  if (failed(checked))
+    return failure();
+  in = *checked;
+  FailureOr<int> out = emitChecked(
+      op, std::move(attrs), in, cast<MpcTensorType>(op->getResult(0).getType()));
+  if (failed(out))
+    return failure();
+  slotOfValue[op->getResult(0)] = *out;
   return success();
 }
 
 LogicalResult Exporter::exportOp(Operation *op) {
   currentName = locName(op->getLoc());
-  auto resultType = [&]() {
-    return cast<MpcTensorType>(op->getResult(0).getType());
-  };
-  // Linear and local ops: every operand as data, the result's shape and
-  // fractional bits from the mpc type, the runtime's visibility rule.
-  auto simple = [&](fb::OpCode code, ArrayRef<int64_t> iattrs = {},
-                    ArrayRef<double> fattrs = {}) -> LogicalResult {
-    SmallVector<int> in;
-    for (Value v : op->getOperands()) {
-      FailureOr<int> s = slotOf(op, v);
-      if (failed(s))
-        return failure();
-      in.push_back(*s);
-    }
-    if (failed(operands(op, in)))
-      return failure();
-    MpcTensorType t = resultType();
-    slotOfValue[op->getResult(0)] =
-        emit(code, in, t.getShape(), t.getFrac(), joinOf(in), iattrs, fattrs);
-    return success();
-  };
-  // Non-linear gates on one operand: under MPC when it is shared, in
-  // plaintext at its holder when it is private.
-  auto gate = [&](fb::OpCode code, ArrayRef<int64_t> iattrs = {},
-                  ArrayRef<double> fattrs = {}) -> LogicalResult {
-    FailureOr<int> x = slotOf(op, op->getOperand(0));
-    if (failed(x))
-      return failure();
-    fb::Visibility vis = slots[*x].vis;
-    if (vis == fb::Visibility::Public)
-      return op->emitOpError("has a public operand; the runtime evaluates "
-                             "this gate on shared or private values only "
-                             "(fold public computations before export)");
-    MpcTensorType t = resultType();
-    slotOfValue[op->getResult(0)] =
-        emit(code, {*x}, t.getShape(), t.getFrac(), vis, iattrs, fattrs);
-    return success();
-  };
-  auto normAxis = [&](int64_t axis) {
-    int64_t rank = cast<MpcTensorType>(op->getOperand(0).getType()).getRank();
-    return axis < 0 ? axis + rank : axis;
-  };
-
   return TypeSwitch<Operation *, LogicalResult>(op)
       .Case<arith::ConstantOp>([&](arith::ConstantOp cst) -> LogicalResult {
         for (Operation *user : cst->getUsers())
@@ -577,12 +621,14 @@ LogicalResult Exporter::exportOp(Operation *op) {
           return failure();
         if (slots[*in].vis != fb::Visibility::Shared)
           return r.emitOpError("reveals a value that is not secret-shared");
-        // Runtime targets: 0 = P0, 1 = P1, 2 = both, 3 = the client (P0).
-        int64_t to = r.getTo() == RevealTarget::client ? 3 : 2;
-        MpcTensorType t = resultType();
+        fb::RevealT rv;
+        rv.to = r.getTo() == RevealTarget::client ? fb::RevealTo::Client
+                                                  : fb::RevealTo::Both;
+        rv.reason = r.getReason().str();
+        MpcTensorType t = cast<MpcTensorType>(r.getType());
         slotOfValue[r.getResult()] =
-            emit(fb::OpCode::Reveal, {*in}, t.getShape(), t.getFrac(),
-                 fb::Visibility::Public, {to}, {}, r.getReason());
+            emit(attrsOf(std::move(rv)), {*in}, t.getShape(), t.getFrac(),
+                 fb::Visibility::Public);
         return success();
       })
       .Case<DecodeOp>([&](DecodeOp d) -> LogicalResult {
@@ -593,57 +639,10 @@ LogicalResult Exporter::exportOp(Operation *op) {
         slotOfValue[d.getResult()] = *in;
         return success();
       })
-      .Case<AddOp>([&](auto) { return simple(fb::OpCode::Add); })
-      .Case<SubOp>([&](auto) { return simple(fb::OpCode::Sub); })
-      .Case<NegOp>([&](auto) { return simple(fb::OpCode::Neg); })
-      .Case<MulOp>([&](auto) { return simple(fb::OpCode::Mul); })
       .Case<MatMulOp>([&](MatMulOp m) { return exportMatMul(m); })
-      .Case<TruncOp>([&](TruncOp t) {
-        return simple(fb::OpCode::Trunc, {static_cast<int64_t>(t.getBits())});
-      })
-      .Case<DReluOp>([&](auto) { return gate(fb::OpCode::DRelu); })
-      .Case<ReluOp>([&](auto) { return gate(fb::OpCode::Relu); })
       .Case<SelectOp>([&](SelectOp s) { return exportSelect(s); })
-      .Case<PolyOp>([&](PolyOp p) {
-        return gate(fb::OpCode::Poly, {}, p.getCoefficients());
-      })
-      .Case<ExpOp>([&](ExpOp e) {
-        return gate(fb::OpCode::Exp, {static_cast<int64_t>(e.getSquarings())});
-      })
-      .Case<ReciprocalOp>([&](ReciprocalOp r) {
-        return gate(fb::OpCode::Reciprocal,
-                    {static_cast<int64_t>(r.getIterations())},
-                    {r.getLo().convertToDouble(), r.getHi().convertToDouble()});
-      })
-      .Case<RsqrtOp>([&](RsqrtOp r) {
-        return gate(fb::OpCode::Rsqrt,
-                    {static_cast<int64_t>(r.getIterations())},
-                    {r.getLo().convertToDouble(), r.getHi().convertToDouble()});
-      })
-      .Case<MaxOp>([&](MaxOp m) {
-        return gate(fb::OpCode::Max, {normAxis(m.getAxis()), 1});
-      })
-      .Case<ReduceSumOp>([&](ReduceSumOp r) { return exportReduceSum(r); })
-      .Case<ReshapeOp>([&](auto) { return simple(fb::OpCode::Reshape); })
-      .Case<BroadcastOp>([&](auto) { return simple(fb::OpCode::Broadcast); })
-      .Case<TransposeOp>([&](TransposeOp t) {
-        return simple(fb::OpCode::Transpose, t.getPermutation());
-      })
-      .Case<SliceOp>([&](SliceOp s) -> LogicalResult {
-        if (llvm::any_of(s.getStrides(), [](int64_t st) { return st != 1; }))
-          return s.emitOpError("has a stride other than 1, which the runtime's "
-                               "Slice does not support");
-        ArrayRef<int64_t> out = resultType().getShape();
-        SmallVector<int64_t> attrs(s.getOffsets());
-        for (size_t d = 0; d < out.size(); ++d)
-          attrs.push_back(s.getOffsets()[d] + out[d]);
-        return simple(fb::OpCode::Slice, attrs);
-      })
-      .Case<ConcatOp>([&](ConcatOp c) {
-        return simple(fb::OpCode::Concat, {normAxis(c.getAxis())});
-      })
       .Case<OneHotOp>([&](OneHotOp o) { return exportOneHot(o); })
-      .Default([&](Operation *other) { return unsupported(other); });
+      .Default([&](Operation *other) { return exportGeneric(other); });
 }
 
 LogicalResult Exporter::exportResults(func::ReturnOp ret) {
@@ -680,7 +679,8 @@ LogicalResult Exporter::exportResults(func::ReturnOp ret) {
     // Slots added above (a reveal) are produced; inputs and weights are not.
     bool isInput = slot < static_cast<int>(produced.size()) && !produced[slot];
     if (isInput || llvm::is_contained(outputs, slot))
-      slot = emit(fb::OpCode::Copy, {slot}, slots[slot].shape, slots[slot].frac,
+      slot = emit(attrsOf(fb::CopyT{}), {slot}, slots[slot].shape,
+                  slots[slot].frac,
                   slots[slot].vis);
     for (size_t o = 0; o < slots.size(); ++o)
       if (slots[o].name == name)
@@ -731,13 +731,9 @@ LogicalResult Exporter::write(raw_ostream &os) {
   finstrs.reserve(instrs.size());
   for (const Instr &i : instrs) {
     std::vector<int32_t> in(i.in.begin(), i.in.end()), out{i.out};
-    std::vector<int64_t> ia(i.iattrs.begin(), i.iattrs.end());
-    std::vector<double> fa(i.fattrs.begin(), i.fattrs.end());
-    finstrs.push_back(
-        fb::CreateInstr(fbb, i.op, fbb.CreateVector(in), fbb.CreateVector(out),
-                        fbb.CreateVector(ia), fbb.CreateVector(fa),
-                        i.reason.empty() ? 0 : fbb.CreateString(i.reason),
-                        i.name.empty() ? 0 : fbb.CreateString(i.name)));
+    finstrs.push_back(fb::CreateInstr(
+        fbb, i.attrs.type, i.attrs.Pack(fbb), fbb.CreateVector(in),
+        fbb.CreateVector(out), i.name.empty() ? 0 : fbb.CreateString(i.name)));
   }
   std::vector<int32_t> outs(outputs.begin(), outputs.end());
   flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::Weight>>>
@@ -826,6 +822,20 @@ LogicalResult umbra::printLeakageReport(ModuleOp module, raw_ostream &os) {
   return success();
 }
 
+/// A translation of a whole module (the three below differ only in what
+/// they print).
+template <LogicalResult (*Print)(ModuleOp, raw_ostream &)>
+static LogicalResult onModule(Operation *op, raw_ostream &os) {
+  auto module = dyn_cast<ModuleOp>(op);
+  if (!module)
+    return op->emitError("expected a module");
+  return Print(module, os);
+}
+
+static LogicalResult exportDefault(ModuleOp module, raw_ostream &os) {
+  return exportUmbra(module, os);
+}
+
 void umbra::registerUmbraExportTranslation() {
   auto registerDialects = [](DialectRegistry &registry) {
     registry.insert<MpcDialect, tfm::TfmDialect, arith::ArithDialect,
@@ -833,20 +843,13 @@ void umbra::registerUmbraExportTranslation() {
   };
   static TranslateFromMLIRRegistration exportReg(
       "export-umbra", "write a .umbra artifact from mpc IR",
-      [](Operation *op, raw_ostream &os) -> LogicalResult {
-        auto module = dyn_cast<ModuleOp>(op);
-        if (!module)
-          return op->emitError("expected a module");
-        return exportUmbra(module, os);
-      },
-      registerDialects);
+      onModule<exportDefault>, registerDialects);
+  static TranslateFromMLIRRegistration costReg(
+      "cost-report",
+      "predicted online bytes and rounds per instruction kind (the runtime's "
+      "instruction table)",
+      onModule<printCostReport>, registerDialects);
   static TranslateFromMLIRRegistration reportReg(
       "leakage-report", "list every mpc.reveal (what a run discloses)",
-      [](Operation *op, raw_ostream &os) -> LogicalResult {
-        auto module = dyn_cast<ModuleOp>(op);
-        if (!module)
-          return op->emitError("expected a module");
-        return printLeakageReport(module, os);
-      },
-      registerDialects);
+      onModule<printLeakageReport>, registerDialects);
 }

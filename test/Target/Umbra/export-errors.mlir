@@ -29,23 +29,11 @@ func.func @main() -> !mpc.tensor<4, owner, frac = 16> {
 
 // -----
 
-// The runtime's Slice has no strides.
-func.func @main(%x: tensor<4xf32>) -> !mpc.tensor<2, client, frac = 16> {
-  %0 = mpc.encode %x : tensor<4xf32> -> !mpc.tensor<4, client, frac = 16>
-  %1 = mpc.share %0 : !mpc.tensor<4, client, frac = 16> -> !mpc.tensor<4, shared, frac = 16>
-  // expected-error @+1 {{'mpc.slice' op has a stride other than 1}}
-  %2 = mpc.slice %1 {offsets = array<i64: 0>, strides = array<i64: 2>} : !mpc.tensor<4, shared, frac = 16> -> !mpc.tensor<2, shared, frac = 16>
-  %3 = mpc.reveal %2 {to = #mpc.reveal_target<client>, reason = "model output"} : !mpc.tensor<2, shared, frac = 16> -> !mpc.tensor<2, client, frac = 16>
-  return %3 : !mpc.tensor<2, client, frac = 16>
-}
-
-// -----
-
 // Interactive gates on public values have no runtime form.
 func.func @main() -> !mpc.tensor<4, public, frac = 16> {
   %c = arith.constant dense<[1.0, 2.0, 3.0, 4.0]> : tensor<4xf32>
   %0 = mpc.encode %c : tensor<4xf32> -> !mpc.tensor<4, public, frac = 16>
-  // expected-error @+1 {{'mpc.poly' op has a public operand}}
+  // expected-error @+1 {{'mpc.poly' op cannot be a runtime instruction: poly: operands are public}}
   %1 = mpc.poly %0 {coefficients = array<f64: 0.5, 0.25>} : !mpc.tensor<4, public, frac = 16>
   return %1 : !mpc.tensor<4, public, frac = 16>
 }

@@ -40,7 +40,14 @@ mlir::LogicalResult exportUmbra(mlir::ModuleOp module, llvm::raw_ostream &os,
 mlir::LogicalResult printLeakageReport(mlir::ModuleOp module,
                                        llvm::raw_ostream &os);
 
-/// Registers `--export-umbra` and `--leakage-report` for mlir-translate
+/// Prints, per runtime instruction kind and in total, the online bytes and
+/// rounds one inference of the exported program costs under each comparison
+/// backend, as the runtime's instruction table predicts them (the artifact
+/// is exported in memory and loaded by the runtime).
+mlir::LogicalResult printCostReport(mlir::ModuleOp module,
+                                    llvm::raw_ostream &os);
+
+/// Registers `--export-umbra`, `--cost-report` and `--leakage-report` for mlir-translate
 /// style drivers.
 void registerUmbraExportTranslation();
 

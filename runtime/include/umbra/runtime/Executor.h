@@ -25,6 +25,9 @@ public:
   /// public -> everyone).
   void setInput(int slot, const std::vector<double> &values);
   void setInputRing(int slot, Vec values);
+  /// The inputs among `inputs` that this role holds (client slots at P0,
+  /// owner slots at P1); the others are ignored.
+  void setInputs(const std::map<int, std::vector<double>> &inputs);
   /// Runs instructions that only depend on deployment constants (weight
   /// sharing, ...) and opens the masks of constant matmul operands.
   void runDeployment();
@@ -83,14 +86,5 @@ private:
   const Program &prog_;
   std::vector<std::vector<double>> vals_;
 };
-
-/// Index maps for the local shape ops (shared by both executors).
-std::vector<int64_t> broadcastMap(const Shape &in, const Shape &out);
-std::vector<int64_t> transposeMap(const Shape &in,
-                                  const std::vector<int64_t> &perm);
-std::vector<int64_t> sliceMap(const Shape &in,
-                              const std::vector<int64_t> &attrs);
-/// Permutation moving `axis` last (for max/argmax rows).
-std::vector<int64_t> axisLastPerm(size_t rank, int64_t axis);
 
 } // namespace umbra::rt

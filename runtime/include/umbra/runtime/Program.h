@@ -9,6 +9,7 @@
 #pragma once
 #include "umbra/runtime/Artifact.h"
 #include "umbra/runtime/Error.h"
+#include "program_generated.h"
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -18,47 +19,30 @@
 namespace umbra::rt {
 
 /// Bumped whenever the instruction semantics change; part of the handshake.
-constexpr uint32_t kIsaVersion = 2;
+constexpr uint32_t kIsaVersion = 3;
 enum class Vis : uint8_t { Public = 0, Client = 1, Owner = 2, Shared = 3 };
 
-enum class Op : uint16_t {
-  Share,
-  Reveal,
-  Add,
-  Sub,
-  Neg,
-  Mul,
-  MatMul,
-  Scale,
-  Trunc,
-  DRelu,
-  Ltz,
-  Select,
-  Relu,
-  Max,
-  ArgMax,
-  Reciprocal,
-  Rsqrt,
-  Exp,
-  Poly,
-  Reshape,
-  Transpose,
-  Slice,
-  Concat,
-  Broadcast,
-  Copy,
-  OneHot,
-  ReduceSum,
-  NumOps
-};
+namespace fb = ::umbra::fb;
+/// The opcode is the tag of the schema's attribute union (program.fbs);
+/// its name, arity, output rule, execution and cost are a row of the
+/// instruction table (Isa.h, runtime/src/isa/).
+using Op = fb::InstrAttrs;
+/// Typed attributes of one instruction (flatc's object API: fb::ReluT, ...).
+using Attrs = fb::InstrAttrsUnion;
+using RevealTo = fb::RevealTo;
+/// Attributes from a native table: makeAttrs(fb::ReluT{}).
+template <typename T, typename = typename T::TableType>
+Attrs makeAttrs(T t) {
+  Attrs a;
+  a.Set(std::move(t));
+  return a;
+}
 const char *opName(Op op);
 const char *visName(Vis v);
 /// Client- or owner-private: known in plaintext to one party only, which
 /// computes on it alone (no MPC).
 bool isPrivate(Vis v);
 
-/// Reveal targets (iattrs[0] of Reveal).
-enum class RevealTo : int64_t { P0 = 0, P1 = 1, Both = 2, Client = 3 };
 
 using Shape = std::vector<int64_t>;
 int64_t numel(const Shape &s);
@@ -74,11 +58,12 @@ struct SlotInfo {
 };
 
 struct InstrInfo {
-  Op op;
+  Attrs attrs;
   std::vector<int> in, out;
-  std::vector<int64_t> iattrs;
-  std::vector<double> fattrs;
-  std::string reason, name;
+  std::string name;
+  Op op() const { return attrs.type; }
+  /// Why a reveal is allowed ("" for other instructions).
+  std::string reason() const;
   /// True when every input is a deployment constant (owner weights, public
   /// constants): executed once per deployment, not per inference.
   bool deploy = false;
@@ -147,22 +132,42 @@ public:
                DType dtype = DType::F64);
   /// Raw slot (no inference); for malformed-program tests and shape ops.
   int slot(const std::string &name, Shape shape, Vis vis, int frac);
-  void instr(Op op, std::vector<int> in, std::vector<int> out,
-             std::vector<int64_t> iattrs = {}, std::vector<double> fattrs = {},
-             std::string reason = "", std::string name = "");
+  void instr(std::vector<int> in, std::vector<int> out, Attrs attrs,
+             std::string name = "");
   /// Appends an instruction whose single output slot is inferred.
-  int emit(Op op, std::vector<int> in, std::vector<int64_t> iattrs = {},
-           std::vector<double> fattrs = {}, std::string reason = "");
-
-  int share(int x) { return emit(Op::Share, {x}); }
-  int reveal(int x, RevealTo to = RevealTo::Both, std::string why = "output") {
-    return emit(Op::Reveal, {x}, {int64_t(to)}, {}, std::move(why));
+  int emit(std::vector<int> in, Attrs attrs);
+  /// Same with a native attribute table: emit({x}, fb::ReluT{}).
+  template <typename T, typename = typename T::TableType>
+  int emit(std::vector<int> in, T attrs) {
+    return emit(std::move(in), makeAttrs(std::move(attrs)));
   }
-  int add(int a, int b) { return emit(Op::Add, {a, b}); }
-  int sub(int a, int b) { return emit(Op::Sub, {a, b}); }
-  int mul(int a, int b) { return emit(Op::Mul, {a, b}); }
-  int matmul(int a, int b) { return emit(Op::MatMul, {a, b}); }
-  int trunc(int a, int bits) { return emit(Op::Trunc, {a}, {bits}); }
+
+  int share(int x) { return emit({x}, fb::ShareT{}); }
+  int reveal(int x, RevealTo to = RevealTo::Both, std::string why = "output");
+  int add(int a, int b) { return emit({a, b}, fb::AddT{}); }
+  int sub(int a, int b) { return emit({a, b}, fb::SubT{}); }
+  int neg(int a) { return emit({a}, fb::NegT{}); }
+  int mul(int a, int b) { return emit({a, b}, fb::MulT{}); }
+  int matmul(int a, int b) { return emit({a, b}, fb::MatmulT{}); }
+  int trunc(int a, int bits);
+  int scale(int a, int64_t factor);
+  int drelu(int a, int bits = 64);
+  int ltz(int a, int bits = 64);
+  int relu(int a, int bits = 64);
+  int select(int c, int a, int b) { return emit({c, a, b}, fb::SelectT{}); }
+  int max(int a, int axis, bool keepdims = true, int bits = 64);
+  int argmax(int a, int axis, bool keepdims = true, int bits = 64);
+  int exp(int a, int squarings = 8, int bits = 64);
+  int reciprocal(int a, double lo, double hi, int iterations = 0);
+  int rsqrt(int a, double lo, double hi, int iterations = 0);
+  int poly(int a, std::vector<double> coefficients);
+  int transpose(int a, std::vector<int64_t> permutation);
+  /// Unit-stride slice [starts, ends) per dimension.
+  int slice(int a, const std::vector<int64_t> &starts,
+            const std::vector<int64_t> &ends);
+  int concat(std::vector<int> in, int axis);
+  int oneHot(int ids, int64_t depth);
+  int reduceSum(int a, std::vector<int64_t> axes, bool keepdims = true);
   /// Fixed-point product followed by truncation back to the input scale.
   int mulT(int a, int b);
   int matmulT(int a, int b);
@@ -183,11 +188,13 @@ private:
   std::vector<int> outputs_;
 };
 
-/// Shape/frac/visibility rule shared by the loader (to check declared output
-/// slots) and the builder (to create them). Throws Error on a violation.
-SlotInfo inferOutput(Op op, const std::vector<const SlotInfo *> &in,
-                     const std::vector<int64_t> &iattrs,
-                     const std::vector<double> &fattrs);
+/// Shape/frac/visibility rule of an instruction (its row in the
+/// instruction table), shared by the loader (to check declared output
+/// slots) and the builder (to create them). `declared` is the declared
+/// output slot when there is one (reshape, broadcast, slice and scale take
+/// their shape or scale from it). Throws Error on a violation.
+SlotInfo inferOutput(const Attrs &attrs, const std::vector<const SlotInfo *> &in,
+                     const SlotInfo *declared = nullptr);
 /// numpy broadcast of two shapes; throws on mismatch.
 Shape broadcastShapes(const Shape &a, const Shape &b);
 

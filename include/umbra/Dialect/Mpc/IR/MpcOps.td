@@ -60,8 +60,10 @@ def Mpc_ShareOp : Mpc_Op<"share", [Pure]> {
   let summary = "secret-share a private value between P0 and P1";
   let description = [{
     The holder of a `client` or `owner` value splits it into two uniformly
-    random additive shares and sends one to each server. Costs one message
-    of 8 bytes per element from the holder (none between the servers).
+    random additive shares (the holder is one of the two parties: the client
+    is P0, the model owner P1). Communication cost: the op's row in the runtime's instruction table
+    (runtime/src/isa/, checked against measurements by IsaCostTest; figures
+    in docs/protocols.md, per program in `mpc-compile --cost-report`).
 
     Example:
 
@@ -152,8 +154,10 @@ def Mpc_MulOp : Mpc_BinaryOp<"mul", "lhs * rhs"> {
   let description = [{
     Elementwise product with numpy broadcasting. The result has
     `frac(lhs) + frac(rhs)` fractional bits (follow with `mpc.trunc`). Two
-    shared operands use a Beaver triple: one round, 16 bytes per element
-    each way; a shared times a public operand is local.
+    shared operands use a Beaver triple; a shared times a public operand is
+    local. Communication cost: the op's row in the runtime's instruction table
+    (runtime/src/isa/, checked against measurements by IsaCostTest; figures
+    in docs/protocols.md, per program in `mpc-compile --cost-report`).
 
     Example:
 
@@ -170,7 +174,9 @@ def Mpc_MatMulOp : Mpc_BinaryOp<"matmul", "lhs x rhs"> {
     dimensions. The result has `frac(lhs) + frac(rhs)` fractional bits.
     Shared x shared uses a matrix Beaver triple (opening `lhs - A` and
     `rhs - B`; for a constant weight `rhs - B` is opened once per
-    deployment); shared x public is local.
+    deployment); shared x public is local. Communication cost: the op's row in the runtime's instruction table
+    (runtime/src/isa/, checked against measurements by IsaCostTest; figures
+    in docs/protocols.md, per program in `mpc-compile --cost-report`).
 
     Example:
 
@@ -186,7 +192,9 @@ def Mpc_TruncOp : Mpc_Op<"trunc", [Pure]> {
     Divides by `2^bits` (arithmetic shift), removing `bits` fractional bits.
     On shared values this is a protocol (the runtime uses a faithful
     construction whose error is at most one unit in the last place); on
-    plaintext values it is a local shift.
+    plaintext values it is a local shift. Communication cost: the op's row in the runtime's instruction table
+    (runtime/src/isa/, checked against measurements by IsaCostTest; figures
+    in docs/protocols.md, per program in `mpc-compile --cost-report`).
 
     Example:
 
@@ -209,7 +217,11 @@ def Mpc_DReluOp : Mpc_Op<"drelu", [Pure]> {
   let description = [{
     The derivative of ReLU, the basic secure comparison (`a < b` is
     `1 - drelu(a - b)`). The result is a bit tensor (`frac = 0`) with the
-    input's shape and visibility.
+    input's shape and visibility. On shared values the runtime's comparison
+    backend (DCF or bit decomposition, chosen at the handshake) computes it.
+    Communication cost: the op's row in the runtime's instruction table
+    (runtime/src/isa/, checked against measurements by IsaCostTest; figures
+    in docs/protocols.md, per program in `mpc-compile --cost-report`).
 
     Example:
 
@@ -229,6 +241,9 @@ def Mpc_SelectOp : Mpc_Op<"select", [Pure]> {
     `cond` is a bit tensor (`frac = 0`) of the result's shape; `on_true` and
     `on_false` have the result's type up to visibility. Computed as
     `b + cond * (a - b)`: one Beaver product when `cond` is shared.
+    Communication cost: the op's row in the runtime's instruction table
+    (runtime/src/isa/, checked against measurements by IsaCostTest; figures
+    in docs/protocols.md, per program in `mpc-compile --cost-report`).
 
     Example:
 
@@ -254,8 +269,9 @@ def Mpc_PolyOp : Mpc_Op<"poly", [Pure, SameOperandsAndResultType]> {
   let description = [{
     `y = sum_i coefficients[i] * x^i`, in fixed point with the input's
     fractional bits (the runtime encodes the coefficients and truncates after
-    every product). Degree `d` costs `ceil(log2 d)` rounds of Beaver products
-    on shared inputs.
+    every product) by Paterson-Stockmeyer on shared inputs. Communication cost: the op's row in the runtime's instruction table
+    (runtime/src/isa/, checked against measurements by IsaCostTest; figures
+    in docs/protocols.md, per program in `mpc-compile --cost-report`).
 
     Example:
 
@@ -283,7 +299,10 @@ class Mpc_UnaryGate<string mnemonic, list<Trait> traits = []>
 def Mpc_ReluOp : Mpc_UnaryGate<"relu"> {
   let summary = "elementwise max(x, 0)";
   let description = [{
-    On shared values: a comparison (DReLU) and a product with its bit.
+    On shared values: one secure comparison by the runtime's comparison
+    backend. Communication cost: the op's row in the runtime's instruction table
+    (runtime/src/isa/, checked against measurements by IsaCostTest; figures
+    in docs/protocols.md, per program in `mpc-compile --cost-report`).
 
     Example:
 
@@ -300,7 +319,9 @@ def Mpc_ExpOp : Mpc_UnaryGate<"exp"> {
     `exp(x)` for `x <= 0` (softmax after subtracting the row maximum), as
     `(1 + x / 2^t)^(2^t)` with `t = squarings` (PUMA): `t` Beaver squarings.
     Inputs below `-2^t` clamp to 0; the relative error for `x` in
-    `[-2^(t-1), 0]` is below `x^2 / 2^(t+1)`.
+    `[-2^(t-1), 0]` is below `x^2 / 2^(t+1)`. Communication cost: the op's row in the runtime's instruction table
+    (runtime/src/isa/, checked against measurements by IsaCostTest; figures
+    in docs/protocols.md, per program in `mpc-compile --cost-report`).
 
     Example:
 
@@ -312,15 +333,19 @@ def Mpc_ExpOp : Mpc_UnaryGate<"exp"> {
                    DefaultValuedAttr<ConfinedAttr<I64Attr, [IntMinValue<1>, IntMaxValue<16>]>, "8">:$squarings);
 }
 
-class Mpc_NewtonGate<string mnemonic, string formula>
+class Mpc_InverseGate<string mnemonic, string formula>
     : Mpc_UnaryGate<mnemonic> {
   let summary = "elementwise " # formula # " for inputs in [lo, hi]";
   let description = [{
-    `}] # formula # [{` by Newton iterations from an initial approximation
-    valid for inputs in `[lo, hi]` (0 < lo < hi, stated by the compiler
-    from the model's ranges); `iterations = 0` lets the runtime choose
-    enough for the fixed-point precision over that range. Each iteration
-    costs two rounds of Beaver products on shared inputs.
+    `}] # formula # [{` for inputs in `[lo, hi]` (0 < lo < hi, stated by
+    the compiler from the model's ranges). The runtime normalises the input
+    obliviously into one of a few segments per binade and evaluates a
+    series on the residual; `iterations` is the number of product levels
+    of that series, `0` lets the runtime choose enough for the fixed-point
+    precision over that range (docs/protocols.md). The round count does not
+    depend on the range. Communication cost: the op's row in the runtime's instruction table
+    (runtime/src/isa/, checked against measurements by IsaCostTest; figures
+    in docs/protocols.md, per program in `mpc-compile --cost-report`).
 
     Example:
 
@@ -333,14 +358,17 @@ class Mpc_NewtonGate<string mnemonic, string formula>
   let hasVerifier = 1;
 }
 
-def Mpc_ReciprocalOp : Mpc_NewtonGate<"reciprocal", "1 / x">;
-def Mpc_RsqrtOp : Mpc_NewtonGate<"rsqrt", "1 / sqrt(x)">;
+def Mpc_ReciprocalOp : Mpc_InverseGate<"reciprocal", "1 / x">;
+def Mpc_RsqrtOp : Mpc_InverseGate<"rsqrt", "1 / sqrt(x)">;
 
 def Mpc_MaxOp : Mpc_Op<"max", [Pure]> {
   let summary = "maximum along one axis";
   let description = [{
     The maximum over `axis` (kept as a size-1 dimension): a tree of
     comparisons and selections, `ceil(log2 n)` levels for `n` elements.
+    Communication cost: the op's row in the runtime's instruction table
+    (runtime/src/isa/, checked against measurements by IsaCostTest; figures
+    in docs/protocols.md, per program in `mpc-compile --cost-report`).
 
     Example:
 
@@ -414,6 +442,40 @@ def Mpc_ConcatOp : Mpc_MoveOp<"concat", "concatenate along an axis",
   let assemblyFormat = "$inputs attr-dict `:` functional-type($inputs, results)";
 }
 
+def Mpc_GatherRowsOp : Mpc_Op<"gather_rows", [Pure,
+    PredOpTrait<"result is the input with one row per index, same visibility and frac",
+      CPred<[{[&] {
+        auto in = ::llvm::cast<::umbra::mpc::MpcTensorType>($_op.getOperand(0).getType());
+        auto out = ::llvm::cast<::umbra::mpc::MpcTensorType>($_op.getResult(0).getType());
+        auto idx = $_op.template getAttrOfType<::mlir::DenseI64ArrayAttr>("indices");
+        if (!idx || in.getRank() < 1 || out.getRank() != in.getRank() ||
+            out.getVisibility() != in.getVisibility() ||
+            out.getFrac() != in.getFrac() ||
+            out.getShape()[0] != static_cast<int64_t>(idx.size()) ||
+            out.getShape().drop_front() != in.getShape().drop_front())
+          return false;
+        for (int64_t r : idx.asArrayRef())
+          if (r < 0 || r >= in.getShape()[0])
+            return false;
+        return true;
+      }()}]>>]> {
+  let summary = "rows of a tensor at public indices (local)";
+  let description = [{
+    `y[i, ...] = x[indices[i], ...]` for public `indices` (a block-sparse
+    FFN keeps the rows a public schedule selects). Each party gathers the
+    rows of its share or plaintext; visibility and fractional bits are
+    unchanged. No communication (runtime/src/isa/Shape.cpp).
+
+    Example:
+
+    ```mlir
+    %y = mpc.gather_rows %w {indices = array<i64: 4, 0, 7>} : !mpc.tensor<3072x768, shared, frac = 16> -> !mpc.tensor<3x768, shared, frac = 16>
+    ```
+  }];
+  let arguments = (ins Mpc_AnyTensor:$input, DenseI64ArrayAttr:$indices);
+  let results = (outs Mpc_AnyTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input)) `->` qualified(type($output))";
+}
 
 def Mpc_OneHotOp : Mpc_Op<"one_hot", [Pure]> {
   let summary = "one-hot encode integer ids held by one party";
