@@ -323,7 +323,7 @@ int compareDump(const Options &o) {
 /// An instruction's attributes by schema field name (the instruction table
 /// knows their types; a Reveal's reason is shown on its own).
 nlohmann::ordered_json attrsJson(const InstrInfo &I) {
-  auto j = nlohmann::ordered_json::parse(rt::attrsJson(I.attrs));
+  auto j = nlohmann::ordered_json::parse(umbra::rt::attrsJson(I.attrs));
   j.erase("reason");
   return j;
 }

@@ -28,7 +28,7 @@
 // A linear layer with the owner's weight and a public bias, ReLU, revealed
 // to the client. mpc-run --dump loads the artifact (header, hashes and every
 // instruction are verified) before it prints anything.
-// CHECK: artifact: format 1, isa 2, 16 fractional bits
+// CHECK: artifact: format 1, isa 3, 16 fractional bits
 // CHECK-NEXT: program: {{[0-9]+}} bytes, sha256 {{[0-9a-f]+}}
 // CHECK-NEXT: slots: 10
 // CHECK-NEXT: slot 0: x [2x4] frac 16 client
@@ -39,10 +39,10 @@
 // CHECK-NEXT: instr 0: share [0] -> [3] vis=shared
 // CHECK-NEXT: instr 1: share [1] -> [4] vis=shared deploy
 // CHECK-NEXT: instr 2: matmul [3, 4] -> [5] vis=shared
-// CHECK-NEXT: instr 3: trunc [5] -> [6] i=[16] vis=shared
+// CHECK-NEXT: instr 3: trunc [5] -> [6] bits=16 vis=shared
 // CHECK-NEXT: instr 4: add [6, 2] -> [7] vis=shared
-// CHECK-NEXT: instr 5: relu [7] -> [8] vis=shared
-// CHECK-NEXT: instr 6: reveal [8] -> [9] i=[3] reason="model output" vis=public
+// CHECK-NEXT: instr 5: relu [7] -> [8] bits=64 vis=shared
+// CHECK-NEXT: instr 6: reveal [8] -> [9] to="Client" reason="model output" vis=public
 // CHECK-NEXT: reveals: 1
 // CHECK-NEXT: reveal at instr 6: [8] -> [9] [2x3] frac 16 to client reason="model output"
 // The public bias blob comes first, the owner's weight last.

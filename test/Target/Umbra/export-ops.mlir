@@ -10,23 +10,23 @@
 // plaintext, then shares (mpc.share).
 // CHECK: slot 0: ids [1x3] frac 0 client
 // CHECK: slot 1: x [2x3] frac 16 client
-// CHECK: instr 0: onehot [0] -> [{{[0-9]+}}] i=[6] vis=client
+// CHECK: instr 0: one_hot [0] -> [{{[0-9]+}}] depth=6 vis=client
 // CHECK-NEXT: instr 1: share [{{[0-9]+}}] -> [{{[0-9]+}}] vis=shared
 // The batch-broadcast matmul operand [1, 6, 4] becomes a [6, 4] matrix.
 // CHECK: instr {{[0-9]+}}: reshape
 // CHECK: instr {{[0-9]+}}: matmul
 // Softmax pieces: Max [axis, keepdims], Exp [t], ReduceSum [keepdims, axes],
 // Reciprocal [iterations] + [lo, hi].
-// CHECK: instr {{[0-9]+}}: max {{.*}} i=[2, 1]
-// CHECK: instr {{[0-9]+}}: exp {{.*}} i=[8]
-// CHECK: instr {{[0-9]+}}: reduce_sum {{.*}} i=[1, 2]
-// CHECK: instr {{[0-9]+}}: reciprocal {{.*}} i=[0] f=[0.5, 4]
+// CHECK: instr {{[0-9]+}}: max {{.*}} axis=-1 keepdims=true bits=64
+// CHECK: instr {{[0-9]+}}: exp {{.*}} squarings=8 bits=64
+// CHECK: instr {{[0-9]+}}: reduce_sum {{.*}} axes=[2] keepdims=true
+// CHECK: instr {{[0-9]+}}: reciprocal {{.*}} lo=0.5 hi=4.0 iterations=0
 // The client's own computation stays with the client (plaintext at P0):
 // never shared, and a selection with a public branch is a Select there.
 // CHECK-NOT: instr {{[0-9]+}}: share [1] ->
 // CHECK: instr {{[0-9]+}}: mul [1, 1] -> {{.*}} vis=client
-// CHECK: instr {{[0-9]+}}: rsqrt {{.*}} i=[0] f=[1, 4] vis=client
-// CHECK: instr {{[0-9]+}}: poly {{.*}} f=[0.5, 0.25, 0.125] vis=client
+// CHECK: instr {{[0-9]+}}: rsqrt {{.*}} lo=1.0 hi=4.0 iterations=0 vis=client
+// CHECK: instr {{[0-9]+}}: poly {{.*}} coefficients=[0.5, 0.25, 0.125] vis=client
 // CHECK: instr {{[0-9]+}}: drelu {{.*}} vis=client
 // CHECK: instr {{[0-9]+}}: select {{.*}} vis=client
 // A shared selection with a public branch: b + c * (a - b).
@@ -34,13 +34,12 @@
 // CHECK-NEXT: instr {{[0-9]+}}: sub
 // CHECK-NEXT: instr {{[0-9]+}}: mul
 // CHECK-NEXT: instr {{[0-9]+}}: add {{.*}} vis=shared
-// CHECK: instr {{[0-9]+}}: transpose {{.*}} i=[1, 0]
-// CHECK: instr {{[0-9]+}}: slice {{.*}} i=[0, 1, 2, 3]
-// CHECK: instr {{[0-9]+}}: concat {{.*}} i=[0]
-// CHECK: instr {{[0-9]+}}: reduce_sum {{.*}} i=[1, 0]
-// CHECK-NEXT: instr {{[0-9]+}}: reshape
-// CHECK: instr {{[0-9]+}}: reveal {{.*}} i=[2] reason="public row sums for the test"
-// CHECK: instr {{[0-9]+}}: reveal {{.*}} i=[3] reason="model output"
+// CHECK: instr {{[0-9]+}}: transpose {{.*}} permutation=[1, 0]
+// CHECK: instr {{[0-9]+}}: slice {{.*}} offsets=[0, 1] strides=[1, 1]
+// CHECK: instr {{[0-9]+}}: concat {{.*}} axis=0
+// CHECK: instr {{[0-9]+}}: reduce_sum {{.*}} axes=[0] keepdims=false
+// CHECK: instr {{[0-9]+}}: reveal {{.*}} to="Both" reason="public row sums for the test"
+// CHECK: instr {{[0-9]+}}: reveal {{.*}} to="Client" reason="model output"
 // Returning the same value twice: the second output is a copy.
 // CHECK: instr {{[0-9]+}}: copy
 // CHECK: reveals: 3

@@ -10,12 +10,12 @@
 // the owner's weight, which the owner transposes in plaintext (deployment).
 // CHECK: slot 0: x [2x4] frac 16 client
 // CHECK: instr 0: mul [0, {{[0-9]+}}] -> {{.*}} vis=client
-// CHECK-NEXT: instr 1: trunc {{.*}} i=[16] vis=client
+// CHECK-NEXT: instr 1: trunc {{.*}} bits=16 vis=client
 // CHECK-NEXT: instr 2: matmul {{.*}} vis=client
-// CHECK-NEXT: instr 3: trunc {{.*}} i=[16] vis=client
-// CHECK-NEXT: instr 4: relu [[[R:[0-9]+]]] -> [[[F:[0-9]+]]] vis=client
+// CHECK-NEXT: instr 3: trunc {{.*}} bits=16 vis=client
+// CHECK-NEXT: instr 4: relu [[[R:[0-9]+]]] -> [[[F:[0-9]+]]] bits=64 vis=client
 // CHECK-NEXT: instr 5: share [[[F]]] -> {{.*}} vis=shared
-// CHECK-NEXT: instr 6: transpose {{.*}} i=[1, 0] vis=owner deploy
+// CHECK-NEXT: instr 6: transpose {{.*}} permutation=[1, 0] vis=owner deploy
 // CHECK-NEXT: instr 7: share {{.*}} vis=shared deploy
 // CHECK-NEXT: instr 8: matmul {{.*}} vis=shared
 // CHECK-NEXT: instr 9: trunc {{.*}} vis=shared
@@ -24,7 +24,7 @@
 // CHECK-NEXT: instr 10: slice [0] -> [[[XS:[0-9]+]]] {{.*}} vis=client
 // CHECK-NEXT: instr 11: share [[[XS]]] -> {{.*}} vis=shared
 // CHECK-NEXT: instr 12: add {{.*}} vis=shared
-// CHECK-NEXT: instr 13: reveal {{.*}} i=[3] reason="model output" vis=public
+// CHECK-NEXT: instr 13: reveal {{.*}} to="Client" reason="model output" vis=public
 // The client's own feature is a result that P0 writes: not shared, not
 // revealed.
 // CHECK-NEXT: reveals: 1
