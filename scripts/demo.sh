@@ -50,6 +50,12 @@ echo "compiled in $(( (end - start) / 1000000 )) ms (both stages);" \
   "artifact $(stat -c %s "$out/model.umbra") bytes"
 "$bin/mpc-opt" "$out/model.mpc.mlir" --print-op-stats -o /dev/null 2>&1 |
   sed -n '/mpc\./p'
+"$bin/mpc-compile" "$out/model.onnx" -o "$out/model.umbra" --cost-report
+# What the artifact holds: every slot, instruction, reveal and weight blob
+# (the reveals are the whole leakage; the full listing is model.dump.txt).
+"$run" "$out/model.umbra" --dump > "$out/model.dump.txt"
+sed -n '/^reveals:/,/^weights:/p' "$out/model.dump.txt"
+echo "(full listing: $out/model.dump.txt)"
 
 echo
 echo "== 3. Secure inference: dealer, P0 and P1 as processes on loopback"
