@@ -327,3 +327,11 @@ func.func @one_hot_shape(%ids: tensor<4xi64>) {
   %0 = mpc.one_hot %ids {depth = 10 : i64} : tensor<4xi64> -> !mpc.tensor<4x11, client, frac = 0>
   return
 }
+
+// -----
+
+func.func @gather_rows_out_of_range(%w: !mpc.tensor<8x4, shared, frac = 16>) {
+  // expected-error @+1 {{result is the input with one row per index, same visibility and frac}}
+  %0 = mpc.gather_rows %w {indices = array<i64: 8>} : !mpc.tensor<8x4, shared, frac = 16> -> !mpc.tensor<1x4, shared, frac = 16>
+  return
+}

@@ -98,3 +98,10 @@ func.func @one_hot(%ids: tensor<1x4xi64>) -> !mpc.tensor<1x4x10, client, frac = 
   %0 = mpc.one_hot %ids {depth = 10 : i64} : tensor<1x4xi64> -> !mpc.tensor<1x4x10, client, frac = 0>
   return %0 : !mpc.tensor<1x4x10, client, frac = 0>
 }
+
+// CHECK-LABEL: func.func @gather_rows
+func.func @gather_rows(%w: !mpc.tensor<8x4, shared, frac = 16>) -> !mpc.tensor<3x4, shared, frac = 16> {
+  // CHECK: mpc.gather_rows %{{.*}} {indices = array<i64: 5, 0, 7>} : !mpc.tensor<8x4, shared, frac = 16> -> !mpc.tensor<3x4, shared, frac = 16>
+  %0 = mpc.gather_rows %w {indices = array<i64: 5, 0, 7>} : !mpc.tensor<8x4, shared, frac = 16> -> !mpc.tensor<3x4, shared, frac = 16>
+  return %0 : !mpc.tensor<3x4, shared, frac = 16>
+}
