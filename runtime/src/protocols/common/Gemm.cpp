@@ -489,20 +489,14 @@ const auto kKernels512 =
 // Blocked driver shared by both kernel families, packing B on the fly or
 // reading a GemmPackedB. Prepacked blocks follow the global grid: the block
 // for columns [jb*NC, ...) and rows [pc, pc+kc) starts at
-// pre + jb*K*NC + pc*roundUp(nc, NR).
+// pre + jb*K*NC + pc*roundUp(nc, NR). A family's packWordsPerElem is the
+// on-the-fly layout (2: b and swap(b), packPanels WithSwap); prepacked
+// panels are plain in both families.
 //===----------------------------------------------------------------------===//
 
 struct Avx2Family {
   static constexpr int64_t NR = kNR, MR = kMR, KC = kKC, NC = kNC, MC = kMC;
   static constexpr int64_t packWordsPerElem = 2; // b and swap(b)
-  static void pack(int64_t kc, int64_t nc, const uint64_t *B, int64_t rs,
-                   int64_t cs, uint64_t *dst, int64_t pfCols) {
-    packPanels<kNR, true>(kc, nc, B, rs, cs, dst, pfCols);
-  }
-  static void prepack(int64_t kc, int64_t nc, const uint64_t *B, int64_t rs,
-                      int64_t cs, uint64_t *dst) {
-    packPanels<kNR, false>(kc, nc, B, rs, cs, dst);
-  }
   static KernelFn kernel(bool prepacked, int64_t m) {
     return kKernels[prepacked ? 1 : 0][size_t(m - 1)];
   }
@@ -515,14 +509,6 @@ struct Avx512Family {
   static constexpr int64_t NR = k5NR, MR = k5MR, KC = k5KC, NC = k5NC,
                            MC = k5MC;
   static constexpr int64_t packWordsPerElem = 1;
-  static void pack(int64_t kc, int64_t nc, const uint64_t *B, int64_t rs,
-                   int64_t cs, uint64_t *dst, int64_t pfCols) {
-    packPanels<k5NR, false>(kc, nc, B, rs, cs, dst, pfCols);
-  }
-  static void prepack(int64_t kc, int64_t nc, const uint64_t *B, int64_t rs,
-                      int64_t cs, uint64_t *dst) {
-    packPanels<k5NR, false>(kc, nc, B, rs, cs, dst);
-  }
   static KernelFn kernel(bool, int64_t m) { return kKernels512[size_t(m - 1)]; }
   template <bool Pre> static constexpr KernelFn fullKernel() {
     return &kernel512<k5MR>;
@@ -556,7 +542,8 @@ void packedTaskT(const Problem &p, const uint64_t *pre, int64_t m0,
         const int64_t pf =
             p.csB == 1 ? std::min(F::NC, std::max<int64_t>(n1 - jc - nc, 0))
                        : 0;
-        F::pack(kc, nc, p.B + pc * p.rsB + jc * p.csB, p.rsB, p.csB, buf, pf);
+        packPanels<F::NR, F::packWordsPerElem == 2>(
+            kc, nc, p.B + pc * p.rsB + jc * p.csB, p.rsB, p.csB, buf, pf);
         blk = buf;
       }
       for (int64_t ic = m0; ic < m1; ic += F::MC) {
@@ -858,8 +845,9 @@ void prepackAll(int64_t K, int64_t N, const uint64_t *B, int64_t rs,
     const int64_t jc = jb * F::NC, nc = std::min(F::NC, N - jc);
     const int64_t ncp = ceilDiv(nc, F::NR) * F::NR;
     for (int64_t pc = 0; pc < K; pc += F::KC)
-      F::prepack(std::min(F::KC, K - pc), nc, B + pc * rs + jc * cs, rs, cs,
-                 dst + jb * K * F::NC + pc * ncp);
+      packPanels<F::NR, false>(std::min(F::KC, K - pc), nc,
+                               B + pc * rs + jc * cs, rs, cs,
+                               dst + jb * K * F::NC + pc * ncp);
   };
   if (threads <= 0)
     threads = gemmDefaultThreads();
