@@ -1,26 +1,20 @@
 //===- Program.cpp - Artifact loading, verification and building ----------===//
 #include "umbra/runtime/Program.h"
+#include "umbra/runtime/EnumName.h"
 #include "umbra/runtime/Isa.h"
 #include "program_generated.h"
 
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 
 namespace umbra::rt {
 
 const char *visName(Vis v) {
-  switch (v) {
-  case Vis::Public:
-    return "public";
-  case Vis::Client:
-    return "client";
-  case Vis::Owner:
-    return "owner";
-  case Vis::Shared:
-    return "shared";
-  }
-  return "?";
+  static const char *const kNames[] = {"public", "client", "owner", "shared"};
+  static_assert(std::size(kNames) == size_t(Vis::Shared) + 1);
+  return enumName(kNames, size_t(v));
 }
 
 int64_t numel(const Shape &s) {

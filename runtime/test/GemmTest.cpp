@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <random>
 #include <string>
 #include <thread>
@@ -21,6 +22,20 @@ std::vector<uint64_t> randomWords(size_t n, uint64_t seed) {
   for (auto &x : v)
     x = rng();
   return v;
+}
+
+using Words = std::vector<uint64_t>;
+
+/// Calls body(M, N, K, A, B) with random row-major A (M x K) and B (K x N)
+/// for each {M, N, K} of `shapes`, seeding A and B from seed, seed + 1, ...
+template <typename Body>
+void forRandomProducts(
+    std::initializer_list<std::tuple<int64_t, int64_t, int64_t>> shapes,
+    uint64_t seed, Body body) {
+  for (auto [M, N, K] : shapes) {
+    Words A = randomWords(M * K, seed++), B = randomWords(K * N, seed++);
+    body(M, N, K, A, B);
+  }
 }
 
 /// Independent reference using unsigned __int128 (truncated), so it does not
@@ -206,20 +221,18 @@ TEST_P(Gemm, Transposes) {
 TEST_P(Gemm, ThreadCountsAgree) {
   // The transformer shapes, shrunk in N to keep the test quick; exact match
   // across thread counts and against gemmRingNaive.
-  const std::tuple<int64_t, int64_t, int64_t> shapes[] = {
-      {32, 300, 768}, {128, 200, 768}, {1, 5003, 768}, {32, 96, 3072}};
-  uint64_t seed = 20000;
-  for (auto [M, N, K] : shapes) {
-    auto A = randomWords(M * K, seed++), B = randomWords(K * N, seed++);
-    std::vector<uint64_t> ref(M * N), c1(M * N), c2(M * N), c0(M * N);
-    gemmRingNaive(M, N, K, A.data(), K, B.data(), N, ref.data(), N);
-    gemmRing(M, N, K, A.data(), K, B.data(), N, c1.data(), N, false, 1);
-    gemmRing(M, N, K, A.data(), K, B.data(), N, c2.data(), N, false, 2);
-    gemmRing(M, N, K, A.data(), K, B.data(), N, c0.data(), N);
-    EXPECT_EQ(c1, ref) << M << "x" << K << "x" << N;
-    EXPECT_EQ(c2, ref) << M << "x" << K << "x" << N;
-    EXPECT_EQ(c0, ref) << M << "x" << K << "x" << N;
-  }
+  forRandomProducts(
+      {{32, 300, 768}, {128, 200, 768}, {1, 5003, 768}, {32, 96, 3072}}, 20000,
+      [](int64_t M, int64_t N, int64_t K, const Words &A, const Words &B) {
+        std::vector<uint64_t> ref(M * N), c1(M * N), c2(M * N), c0(M * N);
+        gemmRingNaive(M, N, K, A.data(), K, B.data(), N, ref.data(), N);
+        gemmRing(M, N, K, A.data(), K, B.data(), N, c1.data(), N, false, 1);
+        gemmRing(M, N, K, A.data(), K, B.data(), N, c2.data(), N, false, 2);
+        gemmRing(M, N, K, A.data(), K, B.data(), N, c0.data(), N);
+        EXPECT_EQ(c1, ref) << M << "x" << K << "x" << N;
+        EXPECT_EQ(c2, ref) << M << "x" << K << "x" << N;
+        EXPECT_EQ(c0, ref) << M << "x" << K << "x" << N;
+      });
 }
 
 TEST_P(Gemm, ConcurrentCallers) {
@@ -308,15 +321,13 @@ TEST_P(Gemm, PrepackedB) {
 
 TEST_P(Gemm, PrepackedMatchesGemmRing) {
   // The transformer shapes (N shrunk): packed and unpacked agree exactly.
-  const std::tuple<int64_t, int64_t, int64_t> shapes[] = {
-      {32, 200, 768}, {128, 130, 768}, {1, 3001, 768}, {32, 96, 3072}};
-  uint64_t seed = 50000;
-  for (auto [M, N, K] : shapes) {
-    auto A = randomWords(M * K, seed++), B = randomWords(K * N, seed++);
-    std::vector<uint64_t> c1(M * N), c2(M * N);
-    gemmRing(M, N, K, A.data(), K, B.data(), N, c1.data(), N);
-    GemmPackedB pb(K, N, B.data(), N);
-    gemmRingPacked(M, A.data(), K, pb, c2.data(), N);
-    EXPECT_EQ(c1, c2) << M << "x" << K << "x" << N;
-  }
+  forRandomProducts(
+      {{32, 200, 768}, {128, 130, 768}, {1, 3001, 768}, {32, 96, 3072}}, 50000,
+      [](int64_t M, int64_t N, int64_t K, const Words &A, const Words &B) {
+        std::vector<uint64_t> c1(M * N), c2(M * N);
+        gemmRing(M, N, K, A.data(), K, B.data(), N, c1.data(), N);
+        GemmPackedB pb(K, N, B.data(), N);
+        gemmRingPacked(M, A.data(), K, pb, c2.data(), N);
+        EXPECT_EQ(c1, c2) << M << "x" << K << "x" << N;
+      });
 }

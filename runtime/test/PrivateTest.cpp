@@ -233,21 +233,10 @@ TEST(Private, PlaintextOnlyProgramSendsNothing) {
   }
 }
 
-std::string loadError(const std::function<void(ProgramBuilder &)> &build) {
-  ProgramBuilder b(16);
-  build(b);
-  try {
-    Program::loadBytes(b.finish());
-  } catch (const Error &e) {
-    return e.what();
-  }
-  return "";
-}
-
 TEST(Private, LoaderRejectsMixedParties) {
   auto expectError = [](const std::function<void(ProgramBuilder &)> &build,
                         const std::string &want) {
-    std::string err = loadError(build);
+    std::string err = test::buildError(build);
     EXPECT_NE(err.find(want), std::string::npos)
         << "got '" << err << "', want '" << want << "'";
   };

@@ -1,10 +1,33 @@
 //===- TestUtil.h - The local harness plus statistics of the tests --------===//
 #pragma once
+#include "umbra/runtime/Program.h"
 #include "umbra/runtime/testing/Harness.h"
+#include <functional>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace umbra::rt::test {
+
+/// The message of the Error that `f()` throws, "" when it returns: a test
+/// checks a rejection by the text it expects in the message.
+template <typename F> std::string errorOf(F &&f) {
+  try {
+    f();
+  } catch (const Error &e) {
+    return e.what();
+  }
+  return "";
+}
+
+/// The loader's message for the program that `build` writes into a fresh
+/// builder (16 fractional bits), "" when it loads.
+inline std::string
+buildError(const std::function<void(ProgramBuilder &)> &build) {
+  ProgramBuilder b(16);
+  build(b);
+  return errorOf([&] { Program::loadBytes(b.finish()); });
+}
 
 /// Chi-square (255 dof) of the top byte of every 64-bit word a party
 /// received: near 255 when the words are uniform.

@@ -128,14 +128,19 @@ void writeOutputs(const Program &prog, const Options &o,
   }
 }
 
-int runReference(const Options &o) {
-  Program prog = Program::loadFile(o.program);
-  FloatExecutor ex(prog);
+/// Runs the float reference `ex` of `prog` on the inputs of every role.
+void runFloat(FloatExecutor &ex, const Program &prog, const Options &o) {
   Options oo = o;
-  oo.reference = true;
+  oo.reference = true; // the Dealer role then loads every input
   loadInputs(prog, oo, Role::Dealer,
              [&](int s, const std::vector<double> &v) { ex.setInput(s, v); });
   ex.run();
+}
+
+int runReference(const Options &o) {
+  Program prog = Program::loadFile(o.program);
+  FloatExecutor ex(prog);
+  runFloat(ex, prog, o);
   writeOutputs(
       prog, o, [](int) { return true; }, [&](int s) { return ex.value(s); },
       [](int) { return false; });
@@ -272,11 +277,7 @@ int runRole(const Options &o) {
 int compareDump(const Options &o) {
   Program prog = Program::loadFile(o.program);
   FloatExecutor ref(prog);
-  Options oo = o;
-  oo.reference = true;
-  loadInputs(prog, oo, Role::Dealer,
-             [&](int s, const std::vector<double> &v) { ref.setInput(s, v); });
-  ref.run();
+  runFloat(ref, prog, o);
   std::printf("%5s  %-10s %-16s %-14s %12s %12s\n", "instr", "op", "result",
               "shape", "max|err|", "max|ref|");
   for (size_t i = 0; i < prog.instrs.size(); ++i) {

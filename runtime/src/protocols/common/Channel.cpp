@@ -1,26 +1,18 @@
 //===- Channel.cpp - Protocol message kinds -------------------------------===//
 #include "umbra/runtime/protocols/Channel.h"
+#include "umbra/runtime/EnumName.h"
+
+#include <iterator>
 
 namespace umbra::rt {
 
 const char *frameTypeName(FrameKind t) {
-  switch (FrameType(t)) {
-  case FrameType::Hello:
-    return "hello";
-  case FrameType::Open:
-    return "open";
-  case FrameType::Material:
-    return "material";
-  case FrameType::Share:
-    return "share";
-  case FrameType::Reveal:
-    return "reveal";
-  case FrameType::Done:
-    return "done";
-  case FrameType::Seed:
-    return "seed";
-  }
-  return nullptr;
+  static const char *const kNames[] = {"hello", "open",  "material", "share",
+                                       "reveal", "done", "seed"};
+  static_assert(std::size(kNames) ==
+                size_t(FrameType::Seed) - size_t(FrameType::Hello) + 1);
+  // Kinds start at Hello; 0 wraps past the table like any unknown kind.
+  return enumName(kNames, size_t(t) - size_t(FrameType::Hello), nullptr);
 }
 
 std::unique_ptr<Channel> Channel::connect(const Endpoint &ep,

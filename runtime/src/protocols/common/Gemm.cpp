@@ -152,7 +152,7 @@ inline void prefetchRow(const uint64_t *p, int64_t cols) {
 /// Transposing pack of full panels for op(B) = Bᵀ storage (row stride 1,
 /// column stride cs): 4×4 blocks are loaded as four 32-byte rows of the
 /// stored matrix and transposed in registers. Writes panels [0, nc/NR) in the
-/// layout of packB (WithSwap: b then swap(b) per k) or packPlain; returns
+/// layout of packPanels (WithSwap: b then swap(b) per k, or b only); returns
 /// how many columns it covered (a multiple of NR). k tail is scalar.
 template <int NR, bool WithSwap>
 int64_t packTransposedPanels(int64_t kc, int64_t nc, const uint64_t *B,
@@ -200,45 +200,51 @@ int64_t packTransposedPanels(int64_t kc, int64_t nc, const uint64_t *B,
   return panels * NR;
 }
 
-/// Packs B(0..kc, 0..nc) into kNR-wide micro-panels. Per k, a panel holds
-/// kV vectors of b followed by kV vectors of swap(b); columns past nc are 0.
-/// Panel p starts at dst + p*kc*2*kNR. For unit column stride the source is
-/// read row by row (sequential, prefetch-friendly), writing all panels.
-void packB(int64_t kc, int64_t nc, const uint64_t *B, int64_t rs, int64_t cs,
-           uint64_t *dst, int64_t pfCols = 0) {
-  const int64_t panelWords = kc * 2 * kNR;
-  int64_t fullPanels = cs == 1 ? nc / kNR : 0;
+/// Packs B(0..kc, 0..nc) into NR-wide micro-panels, columns past nc zero.
+/// WithSwap (the AVX2 kernel's layout): per k, a panel holds NR/4 vectors of
+/// b followed by NR/4 vectors of swap(b). Without (the AVX-512 layout, and
+/// the AVX2 prepacked one): b only. Panel p starts at dst + p*kc*w*NR, w = 2
+/// with the swapped copy, else 1. For unit column stride the source is read
+/// row by row (sequential, prefetch-friendly), writing all panels.
+template <int NR, bool WithSwap>
+void packPanels(int64_t kc, int64_t nc, const uint64_t *B, int64_t rs,
+                int64_t cs, uint64_t *dst, int64_t pfCols = 0) {
+  static_assert(NR % 4 == 0, "panels are whole ymm vectors");
+  constexpr int64_t w = WithSwap ? 2 : 1;
+  const int64_t panelWords = kc * w * NR;
+  int64_t fullPanels = cs == 1 ? nc / NR : 0;
   if (rs == 1 && cs != 1)
-    fullPanels = packTransposedPanels<kNR, true>(kc, nc, B, cs, dst) / kNR;
+    fullPanels = packTransposedPanels<NR, WithSwap>(kc, nc, B, cs, dst) / NR;
   else if (fullPanels > 0) {
     for (int64_t k = 0; k < kc; ++k) {
       const uint64_t *s = B + k * rs;
       prefetchRow(s + nc, pfCols);
-      uint64_t *d = dst + k * 2 * kNR;
+      uint64_t *d = dst + k * w * NR;
       for (int64_t p = 0; p < fullPanels; ++p) {
-        for (int v = 0; v < kV; ++v) {
-          __m256i b =
-              _mm256_loadu_si256((const __m256i *)(s + p * kNR + 4 * v));
+        for (int v = 0; v < NR / 4; ++v) {
+          __m256i b = _mm256_loadu_si256((const __m256i *)(s + p * NR + 4 * v));
           _mm256_store_si256((__m256i *)(d + p * panelWords + 4 * v), b);
-          _mm256_store_si256((__m256i *)(d + p * panelWords + kNR + 4 * v),
-                             _mm256_shuffle_epi32(b, 0xB1));
+          if constexpr (WithSwap)
+            _mm256_store_si256((__m256i *)(d + p * panelWords + NR + 4 * v),
+                               _mm256_shuffle_epi32(b, 0xB1));
         }
       }
     }
   }
   // Remaining (partial or strided) panels, element by element.
-  for (int64_t jp = fullPanels * kNR; jp < nc; jp += kNR) {
-    int64_t nr = std::min<int64_t>(kNR, nc - jp);
+  for (int64_t jp = fullPanels * NR; jp < nc; jp += NR) {
+    int64_t nr = std::min<int64_t>(NR, nc - jp);
     const uint64_t *src = B + jp * cs;
-    uint64_t *d = dst + (jp / kNR) * panelWords;
+    uint64_t *d = dst + (jp / NR) * panelWords;
     for (int64_t k = 0; k < kc; ++k) {
       const uint64_t *s = src + k * rs;
-      for (int j = 0; j < kNR; ++j) {
+      for (int j = 0; j < NR; ++j) {
         uint64_t v = j < nr ? s[j * cs] : 0;
         d[j] = v;
-        d[kNR + j] = swapHalves(v);
+        if constexpr (WithSwap)
+          d[NR + j] = swapHalves(v);
       }
-      d += 2 * kNR;
+      d += w * NR;
     }
   }
 }
@@ -411,42 +417,6 @@ const std::array<KernelFn, kMR> kKernels[2] = {
     makeKernelTable<true>(std::make_integer_sequence<int, kMR>{})};
 
 
-/// Packs B(0..kc, 0..nc) into NR-wide panels of b only (plain copy, zero
-/// padded): the AVX-512 layout, and the AVX2 prepacked layout. Panel p
-/// starts at dst + p*kc*NR.
-template <int NR>
-void packPlain(int64_t kc, int64_t nc, const uint64_t *B, int64_t rs,
-               int64_t cs, uint64_t *dst, int64_t pfCols = 0) {
-  static_assert(NR % 4 == 0, "panels are whole ymm vectors");
-  const int64_t panelWords = kc * NR;
-  int64_t fullPanels = cs == 1 ? nc / NR : 0;
-  if (rs == 1 && cs != 1)
-    fullPanels = packTransposedPanels<NR, false>(kc, nc, B, cs, dst) / NR;
-  else if (fullPanels > 0) {
-    for (int64_t k = 0; k < kc; ++k) {
-      const uint64_t *s = B + k * rs;
-      prefetchRow(s + nc, pfCols);
-      uint64_t *d = dst + k * NR;
-      for (int64_t p = 0; p < fullPanels; ++p)
-        for (int v = 0; v < NR / 4; ++v)
-          _mm256_store_si256(
-              (__m256i *)(d + p * panelWords + 4 * v),
-              _mm256_loadu_si256((const __m256i *)(s + p * NR + 4 * v)));
-    }
-  }
-  for (int64_t jp = fullPanels * NR; jp < nc; jp += NR) {
-    int64_t nr = std::min<int64_t>(NR, nc - jp);
-    const uint64_t *src = B + jp * cs;
-    uint64_t *d = dst + (jp / NR) * panelWords;
-    for (int64_t k = 0; k < kc; ++k) {
-      const uint64_t *s = src + k * rs;
-      for (int j = 0; j < NR; ++j)
-        d[j] = j < nr ? s[j * cs] : 0;
-      d += NR;
-    }
-  }
-}
-
 //===----------------------------------------------------------------------===//
 // AVX-512 packed path (runtime-dispatched). With AVX-512DQ the 64-bit low
 // multiply exists (vpmullq), so a multiply-accumulate is 1 multiply + 1 add
@@ -519,20 +489,14 @@ const auto kKernels512 =
 // Blocked driver shared by both kernel families, packing B on the fly or
 // reading a GemmPackedB. Prepacked blocks follow the global grid: the block
 // for columns [jb*NC, ...) and rows [pc, pc+kc) starts at
-// pre + jb*K*NC + pc*roundUp(nc, NR).
+// pre + jb*K*NC + pc*roundUp(nc, NR). A family's packWordsPerElem is the
+// on-the-fly layout (2: b and swap(b), packPanels WithSwap); prepacked
+// panels are plain in both families.
 //===----------------------------------------------------------------------===//
 
 struct Avx2Family {
   static constexpr int64_t NR = kNR, MR = kMR, KC = kKC, NC = kNC, MC = kMC;
   static constexpr int64_t packWordsPerElem = 2; // b and swap(b)
-  static void pack(int64_t kc, int64_t nc, const uint64_t *B, int64_t rs,
-                   int64_t cs, uint64_t *dst, int64_t pfCols) {
-    packB(kc, nc, B, rs, cs, dst, pfCols);
-  }
-  static void prepack(int64_t kc, int64_t nc, const uint64_t *B, int64_t rs,
-                      int64_t cs, uint64_t *dst) {
-    packPlain<kNR>(kc, nc, B, rs, cs, dst);
-  }
   static KernelFn kernel(bool prepacked, int64_t m) {
     return kKernels[prepacked ? 1 : 0][size_t(m - 1)];
   }
@@ -545,14 +509,6 @@ struct Avx512Family {
   static constexpr int64_t NR = k5NR, MR = k5MR, KC = k5KC, NC = k5NC,
                            MC = k5MC;
   static constexpr int64_t packWordsPerElem = 1;
-  static void pack(int64_t kc, int64_t nc, const uint64_t *B, int64_t rs,
-                   int64_t cs, uint64_t *dst, int64_t pfCols) {
-    packPlain<k5NR>(kc, nc, B, rs, cs, dst, pfCols);
-  }
-  static void prepack(int64_t kc, int64_t nc, const uint64_t *B, int64_t rs,
-                      int64_t cs, uint64_t *dst) {
-    packPlain<k5NR>(kc, nc, B, rs, cs, dst);
-  }
   static KernelFn kernel(bool, int64_t m) { return kKernels512[size_t(m - 1)]; }
   template <bool Pre> static constexpr KernelFn fullKernel() {
     return &kernel512<k5MR>;
@@ -586,7 +542,8 @@ void packedTaskT(const Problem &p, const uint64_t *pre, int64_t m0,
         const int64_t pf =
             p.csB == 1 ? std::min(F::NC, std::max<int64_t>(n1 - jc - nc, 0))
                        : 0;
-        F::pack(kc, nc, p.B + pc * p.rsB + jc * p.csB, p.rsB, p.csB, buf, pf);
+        packPanels<F::NR, F::packWordsPerElem == 2>(
+            kc, nc, p.B + pc * p.rsB + jc * p.csB, p.rsB, p.csB, buf, pf);
         blk = buf;
       }
       for (int64_t ic = m0; ic < m1; ic += F::MC) {
@@ -888,8 +845,9 @@ void prepackAll(int64_t K, int64_t N, const uint64_t *B, int64_t rs,
     const int64_t jc = jb * F::NC, nc = std::min(F::NC, N - jc);
     const int64_t ncp = ceilDiv(nc, F::NR) * F::NR;
     for (int64_t pc = 0; pc < K; pc += F::KC)
-      F::prepack(std::min(F::KC, K - pc), nc, B + pc * rs + jc * cs, rs, cs,
-                 dst + jb * K * F::NC + pc * ncp);
+      packPanels<F::NR, false>(std::min(F::KC, K - pc), nc,
+                               B + pc * rs + jc * cs, rs, cs,
+                               dst + jb * K * F::NC + pc * ncp);
   };
   if (threads <= 0)
     threads = gemmDefaultThreads();

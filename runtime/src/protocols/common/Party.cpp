@@ -1,18 +1,15 @@
 //===- Party.cpp - Roles and the peer channel -----------------------------===//
 #include "umbra/runtime/protocols/Party.h"
+#include "umbra/runtime/EnumName.h"
+
+#include <iterator>
 
 namespace umbra::rt {
 
 const char *roleName(Role r) {
-  switch (r) {
-  case Role::P0:
-    return "p0";
-  case Role::P1:
-    return "p1";
-  case Role::Dealer:
-    return "dealer";
-  }
-  return "?";
+  static const char *const kNames[] = {"p0", "p1", "dealer"};
+  static_assert(std::size(kNames) == size_t(Role::Dealer) + 1);
+  return enumName(kNames, size_t(r));
 }
 
 Party::Party(Role r, int f) : PartyState(r, f) {}

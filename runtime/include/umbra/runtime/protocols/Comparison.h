@@ -43,9 +43,23 @@ struct CmpCost {
 
 class Comparison {
 public:
+  /// What identifies a backend and the defaults of reciprocal/rsqrt plans on
+  /// it (Fxp.h InvPlan): product levels of the residual series and threshold
+  /// segments per binade (fewer, deeper segments where thresholds are
+  /// expensive).
+  struct Traits {
+    Cmp id;
+    const char *name;
+    int inverseLevels;
+    int inverseSegments;
+  };
+
+  explicit Comparison(const Traits &t) : traits_(t) {}
   virtual ~Comparison() = default;
-  virtual Cmp id() const = 0;
-  virtual const char *name() const = 0;
+  Cmp id() const { return traits_.id; }
+  const char *name() const { return traits_.name; }
+  int inverseLevels() const { return traits_.inverseLevels; }
+  int inverseSegments() const { return traits_.inverseSegments; }
 
   /// 1{x >= 0}.
   virtual Vec drelu(Party &P, const Vec &x, int bits) const = 0;
@@ -64,11 +78,9 @@ public:
 
   /// Cost of drelu/ltz (relu = false) or relu (relu = true) at `bits`.
   virtual CmpCost cost(bool relu, int bits) const = 0;
-  /// Defaults of reciprocal/rsqrt plans on this backend (Fxp.h InvPlan):
-  /// product levels of the residual series and threshold segments per
-  /// binade (fewer, deeper segments where thresholds are expensive).
-  virtual int inverseLevels() const = 0;
-  virtual int inverseSegments() const = 0;
+
+private:
+  Traits traits_;
 };
 
 /// The backend object of `c` (one static instance per backend).

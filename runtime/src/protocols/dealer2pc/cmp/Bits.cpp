@@ -172,8 +172,9 @@ int treeLevels(int top) {
 
 class BitsComparison final : public Comparison {
 public:
-  Cmp id() const override { return Cmp::Bits; }
-  const char *name() const override { return "bits"; }
+  BitsComparison()
+      : Comparison({Cmp::Bits, "bits", /*inverseLevels=*/3,
+                    /*inverseSegments=*/4}) {}
 
   Vec drelu(Party &P, const Vec &x, int bits) const override {
     return b2a(P, notBits(P, msbBits(P, x, bits)), x.size());
@@ -215,8 +216,6 @@ public:
     c.bytesPerElem = 16 + double(treeAnds(top)) / 2 + (relu ? 16.25 : 0.25);
     return c;
   }
-  int inverseLevels() const override { return 3; }
-  int inverseSegments() const override { return 4; }
 };
 
 } // namespace

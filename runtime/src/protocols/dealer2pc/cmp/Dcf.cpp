@@ -320,8 +320,9 @@ namespace {
 
 class DcfComparison final : public Comparison {
 public:
-  Cmp id() const override { return Cmp::Dcf; }
-  const char *name() const override { return "dcf"; }
+  DcfComparison()
+      : Comparison({Cmp::Dcf, "dcf", /*inverseLevels=*/2,
+                    /*inverseSegments=*/16}) {}
 
   Vec drelu(Party &P, const Vec &x, int bits) const override {
     Vec d;
@@ -360,8 +361,6 @@ public:
   }
 
   CmpCost cost(bool, int) const override { return {1, 16}; }
-  int inverseLevels() const override { return 2; }
-  int inverseSegments() const override { return 16; }
 };
 
 } // namespace
