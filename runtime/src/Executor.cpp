@@ -12,9 +12,6 @@ static double nowSec() {
   return duration<double>(steady_clock::now().time_since_epoch()).count();
 }
 
-/// The party that holds a private slot in plaintext (DESIGN.md roles).
-static Role holderOf(Vis v) { return v == Vis::Client ? Role::P0 : Role::P1; }
-
 /// The ideal real-number semantics of one instruction (exact exp, 1/x, ...;
 /// truncation is the identity on reals): the float reference runs every
 /// instruction with it, the MPC executor the gates of private slots.

@@ -3,9 +3,6 @@
 
 namespace umbra::rt::isa {
 
-/// The party that holds a private slot in plaintext (DESIGN.md roles).
-static Role holderOf(Vis v) { return v == Vis::Client ? Role::P0 : Role::P1; }
-
 static std::vector<double> identity(const RealArgs &a) { return *a.in[0]; }
 
 static const OpRow kShare{
