@@ -183,61 +183,46 @@ static LogicalResult verifyRange(NewtonOp op) {
 LogicalResult ReciprocalOp::verify() { return verifyRange(*this); }
 LogicalResult RsqrtOp::verify() { return verifyRange(*this); }
 
-/// Data movement keeps visibility and fractional bits.
-static LogicalResult verifyMoved(Operation *op, MpcTensorType in,
-                                 MpcTensorType out) {
+/// The shape rule of each data-movement op, given its input and result
+/// shapes (the tfm op it lowers from has the same rule).
+static LogicalResult verifyMoveShape(MaxOp op, Shape in, Shape out) {
+  return verifyReduce(op, in, {static_cast<int64_t>(op.getAxis())},
+                      /*keepdims=*/true, out);
+}
+static LogicalResult verifyMoveShape(ReduceSumOp op, Shape in, Shape out) {
+  return verifyReduce(op, in, op.getAxes(), op.getKeepdims(), out);
+}
+static LogicalResult verifyMoveShape(ReshapeOp op, Shape in, Shape out) {
+  return verifyReshape(op, in, out);
+}
+static LogicalResult verifyMoveShape(TransposeOp op, Shape in, Shape out) {
+  return verifyTranspose(op, in, op.getPermutation(), out);
+}
+static LogicalResult verifyMoveShape(BroadcastOp op, Shape in, Shape out) {
+  return verifyExpand(op, in, out);
+}
+static LogicalResult verifyMoveShape(SliceOp op, Shape in, Shape out) {
+  return verifySlice(op, in, op.getOffsets(), op.getStrides(), out);
+}
+
+/// Data movement keeps visibility and fractional bits; only the shape
+/// changes, by the op's rule.
+template <typename MoveOp>
+static LogicalResult verifyMove(MoveOp op) {
+  MpcTensorType in = typeOf(op.getInput()), out = typeOf(op.getOutput());
   if (in.getVisibility() != out.getVisibility())
-    return op->emitOpError("result visibility must match the input's");
+    return op.emitOpError("result visibility must match the input's");
   if (in.getFrac() != out.getFrac())
-    return op->emitOpError("result frac must match the input's");
-  return success();
+    return op.emitOpError("result frac must match the input's");
+  return verifyMoveShape(op, in.getShape(), out.getShape());
 }
 
-LogicalResult MaxOp::verify() {
-  MpcTensorType in = typeOf(getInput()), out = typeOf(getOutput());
-  if (failed(verifyMoved(*this, in, out)))
-    return failure();
-  return verifyReduce(*this, in.getShape(), {static_cast<int64_t>(getAxis())},
-                      /*keepdims=*/true, out.getShape());
-}
-
-LogicalResult ReduceSumOp::verify() {
-  MpcTensorType in = typeOf(getInput()), out = typeOf(getOutput());
-  if (failed(verifyMoved(*this, in, out)))
-    return failure();
-  return verifyReduce(*this, in.getShape(), getAxes(), getKeepdims(),
-                      out.getShape());
-}
-
-LogicalResult ReshapeOp::verify() {
-  MpcTensorType in = typeOf(getInput()), out = typeOf(getOutput());
-  if (failed(verifyMoved(*this, in, out)))
-    return failure();
-  return verifyReshape(*this, in.getShape(), out.getShape());
-}
-
-LogicalResult TransposeOp::verify() {
-  MpcTensorType in = typeOf(getInput()), out = typeOf(getOutput());
-  if (failed(verifyMoved(*this, in, out)))
-    return failure();
-  return verifyTranspose(*this, in.getShape(), getPermutation(),
-                         out.getShape());
-}
-
-LogicalResult BroadcastOp::verify() {
-  MpcTensorType in = typeOf(getInput()), out = typeOf(getOutput());
-  if (failed(verifyMoved(*this, in, out)))
-    return failure();
-  return verifyExpand(*this, in.getShape(), out.getShape());
-}
-
-LogicalResult SliceOp::verify() {
-  MpcTensorType in = typeOf(getInput()), out = typeOf(getOutput());
-  if (failed(verifyMoved(*this, in, out)))
-    return failure();
-  return verifySlice(*this, in.getShape(), getOffsets(), getStrides(),
-                     out.getShape());
-}
+LogicalResult MaxOp::verify() { return verifyMove(*this); }
+LogicalResult ReduceSumOp::verify() { return verifyMove(*this); }
+LogicalResult ReshapeOp::verify() { return verifyMove(*this); }
+LogicalResult TransposeOp::verify() { return verifyMove(*this); }
+LogicalResult BroadcastOp::verify() { return verifyMove(*this); }
+LogicalResult SliceOp::verify() { return verifyMove(*this); }
 
 LogicalResult ConcatOp::verify() {
   MpcTensorType out = typeOf(getOutput());
