@@ -9,9 +9,6 @@ using namespace mlir;
 using namespace umbra;
 using namespace umbra::mpc;
 
-#define GET_OP_CLASSES
-#include "umbra/Dialect/Mpc/IR/MpcOps.cpp.inc"
-
 static MpcTensorType typeOf(Value v) { return cast<MpcTensorType>(v.getType()); }
 
 /// The result of combining `operands` has the join of their visibilities.
@@ -42,23 +39,29 @@ static LogicalResult verifySameShapeAndFrac(Operation *op, MpcTensorType a,
   return success();
 }
 
-LogicalResult EncodeOp::verify() {
-  MpcTensorType out = typeOf(getOutput());
-  if (getInput().getType().getShape() != out.getShape())
-    return emitOpError("result shape must match the input's");
-  if (out.isShared())
-    return emitOpError("encodes a plaintext: the result cannot be shared "
-                       "(use mpc.share)");
+/// encode and decode convert, at the value's holder, between a float tensor
+/// and its fixed-point form: the shape is kept and the value is never
+/// shared (`ifShared` says why).
+static LogicalResult verifyCodec(Operation *op, Shape plaintext,
+                                 MpcTensorType fixedPoint, StringRef ifShared) {
+  if (plaintext != fixedPoint.getShape())
+    return op->emitOpError("result shape must match the input's");
+  if (fixedPoint.isShared())
+    return op->emitOpError(ifShared);
   return success();
 }
 
+LogicalResult EncodeOp::verify() {
+  return verifyCodec(*this, getInput().getType().getShape(),
+                     typeOf(getOutput()),
+                     "encodes a plaintext: the result cannot be shared "
+                     "(use mpc.share)");
+}
+
 LogicalResult DecodeOp::verify() {
-  MpcTensorType in = typeOf(getInput());
-  if (getOutput().getType().getShape() != in.getShape())
-    return emitOpError("result shape must match the input's");
-  if (in.isShared())
-    return emitOpError("cannot decode a shared value: reveal it first");
-  return success();
+  return verifyCodec(*this, getOutput().getType().getShape(),
+                     typeOf(getInput()),
+                     "cannot decode a shared value: reveal it first");
 }
 
 LogicalResult ShareOp::verify() {
@@ -217,12 +220,9 @@ static LogicalResult verifyMove(MoveOp op) {
   return verifyMoveShape(op, in.getShape(), out.getShape());
 }
 
+// The local move ops' verify() is generated (Mpc_MoveOp in MpcOps.td);
+// mpc.max moves data the same way but communicates.
 LogicalResult MaxOp::verify() { return verifyMove(*this); }
-LogicalResult ReduceSumOp::verify() { return verifyMove(*this); }
-LogicalResult ReshapeOp::verify() { return verifyMove(*this); }
-LogicalResult TransposeOp::verify() { return verifyMove(*this); }
-LogicalResult BroadcastOp::verify() { return verifyMove(*this); }
-LogicalResult SliceOp::verify() { return verifyMove(*this); }
 
 LogicalResult ConcatOp::verify() {
   MpcTensorType out = typeOf(getOutput());
@@ -251,3 +251,8 @@ LogicalResult OneHotOp::verify() {
                        "depth");
   return success();
 }
+
+// The op definitions come last: the generated verify() of the move ops calls
+// verifyMove above.
+#define GET_OP_CLASSES
+#include "umbra/Dialect/Mpc/IR/MpcOps.cpp.inc"
