@@ -5,6 +5,8 @@
 
 #include "mlir/Analysis/DataFlowFramework.h"
 
+#include <array>
+
 namespace umbra {
 #define GEN_PASS_DEF_MPCANNOTATEVISIBILITY
 #include "umbra/Transforms/Passes.h.inc"
@@ -40,21 +42,16 @@ struct MpcAnnotateVisibility
     });
   }
 
+  /// Counts `v` in its statistic (the four are declared in Passes.td).
   void count(Visibility v) {
-    switch (v) {
-    case Visibility::public_:
-      ++numPublic;
-      break;
-    case Visibility::client:
-      ++numClient;
-      break;
-    case Visibility::owner:
-      ++numOwner;
-      break;
-    case Visibility::shared:
-      ++numShared;
-      break;
-    }
+    std::array<Statistic *, getMaxEnumValForVisibility() + 1> byVisibility = {
+        &numPublic, &numClient, &numOwner, &numShared};
+    static_assert(static_cast<unsigned>(Visibility::public_) == 0 &&
+                      static_cast<unsigned>(Visibility::client) == 1 &&
+                      static_cast<unsigned>(Visibility::owner) == 2 &&
+                      static_cast<unsigned>(Visibility::shared) == 3,
+                  "byVisibility is indexed by the enum's values");
+    ++*byVisibility[static_cast<unsigned>(v)];
   }
 };
 } // namespace

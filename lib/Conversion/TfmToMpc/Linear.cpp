@@ -34,18 +34,16 @@ static LogicalResult lowerEmbedding(Lowering &l, tfm::EmbeddingOp op) {
     return op.emitOpError("looks up ids computed inside the model; only ids "
                           "that are a model input (the client's tokens) are "
                           "supported");
-  FailureOr<Value> table = l.get(op.getTable());
-  if (failed(table))
-    return failure();
-  int64_t vocab = FixedPointBuilder::shapeOf(op.getTable())[0];
-  SmallVector<int64_t> shape(FixedPointBuilder::shapeOf(ids));
-  shape.push_back(vocab);
-  OpBuilder &b = l.fx.builder();
-  Value oneHot = OneHotOp::create(
-      b, l.fx.loc, l.fx.tensorType(shape, l.visibilityOf(ids), 0), ids,
-      b.getI64IntegerAttr(vocab));
-  l.set(op.getResult(), l.fx.matmul(oneHot, *table));
-  return success();
+  return l.unary(op, [&](Value table) {
+    int64_t vocab = FixedPointBuilder::shapeOf(op.getTable())[0];
+    SmallVector<int64_t> shape(FixedPointBuilder::shapeOf(ids));
+    shape.push_back(vocab);
+    OpBuilder &b = l.fx.builder();
+    Value oneHot = OneHotOp::create(
+        b, l.fx.loc, l.fx.tensorType(shape, l.visibilityOf(ids), 0), ids,
+        b.getI64IntegerAttr(vocab));
+    return l.fx.matmul(oneHot, table);
+  });
 }
 
 void umbra::mpc::populateLinearLowerings(LoweringSet &set) {

@@ -40,33 +40,33 @@ static LogicalResult lowerGather(Lowering &l, tfm::GatherOp g) {
     return g.emitOpError("gathers by indices computed from the inputs (or "
                          "private ones), which has no MPC lowering; only public "
                          "constant indices are supported");
-  FailureOr<Value> x = l.get(g.getData());
-  if (failed(x))
-    return failure();
-  OpBuilder &b = l.fx.builder();
-  MpcTensorType t = FixedPointBuilder::typeOf(*x);
-  SmallVector<int64_t> shape(t.getShape());
-  int64_t rank = shape.size();
-  int64_t axis = g.getAxis() < 0 ? g.getAxis() + rank : g.getAxis();
-  SmallVector<Value> parts;
-  SmallVector<int64_t> one(shape), strides(rank, 1);
-  one[axis] = 1;
-  for (double v : *idx) {
-    SmallVector<int64_t> offsets(rank, 0);
-    offsets[axis] = v < 0 ? static_cast<int64_t>(v) + shape[axis]
-                          : static_cast<int64_t>(v);
-    parts.push_back(SliceOp::create(b, l.fx.loc, t.withShape(one), *x,
-                                    offsets, strides));
-  }
-  Value y = parts.front();
-  if (parts.size() > 1) {
-    SmallVector<int64_t> cat(shape);
-    cat[axis] = parts.size();
-    y = ConcatOp::create(b, l.fx.loc, t.withShape(cat), parts,
-                         b.getI64IntegerAttr(axis));
-  }
-  l.set(g.getResult(), l.fx.reshape(y, Lowering::resultShape(g)));
-  return success();
+  return l.unary(g, [&](Value x) {
+    OpBuilder &b = l.fx.builder();
+    MpcTensorType t = FixedPointBuilder::typeOf(x);
+    SmallVector<int64_t> shape(t.getShape());
+    int64_t rank = shape.size();
+    int64_t axis = static_cast<int64_t>(g.getAxis()); // I64Attr is unsigned
+    if (axis < 0)
+      axis += rank;
+    SmallVector<Value> parts;
+    SmallVector<int64_t> one(shape), strides(rank, 1);
+    one[axis] = 1;
+    for (double v : *idx) {
+      SmallVector<int64_t> offsets(rank, 0);
+      offsets[axis] = v < 0 ? static_cast<int64_t>(v) + shape[axis]
+                            : static_cast<int64_t>(v);
+      parts.push_back(
+          SliceOp::create(b, l.fx.loc, t.withShape(one), x, offsets, strides));
+    }
+    Value y = parts.front();
+    if (parts.size() > 1) {
+      SmallVector<int64_t> cat(shape);
+      cat[axis] = parts.size();
+      y = ConcatOp::create(b, l.fx.loc, t.withShape(cat), parts,
+                           b.getI64IntegerAttr(axis));
+    }
+    return l.fx.reshape(y, Lowering::resultShape(g));
+  });
 }
 
 void umbra::mpc::populateShapeLowerings(LoweringSet &set) {

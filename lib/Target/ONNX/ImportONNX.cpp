@@ -133,39 +133,32 @@ OwningOpRef<ModuleOp> importText(StringRef buffer, StringRef name,
 }
 } // namespace
 
-OwningOpRef<ModuleOp> importONNX(StringRef buffer, StringRef bufferName,
-                                 MLIRContext &context,
-                                 const ImportOptions &options) {
-  context
-      .loadDialect<tfm::TfmDialect, mpc::MpcDialect, func::FuncDialect,
-                   arith::ArithDialect>();
-  Location fileLoc = FileLineColLoc::get(&context, bufferName, 0, 0);
-  try {
-    if (looksTextual(buffer, bufferName))
-      return importText(buffer, bufferName, context, options);
-    if (buffer.size() > static_cast<size_t>(INT_MAX)) {
-      emitError(fileLoc) << "model is larger than 2 GB; models with "
-                            "external data are not supported";
-      return {};
-    }
-    auto model = std::make_unique<onnx::ModelProto>();
-    google::protobuf::io::ArrayInputStream stream(buffer.data(), buffer.size());
-    bool ok = parseBinary(stream, *model);
-    return importParsed(*model, ok, false, bufferName, context, options);
-  } catch (const std::exception &e) {
-    emitError(fileLoc) << "ONNX import failed: " << e.what();
-  } catch (...) {
-    emitError(fileLoc) << "ONNX import failed with an unknown exception";
-  }
-  return {};
+namespace {
+/// Protobuf parses at most 2 GB (INT_MAX bytes) in one message.
+bool fitsProtobuf(uint64_t size, Location fileLoc) {
+  if (size <= static_cast<uint64_t>(INT_MAX))
+    return true;
+  emitError(fileLoc) << "model is larger than 2 GB; models with external "
+                        "data are not supported";
+  return false;
 }
 
-OwningOpRef<ModuleOp> importONNXFile(StringRef path, MLIRContext &context,
-                                     const ImportOptions &options) {
-  context
-      .loadDialect<tfm::TfmDialect, mpc::MpcDialect, func::FuncDialect,
-                   arith::ArithDialect>();
-  Location fileLoc = FileLineColLoc::get(&context, path, 0, 0);
+OwningOpRef<ModuleOp> importBuffer(StringRef buffer, StringRef bufferName,
+                                   Location fileLoc, MLIRContext &context,
+                                   const ImportOptions &options) {
+  if (looksTextual(buffer, bufferName))
+    return importText(buffer, bufferName, context, options);
+  if (!fitsProtobuf(buffer.size(), fileLoc))
+    return {};
+  auto model = std::make_unique<onnx::ModelProto>();
+  google::protobuf::io::ArrayInputStream stream(buffer.data(), buffer.size());
+  bool ok = parseBinary(stream, *model);
+  return importParsed(*model, ok, false, bufferName, context, options);
+}
+
+OwningOpRef<ModuleOp> importFile(StringRef path, Location fileLoc,
+                                 MLIRContext &context,
+                                 const ImportOptions &options) {
   auto readWhole = [&]() -> OwningOpRef<ModuleOp> {
     auto buf = llvm::MemoryBuffer::getFileOrSTDIN(
         path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
@@ -173,7 +166,7 @@ OwningOpRef<ModuleOp> importONNXFile(StringRef path, MLIRContext &context,
       emitError(fileLoc) << "cannot open '" << path << "': " << ec.message();
       return {};
     }
-    return importONNX((*buf)->getBuffer(), path, context, options);
+    return importBuffer((*buf)->getBuffer(), path, fileLoc, context, options);
   };
   if (path == "-")
     return readWhole();
@@ -192,27 +185,53 @@ OwningOpRef<ModuleOp> importONNXFile(StringRef path, MLIRContext &context,
     ::close(fd);
     return readWhole();
   }
-  if (status.getSize() > static_cast<uint64_t>(INT_MAX)) {
+  if (!fitsProtobuf(status.getSize(), fileLoc)) {
     ::close(fd);
-    emitError(fileLoc) << "model is larger than 2 GB; models with external "
-                          "data are not supported";
     return {};
   }
   // Binary: stream the file through protobuf in 1 MiB chunks, so that peak
   // memory is the parsed model (whose raw_data strings then move into the
   // blobs) rather than the file plus the parsed model.
+  google::protobuf::io::FileInputStream stream(fd, 1 << 20);
+  stream.SetCloseOnDelete(true);
+  auto model = std::make_unique<onnx::ModelProto>();
+  bool ok = parseBinary(stream, *model) && stream.GetErrno() == 0;
+  return importParsed(*model, ok, false, path, context, options);
+}
+
+/// Runs an entry point's `import` with the dialects it creates loaded,
+/// turning any exception protobuf or ONNX throws into a diagnostic at the
+/// model's location.
+OwningOpRef<ModuleOp>
+runGuarded(MLIRContext &context, StringRef name,
+           llvm::function_ref<OwningOpRef<ModuleOp>(Location)> import) {
+  context.loadDialect<tfm::TfmDialect, mpc::MpcDialect, func::FuncDialect,
+                      arith::ArithDialect>();
+  Location fileLoc = FileLineColLoc::get(&context, name, 0, 0);
   try {
-    google::protobuf::io::FileInputStream stream(fd, 1 << 20);
-    stream.SetCloseOnDelete(true);
-    auto model = std::make_unique<onnx::ModelProto>();
-    bool ok = parseBinary(stream, *model) && stream.GetErrno() == 0;
-    return importParsed(*model, ok, false, path, context, options);
+    return import(fileLoc);
   } catch (const std::exception &e) {
     emitError(fileLoc) << "ONNX import failed: " << e.what();
   } catch (...) {
     emitError(fileLoc) << "ONNX import failed with an unknown exception";
   }
   return {};
+}
+} // namespace
+
+OwningOpRef<ModuleOp> importONNX(StringRef buffer, StringRef bufferName,
+                                 MLIRContext &context,
+                                 const ImportOptions &options) {
+  return runGuarded(context, bufferName, [&](Location fileLoc) {
+    return importBuffer(buffer, bufferName, fileLoc, context, options);
+  });
+}
+
+OwningOpRef<ModuleOp> importONNXFile(StringRef path, MLIRContext &context,
+                                     const ImportOptions &options) {
+  return runGuarded(context, path, [&](Location fileLoc) {
+    return importFile(path, fileLoc, context, options);
+  });
 }
 
 void printONNXOpTable(llvm::raw_ostream &os) {

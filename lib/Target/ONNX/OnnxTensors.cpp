@@ -30,15 +30,54 @@ namespace umbra::onnx_import {
 // Element types
 //===----------------------------------------------------------------------===//
 
+namespace {
+/// One row per ONNX element type the importer reads: the width of its MLIR
+/// element type (i1 for BOOL) and, for floats, that type and the APFloat
+/// semantics. Integers come signed before unsigned: an MLIR integer type
+/// maps back to the signed ONNX type.
+struct ElementTypeInfo {
+  int32_t dt;
+  unsigned bits;
+  FloatType (*floatType)(MLIRContext *);
+  const llvm::fltSemantics &(*semantics)();
+};
+
+template <typename FloatTy> FloatType getFloat(MLIRContext *ctx) {
+  return FloatTy::get(ctx);
+}
+
+const ElementTypeInfo kElementTypes[] = {
+    {TP::FLOAT, 32, &getFloat<Float32Type>, &llvm::APFloat::IEEEsingle},
+    {TP::DOUBLE, 64, &getFloat<Float64Type>, &llvm::APFloat::IEEEdouble},
+    {TP::FLOAT16, 16, &getFloat<Float16Type>, &llvm::APFloat::IEEEhalf},
+    {TP::BFLOAT16, 16, &getFloat<BFloat16Type>, &llvm::APFloat::BFloat},
+    {TP::BOOL, 1, nullptr, nullptr},
+    {TP::INT8, 8, nullptr, nullptr},
+    {TP::UINT8, 8, nullptr, nullptr},
+    {TP::INT16, 16, nullptr, nullptr},
+    {TP::UINT16, 16, nullptr, nullptr},
+    {TP::INT32, 32, nullptr, nullptr},
+    {TP::UINT32, 32, nullptr, nullptr},
+    {TP::INT64, 64, nullptr, nullptr},
+    {TP::UINT64, 64, nullptr, nullptr},
+};
+
+const ElementTypeInfo *elementTypeInfo(int32_t t) {
+  for (const ElementTypeInfo &info : kElementTypes)
+    if (info.dt == t)
+      return &info;
+  return nullptr;
+}
+} // namespace
+
 bool isFloatDT(int32_t t) {
-  return t == TP::FLOAT || t == TP::DOUBLE || t == TP::FLOAT16 ||
-         t == TP::BFLOAT16;
+  const ElementTypeInfo *info = elementTypeInfo(t);
+  return info && info->floatType;
 }
 
 bool isIntDT(int32_t t) {
-  return t == TP::INT64 || t == TP::INT32 || t == TP::INT16 || t == TP::INT8 ||
-         t == TP::UINT8 || t == TP::UINT16 || t == TP::UINT32 ||
-         t == TP::UINT64;
+  const ElementTypeInfo *info = elementTypeInfo(t);
+  return info && !info->floatType && t != TP::BOOL;
 }
 
 std::string dtName(int32_t t) {
@@ -48,82 +87,31 @@ std::string dtName(int32_t t) {
 }
 
 size_t byteWidth(int32_t t) {
-  switch (t) {
-  case TP::DOUBLE:
-  case TP::INT64:
-  case TP::UINT64:
-    return 8;
-  case TP::FLOAT:
-  case TP::INT32:
-  case TP::UINT32:
-    return 4;
-  case TP::FLOAT16:
-  case TP::BFLOAT16:
-  case TP::INT16:
-  case TP::UINT16:
-    return 2;
-  default:
-    return 1;
-  }
+  const ElementTypeInfo *info = elementTypeInfo(t);
+  return info ? (info->bits + 7) / 8 : 1;
 }
 
 Type mlirElemType(MLIRContext *ctx, int32_t t) {
-  Builder b(ctx);
-  switch (t) {
-  case TP::FLOAT:
-    return b.getF32Type();
-  case TP::DOUBLE:
-    return b.getF64Type();
-  case TP::FLOAT16:
-    return b.getF16Type();
-  case TP::BFLOAT16:
-    return b.getBF16Type();
-  case TP::BOOL:
-    return b.getI1Type();
-  case TP::INT8:
-  case TP::UINT8:
-    return b.getIntegerType(8);
-  case TP::INT16:
-  case TP::UINT16:
-    return b.getIntegerType(16);
-  case TP::INT32:
-  case TP::UINT32:
-    return b.getIntegerType(32);
-  case TP::INT64:
-  case TP::UINT64:
-    return b.getIntegerType(64);
-  default:
+  const ElementTypeInfo *info = elementTypeInfo(t);
+  if (!info)
     return {};
-  }
+  if (info->floatType)
+    return info->floatType(ctx);
+  return IntegerType::get(ctx, info->bits);
 }
 
 int32_t dtOfType(Type t) {
-  if (t.isF32())
-    return TP::FLOAT;
-  if (t.isF64())
-    return TP::DOUBLE;
-  if (t.isF16())
-    return TP::FLOAT16;
-  if (t.isBF16())
-    return TP::BFLOAT16;
-  for (auto [width, dt] : {std::pair{1, TP::BOOL}, {8, TP::INT8},
-                           {16, TP::INT16}, {32, TP::INT32}, {64, TP::INT64}})
-    if (t.isInteger(width))
-      return dt;
+  for (const ElementTypeInfo &info : kElementTypes)
+    if (info.floatType ? info.floatType(t.getContext()) == t
+                       : t.isInteger(info.bits))
+      return info.dt;
   return TP::UNDEFINED;
 }
 
 static const llvm::fltSemantics &semanticsOf(int32_t t) {
-  switch (t) {
-  case TP::DOUBLE:
-    return llvm::APFloat::IEEEdouble();
-  case TP::FLOAT16:
-    return llvm::APFloat::IEEEhalf();
-  case TP::BFLOAT16:
-    return llvm::APFloat::BFloat();
-  default:
-    return llvm::APFloat::IEEEsingle();
-  }
+  const ElementTypeInfo *info = elementTypeInfo(t);
+  return info && info->semantics ? info->semantics()
+                                 : llvm::APFloat::IEEEsingle();
 }
 
 static llvm::APFloat doubleToAPFloat(int32_t t, double v) {

@@ -173,3 +173,16 @@ func.func @gather_constant(%x: tensor<2x4xf32> {mpc.visibility = #mpc.visibility
   %0 = tfm.gather %x, %i {axis = 1 : i64} : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<2x2xf32>
   return %0 : tensor<2x2xf32>
 }
+
+// -----
+
+// A negative axis counts from the end too.
+// CHECK-LABEL: func.func @gather_negative_axis
+// CHECK: mpc.slice %{{.*}} {offsets = array<i64: 0, 2>, strides = array<i64: 1, 1>} : !mpc.tensor<2x4, owner, frac = 16> -> !mpc.tensor<2x1, owner, frac = 16>
+// CHECK-NOT: mpc.concat
+// CHECK: mpc.reshape %{{.*}} -> !mpc.tensor<2x1, owner, frac = 16>
+func.func @gather_negative_axis(%x: tensor<2x4xf32> {mpc.visibility = #mpc.visibility<owner>}) -> tensor<2x1xf32> {
+  %i = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<[2]> : tensor<1xi64>
+  %0 = tfm.gather %x, %i {axis = -1 : i64} : (tensor<2x4xf32>, tensor<1xi64>) -> tensor<2x1xf32>
+  return %0 : tensor<2x1xf32>
+}

@@ -9,9 +9,6 @@ using namespace mlir;
 using namespace umbra;
 using namespace umbra::mpc;
 
-#define GET_OP_CLASSES
-#include "umbra/Dialect/Mpc/IR/MpcOps.cpp.inc"
-
 static MpcTensorType typeOf(Value v) { return cast<MpcTensorType>(v.getType()); }
 
 /// The result of combining `operands` has the join of their visibilities.
@@ -42,23 +39,29 @@ static LogicalResult verifySameShapeAndFrac(Operation *op, MpcTensorType a,
   return success();
 }
 
-LogicalResult EncodeOp::verify() {
-  MpcTensorType out = typeOf(getOutput());
-  if (getInput().getType().getShape() != out.getShape())
-    return emitOpError("result shape must match the input's");
-  if (out.isShared())
-    return emitOpError("encodes a plaintext: the result cannot be shared "
-                       "(use mpc.share)");
+/// encode and decode convert, at the value's holder, between a float tensor
+/// and its fixed-point form: the shape is kept and the value is never
+/// shared (`ifShared` says why).
+static LogicalResult verifyCodec(Operation *op, Shape plaintext,
+                                 MpcTensorType fixedPoint, StringRef ifShared) {
+  if (plaintext != fixedPoint.getShape())
+    return op->emitOpError("result shape must match the input's");
+  if (fixedPoint.isShared())
+    return op->emitOpError(ifShared);
   return success();
 }
 
+LogicalResult EncodeOp::verify() {
+  return verifyCodec(*this, getInput().getType().getShape(),
+                     typeOf(getOutput()),
+                     "encodes a plaintext: the result cannot be shared "
+                     "(use mpc.share)");
+}
+
 LogicalResult DecodeOp::verify() {
-  MpcTensorType in = typeOf(getInput());
-  if (getOutput().getType().getShape() != in.getShape())
-    return emitOpError("result shape must match the input's");
-  if (in.isShared())
-    return emitOpError("cannot decode a shared value: reveal it first");
-  return success();
+  return verifyCodec(*this, getOutput().getType().getShape(),
+                     typeOf(getInput()),
+                     "cannot decode a shared value: reveal it first");
 }
 
 LogicalResult ShareOp::verify() {
@@ -183,61 +186,43 @@ static LogicalResult verifyRange(NewtonOp op) {
 LogicalResult ReciprocalOp::verify() { return verifyRange(*this); }
 LogicalResult RsqrtOp::verify() { return verifyRange(*this); }
 
-/// Data movement keeps visibility and fractional bits.
-static LogicalResult verifyMoved(Operation *op, MpcTensorType in,
-                                 MpcTensorType out) {
+/// The shape rule of each data-movement op, given its input and result
+/// shapes (the tfm op it lowers from has the same rule).
+static LogicalResult verifyMoveShape(MaxOp op, Shape in, Shape out) {
+  return verifyReduce(op, in, {static_cast<int64_t>(op.getAxis())},
+                      /*keepdims=*/true, out);
+}
+static LogicalResult verifyMoveShape(ReduceSumOp op, Shape in, Shape out) {
+  return verifyReduce(op, in, op.getAxes(), op.getKeepdims(), out);
+}
+static LogicalResult verifyMoveShape(ReshapeOp op, Shape in, Shape out) {
+  return verifyReshape(op, in, out);
+}
+static LogicalResult verifyMoveShape(TransposeOp op, Shape in, Shape out) {
+  return verifyTranspose(op, in, op.getPermutation(), out);
+}
+static LogicalResult verifyMoveShape(BroadcastOp op, Shape in, Shape out) {
+  return verifyExpand(op, in, out);
+}
+static LogicalResult verifyMoveShape(SliceOp op, Shape in, Shape out) {
+  return verifySlice(op, in, op.getOffsets(), op.getStrides(), out);
+}
+
+/// Data movement keeps visibility and fractional bits; only the shape
+/// changes, by the op's rule.
+template <typename MoveOp>
+static LogicalResult verifyMove(MoveOp op) {
+  MpcTensorType in = typeOf(op.getInput()), out = typeOf(op.getOutput());
   if (in.getVisibility() != out.getVisibility())
-    return op->emitOpError("result visibility must match the input's");
+    return op.emitOpError("result visibility must match the input's");
   if (in.getFrac() != out.getFrac())
-    return op->emitOpError("result frac must match the input's");
-  return success();
+    return op.emitOpError("result frac must match the input's");
+  return verifyMoveShape(op, in.getShape(), out.getShape());
 }
 
-LogicalResult MaxOp::verify() {
-  MpcTensorType in = typeOf(getInput()), out = typeOf(getOutput());
-  if (failed(verifyMoved(*this, in, out)))
-    return failure();
-  return verifyReduce(*this, in.getShape(), {static_cast<int64_t>(getAxis())},
-                      /*keepdims=*/true, out.getShape());
-}
-
-LogicalResult ReduceSumOp::verify() {
-  MpcTensorType in = typeOf(getInput()), out = typeOf(getOutput());
-  if (failed(verifyMoved(*this, in, out)))
-    return failure();
-  return verifyReduce(*this, in.getShape(), getAxes(), getKeepdims(),
-                      out.getShape());
-}
-
-LogicalResult ReshapeOp::verify() {
-  MpcTensorType in = typeOf(getInput()), out = typeOf(getOutput());
-  if (failed(verifyMoved(*this, in, out)))
-    return failure();
-  return verifyReshape(*this, in.getShape(), out.getShape());
-}
-
-LogicalResult TransposeOp::verify() {
-  MpcTensorType in = typeOf(getInput()), out = typeOf(getOutput());
-  if (failed(verifyMoved(*this, in, out)))
-    return failure();
-  return verifyTranspose(*this, in.getShape(), getPermutation(),
-                         out.getShape());
-}
-
-LogicalResult BroadcastOp::verify() {
-  MpcTensorType in = typeOf(getInput()), out = typeOf(getOutput());
-  if (failed(verifyMoved(*this, in, out)))
-    return failure();
-  return verifyExpand(*this, in.getShape(), out.getShape());
-}
-
-LogicalResult SliceOp::verify() {
-  MpcTensorType in = typeOf(getInput()), out = typeOf(getOutput());
-  if (failed(verifyMoved(*this, in, out)))
-    return failure();
-  return verifySlice(*this, in.getShape(), getOffsets(), getStrides(),
-                     out.getShape());
-}
+// The local move ops' verify() is generated (Mpc_MoveOp in MpcOps.td);
+// mpc.max moves data the same way but communicates.
+LogicalResult MaxOp::verify() { return verifyMove(*this); }
 
 LogicalResult ConcatOp::verify() {
   MpcTensorType out = typeOf(getOutput());
@@ -266,3 +251,8 @@ LogicalResult OneHotOp::verify() {
                        "depth");
   return success();
 }
+
+// The op definitions come last: the generated verify() of the move ops calls
+// verifyMove above.
+#define GET_OP_CLASSES
+#include "umbra/Dialect/Mpc/IR/MpcOps.cpp.inc"

@@ -18,6 +18,7 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
+#include <array>
 #include <cmath>
 
 namespace umbra::tfm {
@@ -46,6 +47,12 @@ bool onlyUsedBy(Value v, ArrayRef<Operation *> users) {
   return llvm::all_of(v.getUsers(), [&](Operation *u) {
     return llvm::is_contained(users, u);
   });
+}
+
+/// Both readings, (lhs, rhs) and (rhs, lhs), of a commutative op's operands.
+template <typename CommutativeOp>
+std::array<std::pair<Value, Value>, 2> commuted(CommutativeOp op) {
+  return {{{op.getLhs(), op.getRhs()}, {op.getRhs(), op.getLhs()}}};
 }
 
 /// Splits a product tree `a * b * (c * d)` (with `x / c` for a constant c
@@ -91,8 +98,7 @@ Value matchOnePlus(Value v) {
   auto add = v.getDefiningOp<AddOp>();
   if (!add || !v.hasOneUse())
     return {};
-  for (auto [fv, one] : {std::pair(add.getLhs(), add.getRhs()),
-                         std::pair(add.getRhs(), add.getLhs())}) {
+  for (auto [fv, one] : commuted(add)) {
     auto f = fv.template getDefiningOp<OpTy>();
     if (f && fv.hasOneUse() && isConstant(one, 1.0))
       return f.getInput();
@@ -159,8 +165,7 @@ Value matchSqrtPlusEps(Value v, double &eps) {
   auto add = sqrt.getInput().getDefiningOp<AddOp>();
   if (!add || !sqrt.getInput().hasOneUse())
     return {};
-  for (auto [m, e] : {std::pair(add.getLhs(), add.getRhs()),
-                      std::pair(add.getRhs(), add.getLhs())})
+  for (auto [m, e] : commuted(add))
     if (std::optional<double> c = getScalarConstant(e)) {
       eps = *c;
       return m;
@@ -180,15 +185,87 @@ Value matchReciprocal(Value v) {
   return {};
 }
 
+/// The readings of `root` as `n / s`: div(n, s), or n * (1 / s) with the
+/// reciprocal on either side; (n, s) pairs, in operand order.
+SmallVector<std::pair<Value, Value>, 2> quotients(Operation *root) {
+  SmallVector<std::pair<Value, Value>, 2> result;
+  if (auto div = dyn_cast<DivOp>(root)) {
+    result.push_back({div.getLhs(), div.getRhs()});
+  } else if (auto mul = dyn_cast<MulOp>(root)) {
+    for (auto [a, b] : commuted(mul))
+      if (Value inv = matchReciprocal(b))
+        result.push_back({a, inv});
+  }
+  return result;
+}
+
+/// `sqrt(mean(x^2) + eps)` over trailing axes, the denominator of both
+/// normalisations.
+struct RootMeanSquare {
+  Value x;
+  double eps;
+  int64_t axis;      ///< the first axis the mean reduces
+  Operation *square; ///< the op computing x^2 (a use of x)
+};
+
+std::optional<RootMeanSquare> matchRootMeanSquare(Value s) {
+  RootMeanSquare rms;
+  Value meanOfSquare = matchSqrtPlusEps(s, rms.eps);
+  std::optional<int64_t> axis;
+  rms.x = meanOfSquare ? matchMeanOfSquare(meanOfSquare, axis) : Value();
+  if (!rms.x)
+    return std::nullopt;
+  rms.axis = *axis;
+  rms.square =
+      meanOfSquare.getDefiningOp<ReduceMeanOp>().getInput().getDefiningOp();
+  return rms;
+}
+
+//===----------------------------------------------------------------------===//
+// Fusion patterns
+//===----------------------------------------------------------------------===//
+
+/// Each fusion pattern counts its rewrites in one statistic of the pass.
+class FusionCounter {
+protected:
+  explicit FusionCounter(llvm::Statistic &count) : count(count) {}
+
+  /// Replaces `root` with a new `NewOp` built from `args`.
+  template <typename NewOp, typename... Args>
+  LogicalResult fuse(PatternRewriter &rewriter, Operation *root,
+                     Args &&...args) const {
+    ++count;
+    rewriter.replaceOpWithNewOp<NewOp>(root, std::forward<Args>(args)...);
+    return success();
+  }
+
+private:
+  llvm::Statistic &count;
+};
+
+/// A fusion whose root is a `RootOp`.
+template <typename RootOp>
+struct FusePattern : OpRewritePattern<RootOp>, FusionCounter {
+  FusePattern(MLIRContext *ctx, llvm::Statistic &count)
+      : OpRewritePattern<RootOp>(ctx), FusionCounter(count) {}
+};
+
+/// A fusion whose root may be one of several ops.
+struct FuseAnyPattern : RewritePattern, FusionCounter {
+  FuseAnyPattern(MLIRContext *ctx, llvm::Statistic &count,
+                 PatternBenefit benefit = 1)
+      : RewritePattern(MatchAnyOpTypeTag(), benefit, ctx),
+        FusionCounter(count) {}
+};
+
 //===----------------------------------------------------------------------===//
 // GeLU
 //===----------------------------------------------------------------------===//
 
 /// x * 0.5 * (1 + erf(x / sqrt(2))) and
 /// 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x^3))), any association.
-struct FuseGelu : OpRewritePattern<MulOp> {
-  FuseGelu(MLIRContext *ctx, llvm::Statistic &count)
-      : OpRewritePattern(ctx), count(count) {}
+struct FuseGelu : FusePattern<MulOp> {
+  using FusePattern::FusePattern;
 
   LogicalResult matchAndRewrite(MulOp root,
                                 PatternRewriter &rewriter) const override {
@@ -196,16 +273,19 @@ struct FuseGelu : OpRewritePattern<MulOp> {
     flattenProduct(root.getResult(), p);
     if (p.factors.size() != 2 || !near(p.constant, 0.5))
       return failure();
+    auto gelu = [&](Value x, GeluApproximation approx) {
+      return fuse<GeluOp>(rewriter, root, x,
+                          GeluApproximationAttr::get(getContext(), approx));
+    };
     for (int i = 0; i < 2; ++i) {
       Value x = p.factors[i], other = p.factors[1 - i];
       if (!sameShapeAsResult(x, root))
         continue;
       if (Value u = matchOnePlus<ErfOp>(other);
-          u && matchScaled(u, 1.0 / std::sqrt(2.0)) == x) {
-        return replace(root, x, GeluApproximation::none, rewriter);
-      }
+          u && matchScaled(u, 1.0 / std::sqrt(2.0)) == x)
+        return gelu(x, GeluApproximation::none);
       if (Value u = matchOnePlus<TanhOp>(other); u && isTanhInner(u, x))
-        return replace(root, x, GeluApproximation::tanh, rewriter);
+        return gelu(x, GeluApproximation::tanh);
     }
     return failure();
   }
@@ -216,8 +296,7 @@ struct FuseGelu : OpRewritePattern<MulOp> {
     auto add = sum ? sum.getDefiningOp<AddOp>() : AddOp();
     if (!add || !sum.hasOneUse())
       return false;
-    for (auto [lin, cubic] : {std::pair(add.getLhs(), add.getRhs()),
-                              std::pair(add.getRhs(), add.getLhs())}) {
+    for (auto [lin, cubic] : commuted(add)) {
       if (lin != x)
         continue;
       Product c;
@@ -234,16 +313,6 @@ struct FuseGelu : OpRewritePattern<MulOp> {
     }
     return false;
   }
-
-  LogicalResult replace(MulOp root, Value x, GeluApproximation approx,
-                        PatternRewriter &rewriter) const {
-    ++count;
-    rewriter.replaceOpWithNewOp<GeluOp>(
-        root, x, GeluApproximationAttr::get(getContext(), approx));
-    return success();
-  }
-
-  llvm::Statistic &count;
 };
 
 //===----------------------------------------------------------------------===//
@@ -251,26 +320,19 @@ struct FuseGelu : OpRewritePattern<MulOp> {
 //===----------------------------------------------------------------------===//
 
 /// x * sigmoid(x).
-struct FuseSilu : OpRewritePattern<MulOp> {
-  FuseSilu(MLIRContext *ctx, llvm::Statistic &count)
-      : OpRewritePattern(ctx), count(count) {}
+struct FuseSilu : FusePattern<MulOp> {
+  using FusePattern::FusePattern;
 
   LogicalResult matchAndRewrite(MulOp root,
                                 PatternRewriter &rewriter) const override {
-    for (auto [x, s] : {std::pair(root.getLhs(), root.getRhs()),
-                        std::pair(root.getRhs(), root.getLhs())}) {
+    for (auto [x, s] : commuted(root)) {
       auto sig = s.getDefiningOp<SigmoidOp>();
       if (sig && sig.getInput() == x && s.hasOneUse() &&
-          sameShapeAsResult(x, root)) {
-        ++count;
-        rewriter.replaceOpWithNewOp<SiluOp>(root, x);
-        return success();
-      }
+          sameShapeAsResult(x, root))
+        return fuse<SiluOp>(rewriter, root, x);
     }
     return failure();
   }
-
-  llvm::Statistic &count;
 };
 
 //===----------------------------------------------------------------------===//
@@ -279,32 +341,19 @@ struct FuseSilu : OpRewritePattern<MulOp> {
 
 /// d / sqrt(mean(d^2) + eps) or d * (1 / sqrt(...)) with d = x - mean(x):
 /// LayerNorm without affine parameters (these are absorbed separately).
-struct FuseLayerNorm : RewritePattern {
+struct FuseLayerNorm : FuseAnyPattern {
+  /// Tried before RMSNorm, which would otherwise take d for its input.
   FuseLayerNorm(MLIRContext *ctx, llvm::Statistic &count)
-      : RewritePattern(MatchAnyOpTypeTag(), /*benefit=*/2, ctx),
-        count(count) {}
+      : FuseAnyPattern(ctx, count, /*benefit=*/2) {}
 
   LogicalResult matchAndRewrite(Operation *root,
                                 PatternRewriter &rewriter) const override {
-    Value d, s;
-    if (auto div = dyn_cast<DivOp>(root)) {
-      d = div.getLhs();
-      s = div.getRhs();
-    } else if (auto mul = dyn_cast<MulOp>(root)) {
-      for (auto [a, b] : {std::pair(mul.getLhs(), mul.getRhs()),
-                          std::pair(mul.getRhs(), mul.getLhs())})
-        if (Value inv = matchReciprocal(b)) {
-          d = a;
-          s = inv;
-          break;
-        }
-    }
-    if (!d || !s)
+    SmallVector<std::pair<Value, Value>, 2> readings = quotients(root);
+    if (readings.empty())
       return failure();
-    double eps;
-    Value var = matchSqrtPlusEps(s, eps);
-    std::optional<int64_t> varAxis;
-    if (!var || matchMeanOfSquare(var, varAxis) != d)
+    auto [d, s] = readings.front();
+    std::optional<RootMeanSquare> rms = matchRootMeanSquare(s);
+    if (!rms || rms->x != d)
       return failure();
     auto sub = d.getDefiningOp<SubOp>();
     if (!sub)
@@ -316,60 +365,34 @@ struct FuseLayerNorm : RewritePattern {
       return failure();
     auto xTy = cast<RankedTensorType>(x.getType());
     std::optional<int64_t> axis = trailingAxis(mean.getAxes(), xTy.getRank());
-    if (!axis || axis != varAxis)
+    if (!axis || *axis != rms->axis)
       return failure();
     // d feeds the square and the root, nothing else.
-    Operation *sq = var.getDefiningOp<ReduceMeanOp>().getInput().getDefiningOp();
-    if (!onlyUsedBy(d, {root, sq}))
+    if (!onlyUsedBy(d, {root, rms->square}))
       return failure();
-    ++count;
-    rewriter.replaceOpWithNewOp<LayerNormOp>(
-        root, root->getResult(0).getType(), x, Value(), Value(),
-        rewriter.getI64IntegerAttr(*axis - xTy.getRank()),
-        rewriter.getF32FloatAttr(eps));
-    return success();
+    return fuse<LayerNormOp>(rewriter, root, root->getResult(0).getType(), x,
+                             Value(), Value(),
+                             rewriter.getI64IntegerAttr(*axis - xTy.getRank()),
+                             rewriter.getF32FloatAttr(rms->eps));
   }
-
-  llvm::Statistic &count;
 };
 
 /// x / sqrt(mean(x^2) + eps) or x * (1 / sqrt(...)): RMSNorm without scale.
-struct FuseRmsNorm : RewritePattern {
-  FuseRmsNorm(MLIRContext *ctx, llvm::Statistic &count)
-      : RewritePattern(MatchAnyOpTypeTag(), /*benefit=*/1, ctx),
-        count(count) {}
+struct FuseRmsNorm : FuseAnyPattern {
+  using FuseAnyPattern::FuseAnyPattern;
 
   LogicalResult matchAndRewrite(Operation *root,
                                 PatternRewriter &rewriter) const override {
-    SmallVector<std::pair<Value, Value>> candidates; // (x, sqrt(...))
-    if (auto div = dyn_cast<DivOp>(root)) {
-      candidates.push_back({div.getLhs(), div.getRhs()});
-    } else if (auto mul = dyn_cast<MulOp>(root)) {
-      for (auto [a, b] : {std::pair(mul.getLhs(), mul.getRhs()),
-                          std::pair(mul.getRhs(), mul.getLhs())})
-        if (Value inv = matchReciprocal(b))
-          candidates.push_back({a, inv});
-    }
-    for (auto [x, s] : candidates) {
-      double eps;
-      Value ms = matchSqrtPlusEps(s, eps);
-      std::optional<int64_t> axis;
-      if (!ms || matchMeanOfSquare(ms, axis) != x ||
-          !sameShapeAsResult(x, root))
+    for (auto [x, s] : quotients(root)) {
+      std::optional<RootMeanSquare> rms = matchRootMeanSquare(s);
+      if (!rms || rms->x != x || !sameShapeAsResult(x, root) ||
+          rms->axis != cast<RankedTensorType>(x.getType()).getRank() - 1)
         continue;
-      auto xTy = cast<RankedTensorType>(x.getType());
-      if (*axis != xTy.getRank() - 1)
-        continue;
-      ++count;
-      rewriter.replaceOpWithNewOp<RmsNormOp>(root, root->getResult(0).getType(),
-                                             x, Value(),
-                                             rewriter.getF32FloatAttr(eps));
-      return success();
+      return fuse<RmsNormOp>(rewriter, root, root->getResult(0).getType(), x,
+                             Value(), rewriter.getF32FloatAttr(rms->eps));
     }
     return failure();
   }
-
-  llvm::Statistic &count;
 };
 
 /// Shape of the dimensions a normalisation op normalises over.
@@ -402,62 +425,53 @@ Value asNormParam(Value p, ArrayRef<int64_t> shape, Location loc,
                            p);
 }
 
-/// norm(x) * scale -> norm(x) scale %scale, for LayerNorm and RMSNorm.
-template <typename NormOp>
-struct AbsorbScale : OpRewritePattern<MulOp> {
-  using OpRewritePattern<MulOp>::OpRewritePattern;
+/// The shape a linear's bias has: the weight's output dimension.
+ArrayRef<int64_t> biasShape(LinearOp op) {
+  return cast<RankedTensorType>(op.getWeight().getType())
+      .getShape()
+      .drop_front();
+}
 
-  LogicalResult matchAndRewrite(MulOp root,
+/// `producer(x) <root> p` -> `producer(x)` with `p` as one of its optional
+/// operands: norm(x) * scale, layer_norm(x) + bias, linear(x, W) + b. `p`
+/// must have the operand's shape (or that shape with leading unit
+/// dimensions), and the producer may not have the operand yet, nor an
+/// operand it applies after this one (a layer norm's bias, for its scale).
+template <typename RootOp, typename ProducerOp>
+struct AbsorbOperand : OpRewritePattern<RootOp> {
+  using Operand = MutableOperandRange (ProducerOp::*)();
+  using ShapeOf = ArrayRef<int64_t> (*)(ProducerOp);
+
+  AbsorbOperand(MLIRContext *ctx, ShapeOf shapeOf, Operand operand,
+                Operand appliedAfter = nullptr)
+      : OpRewritePattern<RootOp>(ctx), shapeOf(shapeOf), operand(operand),
+        appliedAfter(appliedAfter) {}
+
+  LogicalResult matchAndRewrite(RootOp root,
                                 PatternRewriter &rewriter) const override {
-    for (auto [n, g] : {std::pair(root.getLhs(), root.getRhs()),
-                        std::pair(root.getRhs(), root.getLhs())}) {
-      auto norm = n.template getDefiningOp<NormOp>();
-      if (!norm || norm.getScale() || !n.hasOneUse() ||
-          n.getType() != root.getType())
+    for (auto [r, p] : commuted(root)) {
+      auto producer = r.template getDefiningOp<ProducerOp>();
+      if (!producer || !r.hasOneUse() || r.getType() != root.getType() ||
+          !(producer.*operand)().empty() ||
+          (appliedAfter && !(producer.*appliedAfter)().empty()))
         continue;
-      if constexpr (std::is_same_v<NormOp, LayerNormOp>)
-        if (norm.getBias())
-          continue;
-      Value scale = asNormParam(g, normalisedShape(norm), root.getLoc(),
-                                rewriter);
-      if (!scale)
+      Value param = asNormParam(p, shapeOf(producer), root.getLoc(), rewriter);
+      if (!param)
         continue;
-      // The scale may be computed after the norm: the norm, whose one use
-      // is root, moves down to root, where every operand is available.
-      rewriter.moveOpBefore(norm, root);
-      rewriter.modifyOpInPlace(norm,
-                               [&] { norm.getScaleMutable().assign(scale); });
-      rewriter.replaceOp(root, norm.getResult());
+      // The operand may be computed after the producer (Gemm's beta * C):
+      // the producer, whose one use is root, moves down to root, where every
+      // operand is available.
+      rewriter.moveOpBefore(producer, root);
+      rewriter.modifyOpInPlace(producer,
+                               [&] { (producer.*operand)().assign(param); });
+      rewriter.replaceOp(root, producer.getResult());
       return success();
     }
     return failure();
   }
-};
 
-/// layer_norm(x) + bias -> layer_norm(x) bias %bias.
-struct AbsorbLayerNormBias : OpRewritePattern<AddOp> {
-  using OpRewritePattern::OpRewritePattern;
-
-  LogicalResult matchAndRewrite(AddOp root,
-                                PatternRewriter &rewriter) const override {
-    for (auto [n, b] : {std::pair(root.getLhs(), root.getRhs()),
-                        std::pair(root.getRhs(), root.getLhs())}) {
-      auto norm = n.getDefiningOp<LayerNormOp>();
-      if (!norm || norm.getBias() || !n.hasOneUse() ||
-          n.getType() != root.getType())
-        continue;
-      Value bias = asNormParam(b, normalisedShape(norm), root.getLoc(),
-                               rewriter);
-      if (!bias)
-        continue;
-      rewriter.moveOpBefore(norm, root); // the bias may come later
-      rewriter.modifyOpInPlace(norm,
-                               [&] { norm.getBiasMutable().assign(bias); });
-      rewriter.replaceOp(root, norm.getResult());
-      return success();
-    }
-    return failure();
-  }
+  ShapeOf shapeOf;
+  Operand operand, appliedAfter;
 };
 
 //===----------------------------------------------------------------------===//
@@ -466,9 +480,8 @@ struct AbsorbLayerNormBias : OpRewritePattern<AddOp> {
 
 /// e / reduce_sum(e) with e = exp(x - reduce_max(x)) (max subtraction
 /// optional) over one axis.
-struct FuseSoftmax : OpRewritePattern<DivOp> {
-  FuseSoftmax(MLIRContext *ctx, llvm::Statistic &count)
-      : OpRewritePattern(ctx), count(count) {}
+struct FuseSoftmax : FusePattern<DivOp> {
+  using FusePattern::FusePattern;
 
   LogicalResult matchAndRewrite(DivOp root,
                                 PatternRewriter &rewriter) const override {
@@ -494,14 +507,9 @@ struct FuseSoftmax : OpRewritePattern<DivOp> {
           sub.getRhs().hasOneUse())
         x = sub.getLhs();
     }
-    ++count;
-    rewriter.replaceOpWithNewOp<SoftmaxOp>(root, x,
-                                           rewriter.getI64IntegerAttr(axis -
-                                                                      rank));
-    return success();
+    return fuse<SoftmaxOp>(rewriter, root, x,
+                           rewriter.getI64IntegerAttr(axis - rank));
   }
-
-  llvm::Statistic &count;
 };
 
 //===----------------------------------------------------------------------===//
@@ -536,19 +544,15 @@ bool isMaskFill(double v) { return v <= -1e4; }
 
 /// where(causal, x, -inf) / where(anti-causal, -inf, x) / x + additive
 /// causal mask -> tfm.causal_mask x.
-struct FuseCausalMask : RewritePattern {
-  FuseCausalMask(MLIRContext *ctx, llvm::Statistic &count)
-      : RewritePattern(MatchAnyOpTypeTag(), /*benefit=*/1, ctx),
-        count(count) {}
+struct FuseCausalMask : FuseAnyPattern {
+  using FuseAnyPattern::FuseAnyPattern;
 
   LogicalResult matchAndRewrite(Operation *root,
                                 PatternRewriter &rewriter) const override {
     Value x = match(root);
     if (!x)
       return failure();
-    ++count;
-    rewriter.replaceOpWithNewOp<CausalMaskOp>(root, x);
-    return success();
+    return fuse<CausalMaskOp>(rewriter, root, x);
   }
 
   static Value match(Operation *root) {
@@ -569,8 +573,7 @@ struct FuseCausalMask : RewritePattern {
       return {};
     }
     if (auto add = dyn_cast<AddOp>(root)) {
-      for (auto [x, m] : {std::pair(add.getLhs(), add.getRhs()),
-                          std::pair(add.getRhs(), add.getLhs())}) {
+      for (auto [x, m] : commuted(add)) {
         if (!sameShapeAsResult(x, root))
           continue;
         auto shape = cast<RankedTensorType>(x.getType()).getShape();
@@ -582,8 +585,6 @@ struct FuseCausalMask : RewritePattern {
     }
     return {};
   }
-
-  llvm::Statistic &count;
 };
 
 //===----------------------------------------------------------------------===//
@@ -591,50 +592,16 @@ struct FuseCausalMask : RewritePattern {
 //===----------------------------------------------------------------------===//
 
 /// matmul(x, W) with a rank-2 W -> linear(x, W).
-struct FuseLinear : OpRewritePattern<MatMulOp> {
-  FuseLinear(MLIRContext *ctx, llvm::Statistic &count)
-      : OpRewritePattern(ctx), count(count) {}
+struct FuseLinear : FusePattern<MatMulOp> {
+  using FusePattern::FusePattern;
 
   LogicalResult matchAndRewrite(MatMulOp root,
                                 PatternRewriter &rewriter) const override {
     auto wTy = cast<RankedTensorType>(root.getRhs().getType());
     if (wTy.getRank() != 2)
       return failure();
-    ++count;
-    rewriter.replaceOpWithNewOp<LinearOp>(root, root.getType(), root.getLhs(),
-                                          root.getRhs(), Value());
-    return success();
-  }
-
-  llvm::Statistic &count;
-};
-
-/// linear(x, W) + b with b of shape [N] (or [1.., N]) -> linear(x, W, b).
-struct AbsorbLinearBias : OpRewritePattern<AddOp> {
-  using OpRewritePattern::OpRewritePattern;
-
-  LogicalResult matchAndRewrite(AddOp root,
-                                PatternRewriter &rewriter) const override {
-    for (auto [l, b] : {std::pair(root.getLhs(), root.getRhs()),
-                        std::pair(root.getRhs(), root.getLhs())}) {
-      auto linear = l.getDefiningOp<LinearOp>();
-      if (!linear || linear.getBias() || !l.hasOneUse() ||
-          l.getType() != root.getType())
-        continue;
-      int64_t n = cast<RankedTensorType>(linear.getWeight().getType())
-                      .getShape()[1];
-      Value bias = asNormParam(b, {n}, root.getLoc(), rewriter);
-      if (!bias)
-        continue;
-      // The bias may be computed after the linear (Gemm's beta * C): the
-      // linear, whose one use is root, moves down to root.
-      rewriter.moveOpBefore(linear, root);
-      rewriter.modifyOpInPlace(linear,
-                               [&] { linear.getBiasMutable().assign(bias); });
-      rewriter.replaceOp(root, linear.getResult());
-      return success();
-    }
-    return failure();
+    return fuse<LinearOp>(rewriter, root, root.getType(), root.getLhs(),
+                          root.getRhs(), Value());
   }
 };
 
@@ -649,8 +616,17 @@ struct TfmFuse : umbra::tfm::impl::TfmFuseBase<TfmFuse> {
     patterns.add<FuseSoftmax>(ctx, numSoftmax);
     patterns.add<FuseCausalMask>(ctx, numCausalMask);
     patterns.add<FuseLinear>(ctx, numLinear);
-    patterns.add<AbsorbScale<LayerNormOp>, AbsorbScale<RmsNormOp>,
-                 AbsorbLayerNormBias, AbsorbLinearBias>(ctx);
+    // A layer norm's bias is added after its scale: a scale is only
+    // absorbed while the norm has no bias.
+    patterns.add<AbsorbOperand<MulOp, LayerNormOp>>(
+        ctx, normalisedShape<LayerNormOp>, &LayerNormOp::getScaleMutable,
+        &LayerNormOp::getBiasMutable);
+    patterns.add<AbsorbOperand<MulOp, RmsNormOp>>(
+        ctx, normalisedShape<RmsNormOp>, &RmsNormOp::getScaleMutable);
+    patterns.add<AbsorbOperand<AddOp, LayerNormOp>>(
+        ctx, normalisedShape<LayerNormOp>, &LayerNormOp::getBiasMutable);
+    patterns.add<AbsorbOperand<AddOp, LinearOp>>(ctx, biasShape,
+                                                 &LinearOp::getBiasMutable);
     // Equal constants are not merged: their roles (mpc.visibility) may
     // differ, and merging an owner's weight into an equal public literal
     // would make it public.

@@ -401,7 +401,12 @@ class Mpc_MoveOp<string mnemonic, string what, string example>
     ```
   }];
   let results = (outs Mpc_AnyTensor:$output);
+  // Every move op checks the same invariants, then its own shape rule
+  // (verifyMove and the verifyMoveShape overloads in MpcOps.cpp).
   let hasVerifier = 1;
+  let extraClassDefinition = [{
+    ::llvm::LogicalResult $cppClass::verify() { return verifyMove(*this); }
+  }];
 }
 
 def Mpc_ReduceSumOp : Mpc_MoveOp<"reduce_sum", "sum over axes",
@@ -440,6 +445,8 @@ def Mpc_ConcatOp : Mpc_MoveOp<"concat", "concatenate along an axis",
     "%y = mpc.concat %a, %b {axis = 0 : i64} : (!mpc.tensor<16x64, shared, frac = 16>, !mpc.tensor<16x64, shared, frac = 16>) -> !mpc.tensor<32x64, shared, frac = 16>"> {
   let arguments = (ins Variadic<Mpc_AnyTensor>:$inputs, I64Attr:$axis);
   let assemblyFormat = "$inputs attr-dict `:` functional-type($inputs, results)";
+  // Several inputs whose visibilities join: its own verifier (MpcOps.cpp).
+  let extraClassDefinition = [{}];
 }
 
 def Mpc_GatherRowsOp : Mpc_Op<"gather_rows", [Pure,
