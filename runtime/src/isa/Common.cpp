@@ -115,7 +115,7 @@ std::vector<int64_t> axisLastPerm(size_t rank, int64_t axis) {
 
 //===----------------------------------------------------------------------===//
 // Primitive costs: each mirrors the messages and dealer requests of the
-// function of the same name in Protocols.cpp / Fss.cpp.
+// function of the same name in runtime/src/protocols/ (dealer2pc/, cmp/, fxp/).
 //===----------------------------------------------------------------------===//
 
 namespace cost {

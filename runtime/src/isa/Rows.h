@@ -90,7 +90,7 @@ template <typename F> std::vector<double> unaryReal(const RealArgs &a, F f) {
 }
 
 //===----------------------------------------------------------------------===//
-// Cost of the protocol primitives (mirrors Protocols.cpp / Fss.cpp)
+// Cost of the protocol primitives (mirrors protocols/dealer2pc/ and its cmp/ backends)
 //===----------------------------------------------------------------------===//
 
 namespace cost {
