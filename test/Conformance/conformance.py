@@ -7,7 +7,7 @@ Usage:
 
 For every node test of Debian's libonnx-testdata (default
 /usr/share/libonnx-testdata/data/node): decide whether it is applicable,
-and if it is, compile model.onnx with `mpc-compile --compile-to=umbra`
+and if it is, compile model.onnx with `mpc-compile --compile-to=artifact`
 (graph inputs are the client's private inputs), write each data set's
 inputs as .npy, run `mpc-run --local` (dealer, P0 and P1 as processes on
 loopback; mpc-run picks free ports itself) and compare the outputs revealed
@@ -270,7 +270,7 @@ def run_test(name, a, supported):
         art = os.path.join(work, "model.umbra")
         if path not in compiled:
             art = os.path.join(work, os.path.basename(path) + ".umbra")
-            r = subprocess.run([a.mpc_compile, path, "--compile-to=umbra",
+            r = subprocess.run([a.mpc_compile, path, "--compile-to=artifact",
                                 "--frac-bits", str(FRAC_BITS), "-o", art],
                                capture_output=True, text=True, timeout=300)
             if r.returncode != 0:
@@ -352,7 +352,7 @@ def write_doc(path, results, a, seconds):
              "not edit by hand.\n")
     L.append("Every node test of Debian's `libonnx-testdata` "
              f"(`{a.data}`, {len(results)} tests) is either run end to end "
-             "(ONNX import, `mpc-compile --compile-to=umbra`, `mpc-run "
+             "(ONNX import, `mpc-compile --compile-to=artifact`, `mpc-run "
              "--local`: dealer, P0 and P1 as processes on loopback, the "
              "test's inputs as the client's private inputs, the outputs "
              "revealed to the client) and compared with the stored outputs, "
