@@ -2,9 +2,9 @@
 #include "Rows.h"
 
 #include "flatbuffers/minireflect.h"
+#include <nlohmann/json.hpp>
 
 #include <cctype>
-#include <sstream>
 
 namespace umbra::rt {
 using namespace isa;
@@ -101,40 +101,10 @@ std::string attrsJson(const Attrs &attrs) {
 }
 
 std::string attrsString(const Attrs &attrs) {
-  if (attrs.type == Op::NONE || !attrs.value)
-    return "";
-  flatbuffers::FlatBufferBuilder fbb;
-  fbb.ForceDefaults(true); // list every field, defaults too
-  fbb.Finish(attrs.Pack(fbb));
-  const flatbuffers::TypeTable *tt = attrsTable(attrs.type);
-  std::string s = flatbuffers::FlatBufferToString(fbb.GetBufferPointer(), tt);
-  // "{ axis: 1, keepdims: true }" -> "axis=1 keepdims=true".
+  const auto fields = nlohmann::ordered_json::parse(attrsJson(attrs));
   std::string r;
-  for (size_t i = 0; i < tt->num_elems; ++i) {
-    const char *nm = tt->names[i];
-    std::string key = std::string(nm) + ": ";
-    size_t p = s.find(key);
-    if (p == std::string::npos)
-      continue;
-    size_t b = p + key.size(), e = b, depth = 0;
-    for (bool quoted = false; e < s.size(); ++e) {
-      char ch = s[e];
-      if (ch == '"')
-        quoted = !quoted;
-      if (quoted)
-        continue;
-      if (ch == '[')
-        ++depth;
-      if (ch == ']')
-        --depth;
-      if (depth == 0 && (ch == ',' || ch == '}'))
-        break;
-    }
-    std::string v = s.substr(b, e - b);
-    while (!v.empty() && v.back() == ' ')
-      v.pop_back();
-    r += (r.empty() ? "" : " ") + std::string(nm) + "=" + v;
-  }
+  for (const auto &[name, value] : fields.items())
+    r += (r.empty() ? "" : " ") + name + "=" + value.dump();
   return r;
 }
 
