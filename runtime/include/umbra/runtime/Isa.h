@@ -40,7 +40,7 @@ struct Cost {
 };
 
 /// Accumulates a gate's cost the way its protocol spends it: rows call
-/// the cost of the primitives (isa/CostModel.cpp) in the order the gate
+/// the cost of the primitives (`cost::` in isa/Common.cpp) in the order the gate
 /// calls them.
 struct CostAcc {
   Cmp cmp = Cmp::Dcf;
