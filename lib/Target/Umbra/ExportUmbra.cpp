@@ -135,7 +135,7 @@ public:
   explicit Exporter(func::FuncOp func) : func(func) {}
 
   LogicalResult run();
-  LogicalResult write(raw_ostream &os);
+  LogicalResult write(raw_ostream &os, bool ownerBlobs);
 
 private:
   //===--- slots and instructions
@@ -717,7 +717,7 @@ LogicalResult Exporter::run() {
   return success();
 }
 
-LogicalResult Exporter::write(raw_ostream &os) {
+LogicalResult Exporter::write(raw_ostream &os, bool ownerBlobs) {
   flatbuffers::FlatBufferBuilder fbb(1 << 16);
   std::vector<flatbuffers::Offset<fb::Slot>> fslots;
   fslots.reserve(slots.size());
@@ -749,7 +749,8 @@ LogicalResult Exporter::write(raw_ostream &os) {
     blobs.write(fbb.GetBufferPointer(), fbb.GetSize(),
                 [&](const uint8_t *p, size_t n) {
                   os.write(reinterpret_cast<const char *>(p), n);
-                });
+                },
+                ownerBlobs);
   });
 }
 
@@ -786,7 +787,7 @@ LogicalResult umbra::exportUmbra(ModuleOp module, raw_ostream &os,
   Exporter exporter(*func);
   if (failed(exporter.run()))
     return failure();
-  return exporter.write(os);
+  return exporter.write(os, options.ownerBlobs);
 }
 
 LogicalResult umbra::printLeakageReport(ModuleOp module, raw_ostream &os) {

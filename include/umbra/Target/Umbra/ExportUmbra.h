@@ -26,6 +26,9 @@ struct UmbraExportOptions {
   /// The function to export; empty selects `main`, or the module's only
   /// function.
   std::string funcName;
+  /// False writes the copy without the model owner's blobs (the form P0 and
+  /// the dealer hold; same program hash): enough to inspect or price it.
+  bool ownerBlobs = true;
 };
 
 /// Writes the artifact for `module` to `os`. Ops the runtime cannot run and
