@@ -8,6 +8,8 @@
 //===----------------------------------------------------------------------===//
 #include "umbra/Support/ConstantEval.h"
 
+#include <limits>
+
 #include <algorithm>
 #include <climits>
 #include <cmath>
@@ -243,10 +245,15 @@ T applyBinary(BinaryOp op, T x, T y, bool &err) {
     if constexpr (isF) {
       return std::pow(x, y);
     } else {
-      T r = 1;
-      for (T e = 0; e < y; ++e)
-        r = wrap<T>(uint64_t(r) * uint64_t(x));
-      return r;
+      // By squaring (a huge exponent must not spin the importer); ONNX
+      // integer Pow with a negative exponent truncates 1/x^-y towards 0.
+      if (y < 0)
+        return x == 1 ? T(1) : x == -1 ? ((-y) % 2 ? T(-1) : T(1)) : T(0);
+      uint64_t r = 1, b = uint64_t(x);
+      for (uint64_t e = uint64_t(y); e; e >>= 1, b *= b)
+        if (e & 1)
+          r *= b;
+      return wrap<T>(r);
     }
   case BinaryOp::Max:
     return std::max(x, y);
@@ -497,14 +504,23 @@ int64_t rangeCount(const Tensor &start, const Tensor &limit,
     double s = start.at(0), l = limit.at(0), d = delta.at(0);
     if (d == 0)
       return -1;
-    return std::max<int64_t>(int64_t(std::ceil((l - s) / d)), 0);
+    // Saturates (NaN and huge counts become INT64_MAX, which the caller's
+    // size check reports) instead of an undefined float-to-int conversion.
+    double n = std::ceil((l - s) / d);
+    if (!(n < 9.2e18))
+      return std::numeric_limits<int64_t>::max();
+    return std::max<int64_t>(int64_t(n), 0);
   }
   int64_t s = std::get<1>(start.data)[0], l = std::get<1>(limit.data)[0],
           d = std::get<1>(delta.data)[0];
   if (d == 0)
     return -1;
-  int64_t n = d > 0 ? (l - s + d - 1) / d : (s - l - d - 1) / (-d);
-  return std::max<int64_t>(n, 0);
+  // In 128 bits: limit - start overflows int64 for extreme ranges.
+  __int128 span = d > 0 ? __int128(l) - s + d - 1 : __int128(s) - l - d - 1;
+  __int128 n = span / (d > 0 ? __int128(d) : -__int128(d));
+  if (n > std::numeric_limits<int64_t>::max())
+    return std::numeric_limits<int64_t>::max();
+  return std::max<int64_t>(int64_t(n), 0);
 }
 
 Tensor range(const Tensor &start, const Tensor &delta, int64_t n) {

@@ -138,6 +138,12 @@ TEST(ConstantEval, WhereCumSumTriluFillRange) {
   EXPECT_EQ(rangeCount(ints({}, {10}), ints({}, {0}), ints({}, {-4})), 3);
   EXPECT_EQ(rangeCount(ints({}, {0}), ints({}, {1}), ints({}, {0})), -1);
   EXPECT_EQ(rangeCount(floats({}, {0}), floats({}, {1}), floats({}, {0.3})), 4);
+  // Counts past int64 saturate (the importer's size check reports them).
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  EXPECT_EQ(rangeCount(floats({}, {0}), floats({}, {1e30}), floats({}, {1e-30})),
+            kMax);
+  EXPECT_EQ(rangeCount(ints({}, {-kMax}), ints({}, {kMax}), ints({}, {1})),
+            kMax);
   EXPECT_EQ(i(range(ints({}, {2}), ints({}, {3}), 3)),
             (std::vector<int64_t>{2, 5, 8}));
 }

@@ -56,6 +56,20 @@ TEST(Isa, AttributesByFieldName) {
   EXPECT_TRUE(a.AsMax()->keepdims); // schema default
   EXPECT_EQ(a.AsMax()->bits, 64);
   EXPECT_EQ(attrsString(a), "axis=-1 keepdims=true bits=64");
+  // A given value equal to the builder's internal sentinel is kept, not
+  // replaced by the schema default (the loader then rejects bits = 255).
+  err = buildAttrs(
+      Op::Relu,
+      [](const char *f, AttrKind, AttrValue &v) {
+        if (std::string(f) != "bits")
+          return false;
+        v.i = 255;
+        return true;
+      },
+      a);
+  ASSERT_EQ(err, "");
+  ASSERT_TRUE(a.AsRelu());
+  EXPECT_EQ(a.AsRelu()->bits, 255);
   err = buildAttrs(
       Op::Poly,
       [](const char *f, AttrKind k, AttrValue &v) {

@@ -155,6 +155,14 @@ int runReference(const Options &o) {
   return 0;
 }
 
+/// The model owner (P1) computes with its own weights: a copy without them
+/// cannot run as P1. Said before any connection, not as a lost peer later.
+void checkCopyFits(const Program &prog, Role role, const std::string &path) {
+  UMBRA_CHECK(role != Role::P1 || !prog.artifact().header().ownerBlobsStripped(),
+              "'", path, "' is a copy without the model owner's weights; P1 "
+              "(the model owner) needs the full artifact");
+}
+
 int runRole(const Options &o) {
   Role role =
       o.role == "p0"   ? Role::P0
@@ -165,6 +173,7 @@ int runRole(const Options &o) {
   const char *rn = roleName(role);
   double t0 = now();
   Program prog = Program::loadFile(o.program);
+  checkCopyFits(prog, role, o.program);
   SessionConfig cfg;
   cfg.role = role;
   cfg.p0Addr = Endpoint::parse(o.p0Addr);
@@ -521,7 +530,7 @@ int runDump(const Options &o) {
 
 int runLocal(const Options &o, const std::vector<std::string> &argv) {
   // Validate the program before spawning anything.
-  (void)Program::loadFile(o.program);
+  checkCopyFits(Program::loadFile(o.program), Role::P1, o.program);
   Listener pl(Endpoint{"127.0.0.1", 0}), dl(Endpoint{"127.0.0.1", 0});
   int pfd = pl.nativeHandle(), dfd = dl.nativeHandle();
   fcntl(pfd, F_SETFD, 0);

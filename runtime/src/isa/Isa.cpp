@@ -115,6 +115,10 @@ buildAttrs(Op op,
   try {
     const flatbuffers::TypeTable *tt = attrsTable(op);
     flatbuffers::FlatBufferBuilder fbb;
+    // Every given value is written, also one equal to the sentinel passed
+    // to AddElement below (with defaults elided it would read back as the
+    // schema default: bits = 255 would silently become 64).
+    fbb.ForceDefaults(true);
     // Vectors and strings are written before the table that refers to them.
     std::vector<AttrValue> vals(tt->num_elems);
     std::vector<bool> have(tt->num_elems, false);
@@ -164,7 +168,8 @@ buildAttrs(Op op,
         UMBRA_CHECK(v >= lo && v <= hi, "attribute '", tt->names[i], "' = ", v,
                     " out of range [", lo, ", ", hi, "]");
       };
-      // force_defaults is off: a value equal to the default is omitted.
+      // The slot of field i is 4 + 2i: attribute tables use no explicit ids
+      // and no deprecated fields.
       switch (flatbuffers::ElementaryType(tc.base_type)) {
       case flatbuffers::ET_BOOL:
         fbb.AddElement<uint8_t>(vt, v != 0, 0xff);
