@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "umbra/Dialect/Tfm/IR/TfmOps.h"
+#include "umbra/Dialect/Tfm/IR/TfmRoles.h"
 #include "umbra/Dialect/Tfm/Transforms/Passes.h"
 #include "umbra/Support/ConstantValues.h"
 
@@ -36,8 +37,17 @@ namespace {
 // Matching helpers
 //===----------------------------------------------------------------------===//
 
+/// A scalar constant a fusion may bake into the IR (an attribute, a folded
+/// factor): only a public one. An owner's scalar (a learned scale, an eps
+/// initializer) stays an operand, so its value never becomes public.
+std::optional<double> publicScalar(Value v) {
+  if (!isPublicConstant(v))
+    return std::nullopt;
+  return getScalarConstant(v);
+}
+
 bool isConstant(Value v, double expected, double relTol = 1e-3) {
-  std::optional<double> c = getScalarConstant(v);
+  std::optional<double> c = publicScalar(v);
   return c && std::abs(*c - expected) <= relTol * std::max(1.0, std::abs(expected));
 }
 
@@ -74,14 +84,14 @@ void flattenProduct(Value v, Product &p, bool isRoot = true) {
     return;
   }
   if (auto div = dyn_cast_or_null<DivOp>(def)) {
-    if (std::optional<double> c = getScalarConstant(div.getRhs());
+    if (std::optional<double> c = publicScalar(div.getRhs());
         c && *c != 0.0) {
       flattenProduct(div.getLhs(), p, false);
       p.constant /= *c;
       return;
     }
   }
-  if (std::optional<double> c = getScalarConstant(v)) {
+  if (std::optional<double> c = publicScalar(v)) {
     p.constant *= *c;
     return;
   }
@@ -166,7 +176,7 @@ Value matchSqrtPlusEps(Value v, double &eps) {
   if (!add || !sqrt.getInput().hasOneUse())
     return {};
   for (auto [m, e] : commuted(add))
-    if (std::optional<double> c = getScalarConstant(e)) {
+    if (std::optional<double> c = publicScalar(e)) {
       eps = *c;
       return m;
     }
@@ -561,6 +571,9 @@ struct FuseCausalMask : FuseAnyPattern {
       for (bool keepOnTrue : {true, false}) {
         Value x = keepOnTrue ? where.getOnTrue() : where.getOnFalse();
         Value fill = keepOnTrue ? where.getOnFalse() : where.getOnTrue();
+        // Read whatever its role: the fusion drops the fill, and the program
+        // only shows that it was a mask value (<= -1e4; HF GPT-2 keeps it as
+        // an initializer, the `masked_bias` buffer).
         std::optional<double> f = getScalarConstant(fill);
         if (!f || !isMaskFill(*f) || !sameShapeAsResult(x, root))
           continue;

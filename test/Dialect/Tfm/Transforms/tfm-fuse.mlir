@@ -6,9 +6,9 @@
 // CHECK-NEXT: %[[G:.*]] = tfm.gelu %[[X]] : tensor<2x8xf32>
 // CHECK-NEXT: return %[[G]]
 func.func @gelu_erf(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
-  %sqrt2 = arith.constant dense<1.41421354> : tensor<f32>
-  %one = arith.constant dense<1.0> : tensor<f32>
-  %half = arith.constant dense<0.5> : tensor<f32>
+  %sqrt2 = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<1.41421354> : tensor<f32>
+  %one = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<1.0> : tensor<f32>
+  %half = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<0.5> : tensor<f32>
   %0 = tfm.div %x, %sqrt2 : (tensor<2x8xf32>, tensor<f32>) -> tensor<2x8xf32>
   %1 = tfm.erf %0 : tensor<2x8xf32>
   %2 = tfm.add %1, %one : (tensor<2x8xf32>, tensor<f32>) -> tensor<2x8xf32>
@@ -24,9 +24,9 @@ func.func @gelu_erf(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
 // CHECK-NEXT: tfm.gelu %{{.*}} : tensor<8xf32>
 // CHECK-NEXT: return
 func.func @gelu_erf_reassociated(%x: tensor<8xf32>) -> tensor<8xf32> {
-  %rsqrt2 = arith.constant dense<0.707106769> : tensor<1xf32>
-  %one = arith.constant dense<1.0> : tensor<f32>
-  %half = arith.constant dense<0.5> : tensor<f32>
+  %rsqrt2 = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<0.707106769> : tensor<1xf32>
+  %one = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<1.0> : tensor<f32>
+  %half = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<0.5> : tensor<f32>
   %0 = tfm.mul %rsqrt2, %x : (tensor<1xf32>, tensor<8xf32>) -> tensor<8xf32>
   %1 = tfm.erf %0 : tensor<8xf32>
   %2 = tfm.add %one, %1 : (tensor<f32>, tensor<8xf32>) -> tensor<8xf32>
@@ -42,9 +42,9 @@ func.func @gelu_erf_reassociated(%x: tensor<8xf32>) -> tensor<8xf32> {
 // CHECK-NOT: tfm.gelu
 // CHECK: tfm.erf
 func.func @not_gelu(%x: tensor<8xf32>) -> tensor<8xf32> {
-  %sqrt2 = arith.constant dense<1.41421354> : tensor<f32>
-  %one = arith.constant dense<1.0> : tensor<f32>
-  %third = arith.constant dense<0.33> : tensor<f32>
+  %sqrt2 = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<1.41421354> : tensor<f32>
+  %one = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<1.0> : tensor<f32>
+  %third = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<0.33> : tensor<f32>
   %0 = tfm.div %x, %sqrt2 : (tensor<8xf32>, tensor<f32>) -> tensor<8xf32>
   %1 = tfm.erf %0 : tensor<8xf32>
   %2 = tfm.add %1, %one : (tensor<8xf32>, tensor<f32>) -> tensor<8xf32>
@@ -59,9 +59,9 @@ func.func @not_gelu(%x: tensor<8xf32>) -> tensor<8xf32> {
 // CHECK-LABEL: func.func @gelu_shared_intermediate
 // CHECK-NOT: tfm.gelu
 func.func @gelu_shared_intermediate(%x: tensor<8xf32>) -> (tensor<8xf32>, tensor<8xf32>) {
-  %sqrt2 = arith.constant dense<1.41421354> : tensor<f32>
-  %one = arith.constant dense<1.0> : tensor<f32>
-  %half = arith.constant dense<0.5> : tensor<f32>
+  %sqrt2 = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<1.41421354> : tensor<f32>
+  %one = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<1.0> : tensor<f32>
+  %half = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<0.5> : tensor<f32>
   %0 = tfm.div %x, %sqrt2 : (tensor<8xf32>, tensor<f32>) -> tensor<8xf32>
   %1 = tfm.erf %0 : tensor<8xf32>
   %2 = tfm.add %1, %one : (tensor<8xf32>, tensor<f32>) -> tensor<8xf32>
@@ -77,11 +77,11 @@ func.func @gelu_shared_intermediate(%x: tensor<8xf32>) -> (tensor<8xf32>, tensor
 // CHECK-NEXT: tfm.gelu %{{.*}} {approximation = #tfm.gelu_approximation<tanh>} : tensor<4x8xf32>
 // CHECK-NEXT: return
 func.func @gelu_tanh(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
-  %three = arith.constant dense<3.0> : tensor<f32>
-  %c = arith.constant dense<0.044715> : tensor<f32>
-  %k = arith.constant dense<0.797884583> : tensor<f32>
-  %one = arith.constant dense<1.0> : tensor<f32>
-  %half = arith.constant dense<0.5> : tensor<f32>
+  %three = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<3.0> : tensor<f32>
+  %c = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<0.044715> : tensor<f32>
+  %k = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<0.797884583> : tensor<f32>
+  %one = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<1.0> : tensor<f32>
+  %half = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<0.5> : tensor<f32>
   %0 = tfm.pow %x, %three : (tensor<4x8xf32>, tensor<f32>) -> tensor<4x8xf32>
   %1 = tfm.mul %0, %c : (tensor<4x8xf32>, tensor<f32>) -> tensor<4x8xf32>
   %2 = tfm.add %x, %1 : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
@@ -100,10 +100,10 @@ func.func @gelu_tanh(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
 // CHECK-NEXT: tfm.gelu %{{.*}} {approximation = #tfm.gelu_approximation<tanh>}
 // CHECK-NEXT: return
 func.func @gelu_tanh_cube_as_products(%x: tensor<8xf32>) -> tensor<8xf32> {
-  %c = arith.constant dense<0.044715> : tensor<f32>
-  %k = arith.constant dense<0.797884583> : tensor<f32>
-  %one = arith.constant dense<1.0> : tensor<f32>
-  %half = arith.constant dense<0.5> : tensor<f32>
+  %c = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<0.044715> : tensor<f32>
+  %k = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<0.797884583> : tensor<f32>
+  %one = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<1.0> : tensor<f32>
+  %half = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<0.5> : tensor<f32>
   %0 = tfm.mul %x, %x : (tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32>
   %1 = tfm.mul %0, %x : (tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32>
   %2 = tfm.mul %c, %1 : (tensor<f32>, tensor<8xf32>) -> tensor<8xf32>
@@ -147,8 +147,8 @@ func.func @not_silu(%x: tensor<8xf32>, %y: tensor<8xf32>) -> tensor<8xf32> {
 // CHECK-NEXT: %[[N:.*]] = tfm.layer_norm %[[X]] scale %[[G]] bias %[[B]] {epsilon = 9.99999974E-6 : f32}
 // CHECK-NEXT: return %[[N]]
 func.func @layer_norm(%x: tensor<1x4x8xf32>, %g: tensor<8xf32>, %b: tensor<8xf32>) -> tensor<1x4x8xf32> {
-  %two = arith.constant dense<2.0> : tensor<f32>
-  %eps = arith.constant dense<1.0e-5> : tensor<f32>
+  %two = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<2.0> : tensor<f32>
+  %eps = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<1.0e-5> : tensor<f32>
   %0 = tfm.reduce_mean %x {axes = array<i64: -1>} : tensor<1x4x8xf32> -> tensor<1x4x1xf32>
   %1 = tfm.sub %x, %0 : (tensor<1x4x8xf32>, tensor<1x4x1xf32>) -> tensor<1x4x8xf32>
   %2 = tfm.pow %1, %two : (tensor<1x4x8xf32>, tensor<f32>) -> tensor<1x4x8xf32>
@@ -168,7 +168,7 @@ func.func @layer_norm(%x: tensor<1x4x8xf32>, %g: tensor<8xf32>, %b: tensor<8xf32
 // CHECK-NEXT: tfm.layer_norm %{{.*}} {axis = -2 : i64, epsilon = 9.99999997E-7 : f32} : (tensor<2x4x8xf32>) -> tensor<2x4x8xf32>
 // CHECK-NEXT: return
 func.func @layer_norm_reciprocal(%x: tensor<2x4x8xf32>) -> tensor<2x4x8xf32> {
-  %eps = arith.constant dense<1.0e-6> : tensor<f32>
+  %eps = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<1.0e-6> : tensor<f32>
   %0 = tfm.reduce_mean %x {axes = array<i64: 1, 2>} : tensor<2x4x8xf32> -> tensor<2x1x1xf32>
   %1 = tfm.sub %x, %0 : (tensor<2x4x8xf32>, tensor<2x1x1xf32>) -> tensor<2x4x8xf32>
   %2 = tfm.mul %1, %1 : (tensor<2x4x8xf32>, tensor<2x4x8xf32>) -> tensor<2x4x8xf32>
@@ -189,8 +189,8 @@ func.func @layer_norm_reciprocal(%x: tensor<2x4x8xf32>) -> tensor<2x4x8xf32> {
 // CHECK: %[[D:.*]] = tfm.sub
 // CHECK-NEXT: tfm.rms_norm %[[D]]
 func.func @not_layer_norm(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
-  %two = arith.constant dense<2.0> : tensor<f32>
-  %eps = arith.constant dense<1.0e-5> : tensor<f32>
+  %two = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<2.0> : tensor<f32>
+  %eps = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<1.0e-5> : tensor<f32>
   %0 = tfm.reduce_mean %x {axes = array<i64: 0>} : tensor<4x8xf32> -> tensor<1x8xf32>
   %1 = tfm.sub %x, %0 : (tensor<4x8xf32>, tensor<1x8xf32>) -> tensor<4x8xf32>
   %2 = tfm.pow %1, %two : (tensor<4x8xf32>, tensor<f32>) -> tensor<4x8xf32>
@@ -209,9 +209,9 @@ func.func @not_layer_norm(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
 // CHECK-NEXT: %[[N:.*]] = tfm.rms_norm %[[X]] scale %[[W]] {epsilon = 9.99999997E-7 : f32}
 // CHECK-NEXT: return %[[N]]
 func.func @rms_norm(%x: tensor<1x4x8xf32>, %w: tensor<8xf32>) -> tensor<1x4x8xf32> {
-  %two = arith.constant dense<2.0> : tensor<f32>
-  %eps = arith.constant dense<1.0e-6> : tensor<f32>
-  %one = arith.constant dense<1.0> : tensor<f32>
+  %two = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<2.0> : tensor<f32>
+  %eps = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<1.0e-6> : tensor<f32>
+  %one = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<1.0> : tensor<f32>
   %0 = tfm.pow %x, %two : (tensor<1x4x8xf32>, tensor<f32>) -> tensor<1x4x8xf32>
   %1 = tfm.reduce_mean %0 {axes = array<i64: -1>} : tensor<1x4x8xf32> -> tensor<1x4x1xf32>
   %2 = tfm.add %1, %eps : (tensor<1x4x1xf32>, tensor<f32>) -> tensor<1x4x1xf32>
@@ -229,7 +229,7 @@ func.func @rms_norm(%x: tensor<1x4x8xf32>, %w: tensor<8xf32>) -> tensor<1x4x8xf3
 // CHECK-NEXT: tfm.rms_norm %{{.*}} {epsilon = 9.99999974E-6 : f32} : (tensor<4x8xf32>) -> tensor<4x8xf32>
 // CHECK-NEXT: return
 func.func @rms_norm_div(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
-  %eps = arith.constant dense<1.0e-5> : tensor<f32>
+  %eps = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<1.0e-5> : tensor<f32>
   %0 = tfm.mul %x, %x : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
   %1 = tfm.reduce_mean %0 {axes = array<i64: 1>} : tensor<4x8xf32> -> tensor<4x1xf32>
   %2 = tfm.add %1, %eps : (tensor<4x1xf32>, tensor<f32>) -> tensor<4x1xf32>
@@ -275,8 +275,8 @@ func.func @softmax_axis0(%x: tensor<4x3xf32>) -> tensor<4x3xf32> {
 // CHECK-NEXT: %[[M:.*]] = tfm.causal_mask %[[S]] : tensor<1x2x3x3xf32>
 // CHECK-NEXT: return %[[M]]
 func.func @causal_where(%s: tensor<1x2x3x3xf32>) -> tensor<1x2x3x3xf32> {
-  %tril = arith.constant dense<[[[[true, false, false], [true, true, false], [true, true, true]]]]> : tensor<1x1x3x3xi1>
-  %ninf = arith.constant dense<0xFF800000> : tensor<f32>
+  %tril = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<[[[[true, false, false], [true, true, false], [true, true, true]]]]> : tensor<1x1x3x3xi1>
+  %ninf = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<0xFF800000> : tensor<f32>
   %0 = tfm.where %tril, %s, %ninf : (tensor<1x1x3x3xi1>, tensor<1x2x3x3xf32>, tensor<f32>) -> tensor<1x2x3x3xf32>
   return %0 : tensor<1x2x3x3xf32>
 }
@@ -289,10 +289,10 @@ func.func @causal_where(%s: tensor<1x2x3x3xf32>) -> tensor<1x2x3x3xf32> {
 // CHECK-NEXT: tfm.causal_mask
 // CHECK-NEXT: return
 func.func @causal_fill_and_additive(%s: tensor<3x3xf32>, %t: tensor<2x3x3xf32>) -> (tensor<3x3xf32>, tensor<2x3x3xf32>) {
-  %triu = arith.constant dense<[[false, true, true], [false, false, true], [false, false, false]]> : tensor<3x3xi1>
-  %big = arith.constant dense<-1.0e9> : tensor<f32>
+  %triu = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<[[false, true, true], [false, false, true], [false, false, false]]> : tensor<3x3xi1>
+  %big = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<-1.0e9> : tensor<f32>
   %0 = tfm.where %triu, %big, %s : (tensor<3x3xi1>, tensor<f32>, tensor<3x3xf32>) -> tensor<3x3xf32>
-  %add = arith.constant dense<[[0.0, -3.4e38, -3.4e38], [0.0, 0.0, -3.4e38], [0.0, 0.0, 0.0]]> : tensor<3x3xf32>
+  %add = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<[[0.0, -3.4e38, -3.4e38], [0.0, 0.0, -3.4e38], [0.0, 0.0, 0.0]]> : tensor<3x3xf32>
   %1 = tfm.add %t, %add : (tensor<2x3x3xf32>, tensor<3x3xf32>) -> tensor<2x3x3xf32>
   return %0, %1 : tensor<3x3xf32>, tensor<2x3x3xf32>
 }
@@ -304,8 +304,8 @@ func.func @causal_fill_and_additive(%s: tensor<3x3xf32>, %t: tensor<2x3x3xf32>) 
 // CHECK-NOT: tfm.causal_mask
 // CHECK: tfm.where
 func.func @not_causal(%s: tensor<3x3xf32>) -> tensor<3x3xf32> {
-  %m = arith.constant dense<[[true, true, false], [true, true, false], [true, true, true]]> : tensor<3x3xi1>
-  %ninf = arith.constant dense<0xFF800000> : tensor<f32>
+  %m = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<[[true, true, false], [true, true, false], [true, true, true]]> : tensor<3x3xi1>
+  %ninf = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<0xFF800000> : tensor<f32>
   %0 = tfm.where %m, %s, %ninf : (tensor<3x3xi1>, tensor<3x3xf32>, tensor<f32>) -> tensor<3x3xf32>
   return %0 : tensor<3x3xf32>
 }
@@ -344,11 +344,30 @@ func.func @linear(%x: tensor<1x4x8xf32>, %w: tensor<8x16xf32>, %b: tensor<16xf32
 func.func @bias_computed_later(%x: tensor<2x7xf32>, %w: tensor<7x4xf32>, %c: tensor<1x4xf32>,
                                %y: tensor<2x4xf32>, %g: tensor<4xf32>) -> (tensor<2x4xf32>, tensor<2x4xf32>) {
   %0 = tfm.matmul %x, %w : (tensor<2x7xf32>, tensor<7x4xf32>) -> tensor<2x4xf32>
-  %beta = arith.constant dense<5.000000e-01> : tensor<f32>
+  %beta = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<5.000000e-01> : tensor<f32>
   %1 = tfm.mul %c, %beta : (tensor<1x4xf32>, tensor<f32>) -> tensor<1x4xf32>
   %2 = tfm.add %0, %1 : (tensor<2x4xf32>, tensor<1x4xf32>) -> tensor<2x4xf32>
   %3 = tfm.layer_norm %y {axis = -1 : i64, epsilon = 1.0e-05 : f32} : (tensor<2x4xf32>) -> tensor<2x4xf32>
   %4 = tfm.mul %g, %beta : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
   %5 = tfm.mul %3, %4 : (tensor<2x4xf32>, tensor<4xf32>) -> tensor<2x4xf32>
   return %2, %5 : tensor<2x4xf32>, tensor<2x4xf32>
+}
+
+// -----
+
+// An eps or a scale that is the model owner's (an initializer) is never
+// baked into an attribute or a folded factor: its value would become public.
+// CHECK-LABEL: func.func @owner_scalars_stay_operands
+// CHECK-NOT: tfm.rms_norm
+// CHECK-NOT: epsilon
+// CHECK: tfm.sqrt
+// CHECK: return
+func.func @owner_scalars_stay_operands(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %eps = arith.constant {mpc.visibility = #mpc.visibility<owner>} dense<1.0e-5> : tensor<f32>
+  %0 = tfm.mul %x, %x : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %1 = tfm.reduce_mean %0 {axes = array<i64: 1>} : tensor<4x8xf32> -> tensor<4x1xf32>
+  %2 = tfm.add %1, %eps : (tensor<4x1xf32>, tensor<f32>) -> tensor<4x1xf32>
+  %3 = tfm.sqrt %2 : tensor<4x1xf32>
+  %4 = tfm.div %x, %3 : (tensor<4x8xf32>, tensor<4x1xf32>) -> tensor<4x8xf32>
+  return %4 : tensor<4x8xf32>
 }
