@@ -104,14 +104,22 @@ struct MpcAssignRoles : umbra::impl::MpcAssignRolesBase<MpcAssignRoles> {
       op->setAttr(kVisibilityAttrName, VisibilityAttr::get(ctx, v));
     };
 
+    int64_t matched = 0;
     module.walk([&](arith::ConstantOp cst) {
-      if (isWeight(cst) &&
-          (publicWeights ||
-           (!publicWeightNames.empty() && re.match(weightName(cst))))) {
+      bool byPattern = !publicWeightNames.empty() && re.match(weightName(cst));
+      if (isWeight(cst) && (publicWeights || byPattern)) {
         set(cst, Visibility::public_);
         ++numPublicWeights;
+        matched += byPattern;
       }
     });
+    // A pattern that matches nothing is a mistake (a typo, names not kept by
+    // the exporter), never a silent "everything stays private".
+    if (!publicWeightNames.empty() && matched == 0) {
+      emitError(module.getLoc(), "public-weight-names '")
+          << publicWeightNames << "' matches no weight of the model";
+      return signalPassFailure();
+    }
     // Roles by name come last: they may override either rule above.
     WalkResult named = module.walk([&](arith::ConstantOp cst) {
       auto ty = dyn_cast<ShapedType>(cst.getType());

@@ -17,9 +17,8 @@
 Reported: max and mean absolute error, top-1 agreement (fraction of
 positions where argmax matches), and the max error after subtracting each
 row's mean (logits are shift invariant under softmax). Exit status 1 if a
-given tolerance is violated. ``npy`` also requires the top-1 token to agree
-at every *decided* position: one whose top-2 gap in ``want`` exceeds twice
-the max error (elsewhere the error alone may swap a near tie).
+given tolerance is violated. ``npy`` checks the relative bound only and
+reports top-1 agreement (within the bound, only near ties can swap).
 """
 from __future__ import annotations
 
@@ -47,28 +46,19 @@ def compare_logits(ref, got) -> dict:
             "ref_abs_max": float(np.abs(ref).max()), "finite": bool(np.isfinite(got).all())}
 
 
-def decided_top1(want, got, err):
-    """(agreeing, decided) positions: decided ones have a top-2 gap in
-    ``want`` above 2 * err, so any error of at most err keeps their argmax."""
-    want = np.asarray(want, dtype=np.float64).reshape(-1, np.shape(want)[-1])
-    got = np.asarray(got, dtype=np.float64).reshape(want.shape)
-    srt = np.sort(want, axis=-1)
-    decided = (srt[:, -1] - srt[:, -2]) > 2 * err
-    agree = want.argmax(-1) == got.argmax(-1)
-    return int((agree & decided).sum()), int(decided.sum())
-
-
 def check_npy(a) -> int:
     want = np.load(a.want).astype(np.float64)
     got = np.load(a.got).astype(np.float64)
     r = compare_logits(want, got)
     scale = max(r["ref_abs_max"], 1.0)
     rel = r["max_abs"] / scale
-    agree, decided = decided_top1(want, got.reshape(want.shape), r["max_abs"])
-    ok = r["finite"] and rel <= a.max_rel and agree == decided
+    # The bound is the check; top-1 agreement is reported, not checked: a
+    # position whose top-2 gap exceeds twice the error cannot flip, so
+    # requiring it there would follow from the bound and could never fail.
+    ok = r["finite"] and rel <= a.max_rel
     print(f"shape {list(want.shape)} max abs diff {r['max_abs']:.3g}, max |want| "
           f"{r['ref_abs_max']:.3g}, relative {rel:.3g} (bound {a.max_rel:g}), "
-          f"top-1 agrees at {agree} of {decided} decided positions")
+          f"top-1 agreement {r['top1_agree']:.3f}")
     print("MATCH" if ok else "MISMATCH")
     return 0 if ok else 1
 

@@ -158,8 +158,9 @@ int runReference(const Options &o) {
 /// The model owner (P1) computes with its own weights: a copy without them
 /// cannot run as P1. Said before any connection, not as a lost peer later.
 void checkCopyFits(const Program &prog, Role role, const std::string &path) {
-  UMBRA_CHECK(role != Role::P1 || !prog.artifact().header().ownerBlobsStripped(),
-              "'", path, "' is a copy without the model owner's weights; P1 "
+  bool stripped = prog.artifact().header().ownerBlobsStripped();
+  UMBRA_CHECK(role != Role::P1 || !stripped, "'", path,
+              "' is a stripped copy without the model owner's weights; P1 "
               "(the model owner) needs the full artifact");
 }
 

@@ -14,6 +14,8 @@
 #include "umbra/Conversion/Passes.h"
 #include "umbra/Dialect/Tfm/IR/TfmOps.h"
 
+#include <cmath>
+
 namespace umbra {
 #define GEN_PASS_DEF_CONVERTTFMTOMPC
 #include "umbra/Conversion/Passes.h.inc"
@@ -150,6 +152,13 @@ std::string umbra::verifyConvertTfmToMpcOptions(const ConvertTfmToMpcOptions &o)
     os << "exp-squarings must be in [1, 16], got " << o.expSquarings;
   if (msg.empty() && !(o.varianceMax > 0))
     os << "variance-max must be positive, got " << o.varianceMax;
+  // Masked scores are encoded: negative, finite, and well inside the range
+  // faithful truncation supports (|x| < 2^40 at the encoding's scale).
+  if (msg.empty() && !(std::isfinite(o.maskedScore) && o.maskedScore < 0 &&
+                       std::ldexp(-o.maskedScore, int(o.fracBits)) < 0x1p40))
+    os << "masked-score must be negative, finite and below 2^40 in magnitude "
+          "at the encoding's scale, got "
+       << o.maskedScore;
   return msg;
 }
 

@@ -15,17 +15,21 @@
 // CHECK-LABEL: func.func @roles
 // CHECK-SAME: {mpc.visibility = #mpc.visibility<owner>, onnx.name = "x"}
 // ALL-LABEL: func.func @roles
-// ALL-NOT: mpc.visibility<owner>
 func.func @roles(%x: tensor<2x2xf32> {onnx.name = "x"}) -> tensor<2x2xf32> {
   // CHECK: arith.constant {mpc.visibility = #mpc.visibility<public>}
   // ALL: arith.constant {mpc.visibility = #mpc.visibility<public>}
   %w = arith.constant {mpc.visibility = #mpc.visibility<owner>} dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32> loc("base.w")
   // CHECK: arith.constant {mpc.visibility = #mpc.visibility<owner>}
+  // ALL-NEXT: arith.constant {mpc.visibility = #mpc.visibility<public>}
   %a = arith.constant {mpc.visibility = #mpc.visibility<owner>} dense<[[0.1, 0.2], [0.3, 0.4]]> : tensor<2x2xf32> loc("lora.a")
   // CHECK: arith.constant {mpc.visibility = #mpc.visibility<public>}
+  // ALL-NEXT: arith.constant {mpc.visibility = #mpc.visibility<public>}
   %b = arith.constant {mpc.visibility = #mpc.visibility<owner>} dense<[0.5, -0.5]> : tensor<2xf32> loc("lora.b")
   // A public literal may be declared the owner's by name (an owner-only mask).
   // CHECK: arith.constant {mpc.visibility = #mpc.visibility<owner>}
+  // ALL-NEXT: arith.constant {mpc.visibility = #mpc.visibility<public>}
+  // ALL-NOT: mpc.visibility<owner>
+  // ALL: return
   %m = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<[1.0, 0.0]> : tensor<2xf32> loc("mask")
   %0 = tfm.linear %x, %w, %b : (tensor<2x2xf32>, tensor<2x2xf32>, tensor<2xf32>) -> tensor<2x2xf32>
   %1 = tfm.linear %0, %a : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>

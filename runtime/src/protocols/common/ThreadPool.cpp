@@ -31,7 +31,10 @@ struct ThreadPool::Impl {
       ensureWorkers(job.helpersWanted);
       jobs_.push_back(&job);
     }
-    workCv_.notify_all();
+    // Wake only the helpers this job wants (DCF runs one small job per tree
+    // level; waking the whole pool each time is wasted work).
+    for (int i = 0; i < job.helpersWanted; ++i)
+      workCv_.notify_one();
     work(job);
     std::unique_lock<std::mutex> lk(mu_);
     auto it = std::find(jobs_.begin(), jobs_.end(), &job);
