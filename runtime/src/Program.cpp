@@ -20,12 +20,17 @@ const char *visName(Vis v) {
 int64_t numel(const Shape &s) {
   int64_t n = 1;
   for (int64_t d : s) {
-    UMBRA_CHECK(d >= 0 && d <= (int64_t(1) << 40), "invalid dimension ", d);
-    UMBRA_CHECK(d == 0 || n <= (int64_t(1) << 40) / d,
-                "tensor too large: ", shapeStr(s));
+    UMBRA_CHECK(d >= 0 && d <= kMaxDim, "invalid dimension ", d);
+    UMBRA_CHECK(d == 0 || n <= kMaxElements / d, "tensor too large: ",
+                shapeStr(s));
     n *= d;
   }
   return n;
+}
+
+bool isPlainFileName(const std::string &name) {
+  return !name.empty() && name != "." && name != ".." && name.size() <= 255 &&
+         name.find_first_of(std::string("/\\\0", 3)) == std::string::npos;
 }
 std::string shapeStr(const Shape &s) {
   std::string r = "[";
@@ -150,7 +155,8 @@ void Program::verify() {
     si.name = s->name() ? s->name()->str() : "%" + std::to_string(idx);
     if (s->shape())
       si.shape.assign(s->shape()->begin(), s->shape()->end());
-    UMBRA_CHECK(si.shape.size() <= 8, "slot ", idx, ": rank > 8");
+    UMBRA_CHECK(si.shape.size() <= kMaxRank, "slot ", idx, ": rank ",
+                si.shape.size(), " > ", kMaxRank);
     si.numel = numel(si.shape);
     si.frac = s->frac_bits();
     UMBRA_CHECK(si.frac >= 0 && si.frac <= 62, "slot ", idx,

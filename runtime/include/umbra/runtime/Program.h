@@ -45,7 +45,20 @@ bool isPrivate(Vis v);
 
 
 using Shape = std::vector<int64_t>;
+/// The runtime's tensor limits, in one place: the loader checks every slot
+/// against them (numel) and the compiler refuses, at compile time, a model
+/// whose tensors exceed them.
+constexpr size_t kMaxRank = 8;
+constexpr int64_t kMaxDim = int64_t(1) << 40;
+constexpr int64_t kMaxElements = int64_t(1) << 40;
+/// The element count of `s`; throws if a dimension is negative or beyond
+/// kMaxDim, or the count beyond kMaxElements.
 int64_t numel(const Shape &s);
+/// Whether `name` can be used as a file name inside an output directory
+/// as it is: not empty, not "." or "..", at most 255 bytes, no '/', '\\'
+/// or NUL. Outputs are written as NAME.npy; the compiler refuses other
+/// names and the loader verifies again.
+bool isPlainFileName(const std::string &name);
 std::string shapeStr(const Shape &s);
 
 struct SlotInfo {
