@@ -15,6 +15,7 @@
 #include <onnx/defs/schema.h>
 #include <onnx/shape_inference/implementation.h>
 
+#include <algorithm>
 #include <map>
 
 using namespace mlir;
@@ -131,6 +132,9 @@ LogicalResult Importer::importNode(onnx::NodeProto &n) {
                failure();
       continue;
     }
+    if (std::string why = beyondRuntimeLimits(shapeOf(outs[k])); !why.empty())
+      return nodeError() << "output " << k << " ('" << name << "'): " << why,
+             failure();
     if (outs[k].cst && outs[k].cst->name.empty())
       outs[k].cst->name = name;
     if (opts.checkInferredShapes)
@@ -185,6 +189,66 @@ LogicalResult Importer::crossCheckShapes(onnx::ModelProto &model) {
       return failure();
     }
   }
+  return success();
+}
+
+/// Every tensor name is written once (by a graph input, an initializer or
+/// one node output; an ONNX graph that writes a name twice is invalid, and
+/// keeping either writer would be a silent guess), every graph output is
+/// listed once, and input and output names are plain file names (the
+/// runtime reads inputs by name and writes outputs as NAME.npy).
+LogicalResult Importer::checkNames(const onnx::GraphProto &g,
+                                   ArrayRef<std::string> inputNames) {
+  llvm::StringMap<std::string> writer;
+  for (const std::string &name : inputNames)
+    writer[name] = "graph input '" + name + "'";
+  for (const auto &t : g.initializer())
+    if (!writer.try_emplace(t.name(), "initializer '" + t.name() + "'")
+             .second) {
+      emitError(fileLoc) << "initializer '" << t.name()
+                         << "' is defined twice (by "
+                         << writer.lookup(t.name()) << " too)";
+      return failure();
+    }
+  for (const auto &n : g.node())
+    for (const std::string &name : n.output()) {
+      if (name.empty())
+        continue;
+      std::string label = n.name().empty() ? name : n.name();
+      auto [it, fresh] = writer.try_emplace(
+          name, "'" + n.op_type() + "' node '" + label + "'");
+      if (!fresh) {
+        emitError(fileLoc) << "'" << n.op_type() << "' node '" << label
+                           << "' writes '" << name << "', which "
+                           << it->second
+                           << " already defines; a tensor name must be "
+                              "written once";
+        return failure();
+      }
+    }
+  llvm::StringSet<> outputs;
+  for (const auto &o : g.output())
+    if (!outputs.insert(o.name()).second) {
+      emitError(fileLoc) << "graph output '" << o.name()
+                         << "' is listed twice; output names must be unique";
+      return failure();
+    }
+  auto badName = [&](const char *kind, const std::string &name) {
+    std::string why = notAFileName(name);
+    if (why.empty())
+      return false;
+    std::string shown = name.size() > 64 ? name.substr(0, 64) + "..." : name;
+    std::replace(shown.begin(), shown.end(), '\0', '?');
+    emitError(fileLoc) << "graph " << kind << " name '" << shown << "' "
+                       << why;
+    return true;
+  };
+  for (const std::string &name : inputNames)
+    if (badName("input", name))
+      return failure();
+  for (const auto &o : g.output())
+    if (badName("output", o.name()))
+      return failure();
   return success();
 }
 
@@ -298,9 +362,16 @@ OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
                          << "' has an invalid shape";
       return {};
     }
+    if (std::string why = beyondRuntimeLimits(shape); !why.empty()) {
+      emitError(fileLoc) << "graph input '" << vi.name() << "': " << why;
+      return {};
+    }
     argNames.push_back(vi.name());
     argTypes.push_back(RankedTensorType::get(shape, et));
   }
+
+  if (failed(checkNames(g, inputNames)))
+    return {};
 
   for (const auto &n : g.node())
     for (const auto &name : n.input())
@@ -327,6 +398,12 @@ OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
     if (!validDims(SmallVector<int64_t>(t.dims().begin(), t.dims().end()))) {
       emitError(fileLoc) << "initializer '" << t.name()
                          << "' has invalid dimensions";
+      return {};
+    }
+    if (std::string why = beyondRuntimeLimits(
+            SmallVector<int64_t>(t.dims().begin(), t.dims().end()));
+        !why.empty()) {
+      emitError(fileLoc) << "initializer '" << t.name() << "': " << why;
       return {};
     }
     if (!mlirElemType(ctx, t.data_type())) {

@@ -68,6 +68,14 @@ using ceval::numElements;
 /// Whether every dimension is non-negative and the element count fits
 /// comfortably in int64.
 bool validDims(llvm::ArrayRef<int64_t> dims);
+/// Why a tensor of `shape` could never be loaded by the runtime (rank,
+/// dimension or element count beyond umbra/runtime/Program.h's limits), or
+/// "" if it can: such a model is refused at compile time, not at load.
+std::string beyondRuntimeLimits(llvm::ArrayRef<int64_t> shape);
+/// Why `name` cannot be a graph input or output name (the runtime reads
+/// inputs by name and writes outputs as NAME.npy: it must be a plain file
+/// name, rt::isPlainFileName), or "".
+std::string notAFileName(llvm::StringRef name);
 /// Whether every element of `t` equals the first (on the stored bytes).
 bool isSplatTensor(const TP &t);
 /// A dense_resource key for an ONNX name.
@@ -221,6 +229,8 @@ private:
   mlir::LogicalResult crossCheckShapes(onnx::ModelProto &model);
 
   //===--- diagnostics ---------------------------------------------------===//
+  mlir::LogicalResult checkNames(const onnx::GraphProto &g,
+                                 llvm::ArrayRef<std::string> inputNames);
   mlir::InFlightDiagnostic nodeError() {
     return mlir::emitError(loc) << "'" << node->op_type() << "' node '"
                                 << nodeLabel << "' (opset " << opset << "): ";

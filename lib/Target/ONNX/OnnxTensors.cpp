@@ -12,6 +12,7 @@
 #include "Importer.h"
 
 #include "umbra/Dialect/Tfm/IR/TfmRoles.h"
+#include "umbra/runtime/Program.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/AsmState.h"
@@ -138,6 +139,37 @@ bool validDims(llvm::ArrayRef<int64_t> dims) {
     n *= d;
   }
   return true;
+}
+
+std::string beyondRuntimeLimits(llvm::ArrayRef<int64_t> shape) {
+  if (shape.size() > rt::kMaxRank)
+    return "rank " + std::to_string(shape.size()) +
+           " is beyond the runtime's limit of " + std::to_string(rt::kMaxRank);
+  int64_t n = 1;
+  for (auto [k, d] : llvm::enumerate(shape)) {
+    if (d > rt::kMaxDim)
+      return "dimension " + std::to_string(k) + " (" + std::to_string(d) +
+             ") is beyond the runtime's limit of " +
+             std::to_string(rt::kMaxDim);
+    if (d != 0 && n > rt::kMaxElements / d)
+      return shapeStr(shape) + " has more elements than the runtime's limit "
+                               "of " +
+             std::to_string(rt::kMaxElements);
+    n *= d;
+  }
+  return "";
+}
+
+std::string notAFileName(llvm::StringRef name) {
+  if (rt::isPlainFileName(name.str()))
+    return "";
+  if (name.empty())
+    return "is empty";
+  if (name.size() > 255)
+    return "is " + std::to_string(name.size()) +
+           " bytes long (at most 255: it becomes a file name)";
+  return "is not a plain file name (no '/', '\\', NUL, '.' or '..': "
+         "outputs are written as NAME.npy)";
 }
 
 bool isSplatTensor(const TP &t) {
