@@ -32,9 +32,11 @@ std::string PipelineOptions::verify() const {
 void umbra::buildUmbraPipeline(OpPassManager &pm,
                                const PipelineOptions &options) {
   // Import phase (after the importer): semantic ops, then the declared roles.
-  // Equal constants are not merged on tfm: their roles may differ (an
-  // owner's weight equal to a public literal must stay the owner's). After
-  // the lowering, an encode's type carries the role, so merging is safe.
+  // The canonicalizer never merges equal constants (its constant CSE keys on
+  // value and type only, not on mpc.visibility or mpc.sources): an owner's
+  // weight equal to a public literal must stay the owner's, and a public
+  // constant must keep its own provenance. CSE merges only constants whose
+  // attributes, role and provenance included, are all equal.
   GreedyRewriteConfig keepConstants;
   keepConstants.enableConstantCSE(false);
   pm.addPass(tfm::createTfmFuse());
@@ -46,7 +48,7 @@ void umbra::buildUmbraPipeline(OpPassManager &pm,
   // Approximation and lowering: one pass today.
   pm.addPass(createConvertTfmToMpc(options.convertTfmToMpc()));
   // Optimisation.
-  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCanonicalizerPass(keepConstants));
   pm.addPass(createCSEPass());
 }
 

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "umbra/Analysis/VisibilityAnalysis.h"
 #include "umbra/Dialect/Mpc/IR/MpcAttributes.h"
+#include "umbra/Dialect/Mpc/IR/Provenance.h"
 #include "umbra/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -100,15 +101,22 @@ struct MpcAssignRoles : umbra::impl::MpcAssignRolesBase<MpcAssignRoles> {
     }
     llvm::StringMap<bool> used;
     MLIRContext *ctx = &getContext();
-    auto set = [&](Operation *op, Visibility v) {
-      op->setAttr(kVisibilityAttrName, VisibilityAttr::get(ctx, v));
+    // A declared role replaces the constant's provenance: the user's
+    // declaration about this tensor is now its only source (an owner role,
+    // or a public one that the leakage report lists with how it was made).
+    auto set = [&](arith::ConstantOp cst, Visibility v, StringRef how) {
+      cst->setAttr(kVisibilityAttrName, VisibilityAttr::get(ctx, v));
+      std::string name = weightName(cst);
+      setSource(cst, name.empty() ? "%anonymous" : StringRef(name),
+                v == Visibility::owner ? StringRef(kOwnerOrigin) : how);
     };
 
     int64_t matched = 0;
     module.walk([&](arith::ConstantOp cst) {
       bool byPattern = !publicWeightNames.empty() && re.match(weightName(cst));
       if (isWeight(cst) && (publicWeights || byPattern)) {
-        set(cst, Visibility::public_);
+        set(cst, Visibility::public_,
+            byPattern ? "--public-weight-names" : "--public-weights");
         ++numPublicWeights;
         matched += byPattern;
       }
@@ -135,7 +143,7 @@ struct MpcAssignRoles : umbra::impl::MpcAssignRolesBase<MpcAssignRoles> {
             << "public or the model owner's (a client value is a graph input)";
         return WalkResult::interrupt();
       }
-      set(cst, it->second);
+      set(cst, it->second, "--role");
       ++numRoles;
       return WalkResult::advance();
     });

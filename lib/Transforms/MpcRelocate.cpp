@@ -42,37 +42,19 @@ struct MpcRelocate : umbra::impl::MpcRelocateBase<MpcRelocate> {
   }
 
   /// Folds, in program order, every foldable op on public constants (a
-  /// folded result can make its users foldable).
+  /// folded result can make its users foldable), with the tfm dialect's
+  /// one folding helper: the result is public and carries the union of its
+  /// operands' provenance.
   void fold(ModuleOp module) {
-    DataFlowSolver solver;
-    if (failed(runVisibilityAnalysis(module, solver)))
-      return;
     SmallVector<Operation *> folded;
     module.walk([&](Operation *op) {
       if (op->getNumResults() != 1 || !isa<tfm::TfmDialect>(op->getDialect()))
         return;
-      auto ty = dyn_cast<RankedTensorType>(op->getResult(0).getType());
-      if (!ty ||
-          getVisibility(solver, op->getResult(0)) != Visibility::public_)
-        return;
-      // The one constant evaluator (the tfm ops' fold hooks use it too).
-      SmallVector<Attribute> operands;
-      for (Value v : op->getOperands()) {
-        auto def = v.getDefiningOp<arith::ConstantOp>();
-        if (!def)
-          return;
-        operands.push_back(def.getValue());
-      }
-      auto value =
-          dyn_cast_or_null<TypedAttr>(tfm::evaluateTfmOp(op, operands));
-      if (!value)
-        return;
       OpBuilder b(op);
-      auto cst = arith::ConstantOp::create(b, op->getLoc(), ty, value);
-      // Folded values are public whatever they look like.
-      cst->setAttr(kVisibilityAttrName,
-                   VisibilityAttr::get(&getContext(), Visibility::public_));
-      op->getResult(0).replaceAllUsesWith(cst);
+      FailureOr<arith::ConstantOp> cst = tfm::foldToPublicConstant(b, op);
+      if (failed(cst))
+        return;
+      op->getResult(0).replaceAllUsesWith(cst->getResult());
       folded.push_back(op);
       ++numFolded;
     });

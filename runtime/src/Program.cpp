@@ -170,6 +170,14 @@ void Program::verify() {
       UMBRA_CHECK(si.vis == Vis::Public || si.vis == Vis::Owner, "slot ", idx,
                   ": only public or owner slots can carry weights");
       const BlobEntry &w = weights[si.weight];
+      // The compiler refuses this too; a hand-made or altered artifact that
+      // would publish an owner-derived value is refused here, before any
+      // role sees a byte of it.
+      UMBRA_CHECK(si.vis != Vis::Public || w.origin != Origin::Owner, "slot ",
+                  idx, " ('", si.name, "'): public constant whose weight ",
+                  si.weight, " has origin owner",
+                  w.source.empty() ? "" : " (from '" + w.source + "')",
+                  "; an owner-derived value is never public");
       UMBRA_CHECK(w.present || si.vis == Vis::Owner, "slot ", idx, ": weight ",
                   si.weight, " out of bounds (file truncated?)");
       uint64_t es = w.dtype == DType::F32 ? 4 : 8;
@@ -474,13 +482,19 @@ std::vector<uint8_t> ProgramBuilder::finish() const {
         fbb, i.op(), i.attrs.Pack(fbb), fbb.CreateVector(i.in),
         fbb.CreateVector(i.out), fbb.CreateString(i.name)));
   std::vector<bool> ownerBlob(blobs_.size(), false);
+  std::vector<std::string> blobName(blobs_.size());
   for (const SlotInfo &s : slots_)
-    if (s.weight >= 0 && s.vis == Vis::Owner)
-      ownerBlob[s.weight] = true;
+    if (s.weight >= 0) {
+      ownerBlob[s.weight] = s.vis == Vis::Owner;
+      blobName[s.weight] = s.name;
+    }
+  // A public constant of the builder is the builder's own declaration.
   ArtifactWriter writer;
   for (size_t i = 0; i < blobs_.size(); ++i)
     writer.addBlob(blobs_[i].data(), blobs_[i].size(), blobTypes_[i],
-                   ownerBlob[i]);
+                   ownerBlob[i],
+                   ownerBlob[i] ? Origin::Owner : Origin::MarkedPublic,
+                   blobName[i] + " (ProgramBuilder)");
   auto weights = writer.weightTables(fbb);
   auto prog = fb::CreateProgram(fbb, kIsaVersion, frac_,
                                 fbb.CreateVector(slots),

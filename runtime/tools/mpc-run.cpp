@@ -430,6 +430,8 @@ nlohmann::ordered_json dumpJson(const Program &prog) {
               {"offset", b.offset},
               {"size", b.size},
               {"sha256", hexString(b.sha256)},
+              {"origin", originName(b.origin)},
+              {"source", b.source},
               {"present", b.present}};
     if (b.present && s >= 0)
       e["values"] = prog.weightReal(s, kShownValues);
@@ -503,7 +505,10 @@ void dumpText(const nlohmann::ordered_json &j, std::FILE *f) {
                        w["dtype"].get<std::string>() + " offset " +
                        w["offset"].dump() + " size " + w["size"].dump() +
                        " sha256 " +
-                       w["sha256"].get<std::string>().substr(0, 16);
+                       w["sha256"].get<std::string>().substr(0, 16) +
+                       " origin " + w["origin"].get<std::string>();
+    if (!w["source"].get<std::string>().empty())
+      line += " from '" + w["source"].get<std::string>() + "'";
     if (!w["present"].get<bool>()) {
       line += " absent (stripped)";
     } else if (w.contains("values")) {

@@ -30,7 +30,7 @@ static LogicalResult lowerDiv(Lowering &l, tfm::DivOp div) {
       DenseElementsAttr::get(
           RankedTensorType::get(ty.getShape(), l.fx.builder().getF32Type()),
           ArrayRef<float>(inv)),
-      l.opts.frac, l.visibilityOf(div.getRhs()));
+      l.opts.frac, l.visibilityOf(div.getRhs()), div.getRhs());
   return l.unary(div, [&](Value x) { return l.fx.mul(x, r); });
 }
 
@@ -61,7 +61,7 @@ static LogicalResult lowerWhere(Lowering &l, tfm::WhereOp op) {
           RankedTensorType::get(condTy.getShape(),
                                 l.fx.builder().getF32Type()),
           ArrayRef<float>(m)),
-      0);
+      0, Visibility::public_, op.getCondition());
   FailureOr<Value> a = l.get(op.getOnTrue()), c = l.get(op.getOnFalse());
   if (failed(a) || failed(c))
     return failure();

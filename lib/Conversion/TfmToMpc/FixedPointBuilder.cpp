@@ -2,6 +2,7 @@
 #include "FixedPointBuilder.h"
 
 #include "umbra/Dialect/Mpc/IR/MpcAttributes.h"
+#include "umbra/Dialect/Mpc/IR/Provenance.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 
@@ -37,14 +38,23 @@ Value FixedPointBuilder::encode(Value floatTensor, Visibility vis) {
 }
 
 Value FixedPointBuilder::constant(DenseElementsAttr value, unsigned frac,
-                                  Visibility vis) {
-  Value &v = constants[{value, frac | static_cast<unsigned>(vis) << 16}];
+                                  Visibility vis, ValueRange from) {
+  SmallVector<DictionaryAttr> all;
+  for (Value f : from)
+    all.push_back(getSources(f));
+  DictionaryAttr sources =
+      from.empty() ? toSources(b.getContext(),
+                               {{kCompilerSource.str(), kLiteralOrigin.str()}})
+                   : unionSources(b.getContext(), all);
+  Value &v = constants[{value, sources,
+                        frac | static_cast<unsigned>(vis) << 16}];
   if (!v) {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(b.getInsertionBlock());
     auto cst = arith::ConstantOp::create(b, loc, value);
     // Declared, like every constant: the lowering never leaves a guess.
     cst->setAttr(kVisibilityAttrName, VisibilityAttr::get(b.getContext(), vis));
+    setSources(cst, sources);
     v = EncodeOp::create(
         b, loc, tensorType(value.getType().getShape(), vis, frac), cst);
   }

@@ -50,12 +50,16 @@ public:
   /// A float tensor (argument or constant) encoded by its holder `vis` at
   /// the working precision, right after its definition.
   mlir::Value encode(mlir::Value floatTensor, Visibility vis);
-  /// A constant created by the lowering (from literals or folded constants),
-  /// held by `vis` (public unless derived from a private constant) with
-  /// `frac` fractional bits; built once per value, holder and precision.
+  /// A constant created by the lowering, held by `vis` with `frac`
+  /// fractional bits: computed from the constants `from` (a reciprocal of a
+  /// divisor, a mask from a condition: it carries the union of their
+  /// provenance, and stays without one if they have none), or, with `from`
+  /// empty, a literal of the compiler (public by rule). Built once per
+  /// value, holder, precision and provenance.
   mlir::Value constant(mlir::DenseElementsAttr value, unsigned frac,
-                       Visibility vis = Visibility::public_);
-  /// A public scalar at `frac` (default: the working precision).
+                       Visibility vis = Visibility::public_,
+                       mlir::ValueRange from = {});
+  /// A public literal scalar at `frac` (default: the working precision).
   mlir::Value scalar(double c, unsigned frac = ~0u);
 
   /// `v` made fit to be combined into a value of visibility `target`:
@@ -87,7 +91,9 @@ private:
   mlir::OpBuilder &b;
   unsigned frac;
   llvm::DenseMap<mlir::Value, mlir::Value> sharedOf;
-  llvm::DenseMap<std::pair<mlir::Attribute, unsigned>, mlir::Value> constants;
+  llvm::DenseMap<std::tuple<mlir::Attribute, mlir::Attribute, unsigned>,
+                 mlir::Value>
+      constants;
 };
 
 } // namespace umbra::mpc

@@ -118,9 +118,24 @@ LogicalResult Importer::importNode(onnx::NodeProto &n) {
              failure();
     ins.push_back(it->second);
   }
+  currentIns = ins;
   SmallVector<Entry> outs(n.output_size());
   if (failed(dispatch(ins, outs)))
     return failure();
+  // Provenance of the constants this node computed, in one place for every
+  // handler: the union of its constant inputs' (an owner input makes an
+  // owner source), a shape's own (it depends on no values), or, with no
+  // constant input, the node's own literal.
+  bool shapeOnly = n.op_type() == "Shape" || n.op_type() == "Size";
+  mpc::SourceMap derived = shapeOnly ? mpc::SourceMap() : sourcesOf(ins);
+  for (int k = 0; k < n.output_size(); ++k) {
+    if (!outs[k].cst || !outs[k].cst->sources.empty() || n.output(k).empty())
+      continue;
+    outs[k].cst->sources = derived;
+    if (derived.empty())
+      outs[k].cst->sources = {
+          {n.output(k), ruleOrigin(outs[k].cst->dtype).str()}};
+  }
   for (int k = 0; k < n.output_size(); ++k) {
     const std::string &name = n.output(k);
     if (name.empty())
@@ -414,8 +429,12 @@ OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
     }
     // Float initializers are the model owner's weights; integer and bool
     // ones are shapes, indices and masks (the public architecture).
-    values[t.name()].cst = constFromProto(
+    ConstPtr c = constFromProto(
         t, isFloatDT(t.data_type()) ? Role::Owner : Role::Public);
+    c->sources = {{t.name(), isFloatDT(t.data_type())
+                                 ? mpc::kOwnerOrigin.str()
+                                 : ruleOrigin(t.data_type()).str()}};
+    values[t.name()].cst = c;
   }
 
   for (auto &n : *g.mutable_node())
@@ -427,6 +446,7 @@ OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
     return {};
 
   loc = fileLoc;
+  currentIns.clear();
   SmallVector<Value> results;
   SmallVector<Type> resultTypes;
   for (const auto &o : g.output()) {

@@ -25,6 +25,7 @@
 #include "umbra/Support/ConstantEval.h"
 #include "umbra/Target/ONNX/ImportONNX.h"
 
+#include "umbra/Dialect/Mpc/IR/Provenance.h"
 #include "umbra/Dialect/Tfm/IR/TfmOps.h"
 
 #include "mlir/IR/Builders.h"
@@ -78,6 +79,9 @@ std::string beyondRuntimeLimits(llvm::ArrayRef<int64_t> shape);
 std::string notAFileName(llvm::StringRef name);
 /// Whether every element of `t` equals the first (on the stored bytes).
 bool isSplatTensor(const TP &t);
+/// The origin (Provenance.h) of a tensor of `dtype` that is public by rule:
+/// "literal" (float), "bool" or "integer".
+llvm::StringRef ruleOrigin(int32_t dtype);
 /// A dense_resource key for an ONNX name.
 std::string sanitizeKey(StringRef name);
 
@@ -98,6 +102,13 @@ struct ConstTensor {
   bool released = false;
   llvm::ArrayRef<char> releasedBytes;
   Role role = Role::Public;
+  /// Provenance (umbra/Dialect/Mpc/IR/Provenance.h): the initializers,
+  /// Constant nodes and literals this was computed from, with their
+  /// declared origins. Set for initializers and literals where they are
+  /// made, and for every node output by importNode (the union of the node's
+  /// constant inputs); a constant still without one when materialised gets
+  /// the union of the current node's inputs.
+  mpc::SourceMap sources;
   /// The initializer's name (the resource key and location), else the name
   /// of the output that computed it.
   std::string name;
@@ -212,6 +223,8 @@ private:
   std::string nodeLabel;
   llvm::StringMap<Entry> values;
   llvm::StringMap<unsigned> useCount;
+  /// The inputs of the node being imported (for provenance).
+  SmallVector<Entry> currentIns;
   llvm::StringSet<> graphOutputs;
   /// Shapes computed for node outputs, checked against ONNX shape inference
   /// once the graph has been imported.
@@ -323,6 +336,11 @@ private:
   mlir::FailureOr<int64_t> normAxis(int64_t axis, int64_t rank);
   mlir::LogicalResult checkFoldSize(int64_t n);
   ConstPtr scalarConst(int32_t dtype, double v);
+  /// `c`, made by this node from nothing but the graph's structure
+  /// (attributes, shapes), marked as a literal of the node: public by rule.
+  ConstPtr literal(ConstPtr c);
+  /// The union of the provenance of the constants among `ins`.
+  static mpc::SourceMap sourcesOf(Ins ins);
 
   //===--- emission helpers (ShapeOps.cpp) ---------------------------------===//
   mlir::Value emitReshape(mlir::Value v, llvm::ArrayRef<int64_t> shape);

@@ -41,8 +41,8 @@ LogicalResult Importer::triluOp(Ins in, Outs out) {
     return failure();
   ceval::Tensor ones;
   ones.data = std::vector<int64_t>{1};
-  ConstPtr mask = makeConst(
-      TP::BOOL, ceval::trilu(ceval::fill(ones, {rows, cols}), k, upper));
+  ConstPtr mask = literal(makeConst(
+      TP::BOOL, ceval::trilu(ceval::fill(ones, {rows, cols}), k, upper)));
   ConstPtr zero = scalarConst(dtypeOf(x), 0);
   Value m = materialize(*mask), z = materialize(*zero), v = valueOf(x);
   if (!m || !z || !v)

@@ -282,7 +282,31 @@ ConstPtr Importer::scalarConst(int32_t dtype, double v) {
     std::get<0>(t.data)[0] = v;
   else
     std::get<1>(t.data)[0] = static_cast<int64_t>(v);
-  return makeConst(dtype, std::move(t));
+  return literal(makeConst(dtype, std::move(t)));
+}
+
+StringRef ruleOrigin(int32_t dtype) {
+  return isFloatDT(dtype)  ? mpc::kLiteralOrigin
+         : isBoolDT(dtype) ? mpc::kBoolOrigin
+                           : mpc::kIntegerOrigin;
+}
+
+ConstPtr Importer::literal(ConstPtr c) {
+  c->sources = {{c->name.empty() ? nodeLabel : c->name,
+                 ruleOrigin(c->dtype).str()}};
+  return c;
+}
+
+mpc::SourceMap Importer::sourcesOf(Ins ins) {
+  mpc::SourceMap m;
+  for (const Entry &e : ins)
+    if (e && e.cst)
+      for (const auto &[name, origin] : e.cst->sources) {
+        auto [it, fresh] = m.try_emplace(name, origin);
+        if (!fresh && origin == mpc::kOwnerOrigin)
+          it->second = origin;
+      }
+  return m;
 }
 
 ConstPtr Importer::constFromProto(TP &t, Role role) {
@@ -478,6 +502,15 @@ Value Importer::materialize(ConstTensor &c) {
   auto cst = arith::ConstantOp::create(b, cloc, ty, attr);
   tfm::setRole(cst, c.isOwner() ? mpc::Visibility::owner
                                 : mpc::Visibility::public_);
+  // A constant a handler made without saying where from: computed from the
+  // current node's constant inputs, if it has any (never a guess that it
+  // is a literal), else from the graph's structure alone.
+  if (c.sources.empty())
+    c.sources = sourcesOf(currentIns);
+  if (c.sources.empty())
+    c.sources = {{c.name.empty() ? nodeLabel : c.name,
+                  ruleOrigin(c.dtype).str()}};
+  mpc::setSources(cst, mpc::toSources(ctx, c.sources));
   c.materialized = cst;
   return c.materialized;
 }

@@ -46,7 +46,7 @@ Value Importer::emitConstIndices(llvm::ArrayRef<int64_t> idx) {
   ceval::Tensor t;
   t.shape = {static_cast<int64_t>(idx.size())};
   t.data = std::vector<int64_t>(idx.begin(), idx.end());
-  return materialize(*makeConst(TP::INT64, std::move(t)));
+  return materialize(*literal(makeConst(TP::INT64, std::move(t))));
 }
 
 //===----------------------------------------------------------------------===//

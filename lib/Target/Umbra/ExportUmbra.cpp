@@ -27,6 +27,7 @@
 
 #include "umbra/Dialect/Mpc/IR/MpcDialect.h"
 #include "umbra/Dialect/Mpc/IR/MpcOps.h"
+#include "umbra/Dialect/Mpc/IR/Provenance.h"
 #include "umbra/Dialect/Tfm/IR/TfmDialect.h"
 #include "umbra/Support/ConstantValues.h"
 #include "umbra/runtime/Artifact.h"
@@ -128,6 +129,46 @@ std::string shapeString(ArrayRef<int64_t> shape) {
   for (size_t i = 0; i < shape.size(); ++i)
     s += (i ? "x" : "") + std::to_string(shape[i]);
   return shape.empty() ? "scalar" : s;
+}
+
+struct BlobOrigin {
+  rt::Origin origin;
+  std::string source;
+};
+
+/// The artifact origin of the blob of `cst`, encoded by `op` as `vis`: a
+/// public blob needs a provenance that names no owner source, and the
+/// constant's declared role must agree with its encoding; an error names
+/// the constant and the source.
+FailureOr<BlobOrigin> blobOrigin(EncodeOp op, arith::ConstantOp cst,
+                                 Visibility vis) {
+  DictionaryAttr sources = getSources(cst.getOperation());
+  std::string names, marked;
+  if (sources)
+    for (NamedAttribute e : sources) {
+      auto how = dyn_cast<StringAttr>(e.getValue());
+      std::string entry = e.getName().str();
+      if (how && isMarkedPublic(how.getValue()))
+        marked += (marked.empty() ? "" : ", ") + entry + " (" + how.str() + ")";
+      names += (names.empty() ? "" : ", ") + entry;
+    }
+  if (vis == Visibility::owner)
+    return BlobOrigin{rt::Origin::Owner, names};
+  std::string name = locName(cst.getLoc());
+  auto role = cst->getAttrOfType<VisibilityAttr>(kVisibilityAttrName);
+  if (!role || role.getValue() != Visibility::public_)
+    return op.emitOpError("encodes the constant '")
+           << name << "' as public, but the constant is declared "
+           << (role ? stringifyVisibility(role.getValue()) : "with no role")
+           << "; the artifact would publish it";
+  if (std::string why = checkPublicProvenance(cst); !why.empty())
+    return op.emitOpError("would write the public constant '")
+           << name << "' (" << shapeString(cast<ShapedType>(cst.getType()).getShape())
+           << ") as a public blob, but it " << why
+           << "; refusing to publish it";
+  if (!marked.empty())
+    return BlobOrigin{rt::Origin::MarkedPublic, marked};
+  return BlobOrigin{rt::Origin::PublicByRule, names};
 }
 
 class Exporter {
@@ -335,6 +376,11 @@ LogicalResult Exporter::exportConstant(EncodeOp op, arith::ConstantOp cst) {
            << "; constants are public or the model owner's weights";
   auto ty = cast<RankedTensorType>(cst.getType());
   bool owner = vis == Visibility::owner;
+  // Fail-closed provenance: a public blob reaches every role, so its value
+  // must be shown to come from no owner weight (Provenance.h).
+  FailureOr<BlobOrigin> origin = blobOrigin(op, cst, vis);
+  if (failed(origin))
+    return failure();
   // Bytes borrowed from a resource blob (alive as long as the module), or
   // owned.
   ArrayRef<char> borrowed;
@@ -380,8 +426,10 @@ LogicalResult Exporter::exportConstant(EncodeOp op, arith::ConstantOp cst) {
   if (failed(runtimeCall(op, [&] {
         slots[s].weight = static_cast<int>(
             borrowed.data()
-                ? blobs.addBlob(borrowed.data(), borrowed.size(), dtype, owner)
-                : blobs.addBlob(std::move(owned), dtype, owner));
+                ? blobs.addBlob(borrowed.data(), borrowed.size(), dtype, owner,
+                                origin->origin, origin->source)
+                : blobs.addBlob(std::move(owned), dtype, owner, origin->origin,
+                                origin->source));
       })))
     return failure();
   slotOfValue[op.getResult()] = s;

@@ -80,6 +80,11 @@ const char *dtypeName(DType d) {
   return size_t(d) < 3 ? names[size_t(d)] : "?";
 }
 
+const char *originName(Origin o) {
+  static const char *names[] = {"owner", "public by rule", "marked public"};
+  return size_t(o) < 3 ? names[size_t(o)] : "?";
+}
+
 size_t dtypeSize(DType d) { return d == DType::F32 ? 4 : 8; }
 
 Sha256 sha256(const void *data, size_t size) {
@@ -195,6 +200,11 @@ void Artifact::verify() {
       UMBRA_CHECK(w->sha256() && w->sha256()->size() == 32, "weight ", i,
                   ": missing SHA-256");
       std::memcpy(b.sha256.data(), w->sha256()->data(), 32);
+      b.origin = Origin(w->origin());
+      UMBRA_CHECK(uint8_t(b.origin) <= 2, "weight ", i, ": bad origin ",
+                  int(w->origin()));
+      if (w->source())
+        b.source = w->source()->str();
       blobs_.push_back(b);
     }
   // A blob is the owner's when an Owner slot refers to it; Program checks
@@ -244,7 +254,8 @@ std::vector<uint8_t> Artifact::withoutOwnerBlobs() const {
   ArtifactWriter w;
   for (size_t i = 0; i < blobs_.size(); ++i) {
     const BlobEntry &b = blobs_[i];
-    w.addBlob(b.present ? blobData(i) : nullptr, b.size, b.dtype, b.owner);
+    w.addBlob(b.present ? blobData(i) : nullptr, b.size, b.dtype, b.owner,
+              b.origin, b.source);
   }
   return w.bytes(program(), programSize(), /*ownerBlobs=*/false);
 }
@@ -261,7 +272,7 @@ void Artifact::writeWithoutOwnerBlobs(const std::string &path) const {
 //===----------------------------------------------------------------------===//
 
 size_t ArtifactWriter::addBlob(const void *data, size_t size, DType dtype,
-                               bool owner) {
+                               bool owner, Origin origin, std::string source) {
   UMBRA_CHECK(size < kMaxBlobBytes, "weight blob of ", size,
               " bytes is too large");
   Blob b;
@@ -269,15 +280,18 @@ size_t ArtifactWriter::addBlob(const void *data, size_t size, DType dtype,
   b.entry.size = size;
   b.entry.dtype = dtype;
   b.entry.owner = owner;
+  b.entry.origin = origin;
+  b.entry.source = std::move(source);
   blobs_.push_back(b);
   hashed_ = false;
   return blobs_.size() - 1;
 }
 
 size_t ArtifactWriter::addBlob(std::vector<uint8_t> bytes, DType dtype,
-                               bool owner) {
+                               bool owner, Origin origin, std::string source) {
   owned_.push_back(std::make_unique<std::vector<uint8_t>>(std::move(bytes)));
-  return addBlob(owned_.back()->data(), owned_.back()->size(), dtype, owner);
+  return addBlob(owned_.back()->data(), owned_.back()->size(), dtype, owner,
+                 origin, std::move(source));
 }
 
 const std::vector<BlobEntry> &ArtifactWriter::layout() {
@@ -300,8 +314,10 @@ flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::Weight>>>
 ArtifactWriter::weightTables(flatbuffers::FlatBufferBuilder &fbb) {
   std::vector<flatbuffers::Offset<fb::Weight>> w;
   for (const BlobEntry &b : layout())
-    w.push_back(fb::CreateWeight(fbb, b.offset, b.size, fb::DType(b.dtype),
-                                 fbb.CreateVector(b.sha256.data(), 32)));
+    w.push_back(fb::CreateWeight(
+        fbb, b.offset, b.size, fb::DType(b.dtype),
+        fbb.CreateVector(b.sha256.data(), 32), fb::Origin(b.origin),
+        b.source.empty() ? 0 : fbb.CreateString(b.source)));
   return fbb.CreateVector(w);
 }
 

@@ -18,8 +18,8 @@
 // SAME: weights: 2 blobs (1 the owner's) in 128 bytes{{$}}
 // SAME: program: {{[0-9]+}} bytes, sha256 [[HASH]]
 // SAME: weights: 2 blobs (1 the owner's) in 64 bytes, owner weights stripped
-// SAME-NEXT: weight 0: slot 1 owner F32 offset 64 size 48 sha256 {{[0-9a-f]+}} absent (stripped)
-// SAME-NEXT: weight 1: slot 2 public F32 offset 0 size 12 sha256 {{[0-9a-f]+}} [0.5 -1 2]
+// SAME-NEXT: weight 0: slot 1 owner F32 offset 64 size 48 sha256 {{[0-9a-f]+}} origin owner absent (stripped)
+// SAME-NEXT: weight 1: slot 2 public F32 offset 0 size 12 sha256 {{[0-9a-f]+}} origin public by rule from 'b' [0.5 -1 2]
 // The stripped copy still runs the float reference only where no owner
 // weight is needed: here the owner's weight is, so it is refused.
 // RUN: not mpc-run %t.stripped.umbra --reference -i x=%t.x.npy -o %t.sref 2>&1 | FileCheck %s --check-prefix=NOREF
@@ -28,7 +28,7 @@
 // A linear layer with the owner's weight and a public bias, ReLU, revealed
 // to the client. mpc-run --dump loads the artifact (header, hashes and every
 // instruction are verified) before it prints anything.
-// CHECK: artifact: format 1, isa 3, 16 fractional bits
+// CHECK: artifact: format 1, isa 4, 16 fractional bits
 // CHECK-NEXT: program: {{[0-9]+}} bytes, sha256 {{[0-9a-f]+}}
 // CHECK-NEXT: slots: 10
 // CHECK-NEXT: slot 0: x [2x4] frac 16 client
@@ -47,15 +47,15 @@
 // CHECK-NEXT: reveal at instr 6: [8] -> [9] [2x3] frac 16 to client reason="model output"
 // The public bias blob comes first, the owner's weight last.
 // CHECK-NEXT: weights: 2 blobs (1 the owner's) in 128 bytes
-// CHECK-NEXT: weight 0: slot 1 owner F32 offset 64 size 48 sha256 {{[0-9a-f]+}} [1 2 3 4 5 6 7 8 ...]
-// CHECK-NEXT: weight 1: slot 2 public F32 offset 0 size 12 sha256 {{[0-9a-f]+}} [0.5 -1 2]
+// CHECK-NEXT: weight 0: slot 1 owner F32 offset 64 size 48 sha256 {{[0-9a-f]+}} origin owner [1 2 3 4 5 6 7 8 ...]
+// CHECK-NEXT: weight 1: slot 2 public F32 offset 0 size 12 sha256 {{[0-9a-f]+}} origin public by rule from 'b' [0.5 -1 2]
 // CHECK-NEXT: inputs: [0]
 // CHECK-NEXT: outputs: [9]
 // NUM: max error
 
 func.func @main(%x: tensor<2x4xf32> {onnx.name = "x"}) -> (!mpc.tensor<2x3, client, frac = 16> {onnx.name = "y"}) {
   %w = arith.constant dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0], [1.0, 0.5, 0.25]]> : tensor<4x3xf32>
-  %b = arith.constant dense<[0.5, -1.0, 2.0]> : tensor<3xf32>
+  %b = arith.constant {mpc.visibility = #mpc.visibility<public>, mpc.sources = {b = "literal"}} dense<[0.5, -1.0, 2.0]> : tensor<3xf32>
   %xe = mpc.encode %x : tensor<2x4xf32> -> !mpc.tensor<2x4, client, frac = 16>
   %we = mpc.encode %w : tensor<4x3xf32> -> !mpc.tensor<4x3, owner, frac = 16>
   %be = mpc.encode %b : tensor<3xf32> -> !mpc.tensor<3, public, frac = 16>

@@ -31,7 +31,7 @@ func.func @main() -> !mpc.tensor<4, owner, frac = 16> {
 
 // Interactive gates on public values have no runtime form.
 func.func @main() -> !mpc.tensor<4, public, frac = 16> {
-  %c = arith.constant dense<[1.0, 2.0, 3.0, 4.0]> : tensor<4xf32>
+  %c = arith.constant {mpc.visibility = #mpc.visibility<public>, mpc.sources = {c = "literal"}} dense<[1.0, 2.0, 3.0, 4.0]> : tensor<4xf32>
   %0 = mpc.encode %c : tensor<4xf32> -> !mpc.tensor<4, public, frac = 16>
   // expected-error @+1 {{'mpc.poly' op cannot be a runtime instruction: poly: operands are public}}
   %1 = mpc.poly %0 {coefficients = array<f64: 0.5, 0.25>} : !mpc.tensor<4, public, frac = 16>

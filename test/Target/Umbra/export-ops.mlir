@@ -70,7 +70,7 @@ func.func @main(%ids: tensor<1x3xi64> {onnx.name = "ids"}, %x: tensor<2x3xf32> {
   %pt = mpc.trunc %p {bits = 16 : i64} : !mpc.tensor<1x3x4, shared, frac = 32> -> !mpc.tensor<1x3x4, shared, frac = 16>
   // the client's own plaintext: x * x + 1, then rsqrt, poly
   %xe = mpc.encode %x : tensor<2x3xf32> -> !mpc.tensor<2x3, client, frac = 16>
-  %one = arith.constant dense<1.0> : tensor<f32>
+  %one = arith.constant {mpc.visibility = #mpc.visibility<public>, mpc.sources = {one = "literal"}} dense<1.0> : tensor<f32>
   %onee = mpc.encode %one : tensor<f32> -> !mpc.tensor<public, frac = 16>
   %sq = mpc.mul %xe, %xe : (!mpc.tensor<2x3, client, frac = 16>, !mpc.tensor<2x3, client, frac = 16>) -> !mpc.tensor<2x3, client, frac = 32>
   %sqt = mpc.trunc %sq {bits = 16 : i64} : !mpc.tensor<2x3, client, frac = 32> -> !mpc.tensor<2x3, client, frac = 16>
@@ -79,12 +79,12 @@ func.func @main(%ids: tensor<1x3xi64> {onnx.name = "ids"}, %x: tensor<2x3xf32> {
   %pl = mpc.poly %rs {coefficients = array<f64: 0.5, 0.25, 0.125>} : !mpc.tensor<2x3, client, frac = 16>
   // select between the client's value and a public constant
   %c = mpc.drelu %pl : !mpc.tensor<2x3, client, frac = 16> -> !mpc.tensor<2x3, client, frac = 0>
-  %half = arith.constant dense<0.5> : tensor<2x3xf32>
+  %half = arith.constant {mpc.visibility = #mpc.visibility<public>, mpc.sources = {half = "literal"}} dense<0.5> : tensor<2x3xf32>
   %halfe = mpc.encode %half : tensor<2x3xf32> -> !mpc.tensor<2x3, public, frac = 16>
   %sel = mpc.select %c, %pl, %halfe : (!mpc.tensor<2x3, client, frac = 0>, !mpc.tensor<2x3, client, frac = 16>, !mpc.tensor<2x3, public, frac = 16>) -> !mpc.tensor<2x3, client, frac = 16>
   // select between a shared value and a public constant
   %cs = mpc.drelu %pt : !mpc.tensor<1x3x4, shared, frac = 16> -> !mpc.tensor<1x3x4, shared, frac = 0>
-  %quarter = arith.constant dense<0.25> : tensor<1x3x4xf32>
+  %quarter = arith.constant {mpc.visibility = #mpc.visibility<public>, mpc.sources = {quarter = "literal"}} dense<0.25> : tensor<1x3x4xf32>
   %quartere = mpc.encode %quarter : tensor<1x3x4xf32> -> !mpc.tensor<1x3x4, public, frac = 16>
   %sel2 = mpc.select %cs, %pt, %quartere : (!mpc.tensor<1x3x4, shared, frac = 0>, !mpc.tensor<1x3x4, shared, frac = 16>, !mpc.tensor<1x3x4, public, frac = 16>) -> !mpc.tensor<1x3x4, shared, frac = 16>
   // shape ops on shared data

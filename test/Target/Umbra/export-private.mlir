@@ -48,8 +48,8 @@
 func.func @main(%x: tensor<2x4xf32> {onnx.name = "x"})
     -> (!mpc.tensor<2x3, client, frac = 16> {onnx.name = "y"},
         !mpc.tensor<2x4, client, frac = 16> {onnx.name = "feature"}) {
-  %p = arith.constant dense<[[1.0, 0.0, 0.5, 0.0], [0.0, 1.0, 0.0, -0.5], [0.5, 0.0, 1.0, 0.0], [0.0, 0.25, 0.0, 1.0]]> : tensor<4x4xf32>
-  %three = arith.constant dense<3.0> : tensor<f32>
+  %p = arith.constant {mpc.visibility = #mpc.visibility<public>, mpc.sources = {p = "literal"}} dense<[[1.0, 0.0, 0.5, 0.0], [0.0, 1.0, 0.0, -0.5], [0.5, 0.0, 1.0, 0.0], [0.0, 0.25, 0.0, 1.0]]> : tensor<4x4xf32>
+  %three = arith.constant {mpc.visibility = #mpc.visibility<public>, mpc.sources = {three = "literal"}} dense<3.0> : tensor<f32>
   %w = arith.constant dense<[[1.0, 2.0, 3.0, 4.0], [0.5, -1.0, 0.25, 0.0], [-1.0, 0.0, 1.0, 2.0]]> : tensor<3x4xf32>
   %xe = mpc.encode %x : tensor<2x4xf32> -> !mpc.tensor<2x4, client, frac = 16>
   %pe = mpc.encode %p : tensor<4x4xf32> -> !mpc.tensor<4x4, public, frac = 16>

@@ -16,17 +16,19 @@
 // CHECK-SAME: {mpc.visibility = #mpc.visibility<owner>, onnx.name = "x"}
 // ALL-LABEL: func.func @roles
 func.func @roles(%x: tensor<2x2xf32> {onnx.name = "x"}) -> tensor<2x2xf32> {
-  // CHECK: arith.constant {mpc.visibility = #mpc.visibility<public>}
-  // ALL: arith.constant {mpc.visibility = #mpc.visibility<public>}
+  // A declared role replaces the provenance: the declaration is the source
+  // (the leakage report lists it with how it was made).
+  // CHECK: arith.constant {mpc.sources = {base.w = "--public-weight-names"}, mpc.visibility = #mpc.visibility<public>}
+  // ALL: arith.constant {mpc.sources = {base.w = "--public-weights"}, mpc.visibility = #mpc.visibility<public>}
   %w = arith.constant {mpc.visibility = #mpc.visibility<owner>} dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32> loc("base.w")
   // CHECK: arith.constant {mpc.visibility = #mpc.visibility<owner>}
-  // ALL-NEXT: arith.constant {mpc.visibility = #mpc.visibility<public>}
+  // ALL-NEXT: arith.constant {mpc.sources = {lora.a = "--public-weights"}, mpc.visibility = #mpc.visibility<public>}
   %a = arith.constant {mpc.visibility = #mpc.visibility<owner>} dense<[[0.1, 0.2], [0.3, 0.4]]> : tensor<2x2xf32> loc("lora.a")
-  // CHECK: arith.constant {mpc.visibility = #mpc.visibility<public>}
-  // ALL-NEXT: arith.constant {mpc.visibility = #mpc.visibility<public>}
+  // CHECK: arith.constant {mpc.sources = {lora.b = "--role"}, mpc.visibility = #mpc.visibility<public>}
+  // ALL-NEXT: arith.constant {mpc.sources = {lora.b = "--public-weights"}, mpc.visibility = #mpc.visibility<public>}
   %b = arith.constant {mpc.visibility = #mpc.visibility<owner>} dense<[0.5, -0.5]> : tensor<2xf32> loc("lora.b")
   // A public literal may be declared the owner's by name (an owner-only mask).
-  // CHECK: arith.constant {mpc.visibility = #mpc.visibility<owner>}
+  // CHECK: arith.constant {mpc.sources = {mask = "owner"}, mpc.visibility = #mpc.visibility<owner>}
   // ALL-NEXT: arith.constant {mpc.visibility = #mpc.visibility<public>}
   // ALL-NOT: mpc.visibility<owner>
   // ALL: return

@@ -9,7 +9,10 @@
 #include "umbra/Dialect/Tfm/IR/TfmRoles.h"
 #include "umbra/Support/ConstantValues.h"
 
+#include "umbra/Dialect/Mpc/IR/Provenance.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/PatternMatch.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
@@ -121,52 +124,46 @@ Attribute umbra::tfm::evaluateTfmOp(Operation *op,
   return getElementsAttr(*r, outTy);
 }
 
-/// The fold hook of every foldable tfm op: compile-time folding evaluates
-/// public constants only (an owner's weight stays as ops, for the runtime).
-static OpFoldResult foldPublic(Operation *op, ArrayRef<Attribute> operands) {
-  if (!llvm::all_of(op->getOperands(), isPublicConstant))
-    return {};
-  return evaluateTfmOp(op, operands);
+FailureOr<arith::ConstantOp> umbra::tfm::foldToPublicConstant(OpBuilder &b,
+                                                             Operation *op) {
+  SmallVector<Attribute> operands;
+  for (Value v : op->getOperands()) {
+    if (!isPublicConstant(v))
+      return failure();
+    operands.push_back(v.getDefiningOp<arith::ConstantOp>().getValue());
+  }
+  auto value = dyn_cast_or_null<TypedAttr>(evaluateTfmOp(op, operands));
+  if (!value)
+    return failure();
+  auto cst = arith::ConstantOp::create(b, op->getLoc(),
+                                       op->getResult(0).getType(), value);
+  setRole(cst, mpc::Visibility::public_);
+  // The union of the operands' sources: a public constant computed from a
+  // weight the user marked public says so, and one computed from a
+  // constant without provenance has none (the exporter refuses it).
+  mpc::deriveSources(cst, op->getOperands());
+  return cst;
 }
 
-#define TFM_FOLD_PUBLIC(Op)                                                    \
-  OpFoldResult Op::fold(FoldAdaptor adaptor) {                                 \
-    return foldPublic(*this, adaptor.getOperands());                           \
-  }
-TFM_FOLD_PUBLIC(AddOp)
-TFM_FOLD_PUBLIC(SubOp)
-TFM_FOLD_PUBLIC(MulOp)
-TFM_FOLD_PUBLIC(DivOp)
-TFM_FOLD_PUBLIC(PowOp)
-TFM_FOLD_PUBLIC(MaxOp)
-TFM_FOLD_PUBLIC(EqualOp)
-TFM_FOLD_PUBLIC(LessOp)
-TFM_FOLD_PUBLIC(NegOp)
-TFM_FOLD_PUBLIC(SqrtOp)
-TFM_FOLD_PUBLIC(ReciprocalOp)
-TFM_FOLD_PUBLIC(ExpOp)
-TFM_FOLD_PUBLIC(ErfOp)
-TFM_FOLD_PUBLIC(TanhOp)
-TFM_FOLD_PUBLIC(SigmoidOp)
-TFM_FOLD_PUBLIC(ReluOp)
-TFM_FOLD_PUBLIC(SiluOp)
-TFM_FOLD_PUBLIC(WhereOp)
-TFM_FOLD_PUBLIC(CastOp)
-TFM_FOLD_PUBLIC(ReshapeOp)
-TFM_FOLD_PUBLIC(TransposeOp)
-TFM_FOLD_PUBLIC(ExpandOp)
-TFM_FOLD_PUBLIC(ConcatOp)
-TFM_FOLD_PUBLIC(SliceOp)
-TFM_FOLD_PUBLIC(GatherOp)
-#undef TFM_FOLD_PUBLIC
+namespace {
+/// Folds any tfm op on public constants into a public constant.
+struct FoldPublicConstants : RewritePattern {
+  FoldPublicConstants(MLIRContext *ctx)
+      : RewritePattern(MatchAnyOpTypeTag(), /*benefit=*/1, ctx) {}
 
-/// Folded values are public constants.
-Operation *TfmDialect::materializeConstant(OpBuilder &builder, Attribute value,
-                                           Type type, Location loc) {
-  if (!arith::ConstantOp::isBuildableWith(value, type))
-    return nullptr;
-  auto cst = arith::ConstantOp::create(builder, loc, type,
-                                       cast<TypedAttr>(value));
-  setRole(cst, mpc::Visibility::public_);
-  return cst;
+  LogicalResult matchAndRewrite(Operation *op,
+                                PatternRewriter &rewriter) const override {
+    if (!isa<TfmDialect>(op->getDialect()) || op->getNumOperands() == 0)
+      return failure();
+    FailureOr<arith::ConstantOp> cst = foldToPublicConstant(rewriter, op);
+    if (failed(cst))
+      return failure();
+    rewriter.replaceOp(op, cst->getResult());
+    return success();
+  }
+};
+} // namespace
+
+void TfmDialect::getCanonicalizationPatterns(RewritePatternSet &results) const {
+  results.add<FoldPublicConstants>(getContext());
 }

@@ -61,15 +61,23 @@ using Sha256 = std::array<uint8_t, 32>;
 Sha256 sha256(const void *data, size_t size);
 std::string hexString(const Sha256 &digest);
 
+/// Where a blob's value came from (program.fbs's Origin): the loader
+/// refuses an Owner-origin blob in a public slot.
+enum class Origin : uint8_t { Owner = 0, PublicByRule = 1, MarkedPublic = 2 };
+const char *originName(Origin o);
+
 /// One weight blob's entry: where it is in the blobs section and what it
 /// holds. `owner` blobs belong to the model owner (referenced by an Owner
 /// slot); `present` is false for owner blobs dropped from this copy.
+/// `origin` and `source` are the compiler's provenance of the value.
 struct BlobEntry {
   uint64_t offset = 0, size = 0;
   DType dtype = DType::F64;
   bool owner = false;
   bool present = true;
   Sha256 sha256{};
+  Origin origin = Origin::Owner;
+  std::string source;
 };
 
 /// The parsed header.
@@ -127,9 +135,13 @@ class ArtifactWriter {
 public:
   /// Adds a blob whose bytes the caller keeps alive until the last write
   /// (e.g. a memory-mapped file or an MLIR resource); returns its index.
-  size_t addBlob(const void *data, size_t size, DType dtype, bool owner);
+  /// `origin` and `source` say where its value came from (the default,
+  /// Owner, is what the loader refuses in a public slot).
+  size_t addBlob(const void *data, size_t size, DType dtype, bool owner,
+                 Origin origin = Origin::Owner, std::string source = "");
   /// Adds a blob the writer keeps.
-  size_t addBlob(std::vector<uint8_t> bytes, DType dtype, bool owner);
+  size_t addBlob(std::vector<uint8_t> bytes, DType dtype, bool owner,
+                 Origin origin = Origin::Owner, std::string source = "");
   size_t numBlobs() const { return blobs_.size(); }
 
   /// Offsets (canonical layout) and SHA-256 of every blob added so far.

@@ -18,8 +18,10 @@
 
 namespace umbra::rt {
 
-/// Bumped whenever the instruction semantics change; part of the handshake.
-constexpr uint32_t kIsaVersion = 3;
+/// Bumped whenever the instruction semantics or the program's meaning
+/// change; part of the handshake. 4: every weight blob records its origin,
+/// and a public blob of origin owner (the default) is refused.
+constexpr uint32_t kIsaVersion = 4;
 enum class Vis : uint8_t { Public = 0, Client = 1, Owner = 2, Shared = 3 };
 
 namespace fb = ::umbra::fb;

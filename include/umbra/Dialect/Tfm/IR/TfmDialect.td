@@ -19,7 +19,11 @@ def Tfm_Dialect : Dialect {
   let useDefaultAttributePrinterParser = 1;
   let useDefaultTypePrinterParser = 0;
   // Folded constants are `arith.constant`s marked public (TfmFolding.cpp).
-  let hasConstantMaterializer = 1;
+  // Folding on constants is one canonicalization pattern of the dialect
+  // (TfmFolding.cpp) rather than per-op fold hooks: a fold hook's result is
+  // materialised without its operands, so it could not carry their
+  // provenance (mpc.sources).
+  let hasCanonicalizer = 1;
 }
 
 class Tfm_Op<string mnemonic, list<Trait> traits = []>

@@ -39,7 +39,6 @@ class Tfm_UnaryOp<string mnemonic, string formula, list<Trait> traits = []>
   let results = (outs Tfm_FloatTensor:$output);
   let assemblyFormat = "$input attr-dict `:` qualified(type($input))";
   // Public constants fold (TfmFolding.cpp).
-  let hasFolder = 1;
 }
 
 def Tfm_NegOp : Tfm_UnaryOp<"neg", "y = -x">;
@@ -101,7 +100,6 @@ class Tfm_BinaryOp<string mnemonic, string formula, Type resultType,
   }];
   let hasVerifier = 1;
   // Public constants fold (TfmFolding.cpp).
-  let hasFolder = 1;
 }
 
 def Tfm_AddOp : Tfm_BinaryOp<"add", "lhs + rhs", Tfm_FloatTensor, [Commutative]>;
@@ -132,7 +130,6 @@ def Tfm_WhereOp : Tfm_Op<"where", [Pure]> {
     $condition `,` $on_true `,` $on_false attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
-  let hasFolder = 1;
 }
 
 def Tfm_CastOp : Tfm_Op<"cast", [Pure, SameOperandsAndResultShape, Elementwise]> {
@@ -150,7 +147,6 @@ def Tfm_CastOp : Tfm_Op<"cast", [Pure, SameOperandsAndResultShape, Elementwise]>
   let arguments = (ins Tfm_AnyTensor:$input);
   let results = (outs Tfm_AnyTensor:$output);
   let assemblyFormat = "$input attr-dict `:` qualified(type($input)) `to` qualified(type($output))";
-  let hasFolder = 1;
 }
 
 //===----------------------------------------------------------------------===//
@@ -363,7 +359,6 @@ def Tfm_ReshapeOp : Tfm_Op<"reshape", [Pure]> {
   let results = (outs Tfm_AnyTensor:$output);
   let assemblyFormat = "$input attr-dict `:` qualified(type($input)) `to` qualified(type($output))";
   let hasVerifier = 1;
-  let hasFolder = 1;
 }
 
 def Tfm_TransposeOp : Tfm_Op<"transpose", [Pure]> {
@@ -383,7 +378,6 @@ def Tfm_TransposeOp : Tfm_Op<"transpose", [Pure]> {
     $input attr-dict `:` qualified(type($input)) `->` qualified(type($output))
   }];
   let hasVerifier = 1;
-  let hasFolder = 1;
 }
 
 def Tfm_ExpandOp : Tfm_Op<"expand", [Pure]> {
@@ -401,7 +395,6 @@ def Tfm_ExpandOp : Tfm_Op<"expand", [Pure]> {
   let results = (outs Tfm_AnyTensor:$output);
   let assemblyFormat = "$input attr-dict `:` qualified(type($input)) `to` qualified(type($output))";
   let hasVerifier = 1;
-  let hasFolder = 1;
 }
 
 def Tfm_ConcatOp : Tfm_Op<"concat", [Pure]> {
@@ -422,7 +415,6 @@ def Tfm_ConcatOp : Tfm_Op<"concat", [Pure]> {
     $inputs attr-dict `:` functional-type($inputs, results)
   }];
   let hasVerifier = 1;
-  let hasFolder = 1;
 }
 
 def Tfm_SliceOp : Tfm_Op<"slice", [Pure]> {
@@ -446,7 +438,6 @@ def Tfm_SliceOp : Tfm_Op<"slice", [Pure]> {
     $input attr-dict `:` qualified(type($input)) `->` qualified(type($output))
   }];
   let hasVerifier = 1;
-  let hasFolder = 1;
 }
 
 def Tfm_GatherOp : Tfm_Op<"gather", [Pure]> {
@@ -469,7 +460,6 @@ def Tfm_GatherOp : Tfm_Op<"gather", [Pure]> {
     $data `,` $indices attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
-  let hasFolder = 1;
 }
 
 #endif // UMBRA_DIALECT_TFM_IR_TFMOPS_TD
