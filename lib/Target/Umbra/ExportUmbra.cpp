@@ -838,39 +838,6 @@ LogicalResult umbra::exportUmbra(ModuleOp module, raw_ostream &os,
   return exporter.write(os, options.ownerBlobs);
 }
 
-LogicalResult umbra::printLeakageReport(ModuleOp module, raw_ostream &os) {
-  SmallVector<RevealOp> reveals;
-  module.walk([&](RevealOp r) { reveals.push_back(r); });
-  os << "leakage report: " << reveals.size()
-     << (reveals.size() == 1 ? " reveal" : " reveals") << "\n";
-  for (auto [i, r] : llvm::enumerate(reveals)) {
-    auto t = cast<MpcTensorType>(r.getInput().getType());
-    os << "  reveal #" << i << " to " << stringifyRevealTarget(r.getTo())
-       << ": " << shapeString(t.getShape()) << " (" << t.getNumElements()
-       << " values, frac " << t.getFrac() << ")\n";
-    os << "    reason: \"" << r.getReason() << "\"\n";
-    os << "    feeds:";
-    if (r->use_empty())
-      os << " nothing";
-    for (OpOperand &use : r->getUses()) {
-      Operation *user = use.getOwner();
-      os << " " << user->getName();
-      if (auto ret = dyn_cast<func::ReturnOp>(user)) {
-        auto f = ret->getParentOfType<func::FuncOp>();
-        unsigned n = use.getOperandNumber();
-        os << " (result #" << n;
-        if (auto name = f.getResultAttrOfType<StringAttr>(n, "onnx.name"))
-          os << " '" << name.getValue() << "'";
-        os << ")";
-      } else if (std::string name = locName(user->getLoc()); !name.empty()) {
-        os << " ('" << name << "')";
-      }
-    }
-    os << "\n    at: " << r.getLoc() << "\n";
-  }
-  return success();
-}
-
 /// A translation of a whole module (the three below differ only in what
 /// they print).
 template <LogicalResult (*Print)(ModuleOp, raw_ostream &)>

@@ -1,0 +1,162 @@
+//===- LeakageReport.cpp - What a run of the program discloses ------------===//
+//
+// Everything a role learns beyond its own data and the secret shares:
+//   - every mpc.reveal (target, shape, reason, what it feeds);
+//   - every public weight that came from a weight the user marked public
+//     (--public-weights, --public-weight-names, --role NAME=public), with
+//     its name, shape and how it was marked: the provenance (mpc.sources)
+//     says so, the same facts the artifact records as the blob's origin;
+//   - a summary of what is public by rule (constants computed only from
+//     literals and integer/bool structural tensors);
+//   - every model input declared public (every role, the dealer too, gets
+//     it in the clear).
+//
+//===----------------------------------------------------------------------===//
+#include "umbra/Target/Umbra/ExportUmbra.h"
+
+#include "umbra/Dialect/Mpc/IR/MpcOps.h"
+#include "umbra/Dialect/Mpc/IR/Provenance.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
+#include <map>
+
+using namespace mlir;
+using namespace umbra;
+using namespace umbra::mpc;
+
+static std::string nameOf(Location loc) {
+  if (auto name = dyn_cast<NameLoc>(loc))
+    return name.getName().str();
+  if (auto fused = dyn_cast<FusedLoc>(loc))
+    for (Location l : fused.getLocations())
+      if (std::string s = nameOf(l); !s.empty())
+        return s;
+  return "";
+}
+
+static std::string shapeText(ArrayRef<int64_t> shape) {
+  std::string s;
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? "x" : "") + std::to_string(shape[i]);
+  return shape.empty() ? "scalar" : s;
+}
+
+static void printReveals(ModuleOp module, raw_ostream &os) {
+  SmallVector<RevealOp> reveals;
+  module.walk([&](RevealOp r) { reveals.push_back(r); });
+  os << "leakage report: " << reveals.size()
+     << (reveals.size() == 1 ? " reveal" : " reveals") << "\n";
+  for (auto [i, r] : llvm::enumerate(reveals)) {
+    auto t = cast<MpcTensorType>(r.getInput().getType());
+    os << "  reveal #" << i << " to " << stringifyRevealTarget(r.getTo())
+       << ": " << shapeText(t.getShape()) << " (" << t.getNumElements()
+       << " values, frac " << t.getFrac() << ")\n";
+    os << "    reason: \"" << r.getReason() << "\"\n";
+    os << "    feeds:";
+    if (r->use_empty())
+      os << " nothing";
+    for (OpOperand &use : r->getUses()) {
+      Operation *user = use.getOwner();
+      os << " " << user->getName();
+      if (auto ret = dyn_cast<func::ReturnOp>(user)) {
+        auto f = ret->getParentOfType<func::FuncOp>();
+        unsigned n = use.getOperandNumber();
+        os << " (result #" << n;
+        if (auto name = f.getResultAttrOfType<StringAttr>(n, "onnx.name"))
+          os << " '" << name.getValue() << "'";
+        os << ")";
+      } else if (std::string name = nameOf(user->getLoc()); !name.empty()) {
+        os << " ('" << name << "')";
+      }
+    }
+    os << "\n    at: " << r.getLoc() << "\n";
+  }
+}
+
+/// The public constants that become blobs (encoded as public), by what
+/// made them public.
+static void printPublicConstants(ModuleOp module, raw_ostream &os) {
+  struct Marked {
+    std::string name, shape, from;
+  };
+  SmallVector<Marked> marked;
+  int64_t byRule = 0, values = 0, unproven = 0;
+  std::map<std::string, int64_t> kinds;
+  module.walk([&](EncodeOp e) {
+    auto cst = e.getInput().getDefiningOp<arith::ConstantOp>();
+    if (!cst ||
+        cast<MpcTensorType>(e.getType()).getVisibility() != Visibility::public_)
+      return;
+    auto ty = cast<ShapedType>(cst.getType());
+    DictionaryAttr sources = getSources(cst.getOperation());
+    std::string from;
+    std::map<std::string, int64_t> mine;
+    for (NamedAttribute s : sources ? sources.getValue()
+                                    : ArrayRef<NamedAttribute>()) {
+      auto origin = dyn_cast<StringAttr>(s.getValue());
+      StringRef o = origin ? origin.getValue() : StringRef(kOwnerOrigin);
+      if (isMarkedPublic(o))
+        from += (from.empty() ? "" : ", ") + s.getName().str() + " (" +
+                o.str() + ")";
+      else
+        ++mine[o.str()];
+    }
+    if (!from.empty()) {
+      marked.push_back({nameOf(cst.getLoc()), shapeText(ty.getShape()), from});
+    } else if (std::string why = checkPublicProvenance(cst); why.empty()) {
+      ++byRule;
+      values += ty.getNumElements();
+      for (auto &[k, n] : mine)
+        kinds[k] += n;
+    } else {
+      ++unproven; // the exporter refuses these
+    }
+  });
+  os << "public weights the user marked public: " << marked.size() << "\n";
+  for (const Marked &m : marked)
+    os << "  '" << m.name << "' [" << m.shape << "] from " << m.from << "\n";
+  os << "public by rule: " << byRule << (byRule == 1 ? " constant" : " constants")
+     << " (" << values << " values) from literals and integer/bool tensors"
+     << " (sources: " << kinds["literal"] << " literal, " << kinds["integer"]
+     << " integer, " << kinds["bool"] << " bool)\n";
+  if (unproven)
+    os << "public constants the exporter refuses (owner-derived or without "
+          "provenance): "
+       << unproven << "\n";
+}
+
+/// Model inputs that every role receives in the clear.
+static void printPublicInputs(ModuleOp module, raw_ostream &os) {
+  SmallVector<std::string> lines;
+  for (auto func : module.getOps<func::FuncOp>())
+    for (BlockArgument arg : func.getArguments()) {
+      bool isPublic = false;
+      for (Operation *user : arg.getUsers())
+        if (isa<EncodeOp, OneHotOp>(user))
+          isPublic |= cast<MpcTensorType>(user->getResult(0).getType())
+                          .getVisibility() == Visibility::public_;
+      if (!isPublic)
+        continue;
+      auto name = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
+                                                    "onnx.name");
+      auto ty = cast<ShapedType>(arg.getType());
+      lines.push_back("  '" +
+                      (name ? name.str()
+                            : "arg" + std::to_string(arg.getArgNumber())) +
+                      "' [" + shapeText(ty.getShape()) + "]" +
+                      " (declared public: every role, the dealer too, "
+                      "receives it in the clear)");
+    }
+  os << "public inputs: " << lines.size() << "\n";
+  for (const std::string &l : lines)
+    os << l << "\n";
+}
+
+LogicalResult umbra::printLeakageReport(ModuleOp module, raw_ostream &os) {
+  printReveals(module, os);
+  printPublicConstants(module, os);
+  printPublicInputs(module, os);
+  return success();
+}
