@@ -67,7 +67,11 @@ struct MpcRelocate : umbra::impl::MpcRelocateBase<MpcRelocate> {
     });
   }
 
-  /// x (W + D) -> x W + x D for a public W and a private D.
+  /// x (W + D) -> x W + x D for a public W and a private D (x not public).
+  /// Owner data never moves to a public or client-computed position: the
+  /// public product has only x and W (and a public bias) as operands, the
+  /// private one D, and the visibility analysis places each by its
+  /// operands' declared roles.
   void distribute(ModuleOp module) {
     DataFlowSolver solver;
     if (failed(runVisibilityAnalysis(module, solver)))
@@ -96,8 +100,14 @@ struct MpcRelocate : umbra::impl::MpcRelocateBase<MpcRelocate> {
       Operation *withPub = b.clone(*op), *withPriv = b.clone(*op);
       withPub->setOperand(1, pub);
       withPriv->setOperand(1, priv);
-      if (auto lin = dyn_cast<tfm::LinearOp>(withPriv); lin && lin.getBias())
-        lin.getBiasMutable().clear(); // the bias is added once
+      // The bias is added once: with the public product when it is public
+      // (the client's plaintext work), else with the private one, so that
+      // an owner's bias never turns the public product into MPC work (or
+      // lands next to the client's plaintext).
+      if (auto lin = dyn_cast<tfm::LinearOp>(op); lin && lin.getBias()) {
+        Operation *without = isPublic(lin.getBias()) ? withPriv : withPub;
+        cast<tfm::LinearOp>(without).getBiasMutable().clear();
+      }
       Value total = tfm::AddOp::create(b, op->getLoc(), op->getResult(0).getType(),
                                        withPub->getResult(0),
                                        withPriv->getResult(0));

@@ -56,3 +56,21 @@ func.func @public_base_plus_delta(%x: tensor<3x2xf32>) -> tensor<3x2xf32> {
   %y = tfm.linear %x, %sum, %b : (tensor<3x2xf32>, tensor<2x2xf32>, tensor<2xf32>) -> tensor<3x2xf32>
   return %y : tensor<3x2xf32>
 }
+
+// -----
+
+// With the owner's bias (not public), the bias goes with the owner's delta:
+// the client's plaintext product x W stays the client's, and the owner's
+// bias is only ever combined under MPC.
+// CHECK-LABEL: func.func @owner_bias
+// CHECK: %[[XW:.*]] = tfm.linear %{{.*}}, %{{[^,]*}} {mpc.visibility = #mpc.visibility<client>}
+// CHECK: %[[XD:.*]] = tfm.linear %{{.*}}, %{{.*}}, %{{.*}} {mpc.visibility = #mpc.visibility<shared>}
+// CHECK: tfm.add %[[XW]], %[[XD]] {mpc.visibility = #mpc.visibility<shared>}
+func.func @owner_bias(%x: tensor<3x2xf32>) -> tensor<3x2xf32> {
+  %w = arith.constant {mpc.visibility = #mpc.visibility<owner>} dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32> loc("base.w")
+  %d = arith.constant {mpc.visibility = #mpc.visibility<owner>} dense<[[0.1, 0.2], [0.3, 0.4]]> : tensor<2x2xf32> loc("lora.delta")
+  %b = arith.constant {mpc.visibility = #mpc.visibility<owner>} dense<[0.5, -0.5]> : tensor<2xf32> loc("tuned.b")
+  %sum = tfm.add %w, %d : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
+  %y = tfm.linear %x, %sum, %b : (tensor<3x2xf32>, tensor<2x2xf32>, tensor<2xf32>) -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
+}
