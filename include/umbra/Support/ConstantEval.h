@@ -2,7 +2,7 @@
 //
 // The float semantics of the data-moving and elementwise ops, evaluated on
 // tensors known at compile time. The ONNX importer folds shape computations
-// with it, and the `tfm` ops' fold hooks (hence `--canonicalize` and
+// with it, and the `tfm` dialect's folding pattern (hence `--canonicalize` and
 // `mpc-relocate`) fold public constants with it. There is one code path for
 // every element type: elements are `double` for float tensors and `int64_t`
 // for integer and boolean ones, and each operation is a template over the

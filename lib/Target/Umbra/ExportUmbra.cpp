@@ -155,6 +155,8 @@ FailureOr<BlobOrigin> blobOrigin(EncodeOp op, arith::ConstantOp cst,
   if (vis == Visibility::owner)
     return BlobOrigin{rt::Origin::Owner, names};
   std::string name = locName(cst.getLoc());
+  if (name.empty())
+    name = "(unnamed)";
   auto role = cst->getAttrOfType<VisibilityAttr>(kVisibilityAttrName);
   if (!role || role.getValue() != Visibility::public_)
     return op.emitOpError("encodes the constant '")

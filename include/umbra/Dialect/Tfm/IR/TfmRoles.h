@@ -3,7 +3,7 @@
 // Roles are explicit: the ONNX importer marks every `arith.constant` it
 // creates with `mpc.visibility` (initializers are the model owner's; Constant
 // nodes, shape computations and literals are public), and compile-time
-// folding (the tfm fold hooks) only evaluates constants marked public, whose
+// folding (the tfm folding pattern) only evaluates constants marked public, whose
 // result is public again.
 //
 //===----------------------------------------------------------------------===//
