@@ -301,11 +301,7 @@ mpc::SourceMap Importer::sourcesOf(Ins ins) {
   mpc::SourceMap m;
   for (const Entry &e : ins)
     if (e && e.cst)
-      for (const auto &[name, origin] : e.cst->sources) {
-        auto [it, fresh] = m.try_emplace(name, origin);
-        if (!fresh && origin == mpc::kOwnerOrigin)
-          it->second = origin;
-      }
+      mpc::mergeSources(m, e.cst->sources);
   return m;
 }
 

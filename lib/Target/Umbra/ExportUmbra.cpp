@@ -25,6 +25,8 @@
 //===----------------------------------------------------------------------===//
 #include "umbra/Target/Umbra/ExportUmbra.h"
 
+#include "ExportNames.h"
+
 #include "umbra/Dialect/Mpc/IR/MpcDialect.h"
 #include "umbra/Dialect/Mpc/IR/MpcOps.h"
 #include "umbra/Dialect/Mpc/IR/Provenance.h"
@@ -108,27 +110,10 @@ int64_t numElements(ArrayRef<int64_t> shape) {
   return n;
 }
 
-std::string locName(Location loc) {
-  if (auto name = dyn_cast<NameLoc>(loc))
-    return name.getName().str();
-  if (auto fused = dyn_cast<FusedLoc>(loc))
-    for (Location l : fused.getLocations())
-      if (std::string s = locName(l); !s.empty())
-        return s;
-  return "";
-}
-
 LogicalResult unsupported(Operation *op) {
   return op->emitOpError("has no runtime instruction; the artifact exporter "
                          "supports the mpc dialect's ops, arith.constant and "
                          "func.return (run convert-tfm-to-mpc first)");
-}
-
-std::string shapeString(ArrayRef<int64_t> shape) {
-  std::string s;
-  for (size_t i = 0; i < shape.size(); ++i)
-    s += (i ? "x" : "") + std::to_string(shape[i]);
-  return shape.empty() ? "scalar" : s;
 }
 
 struct BlobOrigin {

@@ -14,6 +14,8 @@
 //===----------------------------------------------------------------------===//
 #include "umbra/Target/Umbra/ExportUmbra.h"
 
+#include "ExportNames.h"
+
 #include "umbra/Dialect/Mpc/IR/MpcOps.h"
 #include "umbra/Dialect/Mpc/IR/Provenance.h"
 
@@ -26,23 +28,6 @@ using namespace mlir;
 using namespace umbra;
 using namespace umbra::mpc;
 
-static std::string nameOf(Location loc) {
-  if (auto name = dyn_cast<NameLoc>(loc))
-    return name.getName().str();
-  if (auto fused = dyn_cast<FusedLoc>(loc))
-    for (Location l : fused.getLocations())
-      if (std::string s = nameOf(l); !s.empty())
-        return s;
-  return "";
-}
-
-static std::string shapeText(ArrayRef<int64_t> shape) {
-  std::string s;
-  for (size_t i = 0; i < shape.size(); ++i)
-    s += (i ? "x" : "") + std::to_string(shape[i]);
-  return shape.empty() ? "scalar" : s;
-}
-
 static void printReveals(ModuleOp module, raw_ostream &os) {
   SmallVector<RevealOp> reveals;
   module.walk([&](RevealOp r) { reveals.push_back(r); });
@@ -51,7 +36,7 @@ static void printReveals(ModuleOp module, raw_ostream &os) {
   for (auto [i, r] : llvm::enumerate(reveals)) {
     auto t = cast<MpcTensorType>(r.getInput().getType());
     os << "  reveal #" << i << " to " << stringifyRevealTarget(r.getTo())
-       << ": " << shapeText(t.getShape()) << " (" << t.getNumElements()
+       << ": " << shapeString(t.getShape()) << " (" << t.getNumElements()
        << " values, frac " << t.getFrac() << ")\n";
     os << "    reason: \"" << r.getReason() << "\"\n";
     os << "    feeds:";
@@ -67,7 +52,7 @@ static void printReveals(ModuleOp module, raw_ostream &os) {
         if (auto name = f.getResultAttrOfType<StringAttr>(n, "onnx.name"))
           os << " '" << name.getValue() << "'";
         os << ")";
-      } else if (std::string name = nameOf(user->getLoc()); !name.empty()) {
+      } else if (std::string name = locName(user->getLoc()); !name.empty()) {
         os << " ('" << name << "')";
       }
     }
@@ -104,7 +89,7 @@ static void printPublicConstants(ModuleOp module, raw_ostream &os) {
         ++mine[o.str()];
     }
     if (!from.empty()) {
-      marked.push_back({nameOf(cst.getLoc()), shapeText(ty.getShape()), from});
+      marked.push_back({locName(cst.getLoc()), shapeString(ty.getShape()), from});
     } else if (std::string why = checkPublicProvenance(cst); why.empty()) {
       ++byRule;
       values += ty.getNumElements();
@@ -145,7 +130,7 @@ static void printPublicInputs(ModuleOp module, raw_ostream &os) {
       lines.push_back("  '" +
                       (name ? name.str()
                             : "arg" + std::to_string(arg.getArgNumber())) +
-                      "' [" + shapeText(ty.getShape()) + "]" +
+                      "' [" + shapeString(ty.getShape()) + "]" +
                       " (declared public: every role, the dealer too, "
                       "receives it in the clear)");
     }

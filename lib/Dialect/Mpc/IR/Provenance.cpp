@@ -58,16 +58,20 @@ SourceMap fromSources(DictionaryAttr sources) {
   return m;
 }
 
+void mergeSources(SourceMap &into, const SourceMap &from) {
+  for (const auto &[name, origin] : from) {
+    auto [it, fresh] = into.try_emplace(name, origin);
+    if (!fresh && origin == kOwnerOrigin)
+      it->second = origin;
+  }
+}
+
 DictionaryAttr unionSources(MLIRContext *ctx, ArrayRef<DictionaryAttr> all) {
   SourceMap m;
   for (DictionaryAttr d : all) {
     if (!d)
       return {};
-    for (auto &[name, origin] : fromSources(d)) {
-      auto [it, fresh] = m.try_emplace(name, origin);
-      if (!fresh && origin == kOwnerOrigin)
-        it->second = origin;
-    }
+    mergeSources(m, fromSources(d));
   }
   return toSources(ctx, m);
 }

@@ -67,10 +67,12 @@ void setSources(mlir::Operation *op, mlir::DictionaryAttr sources);
 void setSource(mlir::Operation *op, llvm::StringRef name,
                llvm::StringRef origin);
 mlir::DictionaryAttr toSources(mlir::MLIRContext *ctx, const SourceMap &m);
+/// Adds `from` to `into`; a name in both with different origins keeps the
+/// owner's (the more restrictive).
+void mergeSources(SourceMap &into, const SourceMap &from);
 SourceMap fromSources(mlir::DictionaryAttr sources);
-/// The union of `all` (a name in two with different origins keeps the
-/// owner's, the more restrictive); null if any of them is null, so that a
-/// forgotten provenance stays missing instead of becoming "none".
+/// The union of `all` (mergeSources); null if any of them is null, so that
+/// a forgotten provenance stays missing instead of becoming "none".
 mlir::DictionaryAttr unionSources(mlir::MLIRContext *ctx,
                                   llvm::ArrayRef<mlir::DictionaryAttr> all);
 /// Gives `op` (a constant computed from `from`) the union of the sources
