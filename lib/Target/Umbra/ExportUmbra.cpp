@@ -297,6 +297,10 @@ LogicalResult Exporter::exportArguments() {
         func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "onnx.name");
     std::string name =
         nameAttr ? nameAttr.str() : "arg" + std::to_string(arg.getArgNumber());
+    if (!rt::isPlainFileName(name))
+      return func.emitError("argument #")
+             << arg.getArgNumber() << " is named '" << name
+             << "', which is not a plain file name (inputs are given by name)";
     auto ty = dyn_cast<RankedTensorType>(arg.getType());
     if (!ty || !ty.hasStaticShape())
       return func.emitError("argument #")
@@ -708,6 +712,13 @@ LogicalResult Exporter::exportResults(func::ReturnOp ret) {
              << "to say who may learn it";
     auto nameAttr = func.getResultAttrOfType<StringAttr>(i, "onnx.name");
     std::string name = nameAttr ? nameAttr.str() : "out" + std::to_string(i);
+    // mpc-run writes the result as NAME.npy inside its output directory.
+    if (!rt::isPlainFileName(name))
+      return ret.emitOpError("result #")
+             << i << " is named '" << name
+             << "', which is not a plain file name (outputs are written as "
+                "NAME.npy: no '/', '\\', NUL, '.', '..' or more than 255 "
+                "bytes)";
     if (reserved.contains(name))
       return ret.emitOpError("result #") << i << " is named '" << name
                                          << "' like an input or another result";
@@ -736,6 +747,20 @@ LogicalResult Exporter::run() {
   for (Operation &op : body.without_terminator())
     if (failed(exportOp(&op)))
       return failure();
+  // The runtime's tensor limits, checked here rather than at load.
+  for (const Slot &s : slots) {
+    bool ok = s.shape.size() <= rt::kMaxRank;
+    try {
+      (void)rt::numel(rt::Shape(s.shape.begin(), s.shape.end()));
+    } catch (const rt::Error &) {
+      ok = false;
+    }
+    if (!ok)
+      return func.emitError("value '")
+             << s.name << "' has shape " << shapeString(s.shape)
+             << ", beyond the runtime's limits (rank " << rt::kMaxRank
+             << ", " << rt::kMaxElements << " elements)";
+  }
   auto ret = dyn_cast<func::ReturnOp>(body.getTerminator());
   if (!ret)
     return body.getTerminator()->emitOpError("is not func.return");

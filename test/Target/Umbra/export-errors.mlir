@@ -79,3 +79,29 @@ func.func @main(%x: tensor<4xf32>) -> !mpc.tensor<4, client, frac = 16> {
   %3 = mpc.reveal %2 {to = #mpc.reveal_target<client>, reason = "model output"} : !mpc.tensor<4, shared, frac = 16> -> !mpc.tensor<4, client, frac = 16>
   return %3 : !mpc.tensor<4, client, frac = 16>
 }
+
+// -----
+
+// Output names become file names (NAME.npy inside mpc-run's -o).
+func.func @main(%x: tensor<2xf32> {onnx.name = "x"}) -> (!mpc.tensor<2, client, frac = 16> {onnx.name = "../../evil"}) {
+  %0 = mpc.encode %x : tensor<2xf32> -> !mpc.tensor<2, client, frac = 16>
+  // expected-error @+1 {{result #0 is named '../../evil', which is not a plain file name}}
+  return %0 : !mpc.tensor<2, client, frac = 16>
+}
+
+// -----
+
+// expected-error @+1 {{argument #0 is named 'a/b', which is not a plain file name}}
+func.func @main(%x: tensor<2xf32> {onnx.name = "a/b"}) -> (!mpc.tensor<2, client, frac = 16> {onnx.name = "y"}) {
+  %0 = mpc.encode %x : tensor<2xf32> -> !mpc.tensor<2, client, frac = 16>
+  return %0 : !mpc.tensor<2, client, frac = 16>
+}
+
+// -----
+
+// Shapes beyond the runtime's limits are refused when exporting, not at load.
+// expected-error @+1 {{value 'x' has shape 1x1000000000000x4, beyond the runtime's limits (rank 8, 1099511627776 elements)}}
+func.func @main(%x: tensor<1x1000000000000x4xf32> {onnx.name = "x"}) -> (!mpc.tensor<1x1000000000000x4, client, frac = 16> {onnx.name = "y"}) {
+  %0 = mpc.encode %x : tensor<1x1000000000000x4xf32> -> !mpc.tensor<1x1000000000000x4, client, frac = 16>
+  return %0 : !mpc.tensor<1x1000000000000x4, client, frac = 16>
+}
