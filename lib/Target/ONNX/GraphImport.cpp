@@ -52,6 +52,9 @@ LogicalResult Importer::dispatch(Ins in, Outs out) {
 #include "OnnxOps.def"
   };
   StringRef op = node->op_type();
+  // Every handler writes its first result (a fuzzed Constant had none).
+  if (out.empty())
+    return nodeError() << "has no outputs", failure();
   // Every op but Constant needs its first input.
   if (op != "Constant" && (in.empty() || !in[0]))
     return nodeError() << "missing first input", failure();

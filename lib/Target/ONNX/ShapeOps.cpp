@@ -7,6 +7,8 @@
 //===----------------------------------------------------------------------===//
 #include "Importer.h"
 
+#include "umbra/runtime/Program.h"
+
 using namespace mlir;
 
 namespace umbra::onnx_import {
@@ -101,6 +103,11 @@ LogicalResult Importer::reshapeOp(Ins in, Outs out) {
     if (d < 0)
       return nodeError() << "invalid target dimension " << d, failure();
     shape.push_back(d);
+    // Checked before multiplying: a fuzzed [2^62, 4, -1] overflowed.
+    if (d != 0 && known > rt::kMaxElements / d)
+      return nodeError() << "target shape " << shapeStr(*target)
+                         << " has more elements than the runtime's limit",
+             failure();
     known *= d;
   }
   if (inferIdx >= 0) {
