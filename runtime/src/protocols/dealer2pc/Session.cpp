@@ -167,10 +167,14 @@ std::unique_ptr<Channel> Session::dial(const Endpoint &ep, Role want) {
     // With TLS 1.3 the listener judges our certificate after our side of
     // the handshake has finished: its refusal shows up here.
     std::string m = e.what();
-    if (!cfg_.tls || m.find("timed out") != std::string::npos)
+    if (m.find(" lost") == std::string::npos &&
+        m.find("TLS:") == std::string::npos)
       throw;
-    fail(m, " (", name, " may have refused our certificate or role; see its "
-         "log)");
+    if (cfg_.tls)
+      fail(m, " (", name, " may have refused our certificate or role; see "
+           "its log)");
+    fail(m, " during the handshake (", name, " may require TLS: pass "
+         "--tls-dir, or --tls-cert, --tls-key and --tls-ca)");
   }
   checkHello(theirs, name, cfg_);
   UMBRA_CHECK(theirs.role == int32_t(want), "handshake with ", name,
