@@ -514,8 +514,10 @@ TEST_F(ProcessTest, WrongCertificatesAndStrangersAreRefused) {
     std::ofstream o(both);
     o << a.rdbuf() << b.rdbuf();
   }
-  auto sclient = [&](uint16_t port, const std::string &cert) {
-    std::string cmd = "sleep 2 | openssl s_client -quiet -tls1_3 -connect " +
+  auto sclient = [&](uint16_t port, const std::string &cert,
+                     const char *version = "-tls1_3") {
+    std::string cmd = "sleep 2 | openssl s_client -quiet " +
+                      std::string(version) + " -connect " +
                       loopback(port) + " -cert " + c(cert + ".pem") +
                       " -key " + c(cert + ".key") + " -CAfile " + both +
                       " >/dev/null 2>&1";
@@ -540,7 +542,8 @@ TEST_F(ProcessTest, WrongCertificatesAndStrangersAreRefused) {
            0.5);
   std::thread tlsClients[] = {
       sclient(dport, "other-p1"), sclient(dport, "client"),
-      sclient(dport, "norole"), sclient(pport, "p0")};
+      sclient(dport, "norole"), sclient(pport, "p0"),
+      sclient(dport, "p1", "-tls1_2")};
   for (std::thread &t : tlsClients)
     t.join();
   // P1 without TLS, and P1 trusting another CA: refused, with clear errors.
@@ -578,9 +581,10 @@ TEST_F(ProcessTest, WrongCertificatesAndStrangersAreRefused) {
   for (const char *why :
        {"does not speak TLS", "no TLS handshake within 5 s",
         "its certificate is not accepted", "bound to role client, expected",
-        "bound to no Umbra role", "tlsv1 alert unknown ca"})
+        "bound to no Umbra role", "tlsv1 alert unknown ca",
+        "unsupported protocol"})
     EXPECT_NE(rd.err.find(why), std::string::npos) << why << "\n" << rd.err;
-  EXPECT_GE(count(rd.err, "[dealer] refused connection from 127.0.0.1:"), 6u)
+  EXPECT_GE(count(rd.err, "[dealer] refused connection from 127.0.0.1:"), 8u)
       << rd.err;
   EXPECT_NE(r0.err.find("[p0] refused connection from 127.0.0.1:"),
             std::string::npos)

@@ -248,19 +248,19 @@ struct Link::Impl {
   int pending = 0;
   bool dead = false;
 
-  template <typename B, typename C, typename H>
-  void read(const B &b, C cond, H &&h) {
+  /// Runs f on the stream transfers go through: TLS, or the plain socket.
+  template <typename F> void onStream(F &&f) {
     if (tls)
-      asio::async_read(*tls, b, cond, std::forward<H>(h));
+      f(*tls);
     else
-      asio::async_read(sock, b, cond, std::forward<H>(h));
+      f(sock);
+  }
+  template <typename B, typename C, typename H> void read(const B &b, C c, H h) {
+    onStream([&](auto &s) { asio::async_read(s, b, c, std::move(h)); });
   }
   template <typename B, typename C, typename H>
-  void write(const B &b, C cond, H &&h) {
-    if (tls)
-      asio::async_write(*tls, b, cond, std::forward<H>(h));
-    else
-      asio::async_write(sock, b, cond, std::forward<H>(h));
+  void write(const B &b, C c, H h) {
+    onStream([&](auto &s) { asio::async_write(s, b, c, std::move(h)); });
   }
   /// Reads one frame header, skipping keep-alive frames (kind `ka`, empty).
   template <typename H> void readHeader(FrameHeader &ih, FrameKind ka, H h) {
