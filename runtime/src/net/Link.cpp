@@ -95,14 +95,15 @@ std::string roleOf(X509 *x, const std::string &what) {
   return r[0];
 }
 
-/// OpenSSL's reason for the last failure, or asio's message.
+/// OpenSSL's reason for an SSL failure (its queue is per thread), else
+/// asio's message.
 std::string sslReason(const asio::error_code &ec) {
-  unsigned long e = ERR_peek_last_error();
-  std::string m = e ? ERR_reason_error_string(e) ? ERR_reason_error_string(e)
-                                                 : ec.message()
-                    : ec.message();
+  unsigned long e = ec.category() == asio::error::get_ssl_category() || !ec
+                        ? ERR_peek_last_error()
+                        : 0;
+  const char *r = e ? ERR_reason_error_string(e) : nullptr;
   ERR_clear_error();
-  return m;
+  return r ? r : ec.message();
 }
 } // namespace
 
