@@ -8,7 +8,7 @@ packages=(
   cmake ninja-build g++ pkg-config
   libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
   libonnx-dev libonnx-testdata libprotobuf-dev protobuf-compiler
-  libeigen3-dev libasio-dev libssl-dev flatbuffers-compiler libflatbuffers-dev
+  libeigen3-dev libasio-dev libssl-dev openssl flatbuffers-compiler libflatbuffers-dev
   libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
   zlib1g-dev libzstd-dev libedit-dev libxml2-dev libcurl4-openssl-dev
   python3-torch python3-onnx python3-numpy python3-matplotlib python3-pytest

@@ -53,6 +53,8 @@ struct Options {
   std::string fault;
   std::string comparison = "dcf";
   std::string stripTo;
+  std::string tlsCert, tlsKey, tlsCa, tlsDir;
+  bool insecure = false;
 };
 
 double now() {
@@ -164,6 +166,27 @@ void checkCopyFits(const Program &prog, Role role, const std::string &path) {
               "(the model owner) needs the full artifact");
 }
 
+/// The TLS identity of `role` from --tls-cert/--tls-key/--tls-ca, or from
+/// --tls-dir DIR: DIR/ca.pem, DIR/<role>.pem and DIR/<role>.key (the layout
+/// scripts/make-certs.sh writes).
+void applyTls(const Options &o, Role role, SessionConfig &cfg) {
+  TlsConfig t{o.tlsCert, o.tlsKey, o.tlsCa};
+  if (!o.tlsDir.empty()) {
+    UMBRA_CHECK(t.certFile.empty() && t.keyFile.empty() && t.caFile.empty(),
+                "--tls-dir stands for --tls-cert, --tls-key and --tls-ca: "
+                "pass one or the others");
+    fs::path d(o.tlsDir);
+    std::string r = roleName(role);
+    t = {(d / (r + ".pem")).string(), (d / (r + ".key")).string(),
+         (d / "ca.pem").string()};
+  }
+  bool any = !t.certFile.empty() || !t.keyFile.empty() || !t.caFile.empty();
+  UMBRA_CHECK(!(any && o.insecure), "--insecure contradicts the TLS options");
+  cfg.insecure = o.insecure;
+  if (any)
+    cfg.tls = std::make_shared<TlsContext>(t);
+}
+
 int runRole(const Options &o) {
   Role role =
       o.role == "p0"   ? Role::P0
@@ -190,6 +213,10 @@ int runRole(const Options &o) {
   }
   cfg.connectTimeout = o.connectTimeout;
   cfg.ioTimeout = o.ioTimeout;
+  applyTls(o, role, cfg);
+  cfg.log = [rn](const std::string &s) {
+    std::fprintf(stderr, "[%s] %s\n", rn, s.c_str());
+  };
   cfg.programHash = prog.hash();
   cfg.fracBits = prog.fracBits;
   UMBRA_CHECK(o.comparison == "dcf" || o.comparison == "bits",
@@ -212,6 +239,7 @@ int runRole(const Options &o) {
   double lastReport = now();
   size_t done = 0;
   ex.onInstr = [&](size_t idx, size_t total) {
+    session.keepAlive();
     if (long(idx) == fat) {
       if (fkind == "exit")
         _exit(3);
@@ -248,6 +276,8 @@ int runRole(const Options &o) {
     ex.runInference();
   session.finish();
   double total = now() - t0;
+  for (const std::string &l : session.describeLinks())
+    std::fprintf(stderr, "[%s] traffic with %s\n", rn, l.c_str());
 
   if (role != Role::Dealer)
     writeOutputs(
@@ -537,6 +567,15 @@ int runDump(const Options &o) {
 int runLocal(const Options &o, const std::vector<std::string> &argv) {
   // Validate the program before spawning anything.
   checkCopyFits(Program::loadFile(o.program), Role::P1, o.program);
+  UMBRA_CHECK(o.tlsCert.empty() && o.tlsKey.empty() && o.tlsCa.empty(),
+              "with --local every role needs its own certificate: pass "
+              "--tls-dir DIR (scripts/make-certs.sh DIR makes one)");
+  std::fprintf(stderr, "mpc-run: --local: %s\n",
+               o.tlsDir.empty()
+                   ? "links are plaintext on loopback (--tls-dir DIR for TLS)"
+                   : ("links are TLS 1.3 with the certificates in " +
+                      o.tlsDir)
+                         .c_str());
   Listener pl(Endpoint{"127.0.0.1", 0}), dl(Endpoint{"127.0.0.1", 0});
   int pfd = pl.nativeHandle(), dfd = dl.nativeHandle();
   fcntl(pfd, F_SETFD, 0);
@@ -581,6 +620,8 @@ int runLocal(const Options &o, const std::vector<std::string> &argv) {
       args.insert(args.end(), {"--dump-shares", dump});
     if (o.progress)
       args.push_back("--progress");
+    if (!o.tlsDir.empty())
+      args.insert(args.end(), {"--tls-dir", o.tlsDir});
     // "--fault role:kind:N" applies to one role only.
     if (!o.fault.empty() && o.fault.rfind(std::string(roles[r]) + ":", 0) == 0)
       args.insert(args.end(),
@@ -694,6 +735,18 @@ int main(int argc, char **argv) {
   app.add_option("--dump-shares", o.dumpDir,
                  "debug: write each party's share of every value here")
       ->group("");
+  app.add_option("--tls-cert", o.tlsCert,
+                 "this role's certificate (PEM), bound to its role by a "
+                 "subjectAltName URI umbra-role:<role>");
+  app.add_option("--tls-key", o.tlsKey, "this role's private key (PEM, 0600)");
+  app.add_option("--tls-ca", o.tlsCa,
+                 "the CA (PEM) every peer's certificate must chain to");
+  app.add_option("--tls-dir", o.tlsDir,
+                 "DIR/ca.pem, DIR/<role>.pem, DIR/<role>.key (the layout of "
+                 "scripts/make-certs.sh); with --local, TLS for all roles");
+  app.add_flag("--insecure", o.insecure,
+               "allow plaintext links to non-loopback addresses (anyone on "
+               "the path sees the seeds and every share)");
   app.add_option("--p0-fd", o.p0Fd)->group("");
   app.add_option("--dealer-fd", o.dealerFd)->group("");
   app.add_option("--fault", o.fault)->group("");

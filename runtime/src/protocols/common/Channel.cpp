@@ -8,9 +8,10 @@ namespace umbra::rt {
 
 const char *frameTypeName(FrameKind t) {
   static const char *const kNames[] = {"hello", "open",  "material", "share",
-                                       "reveal", "done", "seed"};
+                                       "reveal", "done", "seed",
+                                       "keep-alive"};
   static_assert(std::size(kNames) ==
-                size_t(FrameType::Seed) - size_t(FrameType::Hello) + 1);
+                size_t(FrameType::Alive) - size_t(FrameType::Hello) + 1);
   // Kinds start at Hello; 0 wraps past the table like any unknown kind.
   return enumName(kNames, size_t(t) - size_t(FrameType::Hello), nullptr);
 }

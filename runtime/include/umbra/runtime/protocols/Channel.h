@@ -11,7 +11,9 @@
 namespace umbra::rt {
 
 /// Compared in the handshake; bump when a message layout changes.
-constexpr uint32_t kProtocolVersion = 1;
+/// 2: the role comes from the certificate or the hello (no role frame);
+/// keep-alive frames.
+constexpr uint32_t kProtocolVersion = 2;
 
 /// Message kinds of the 2PC + dealer protocol.
 enum class FrameType : uint32_t {
@@ -21,7 +23,8 @@ enum class FrameType : uint32_t {
   Share = 4,    // P0 <-> P1: input shares
   Reveal = 5,   // P0 <-> P1: one-sided reveal
   Done = 6,     // clean shutdown
-  Seed = 7,     // dealer <-> party: role, then the party's PRG seed
+  Seed = 7,     // dealer -> party: the party's PRG seed
+  Alive = 8,    // party -> dealer: keep-alive (empty; skipped by receives)
 };
 const char *frameTypeName(FrameKind t);
 
@@ -61,7 +64,9 @@ public:
 
 private:
   Channel(const std::string &peer, double timeoutSec)
-      : Link(peer, timeoutSec, frameTypeName) {}
+      : Link(peer, timeoutSec, frameTypeName) {
+    setKeepAliveKind(FrameKind(FrameType::Alive));
+  }
   void received(FrameKind t, const uint8_t *d, size_t n) override {
     if (onRecv)
       onRecv(FrameType(t), d, n);
