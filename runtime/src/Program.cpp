@@ -80,6 +80,11 @@ Program Program::loadBytes(std::vector<uint8_t> bytes) {
   return p;
 }
 
+bool isPlainFileName(const std::string &name) {
+  return !name.empty() && name != "." && name != ".." && name.size() <= 255 &&
+         name.find_first_of(std::string("/\\\0", 3)) == std::string::npos;
+}
+
 int Program::slotByName(const std::string &name) const {
   for (size_t i = 0; i < slots.size(); ++i)
     if (slots[i].name == name)
@@ -255,6 +260,10 @@ void Program::verify() {
     for (int o : *fp->outputs()) {
       UMBRA_CHECK(o >= 0 && size_t(o) < ns, "output index ", o,
                   " out of range");
+      UMBRA_CHECK(isPlainFileName(slots[o].name), "output name '",
+                  slots[o].name,
+                  "' is not a plain file name (outputs are written as "
+                  "NAME.npy under the output directory)");
       outputs.push_back(o);
     }
 }

@@ -8,9 +8,12 @@
 #include "umbra/runtime/Artifact.h"
 #include "program_generated.h"
 
+#include <flatbuffers/minireflect.h>
+
 #include <openssl/sha.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
@@ -59,6 +62,24 @@ uint64_t canonicalLayout(std::vector<BlobEntry> &blobs, uint64_t &publicEnd) {
   }
   return off;
 }
+
+/// FlatBuffers 2.0's verifier checks that a vector's length word is 4-byte
+/// aligned, not that its elements are aligned to their size: a crafted
+/// [long] or [double] vector at 4 mod 8 verifies and is then read
+/// misaligned. Walks the whole (verified) program and refuses such a
+/// vector before anything reads its elements.
+struct VectorAlignment : flatbuffers::IterationVisitor {
+  void Element(size_t i, flatbuffers::ElementaryType type,
+               const flatbuffers::TypeTable *, const uint8_t *val) override {
+    size_t size = type == flatbuffers::ET_LONG ||
+                          type == flatbuffers::ET_ULONG ||
+                          type == flatbuffers::ET_DOUBLE
+                      ? 8
+                      : 1;
+    if (i == 0 && reinterpret_cast<uintptr_t>(val) % size)
+      fail("a vector of ", size, "-byte elements is misaligned");
+  }
+};
 
 std::vector<uint8_t> header(uint32_t flags, uint64_t programSize,
                             uint64_t blobsSize, const Sha256 &hash) {
@@ -172,6 +193,16 @@ void Artifact::verify() {
               " (the first 64-byte boundary after the program)");
   UMBRA_CHECK(hd.blobsOffset <= size_ && hd.blobsSize == size_ - hd.blobsOffset,
               "weights section out of bounds (file truncated?)");
+  // Bytes from a caller (a fuzzer, a network buffer) may start anywhere:
+  // FlatBuffers' alignment checks are relative to the buffer, so an
+  // unaligned buffer would make every in-place scalar read misaligned.
+  program_ = base_ + hd.programOffset;
+  if (reinterpret_cast<uintptr_t>(program_) % alignof(uint64_t) &&
+      hd.programSize) {
+    programCopy_.assign((hd.programSize + 7) / 8, 0);
+    std::memcpy(programCopy_.data(), program_, hd.programSize);
+    program_ = reinterpret_cast<const uint8_t *>(programCopy_.data());
+  }
   UMBRA_CHECK(sha256(program(), programSize()) == hd.programHash,
               "content hash mismatch (file corrupted)");
 
@@ -180,6 +211,8 @@ void Artifact::verify() {
   vo.max_tables = 1u << 26;
   flatbuffers::Verifier v(program(), programSize(), vo);
   UMBRA_CHECK(fb::VerifyProgramBuffer(v), "FlatBuffers verification failed");
+  VectorAlignment va;
+  flatbuffers::IterateFlatBuffer(program(), fb::ProgramTypeTable(), &va);
   const fb::Program *fp = fb::GetProgram(program());
 
   if (fp->weights())

@@ -112,6 +112,12 @@ private:
   std::shared_ptr<const Artifact> artifact_;
 };
 
+/// Whether `name` can be used as one file name inside a directory: not
+/// empty, not "." or "..", no '/', '\\' or NUL, at most 255 bytes. Output
+/// names from an artifact become file names under `-o`; anything else would
+/// let an artifact write outside it.
+bool isPlainFileName(const std::string &name);
+
 /// Fixed-point encoding helpers (two's complement in Z_2^64).
 uint64_t encodeFixed(double v, int frac);
 double decodeFixed(uint64_t v, int frac);
