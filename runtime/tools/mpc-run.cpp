@@ -710,6 +710,8 @@ int runLocal(const Options &o, const std::vector<std::string> &argv) {
   BlockedSignals sigs;
   std::unique_ptr<CompareDir> cmpDir;
   std::string dump = o.dumpDir; // the test binary's --dump-shares
+  if (!dump.empty())
+    ::close(openPrivateDir(dump, /*create=*/true)); // refused before spawning
   if (o.compare && dump.empty()) {
     cmpDir = std::make_unique<CompareDir>();
     dump = cmpDir->path;
