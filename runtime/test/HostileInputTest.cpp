@@ -266,3 +266,45 @@ TEST(HostileArtifact, MisalignedVectorIsRefused) {
 }
 
 } // namespace
+
+namespace {
+
+/// A v1 .npy file with header dictionary `dict` and `data` bytes.
+std::string rawNpy(const fs::path &path, const std::string &dict,
+                   size_t dataBytes) {
+  std::string h = dict + "\n";
+  std::string f = std::string("\x93NUMPY\x01\x00", 8);
+  f += char(h.size() & 0xff);
+  f += char(h.size() >> 8);
+  f += h + std::string(dataBytes, '\0');
+  std::ofstream(path, std::ios::binary) << f;
+  return path.string();
+}
+
+TEST(HostileNpy, ShapesThatDoNotFitAreRefused) {
+  fs::path d = fs::temp_directory_path() /
+               ("umbra-npy-" + std::to_string(getpid()));
+  fs::create_directories(d);
+  auto err = [&](const std::string &shape, size_t bytes) {
+    std::string p = rawNpy(d / "a.npy",
+                           "{'descr': '<f8', 'fortran_order': False, "
+                           "'shape': (" + shape + "), }",
+                           bytes);
+    return errorOf([&] { readNpy(p); });
+  };
+  // -2^61 elements of 8 bytes wrap to 0 bytes; 2^59 x 16 overflows.
+  EXPECT_NE(err("-2305843009213693952,", 0).find("bad shape dimension "
+                                                 "'-2305843009213693952'"),
+            std::string::npos);
+  EXPECT_NE(err("576460752303423488, 16", 0).find("data size does not match "
+                                                  "shape"),
+            std::string::npos);
+  EXPECT_NE(err("2, x", 16).find("bad shape dimension 'x'"), std::string::npos);
+  EXPECT_NE(err("3,", 16).find("data size does not match shape"),
+            std::string::npos);
+  EXPECT_EQ(err("2, 1", 16), "");
+  EXPECT_EQ(err("0, 5", 0), "");
+  fs::remove_all(d);
+}
+
+} // namespace

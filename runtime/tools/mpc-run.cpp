@@ -878,7 +878,9 @@ int main(int argc, char **argv) {
   app.add_flag("--local", o.local,
                "run all three roles as processes on loopback");
   app.add_flag("--reference", o.reference,
-               "run the float reference executor instead of MPC");
+               "run the float reference executor instead of MPC (a "
+               "plaintext run of every role in this process; not with "
+               "--local or --role)");
   app.add_option("--p0", o.p0Addr, "P0's listening address host:port");
   app.add_option("--dealer", o.dealerAddr,
                  "dealer's listening address host:port");
