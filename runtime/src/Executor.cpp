@@ -74,9 +74,9 @@ static void checkInputValues(const Program &prog, int slot,
       // Used as an index: rounding or truncating would pick another token.
       UMBRA_CHECK(v == std::floor(v), "input '", si.name, "' element ", i,
                   " is ", num(v), "; token ids must be integers");
-      UMBRA_CHECK(v >= 0 && v < double(depth), "input '", si.name,
-                  "' element ", i, " is token id ", num(v),
-                  ", outside the vocabulary [0, ", depth, ")");
+      UMBRA_CHECK(v >= 0 && v < double(depth), "input '", si.name, "' element ",
+                  i, " is token id ", num(v), ", outside the vocabulary [0, ",
+                  depth, ")");
       continue;
     }
     UMBRA_CHECK(std::fabs(v) <= bound, "input '", si.name, "' element ", i,

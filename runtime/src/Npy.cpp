@@ -56,14 +56,12 @@ NpyArray readNpy(const std::string &path) {
   const size_t avail = all.size() - off - hlen;
   int64_t n = 1;
   while (std::getline(ss, tok, ',')) {
-    size_t first = tok.find_first_not_of(' '),
-           last = tok.find_last_not_of(' ');
+    size_t first = tok.find_first_not_of(' '), last = tok.find_last_not_of(' ');
     if (first == std::string::npos)
       continue;
     std::string digits = tok.substr(first, last - first + 1);
     UMBRA_CHECK(!digits.empty() && digits.size() <= 18 &&
-                    digits.find_first_not_of("0123456789") ==
-                        std::string::npos,
+                    digits.find_first_not_of("0123456789") == std::string::npos,
                 "'", path, "': bad shape dimension '", digits, "'");
     int64_t d = std::stoll(digits);
     UMBRA_CHECK(d == 0 || n <= int64_t(avail) / d, "'", path,

@@ -35,8 +35,7 @@ protected:
 TEST_F(DebugToolsTest, ProductionBinaryHasNoTestHooks) {
   std::string prog = program();
   for (auto extra : std::vector<std::vector<std::string>>{
-           {"--fault", "p1:exit:3"},
-           {"--dump-shares", (dir / "d").string()}}) {
+           {"--fault", "p1:exit:3"}, {"--dump-shares", (dir / "d").string()}}) {
     for (const char *mode : {"--local", "--role"}) {
       std::vector<std::string> args = {prog, mode};
       if (std::string(mode) == "--role")
@@ -121,7 +120,8 @@ TEST_F(DebugToolsTest, CompareLeavesNothingBehind) {
   EXPECT_NE(r.err.find("p1 exited with status 3"), std::string::npos) << r.err;
   EXPECT_TRUE(fs::is_empty(tmp));
   // An error in the parent itself (bad input) never creates it.
-  r = run({prog, "--local", "--compare", "-i", "x=" + (dir / "no.npy").string()});
+  r = run(
+      {prog, "--local", "--compare", "-i", "x=" + (dir / "no.npy").string()});
   EXPECT_EQ(r.code, 1);
   EXPECT_TRUE(fs::is_empty(tmp));
 }
@@ -172,8 +172,8 @@ TEST_F(DebugToolsTest, TestBinaryDumpsOnlyIntoAPrivateDirectory) {
   fs::permissions(open, fs::perms::owner_all | fs::perms::group_read |
                             fs::perms::group_exec | fs::perms::others_read |
                             fs::perms::others_exec);
-  Result r = run({prog, "--local", "-i", input(), "--dump-shares",
-                  open.string()});
+  Result r =
+      run({prog, "--local", "-i", input(), "--dump-shares", open.string()});
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("dump directory '" + open.string() +
                        "' must be owned by you with mode 0700 (it has mode "

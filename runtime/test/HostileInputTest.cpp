@@ -177,11 +177,17 @@ TEST_F(HostileInputTest, BothExecutorsRefuseTheSameValues) {
   FloatExecutor ref(prog);
   std::string want = "input 'x' element 1 is 1000000000000, outside the "
                      "representable range";
-  EXPECT_NE(errorOf([&] { ref.setInput(x, {1, 1e12}); }).find(want),
+  EXPECT_NE(errorOf([&] {
+              ref.setInput(x, {1, 1e12});
+            }).find(want),
             std::string::npos);
-  EXPECT_NE(errorOf([&] { checkInput(prog, x, {2}, {1, 1e12}); }).find(want),
+  EXPECT_NE(errorOf([&] {
+              checkInput(prog, x, {2}, {1, 1e12});
+            }).find(want),
             std::string::npos);
-  EXPECT_EQ(errorOf([&] { checkInput(prog, x, {1, 2}, {1, 1}); }),
+  EXPECT_EQ(errorOf([&] {
+              checkInput(prog, x, {1, 2}, {1, 1});
+            }),
             "input 'x' has shape [1x2], expected [2]");
   EXPECT_EQ(errorOf([&] { checkInput(prog, x, {2}, {1, -2}); }), "");
 }
@@ -189,8 +195,8 @@ TEST_F(HostileInputTest, BothExecutorsRefuseTheSameValues) {
 TEST_F(HostileInputTest, OutputNamesMustBePlainFileNames) {
   // An output named "../x" or "/abs/path" used to be written outside -o.
   for (const std::string &name : std::vector<std::string>{
-           "../evil", "/tmp/umbra-evil-output", "a/b", "..", ".",
-           "back\\slash", std::string(256, 'n')}) {
+           "../evil", "/tmp/umbra-evil-output", "a/b", "..", ".", "back\\slash",
+           std::string(256, 'n')}) {
     ProgramBuilder b(16);
     int x = b.input("x", {4, 16}, Vis::Client);
     int y = b.slot(name, {4, 16}, Vis::Client, 16);
@@ -200,8 +206,8 @@ TEST_F(HostileInputTest, OutputNamesMustBePlainFileNames) {
     b.writeFile(prog);
     program(); // x.npy
     fs::create_directories(dir / "out");
-    Result r = run({prog, "--reference", "-i", input(), "-o",
-                    (dir / "out").string()});
+    Result r =
+        run({prog, "--reference", "-i", input(), "-o", (dir / "out").string()});
     EXPECT_EQ(r.code, 1) << name;
     EXPECT_NE(r.err.find("output name '" + name +
                          "' is not a plain file name (outputs are written "
@@ -237,9 +243,8 @@ std::vector<uint8_t> misalignedShapeArtifact(int pad) {
   if (pad)
     fbb.CreateVector(std::vector<uint32_t>{}); // a length word alone
   flatbuffers::Offset<flatbuffers::Vector<int64_t>> shape(words.o - 4);
-  std::vector<flatbuffers::Offset<fb::Slot>> slots = {
-      fb::CreateSlot(fbb, fbb.CreateString("x"), shape, 16,
-                     fb::Visibility::Client)};
+  std::vector<flatbuffers::Offset<fb::Slot>> slots = {fb::CreateSlot(
+      fbb, fbb.CreateString("x"), shape, 16, fb::Visibility::Client)};
   ArtifactWriter w;
   auto weights = w.weightTables(fbb);
   auto prog = fb::CreateProgram(
@@ -282,22 +287,25 @@ std::string rawNpy(const fs::path &path, const std::string &dict,
 }
 
 TEST(HostileNpy, ShapesThatDoNotFitAreRefused) {
-  fs::path d = fs::temp_directory_path() /
-               ("umbra-npy-" + std::to_string(getpid()));
+  fs::path d =
+      fs::temp_directory_path() / ("umbra-npy-" + std::to_string(getpid()));
   fs::create_directories(d);
   auto err = [&](const std::string &shape, size_t bytes) {
     std::string p = rawNpy(d / "a.npy",
                            "{'descr': '<f8', 'fortran_order': False, "
-                           "'shape': (" + shape + "), }",
+                           "'shape': (" +
+                               shape + "), }",
                            bytes);
     return errorOf([&] { readNpy(p); });
   };
   // -2^61 elements of 8 bytes wrap to 0 bytes; 2^59 x 16 overflows.
-  EXPECT_NE(err("-2305843009213693952,", 0).find("bad shape dimension "
-                                                 "'-2305843009213693952'"),
+  EXPECT_NE(err("-2305843009213693952,", 0)
+                .find("bad shape dimension "
+                      "'-2305843009213693952'"),
             std::string::npos);
-  EXPECT_NE(err("576460752303423488, 16", 0).find("data size does not match "
-                                                  "shape"),
+  EXPECT_NE(err("576460752303423488, 16", 0)
+                .find("data size does not match "
+                      "shape"),
             std::string::npos);
   EXPECT_NE(err("2, x", 16).find("bad shape dimension 'x'"), std::string::npos);
   EXPECT_NE(err("3,", 16).find("data size does not match shape"),

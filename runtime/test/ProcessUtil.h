@@ -1,4 +1,5 @@
-//===- ProcessUtil.h - Spawning the real mpc-run from a test -----*- C++ -*-===//
+//===- ProcessUtil.h - Spawning the real mpc-run from a test -----*- C++
+//-*-===//
 //
 // The fixture of the process-level tests: a fresh directory per test, the
 // real binaries (mpc-run from $UMBRA_MPC_RUN, set by ctest, and

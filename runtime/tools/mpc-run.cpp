@@ -26,9 +26,9 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cerrno>
 #include <chrono>
 #include <csignal>
-#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
@@ -98,9 +98,8 @@ std::map<std::string, std::string> parseInputs(const Options &o) {
 /// vocabulary, within the ring's range) the inputs this role owns, before
 /// any connection; `all` takes every role's inputs (the float reference,
 /// and the --local parent checking everything before it spawns a role).
-std::map<int, std::vector<double>> loadInputs(const Program &prog,
-                                              const Options &o, Role role,
-                                              bool all = false) {
+std::map<int, std::vector<double>>
+loadInputs(const Program &prog, const Options &o, Role role, bool all = false) {
   auto files = parseInputs(o);
   for (auto &[name, file] : files) {
     int s = prog.slotByName(name);
@@ -195,8 +194,8 @@ void checkCopyFits(const Program &prog, Role role, const std::string &path) {
 int openPrivateDir(const std::string &path, bool create) {
   if (create && ::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST)
     fail("cannot create dump directory '", path, "': ", std::strerror(errno));
-  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-                                    O_CLOEXEC);
+  int fd =
+      ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   UMBRA_CHECK(fd >= 0, "cannot open dump directory '", path,
               "': ", std::strerror(errno));
   struct stat st;
@@ -205,8 +204,8 @@ int openPrivateDir(const std::string &path, bool create) {
     ::close(fd);
     char mode[8];
     std::snprintf(mode, sizeof(mode), "%04o", unsigned(st.st_mode & 07777));
-    fail("dump directory '", path, "' must be owned by you with mode 0700 "
-         "(it has mode ", mode, ", owner uid ", st.st_uid, ")");
+    std::string why = "' must be owned by you with mode 0700 (it has mode ";
+    fail("dump directory '", path, why, mode, ", owner uid ", st.st_uid, ")");
   }
   return fd;
 }
@@ -249,9 +248,9 @@ int dumpDirFd(const Options &o) {
 /// Writes one value's dump (kind byte, then the ring words) as a 0600 file.
 void writeDump(int dirFd, const std::string &name, uint8_t kind,
                const Vec &data) {
-  int fd = ::openat(dirFd, name.c_str(),
-                    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-                    0600);
+  int fd =
+      ::openat(dirFd, name.c_str(),
+               O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
   UMBRA_CHECK(fd >= 0, "cannot write share dump '", name,
               "': ", std::strerror(errno));
   auto put = [&](const void *p, size_t n) {
@@ -646,7 +645,8 @@ struct CompareDir {
   std::string path;
   int fd = -1;
   CompareDir() {
-    std::string t = (fs::temp_directory_path() / "umbra-compare-XXXXXX").string();
+    std::string t =
+        (fs::temp_directory_path() / "umbra-compare-XXXXXX").string();
     UMBRA_CHECK(::mkdtemp(t.data()), "cannot create a private directory in '",
                 fs::temp_directory_path().string(),
                 "': ", std::strerror(errno));
@@ -731,7 +731,8 @@ int runLocal(const Options &o, const std::vector<std::string> &argv) {
     sigaddset(&deflt, sig);
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &deflt);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   std::unique_ptr<posix_spawnattr_t, int (*)(posix_spawnattr_t *)> attrGuard(
       &attr, posix_spawnattr_destroy);
   const char *roles[3] = {"dealer", "p0", "p1"};
@@ -826,8 +827,10 @@ int runLocal(const Options &o, const std::vector<std::string> &argv) {
     }
   }
   if (stopSignal) {
-    std::fprintf(stderr, "mpc-run: error: stopped by signal %d (%s); the "
-                 "roles were stopped\n", stopSignal, strsignal(stopSignal));
+    std::fprintf(stderr,
+                 "mpc-run: error: stopped by signal %d (%s); the "
+                 "roles were stopped\n",
+                 stopSignal, strsignal(stopSignal));
     return 128 + stopSignal;
   }
   int bad = 0;

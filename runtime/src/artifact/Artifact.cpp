@@ -93,10 +93,10 @@ void checkVectorAlignment(const flatbuffers::Table *t,
       if (size == 8 && vec->size() &&
           reinterpret_cast<uintptr_t>(vec->Data()) % 8)
         fail("a vector of 8-byte elements is misaligned");
-      if (type == flatbuffers::ET_SEQUENCE && ref->st == flatbuffers::ST_TABLE) {
-        auto *tabs = reinterpret_cast<
-            const flatbuffers::Vector<flatbuffers::Offset<flatbuffers::Table>>
-                *>(vec);
+      if (type == flatbuffers::ET_SEQUENCE &&
+          ref->st == flatbuffers::ST_TABLE) {
+        auto *tabs = reinterpret_cast<const flatbuffers::Vector<
+            flatbuffers::Offset<flatbuffers::Table>> *>(vec);
         for (flatbuffers::uoffset_t k = 0; k < tabs->size(); ++k)
           checkVectorAlignment(tabs->Get(k), ref);
       }
