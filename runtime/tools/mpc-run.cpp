@@ -652,7 +652,11 @@ struct CompareDir {
                 "': ", std::strerror(errno));
     path = t;
     fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-    UMBRA_CHECK(fd >= 0, "cannot open '", path, "': ", std::strerror(errno));
+    if (fd < 0) {
+      int e = errno;
+      ::rmdir(path.c_str()); // no destructor runs for a throwing constructor
+      fail("cannot open '", path, "': ", std::strerror(e));
+    }
   }
   ~CompareDir() {
     if (fd >= 0)
