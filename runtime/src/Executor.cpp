@@ -2,8 +2,10 @@
 #include "umbra/runtime/Executor.h"
 #include "umbra/runtime/Isa.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 
 namespace umbra::rt {
 
@@ -25,6 +27,73 @@ realOf(const Program &prog, const InstrInfo &I,
   UMBRA_CHECK(out.size() == size_t(a.out.numel), "internal: reference ",
               opName(I.op()), " produced ", out.size(), " elements");
   return out;
+}
+
+//===----------------------------------------------------------------------===//
+// Input checks (shared by the MPC executor and the float reference)
+//===----------------------------------------------------------------------===//
+
+double maxInputMagnitude(int frac) {
+  return std::ldexp(double(kMaxEncodedInput), -frac);
+}
+
+/// The vocabulary size of the ids in `slot`: the smallest one_hot depth
+/// among the instructions reading it, or -1 when it is not a token-id input.
+static int64_t idDepth(const Program &prog, int slot) {
+  int64_t depth = -1;
+  for (const InstrInfo &I : prog.instrs)
+    if (I.op() == Op::OneHot && I.in.at(0) == slot) {
+      int64_t d = I.attrs.AsOneHot()->depth;
+      depth = depth < 0 ? d : std::min(depth, d);
+    }
+  return depth;
+}
+
+/// A value as the input checks print it: integers in full, others with 15
+/// significant digits (not the stream's 6: an id of 1234567 stays one).
+static std::string num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.15g", v);
+  return buf;
+}
+
+/// Values only: shape and size are the caller's (see checkInput).
+static void checkInputValues(const Program &prog, int slot,
+                             const std::vector<double> &values) {
+  const SlotInfo &si = prog.slots.at(slot);
+  UMBRA_CHECK(int64_t(values.size()) == si.numel, "input '", si.name, "' has ",
+              values.size(), " elements, expected ", si.numel, " (shape ",
+              shapeStr(si.shape), ")");
+  int64_t depth = idDepth(prog, slot);
+  double bound = maxInputMagnitude(si.frac);
+  for (size_t i = 0; i < values.size(); ++i) {
+    double v = values[i];
+    UMBRA_CHECK(std::isfinite(v), "input '", si.name, "' element ", i, " is ",
+                num(v), "; inputs must be finite");
+    if (depth >= 0) {
+      // Used as an index: rounding or truncating would pick another token.
+      UMBRA_CHECK(v == std::floor(v), "input '", si.name, "' element ", i,
+                  " is ", num(v), "; token ids must be integers");
+      UMBRA_CHECK(v >= 0 && v < double(depth), "input '", si.name, "' element ",
+                  i, " is token id ", num(v), ", outside the vocabulary [0, ",
+                  depth, ")");
+      continue;
+    }
+    UMBRA_CHECK(std::fabs(v) <= bound, "input '", si.name, "' element ", i,
+                " is ", num(v), ", outside the representable range [",
+                num(-bound), ", ", num(bound), "] (", si.frac,
+                " fractional bits: the product of two encoded values must "
+                "stay below 2^63)");
+  }
+}
+
+void checkInput(const Program &prog, int slot, const Shape &shape,
+                const std::vector<double> &values) {
+  UMBRA_CHECK(slot >= 0 && size_t(slot) < prog.slots.size(), "bad input slot");
+  const SlotInfo &si = prog.slots[slot];
+  UMBRA_CHECK(shape == si.shape, "input '", si.name, "' has shape ",
+              shapeStr(shape), ", expected ", shapeStr(si.shape));
+  checkInputValues(prog, slot, values);
 }
 
 //===----------------------------------------------------------------------===//
@@ -60,6 +129,7 @@ void Executor::setInputRing(int slot, Vec v) {
 void Executor::setInput(int slot, const std::vector<double> &values) {
   UMBRA_CHECK(slot >= 0 && size_t(slot) < vals_.size(), "bad input slot");
   const SlotInfo &si = prog_.slots[slot];
+  checkInputValues(prog_, slot, values);
   Vec v(values.size());
   for (size_t i = 0; i < v.size(); ++i)
     v[i] = encodeFixed(values[i], si.frac);
@@ -291,9 +361,7 @@ FloatExecutor::FloatExecutor(const Program &prog)
 
 void FloatExecutor::setInput(int slot, const std::vector<double> &v) {
   UMBRA_CHECK(slot >= 0 && size_t(slot) < vals_.size(), "bad input slot");
-  UMBRA_CHECK(int64_t(v.size()) == prog_.slots[slot].numel, "input '",
-              prog_.slots[slot].name, "' has ", v.size(),
-              " elements, expected ", prog_.slots[slot].numel);
+  checkInputValues(prog_, slot, v);
   vals_[slot] = v;
 }
 

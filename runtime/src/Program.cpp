@@ -269,6 +269,10 @@ void Program::verify() {
     for (int o : *fp->outputs()) {
       UMBRA_CHECK(o >= 0 && size_t(o) < ns, "output index ", o,
                   " out of range");
+      UMBRA_CHECK(isPlainFileName(slots[o].name), "output name '",
+                  slots[o].name,
+                  "' is not a plain file name (outputs are written as "
+                  "NAME.npy under the output directory)");
       outputs.push_back(o);
     }
 }

@@ -214,8 +214,14 @@ TEST(Executor, OneHotAndReduceSum) {
   for (int o : {o1, o2, o3})
     b.output(o);
   Program prog = Program::loadBytes(b.finish());
-  // Id 7 is out of range: a zero row.
-  std::vector<double> idv = {4, 0, 2, 1, 7, 3};
+  // An id outside the vocabulary is refused by both executors (it used to
+  // be a silent zero row).
+  std::vector<double> bad = {4, 0, 2, 1, 7, 3};
+  FloatExecutor badRef(prog);
+  EXPECT_EQ(test::errorOf([&] { badRef.setInput(ids, bad); }),
+            "input 'ids' element 4 is token id 7, outside the vocabulary "
+            "[0, 5)");
+  std::vector<double> idv = {4, 0, 2, 1, 3, 3};
   FloatExecutor ref(prog);
   ref.setInput(ids, idv);
   ref.run();

@@ -211,7 +211,7 @@ TEST(Private, PlaintextOnlyProgramSendsNothing) {
   Program prog = Program::loadBytes(b.finish());
 
   std::map<int, std::vector<double>> in = {{x, randomReal(T * D, -2, 2, 42)},
-                                           {ids, {2, 0, 9}},
+                                           {ids, {2, 0, 4}},
                                            {u, randomReal(H, -1, 1, 43)}};
   RunResult run = runProgram(prog, in);
   for (int s : clientOut) {

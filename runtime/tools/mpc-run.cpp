@@ -9,6 +9,13 @@
 // --local spawns the dealer, P0 and P1 as separate processes on loopback.
 // Every failure prints "mpc-run: error: ..." and exits non-zero.
 //
+// Built twice: `mpc-run` (production) and `mpc-run-testing`, with
+// UMBRA_TEST_HOOKS defined, which alone has --fault (fault injection for
+// the process tests) and --dump-shares (each party's shares to a private
+// directory). The production binary dumps shares only as a --local child
+// of --compare, into a directory its parent made with mkdtemp and passed
+// as an inherited descriptor (see dumpDirFd).
+//
 //===----------------------------------------------------------------------===//
 #include "umbra/runtime/Executor.h"
 #include "umbra/runtime/Isa.h"
@@ -19,6 +26,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -28,7 +36,10 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <netinet/in.h>
 #include <spawn.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -47,7 +58,11 @@ struct Options {
   std::string p0Addr = "127.0.0.1:7100", dealerAddr = "127.0.0.1:7101";
   int p0Fd = -1, dealerFd = -1;
   std::vector<std::string> inputs;
-  std::string outDir, statsPath, tracePath, dumpDir;
+  std::string outDir, statsPath, tracePath;
+  /// Test binary only: where --dump-shares puts each party's shares.
+  std::string dumpDir;
+  /// A --local child of --compare: the inherited private dump directory.
+  int dumpFd = -1;
   double connectTimeout = 10, ioTimeout = 60;
   int inferences = 1;
   std::string fault;
@@ -81,9 +96,12 @@ std::map<std::string, std::string> parseInputs(const Options &o) {
   return m;
 }
 
-/// Loads the inputs this role owns into `set(slot, values)`.
-template <typename F>
-void loadInputs(const Program &prog, const Options &o, Role role, F set) {
+/// Reads and checks (checkInput: exact shape, finite, ids in the
+/// vocabulary, within the ring's range) the inputs this role owns, before
+/// any connection; `all` takes every role's inputs (the float reference,
+/// and the --local parent checking everything before it spawns a role).
+std::map<int, std::vector<double>>
+loadInputs(const Program &prog, const Options &o, Role role, bool all = false) {
   auto files = parseInputs(o);
   for (auto &[name, file] : files) {
     int s = prog.slotByName(name);
@@ -92,14 +110,12 @@ void loadInputs(const Program &prog, const Options &o, Role role, F set) {
                     prog.inputs.end(),
                 "slot '", name, "' is not a program input");
   }
+  std::map<int, std::vector<double>> loaded;
   for (int s : prog.inputs) {
     const SlotInfo &si = prog.slots[s];
-    bool mine = si.vis == Vis::Public ||
+    bool mine = all || si.vis == Vis::Public ||
                 (si.vis == Vis::Client && role == Role::P0) ||
-                (si.vis == Vis::Owner && role == Role::P1) ||
-                role == Role::Dealer; // reference mode passes Dealer
-    if (role == Role::Dealer && si.vis != Vis::Public && !o.reference)
-      mine = false;
+                (si.vis == Vis::Owner && role == Role::P1);
     if (!mine)
       continue;
     auto it = files.find(si.name);
@@ -107,11 +123,10 @@ void loadInputs(const Program &prog, const Options &o, Role role, F set) {
                 visName(si.vis), ", shape ", shapeStr(si.shape), "): pass -i ",
                 si.name, "=file.npy");
     NpyArray a = readNpy(it->second);
-    UMBRA_CHECK(a.shape == si.shape || numel(a.shape) == si.numel, "input '",
-                si.name, "' has shape ", shapeStr(a.shape), ", expected ",
-                shapeStr(si.shape));
-    set(s, a.data);
+    checkInput(prog, s, a.shape, a.data);
+    loaded[s] = std::move(a.data);
   }
+  return loaded;
 }
 
 void writeOutputs(const Program &prog, const Options &o,
@@ -125,6 +140,9 @@ void writeOutputs(const Program &prog, const Options &o,
     if (!has(s) || skip(s))
       continue;
     const SlotInfo &si = prog.slots[s];
+    // The loader refuses such names; checked again where the path is made.
+    UMBRA_CHECK(isPlainFileName(si.name), "output name '", si.name,
+                "' is not a plain file name");
     writeNpy((fs::path(o.outDir) / (si.name + ".npy")).string(), si.shape,
              get(s));
   }
@@ -132,14 +150,16 @@ void writeOutputs(const Program &prog, const Options &o,
 
 /// Runs the float reference `ex` of `prog` on the inputs of every role.
 void runFloat(FloatExecutor &ex, const Program &prog, const Options &o) {
-  Options oo = o;
-  oo.reference = true; // the Dealer role then loads every input
-  loadInputs(prog, oo, Role::Dealer,
-             [&](int s, const std::vector<double> &v) { ex.setInput(s, v); });
+  for (const auto &[s, v] : loadInputs(prog, o, Role::Dealer, /*all=*/true))
+    ex.setInput(s, v);
   ex.run();
 }
 
 int runReference(const Options &o) {
+  std::fprintf(stderr,
+               "mpc-run: reference: a plaintext run of the float reference "
+               "executor: every input and weight is in this one process; "
+               "nothing is secret-shared, nothing is secure\n");
   Program prog = Program::loadFile(o.program);
   FloatExecutor ex(prog);
   runFloat(ex, prog, o);
@@ -187,6 +207,94 @@ void applyTls(const Options &o, Role role, SessionConfig &cfg) {
     cfg.tls = std::make_shared<TlsContext>(t);
 }
 
+//===----------------------------------------------------------------------===//
+// Share dumps (--compare; --dump-shares in the test binary)
+//===----------------------------------------------------------------------===//
+
+/// Opens directory `path` (made 0700 when `create` and absent) and refuses
+/// one that is not a directory owned by this user with mode 0700: dumped
+/// shares of both parties reconstruct every value, weights included.
+int openPrivateDir(const std::string &path, bool create) {
+  if (create && ::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST)
+    fail("cannot create dump directory '", path, "': ", std::strerror(errno));
+  int fd =
+      ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  UMBRA_CHECK(fd >= 0, "cannot open dump directory '", path,
+              "': ", std::strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0 || st.st_uid != geteuid() ||
+      (st.st_mode & 07777) != 0700) {
+    ::close(fd);
+    char mode[8];
+    std::snprintf(mode, sizeof(mode), "%04o", unsigned(st.st_mode & 07777));
+    std::string why = "' must be owned by you with mode 0700 (it has mode ";
+    fail("dump directory '", path, why, mode, ", owner uid ", st.st_uid, ")");
+  }
+  return fd;
+}
+
+/// Whether `fd` is a listening TCP socket on 127.0.0.1: what a --local
+/// parent passes its children (--p0-fd, --dealer-fd).
+bool isLoopbackListener(int fd) {
+  int listening = 0;
+  socklen_t len = sizeof(listening);
+  sockaddr_in a{};
+  socklen_t alen = sizeof(a);
+  return fd >= 0 &&
+         getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 &&
+         listening &&
+         getsockname(fd, reinterpret_cast<sockaddr *>(&a), &alen) == 0 &&
+         a.sin_family == AF_INET && ntohl(a.sin_addr.s_addr) == INADDR_LOOPBACK;
+}
+
+/// The directory this role dumps its shares into, or -1. In production
+/// only a --local child of --compare dumps: it holds the parent's two
+/// loopback listeners and the parent's private directory (inherited
+/// descriptors, no path on the command line). The test binary also takes
+/// --dump-shares DIR.
+int dumpDirFd(const Options &o) {
+  if (o.dumpFd >= 0) {
+    UMBRA_CHECK(isLoopbackListener(o.p0Fd) && isLoopbackListener(o.dealerFd),
+                "--dump-fd is for the roles that --local --compare starts");
+    struct stat st;
+    UMBRA_CHECK(fstat(o.dumpFd, &st) == 0 && S_ISDIR(st.st_mode) &&
+                    st.st_uid == geteuid() && (st.st_mode & 07777) == 0700,
+                "--dump-fd ", o.dumpFd,
+                " is not a private directory (owned by you, mode 0700)");
+    return o.dumpFd;
+  }
+  if (!o.dumpDir.empty())
+    return openPrivateDir(o.dumpDir, /*create=*/true);
+  return -1;
+}
+
+/// Writes one value's dump (kind byte, then the ring words) as a 0600 file.
+void writeDump(int dirFd, const std::string &name, uint8_t kind,
+               const Vec &data) {
+  int fd =
+      ::openat(dirFd, name.c_str(),
+               O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  UMBRA_CHECK(fd >= 0, "cannot write share dump '", name,
+              "': ", std::strerror(errno));
+  auto put = [&](const void *p, size_t n) {
+    const char *c = static_cast<const char *>(p);
+    while (n) {
+      ssize_t w = ::write(fd, c, n);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w <= 0) {
+        ::close(fd);
+        fail("cannot write share dump '", name, "': ", std::strerror(errno));
+      }
+      c += w;
+      n -= size_t(w);
+    }
+  };
+  put(&kind, 1);
+  put(data.data(), data.size() * 8);
+  ::close(fd);
+}
+
 int runRole(const Options &o) {
   Role role =
       o.role == "p0"   ? Role::P0
@@ -198,6 +306,9 @@ int runRole(const Options &o) {
   double t0 = now();
   Program prog = Program::loadFile(o.program);
   checkCopyFits(prog, role, o.program);
+  // This role's inputs are read and checked before any connection.
+  std::map<int, std::vector<double>> inputs = loadInputs(prog, o, role);
+  int dumpFd = dumpDirFd(o);
   SessionConfig cfg;
   cfg.role = role;
   cfg.p0Addr = Endpoint::parse(o.p0Addr);
@@ -222,13 +333,18 @@ int runRole(const Options &o) {
   UMBRA_CHECK(o.comparison == "dcf" || o.comparison == "bits",
               "--comparison must be dcf or bits");
   cfg.cmp = o.comparison == "dcf" ? Cmp::Dcf : Cmp::Bits;
+#ifdef UMBRA_TEST_HOOKS
   if (o.fault == "protocol-version")
     cfg.protocolVersion = kProtocolVersion + 1;
+#endif
   Session session(cfg);
   Executor ex(prog, session.party);
-  loadInputs(prog, o, role,
-             [&](int s, const std::vector<double> &v) { ex.setInput(s, v); });
+  for (const auto &[s, v] : inputs)
+    ex.setInput(s, v);
 
+  double lastReport = now();
+  size_t done = 0;
+#ifdef UMBRA_TEST_HOOKS
   // Fault injection for the tests: "exit:N", "malformed:N", "hang:N".
   std::string fkind;
   long fat = -1;
@@ -236,10 +352,10 @@ int runRole(const Options &o) {
     fkind = o.fault.substr(0, c);
     fat = std::stol(o.fault.substr(c + 1));
   }
-  double lastReport = now();
-  size_t done = 0;
+#endif
   ex.onInstr = [&](size_t idx, size_t total) {
     session.keepAlive();
+#ifdef UMBRA_TEST_HOOKS
     if (long(idx) == fat) {
       if (fkind == "exit")
         _exit(3);
@@ -251,6 +367,7 @@ int runRole(const Options &o) {
       if (fkind == "malformed" && session.dealerP1)
         session.dealerP1->send(FrameType::Material, "garbage", 7);
     }
+#endif
     ++done;
     if (o.progress && now() - lastReport > 1.0) {
       lastReport = now();
@@ -258,19 +375,12 @@ int runRole(const Options &o) {
                    total, now() - t0);
     }
   };
-  if (!o.dumpDir.empty() && role != Role::Dealer) {
-    fs::create_directories(o.dumpDir);
+  if (dumpFd >= 0 && role != Role::Dealer)
     ex.onValue = [&](int s) {
-      std::ofstream f((fs::path(o.dumpDir) /
-                       (std::string(rn) + "_" + std::to_string(s) + ".bin"))
-                          .string(),
-                      std::ios::binary);
       uint8_t k = ex.isShared(s) ? 1 : ex.hasPlain(s) ? 2 : 0;
-      f.write(reinterpret_cast<const char *>(&k), 1);
-      const Vec &d = ex.raw(s);
-      f.write(reinterpret_cast<const char *>(d.data()), d.size() * 8);
+      writeDump(dumpFd, std::string(rn) + "_" + std::to_string(s) + ".bin", k,
+                ex.raw(s));
     };
-  }
   ex.runDeployment();
   for (int i = 0; i < o.inferences; ++i)
     ex.runInference();
@@ -564,9 +674,78 @@ int runDump(const Options &o) {
   return 0;
 }
 
+/// The private directory of a --compare run (mkdtemp: a fresh name, mode
+/// 0700), removed with everything in it however runLocal ends.
+struct CompareDir {
+  std::string path;
+  int fd = -1;
+  CompareDir() {
+    std::string t =
+        (fs::temp_directory_path() / "umbra-compare-XXXXXX").string();
+    UMBRA_CHECK(::mkdtemp(t.data()), "cannot create a private directory in '",
+                fs::temp_directory_path().string(),
+                "': ", std::strerror(errno));
+    path = t;
+    fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    if (fd < 0) {
+      int e = errno;
+      ::rmdir(path.c_str()); // no destructor runs for a throwing constructor
+      fail("cannot open '", path, "': ", std::strerror(e));
+    }
+  }
+  ~CompareDir() {
+    if (fd >= 0)
+      ::close(fd);
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+/// The three role processes: whatever ends the parent (an error, an
+/// exception, a signal) ends them first, so no child outlives it or
+/// writes into a directory being removed.
+struct Children {
+  pid_t pids[3] = {-1, -1, -1};
+  bool alive[3] = {false, false, false};
+  ~Children() {
+    for (int r = 0; r < 3; ++r)
+      if (alive[r]) {
+        kill(pids[r], SIGKILL);
+        waitpid(pids[r], nullptr, 0);
+      }
+  }
+};
+
+/// Blocks the signals the parent handles itself (SIGINT, SIGTERM, SIGHUP,
+/// and SIGCHLD to wake up when a role ends) for its lifetime; they are
+/// taken synchronously with sigtimedwait, so cleanup runs in normal code.
+struct BlockedSignals {
+  sigset_t set, old;
+  BlockedSignals() {
+    sigemptyset(&set);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGCHLD})
+      sigaddset(&set, sig);
+    pthread_sigmask(SIG_BLOCK, &set, &old);
+  }
+  ~BlockedSignals() {
+    // Drain what was taken care of, then restore the caller's mask.
+    timespec zero{0, 0};
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    while (sigtimedwait(&chld, nullptr, &zero) > 0) {
+    }
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  }
+};
+
 int runLocal(const Options &o, const std::vector<std::string> &argv) {
-  // Validate the program before spawning anything.
-  checkCopyFits(Program::loadFile(o.program), Role::P1, o.program);
+  // Validate the program and every role's inputs before spawning anything.
+  {
+    Program prog = Program::loadFile(o.program);
+    checkCopyFits(prog, Role::P1, o.program);
+    loadInputs(prog, o, Role::Dealer, /*all=*/true);
+  }
   UMBRA_CHECK(o.tlsCert.empty() && o.tlsKey.empty() && o.tlsCa.empty(),
               "with --local every role needs its own certificate: pass "
               "--tls-dir DIR (scripts/make-certs.sh DIR makes one)");
@@ -576,17 +755,37 @@ int runLocal(const Options &o, const std::vector<std::string> &argv) {
                    : ("links are TLS 1.3 with the certificates in " +
                       o.tlsDir)
                          .c_str());
+  BlockedSignals sigs;
+  std::unique_ptr<CompareDir> cmpDir;
+  std::string dump = o.dumpDir; // the test binary's --dump-shares
+  if (!dump.empty())
+    ::close(openPrivateDir(dump, /*create=*/true)); // refused before spawning
+  if (o.compare && dump.empty()) {
+    cmpDir = std::make_unique<CompareDir>();
+    dump = cmpDir->path;
+    fcntl(cmpDir->fd, F_SETFD, 0);
+  }
   Listener pl(Endpoint{"127.0.0.1", 0}), dl(Endpoint{"127.0.0.1", 0});
   int pfd = pl.nativeHandle(), dfd = dl.nativeHandle();
   fcntl(pfd, F_SETFD, 0);
   fcntl(dfd, F_SETFD, 0);
-  std::string dump = o.dumpDir;
-  if (o.compare && dump.empty())
-    dump =
-        (fs::temp_directory_path() / ("umbra-dump-" + std::to_string(getpid())))
-            .string();
+  // The roles start with no signal blocked and default dispositions.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, deflt;
+  sigemptyset(&none);
+  sigemptyset(&deflt);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGCHLD})
+    sigaddset(&deflt, sig);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &deflt);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  std::unique_ptr<posix_spawnattr_t, int (*)(posix_spawnattr_t *)> attrGuard(
+      &attr, posix_spawnattr_destroy);
   const char *roles[3] = {"dealer", "p0", "p1"};
-  pid_t pids[3];
+  Children kids;
+  pid_t *pids = kids.pids;
   for (int r = 0; r < 3; ++r) {
     std::vector<std::string> args = {argv[0],
                                      o.program,
@@ -616,34 +815,41 @@ int runLocal(const Options &o, const std::vector<std::string> &argv) {
       args.insert(args.end(), {"--stats", withRole(o.statsPath, roles[r])});
     if (!o.tracePath.empty())
       args.insert(args.end(), {"--trace", withRole(o.tracePath, roles[r])});
-    if (!dump.empty())
+    if (cmpDir)
+      args.insert(args.end(), {"--dump-fd", std::to_string(cmpDir->fd)});
+#ifdef UMBRA_TEST_HOOKS
+    else if (!dump.empty())
       args.insert(args.end(), {"--dump-shares", dump});
-    if (o.progress)
-      args.push_back("--progress");
-    if (!o.tlsDir.empty())
-      args.insert(args.end(), {"--tls-dir", o.tlsDir});
     // "--fault role:kind:N" applies to one role only.
     if (!o.fault.empty() && o.fault.rfind(std::string(roles[r]) + ":", 0) == 0)
       args.insert(args.end(),
                   {"--fault", o.fault.substr(strlen(roles[r]) + 1)});
+#endif
+    if (o.progress)
+      args.push_back("--progress");
+    if (!o.tlsDir.empty())
+      args.insert(args.end(), {"--tls-dir", o.tlsDir});
     std::vector<char *> cargv;
     for (auto &a : args)
       cargv.push_back(a.data());
     cargv.push_back(nullptr);
-    int rc = posix_spawn(&pids[r], "/proc/self/exe", nullptr, nullptr,
+    int rc = posix_spawn(&pids[r], "/proc/self/exe", nullptr, &attr,
                          cargv.data(), environ);
     UMBRA_CHECK(rc == 0, "cannot start the ", roles[r],
                 " process: ", std::strerror(rc));
+    kids.alive[r] = true;
   }
   // Wait for all three; once one has failed, give the others a bounded
-  // time to notice (they normally do at once) and then stop them.
+  // time to notice (they normally do at once) and then stop them. SIGINT,
+  // SIGTERM or SIGHUP stops the roles and ends the run (the guards then
+  // remove the private directory).
   int status[3] = {0, 0, 0};
-  bool alive[3] = {true, true, true};
-  int left = 3;
+  bool *alive = kids.alive;
+  int left = 3, stopSignal = 0;
   double failedAt = -1;
   while (left) {
     int st;
-    pid_t p = waitpid(-1, &st, failedAt < 0 ? 0 : WNOHANG);
+    pid_t p = waitpid(-1, &st, WNOHANG);
     if (p > 0) {
       for (int r = 0; r < 3; ++r)
         if (pids[r] == p && alive[r]) {
@@ -660,7 +866,22 @@ int runLocal(const Options &o, const std::vector<std::string> &argv) {
         if (alive[r])
           kill(pids[r], SIGKILL);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    timespec wake{0, 200 * 1000 * 1000};
+    int sig = sigtimedwait(&sigs.set, nullptr, &wake);
+    if (sig > 0 && sig != SIGCHLD && !stopSignal) {
+      stopSignal = sig;
+      for (int r = 0; r < 3; ++r)
+        if (alive[r])
+          kill(pids[r], SIGTERM);
+      failedAt = now() - o.ioTimeout; // SIGKILL after 5 s
+    }
+  }
+  if (stopSignal) {
+    std::fprintf(stderr,
+                 "mpc-run: error: stopped by signal %d (%s); the "
+                 "roles were stopped\n",
+                 stopSignal, strsignal(stopSignal));
+    return 128 + stopSignal;
   }
   int bad = 0;
   for (int r = 0; r < 3; ++r) {
@@ -681,10 +902,22 @@ int runLocal(const Options &o, const std::vector<std::string> &argv) {
     Options c = o;
     c.dumpDir = dump;
     compareDump(c);
-    if (o.dumpDir.empty())
-      fs::remove_all(dump);
   }
   return 0;
+}
+
+/// Combinations that would silently do something else than asked.
+void checkModes(const Options &o) {
+  UMBRA_CHECK(!o.reference || (!o.local && o.role.empty()),
+              "--reference is a plaintext run of every role in this one "
+              "process; it does not combine with --local or --role");
+  UMBRA_CHECK(!o.local || o.role.empty(),
+              "--local runs all three roles; it does not combine with --role");
+  UMBRA_CHECK(!o.compare || o.local,
+              "--compare works only with --local (it reconstructs every "
+              "value from both parties' shares on this machine)");
+  UMBRA_CHECK(o.dumpDir.empty() || !o.reference,
+              "--dump-shares needs an MPC run (--local or --role)");
 }
 
 } // namespace
@@ -698,7 +931,9 @@ int main(int argc, char **argv) {
   app.add_flag("--local", o.local,
                "run all three roles as processes on loopback");
   app.add_flag("--reference", o.reference,
-               "run the float reference executor instead of MPC");
+               "run the float reference executor instead of MPC (a "
+               "plaintext run of every role in this process; not with "
+               "--local or --role)");
   app.add_option("--p0", o.p0Addr, "P0's listening address host:port");
   app.add_option("--dealer", o.dealerAddr,
                  "dealer's listening address host:port");
@@ -732,9 +967,6 @@ int main(int argc, char **argv) {
   app.add_flag("--compare", o.compare,
                "with --local: compare every instruction's result with the "
                "float reference (debugging only: reconstructs all values)");
-  app.add_option("--dump-shares", o.dumpDir,
-                 "debug: write each party's share of every value here")
-      ->group("");
   app.add_option("--tls-cert", o.tlsCert,
                  "this role's certificate (PEM), bound to its role by a "
                  "subjectAltName URI umbra-role:<role>");
@@ -749,7 +981,16 @@ int main(int argc, char **argv) {
                "the path sees the seeds and every share)");
   app.add_option("--p0-fd", o.p0Fd)->group("");
   app.add_option("--dealer-fd", o.dealerFd)->group("");
-  app.add_option("--fault", o.fault)->group("");
+  app.add_option("--dump-fd", o.dumpFd)->group("");
+#ifdef UMBRA_TEST_HOOKS
+  app.add_option("--dump-shares", o.dumpDir,
+                 "test binary: write each party's share of every value into "
+                 "this directory (owned by you, mode 0700; made if absent)");
+  app.add_option("--fault", o.fault,
+                 "test binary: inject a fault (ROLE:exit:N, ROLE:hang:N, "
+                 "ROLE:malformed:N, ROLE:protocol-version; without ROLE: "
+                 "with --role)");
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {
@@ -763,6 +1004,7 @@ int main(int argc, char **argv) {
     UMBRA_CHECK(!o.json || o.dump, "--json goes with --dump");
     if (o.dump)
       return runDump(o);
+    checkModes(o);
     if (o.reference)
       return runReference(o);
     if (o.local) {

@@ -8,9 +8,12 @@
 #include "umbra/runtime/Artifact.h"
 #include "program_generated.h"
 
+#include <flatbuffers/minireflect.h>
+
 #include <openssl/sha.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
@@ -58,6 +61,66 @@ uint64_t canonicalLayout(std::vector<BlobEntry> &blobs, uint64_t &publicEnd) {
       }
   }
   return off;
+}
+
+/// FlatBuffers 2.0's verifier checks that a vector's length word is 4-byte
+/// aligned, not that its elements are aligned to their size: a crafted
+/// [long] or [double] vector at 4 mod 8 verifies and is then read
+/// misaligned. Walks the verified table `t` of type `tt` (the schema has
+/// tables, vectors and one union; no structs) and refuses such a vector
+/// before anything reads its elements. (flatbuffers' minireflect walker
+/// cannot be used: it dereferences a null type for a NONE union value.)
+void checkVectorAlignment(const flatbuffers::Table *t,
+                          const flatbuffers::TypeTable *tt) {
+  uint8_t utype = 0;
+  for (size_t i = 0; i < tt->num_elems; ++i) {
+    const flatbuffers::TypeCode tc = tt->type_codes[i];
+    const uint8_t *field = t->GetAddressOf(
+        flatbuffers::FieldIndexToOffset(flatbuffers::voffset_t(i)));
+    if (!field)
+      continue;
+    auto type = flatbuffers::ElementaryType(tc.base_type);
+    const flatbuffers::TypeTable *ref =
+        tc.sequence_ref >= 0 ? tt->type_refs[tc.sequence_ref]() : nullptr;
+    if (type == flatbuffers::ET_UTYPE && !tc.is_repeating) {
+      utype = *field;
+      continue;
+    }
+    if (tc.is_repeating) {
+      auto *vec = reinterpret_cast<const flatbuffers::Vector<uint8_t> *>(
+          field + flatbuffers::ReadScalar<flatbuffers::uoffset_t>(field));
+      size_t size = flatbuffers::InlineSize(type, ref);
+      if (size == 8 && vec->size() &&
+          reinterpret_cast<uintptr_t>(vec->Data()) % 8)
+        fail("a vector of 8-byte elements is misaligned");
+      if (type == flatbuffers::ET_SEQUENCE &&
+          ref->st == flatbuffers::ST_TABLE) {
+        auto *tabs = reinterpret_cast<const flatbuffers::Vector<
+            flatbuffers::Offset<flatbuffers::Table>> *>(vec);
+        for (flatbuffers::uoffset_t k = 0; k < tabs->size(); ++k)
+          checkVectorAlignment(tabs->Get(k), ref);
+      }
+      continue;
+    }
+    if (type != flatbuffers::ET_SEQUENCE)
+      continue;
+    const flatbuffers::TypeTable *sub = ref;
+    if (ref->st == flatbuffers::ST_UNION) {
+      // The member the type field names; NONE and unknown members (not
+      // verified either) have no table to walk.
+      int64_t k = flatbuffers::LookupEnum(utype, ref->values, ref->num_elems);
+      sub = nullptr;
+      if (k >= 0 && size_t(k) < ref->num_elems &&
+          ref->type_codes[k].base_type == flatbuffers::ET_SEQUENCE &&
+          ref->type_codes[k].sequence_ref >= 0)
+        sub = ref->type_refs[ref->type_codes[k].sequence_ref]();
+    }
+    if (sub && sub->st == flatbuffers::ST_TABLE)
+      checkVectorAlignment(
+          reinterpret_cast<const flatbuffers::Table *>(
+              field + flatbuffers::ReadScalar<flatbuffers::uoffset_t>(field)),
+          sub);
+  }
 }
 
 std::vector<uint8_t> header(uint32_t flags, uint64_t programSize,
@@ -177,6 +240,16 @@ void Artifact::verify() {
               " (the first 64-byte boundary after the program)");
   UMBRA_CHECK(hd.blobsOffset <= size_ && hd.blobsSize == size_ - hd.blobsOffset,
               "weights section out of bounds (file truncated?)");
+  // Bytes from a caller (a fuzzer, a network buffer) may start anywhere:
+  // FlatBuffers' alignment checks are relative to the buffer, so an
+  // unaligned buffer would make every in-place scalar read misaligned.
+  program_ = base_ + hd.programOffset;
+  if (reinterpret_cast<uintptr_t>(program_) % alignof(uint64_t) &&
+      hd.programSize) {
+    programCopy_.assign((hd.programSize + 7) / 8, 0);
+    std::memcpy(programCopy_.data(), program_, hd.programSize);
+    program_ = reinterpret_cast<const uint8_t *>(programCopy_.data());
+  }
   UMBRA_CHECK(sha256(program(), programSize()) == hd.programHash,
               "content hash mismatch (file corrupted)");
 
@@ -185,6 +258,8 @@ void Artifact::verify() {
   vo.max_tables = 1u << 26;
   flatbuffers::Verifier v(program(), programSize(), vo);
   UMBRA_CHECK(fb::VerifyProgramBuffer(v), "FlatBuffers verification failed");
+  checkVectorAlignment(flatbuffers::GetRoot<flatbuffers::Table>(program()),
+                       fb::ProgramTypeTable());
   const fb::Program *fp = fb::GetProgram(program());
 
   if (fp->weights())

@@ -6,6 +6,8 @@
 //===----------------------------------------------------------------------===//
 #include "Rows.h"
 
+#include <cmath>
+
 namespace umbra::rt::isa {
 
 /// A row whose secure and real execution are the same index map.
@@ -180,15 +182,28 @@ static const OpRow kConcat{
 
 //===-- one_hot, reduce_sum -----------------------------------------------===//
 
-/// One-hot rows of integer ids (frac 0, two's complement): ids outside
-/// [0, depth) give a zero row.
+/// The id at element `i` (frac 0, two's complement in the ring) ...
+static int64_t idAt(const std::vector<uint64_t> &ids, size_t i) {
+  return int64_t(ids[i]);
+}
+/// ... or a real that must be an integer (the reference).
+static int64_t idAt(const std::vector<double> &ids, size_t i) {
+  double v = ids[i];
+  UMBRA_CHECK(std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 9e18,
+              "one_hot: id ", v, " at element ", i, " is not an integer");
+  return int64_t(v);
+}
+/// One-hot rows of integer ids. An id outside [0, depth) is an error, not
+/// a zero row: a silent zero embedding is a wrong answer (the inputs are
+/// checked before a run; this holds for ids from anywhere).
 template <typename T, typename V>
 static std::vector<T> oneHotRows(const std::vector<V> &ids, int64_t depth) {
   std::vector<T> out(ids.size() * size_t(depth), T(0));
   for (size_t i = 0; i < ids.size(); ++i) {
-    int64_t id = int64_t(ids[i]);
-    if (id >= 0 && id < depth)
-      out[i * size_t(depth) + size_t(id)] = T(1);
+    int64_t id = idAt(ids, i);
+    UMBRA_CHECK(id >= 0 && id < depth, "one_hot: id ", id, " at element ", i,
+                " is outside the vocabulary [0, ", depth, ")");
+    out[i * size_t(depth) + size_t(id)] = T(1);
   }
   return out;
 }

@@ -102,10 +102,14 @@ public:
   /// Verifies bytes in memory.
   static std::shared_ptr<const Artifact> fromBytes(std::vector<uint8_t> bytes);
 
+  /// Not copyable: program() may point into this object's own copy.
+  Artifact(const Artifact &) = delete;
+  Artifact &operator=(const Artifact &) = delete;
+
   const ArtifactHeader &header() const { return header_; }
   const Sha256 &hash() const { return header_.programHash; }
   /// The program section (a verified FlatBuffer with identifier "UMBR").
-  const uint8_t *program() const { return base_ + header_.programOffset; }
+  const uint8_t *program() const { return program_; }
   size_t programSize() const { return header_.programSize; }
   /// One entry per Weight table, in weight-index order.
   const std::vector<BlobEntry> &blobs() const { return blobs_; }
@@ -123,6 +127,11 @@ private:
   void verify();
   std::shared_ptr<void> storage_;
   const uint8_t *base_ = nullptr;
+  /// The program section: in place when suitably aligned, else an aligned
+  /// copy (FlatBuffers reads scalars in place; its verifier checks their
+  /// alignment relative to the buffer start only).
+  const uint8_t *program_ = nullptr;
+  std::vector<uint64_t> programCopy_;
   size_t size_ = 0;
   ArtifactHeader header_;
   std::vector<BlobEntry> blobs_;

@@ -16,6 +16,23 @@ struct InstrStat {
   Counters c;
 };
 
+/// The largest encoded magnitude of a real input: floor(sqrt(2^63 - 1)), so
+/// that the product of two encoded values stays below 2^63 in magnitude
+/// (3037000499^2 = 9223372030926249001 < 2^63 - 1) and a truncation after
+/// a multiplication reads back what it should.
+constexpr int64_t kMaxEncodedInput = 3037000499;
+/// The largest |x| of a real input with `frac` fractional bits:
+/// kMaxEncodedInput / 2^frac (46340.95 at 16 bits).
+double maxInputMagnitude(int frac);
+
+/// The checks every input passes before it is encoded (MPC) or used (the
+/// float reference), so both refuse the same inputs: the exact shape of
+/// the slot; finite values; token ids (inputs consumed by one_hot) integers
+/// in [0, depth); every other value within +-maxInputMagnitude(frac).
+/// Errors name the input, the flat index, the value and the allowed range.
+void checkInput(const Program &prog, int slot, const Shape &shape,
+                const std::vector<double> &values);
+
 /// Executes a verified program as one role. The same executor runs on P0,
 /// P1 and the dealer (see Protocols.h).
 class Executor {

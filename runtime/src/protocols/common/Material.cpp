@@ -129,6 +129,10 @@ DealerMaterial::corrBoth(size_t nw,
   if (S_.role == Role::Dealer) {
     uint64_t *o1 = appendMaterial(matOut_, S_.material, nw);
     full(o1);
+    // Nothing to copy for no words (and memcpy must not see the null
+    // data() of a buffer that was just sent).
+    if (nw == 0)
+      return o1;
     uint64_t *o0 = appendMaterial(matOut0_, S_.material0, nw);
     std::memcpy(o0, o1 = matOut_.data() + matOut_.size() - nw, nw * 8);
     return o1;
