@@ -548,6 +548,7 @@ TEST_F(ProcessTest, PlaintextOnlyOnLoopbackAndCertificateChecks) {
 TEST_F(ProcessTest, EveryRoleNoticesAHungPartyWithinTimeout) {
   // The hung party stays alive and connected but silent: every role ends
   // within about --timeout (2 s), the dealer too (it used to wait 10x).
+  exe = mpcRunTesting();
   for (const char *who : {"p0", "p1"}) {
     std::string prog = program();
     std::string p0 = loopback(freePort()), d = loopback(freePort());
