@@ -14,11 +14,26 @@ static std::string field(const std::string &h, const std::string &key) {
   return h.substr(p + 1);
 }
 
+/// One entry of the header's shape tuple: a decimal dimension (std::stoll
+/// alone would throw its own bare "stoll" on anything else).
+static int64_t dimension(const std::string &tok, const std::string &path) {
+  size_t b = tok.find_first_not_of(' '), e = tok.find_last_not_of(' ');
+  std::string d = tok.substr(b, e - b + 1);
+  UMBRA_CHECK(d.size() <= 18 && d.find_first_not_of("0123456789") ==
+                                    std::string::npos,
+              "'", path, "': bad dimension '", d, "' in the npy shape");
+  return std::stoll(d);
+}
+
 NpyArray readNpy(const std::string &path) {
   std::ifstream f(path, std::ios::binary);
   UMBRA_CHECK(f.good(), "cannot open '", path, "'");
   std::string all((std::istreambuf_iterator<char>(f)),
                   std::istreambuf_iterator<char>());
+  return readNpyBytes(all, path);
+}
+
+NpyArray readNpyBytes(const std::string &all, const std::string &path) {
   UMBRA_CHECK(all.size() >= 10 && all.compare(0, 6, "\x93NUMPY") == 0, "'",
               path, "' is not a .npy file");
   uint8_t major = uint8_t(all[6]);
@@ -53,7 +68,7 @@ NpyArray readNpy(const std::string &path) {
   while (std::getline(ss, tok, ',')) {
     if (tok.find_first_not_of(" ") == std::string::npos)
       continue;
-    arr.shape.push_back(std::stoll(tok));
+    arr.shape.push_back(dimension(tok, path));
   }
   int64_t n = numel(arr.shape);
   size_t es;

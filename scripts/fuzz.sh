@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Coverage-guided fuzzing campaigns with libFuzzer (docs/fuzzing.md).
+#
+#   scripts/fuzz.sh [SECONDS] [TARGET...]
+#
+# Configures a separate clang build (build-fuzz/, or $UMBRA_FUZZ_BUILD) of
+# the fuzz targets with -fsanitize=fuzzer,address,undefined (UBSan findings
+# are fatal), builds only the targets and the libraries they need, and runs
+# each TARGET (default: onnx artifact npy frame) for SECONDS (default 600)
+# on a copy of its committed corpus (fuzz/corpus/<target>) with its
+# dictionary (fuzz/dict/<target>.dict). Prints executions, exec/s, coverage
+# (cov: edges, ft: features) and crashes per target; exits non-zero when
+# any target crashed. Inputs that crash are kept as
+# build-fuzz/fuzz-work/<target>/crash-*; minimise one with
+#   build-fuzz/bin/fuzz-<target> -minimize_crash=1 -runs=10000 CRASH
+# and commit it to fuzz/corpus/<target>/ so ctest replays it.
+#
+# Environment: UMBRA_FUZZ_JOBS (targets run at once, default 1),
+# UMBRA_FUZZ_NICE (niceness, default 10), UMBRA_FUZZ_RSS_MB (memory limit
+# per target, default 2048). Needs clang-22 and libclang-rt-22-dev from
+# Debian; when run as root it installs the missing ones with apt-get.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+secs=${1:-600}
+[[ $# -gt 0 ]] && shift
+targets=("$@")
+[[ ${#targets[@]} -eq 0 ]] && targets=(onnx artifact npy frame)
+build=${UMBRA_FUZZ_BUILD:-$root/build-fuzz}
+jobs=${UMBRA_FUZZ_JOBS:-1}
+niceness=${UMBRA_FUZZ_NICE:-10}
+rss=${UMBRA_FUZZ_RSS_MB:-2048}
+llvm=/usr/lib/llvm-22
+
+if ! [[ $secs =~ ^[0-9]+$ ]] || [[ $secs -eq 0 ]]; then
+  echo "fuzz.sh: SECONDS must be a positive integer, got '$secs'" >&2
+  exit 2
+fi
+for t in "${targets[@]}"; do
+  if [[ ! -d $root/fuzz/corpus/$t ]]; then
+    echo "fuzz.sh: unknown target '$t' (no fuzz/corpus/$t)" >&2
+    exit 2
+  fi
+done
+
+# The toolchain: clang-22 and its libFuzzer/sanitizer runtimes.
+missing=()
+command -v clang++-22 >/dev/null || missing+=(clang-22)
+compgen -G "$llvm/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a" \
+  >/dev/null || missing+=(libclang-rt-22-dev)
+if [[ ${#missing[@]} -gt 0 ]]; then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "fuzz.sh: missing ${missing[*]}; install them with" >&2
+    echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+    exit 2
+  fi
+  echo "fuzz.sh: installing ${missing[*]}"
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+fi
+
+# Our code is instrumented; the system libraries (MLIR, protobuf, ONNX,
+# OpenSSL) are Debian's GCC builds and are linked as they are.
+san="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined"
+flags="-O1 -g -fno-omit-frame-pointer $san"
+if [[ ! -f $build/build.ninja ]]; then
+  cmake -S "$root" -B "$build" -G Ninja \
+    -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 \
+    -DCMAKE_C_FLAGS_RELEASE="$flags -DNDEBUG" \
+    -DCMAKE_CXX_FLAGS_RELEASE="$flags -DNDEBUG" \
+    -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
+    -DUMBRA_LIBFUZZER=ON >"$build.configure.log" 2>&1 ||
+    { cat "$build.configure.log" >&2; exit 1; }
+fi
+nice -n "$niceness" ninja -C "$build" -j"${UMBRA_FUZZ_BUILD_JOBS:-2}" \
+  "${targets[@]/#/fuzz-}"
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export ASAN_SYMBOLIZER_PATH=$llvm/bin/llvm-symbolizer
+
+work=$build/fuzz-work
+run_target() {
+  local t=$1 dir=$work/$1
+  rm -rf "$dir"
+  mkdir -p "$dir/corpus"
+  local dict=()
+  [[ -f $root/fuzz/dict/$t.dict ]] && dict=(-dict="$root/fuzz/dict/$t.dict")
+  # The first directory receives new inputs; the committed seeds stay as
+  # they are.
+  nice -n "$niceness" "$build/bin/fuzz-$t" -max_total_time="$secs" \
+    -print_final_stats=1 -rss_limit_mb="$rss" -timeout=30 \
+    -artifact_prefix="$dir/" "${dict[@]}" \
+    "$dir/corpus" "$root/fuzz/corpus/$t" >"$dir/log" 2>&1 || true
+}
+
+echo "fuzz.sh: ${targets[*]} for $secs s each, $jobs at a time (logs in $work/<target>/log)"
+running=0
+for t in "${targets[@]}"; do
+  run_target "$t" &
+  running=$((running + 1))
+  if [[ $running -ge $jobs ]]; then
+    wait -n
+    running=$((running - 1))
+  fi
+done
+wait
+
+status=0
+printf '%-9s %8s %12s %9s %7s %7s %9s %s\n' target seconds executions "exec/s" cov ft corpus crashes
+for t in "${targets[@]}"; do
+  log=$work/$t/log
+  stat() { sed -n "s/^stat::$1: *//p" "$log" | tail -1; }
+  execs=$(stat number_of_executed_units)
+  rate=$(stat average_exec_per_sec)
+  # The last status line ("#N DONE cov: X ft: Y corp: Z/..") has coverage.
+  last=$(grep -E '^#[0-9]+' "$log" | tail -1 || true)
+  cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
+  ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
+  corp=$(sed -n 's/.* corp: \([0-9]*\).*/\1/p' <<<"$last")
+  crashes=$(find "$work/$t" -maxdepth 1 \( -name 'crash-*' -o -name 'leak-*' \
+    -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l)
+  printf '%-9s %8s %12s %9s %7s %7s %9s %s\n' "$t" "$secs" "${execs:-?}" \
+    "${rate:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$crashes"
+  if [[ $crashes -gt 0 || -z $execs ]]; then
+    status=1
+    echo "--- $t: $log" >&2
+    grep -E -A30 'ERROR: |runtime error|deadly signal|Test unit written' "$log" |
+      head -60 >&2 || tail -30 "$log" >&2
+  fi
+done
+exit $status
