@@ -203,7 +203,7 @@ def frame_corpus(out):
         "bad-magic": bytes([1]) + frame(HELLO, hello(1), magic=0x46424d55),
         "wrong-kind": bytes([1]) + frame(DONE, b"\x01"),
         "oversized": bytes([1]) + frame(HELLO, b"", length=1 << 40),
-        "odd-words": bytes([2]) + frame(MATERIAL, words[:13]),
+        "odd-words": bytes([2]) + frame(HELLO, words[:13]),
         "truncated-header": bytes([0]) + frame(HELLO, seed)[:9],
         "truncated-payload": bytes([1]) + frame(HELLO, hello(1), length=600),
     }

@@ -64,14 +64,15 @@ fi
 san="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined"
 flags="-O1 -g -fno-omit-frame-pointer $san"
 if [[ ! -f $build/build.ninja ]]; then
+  mkdir -p "$build"
   cmake -S "$root" -B "$build" -G Ninja \
     -DCMAKE_BUILD_TYPE=Release \
     -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 \
     -DCMAKE_C_FLAGS_RELEASE="$flags -DNDEBUG" \
     -DCMAKE_CXX_FLAGS_RELEASE="$flags -DNDEBUG" \
     -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
-    -DUMBRA_LIBFUZZER=ON >"$build.configure.log" 2>&1 ||
-    { cat "$build.configure.log" >&2; exit 1; }
+    -DUMBRA_LIBFUZZER=ON >"$build/configure.log" 2>&1 ||
+    { cat "$build/configure.log" >&2; exit 1; }
 fi
 nice -n "$niceness" ninja -C "$build" -j"${UMBRA_FUZZ_BUILD_JOBS:-2}" \
   "${targets[@]/#/fuzz-}"
