@@ -13,9 +13,12 @@
 # all (default): both. CTEST-REGEX limits the tests run (ctest -R).
 #
 # The system libraries (MLIR, protobuf, ONNX, OpenSSL, libstdc++) are
-# Debian's uninstrumented builds; our code is instrumented. Exits non-zero
+# Debian's uninstrumented builds; our code is instrumented. The ASan tree
+# is compiled with the fuzz build's flags (scripts/sanitizer-flags.sh), so
+# ccache shares the objects of scripts/fuzz.sh's tree. Exits non-zero
 # when a build or a test fails; a sanitizer report makes its test fail.
-# Environment: UMBRA_SANITIZE_JOBS (build and ctest parallelism, default 2),
+# Environment: UMBRA_SANITIZE_JOBS (build parallelism, default 2),
+# UMBRA_SANITIZE_TEST_JOBS (ctest parallelism, default the same),
 # UMBRA_SANITIZE_NICE (niceness, default 10).
 set -euo pipefail
 
@@ -23,6 +26,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 what=${1:-all}
 regex=${2:-}
 jobs=${UMBRA_SANITIZE_JOBS:-2}
+test_jobs=${UMBRA_SANITIZE_TEST_JOBS:-$jobs}
 niceness=${UMBRA_SANITIZE_NICE:-10}
 llvm=/usr/lib/llvm-22
 
@@ -60,30 +64,29 @@ build_tree() {
 run_tests() {
   local dir=$1
   shift
-  local args=(--test-dir "$dir" -j"$jobs" --output-on-failure "$@")
+  local args=(--test-dir "$dir" -j"$test_jobs" --output-on-failure "$@")
   [[ -n $regex ]] && args+=(-R "$regex")
   nice -n "$niceness" ctest "${args[@]}"
 }
 
 export ASAN_SYMBOLIZER_PATH=$llvm/bin/llvm-symbolizer
 export TSAN_SYMBOLIZER_PATH=$llvm/bin/llvm-symbolizer
-common="-O1 -g -fno-omit-frame-pointer"
+# shellcheck source=sanitizer-flags.sh
+source "$root/scripts/sanitizer-flags.sh"
 status=0
 
 if [[ $what == asan || $what == all ]]; then
   echo "== ASan+UBSan: build-asan"
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:check_initialization_order=1:strict_init_order=1}
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-  build_tree "$root/build-asan" \
-    "$common -fsanitize=address,undefined -fno-sanitize-recover=undefined" ||
-    exit 1
+  build_tree "$root/build-asan" "$UMBRA_ASAN_FLAGS" || exit 1
   run_tests "$root/build-asan" || status=1
 fi
 
 if [[ $what == tsan || $what == all ]]; then
   echo "== TSan: build-tsan (runtime)"
   export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
-  build_tree "$root/build-tsan" "$common -fsanitize=thread" \
+  build_tree "$root/build-tsan" "$UMBRA_TSAN_FLAGS" \
     -DUMBRA_ENABLE_COMPILER=OFF || exit 1
   # python-pytest is the model side (torch), no runtime code.
   run_tests "$root/build-tsan" -E '^python-pytest$' || status=1
