@@ -14,17 +14,6 @@ static std::string field(const std::string &h, const std::string &key) {
   return h.substr(p + 1);
 }
 
-/// One entry of the header's shape tuple: a decimal dimension (std::stoll
-/// alone would throw its own bare "stoll" on anything else).
-static int64_t dimension(const std::string &tok, const std::string &path) {
-  size_t b = tok.find_first_not_of(' '), e = tok.find_last_not_of(' ');
-  std::string d = tok.substr(b, e - b + 1);
-  UMBRA_CHECK(d.size() <= 18 && d.find_first_not_of("0123456789") ==
-                                    std::string::npos,
-              "'", path, "': bad dimension '", d, "' in the npy shape");
-  return std::stoll(d);
-}
-
 NpyArray readNpy(const std::string &path) {
   std::ifstream f(path, std::ios::binary);
   UMBRA_CHECK(f.good(), "cannot open '", path, "'");
@@ -65,12 +54,25 @@ NpyArray readNpyBytes(const std::string &all, const std::string &path) {
   NpyArray arr;
   std::stringstream ss(sh.substr(a + 1, b - a - 1));
   std::string tok;
+  // Dimensions are plain non-negative integers, and the element count can
+  // never exceed the file's size (each element takes at least one byte):
+  // a hostile header cannot overflow the count or ask for a huge buffer.
+  const size_t avail = all.size() - off - hlen;
+  int64_t n = 1;
   while (std::getline(ss, tok, ',')) {
-    if (tok.find_first_not_of(" ") == std::string::npos)
+    size_t first = tok.find_first_not_of(' '), last = tok.find_last_not_of(' ');
+    if (first == std::string::npos)
       continue;
-    arr.shape.push_back(dimension(tok, path));
+    std::string digits = tok.substr(first, last - first + 1);
+    UMBRA_CHECK(!digits.empty() && digits.size() <= 18 &&
+                    digits.find_first_not_of("0123456789") == std::string::npos,
+                "'", path, "': bad shape dimension '", digits, "'");
+    int64_t d = std::stoll(digits);
+    UMBRA_CHECK(d == 0 || n <= int64_t(avail) / d, "'", path,
+                "': data size does not match shape");
+    n *= d;
+    arr.shape.push_back(d);
   }
-  int64_t n = numel(arr.shape);
   size_t es;
   if (dt == "<f8" || dt == "<i8" || dt == "<u8")
     es = 8;
@@ -82,7 +84,7 @@ NpyArray readNpyBytes(const std::string &all, const std::string &path) {
     fail("'", path, "': unsupported dtype ", dt,
          " (use float32/64, int32/64 or uint8)");
   const char *d = all.data() + off + hlen;
-  UMBRA_CHECK(all.size() - off - hlen == size_t(n) * es, "'", path,
+  UMBRA_CHECK(avail == size_t(n) * es, "'", path,
               "': data size does not match shape");
   arr.data.resize(n);
   for (int64_t i = 0; i < n; ++i) {
