@@ -51,6 +51,10 @@ LogicalResult Importer::dispatch(Ins in, Outs out) {
 #include "OnnxOps.def"
   };
   StringRef op = node->op_type();
+  // Every translation writes out[0] (a fuzzed Constant node with no output
+  // crashed the importer).
+  if (out.empty())
+    return nodeError() << "has no outputs", failure();
   // Every op but Constant needs its first input.
   if (op != "Constant" && (in.empty() || !in[0]))
     return nodeError() << "missing first input", failure();

@@ -7,6 +7,8 @@
 //===----------------------------------------------------------------------===//
 #include "Importer.h"
 
+#include <limits>
+
 using namespace mlir;
 
 namespace umbra::onnx_import {
@@ -100,6 +102,10 @@ LogicalResult Importer::reshapeOp(Ins in, Outs out) {
     }
     if (d < 0)
       return nodeError() << "invalid target dimension " << d, failure();
+    if (d != 0 && known > std::numeric_limits<int64_t>::max() / d)
+      return nodeError() << "target shape " << shapeStr(*target)
+                         << " has too many elements",
+             failure();
     shape.push_back(d);
     known *= d;
   }
