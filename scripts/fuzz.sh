@@ -85,7 +85,7 @@ fi
   nice -n "$niceness" ninja -C "$build" -j"${UMBRA_FUZZ_BUILD_JOBS:-2}" \
     "${targets[@]/#/fuzz-}"
 
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-$UMBRA_ASAN_OPTIONS}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export ASAN_SYMBOLIZER_PATH=$llvm/bin/llvm-symbolizer
 

@@ -77,7 +77,7 @@ status=0
 
 if [[ $what == asan || $what == all ]]; then
   echo "== ASan+UBSan: build-asan"
-  export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:check_initialization_order=1:strict_init_order=1}
+  export ASAN_OPTIONS=${ASAN_OPTIONS:-$UMBRA_ASAN_OPTIONS:check_initialization_order=1:strict_init_order=1}
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
   build_tree "$root/build-asan" "$UMBRA_ASAN_FLAGS" || exit 1
   run_tests "$root/build-asan" || status=1
