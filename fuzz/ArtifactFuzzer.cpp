@@ -6,11 +6,11 @@
 // edits of the program section would nearly always stop at the program's
 // SHA-256, so each input is loaded twice: as it is, and with the header's
 // program hash recomputed (and its blobs size fitted to the file), which
-// lets mutations reach the verifier and the semantic checks. A hostile artifact must end in umbra::rt::Error; any
-// other exception, a crash or a sanitizer report is a bug. An accepted
-// program must also survive what mpc-run does next with it: its stripped
-// copy (P0's and the dealer's) loads with the same hash, and its weights
-// decode.
+// lets mutations reach the verifier and the semantic checks. A hostile artifact
+// must end in umbra::rt::Error; any other exception, a crash or a sanitizer
+// report is a bug. An accepted program must also survive what mpc-run does next
+// with it: its stripped copy (P0's and the dealer's) loads with the same hash,
+// and its weights decode.
 //
 //===----------------------------------------------------------------------===//
 #include "umbra/runtime/Program.h"

@@ -39,8 +39,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   umbra::ImportOptions options;
   // No extension: the importer sniffs binary protobuf or textual ONNX.
   mlir::OwningOpRef<mlir::ModuleOp> module = umbra::importONNX(
-      llvm::StringRef(reinterpret_cast<const char *>(data), size),
-      "fuzz-input", context, options);
+      llvm::StringRef(reinterpret_cast<const char *>(data), size), "fuzz-input",
+      context, options);
   if (!module)
     return 0;
   if (mlir::succeeded(mlir::verify(*module))) {

@@ -188,7 +188,8 @@ bool readFile(const std::string &path, Bytes &out) {
   std::ifstream f(path, std::ios::binary);
   if (!f)
     return false;
-  out.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  out.assign(std::istreambuf_iterator<char>(f),
+             std::istreambuf_iterator<char>());
   return !f.bad();
 }
 
@@ -311,9 +312,9 @@ int main(int argc, char **argv) {
     gMutation = k;
     run(b);
   }
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                              start)
-                    .count();
+  double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   std::printf("%s: %zu corpus inputs and %llu mutations (seed %llu) ran in "
               "%.2f s without a crash\n",
               target.c_str(), corpus.size(), (unsigned long long)runs,
