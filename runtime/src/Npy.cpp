@@ -19,6 +19,10 @@ NpyArray readNpy(const std::string &path) {
   UMBRA_CHECK(f.good(), "cannot open '", path, "'");
   std::string all((std::istreambuf_iterator<char>(f)),
                   std::istreambuf_iterator<char>());
+  return readNpyBytes(all, path);
+}
+
+NpyArray readNpyBytes(const std::string &all, const std::string &path) {
   UMBRA_CHECK(all.size() >= 10 && all.compare(0, 6, "\x93NUMPY") == 0, "'",
               path, "' is not a .npy file");
   uint8_t major = uint8_t(all[6]);

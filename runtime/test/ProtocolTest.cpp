@@ -13,10 +13,10 @@ std::mt19937_64 rng(12345);
 
 Vec randomSigned(size_t n, int bits) {
   Vec v(n);
-  for (auto &x : v) {
-    int64_t m = int64_t(rng() >> (64 - bits));
-    x = uint64_t(m - (int64_t(1) << (bits - 1)));
-  }
+  // Uniform in [-2^(bits-1), 2^(bits-1)), computed in the ring (uint64_t):
+  // the signed difference overflows for bits = 64.
+  for (auto &x : v)
+    x = (rng() >> (64 - bits)) - (uint64_t(1) << (bits - 1));
   return v;
 }
 

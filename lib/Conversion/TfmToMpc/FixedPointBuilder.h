@@ -22,11 +22,14 @@ namespace umbra::mpc {
 
 class FixedPointBuilder {
 public:
-  FixedPointBuilder(mlir::OpBuilder &b, unsigned frac) : b(b), frac(frac) {}
+  /// `loc` is declared before `b`: it is initialised from the parameter
+  /// (its default member initializer read the still unbound reference).
+  FixedPointBuilder(mlir::OpBuilder &b, unsigned frac)
+      : loc(b.getUnknownLoc()), b(b), frac(frac) {}
 
   mlir::OpBuilder &builder() { return b; }
   /// The location of the ops built next (the tfm op being lowered).
-  mlir::Location loc = b.getUnknownLoc();
+  mlir::Location loc;
   /// The working precision of real values.
   unsigned workingFrac() const { return frac; }
 

@@ -12,6 +12,9 @@ struct NpyArray {
 };
 /// Reads little-endian, C-ordered f4/f8/i4/i8/u1/b1 arrays (npy v1-v3).
 NpyArray readNpy(const std::string &path);
+/// The same from a whole file's bytes in memory (the .npy fuzz target);
+/// `path` names the input in error messages.
+NpyArray readNpyBytes(const std::string &all, const std::string &path);
 /// Writes a float64 array.
 void writeNpy(const std::string &path, const Shape &shape,
               const std::vector<double> &data);
