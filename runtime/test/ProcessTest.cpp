@@ -12,6 +12,7 @@
 #include "umbra/runtime/Npy.h"
 #include "umbra/runtime/net/Link.h"
 
+#include <atomic>
 #include <cstring>
 #include <random>
 
@@ -483,6 +484,63 @@ TEST_F(ProcessTest, WrongCertificatesAndStrangersAreRefused) {
       << r0.err;
   EXPECT_NE(r0.err.find("bound to role p0, expected p1"), std::string::npos)
       << r0.err;
+}
+
+TEST_F(ProcessTest, StrangersHeldOpenDoNotDelayTheRealPeers) {
+  // Connections are identified side by side: three silent sockets and one
+  // that trickles keep-alive frames (empty Alive frames must not count as
+  // progress before a peer is identified) stay open on the dealer's port,
+  // two on P0's, for longer than --connect-timeout; the real roles still
+  // meet at once, in plaintext and with TLS.
+  std::string prog = program(), certs = makeCerts(dir);
+  for (bool tls : {false, true}) {
+    uint16_t dport = freePort(), pport = freePort();
+    std::string out = (dir / (tls ? "tls" : "plain")).string();
+    auto args = [&](const char *role) {
+      std::vector<std::string> v = {prog, "--role", role, "--p0",
+                                    loopback(pport), "--dealer",
+                                    loopback(dport), "-i", input(), "-o", out,
+                                    "--connect-timeout", "4"};
+      if (tls)
+        v.insert(v.end(), {"--tls-dir", certs});
+      return v;
+    };
+    Proc pd = start(args("dealer"), "dealer");
+    Proc p0 = start(args("p0"), "p0");
+    std::atomic<bool> stop{false};
+    auto hold = [&](uint16_t port, bool trickle) {
+      return std::thread([&, port, trickle] {
+        int fd = -1;
+        for (int i = 0; i < 100 && fd < 0 && !stop; ++i)
+          if ((fd = test::loopbackSocket(false, port)) < 0)
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        std::string alive = kFrameMagicBytes + std::string("\x08\0\0\0", 4) +
+                            std::string(8, '\0');
+        for (int i = 0; i < 120 && !stop; ++i) {
+          if (trickle && fd >= 0)
+            (void)::send(fd, alive.data(), alive.size(), MSG_NOSIGNAL);
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        if (fd >= 0)
+          close(fd);
+      });
+    };
+    std::vector<std::thread> strangers;
+    for (int i = 0; i < 3; ++i)
+      strangers.push_back(hold(dport, false));
+    strangers.push_back(hold(dport, true));
+    for (int i = 0; i < 2; ++i)
+      strangers.push_back(hold(pport, false));
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    Proc p1 = start(args("p1"), "p1");
+    Result r[3] = {wait(pd, 30), wait(p0, 30), wait(p1, 30)};
+    stop = true;
+    for (std::thread &t : strangers)
+      t.join();
+    for (int i = 0; i < 3; ++i)
+      EXPECT_EQ(r[i].code, 0) << tls << " " << r[i].err;
+    EXPECT_LT(r[2].seconds, 4.0) << tls << r[2].err;
+  }
 }
 
 TEST_F(ProcessTest, PlaintextOnlyOnLoopbackAndCertificateChecks) {

@@ -69,7 +69,12 @@ public:
   std::vector<std::string> describeLinks() const;
 
 private:
-  std::unique_ptr<Channel> acceptPeer(Listener &l, Role &got);
+  /// Accepts connections on `l` until every role in `want` is identified
+  /// (by certificate with TLS, else by hello), calling `up` for each as soon
+  /// as it is. Each connection is identified on its own thread, so silent
+  /// or slow strangers never hold up the real peers; strangers are dropped.
+  void acceptPeers(Listener &l, std::vector<Role> want,
+                   const std::function<void(Role, std::unique_ptr<Channel>)> &up);
   std::unique_ptr<Channel> dial(const Endpoint &ep, Role want);
   void linkUp(const Channel &c, Role r);
   void note(const std::string &s) const {

@@ -2,7 +2,12 @@
 #include "umbra/runtime/Session.h"
 #include "umbra/runtime/Program.h"
 
+#include <algorithm>
 #include <cstring>
+#include <list>
+#include <mutex>
+#include <sys/socket.h>
+#include <thread>
 
 namespace umbra::rt {
 
@@ -88,64 +93,144 @@ void Session::linkUp(const Channel &c, Role r) {
   note("link to " + how);
 }
 
-std::unique_ptr<Channel> Session::acceptPeer(Listener &l, Role &got) {
-  const bool dealer = cfg_.role == Role::Dealer;
-  auto wanted = [&](Role r) {
-    return dealer ? (r == Role::P0 && !dealerP0) || (r == Role::P1 && !dealerP1)
-                  : r == Role::P1;
+namespace {
+/// A connection being identified on its own thread (each Link has its own
+/// io loop, so identifications run side by side).
+struct Candidate {
+  std::string from;
+  int fd = -1;
+  std::unique_ptr<Channel> c;
+  Hello hello{};
+  std::string role, error; // the role it proved (or claimed), or why not
+  bool done = false;       // under the mutex
+  std::thread worker;
+};
+} // namespace
+
+void Session::acceptPeers(
+    Listener &l, std::vector<Role> want,
+    const std::function<void(Role, std::unique_ptr<Channel>)> &up) {
+  auto waitingFor = [&] {
+    std::string s;
+    for (Role r : want)
+      s += (s.empty() ? "" : " and ") + std::string(roleName(r));
+    return s;
   };
-  const std::string waitingFor =
-      !dealer ? "p1" : dealerP0 ? "p1" : dealerP1 ? "p0" : "p0 and p1";
   const double ct = cfg_.connectTimeout;
   const double quick = std::min(cfg_.ioTimeout, kStrangerSec);
   auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                      std::chrono::duration<double>(ct));
-  std::string refused;
-  while (true) {
-    double left = std::chrono::duration<double>(deadline - Clock::now()).count();
-    std::string from;
-    int fd = -1;
-    try {
-      UMBRA_CHECK(left > 0, "deadline");
-      fd = l.accept(left, waitingFor, &from);
-    } catch (const Error &) {
-      fail("timed out after ", ct, " s waiting for ", waitingFor,
-           " to connect", refused.empty() ? "" : "; refused: " + refused);
+  std::mutex m;
+  std::list<Candidate> cands; // stable addresses for the workers
+  // Whatever ends this function (success, timeout, a fatal mismatch),
+  // unfinished identifications are cut off and every worker is joined.
+  struct Reaper {
+    std::list<Candidate> &cands;
+    std::mutex &m;
+    ~Reaper() {
+      {
+        std::lock_guard<std::mutex> g(m);
+        for (Candidate &k : cands)
+          if (!k.done)
+            ::shutdown(k.fd, SHUT_RDWR); // the worker's transfer fails now
+      }
+      for (Candidate &k : cands)
+        if (k.worker.joinable())
+          k.worker.join();
     }
-    auto c = Channel::adopt(fd, "unidentified peer " + from, quick);
-    Hello theirs{};
-    Role r = Role::Dealer;
+  } reaper{cands, m};
+  // The roles this listener serves (fixed: workers read it, main updates
+  // `want`).
+  const std::vector<Role> serves = want;
+  const std::string servesNames = waitingFor();
+  auto identify = [&](Candidate &k) {
+    std::string role, error;
+    Hello h{};
     try {
-      // Identify the peer: by its certificate (TLS), else by its hello.
-      auto identify = [&](const std::string &role, const char *how) {
-        r = role == "p0" ? Role::P0 : Role::P1;
-        UMBRA_CHECK((role == "p0" || role == "p1") && wanted(r), how, " role ",
-                    role, ", expected ", waitingFor);
-      };
       std::string certRole;
       if (cfg_.tls) {
-        certRole = c->secure(*cfg_.tls, /*server=*/true, quick);
-        identify(certRole, "its certificate is bound to");
+        certRole = k.c->secure(*cfg_.tls, /*server=*/true, quick);
+        bool served = false;
+        for (Role r : serves)
+          served |= certRole == roleName(r);
+        UMBRA_CHECK(served, "its certificate is bound to role ", certRole,
+                    ", expected ", servesNames);
       }
-      theirs = exchangeHello(*c, cfg_);
-      std::string claimed = declaredRole(theirs.role);
+      h = exchangeHello(*k.c, cfg_);
+      std::string claimed = declaredRole(h.role);
       if (cfg_.tls)
         UMBRA_CHECK(claimed == certRole, "its hello claims role ", claimed,
                     " but its certificate is bound to role ", certRole);
-      else
-        identify(claimed, "it claims");
-    } catch (const Error &e) {
-      // Not the peer we wait for: drop it, keep listening.
-      note("refused connection from " + from + ": " + e.what());
-      refused += (refused.empty() ? "" : "; ") + from + " (" + e.what() + ")";
-      continue;
+      role = claimed;
+    } catch (const std::exception &e) { // nothing may escape the thread
+      error = e.what();
     }
-    c->setPeerName(std::string(roleName(r)) + " at " + from);
-    c->setTimeout(cfg_.ioTimeout);
-    checkHello(theirs, c->peerName(), cfg_);
-    linkUp(*c, r);
-    got = r;
-    return c;
+    std::lock_guard<std::mutex> g(m);
+    k.hello = h;
+    k.role = role;
+    k.error = error;
+    k.done = true;
+  };
+  std::string refused;
+  auto refuse = [&](const std::string &from, const std::string &why) {
+    note("refused connection from " + from + ": " + why);
+    refused += (refused.empty() ? "" : "; ") + from + " (" + why + ")";
+  };
+  while (!want.empty()) {
+    // Take the identified ones, in the order they finished.
+    std::vector<std::list<Candidate>::iterator> finished;
+    {
+      std::lock_guard<std::mutex> g(m);
+      for (auto it = cands.begin(); it != cands.end(); ++it)
+        if (it->done)
+          finished.push_back(it);
+    }
+    for (auto it : finished) {
+      Candidate &k = *it;
+      k.worker.join();
+      Role r = k.role == "p0" ? Role::P0 : Role::P1;
+      bool wanted = (k.role == "p0" || k.role == "p1") &&
+                    std::find(want.begin(), want.end(), r) != want.end();
+      if (!k.error.empty()) {
+        refuse(k.from, k.error);
+      } else if (!wanted) {
+        refuse(k.from, std::string(cfg_.tls ? "its certificate is bound to"
+                                            : "it claims") +
+                           " role " + k.role + ", expected " + waitingFor());
+      } else {
+        std::unique_ptr<Channel> c = std::move(k.c);
+        c->setPeerName(std::string(roleName(r)) + " at " + k.from);
+        c->setTimeout(cfg_.ioTimeout);
+        c->setKeepAliveKind(FrameKind(FrameType::Alive));
+        checkHello(k.hello, c->peerName(), cfg_);
+        linkUp(*c, r);
+        want.erase(std::find(want.begin(), want.end(), r));
+        up(r, std::move(c));
+      }
+      std::lock_guard<std::mutex> g(m);
+      cands.erase(it);
+    }
+    if (want.empty())
+      break;
+    double left = std::chrono::duration<double>(deadline - Clock::now()).count();
+    if (left <= 0)
+      fail("timed out after ", ct, " s waiting for ", waitingFor(),
+           " to connect", refused.empty() ? "" : "; refused: " + refused);
+    std::string from;
+    int fd = -1;
+    try {
+      fd = l.accept(std::min(left, 0.05), waitingFor(), &from);
+    } catch (const Error &) {
+      continue; // nobody in this slice: look at the identifications again
+    }
+    std::lock_guard<std::mutex> g(m);
+    Candidate &k = cands.emplace_back();
+    k.from = from;
+    k.fd = fd;
+    k.c = Channel::adopt(fd, "unidentified peer " + from, quick);
+    // A stranger's empty frames must not count as progress.
+    k.c->setKeepAliveKind(0);
+    k.worker = std::thread(identify, std::ref(k));
   }
 }
 
@@ -206,12 +291,13 @@ Session::Session(const SessionConfig &cfg)
       l = ownListener_.get();
     }
     Seed s0 = Prg::osSeed(), s1 = Prg::osSeed();
-    for (int i = 0; i < 2; ++i) {
-      Role r;
-      auto c = acceptPeer(*l, r);
-      c->send(FrameType::Seed, (r == Role::P0 ? s0 : s1).data(), 16);
-      (r == Role::P0 ? dealerP0 : dealerP1) = std::move(c);
-    }
+    // Each party gets its seed as soon as it is identified.
+    acceptPeers(*l, {Role::P0, Role::P1},
+                [&](Role r, std::unique_ptr<Channel> c) {
+                  c->send(FrameType::Seed, (r == Role::P0 ? s0 : s1).data(),
+                          16);
+                  (r == Role::P0 ? dealerP0 : dealerP1) = std::move(c);
+                });
     party.setSeeds(s0, s1);
     party.material = dealerP1.get();
     party.material0 = dealerP0.get();
@@ -230,8 +316,9 @@ Session::Session(const SessionConfig &cfg)
       ownListener_ = std::make_unique<Listener>(cfg.p0Addr);
       l = ownListener_.get();
     }
-    Role r;
-    peer = acceptPeer(*l, r);
+    acceptPeers(*l, {Role::P1}, [&](Role, std::unique_ptr<Channel> c) {
+      peer = std::move(c);
+    });
   } else {
     party.setSeeds(Seed{}, s);
     dealerP1 = std::move(d);
