@@ -66,7 +66,7 @@ static void printPublicConstants(ModuleOp module, raw_ostream &os) {
   struct Marked {
     std::string name, shape, from;
   };
-  SmallVector<Marked> marked;
+  SmallVector<Marked> marked, fromModel;
   int64_t byRule = 0, values = 0, unproven = 0;
   std::map<std::string, int64_t> kinds;
   module.walk([&](EncodeOp e) {
@@ -76,7 +76,7 @@ static void printPublicConstants(ModuleOp module, raw_ostream &os) {
       return;
     auto ty = cast<ShapedType>(cst.getType());
     DictionaryAttr sources = getSources(cst.getOperation());
-    std::string from;
+    std::string from, modelSources;
     std::map<std::string, int64_t> mine;
     for (NamedAttribute s : sources ? sources.getValue()
                                     : ArrayRef<NamedAttribute>()) {
@@ -87,12 +87,20 @@ static void printPublicConstants(ModuleOp module, raw_ostream &os) {
                 o.str() + ")";
       else
         ++mine[o.str()];
+      // A model tensor public by rule (an integer/bool initializer, a
+      // Constant node) is named: the rule may have caught a weight.
+      if (!isMarkedPublic(o) && s.getName().getValue() != "(compiler)")
+        modelSources += (modelSources.empty() ? "" : ", ") +
+                        s.getName().str() + " (" + o.str() + ")";
     }
     if (!from.empty()) {
       marked.push_back({locName(cst.getLoc()), shapeString(ty.getShape()), from});
     } else if (std::string why = checkPublicProvenance(cst); why.empty()) {
       ++byRule;
       values += ty.getNumElements();
+      if (!modelSources.empty())
+        fromModel.push_back(
+            {locName(cst.getLoc()), shapeString(ty.getShape()), modelSources});
       for (auto &[k, n] : mine)
         kinds[k] += n;
     } else {
@@ -106,6 +114,12 @@ static void printPublicConstants(ModuleOp module, raw_ostream &os) {
      << " (" << values << " values) from literals and integer/bool tensors"
      << " (sources: " << kinds["literal"] << " literal, " << kinds["integer"]
      << " integer, " << kinds["bool"] << " bool)\n";
+  if (!fromModel.empty())
+    os << "  of which computed from the model's own tensors (check that none "
+          "is a weight: --role NAME=owner makes a Constant node the owner's; "
+          "integer initializers are always public):\n";
+  for (const Marked &m : fromModel)
+    os << "    '" << m.name << "' [" << m.shape << "] from " << m.from << "\n";
   if (unproven)
     os << "public constants the exporter refuses (owner-derived or without "
           "provenance): "
