@@ -249,6 +249,14 @@ struct Link::Impl {
   int pending = 0;
   bool dead = false;
 
+  /// Completion condition of every transfer: records progress (the idle
+  /// deadline counts from the last byte moved) and reads in 1 MiB steps.
+  auto progress() {
+    return [this](const asio::error_code &ec, size_t) -> size_t {
+      lastProgress = Clock::now();
+      return ec ? 0 : size_t(1) << 20;
+    };
+  }
   /// Runs f on the stream transfers go through: TLS, or the plain socket.
   template <typename F> void onStream(F &&f) {
     if (tls)
@@ -276,14 +284,6 @@ struct Link::Impl {
          });
   }
 
-  /// Completion condition of every transfer: records progress (the idle
-  /// deadline counts from the last byte moved) and reads in 1 MiB steps.
-  auto progress() {
-    return [this](const asio::error_code &ec, size_t) -> size_t {
-      lastProgress = Clock::now();
-      return ec ? 0 : size_t(1) << 20;
-    };
-  }
   /// Runs handlers until `finished` or until nothing moved for timeoutSec.
   template <typename F> void runUntil(F finished, double timeoutSec) {
     lastProgress = Clock::now();
