@@ -119,8 +119,9 @@ signature() {
     return
   fi
   what=$(grep -m1 -oE 'runtime error: .*|ERROR: (AddressSanitizer|LeakSanitizer): [a-z-]+|terminate called after throwing .*|what\(\): .*|ERROR: libFuzzer: [a-z-]+' <<<"$out" | head -1)
-  where=$(grep -m1 -oE 'in umbra::[^ ]*.* /work[^ ]*|/work/[^ :]*/(lib|runtime|fuzz)/[^ ]*:[0-9]+' <<<"$out" |
-    grep -oE '[^ /]+/[^ /]+:[0-9]+(:[0-9]+)?$' | head -1)
+  # The first frame in our sources, wherever the checkout is.
+  where=$(grep -oE '/(lib|runtime|fuzz)/[^ :]+:[0-9]+(:[0-9]+)?' <<<"$out" |
+    head -1 | grep -oE '[^ /]+/[^ /]+:[0-9]+(:[0-9]+)?$' || true)
   # Addresses and values differ between inputs of one finding.
   what=$(sed -E 's/0x[0-9a-f]+/0x…/g; s/-?[0-9]{3,}/N/g' <<<"${what:-?}")
   echo "$what at ${where:-?}"
