@@ -51,6 +51,13 @@ struct ImportPhaseOptions {
            "NAME=client|owner|public for a graph input or a weight "
            "(repeatable; defaults: inputs are the client's, initializers "
            "the model owner's)");
+    b.opt("public-structure", roles.publicStructure,
+          "Make public the weights whose values equal a function of the "
+          "architecture: rotary cos/sin tables, position ids, causal and "
+          "sliding-window masks, ALiBi slopes (on by default; each one is "
+          "listed by the leakage report with its formula; "
+          "--public-structure=false or --no-public-structure keeps them the "
+          "owner's)");
   }
 };
 
@@ -114,6 +121,11 @@ struct PipelineOptions {
 /// tfm-fuse, canonicalize; then (unless compile-to=tfm) mpc-assign-roles,
 /// mpc-relocate, convert-tfm-to-mpc, canonicalize, cse.
 void buildUmbraPipeline(mlir::OpPassManager &pm, const PipelineOptions &options);
+/// Its two halves: tfm-fuse, canonicalize (what compile-to=tfm runs), and
+/// the rest. mpc-compile runs the range analysis between them.
+void buildUmbraFusionPipeline(mlir::OpPassManager &pm);
+void buildUmbraLoweringPipeline(mlir::OpPassManager &pm,
+                                const PipelineOptions &options);
 
 /// `umbra-pipeline`'s options: the phases' options as pass-pipeline options
 /// (same names as mpc-compile's flags), plus compile-to.
