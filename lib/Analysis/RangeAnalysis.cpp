@@ -376,6 +376,7 @@ umbra::analyzeRanges(ModuleOp module, const RangeOptions &options) {
       fd.isProduct = true;
       magnitude = std::max(magnitude, m * m);
     }
+    fd.magnitude = magnitude;
     double limitBits = 63 - (fd.isProduct ? 2 * f : f);
     fd.headroomBits = fd.range.isUninitialized() || !std::isfinite(magnitude)
                           ? NAN
@@ -438,7 +439,7 @@ unsigned umbra::emitRangeWarnings(ModuleOp module,
     if (fd.headroomBits < 0) {
       fd.op->emitWarning("range: fixed point could overflow at ")
           << who << ": magnitude up to "
-          << str(fd.range.magnitude())
+          << str(fd.magnitude)
           << (fd.isProduct ? " in a product" : "") << " exceeds 2^"
           << (63 - (fd.isProduct ? 2 : 1) * frac) << " at " << frac
           << " fractional bits (" << str(-fd.headroomBits, "%.1f") << " bits short)";

@@ -118,6 +118,8 @@ struct RangeFinding {
   /// the product a multiplication or a norm's square forms before its
   /// truncation.
   double headroomBits;
+  /// The magnitude compared with the limit (a norm's: its input squared).
+  double magnitude = 0;
   bool isProduct = false;
   /// "exp argument [-300, 0] in [-256, 0]"-style notes, and whether each
   /// is violated.
