@@ -8,6 +8,8 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
+#include "llvm/ADT/ScopeExit.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/JSON.h"
@@ -345,6 +347,21 @@ std::string umbra::readCalibration(StringRef path, RangeOptions &opts) {
 
 FailureOr<SmallVector<RangeFinding>>
 umbra::analyzeRanges(ModuleOp module, const RangeOptions &options) {
+  // A range for an input the model does not have is a mistake (a typo),
+  // never a silently unbounded input.
+  std::string names;
+  llvm::StringSet<> known;
+  for (auto func : module.getOps<func::FuncOp>())
+    for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
+      if (auto n = func.getArgAttrOfType<StringAttr>(i, "onnx.name")) {
+        known.insert(n.getValue());
+        names += (names.empty() ? "" : ", ") + n.getValue().str();
+      }
+  for (const auto &entry : options.inputs)
+    if (!known.contains(entry.getKey()))
+      return emitError(module.getLoc(), "--input-range names '")
+             << entry.getKey() << "', which is no graph input; the graph "
+             << "inputs are: " << names;
   DataFlowSolver solver;
   dataflow::loadBaselineAnalyses(solver);
   solver.load<RangeAnalysis>(options);
@@ -416,6 +433,12 @@ umbra::analyzeRanges(ModuleOp module, const RangeOptions &options) {
 unsigned umbra::emitRangeWarnings(ModuleOp module,
                                   ArrayRef<RangeFinding> findings,
                                   const RangeOptions &options) {
+  // The warning names the node and what it breaks; the op's IR adds
+  // nothing for the user.
+  MLIRContext *ctx = module.getContext();
+  bool printOp = ctx->shouldPrintOpOnDiagnostic();
+  ctx->printOpOnDiagnostic(false);
+  auto restore = llvm::make_scope_exit([&] { ctx->printOpOnDiagnostic(printOp); });
   unsigned n = 0;
   for (auto func : module.getOps<func::FuncOp>())
     for (BlockArgument arg : func.getArguments()) {
