@@ -38,7 +38,11 @@ def TfmFuse : Pass<"tfm-fuse"> {
     Statistic<"numSilu", "silu", "SiLU patterns raised">,
     Statistic<"numSoftmax", "softmax", "softmax patterns raised">,
     Statistic<"numCausalMask", "causal-mask", "causal masks raised">,
-    Statistic<"numLinear", "linear", "matmul + bias pairs raised">
+    Statistic<"numLinear", "linear", "matmul + bias pairs raised">,
+    Statistic<"numRegrouped", "products-regrouped",
+              "product trees regrouped so a per-row factor applies first">,
+    Statistic<"numVacuousMax", "vacuous-max",
+              "max(x, c) with c below the fixed-point range dropped">
   ];
 }
 
