@@ -25,12 +25,17 @@ static LogicalResult lowerDiv(Lowering &l, tfm::DivOp div) {
   SmallVector<float> inv;
   for (double v : *d)
     inv.push_back(static_cast<float>(1.0 / v));
-  // The reciprocal is held by whoever holds the divisor.
+  // The reciprocal is held by whoever holds the divisor, and encoded as a
+  // factor (public: the bits its values need; private: a fixed number).
+  Visibility vis = l.visibilityOf(div.getRhs());
+  SmallVector<double> invValues(inv.begin(), inv.end());
   Value r = l.fx.constant(
       DenseElementsAttr::get(
           RankedTensorType::get(ty.getShape(), l.fx.builder().getF32Type()),
           ArrayRef<float>(inv)),
-      l.opts.frac, l.visibilityOf(div.getRhs()), div.getRhs());
+      vis == Visibility::public_ ? l.fx.factorFrac(invValues)
+                                 : l.fx.privateFactorFrac(),
+      vis, div.getRhs());
   return l.unary(div, [&](Value x) { return l.fx.mul(x, r); });
 }
 
@@ -120,7 +125,12 @@ void umbra::mpc::populateElementwiseLowerings(LoweringSet &set) {
     return l.binary(op, [&](Value x, Value y) { return l.fx.sub(x, y); });
   });
   set.add<tfm::MulOp>([](Lowering &l, tfm::MulOp op) {
-    return l.binary(op, [&](Value x, Value y) { return l.fx.mul(x, y); });
+    // Constant operands are factors: encoded with the bits they need.
+    FailureOr<Value> x = l.getFactor(op.getLhs()), y = l.getFactor(op.getRhs());
+    if (failed(x) || failed(y))
+      return failure();
+    l.set(op.getResult(), l.fx.mul(*x, *y));
+    return success();
   });
   set.add<tfm::DivOp>(lowerDiv);
   set.add<tfm::MaxOp>([](Lowering &l, tfm::MaxOp op) {

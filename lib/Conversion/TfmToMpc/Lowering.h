@@ -75,6 +75,11 @@ public:
   /// The lowered form of an original tfm value (constants are encoded
   /// where they are first used).
   mlir::FailureOr<mlir::Value> get(mlir::Value original);
+  /// The lowered form of an original value used as a factor of an
+  /// elementwise product: a float constant is encoded with the bits a
+  /// factor needs (FixedPointBuilder::factorFrac when public,
+  /// privateFactorFrac when a party holds it); anything else is `get`.
+  mlir::FailureOr<mlir::Value> getFactor(mlir::Value original);
   /// Who may see an original value (the analysis' answer).
   Visibility visibilityOf(mlir::Value original) const;
   void set(mlir::Value original, mlir::Value lowered) {
@@ -96,7 +101,7 @@ private:
 
   const mlir::DataFlowSolver &solver;
   const LoweringSet &patterns;
-  llvm::DenseMap<mlir::Value, mlir::Value> loweredOf;
+  llvm::DenseMap<mlir::Value, mlir::Value> loweredOf, factorOf;
 };
 
 /// The error for an op (or a form of it) that has no MPC lowering.

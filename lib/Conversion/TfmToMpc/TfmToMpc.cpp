@@ -13,6 +13,7 @@
 #include "umbra/Analysis/VisibilityAnalysis.h"
 #include "umbra/Conversion/Passes.h"
 #include "umbra/Dialect/Tfm/IR/TfmOps.h"
+#include "umbra/Support/ConstantValues.h"
 
 #include <cmath>
 
@@ -56,6 +57,22 @@ FailureOr<Value> Lowering::get(Value original) {
            << original.getType() << " that has no fixed-point form here";
   return emitError(original.getLoc(), "function argument of type ")
          << original.getType() << " cannot be used as a real value";
+}
+
+FailureOr<Value> Lowering::getFactor(Value original) {
+  auto cst = original.getDefiningOp<arith::ConstantOp>();
+  auto ty = cst ? dyn_cast<RankedTensorType>(cst.getType()) : nullptr;
+  if (!ty || !isa<FloatType>(ty.getElementType()))
+    return get(original);
+  if (Value v = factorOf.lookup(original))
+    return v;
+  Visibility vis = visibilityOf(original);
+  unsigned frac = fx.privateFactorFrac();
+  if (vis == Visibility::public_) {
+    std::optional<SmallVector<double>> values = getConstantValues(original);
+    frac = values ? fx.factorFrac(*values) : opts.frac;
+  }
+  return factorOf[original] = fx.encode(cst, vis, frac);
 }
 
 LogicalResult Lowering::unary(Operation *op,
