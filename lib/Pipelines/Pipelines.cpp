@@ -15,6 +15,12 @@ ConvertTfmToMpcOptions PipelineOptions::convertTfmToMpc() const {
   o.fracBits = lowering.fracBits;
   o.maskedScore = lowering.maskedScore;
   o.varianceMax = lowering.varianceMax;
+  o.reciprocalMin = lowering.reciprocalMin;
+  o.reciprocalMax = lowering.reciprocalMax;
+  o.sqrtMax = lowering.sqrtMax;
+  o.logMin = lowering.logMin;
+  o.logMax = lowering.logMax;
+  o.expMax = lowering.expMax;
   o.geluThreshold = approximation.geluThreshold;
   o.geluDegree = approximation.geluDegree;
   o.siluThreshold = approximation.siluThreshold;

@@ -89,12 +89,27 @@ struct LoweringPhaseOptions {
   unsigned fracBits = ConvertTfmToMpcOptions().fracBits;
   double maskedScore = ConvertTfmToMpcOptions().maskedScore,
          varianceMax = ConvertTfmToMpcOptions().varianceMax;
+  // Domains of functions of secret data (the pass's defaults).
+  double reciprocalMin = ConvertTfmToMpcOptions().reciprocalMin,
+         reciprocalMax = ConvertTfmToMpcOptions().reciprocalMax,
+         sqrtMax = ConvertTfmToMpcOptions().sqrtMax,
+         logMin = ConvertTfmToMpcOptions().logMin,
+         logMax = ConvertTfmToMpcOptions().logMax,
+         expMax = ConvertTfmToMpcOptions().expMax;
 
   template <typename Binder>
   void bind(Binder &b) {
     b.opt("frac-bits", fracBits, "Fractional bits of the encoding (1-24)");
     b.opt("masked-score", maskedScore, "Score of causally masked positions");
     b.opt("variance-max", varianceMax, "Largest variance a norm may see");
+    b.opt("reciprocal-min", reciprocalMin,
+          "Smallest |y| of a computed divisor or reciprocal");
+    b.opt("reciprocal-max", reciprocalMax,
+          "Largest |y| of a computed divisor or reciprocal");
+    b.opt("sqrt-max", sqrtMax, "Largest x of sqrt(x) on computed data");
+    b.opt("log-min", logMin, "Smallest x of log(x) on computed data");
+    b.opt("log-max", logMax, "Largest x of log(x) on computed data");
+    b.opt("exp-max", expMax, "Largest x of exp(x) on computed data");
   }
 };
 

@@ -2,7 +2,7 @@
 //
 // Additions are local on shares; products go through the builder (one
 // truncation each); a division by a constant is a product with its
-// reciprocal; max(x, y) is y + relu(x - y); a selection by a public mask is
+// reciprocal, by a computed value a product with reciprocalOf (Functions); max(x, y) is y + relu(x - y); a selection by a public mask is
 // c + m (a - c), all local.
 //
 //===----------------------------------------------------------------------===//
@@ -17,10 +17,12 @@ using namespace umbra::mpc;
 
 static LogicalResult lowerDiv(Lowering &l, tfm::DivOp div) {
   std::optional<SmallVector<double>> d = getConstantValues(div.getRhs());
-  if (!d || llvm::is_contained(*d, 0.0))
-    return div.emitOpError("divides by a value that is not a non-zero "
-                           "constant; only constant divisors are supported "
-                           "outside softmax and normalisations");
+  if (d && llvm::is_contained(*d, 0.0))
+    return div.emitOpError("divides by a constant with a zero element");
+  if (!d) // x / y = x * (1 / y) on the reciprocal's domain
+    return l.binary(div, [&](Value x, Value y) {
+      return l.fx.mul(x, reciprocalOf(l, y));
+    });
   auto ty = cast<RankedTensorType>(div.getRhs().getType());
   SmallVector<float> inv;
   for (double v : *d)

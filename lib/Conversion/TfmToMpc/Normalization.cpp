@@ -137,7 +137,7 @@ static LogicalResult lowerSqrt(Lowering &l, tfm::SqrtOp sq) {
       llvm::all_of(sq->getUsers(),
                    [](Operation *u) { return isa<tfm::ReciprocalOp>(u); }))
     return success();
-  return noLowering(sq);
+  return l.unary(sq, [&](Value x) { return sqrtOf(l, x); });
 }
 
 static LogicalResult lowerReciprocal(Lowering &l, tfm::ReciprocalOp r) {
@@ -146,7 +146,7 @@ static LogicalResult lowerReciprocal(Lowering &l, tfm::ReciprocalOp r) {
   std::optional<double> eps =
       sq ? varianceEpsilon(l, sq.getInput()) : std::nullopt;
   if (!eps)
-    return noLowering(r);
+    return l.unary(r, [&](Value y) { return reciprocalOf(l, y); });
   FailureOr<Value> x = l.get(sq.getInput());
   if (failed(x))
     return failure();

@@ -181,6 +181,10 @@ public:
                             Outs out);
   mlir::LogicalResult whereOp(Ins in, Outs out);
   mlir::LogicalResult castOp(Ins in, Outs out);
+  mlir::LogicalResult leakyReluOp(Ins in, Outs out);
+  mlir::LogicalResult hardSigmoidOp(Ins in, Outs out);
+  mlir::LogicalResult clipOp(Ins in, Outs out);
+  mlir::LogicalResult geluOp(Ins in, Outs out);
   // ConstantOps.cpp
   mlir::LogicalResult constantOp(Ins in, Outs out);
   mlir::LogicalResult constantOfShape(Ins in, Outs out);

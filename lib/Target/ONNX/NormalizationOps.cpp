@@ -122,7 +122,7 @@ LogicalResult Importer::reduceOp(Ins in, Outs out) {
     return nodeError() << "expects a float tensor", failure();
   llvm::ArrayRef<int64_t> s = shapeOf(x);
   int64_t r = s.size();
-  bool axesInput = op == "ReduceSum" && opset >= 13;
+  bool axesInput = (op == "ReduceSum" && opset >= 13) || opset >= 18;
   auto axesOr = listArg(in, 1, "axes", axesInput);
   if (failed(axesOr))
     return failure();
@@ -159,7 +159,12 @@ LogicalResult Importer::reduceOp(Ins in, Outs out) {
   auto ty = tensorType(shape, dtypeOf(x));
   auto axesAttr = b.getDenseI64ArrayAttr(axes);
   auto keepAttr = b.getBoolAttr(keep);
-  if (op == "ReduceSum")
+  if (op == "ReduceSumSquare" || op == "ReduceL2") {
+    Value sq = tfm::MulOp::create(b, loc, v.getType(), v, v);
+    Value sum = tfm::ReduceSumOp::create(b, loc, ty, sq, axesAttr, keepAttr);
+    out[0].value =
+        op == "ReduceL2" ? tfm::SqrtOp::create(b, loc, ty, sum) : sum;
+  } else if (op == "ReduceSum")
     out[0].value = tfm::ReduceSumOp::create(b, loc, ty, v, axesAttr, keepAttr);
   else if (op == "ReduceMean")
     out[0].value = tfm::ReduceMeanOp::create(b, loc, ty, v, axesAttr, keepAttr);

@@ -50,6 +50,9 @@ def Tfm_TanhOp : Tfm_UnaryOp<"tanh", "y = tanh(x)">;
 def Tfm_SigmoidOp : Tfm_UnaryOp<"sigmoid", "y = 1 / (1 + exp(-x))">;
 def Tfm_ReluOp : Tfm_UnaryOp<"relu", "y = max(x, 0)">;
 def Tfm_SiluOp : Tfm_UnaryOp<"silu", "y = x * sigmoid(x)">;
+def Tfm_AbsOp : Tfm_UnaryOp<"abs", "y = |x|">;
+def Tfm_LogOp : Tfm_UnaryOp<"log", "y = log(x)">;
+def Tfm_SoftplusOp : Tfm_UnaryOp<"softplus", "y = log(1 + exp(x))">;
 
 def Tfm_GeluOp : Tfm_Op<"gelu", [Pure, SameOperandsAndResultType, Elementwise]> {
   let summary = "elementwise GeLU";
