@@ -8,6 +8,7 @@
 // RUN: not mpc-opt %t/m.mlir --mpc-annotate-ranges="calibration=%t/bad.json" 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not mpc-opt %t/m.mlir --mpc-annotate-ranges="calibration=%t/none.json" 2>&1 | FileCheck %s --check-prefix=NONE
 // RUN: not mpc-opt %t/m.mlir --mpc-annotate-ranges="input-range=x=3:1" 2>&1 | FileCheck %s --check-prefix=RANGE
+// RUN: not mpc-opt %t/m.mlir --mpc-annotate-ranges="input-range=y=0:1" 2>&1 | FileCheck %s --check-prefix=NOINPUT
 
 // STATIC: warning: {{.*}}range: approximation evaluated outside its domain at 'probs' (tfm.softmax): exp argument [-400, 0] in [-256, 0]
 // STATIC: tfm.matmul {{.*}} mpc.range = [-4.000000e+02, 4.000000e+02]
@@ -16,6 +17,7 @@
 // CALIB: tfm.div {{.*}} mpc.range = [-6.250000e-01, 1.750000e+00]
 // BAD: calibration file '{{.*}}bad.json': entry 'scores' of "nodes" is not [min, max]
 // NONE: cannot read calibration file '{{.*}}none.json'
+// NOINPUT: error: --input-range names 'y', which is no graph input; the graph inputs are: x
 // RANGE: --input-range 'x=3:1' is not NAME=LO:HI with LO <= HI (e.g. x=-4:4)
 
 //--- m.mlir

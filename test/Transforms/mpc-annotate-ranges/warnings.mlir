@@ -24,7 +24,7 @@ func.func @wide(%x: tensor<2x4xf32> {onnx.name = "x"}) -> (tensor<2x3xf32>, tens
 // An input without a declared range: one warning; what depends on it is
 // unbounded (no headroom, no per-op warning).
 // CHECK: warning: {{.*}}range: input 'h' has no declared range (--input-range h=LO:HI): the values computed from it are unbounded
-func.func @undeclared(%h: tensor<2x4xf32> {onnx.name = "h"}) -> tensor<2x4xf32> {
+func.func @undeclared(%x: tensor<2xf32> {onnx.name = "x"}, %h: tensor<2x4xf32> {onnx.name = "h"}) -> tensor<2x4xf32> {
   // ATTR-LABEL: func.func @undeclared
   // ATTR: tfm.relu {{.*}} {mpc.range = [0.000000e+00, "inf"]}
   %r = tfm.relu %h : tensor<2x4xf32> loc("r")
