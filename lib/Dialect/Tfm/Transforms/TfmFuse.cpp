@@ -499,14 +499,26 @@ constexpr double kBelowFixedPoint = -0x1p62;
 /// left alone, the constant would reach the encoder, which cannot represent
 /// it. The constant is read whatever its role: the program then only shows
 /// that it was below the fixed-point range, which a refusal to encode it
-/// would show too.
+/// would show too. min(x, c) with c >= 2^62 (finfo.max) goes the same way.
 struct DropVacuousMax : FusePattern<MaxOp> {
   using FusePattern::FusePattern;
+
+  /// The elements of a constant, or of the negation of one (the importer
+  /// writes ONNX Min(x, c) as -max(-x, -c), and folds -c only later).
+  static std::optional<SmallVector<double>> negatedConstant(Value c) {
+    auto neg = c.getDefiningOp<NegOp>();
+    std::optional<SmallVector<double>> values =
+        getConstantValues(neg ? neg.getInput() : c);
+    if (values && neg)
+      for (double &v : *values)
+        v = -v;
+    return values;
+  }
 
   LogicalResult matchAndRewrite(MaxOp root,
                                 PatternRewriter &rewriter) const override {
     for (auto [x, c] : commuted(root)) {
-      std::optional<SmallVector<double>> values = getConstantValues(c);
+      std::optional<SmallVector<double>> values = negatedConstant(c);
       if (x.getType() != root.getType() || !values || values->empty() ||
           !llvm::all_of(*values,
                         [](double v) { return v <= kBelowFixedPoint; }))

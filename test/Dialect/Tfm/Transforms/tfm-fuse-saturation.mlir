@@ -102,3 +102,20 @@ func.func @not_band(%s: tensor<4x4xf32>) -> (tensor<4x4xf32>, tensor<4x4xf32>) {
   %1 = tfm.add %s, %small : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
   return %0, %1 : tensor<4x4xf32>, tensor<4x4xf32>
 }
+
+// -----
+
+// min(x, finfo.max) as the importer writes ONNX Min: -max(-x, -c). The
+// negated constant folds to -3.4e38, the maximum goes, -(-x) is left.
+// CHECK-LABEL: func.func @vacuous_min
+// CHECK-SAME: (%[[X:.*]]: tensor<4xf32>)
+// CHECK-NOT: tfm.max
+// CHECK: return
+func.func @vacuous_min(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %c = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<3.40282347E+38> : tensor<f32>
+  %0 = tfm.neg %x : tensor<4xf32>
+  %1 = tfm.neg %c : tensor<f32>
+  %2 = tfm.max %0, %1 : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
+  %3 = tfm.neg %2 : tensor<4xf32>
+  return %3 : tensor<4xf32>
+}
