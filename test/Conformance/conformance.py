@@ -478,10 +478,10 @@ def main():
                       .graph.node})
         if st == "N/A" and name.startswith("test_layer_normalization") \
                 and name.endswith("_expanded") and det.startswith("tfm.sqrt"):
-            det = ("the expanded LayerNormalization computes the variance "
-                   "as E[x^2] - E[x]^2 and divides by its Sqrt, a form "
-                   "tfm-fuse does not raise to layer_norm; Sqrt and Div by "
-                   "a computed value have no MPC lowering (" + det + ")")
+            det = ("the expanded LayerNormalization's Y is raised to "
+                   "layer_norm by tfm-fuse, but its InvStdDev output is "
+                   "Reciprocal(Sqrt(E[x^2] - E[x]^2 + eps)) of a computed "
+                   "value (" + det + ")")
         if st != "FAIL":
             shutil.rmtree(os.path.join(a.work, name), ignore_errors=True)
         return name, dict(status=st, detail=det, ops=ops,

@@ -186,3 +186,17 @@ func.func @gather_negative_axis(%x: tensor<2x4xf32> {mpc.visibility = #mpc.visib
   %0 = tfm.gather %x, %i {axis = -1 : i64} : (tensor<2x4xf32>, tensor<1xi64>) -> tensor<2x1xf32>
   return %0 : tensor<2x1xf32>
 }
+
+// -----
+
+// A sliding-window mask (window 2): the public 0/1 mask keeps the diagonal
+// and the key before it.
+// CHECK-LABEL: func.func @window_softmax
+// CHECK: arith.constant {{.*}}dense<{{\[}}[1.000000e+00, 0.000000e+00, 0.000000e+00], [1.000000e+00, 1.000000e+00, 0.000000e+00], [0.000000e+00, 1.000000e+00, 1.000000e+00]]> : tensor<3x3xf32>
+// CHECK: mpc.max
+// CHECK: mpc.exp
+func.func @window_softmax(%s: tensor<2x3x3xf32>) -> tensor<2x3x3xf32> {
+  %1 = tfm.causal_mask %s {window = 2 : i64} : tensor<2x3x3xf32>
+  %2 = tfm.softmax %1 {axis = -1 : i64} : tensor<2x3x3xf32>
+  return %2 : tensor<2x3x3xf32>
+}

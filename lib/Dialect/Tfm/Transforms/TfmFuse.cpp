@@ -499,14 +499,26 @@ constexpr double kBelowFixedPoint = -0x1p62;
 /// left alone, the constant would reach the encoder, which cannot represent
 /// it. The constant is read whatever its role: the program then only shows
 /// that it was below the fixed-point range, which a refusal to encode it
-/// would show too.
+/// would show too. min(x, c) with c >= 2^62 (finfo.max) goes the same way.
 struct DropVacuousMax : FusePattern<MaxOp> {
   using FusePattern::FusePattern;
+
+  /// The elements of a constant, or of the negation of one (the importer
+  /// writes ONNX Min(x, c) as -max(-x, -c), and folds -c only later).
+  static std::optional<SmallVector<double>> negatedConstant(Value c) {
+    auto neg = c.getDefiningOp<NegOp>();
+    std::optional<SmallVector<double>> values =
+        getConstantValues(neg ? neg.getInput() : c);
+    if (values && neg)
+      for (double &v : *values)
+        v = -v;
+    return values;
+  }
 
   LogicalResult matchAndRewrite(MaxOp root,
                                 PatternRewriter &rewriter) const override {
     for (auto [x, c] : commuted(root)) {
-      std::optional<SmallVector<double>> values = getConstantValues(c);
+      std::optional<SmallVector<double>> values = negatedConstant(c);
       if (x.getType() != root.getType() || !values || values->empty() ||
           !llvm::all_of(*values,
                         [](double v) { return v <= kBelowFixedPoint; }))
@@ -814,46 +826,81 @@ struct FuseSoftmax : FuseAnyPattern {
 // Causal mask
 //===----------------------------------------------------------------------===//
 
-/// Whether a constant of shape [1.., Q, K] is `keep(i, j) == (j <= i + K - Q)`
-/// (lower triangular, `keepValue` on kept positions) everywhere.
-bool isCausalPattern(Value c, ArrayRef<int64_t> xShape,
-                     llvm::function_ref<bool(double, bool)> matches) {
+/// The structural mask a constant of shape [1.., Q, K] (Q >= 2) encodes:
+/// `keep(i, j)` read from each element by `classify` (kept, masked, or
+/// neither), and kept exactly for `j <= d` with `d = i + K - Q` (causal,
+/// the window is 0) or for `d - w < j <= d` (a sliding window w: a band).
+/// nullopt for any other pattern.
+std::optional<int64_t>
+causalWindow(Value c, ArrayRef<int64_t> xShape,
+             llvm::function_ref<std::optional<bool>(double)> classify) {
   auto ty = dyn_cast<RankedTensorType>(c.getType());
   if (!ty || ty.getRank() < 2 || xShape.size() < 2)
-    return false;
+    return std::nullopt;
   ArrayRef<int64_t> s = ty.getShape();
   int64_t q = s[s.size() - 2], k = s.back();
   if (q != xShape[xShape.size() - 2] || k != xShape.back() || q < 2)
-    return false;
+    return std::nullopt;
   if (llvm::any_of(s.drop_back(2), [](int64_t d) { return d != 1; }))
-    return false;
+    return std::nullopt;
   std::optional<SmallVector<double>> values = getConstantValues(c);
   if (!values || static_cast<int64_t>(values->size()) != q * k)
-    return false;
+    return std::nullopt;
+  SmallVector<bool> keep;
+  for (double v : *values) {
+    std::optional<bool> kept = classify(v);
+    if (!kept)
+      return std::nullopt;
+    keep.push_back(*kept);
+  }
+  // The window is the widest row; causal if no row is cut by it.
+  int64_t window = 0;
+  bool cut = false;
+  for (int64_t i = 0; i < q; ++i) {
+    int64_t n = llvm::count(ArrayRef<bool>(keep).slice(i * k, k), true);
+    window = std::max(window, n);
+    cut |= n < std::min(k, i + k - q + 1);
+  }
+  if (!cut)
+    window = 0;
   for (int64_t i = 0; i < q; ++i)
-    for (int64_t j = 0; j < k; ++j)
-      if (!matches((*values)[i * k + j], j <= i + k - q))
-        return false;
-  return true;
+    for (int64_t j = 0; j < k; ++j) {
+      int64_t d = i + k - q;
+      bool expected = j <= d && (window == 0 || j > d - window);
+      if (keep[i * k + j] != expected)
+        return std::nullopt;
+    }
+  return window;
 }
 
 /// A fill value that makes softmax weights vanish: -inf or a huge negative.
 bool isMaskFill(double v) { return v <= -1e4; }
 
 /// where(causal, x, -inf) / where(anti-causal, -inf, x) / x + additive
-/// causal mask -> tfm.causal_mask x.
+/// causal mask -> tfm.causal_mask x; a band (sliding window) pattern gets
+/// the window. The fill may be -inf, torch.finfo(float32).min, -1e9 or any
+/// value <= -1e4: the structural mask never encodes it.
 struct FuseCausalMask : FuseAnyPattern {
   using FuseAnyPattern::FuseAnyPattern;
 
   LogicalResult matchAndRewrite(Operation *root,
                                 PatternRewriter &rewriter) const override {
-    Value x = match(root);
+    int64_t window = 0;
+    Value x = match(root, window);
     if (!x)
       return failure();
-    return fuse<CausalMaskOp>(rewriter, root, x);
+    return fuse<CausalMaskOp>(rewriter, root, x,
+                              window ? rewriter.getI64IntegerAttr(window)
+                                     : IntegerAttr());
   }
 
-  static Value match(Operation *root) {
+  static Value match(Operation *root, int64_t &window) {
+    auto found = [&](Value x, std::optional<int64_t> w) {
+      if (!w)
+        return Value();
+      window = *w;
+      return x;
+    };
     if (auto where = dyn_cast<WhereOp>(root)) {
       Value c = where.getCondition();
       for (bool keepOnTrue : {true, false}) {
@@ -866,10 +913,11 @@ struct FuseCausalMask : FuseAnyPattern {
         if (!f || !isMaskFill(*f) || !sameShapeAsResult(x, root))
           continue;
         auto shape = cast<RankedTensorType>(x.getType()).getShape();
-        if (isCausalPattern(c, shape, [&](double v, bool keep) {
-              return (v != 0) == (keep == keepOnTrue);
-            }))
-          return x;
+        if (Value m = found(x, causalWindow(c, shape, [&](double v) {
+                              return std::optional<bool>((v != 0) ==
+                                                         keepOnTrue);
+                            })))
+          return m;
       }
       return {};
     }
@@ -878,10 +926,15 @@ struct FuseCausalMask : FuseAnyPattern {
         if (!sameShapeAsResult(x, root))
           continue;
         auto shape = cast<RankedTensorType>(x.getType()).getShape();
-        if (isCausalPattern(m, shape, [](double v, bool keep) {
-              return keep ? v == 0.0 : isMaskFill(v);
-            }))
-          return x;
+        if (Value r = found(x, causalWindow(m, shape,
+                                            [](double v) -> std::optional<bool> {
+                                              if (v == 0.0)
+                                                return true;
+                                              if (isMaskFill(v))
+                                                return false;
+                                              return std::nullopt;
+                                            })))
+          return r;
       }
     }
     return {};

@@ -56,3 +56,66 @@ func.func @real_max(%x: tensor<2x4xf32>, %y: tensor<4xf32>) -> (tensor<2x4xf32>,
   %3 = tfm.max %y, %wide : (tensor<4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
   return %0, %1, %2, %3 : tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>
 }
+
+// -----
+
+// A sliding-window (band) additive mask of finfo.min, Mistral style (keys
+// i - 1 and i kept): the structural mask with its window.
+// CHECK-LABEL: func.func @band_additive
+// CHECK-SAME: (%[[S:.*]]: tensor<2x4x4xf32>)
+// CHECK-NEXT: %[[M:.*]] = tfm.causal_mask %[[S]] {window = 2 : i64} : tensor<2x4x4xf32>
+// CHECK-NEXT: %[[P:.*]] = tfm.softmax %[[M]] {axis = -1 : i64}
+// CHECK-NEXT: return %[[P]]
+func.func @band_additive(%s: tensor<2x4x4xf32>) -> tensor<2x4x4xf32> {
+  %mask = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<[[0.0, -3.4e38, -3.4e38, -3.4e38], [0.0, 0.0, -3.4e38, -3.4e38], [-3.4e38, 0.0, 0.0, -3.4e38], [-3.4e38, -3.4e38, 0.0, 0.0]]> : tensor<4x4xf32>
+  %0 = tfm.add %mask, %s : (tensor<4x4xf32>, tensor<2x4x4xf32>) -> tensor<2x4x4xf32>
+  %1 = tfm.softmax %0 {axis = -1 : i64} : tensor<2x4x4xf32>
+  return %1 : tensor<2x4x4xf32>
+}
+
+// -----
+
+// A band as a boolean where (-inf fill), with a key cache (3 queries, 5 keys,
+// window 3).
+// CHECK-LABEL: func.func @band_where
+// CHECK-NEXT: tfm.causal_mask %{{.*}} {window = 3 : i64} : tensor<3x5xf32>
+// CHECK-NEXT: return
+func.func @band_where(%s: tensor<3x5xf32>) -> tensor<3x5xf32> {
+  %band = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<[[true, true, true, false, false], [false, true, true, true, false], [false, false, true, true, true]]> : tensor<3x5xi1>
+  %ninf = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<0xFF800000> : tensor<f32>
+  %0 = tfm.where %band, %s, %ninf : (tensor<3x5xi1>, tensor<3x5xf32>, tensor<f32>) -> tensor<3x5xf32>
+  return %0 : tensor<3x5xf32>
+}
+
+// -----
+
+// Negative: rows of different widths are not a band; a mask value of -10
+// is a score bias, not a mask.
+// CHECK-LABEL: func.func @not_band
+// CHECK-NOT: tfm.causal_mask
+// CHECK: tfm.add
+// CHECK: tfm.add
+func.func @not_band(%s: tensor<4x4xf32>) -> (tensor<4x4xf32>, tensor<4x4xf32>) {
+  %ragged = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<[[0.0, -3.4e38, -3.4e38, -3.4e38], [0.0, 0.0, -3.4e38, -3.4e38], [-3.4e38, 0.0, 0.0, -3.4e38], [-3.4e38, 0.0, 0.0, 0.0]]> : tensor<4x4xf32>
+  %small = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<[[0.0, -10.0, -10.0, -10.0], [0.0, 0.0, -10.0, -10.0], [0.0, 0.0, 0.0, -10.0], [0.0, 0.0, 0.0, 0.0]]> : tensor<4x4xf32>
+  %0 = tfm.add %s, %ragged : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+  %1 = tfm.add %s, %small : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+  return %0, %1 : tensor<4x4xf32>, tensor<4x4xf32>
+}
+
+// -----
+
+// min(x, finfo.max) as the importer writes ONNX Min: -max(-x, -c). The
+// negated constant folds to -3.4e38, the maximum goes, -(-x) is left.
+// CHECK-LABEL: func.func @vacuous_min
+// CHECK-SAME: (%[[X:.*]]: tensor<4xf32>)
+// CHECK-NOT: tfm.max
+// CHECK: return
+func.func @vacuous_min(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %c = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<3.40282347E+38> : tensor<f32>
+  %0 = tfm.neg %x : tensor<4xf32>
+  %1 = tfm.neg %c : tensor<f32>
+  %2 = tfm.max %0, %1 : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
+  %3 = tfm.neg %2 : tensor<4xf32>
+  return %3 : tensor<4xf32>
+}
