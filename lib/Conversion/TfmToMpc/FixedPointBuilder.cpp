@@ -125,15 +125,18 @@ Value FixedPointBuilder::truncTo(Value v, unsigned frac) {
                          b.getI64IntegerAttr(t.getFrac() - frac));
 }
 
-Value FixedPointBuilder::mul(Value x, Value y) {
+Value FixedPointBuilder::mulExact(Value x, Value y) {
   Value xy[] = {x, y};
   Visibility vis = prepareAll(xy);
   unsigned f = typeOf(xy[0]).getFrac() + typeOf(xy[1]).getFrac();
-  Value p = MulOp::create(
+  return MulOp::create(
       b, loc,
       tensorType(broadcastShape(shapeOf(xy[0]), shapeOf(xy[1])), vis, f),
       xy[0], xy[1]);
-  return truncTo(p, frac);
+}
+
+Value FixedPointBuilder::mul(Value x, Value y) {
+  return truncTo(mulExact(x, y), frac);
 }
 
 Value FixedPointBuilder::matmul(Value x, Value y) {

@@ -78,6 +78,9 @@ public:
   mlir::Value sub(mlir::Value x, mlir::Value y);
   /// x * y, truncated back to the working precision when both are reals.
   mlir::Value mul(mlir::Value x, mlir::Value y);
+  /// x * y at the sum of their fractional bits (no truncation: exact in
+  /// the ring while the real product is small).
+  mlir::Value mulExact(mlir::Value x, mlir::Value y);
   mlir::Value matmul(mlir::Value x, mlir::Value y);
   mlir::Value truncTo(mlir::Value v, unsigned frac);
   mlir::Value scale(mlir::Value x, double c) { return mul(x, scalar(c)); }
