@@ -9,8 +9,10 @@ model owner's zeros (so the op runs on secret-shared data, not at one
 party in plaintext), compiled with `mpc-compile` at 16 fractional bits and
 run under 2PC with a dealer (`mpc-run --local`, DCF comparisons) on n
 points spread over the op's domain (uniform, or log-uniform for positive
-domains). Prints, per op: max |error|, max relative error (where
-|expected| >= 1e-2), the bias (mean signed error), and the cost per element
+domains). The error is against f at the encoded input (the encoding's own
+rounding, <= 2^-17, is the format's), absolute where |f| <= 1 and relative
+above. Prints, per op: its max, the bias (its mean, signed), the largest
+absolute error, and the cost per element
 measured by mpc-run (online bytes sent by both parties, rounds, dealer
 bytes), minus the cost of the same model without the op (sharing the
 input, revealing the output). With --check, exits 1 if an error exceeds the
@@ -77,25 +79,25 @@ OPS = {
 # Documented bounds (docs/import.md): max |error| <= atol + rtol |expected|.
 BOUNDS = {
     "sigmoid": (1e-4, 0),
-    "tanh": (1e-4, 0),
+    "tanh": (2e-4, 0),
     "erf": (1e-4, 0),
-    "softplus": (1e-4, 0),
+    "softplus": (2e-4, 0),
     "abs": (2e-5, 0),
-    "leakyrelu": (5e-5, 0),
+    "leakyrelu": (2e-5, 1e-5),
     "hardsigmoid": (5e-5, 0),
     "clip": (2e-5, 0),
     "exp": (1e-4, 1e-4),
     "log": (1e-4, 0),
-    "sqrt": (1e-4, 1e-4),
-    "reciprocal": (1e-4, 1e-4),
-    "div": (1e-3, 1e-4),
-    "pow2": (2e-5, 1e-5),
-    "pow3": (2e-4, 1e-5),
-    "pow-1": (1e-4, 1e-4),
-    "pow0.5": (1e-4, 1e-4),
-    "pow-0.5": (1e-4, 1e-4),
-    "pow1.5": (1e-4, 1e-4),
-    "pow2.7": (1e-3, 1e-3),
+    "sqrt": (3e-5, 3e-5),
+    "reciprocal": (3e-5, 3e-5),
+    "div": (3e-5, 3e-5),
+    "pow2": (3e-5, 3e-5),
+    "pow3": (3e-5, 3e-5),
+    "pow-1": (3e-5, 3e-5),
+    "pow0.5": (3e-5, 3e-5),
+    "pow-0.5": (3e-5, 3e-5),
+    "pow1.5": (3e-5, 3e-5),
+    "pow2.7": (3e-4, 3e-4),
 }
 
 
