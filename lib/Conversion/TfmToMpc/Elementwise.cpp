@@ -2,7 +2,7 @@
 //
 // Additions are local on shares; products go through the builder (one
 // truncation each); a division by a constant is a product with its
-// reciprocal, by a computed value a product with reciprocalOf (Functions); max(x, y) is y + relu(x - y); a selection by a public mask is
+// reciprocal, by a computed value `divide` (Functions.cpp); max(x, y) is y + relu(x - y); a selection by a public mask is
 // c + m (a - c), all local.
 //
 //===----------------------------------------------------------------------===//
@@ -20,9 +20,7 @@ static LogicalResult lowerDiv(Lowering &l, tfm::DivOp div) {
   if (d && llvm::is_contained(*d, 0.0))
     return div.emitOpError("divides by a constant with a zero element");
   if (!d) // x / y = x * (1 / y) on the reciprocal's domain
-    return l.binary(div, [&](Value x, Value y) {
-      return l.fx.mul(x, reciprocalOf(l, y));
-    });
+    return l.binary(div, [&](Value x, Value y) { return divide(l, x, y); });
   auto ty = cast<RankedTensorType>(div.getRhs().getType());
   SmallVector<float> inv;
   for (double v : *d)

@@ -107,6 +107,11 @@ public:
   /// x * y truncated to `outFrac` fractional bits (not truncated when the
   /// product has no more than that).
   mlir::Value mulTo(mlir::Value x, mlir::Value y, unsigned outFrac);
+  /// x * y at the sum of their fractional bits (no truncation: exact in
+  /// the ring while the real product is small).
+  mlir::Value mulExact(mlir::Value x, mlir::Value y) {
+    return mulTo(x, y, ~0u);
+  }
   mlir::Value matmul(mlir::Value x, mlir::Value y);
   mlir::Value truncTo(mlir::Value v, unsigned frac);
   /// x * c for a public constant c, encoded as a factor; the product is

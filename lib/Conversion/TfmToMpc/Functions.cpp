@@ -120,10 +120,36 @@ static Value rsqrtOn(FixedPointBuilder &fx, Value x, double lo, double hi) {
                          b.getF64FloatAttr(hi), b.getI64IntegerAttr(0));
 }
 
+/// x at `frac` fractional bits (exact, local).
+static Value widen(FixedPointBuilder &fx, Value x, unsigned frac) {
+  unsigned from = FixedPointBuilder::typeOf(x).getFrac();
+  return frac > from ? fx.mulExact(x, fx.scalar(1.0, frac - from)) : x;
+}
+
 Value umbra::mpc::sqrtOf(Lowering &l, Value x) {
   FixedPointBuilder &fx = l.fx;
-  double lo = std::ldexp(1.0, -int(fx.workingFrac()));
-  return fx.mul(x, rsqrtOn(fx, x, lo, std::max(l.opts.sqrtMax, 2 * lo)));
+  unsigned f = fx.workingFrac();
+  double lo = std::ldexp(1.0, -int(f));
+  Value r = rsqrtOn(fx, x, lo, std::max(l.opts.sqrtMax, 2 * lo));
+  // s = x r carries x times r's last-bit error; one Newton step
+  // s + r (x - s^2) / 2 removes it (r s = 1). x - s^2 is kept exact at 2f
+  // bits (+1 for the half): truncated, its last bit times r would be the
+  // error for small x.
+  Value s = fx.mul(x, r);
+  Value d = fx.mulExact(fx.sub(widen(fx, x, 2 * f), fx.mulExact(s, s)),
+                        fx.scalar(0.5, 1));
+  return fx.add(s, fx.mul(r, d));
+}
+
+Value umbra::mpc::divide(Lowering &l, Value x, Value y) {
+  FixedPointBuilder &fx = l.fx;
+  unsigned f = fx.workingFrac();
+  Value r = reciprocalOf(l, y);
+  // q = x r carries x times r's last-bit error; q + r (x - q y) removes it
+  // (x - q y exact at 2f bits, as in sqrtOf).
+  Value q = fx.mul(x, r);
+  Value e = fx.sub(widen(fx, x, 2 * f), fx.mulExact(q, y));
+  return fx.add(q, fx.mul(r, e));
 }
 
 /// exp(x) for x <= exp-max (module comment).

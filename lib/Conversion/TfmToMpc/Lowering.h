@@ -118,6 +118,8 @@ mlir::LogicalResult noLowering(mlir::Operation *op);
 mlir::Value reciprocalOf(Lowering &l, mlir::Value y);
 /// sqrt(x) for x in [0, sqrt-max].
 mlir::Value sqrtOf(Lowering &l, mlir::Value x);
+/// x / y for y of either sign with |y| in [reciprocal-min, reciprocal-max].
+mlir::Value divide(Lowering &l, mlir::Value x, mlir::Value y);
 /// f(x) ~ ReLU(x) - [|x| < T] * g(|x|) (Activations.cpp).
 mlir::Value reluCorrected(FixedPointBuilder &fx, mlir::Value x,
                           const ReluCorrection &r);
