@@ -9,7 +9,7 @@ namespace umbra::mpc {
 
 bool isMarkedPublic(StringRef origin) {
   return origin == "--public-weights" || origin == "--public-weight-names" ||
-         origin == "--role";
+         origin == "--role" || origin == "--const-input";
 }
 
 bool isPublicByRule(StringRef origin) {

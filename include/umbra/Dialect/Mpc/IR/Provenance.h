@@ -15,6 +15,8 @@
 //                                 and literals of the importer or lowering
 //   "--public-weights" | "--public-weight-names" | "--role"
 //                                 a weight the user marked public, and how
+//   "--const-input"               a graph input whose value the user gave
+//                                 at compile time (a shape, axes, sizes)
 //
 // Every constant built from others gets the union of their sources through
 // deriveSources (the importer's node walk, the tfm fold pattern,
