@@ -3,7 +3,8 @@
 // The user's driver, in the manner of iree-compile:
 //
 //   mpc-compile model.onnx -o model.umbra [--compile-to=tfm|mpc|artifact]
-//               [--input-shape input_ids=1x32] [--role NAME=client|owner|public]
+//               [--input-shape input_ids=1x32] [--const-input NAME=FILE.npy]
+//               [--role NAME=client|owner|public]
 //               [--public-weights] [--public-weight-names REGEX]
 //               [--frac-bits 16] [--gelu-degree 7] ... [--leakage-report]
 //               [--cost-report] [--range-report] [--input-range x=-4:4]
@@ -72,6 +73,12 @@ static cl::list<std::string>
                 cl::desc("Static shape for a graph input: name=1x32 "
                          "(repeatable)"),
                 cl::value_desc("name=shape"), cl::cat(category));
+static cl::list<std::string> constInputs(
+    "const-input",
+    cl::desc("A graph input whose value the deployment knows (a shape, axes, "
+             "split sizes, pads, scales), from a .npy file: it becomes a "
+             "public constant (repeatable)"),
+    cl::value_desc("name=file.npy"), cl::cat(category));
 static cl::opt<bool> leakageReport(
     "leakage-report",
     cl::desc("List every value the program reveals (on stdout, or on stderr "
@@ -173,6 +180,11 @@ int main(int argc, char **argv) {
   umbra::ImportOptions importOptions;
   for (const std::string &spec : inputShapes) {
     std::string err = umbra::parseInputShapeSpec(spec, importOptions);
+    if (!err.empty())
+      return fail(err);
+  }
+  for (const std::string &spec : constInputs) {
+    std::string err = umbra::parseConstInputSpec(spec, importOptions);
     if (!err.empty())
       return fail(err);
   }

@@ -173,9 +173,14 @@ LogicalResult Importer::dropoutOp(Ins in, Outs out) {
   if (out.size() > 1) {
     if (failed(checkFoldSize(numElements(shapeOf(in[0])))))
       return failure();
-    ceval::Tensor one;
-    one.data = std::vector<int64_t>{1};
-    out[1].cst = makeConst(TP::BOOL, ceval::fill(one, shapeOf(in[0])));
+    // The mask is bool since opset 10, of the input's type before.
+    int32_t maskType = opset >= 10 ? int32_t(TP::BOOL) : dtypeOf(in[0]);
+    ceval::Tensor one = ceval::Tensor::zeros({}, isFloatDT(maskType));
+    if (one.isFloat())
+      std::get<0>(one.data)[0] = 1.0;
+    else
+      std::get<1>(one.data)[0] = 1;
+    out[1].cst = makeConst(maskType, ceval::fill(one, shapeOf(in[0])));
   }
   return success();
 }

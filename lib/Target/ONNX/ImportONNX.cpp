@@ -73,6 +73,19 @@ std::string parseInputShapeSpec(StringRef spec, ImportOptions &options) {
   return {};
 }
 
+std::string parseConstInputSpec(StringRef spec, ImportOptions &options) {
+  size_t eq = spec.find('=');
+  if (eq == StringRef::npos || eq == 0 || eq + 1 == spec.size())
+    return ("expected name=file.npy in --const-input, got '" + spec + "'")
+        .str();
+  StringRef name = spec.take_front(eq);
+  for (const auto &[known, path] : options.constInputs)
+    if (known == name)
+      return ("--const-input gives '" + name + "' twice").str();
+  options.constInputs.emplace_back(name.str(), spec.drop_front(eq + 1).str());
+  return {};
+}
+
 namespace {
 /// Parses a binary ModelProto from `stream` (which may be a file read in
 /// chunks, so that the file never has to be resident in memory as a whole).
@@ -138,8 +151,9 @@ namespace {
 bool fitsProtobuf(uint64_t size, Location fileLoc) {
   if (size <= static_cast<uint64_t>(INT_MAX))
     return true;
-  emitError(fileLoc) << "model is larger than 2 GB; models with external "
-                        "data are not supported";
+  emitError(fileLoc) << "model is larger than 2 GB, protobuf's limit; save "
+                        "the weights as external data (side files in the "
+                        "model's folder)";
   return false;
 }
 
@@ -257,6 +271,13 @@ void registerONNXImportTranslation() {
       llvm::cl::desc("Static shape of a graph input for --import-onnx: "
                      "name=1x32 (repeatable)"),
       llvm::cl::value_desc("name=d0xd1..."));
+  static llvm::cl::list<std::string> constInputs(
+      "const-input",
+      llvm::cl::desc("--import-onnx: a graph input whose value the "
+                     "deployment knows (a shape, axes, sizes), from a .npy "
+                     "file: name=file.npy (repeatable); it becomes a public "
+                     "constant"),
+      llvm::cl::value_desc("name=file.npy"));
   static llvm::cl::opt<bool> importOnly(
       "import-only",
       llvm::cl::desc("--import-onnx: import and verify, print nothing "
@@ -285,6 +306,11 @@ void registerONNXImportTranslation() {
             FileLineColLoc::get(context, buf->getBufferIdentifier(), 0, 0);
         for (const std::string &spec : inputShapes) {
           std::string err = parseInputShapeSpec(spec, options);
+          if (!err.empty())
+            return emitError(fileLoc) << err;
+        }
+        for (const std::string &spec : constInputs) {
+          std::string err = parseConstInputSpec(spec, options);
           if (!err.empty())
             return emitError(fileLoc) << err;
         }

@@ -34,6 +34,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/Support/MemoryBuffer.h"
 
 #include <onnx/onnx_pb.h>
 
@@ -49,9 +50,11 @@ using llvm::SmallVector;
 using llvm::StringRef;
 
 /// Lowest and highest default-domain opset versions the importer knows the
-/// semantics of (the ONNX 1.12 library knows opsets up to 17).
-constexpr int64_t kMinOpset = 11;
-constexpr int64_t kMaxOpset = 17;
+/// semantics of; each op has its own first version (OnnxOps.def). The ONNX
+/// library may know fewer (1.12 knows up to 17): later models are imported
+/// by the importer's own rules, without the shape inference cross-check.
+constexpr int64_t kMinOpset = 1;
+constexpr int64_t kMaxOpset = 21;
 /// Constants computed at import time are bounded so that a pathological
 /// model cannot make the evaluator allocate unbounded memory.
 constexpr int64_t kMaxFoldedElements = int64_t(1) << 26;
@@ -101,6 +104,9 @@ struct ConstTensor {
   /// stay alive (owned by the blob) and can still be decoded.
   bool released = false;
   llvm::ArrayRef<char> releasedBytes;
+  /// For external data: the memory-mapped slice of the side file that
+  /// `releasedBytes` points into (shared with every blob made from it).
+  std::shared_ptr<llvm::MemoryBuffer> mapping;
   Role role = Role::Public;
   /// Provenance (umbra/Dialect/Mpc/IR/Provenance.h): the initializers,
   /// Constant nodes and literals this was computed from, with their
@@ -164,7 +170,7 @@ public:
            StringRef sourceName)
       : ctx(&ctx), opts(opts), b(&ctx),
         fileLoc(mlir::FileLineColLoc::get(&ctx, sourceName, 0, 0)),
-        loc(fileLoc) {}
+        loc(fileLoc), sourceName(sourceName.str()) {}
 
   mlir::OwningOpRef<mlir::ModuleOp> run(onnx::ModelProto &model);
 
@@ -221,6 +227,8 @@ private:
   mlir::OpBuilder b;
   mlir::Location fileLoc;
   mlir::Location loc;
+  /// The model's file name: external data is read from its folder.
+  std::string sourceName;
   int64_t opset = 0;
   onnx::NodeProto *node = nullptr;
   /// The node's name, or its first output's name for unnamed nodes.
@@ -244,6 +252,7 @@ private:
   mlir::LogicalResult dispatch(Ins in, Outs out);
   mlir::LogicalResult importNode(onnx::NodeProto &n);
   mlir::LogicalResult crossCheckShapes(onnx::ModelProto &model);
+  ConstPtr constInput(const onnx::ValueInfoProto &vi, const std::string &path);
 
   //===--- diagnostics ---------------------------------------------------===//
   mlir::LogicalResult checkNames(const onnx::GraphProto &g,
@@ -323,6 +332,10 @@ private:
 
   // OnnxTensors.cpp
   mlir::LogicalResult decode(ConstTensor &c);
+  /// Maps an initializer's external data (a slice of a file in the model's
+  /// folder) into `c.releasedBytes`, checking the location, offset and
+  /// length; a no-op for inline data.
+  mlir::LogicalResult mapExternalData(ConstTensor &c);
   /// Decodes every present input (all constants).
   mlir::LogicalResult decodeAll(Ins ins);
   mlir::Value materialize(ConstTensor &c);

@@ -122,7 +122,9 @@ LogicalResult Importer::reduceOp(Ins in, Outs out) {
     return nodeError() << "expects a float tensor", failure();
   llvm::ArrayRef<int64_t> s = shapeOf(x);
   int64_t r = s.size();
-  bool axesInput = (op == "ReduceSum" && opset >= 13) || opset >= 18;
+  // Axes are an input since opset 13 for ReduceSum and since 18 for the
+  // other reductions, an attribute before.
+  bool axesInput = opset >= 18 || (op == "ReduceSum" && opset >= 13);
   auto axesOr = listArg(in, 1, "axes", axesInput);
   if (failed(axesOr))
     return failure();
@@ -168,8 +170,15 @@ LogicalResult Importer::reduceOp(Ins in, Outs out) {
     out[0].value = tfm::ReduceSumOp::create(b, loc, ty, v, axesAttr, keepAttr);
   else if (op == "ReduceMean")
     out[0].value = tfm::ReduceMeanOp::create(b, loc, ty, v, axesAttr, keepAttr);
-  else
+  else if (op == "ReduceMax")
     out[0].value = tfm::ReduceMaxOp::create(b, loc, ty, v, axesAttr, keepAttr);
+  else if (op == "ReduceMin") {
+    // min(x) = -max(-x).
+    Value neg = tfm::NegOp::create(b, loc, v.getType(), v);
+    Value mx = tfm::ReduceMaxOp::create(b, loc, ty, neg, axesAttr, keepAttr);
+    out[0].value = tfm::NegOp::create(b, loc, ty, mx);
+  } else
+    return nodeError() << "is not a reduction the importer knows", failure();
   return success();
 }
 

@@ -19,9 +19,14 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/APFloat.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/ScopeExit.h"
+#include "llvm/ADT/SmallString.h"
 #include "llvm/Support/Alignment.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 
 #include <cstring>
+#include <unistd.h>
 
 using namespace mlir;
 
@@ -327,10 +332,9 @@ LogicalResult Importer::decode(ConstTensor &c) {
   int64_t n = c.numElements();
   if (n < 0)
     return fail("negative dimension");
+  if (failed(mapExternalData(c)))
+    return failure();
   const TP *p = c.proto;
-  if (p && p->data_location() == TP::EXTERNAL)
-    return fail("external data is not supported (save the model with its "
-                "weights inside the .onnx file)");
   c.value.shape = c.shape;
   llvm::ArrayRef<char> raw;
   if (c.released)
@@ -404,7 +408,26 @@ TypedAttr Importer::makeResourceAttr(ConstTensor &c, RankedTensorType ty) {
   int64_t n = c.numElements();
   size_t w = byteWidth(c.dtype);
   std::string key = sanitizeKey(c.name.empty() ? "cst" : c.name);
+  if (failed(mapExternalData(c)))
+    return {};
   TP *p = c.proto;
+  // External data: the blob points into the mapped file (no copy), unless
+  // the slice is not aligned for the element type.
+  if (c.mapping &&
+      c.releasedBytes.size() == static_cast<size_t>(n) * w &&
+      llvm::isAddrAligned(llvm::Align(w), c.releasedBytes.data())) {
+    std::shared_ptr<llvm::MemoryBuffer> keep = c.mapping;
+    AsmResourceBlob blob(
+        c.releasedBytes, w, [keep](void *, size_t, size_t) mutable {
+          keep.reset();
+        },
+        /*dataIsMutable=*/false);
+    return DenseResourceElementsAttr::get(ty, key, std::move(blob));
+  }
+  if (c.mapping && c.dtype == TP::FLOAT)
+    return DenseResourceElementsAttr::get(
+        ty, key,
+        HeapAsmResourceBlob::allocateAndCopyWithAlign(c.releasedBytes, w));
   // Zero copy: the blob takes ownership of the protobuf's raw_data string.
   if (p && !c.released && p->has_raw_data() &&
       p->data_location() != TP::EXTERNAL &&
@@ -445,6 +468,97 @@ TypedAttr Importer::makeResourceAttr(ConstTensor &c, RankedTensorType ty) {
       ty, key,
       HeapAsmResourceBlob::allocateAndCopyWithAlign(
           llvm::ArrayRef<char>(bytes.data(), bytes.size()), w));
+}
+
+LogicalResult Importer::mapExternalData(ConstTensor &c) {
+  TP *p = c.proto;
+  if (!p || c.released || p->data_location() != TP::EXTERNAL)
+    return success();
+  auto fail = [&](const llvm::Twine &msg) {
+    emitError(fileLoc) << "tensor '" << c.name << "': external data: " << msg;
+    return failure();
+  };
+  std::string location;
+  int64_t offset = 0, length = -1;
+  for (const auto &kv : p->external_data()) {
+    auto number = [&](int64_t &into) {
+      if (StringRef(kv.value()).getAsInteger(10, into) || into < 0) {
+        (void)fail("invalid " + kv.key() + " '" + kv.value() + "'");
+        return false;
+      }
+      return true;
+    };
+    if (kv.key() == "location")
+      location = kv.value();
+    else if (kv.key() == "offset" && !number(offset))
+      return failure();
+    else if (kv.key() == "length" && !number(length))
+      return failure();
+  }
+  if (location.empty())
+    return fail("no location");
+  // The location is a relative path inside the model's folder: no absolute
+  // path, no '..' component, no NUL, and no symbolic link out of it.
+  namespace path = llvm::sys::path;
+  if (location.find('\0') != std::string::npos || path::is_absolute(location) ||
+      location[0] == '/' || location[0] == '\\')
+    return fail("location '" + location +
+                "' is not a relative path inside the model's folder");
+  for (auto it = path::begin(location), e = path::end(location); it != e; ++it)
+    if (*it == "..")
+      return fail("location '" + location +
+                  "' leaves the model's folder ('..')");
+  StringRef dirName = path::parent_path(sourceName);
+  SmallString<256> dir(dirName.empty() ? "." : dirName);
+  SmallString<256> file(dir);
+  path::append(file, location);
+  SmallString<256> realDir, realFile;
+  if (std::error_code ec = llvm::sys::fs::real_path(file, realFile))
+    return fail("cannot open '" + file + "': " + ec.message());
+  if (llvm::sys::fs::real_path(dir, realDir) ||
+      !StringRef(realFile).starts_with((realDir + "/").str()))
+    return fail("location '" + location + "' resolves to '" + realFile +
+                "', outside the model's folder");
+  int64_t n = c.numElements();
+  size_t w = byteWidth(c.dtype);
+  uint64_t want = static_cast<uint64_t>(n) * w;
+  int fd = -1;
+  if (std::error_code ec = llvm::sys::fs::openFileForRead(realFile, fd))
+    return fail("cannot open '" + file + "': " + ec.message());
+  llvm::sys::fs::file_status st;
+  std::error_code ec = llvm::sys::fs::status(fd, st);
+  llvm::scope_exit closeFd([&] { ::close(fd); });
+  if (ec || st.type() != llvm::sys::fs::file_type::regular_file)
+    return fail("'" + file + "' is not a regular file");
+  uint64_t size = st.getSize();
+  if (length < 0) {
+    if (static_cast<uint64_t>(offset) > size)
+      return fail("offset " + llvm::Twine(offset) + " is beyond the end of '" +
+                  file + "' (" + llvm::Twine(size) + " bytes)");
+    length = size - offset;
+  }
+  if (static_cast<uint64_t>(length) != want)
+    return fail("length " + llvm::Twine(length) + " bytes, expected " +
+                llvm::Twine(want) + " for shape " + shapeStr(c.shape) + " of " +
+                dtName(c.dtype));
+  if (static_cast<uint64_t>(offset) + want > size)
+    return fail("'" + file + "' has " + llvm::Twine(size) +
+                " bytes, too short for " + llvm::Twine(want) +
+                " bytes at offset " + llvm::Twine(offset));
+  if (want == 0) {
+    c.released = true;
+    c.releasedBytes = {};
+    return success();
+  }
+  // Memory-mapped (the file is never read whole or copied).
+  auto buf = llvm::MemoryBuffer::getOpenFileSlice(fd, file, want, offset);
+  if (!buf)
+    return fail("cannot map '" + file + "': " + buf.getError().message());
+  c.mapping = std::shared_ptr<llvm::MemoryBuffer>(std::move(*buf));
+  c.released = true;
+  c.releasedBytes = llvm::ArrayRef<char>(c.mapping->getBufferStart(),
+                                         c.mapping->getBufferSize());
+  return success();
 }
 
 TypedAttr Importer::makeDenseAttr(ConstTensor &c, RankedTensorType ty) {

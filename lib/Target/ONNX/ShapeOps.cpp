@@ -327,16 +327,20 @@ LogicalResult Importer::sliceImpl(const Entry &x,
 }
 
 LogicalResult Importer::sliceOp(Ins in, Outs out) {
-  if (in.size() < 3 || !in[0] || !in[1] || !in[2])
+  // Before opset 10 starts, ends and axes are attributes (and no steps).
+  bool fromInputs = opset >= 10;
+  if (fromInputs && (in.size() < 3 || !in[0] || !in[1] || !in[2]))
     return nodeError() << "expects data, starts and ends inputs", failure();
+  if (!fromInputs && (!attr("starts") || !attr("ends")))
+    return nodeError() << "expects starts and ends attributes", failure();
   llvm::ArrayRef<int64_t> s = shapeOf(in[0]);
   int64_t r = s.size();
-  auto starts = constInts(in[1], "starts");
-  auto ends = constInts(in[2], "ends");
+  auto starts = listArg(in, 1, "starts", fromInputs);
+  auto ends = listArg(in, 2, "ends", fromInputs);
   if (failed(starts) || failed(ends))
     return failure();
   // Absent axes are 0..n-1, absent steps 1.
-  auto axesOr = listArg(in, 3, "axes", /*fromInput=*/true);
+  auto axesOr = listArg(in, 3, "axes", fromInputs);
   auto stepsOr = listArg(in, 4, "steps", /*fromInput=*/true);
   if (failed(axesOr) || failed(stepsOr))
     return failure();
@@ -396,6 +400,17 @@ LogicalResult Importer::splitOp(Ins in, Outs out) {
   if (failed(splitOr))
     return failure();
   SmallVector<int64_t> split = *splitOr;
+  if (split.empty() && opset >= 18 && attr("num_outputs")) {
+    // Since opset 18: num_outputs chunks of ceil(dim / n), the last smaller.
+    int64_t n = attrInt("num_outputs", 0), dim = s[*axis];
+    if (n < 1 || n != static_cast<int64_t>(out.size()))
+      return nodeError() << "num_outputs is " << n << " but the node has "
+                         << out.size() << " outputs",
+             failure();
+    int64_t chunk = (dim + n - 1) / n;
+    for (int64_t k = 0; k < n; ++k)
+      split.push_back(std::max<int64_t>(0, std::min(chunk, dim - k * chunk)));
+  }
   if (split.empty()) {
     int64_t n = out.size();
     if (s[*axis] % n != 0)

@@ -29,6 +29,11 @@ struct ImportOptions {
   /// Static shapes for graph inputs, replacing their dynamic (or
   /// agreeing static) dimensions: `{"input_ids", {1, 32}}`.
   std::vector<std::pair<std::string, llvm::SmallVector<int64_t>>> inputShapes;
+  /// Graph inputs whose values the deployment knows (shapes, axes, split
+  /// sizes, pads, scales: structure, not private data), as `.npy` files:
+  /// `{"shape", "shape.npy"}`. Each becomes a public constant (provenance
+  /// `--const-input`) and is no longer an argument of the function.
+  std::vector<std::pair<std::string, std::string>> constInputs;
   /// Float constants with more elements than this become `dense_resource`
   /// blobs; smaller ones (and all integer/bool constants) stay readable
   /// `dense<...>` literals.
@@ -42,6 +47,10 @@ struct ImportOptions {
 /// Parses `name=1x32` (dimensions separated by `x` or `,`) into `options`.
 /// Returns an error message, empty on success.
 std::string parseInputShapeSpec(llvm::StringRef spec, ImportOptions &options);
+
+/// Parses `name=file.npy` into `options.constInputs`. Returns an error
+/// message, empty on success.
+std::string parseConstInputSpec(llvm::StringRef spec, ImportOptions &options);
 
 /// Imports a model held in `buffer`; `bufferName` (the file name) selects the
 /// syntax (`.onnxtext`/`.onnxtxt` is text, `.onnx` binary, anything else is

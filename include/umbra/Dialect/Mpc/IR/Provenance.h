@@ -19,6 +19,8 @@
 //                                 function of the architecture (a rotary
 //                                 table, a mask, ...; on by default, listed
 //                                 by the leakage report with its formula)
+//   "--const-input"               a graph input whose value the user gave
+//                                 at compile time (a shape, axes, sizes)
 //
 // Every constant built from others gets the union of their sources through
 // deriveSources (the importer's node walk, the tfm fold pattern,
