@@ -526,26 +526,29 @@ struct FuseSoftmax : FusePattern<DivOp> {
 // Causal mask
 //===----------------------------------------------------------------------===//
 
-/// Whether a constant of shape [1.., Q, K] is `keep(i, j) == (j <= i + K - Q)`
-/// (lower triangular, `keepValue` on kept positions) everywhere.
+/// Whether a constant of shape [..., Q, K] is `keep(i, j) == (j <= i + K - Q)`
+/// (lower triangular, `keepValue` on kept positions) in every [Q, K] slice.
+/// Leading dimensions other than 1 are a mask expanded to the batch (as
+/// transformers' `_make_causal_mask(...).expand(bsz, 1, T, T)` writes it);
+/// Q = 1 (a single-token input) keeps every key.
 bool isCausalPattern(Value c, ArrayRef<int64_t> xShape,
                      llvm::function_ref<bool(double, bool)> matches) {
   auto ty = dyn_cast<RankedTensorType>(c.getType());
-  if (!ty || ty.getRank() < 2 || xShape.size() < 2)
+  if (!ty || !ty.hasStaticShape() || ty.getRank() < 2 || xShape.size() < 2 ||
+      ty.getRank() > static_cast<int64_t>(xShape.size()))
     return false;
   ArrayRef<int64_t> s = ty.getShape();
   int64_t q = s[s.size() - 2], k = s.back();
-  if (q != xShape[xShape.size() - 2] || k != xShape.back() || q < 2)
-    return false;
-  if (llvm::any_of(s.drop_back(2), [](int64_t d) { return d != 1; }))
+  if (q != xShape[xShape.size() - 2] || k != xShape.back() || q < 1)
     return false;
   std::optional<SmallVector<double>> values = getConstantValues(c);
-  if (!values || static_cast<int64_t>(values->size()) != q * k)
+  if (!values || static_cast<int64_t>(values->size()) != ty.getNumElements())
     return false;
-  for (int64_t i = 0; i < q; ++i)
-    for (int64_t j = 0; j < k; ++j)
-      if (!matches((*values)[i * k + j], j <= i + k - q))
-        return false;
+  for (int64_t slice = 0, n = ty.getNumElements(); slice < n; slice += q * k)
+    for (int64_t i = 0; i < q; ++i)
+      for (int64_t j = 0; j < k; ++j)
+        if (!matches((*values)[slice + i * k + j], j <= i + k - q))
+          return false;
   return true;
 }
 
