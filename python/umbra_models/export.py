@@ -56,13 +56,14 @@ def torch_default_init(model):
 
 
 def export_onnx(model, path, seq, opset=OPSET, next_token=False, keep_names=False,
-                dynamic=False):
-    """Exports with static shapes, or with dynamic batch and sequence axes
-    (``dynamic``: the compiler then needs --input-shape)."""
+                dynamic=False, batch=1):
+    """Exports with static shapes ([batch, seq] token ids), or with dynamic
+    batch and sequence axes (``dynamic``: the compiler then needs
+    --input-shape)."""
     model.eval()
     if seq > model.cfg.max_seq:
         raise ValueError(f"seq {seq} > max_seq {model.cfg.max_seq}")
-    x = torch.zeros(1, seq, dtype=torch.long)
+    x = torch.zeros(batch, seq, dtype=torch.long)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(NextToken(model) if next_token else model, (x,), path, opset_version=opset, input_names=["input_ids"],

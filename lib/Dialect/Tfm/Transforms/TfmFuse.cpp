@@ -826,25 +826,31 @@ struct FuseSoftmax : FuseAnyPattern {
 // Causal mask
 //===----------------------------------------------------------------------===//
 
-/// The structural mask a constant of shape [1.., Q, K] (Q >= 2) encodes:
-/// `keep(i, j)` read from each element by `classify` (kept, masked, or
-/// neither), and kept exactly for `j <= d` with `d = i + K - Q` (causal,
-/// the window is 0) or for `d - w < j <= d` (a sliding window w: a band).
-/// nullopt for any other pattern.
+/// The structural mask a constant of shape [..., Q, K] encodes: `keep(i, j)`
+/// read from each element by `classify` (kept, masked, or neither), and kept
+/// exactly for `j <= d` with `d = i + K - Q` (causal, the window is 0) or for
+/// `d - w < j <= d` (a sliding window w: a band), the same in every [Q, K]
+/// slice. Leading dimensions other than 1 are a mask expanded to the batch
+/// (as transformers' `_make_causal_mask(...).expand(bsz, 1, T, T)` writes
+/// it); Q = 1 (a single-token input) keeps every key. nullopt for any other
+/// pattern, or when broadcasting the mask would enlarge `xShape`.
 std::optional<int64_t>
 causalWindow(Value c, ArrayRef<int64_t> xShape,
              llvm::function_ref<std::optional<bool>(double)> classify) {
   auto ty = dyn_cast<RankedTensorType>(c.getType());
-  if (!ty || ty.getRank() < 2 || xShape.size() < 2)
+  if (!ty || !ty.hasStaticShape() || ty.getRank() < 2 || xShape.size() < 2 ||
+      ty.getRank() > static_cast<int64_t>(xShape.size()))
     return std::nullopt;
   ArrayRef<int64_t> s = ty.getShape();
   int64_t q = s[s.size() - 2], k = s.back();
-  if (q != xShape[xShape.size() - 2] || k != xShape.back() || q < 2)
+  if (q != xShape[xShape.size() - 2] || k != xShape.back() || q < 1)
     return std::nullopt;
-  if (llvm::any_of(s.drop_back(2), [](int64_t d) { return d != 1; }))
-    return std::nullopt;
+  ArrayRef<int64_t> xLead = xShape.drop_back(2).take_back(s.size() - 2);
+  for (auto [d, xd] : llvm::zip_equal(s.drop_back(2), xLead))
+    if (d != 1 && d != xd)
+      return std::nullopt;
   std::optional<SmallVector<double>> values = getConstantValues(c);
-  if (!values || static_cast<int64_t>(values->size()) != q * k)
+  if (!values || static_cast<int64_t>(values->size()) != ty.getNumElements())
     return std::nullopt;
   SmallVector<bool> keep;
   for (double v : *values) {
@@ -863,13 +869,14 @@ causalWindow(Value c, ArrayRef<int64_t> xShape,
   }
   if (!cut)
     window = 0;
-  for (int64_t i = 0; i < q; ++i)
-    for (int64_t j = 0; j < k; ++j) {
-      int64_t d = i + k - q;
-      bool expected = j <= d && (window == 0 || j > d - window);
-      if (keep[i * k + j] != expected)
-        return std::nullopt;
-    }
+  for (size_t slice = 0; slice < keep.size(); slice += q * k)
+    for (int64_t i = 0; i < q; ++i)
+      for (int64_t j = 0; j < k; ++j) {
+        int64_t d = i + k - q;
+        bool expected = j <= d && (window == 0 || j > d - window);
+        if (keep[slice + i * k + j] != expected)
+          return std::nullopt;
+      }
   return window;
 }
 
