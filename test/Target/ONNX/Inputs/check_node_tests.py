@@ -77,6 +77,8 @@ def check(name, d, work):
         why = no_mpc_form(msg)
         if why is None and "has no fixed-point form" in msg:
             why = "a non-real (integer or bool) output"
+        if why is None and "cannot be used as a real value" in msg:
+            why = "real arithmetic on an integer input"
         return ("no MPC form", why) if why else ("FAIL", "mpc-compile: " + msg)
     feed = {n: x.astype(np.float64 if np.issubdtype(x.dtype, np.floating)
                         else np.int64) for n, x in zip(names, inputs)}
