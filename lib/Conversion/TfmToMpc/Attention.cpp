@@ -11,9 +11,15 @@
 
 #include "umbra/Dialect/Tfm/IR/TfmOps.h"
 
+#include <algorithm>
+#include <cmath>
+
 using namespace mlir;
 using namespace umbra;
 using namespace umbra::mpc;
+
+/// Extra fractional bits of softmax's exponentials (see softmax()).
+static constexpr int kSoftmaxExpExtraBits = 8;
 
 namespace {
 /// Public causal masking of scores of shape [..., q, k]: a 0/1 mask
@@ -61,11 +67,26 @@ static Value softmax(Lowering &l, Value x, int64_t axis,
   rowShape[axis] = 1;
   Value max = MaxOp::create(b, fx.loc, fx.typeOf(scores).withShape(rowShape),
                             scores, b.getI64IntegerAttr(axis));
-  Value e = ExpOp::create(b, fx.loc, fx.sub(scores, max),
+  // exp by 2^t squarings multiplies the relative error of its first step,
+  // 1 + x / 2^t, by 2^t: at f bits that is 2^t 2^-(f+1) (2e-3 at t = 8,
+  // f = 16), the largest error of a decoder. So x enters at f + extra bits
+  // (the same value: a local product by 1 encoded at `extra` bits), the
+  // squarings keep them (values in [0, 1]: far from the ring's limits), and
+  // the final product with 1 / sum truncates back to f. `extra` stays small
+  // enough that the masked score, the most negative input, keeps 2^6 of
+  // headroom below 2^62.
+  unsigned f = fx.workingFrac();
+  int extra = std::clamp(
+      56 - int(f) - (std::ilogb(std::max(1.0, std::fabs(l.opts.maskedScore))) + 1),
+      0, kSoftmaxExpExtraBits);
+  Value shifted = fx.sub(scores, max);
+  if (extra > 0)
+    shifted = fx.mulTo(shifted, fx.scalar(1.0, extra), f + extra);
+  Value e = ExpOp::create(b, fx.loc, shifted,
                           b.getI64IntegerAttr(l.opts.expSquarings));
   if (mask)
-    e = fx.mul(mask->keep, e);
-  Value sum = fx.reduceSum(e, {axis});
+    e = fx.mulTo(mask->keep, e, f + extra);
+  Value sum = fx.truncTo(fx.reduceSum(e, {axis}), f);
   Value inv = ReciprocalOp::create(b, fx.loc, sum, b.getF64FloatAttr(0.5),
                                    b.getF64FloatAttr(static_cast<double>(n)),
                                    b.getI64IntegerAttr(0));

@@ -2,24 +2,26 @@
 // RUN: mpc-opt %s --split-input-file --mpc-assign-roles=public-weights --convert-tfm-to-mpc="frac-bits=12" | FileCheck %s --check-prefix=OPEN
 
 // The client's activation meets the owner's weight: both are shared, the
-// product is truncated back to frac-bits, and only the result is revealed,
-// to the client.
+// weight encoded at frac-bits + 8 (a factor: small weights keep their
+// relative precision), the product is truncated back to frac-bits, and only
+// the result is revealed, to the client.
 // CHECK-LABEL: func.func @linear
 // CHECK-SAME: -> !mpc.tensor<2x3, client, frac = 16>
 // CHECK-DAG: %[[X:.*]] = mpc.encode %arg0 : tensor<2x4xf32> -> !mpc.tensor<2x4, client, frac = 16>
-// CHECK-DAG: %[[W:.*]] = mpc.encode %{{.*}} : tensor<4x3xf32> -> !mpc.tensor<4x3, owner, frac = 16>
+// CHECK-DAG: %[[W:.*]] = mpc.encode %{{.*}} : tensor<4x3xf32> -> !mpc.tensor<4x3, owner, frac = 24>
 // CHECK-DAG: %[[XS:.*]] = mpc.share %[[X]] : {{.*}} -> !mpc.tensor<2x4, shared, frac = 16>
-// CHECK-DAG: %[[WS:.*]] = mpc.share %[[W]] : {{.*}} -> !mpc.tensor<4x3, shared, frac = 16>
-// CHECK: %[[P:.*]] = mpc.matmul %[[XS]], %[[WS]] : {{.*}} -> !mpc.tensor<2x3, shared, frac = 32>
-// CHECK: %[[T:.*]] = mpc.trunc %[[P]] {bits = 16 : i64}
+// CHECK-DAG: %[[WS:.*]] = mpc.share %[[W]] : {{.*}} -> !mpc.tensor<4x3, shared, frac = 24>
+// CHECK: %[[P:.*]] = mpc.matmul %[[XS]], %[[WS]] : {{.*}} -> !mpc.tensor<2x3, shared, frac = 40>
+// CHECK: %[[T:.*]] = mpc.trunc %[[P]] {bits = 24 : i64}
 // CHECK: %[[R:.*]] = mpc.reveal %[[T]] {reason = "model output", to = #mpc.reveal_target<client>}
 // CHECK: return %[[R]]
 // With public weights the client computes alone, at 12 fractional bits, and
-// nothing is shared or revealed.
+// nothing is shared or revealed; the public weight is a factor with the 2
+// bits its values (multiples of 1/4) need.
 // OPEN-LABEL: func.func @linear
 // OPEN-NOT: mpc.share
-// OPEN: mpc.matmul {{.*}} -> !mpc.tensor<2x3, client, frac = 24>
-// OPEN: mpc.trunc {{.*}} {bits = 12 : i64}
+// OPEN: mpc.matmul {{.*}} -> !mpc.tensor<2x3, client, frac = 14>
+// OPEN: mpc.trunc {{.*}} {bits = 2 : i64}
 // OPEN-NOT: mpc.reveal
 // OPEN: return %{{.*}} : !mpc.tensor<2x3, client, frac = 12>
 func.func @linear(%x: tensor<2x4xf32>) -> tensor<2x3xf32> {
