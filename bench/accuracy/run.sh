@@ -43,7 +43,7 @@ for model in "${models[@]}"; do
     echo "  cost report, $OLD_BUILD:"; cost_totals "$OLD_BUILD" "$work/$name.onnx" | sed 's/^/    /'
   fi
   /usr/bin/time -f "  mpc-run --local: %e s wall" \
-    "$build/runtime/mpc-run" "$work/$name.umbra" --local \
+    "$build/runtime/mpc-run" "$work/$name.umbra" --local --timeout 600 \
     -i "input_ids=$work/torch-$name/input_ids.npy" -o "$work/mpc-$name" \
     --stats "$work/stats-$name.json" 2>"$work/stderr-$name.log" ||
     { cat "$work/stderr-$name.log" >&2; exit 1; }
