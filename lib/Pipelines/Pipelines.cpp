@@ -15,6 +15,12 @@ ConvertTfmToMpcOptions PipelineOptions::convertTfmToMpc() const {
   o.fracBits = lowering.fracBits;
   o.maskedScore = lowering.maskedScore;
   o.varianceMax = lowering.varianceMax;
+  o.reciprocalMin = lowering.reciprocalMin;
+  o.reciprocalMax = lowering.reciprocalMax;
+  o.sqrtMax = lowering.sqrtMax;
+  o.logMin = lowering.logMin;
+  o.logMax = lowering.logMax;
+  o.expMax = lowering.expMax;
   o.geluThreshold = approximation.geluThreshold;
   o.geluDegree = approximation.geluDegree;
   o.siluThreshold = approximation.siluThreshold;
@@ -29,26 +35,40 @@ std::string PipelineOptions::verify() const {
   return verifyConvertTfmToMpcOptions(convertTfmToMpc());
 }
 
+/// The canonicalizer never merges equal constants (its constant CSE keys on
+/// value and type only, not on mpc.visibility or mpc.sources): an owner's
+/// weight equal to a public literal must stay the owner's, and a public
+/// constant must keep its own provenance. CSE merges only constants whose
+/// attributes, role and provenance included, are all equal.
+static GreedyRewriteConfig keepConstants() {
+  GreedyRewriteConfig config;
+  config.enableConstantCSE(false);
+  return config;
+}
+
+void umbra::buildUmbraFusionPipeline(OpPassManager &pm) {
+  // Import phase (after the importer): semantic ops.
+  pm.addPass(tfm::createTfmFuse());
+  pm.addPass(createCanonicalizerPass(keepConstants()));
+}
+
 void umbra::buildUmbraPipeline(OpPassManager &pm,
                                const PipelineOptions &options) {
-  // Import phase (after the importer): semantic ops, then the declared roles.
-  // The canonicalizer never merges equal constants (its constant CSE keys on
-  // value and type only, not on mpc.visibility or mpc.sources): an owner's
-  // weight equal to a public literal must stay the owner's, and a public
-  // constant must keep its own provenance. CSE merges only constants whose
-  // attributes, role and provenance included, are all equal.
-  GreedyRewriteConfig keepConstants;
-  keepConstants.enableConstantCSE(false);
-  pm.addPass(tfm::createTfmFuse());
-  pm.addPass(createCanonicalizerPass(keepConstants));
+  buildUmbraFusionPipeline(pm);
   if (options.compileTo == CompileTo::tfm)
     return;
+  buildUmbraLoweringPipeline(pm, options);
+}
+
+void umbra::buildUmbraLoweringPipeline(OpPassManager &pm,
+                                       const PipelineOptions &options) {
+  // The declared roles, then Marill's relocation.
   pm.addPass(createMpcAssignRoles(options.import.roles));
   pm.addPass(createMpcRelocate());
   // Approximation and lowering: one pass today.
   pm.addPass(createConvertTfmToMpc(options.convertTfmToMpc()));
   // Optimisation.
-  pm.addPass(createCanonicalizerPass(keepConstants));
+  pm.addPass(createCanonicalizerPass(keepConstants()));
   pm.addPass(createCSEPass());
 }
 

@@ -324,6 +324,8 @@ T applyUnary(UnaryOp op, T v, bool &ok) {
       return std::cos(v);
     case UnaryOp::Log:
       return std::log(v);
+    case UnaryOp::Softplus:
+      return std::max(v, T(0)) + std::log1p(std::exp(-std::abs(v)));
     default:
       break;
     }

@@ -9,6 +9,8 @@
 #include "umbra/Analysis/VisibilityAnalysis.h"
 #include "umbra/Dialect/Mpc/IR/MpcAttributes.h"
 #include "umbra/Dialect/Mpc/IR/Provenance.h"
+#include "umbra/Support/ConstantValues.h"
+#include "umbra/Support/PublicStructure.h"
 #include "umbra/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -17,6 +19,9 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/Regex.h"
+
+#include <cmath>
+#include <map>
 
 namespace umbra {
 #define GEN_PASS_DEF_MPCASSIGNROLES
@@ -128,6 +133,58 @@ struct MpcAssignRoles : umbra::impl::MpcAssignRolesBase<MpcAssignRoles> {
           << publicWeightNames << "' matches no weight of the model";
       return signalPassFailure();
     }
+    // Tables that equal a function of the public architecture (rotary
+    // cos/sin, position ids, masks, ALiBi slopes): public, with the
+    // formula's values in place of the owner's, so that nothing of the
+    // owner's bits but the fact "this is that formula" is disclosed. A name
+    // the user gave a role is left to that role.
+    if (publicStructure) {
+      std::map<std::string, std::string> decisions;
+      if (auto old =
+              module->getAttrOfType<DictionaryAttr>(kPublicStructureAttrName))
+        for (NamedAttribute e : old)
+          if (auto f = dyn_cast<StringAttr>(e.getValue()))
+            decisions[e.getName().str()] = f.str();
+      module.walk([&](arith::ConstantOp cst) {
+        if (!isWeight(cst))
+          return;
+        std::string name = weightName(cst);
+        if (byName.count(name))
+          return;
+        auto type = cast<ShapedType>(cst.getType());
+        std::optional<ceval::Tensor> t = getConstantTensor(cst.getValue());
+        if (!t || !t->isFloat())
+          return;
+        auto elem = cast<FloatType>(type.getElementType());
+        double unitRoundoff = std::ldexp(
+            1.0, -int(APFloat::semanticsPrecision(elem.getFloatSemantics())));
+        std::optional<structure::Recognized> r = structure::recognize(
+            type.getShape(), std::get<0>(t->data), unitRoundoff);
+        if (!r)
+          return;
+        ceval::Tensor formula;
+        formula.shape.assign(type.getShape().begin(), type.getShape().end());
+        formula.data = std::vector<double>(r->values);
+        cst.setValueAttr(getElementsAttr(formula, type));
+        set(cst, Visibility::public_, kPublicStructureOrigin);
+        if (name.empty())
+          name = "%anonymous";
+        std::string dims;
+        for (int64_t d : type.getShape())
+          dims += (dims.empty() ? "" : "x") + std::to_string(d);
+        decisions[name] = "[" + dims + "] " + r->formula;
+        ++numStructure;
+      });
+      if (!decisions.empty()) {
+        SmallVector<NamedAttribute> entries;
+        for (const auto &[name, formula] : decisions)
+          entries.push_back(NamedAttribute(StringAttr::get(ctx, name),
+                                           StringAttr::get(ctx, formula)));
+        module->setAttr(kPublicStructureAttrName,
+                        DictionaryAttr::get(ctx, entries));
+      }
+    }
+
     // Roles by name come last: they may override either rule above.
     WalkResult named = module.walk([&](arith::ConstantOp cst) {
       auto ty = dyn_cast<ShapedType>(cst.getType());

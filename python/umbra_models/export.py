@@ -9,7 +9,8 @@ widened on load).
   /usr/bin/python3 -m umbra_models.export --model fixtures/opt-l4-d256 --seq 64 --out opt.onnx \
       --dump-dir opt_ref      # also writes input_ids.npy and logits.npy (torch)
   /usr/bin/python3 -m umbra_models.export --preset gpt2-small --seq 128 --out gpt2-small.onnx
-      (random weights, --seed)
+      (random weights, --seed; --init torch: torch's default initialisation
+      of each module instead of the zoo's GPT-2 one)
 """
 from __future__ import annotations
 
@@ -40,14 +41,29 @@ class NextToken(torch.nn.Module):
         return self.model(input_ids, next_token=True)
 
 
+def torch_default_init(model):
+    """Re-initialises every module with torch's own default (nn.Linear:
+    Kaiming uniform, nn.Embedding: N(0, 1), norms: ones/zeros) instead of the
+    zoo's GPT-2 initialisation: what a user who builds a model and exports it
+    without training gets. A tied LM head keeps the embedding's values."""
+    tied = model.cfg.tie_embeddings
+    for m in model.modules():
+        if m is model or (tied and m is model.lm_head):
+            continue
+        if hasattr(m, "reset_parameters"):
+            m.reset_parameters()
+    return model
+
+
 def export_onnx(model, path, seq, opset=OPSET, next_token=False, keep_names=False,
-                dynamic=False):
-    """Exports with static shapes, or with dynamic batch and sequence axes
-    (``dynamic``: the compiler then needs --input-shape)."""
+                dynamic=False, batch=1):
+    """Exports with static shapes ([batch, seq] token ids), or with dynamic
+    batch and sequence axes (``dynamic``: the compiler then needs
+    --input-shape)."""
     model.eval()
     if seq > model.cfg.max_seq:
         raise ValueError(f"seq {seq} > max_seq {model.cfg.max_seq}")
-    x = torch.zeros(1, seq, dtype=torch.long)
+    x = torch.zeros(batch, seq, dtype=torch.long)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(NextToken(model) if next_token else model, (x,), path, opset_version=opset, input_names=["input_ids"],
@@ -90,6 +106,9 @@ def main(argv=None):
     g.add_argument("--model", help="model directory (config.json + weights.npz)")
     g.add_argument("--preset", help="named preset, random weights")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--init", choices=["zoo", "torch"], default="zoo",
+                    help="with --preset: the zoo's GPT-2 initialisation (std 0.02) or "
+                         "torch's default one per module")
     ap.add_argument("--seq", type=int, default=64)
     ap.add_argument("--out", required=True)
     ap.add_argument("--dump-dir", default=None, help="write input_ids.npy and torch logits.npy here")
@@ -112,6 +131,8 @@ def main(argv=None):
     else:
         torch.manual_seed(a.seed)
         model = build_model(preset(a.preset, max_seq=None))
+        if a.init == "torch":
+            torch_default_init(model)
         model.eval()
     export_onnx(model, a.out, a.seq, next_token=a.next_token, keep_names=a.keep_names)
     m, ops = check_onnx(a.out)

@@ -39,9 +39,14 @@ std::string shapeStr(const Shape &s) {
   return r + "]";
 }
 
+bool fitsFixed(double v, int frac) {
+  double s = std::ldexp(v, frac);
+  return std::isfinite(s) && std::fabs(s) < 9.2e18;
+}
+
 uint64_t encodeFixed(double v, int frac) {
   double s = std::ldexp(v, frac);
-  UMBRA_CHECK(std::isfinite(s) && std::fabs(s) < 9.2e18, "value ", v,
+  UMBRA_CHECK(fitsFixed(v, frac), "value ", v,
               " does not fit the fixed-point range (", frac,
               " fractional bits)");
   return uint64_t(int64_t(std::llround(s)));

@@ -7,7 +7,8 @@
 //               [--role NAME=client|owner|public]
 //               [--public-weights] [--public-weight-names REGEX]
 //               [--frac-bits 16] [--gelu-degree 7] ... [--leakage-report]
-//               [--cost-report] [--timing]
+//               [--cost-report] [--range-report] [--input-range x=-4:4]
+//               [--calibration ranges.json] [--timing]
 //
 // imports the model (ONNX binary or text; `.mlir` input skips the import),
 // runs the Umbra pipeline and writes tfm or mpc IR, or the artifact mpc-run
@@ -16,6 +17,8 @@
 // a non-zero exit status.
 //
 //===----------------------------------------------------------------------===//
+#include "umbra/Analysis/RangeAnalysis.h"
+#include "umbra/Conversion/ApproximationDomains.h"
 #include "umbra/Dialect/Mpc/IR/MpcDialect.h"
 #include "umbra/Dialect/Tfm/IR/TfmDialect.h"
 #include "umbra/Pipelines/Pipelines.h"
@@ -87,6 +90,30 @@ static cl::opt<bool> costReport(
              "kind (the runtime's instruction table; on stdout, or on stderr "
              "when the output goes to stdout)"),
     cl::cat(category));
+static cl::opt<bool> rangeReport(
+    "range-report",
+    cl::desc("Print, per op, the interval range, the fixed-point headroom and "
+             "whether each approximation's domain is respected (from the "
+             "input ranges, the weights and --calibration; for the compiling "
+             "owner only, never written into the output; on stdout, or on "
+             "stderr when the output goes to stdout)"),
+    cl::cat(category));
+static cl::list<std::string> inputRanges(
+    "input-range",
+    cl::desc("Range of a float graph input for the range analysis: "
+             "name=lo:hi (repeatable; implies the range warnings)"),
+    cl::value_desc("name=lo:hi"), cl::cat(category));
+static cl::opt<std::string> calibrationFile(
+    "calibration",
+    cl::desc("Per-node min/max recorded on real inputs "
+             "(umbra_models.calibrate) for the range analysis (implies the "
+             "range warnings)"),
+    cl::value_desc("file.json"), cl::cat(category));
+static cl::opt<bool> noPublicStructure(
+    "no-public-structure",
+    cl::desc("Same as --public-structure=false: weights equal to a rotary "
+             "table, a mask, position ids or ALiBi slopes stay the owner's"),
+    cl::cat(category));
 static cl::opt<bool> timing("timing",
                             cl::desc("Print the time spent in each phase "
                                      "(same as --mlir-timing)"),
@@ -133,8 +160,23 @@ int main(int argc, char **argv) {
 
   // User mistakes that need no model to detect.
   options.compileTo = compileTo;
+  if (noPublicStructure)
+    options.import.roles.publicStructure = false;
   if (std::string err = options.verify(); !err.empty())
     return fail("--" + err);
+  umbra::RangeOptions rangeOptions;
+  rangeOptions.domains = umbra::approximationDomains(options.convertTfmToMpc());
+  for (const std::string &spec : inputRanges)
+    if (std::string err = umbra::parseInputRange(spec, rangeOptions);
+        !err.empty())
+      return fail(err);
+  if (!calibrationFile.empty())
+    if (std::string err =
+            umbra::readCalibration(calibrationFile, rangeOptions);
+        !err.empty())
+      return fail(err);
+  bool analyzeRanges =
+      rangeReport || !inputRanges.empty() || !calibrationFile.empty();
   umbra::ImportOptions importOptions;
   for (const std::string &spec : inputShapes) {
     std::string err = umbra::parseInputShapeSpec(spec, importOptions);
@@ -196,7 +238,29 @@ int main(int argc, char **argv) {
     if (failed(applyPassManagerCLOptions(pm)))
       return 1;
     pm.enableTiming(t);
-    umbra::buildUmbraPipeline(pm, options);
+    umbra::buildUmbraFusionPipeline(pm);
+    if (failed(pm.run(*module)))
+      return 1;
+  }
+  // Ranges, on the fused tfm program: printed and warned about, never
+  // written into the output (they derive from the owner's weights).
+  if (analyzeRanges) {
+    TimingScope t = root.nest("Ranges");
+    auto findings = umbra::analyzeRanges(*module, rangeOptions);
+    if (failed(findings))
+      return 1;
+    umbra::emitRangeWarnings(*module, *findings, rangeOptions);
+    if (rangeReport)
+      umbra::printRangeReport(*findings, rangeOptions,
+                              toStdout ? llvm::errs() : llvm::outs());
+  }
+  if (compileTo != umbra::CompileTo::tfm) {
+    TimingScope t = root.nest("Lowering");
+    PassManager pm(&context);
+    if (failed(applyPassManagerCLOptions(pm)))
+      return 1;
+    pm.enableTiming(t);
+    umbra::buildUmbraLoweringPipeline(pm, options);
     if (failed(pm.run(*module)))
       return 1;
   }

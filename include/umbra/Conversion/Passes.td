@@ -39,10 +39,29 @@ def ConvertTfmToMpc : Pass<"convert-tfm-to-mpc", "::mlir::ModuleOp"> {
     - `tfm.embedding`: the client one-hot encodes its ids (`mpc.one_hot`)
       and the lookup becomes a matrix product: the ids are never revealed.
 
-    Ops with no MPC form here (erf, tanh, sigmoid, exp, sqrt, reciprocal,
-    pow and division by a non-constant, comparisons, gathers by computed
-    indices) are reported as errors naming the op; run `tfm-fuse` first so
-    exporter decompositions become semantic ops.
+    - Functions of secret data (docs/import.md, "Lowerings of ops on
+      secret data", has each one's error and cost): `tfm.sigmoid`,
+      `tfm.tanh`, `tfm.erf` are 1 - g(|x|) on the side of x's sign, with
+      one polynomial g fitted on |x| < T (0 beyond); `tfm.softplus` is
+      ReLU(x) plus a fitted correction like GeLU; `tfm.abs` is
+      2 ReLU(x) - x; `tfm.exp` is 2^k 2^r with k = floor(x log2 e) from
+      one batch of comparisons against the integers of its domain and 2^r a
+      polynomial on [0, 1) (inputs below -(frac-bits + 1) ln 2 give 0, the
+      domain's top is `exp-max`); `tfm.log` is e ln 2 + ln(m) with the
+      binade e from one batch of comparisons against the powers of two in
+      [`log-min`, `log-max`] and ln(m) a polynomial on [1, 2); `tfm.sqrt` is
+      x rsqrt(x) on [2^-frac-bits, `sqrt-max`] (0 gives 0);
+      `tfm.reciprocal` and `tfm.div` by a computed divisor use the sign and
+      the reciprocal of |y| on [`reciprocal-min`, `reciprocal-max`];
+      `tfm.pow` by a constant exponent is a product chain (integers, with a
+      reciprocal for negative ones), sqrt/rsqrt for +-0.5 and half
+      integers, and exp(p log x) otherwise (also for a computed exponent).
+      Inputs outside a stated domain give wrong values: the domain is the
+      compiler's promise about the model's data, not checked at run time.
+
+    Ops with no MPC form here (comparisons, gathers by computed indices)
+    are reported as errors naming the op; run `tfm-fuse` first so exporter
+    decompositions become semantic ops.
   }];
   let options = [
     Option<"fracBits", "frac-bits", "unsigned", /*default=*/"16",
@@ -60,7 +79,19 @@ def ConvertTfmToMpc : Pass<"convert-tfm-to-mpc", "::mlir::ModuleOp"> {
     Option<"maskedScore", "masked-score", "double", /*default=*/"-1024.0",
            "Score given to causally masked positions before the row maximum">,
     Option<"varianceMax", "variance-max", "double", /*default=*/"1.0e4",
-           "Largest variance (mean square) a normalisation may see">
+           "Largest variance (mean square) a normalisation may see">,
+    Option<"reciprocalMin", "reciprocal-min", "double", /*default=*/"1.0e-4",
+           "1/y and x/y for a computed y assume reciprocal-min <= |y|">,
+    Option<"reciprocalMax", "reciprocal-max", "double", /*default=*/"1.0e4",
+           "1/y and x/y for a computed y assume |y| <= reciprocal-max">,
+    Option<"sqrtMax", "sqrt-max", "double", /*default=*/"1.0e4",
+           "sqrt(x) of a computed x assumes 0 <= x <= sqrt-max">,
+    Option<"logMin", "log-min", "double", /*default=*/"1.0e-4",
+           "log(x) of a computed x assumes log-min <= x">,
+    Option<"logMax", "log-max", "double", /*default=*/"1.0e4",
+           "log(x) of a computed x assumes x <= log-max">,
+    Option<"expMax", "exp-max", "double", /*default=*/"10.0",
+           "exp(x) of a computed x assumes x <= exp-max (below, any x)">
   ];
   let dependentDialects = ["::umbra::mpc::MpcDialect",
                            "::mlir::arith::ArithDialect"];

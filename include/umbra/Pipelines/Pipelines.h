@@ -51,6 +51,13 @@ struct ImportPhaseOptions {
            "NAME=client|owner|public for a graph input or a weight "
            "(repeatable; defaults: inputs are the client's, initializers "
            "the model owner's)");
+    b.opt("public-structure", roles.publicStructure,
+          "Make public the weights whose values equal a function of the "
+          "architecture: rotary cos/sin tables, position ids, causal and "
+          "sliding-window masks, ALiBi slopes (on by default; each one is "
+          "listed by the leakage report with its formula; "
+          "--public-structure=false or --no-public-structure keeps them the "
+          "owner's)");
   }
 };
 
@@ -82,12 +89,27 @@ struct LoweringPhaseOptions {
   unsigned fracBits = ConvertTfmToMpcOptions().fracBits;
   double maskedScore = ConvertTfmToMpcOptions().maskedScore,
          varianceMax = ConvertTfmToMpcOptions().varianceMax;
+  // Domains of functions of secret data (the pass's defaults).
+  double reciprocalMin = ConvertTfmToMpcOptions().reciprocalMin,
+         reciprocalMax = ConvertTfmToMpcOptions().reciprocalMax,
+         sqrtMax = ConvertTfmToMpcOptions().sqrtMax,
+         logMin = ConvertTfmToMpcOptions().logMin,
+         logMax = ConvertTfmToMpcOptions().logMax,
+         expMax = ConvertTfmToMpcOptions().expMax;
 
   template <typename Binder>
   void bind(Binder &b) {
     b.opt("frac-bits", fracBits, "Fractional bits of the encoding (1-24)");
     b.opt("masked-score", maskedScore, "Score of causally masked positions");
     b.opt("variance-max", varianceMax, "Largest variance a norm may see");
+    b.opt("reciprocal-min", reciprocalMin,
+          "Smallest |y| of a computed divisor or reciprocal");
+    b.opt("reciprocal-max", reciprocalMax,
+          "Largest |y| of a computed divisor or reciprocal");
+    b.opt("sqrt-max", sqrtMax, "Largest x of sqrt(x) on computed data");
+    b.opt("log-min", logMin, "Smallest x of log(x) on computed data");
+    b.opt("log-max", logMax, "Largest x of log(x) on computed data");
+    b.opt("exp-max", expMax, "Largest x of exp(x) on computed data");
   }
 };
 
@@ -114,6 +136,11 @@ struct PipelineOptions {
 /// tfm-fuse, canonicalize; then (unless compile-to=tfm) mpc-assign-roles,
 /// mpc-relocate, convert-tfm-to-mpc, canonicalize, cse.
 void buildUmbraPipeline(mlir::OpPassManager &pm, const PipelineOptions &options);
+/// Its two halves: tfm-fuse, canonicalize (what compile-to=tfm runs), and
+/// the rest. mpc-compile runs the range analysis between them.
+void buildUmbraFusionPipeline(mlir::OpPassManager &pm);
+void buildUmbraLoweringPipeline(mlir::OpPassManager &pm,
+                                const PipelineOptions &options);
 
 /// `umbra-pipeline`'s options: the phases' options as pass-pipeline options
 /// (same names as mpc-compile's flags), plus compile-to.

@@ -55,6 +55,7 @@ enum class UnaryOp {
   Cos,
   Abs,
   Log,
+  Softplus,
   Floor,
   Ceil,
   Not

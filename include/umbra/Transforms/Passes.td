@@ -28,6 +28,19 @@ def MpcAssignRoles : Pass<"mpc-assign-roles", "::mlir::ModuleOp"> {
       or a weight, repeatable; the last word on that name. A weight cannot
       be the client's: constants are public or the model owner's.
 
+    Before the roles by name, `public-structure` (on by default) makes
+    public the owner's tables that are functions of the public architecture:
+    a weight whose values equal, element by element within float rounding,
+    a rotary cos/sin table (half-split or interleaved, full or partial, any
+    base θ found by fitting), position ids (an arange), a 0/1 or additive
+    (0 and -inf, finfo.min, -1e9, -1e4) causal, band or sliding-window mask,
+    or ALiBi slopes. Its values are replaced by the formula's, so what
+    becomes public is the formula and its parameters only; each decision is
+    recorded in the module attribute `mpc.public_structure` (name ->
+    formula) for the leakage report, and the constant's provenance becomes
+    `{name = "--public-structure"}`. A table that is close but not equal
+    stays the owner's; a `role` for the name always wins.
+
     The visibility analysis then reads these attributes and nothing else.
     Example: `--mpc-assign-roles="public-weight-names=wte\..* role=x=owner"`.
   }];
@@ -39,11 +52,16 @@ def MpcAssignRoles : Pass<"mpc-assign-roles", "::mlir::ModuleOp"> {
            "Regular expression (full match) over weight names that are public">,
     ListOption<"roles", "role", "std::string",
                "NAME=client|owner|public for a graph input or a weight "
-               "(repeatable)">
+               "(repeatable)">,
+    Option<"publicStructure", "public-structure", "bool", /*default=*/"true",
+           "Make public the weights whose values equal a function of the "
+           "architecture (rotary tables, position ids, masks, ALiBi slopes)">
   ];
   let statistics = [
     Statistic<"numPublicWeights", "public-weights", "weights made public">,
-    Statistic<"numRoles", "roles", "inputs and weights given a role by name">
+    Statistic<"numRoles", "roles", "inputs and weights given a role by name">,
+    Statistic<"numStructure", "public-structure",
+              "weights recognised as functions of the architecture">
   ];
   let dependentDialects = ["::umbra::mpc::MpcDialect"];
 }
@@ -69,6 +87,34 @@ def MpcAnnotateVisibility : Pass<"mpc-annotate-visibility"> {
     Statistic<"numClient", "client", "values only the client sees">,
     Statistic<"numOwner", "owner", "values only the model owner sees">,
     Statistic<"numShared", "shared", "values that must be computed under MPC">
+  ];
+  let dependentDialects = ["::umbra::mpc::MpcDialect"];
+}
+
+def MpcAnnotateRanges : Pass<"mpc-annotate-ranges", "::mlir::ModuleOp"> {
+  let summary = "Write the interval range of every tfm value as an attribute";
+  let description = [{
+    Runs the range analysis (`umbra/Analysis/RangeAnalysis.h`), a sparse
+    forward dataflow analysis over intervals, from the declared input
+    ranges (`input-range=NAME=LO:HI`, repeatable), the constants' values
+    and optional calibration data (`calibration=FILE.json`, per-node
+    min/max recorded by `umbra_models.calibrate` on real inputs). Writes on
+    every tfm op `mpc.range = [lo, hi]` (strings `"-inf"`/`"inf"` for
+    unbounded ends) and `mpc.headroom` (bits of fixed-point headroom at the
+    lowering's default 16 fractional bits), and emits a warning, with the
+    node's location and name, for each place where fixed point could
+    overflow or an approximation of the lowering would be evaluated outside
+    its domain (`umbra/Conversion/ApproximationDomains.h`). A debugging
+    pass for lit: `mpc-compile --range-report` prints the same per op.
+
+    The ranges derive from the owner's weights: never run this pass in a
+    pipeline whose output is published.
+  }];
+  let options = [
+    ListOption<"inputRanges", "input-range", "std::string",
+               "NAME=LO:HI for a graph input (repeatable)">,
+    Option<"calibration", "calibration", "std::string", /*default=*/"\"\"",
+           "Calibration JSON written by umbra_models.calibrate">
   ];
   let dependentDialects = ["::umbra::mpc::MpcDialect"];
 }

@@ -14,8 +14,8 @@ using namespace mlir;
 using namespace umbra;
 using namespace umbra::mpc;
 
-static Value reluCorrected(FixedPointBuilder &fx, Value x,
-                           const ReluCorrection &r) {
+Value umbra::mpc::reluCorrected(FixedPointBuilder &fx, Value x,
+                                const ReluCorrection &r) {
   OpBuilder &b = fx.builder();
   Value relu = ReluOp::create(b, fx.loc, x);
   Value abs = fx.sub(fx.add(relu, relu), x);

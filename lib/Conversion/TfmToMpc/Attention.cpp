@@ -23,12 +23,15 @@ struct CausalMask {
 };
 } // namespace
 
-static CausalMask causalMask(Lowering &l, ArrayRef<int64_t> shape) {
+static CausalMask causalMask(Lowering &l, tfm::CausalMaskOp op) {
+  ArrayRef<int64_t> shape = Lowering::resultShape(op);
   int64_t q = shape[shape.size() - 2], k = shape.back();
+  // Keys kept: up to the diagonal, and within the window if there is one.
+  int64_t window = op.getWindow().value_or(k + q);
   SmallVector<float> keep(q * k), fill(q * k);
   for (int64_t i = 0; i < q; ++i)
     for (int64_t j = 0; j < k; ++j) {
-      bool kept = j <= i + k - q;
+      bool kept = j <= i + k - q && j > i + k - q - window;
       keep[i * k + j] = kept ? 1.0f : 0.0f;
       fill[i * k + j] = kept ? 0.0f : static_cast<float>(l.opts.maskedScore);
     }
@@ -77,7 +80,7 @@ static LogicalResult lowerSoftmax(Lowering &l, tfm::SoftmaxOp sm) {
   if (auto causal = input.getDefiningOp<tfm::CausalMaskOp>();
       causal && (axis == -1 || axis == rank - 1)) {
     input = causal.getInput();
-    mask = causalMask(l, FixedPointBuilder::shapeOf(input));
+    mask = causalMask(l, causal);
   }
   FailureOr<Value> x = l.get(input);
   if (failed(x))
@@ -91,7 +94,7 @@ static LogicalResult lowerCausalMask(Lowering &l, tfm::CausalMaskOp cm) {
   if (llvm::all_of(cm->getUsers(),
                    [](Operation *u) { return isa<tfm::SoftmaxOp>(u); }))
     return success();
-  CausalMask mask = causalMask(l, Lowering::resultShape(cm));
+  CausalMask mask = causalMask(l, cm);
   return l.unary(cm, [&](Value x) { return applyMask(l, x, mask); });
 }
 

@@ -2,7 +2,7 @@
 //
 // Additions are local on shares; products go through the builder (one
 // truncation each); a division by a constant is a product with its
-// reciprocal; max(x, y) is y + relu(x - y); a selection by a public mask is
+// reciprocal, by a computed value `divide` (Functions.cpp); max(x, y) is y + relu(x - y); a selection by a public mask is
 // c + m (a - c), all local.
 //
 //===----------------------------------------------------------------------===//
@@ -17,20 +17,25 @@ using namespace umbra::mpc;
 
 static LogicalResult lowerDiv(Lowering &l, tfm::DivOp div) {
   std::optional<SmallVector<double>> d = getConstantValues(div.getRhs());
-  if (!d || llvm::is_contained(*d, 0.0))
-    return div.emitOpError("divides by a value that is not a non-zero "
-                           "constant; only constant divisors are supported "
-                           "outside softmax and normalisations");
+  if (d && llvm::is_contained(*d, 0.0))
+    return div.emitOpError("divides by a constant with a zero element");
+  if (!d) // x / y = x * (1 / y) on the reciprocal's domain
+    return l.binary(div, [&](Value x, Value y) { return divide(l, x, y); });
   auto ty = cast<RankedTensorType>(div.getRhs().getType());
   SmallVector<float> inv;
   for (double v : *d)
     inv.push_back(static_cast<float>(1.0 / v));
-  // The reciprocal is held by whoever holds the divisor.
+  // The reciprocal is held by whoever holds the divisor, and encoded as a
+  // factor (public: the bits its values need; private: a fixed number).
+  Visibility vis = l.visibilityOf(div.getRhs());
+  SmallVector<double> invValues(inv.begin(), inv.end());
   Value r = l.fx.constant(
       DenseElementsAttr::get(
           RankedTensorType::get(ty.getShape(), l.fx.builder().getF32Type()),
           ArrayRef<float>(inv)),
-      l.opts.frac, l.visibilityOf(div.getRhs()), div.getRhs());
+      vis == Visibility::public_ ? l.fx.factorFrac(invValues)
+                                 : l.fx.privateFactorFrac(),
+      vis, div.getRhs());
   return l.unary(div, [&](Value x) { return l.fx.mul(x, r); });
 }
 
@@ -120,7 +125,12 @@ void umbra::mpc::populateElementwiseLowerings(LoweringSet &set) {
     return l.binary(op, [&](Value x, Value y) { return l.fx.sub(x, y); });
   });
   set.add<tfm::MulOp>([](Lowering &l, tfm::MulOp op) {
-    return l.binary(op, [&](Value x, Value y) { return l.fx.mul(x, y); });
+    // Constant operands are factors: encoded with the bits they need.
+    FailureOr<Value> x = l.getFactor(op.getLhs()), y = l.getFactor(op.getRhs());
+    if (failed(x) || failed(y))
+      return failure();
+    l.set(op.getResult(), l.fx.mul(*x, *y));
+    return success();
   });
   set.add<tfm::DivOp>(lowerDiv);
   set.add<tfm::MaxOp>([](Lowering &l, tfm::MaxOp op) {

@@ -6,6 +6,8 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace umbra::mpc;
 
@@ -25,7 +27,10 @@ Visibility FixedPointBuilder::joinOf(ArrayRef<Value> operands) {
   return vis;
 }
 
-Value FixedPointBuilder::encode(Value floatTensor, Visibility vis) {
+Value FixedPointBuilder::encode(Value floatTensor, Visibility vis,
+                                unsigned frac) {
+  if (frac == ~0u)
+    frac = this->frac;
   OpBuilder::InsertionGuard guard(b);
   Location at = floatTensor.getLoc();
   // A constant is encoded where it is defined; arguments in order at the
@@ -65,6 +70,31 @@ Value FixedPointBuilder::scalar(double c, unsigned frac) {
   auto ty = RankedTensorType::get({}, b.getF32Type());
   return constant(DenseElementsAttr::get(ty, static_cast<float>(c)),
                   frac == ~0u ? this->frac : frac);
+}
+
+unsigned FixedPointBuilder::factorFrac(ArrayRef<double> values) const {
+  double largest = 0;
+  for (double v : values)
+    largest = std::max(largest, std::fabs(v));
+  if (largest == 0 || !std::isfinite(largest))
+    return 0;
+  // At most f + 5 significant bits for the largest value (headroom).
+  int cap = std::max(0, int(frac) + 4 - std::ilogb(largest));
+  double tolerance = std::ldexp(1.0, -int(frac) - 4);
+  for (int fc = 0; fc < cap; ++fc) {
+    bool exact = llvm::all_of(values, [&](double v) {
+      double encoded = std::ldexp(std::nearbyint(std::ldexp(v, fc)), -fc);
+      return std::fabs(encoded - v) <= tolerance * std::fabs(v);
+    });
+    if (exact)
+      return fc;
+  }
+  return cap;
+}
+
+Value FixedPointBuilder::factor(double c) {
+  auto ty = RankedTensorType::get({}, b.getF64Type());
+  return constant(DenseElementsAttr::get(ty, c), factorFrac(c));
 }
 
 Value FixedPointBuilder::prepare(Value v, Visibility target) {
@@ -125,7 +155,7 @@ Value FixedPointBuilder::truncTo(Value v, unsigned frac) {
                          b.getI64IntegerAttr(t.getFrac() - frac));
 }
 
-Value FixedPointBuilder::mul(Value x, Value y) {
+Value FixedPointBuilder::mulTo(Value x, Value y, unsigned outFrac) {
   Value xy[] = {x, y};
   Visibility vis = prepareAll(xy);
   unsigned f = typeOf(xy[0]).getFrac() + typeOf(xy[1]).getFrac();
@@ -133,7 +163,7 @@ Value FixedPointBuilder::mul(Value x, Value y) {
       b, loc,
       tensorType(broadcastShape(shapeOf(xy[0]), shapeOf(xy[1])), vis, f),
       xy[0], xy[1]);
-  return truncTo(p, frac);
+  return truncTo(p, outFrac);
 }
 
 Value FixedPointBuilder::matmul(Value x, Value y) {

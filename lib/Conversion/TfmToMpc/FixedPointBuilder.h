@@ -4,7 +4,11 @@
 // keeps the one invariant of the fixed-point encoding: a real value carries
 // the working precision (`frac` fractional bits), a product carries the sum
 // of its factors' and is truncated back at once, and a 0/1 value (a
-// comparison bit, a mask) carries none. It is also the one place that
+// comparison bit, a mask) carries none. A constant that multiplies a value
+// (a mean's 1/n, a scale, a norm weight) carries the bits its own magnitude
+// needs (`factorFrac`), so that no constant adds a relative error above
+// 2^-(frac+4); the truncation after the product removes them again (it
+// costs the same whatever it shifts by). It is also the one place that
 // inserts `mpc.share`: a private value is secret-shared (once, the shares
 // are reused) exactly where it meets data its holder may not see.
 //
@@ -51,8 +55,10 @@ public:
   //===--- values entering the program --------------------------------------===//
 
   /// A float tensor (argument or constant) encoded by its holder `vis` at
-  /// the working precision, right after its definition.
-  mlir::Value encode(mlir::Value floatTensor, Visibility vis);
+  /// `frac` bits (default: the working precision), right after its
+  /// definition.
+  mlir::Value encode(mlir::Value floatTensor, Visibility vis,
+                     unsigned frac = ~0u);
   /// A constant created by the lowering, held by `vis` with `frac`
   /// fractional bits: computed from the constants `from` (a reciprocal of a
   /// divisor, a mask from a condition: it carries the union of their
@@ -64,6 +70,26 @@ public:
                        mlir::ValueRange from = {});
   /// A public literal scalar at `frac` (default: the working precision).
   mlir::Value scalar(double c, unsigned frac = ~0u);
+
+  //===--- precision of constant factors -----------------------------------===//
+
+  /// Extra fractional bits of a private (owner- or client-held) constant
+  /// that multiplies a value elementwise (a norm weight). Its values are
+  /// secret, so its precision is fixed from public facts only: at f + 8
+  /// bits a weight of magnitude 2^-4 or more is encoded within 2^-(f+4)
+  /// relative (f = 16: 2^-20), and a product keeps |x * w| < 2^(62-2f-8)
+  /// (2^22 at f = 16) of headroom.
+  static constexpr unsigned kPrivateFactorExtraBits = 8;
+  /// The fractional bits for public constant factor values: the fewest
+  /// with which every nonzero value is within 2^-(f+4) relative of its
+  /// encoding, but no more than leave the largest with f + 5 significant
+  /// bits (so a product x * c has the headroom of x at 2f + 5 bits:
+  /// |x| < 2^(57-2f), 2^25 at f = 16). Dyadic constants (1/2, 2, masks)
+  /// need few or none and are exact.
+  unsigned factorFrac(llvm::ArrayRef<double> values) const;
+  unsigned privateFactorFrac() const { return frac + kPrivateFactorExtraBits; }
+  /// A public scalar encoded as a factor (at factorFrac, in f64).
+  mlir::Value factor(double c);
 
   /// `v` made fit to be combined into a value of visibility `target`:
   /// private values meeting shared data are secret-shared first (once).
@@ -77,10 +103,22 @@ public:
   mlir::Value add(mlir::Value x, mlir::Value y);
   mlir::Value sub(mlir::Value x, mlir::Value y);
   /// x * y, truncated back to the working precision when both are reals.
-  mlir::Value mul(mlir::Value x, mlir::Value y);
+  mlir::Value mul(mlir::Value x, mlir::Value y) { return mulTo(x, y, frac); }
+  /// x * y truncated to `outFrac` fractional bits (not truncated when the
+  /// product has no more than that).
+  mlir::Value mulTo(mlir::Value x, mlir::Value y, unsigned outFrac);
+  /// x * y at the sum of their fractional bits (no truncation: exact in
+  /// the ring while the real product is small).
+  mlir::Value mulExact(mlir::Value x, mlir::Value y) {
+    return mulTo(x, y, ~0u);
+  }
   mlir::Value matmul(mlir::Value x, mlir::Value y);
   mlir::Value truncTo(mlir::Value v, unsigned frac);
-  mlir::Value scale(mlir::Value x, double c) { return mul(x, scalar(c)); }
+  /// x * c for a public constant c, encoded as a factor; the product is
+  /// truncated to `outFrac` (default: the working precision).
+  mlir::Value scale(mlir::Value x, double c, unsigned outFrac = ~0u) {
+    return mulTo(x, factor(c), outFrac == ~0u ? frac : outFrac);
+  }
   /// The comparison bit [x >= 0] (frac 0).
   mlir::Value drelu(mlir::Value x);
   mlir::Value reduceSum(mlir::Value x, llvm::ArrayRef<int64_t> axes);

@@ -28,9 +28,13 @@ namespace umbra::mpc {
 /// What the patterns need from the pass options, validated and fitted once.
 struct LoweringOptions {
   unsigned frac;
-  ReluCorrection gelu, geluTanh, silu;
+  ReluCorrection gelu, geluTanh, silu, softplus;
+  SaturatingFit sigmoid, tanh, erf;
+  ScaledPolynomial logMantissa, exp2Fraction;
   int64_t expSquarings;
   double maskedScore, varianceMax;
+  /// Domains of functions of secret data (the pass options).
+  double reciprocalMin, reciprocalMax, sqrtMax, logMin, logMax, expMax;
 };
 
 class Lowering;
@@ -58,6 +62,7 @@ void populateLinearLowerings(LoweringSet &set);
 void populateAttentionLowerings(LoweringSet &set);
 void populateNormalizationLowerings(LoweringSet &set);
 void populateActivationLowerings(LoweringSet &set);
+void populateFunctionLowerings(LoweringSet &set);
 
 class Lowering {
 public:
@@ -75,6 +80,11 @@ public:
   /// The lowered form of an original tfm value (constants are encoded
   /// where they are first used).
   mlir::FailureOr<mlir::Value> get(mlir::Value original);
+  /// The lowered form of an original value used as a factor of an
+  /// elementwise product: a float constant is encoded with the bits a
+  /// factor needs (FixedPointBuilder::factorFrac when public,
+  /// privateFactorFrac when a party holds it); anything else is `get`.
+  mlir::FailureOr<mlir::Value> getFactor(mlir::Value original);
   /// Who may see an original value (the analysis' answer).
   Visibility visibilityOf(mlir::Value original) const;
   void set(mlir::Value original, mlir::Value lowered) {
@@ -96,11 +106,23 @@ private:
 
   const mlir::DataFlowSolver &solver;
   const LoweringSet &patterns;
-  llvm::DenseMap<mlir::Value, mlir::Value> loweredOf;
+  llvm::DenseMap<mlir::Value, mlir::Value> loweredOf, factorOf;
 };
 
 /// The error for an op (or a form of it) that has no MPC lowering.
 mlir::LogicalResult noLowering(mlir::Operation *op);
+
+/// Functions of lowered (secret or private) values, on the domains of the
+/// pass options (Functions.cpp).
+/// 1/y for y of either sign with |y| in [reciprocal-min, reciprocal-max].
+mlir::Value reciprocalOf(Lowering &l, mlir::Value y);
+/// sqrt(x) for x in [0, sqrt-max].
+mlir::Value sqrtOf(Lowering &l, mlir::Value x);
+/// x / y for y of either sign with |y| in [reciprocal-min, reciprocal-max].
+mlir::Value divide(Lowering &l, mlir::Value x, mlir::Value y);
+/// f(x) ~ ReLU(x) - [|x| < T] * g(|x|) (Activations.cpp).
+mlir::Value reluCorrected(FixedPointBuilder &fx, mlir::Value x,
+                          const ReluCorrection &r);
 
 } // namespace umbra::mpc
 

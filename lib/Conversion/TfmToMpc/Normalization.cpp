@@ -1,14 +1,18 @@
 //===- Normalization.cpp - layer and RMS norms, 1/sqrt of a variance ------===//
 //
-// Local sums, one product for the variance, rsqrt by Newton iterations on
-// [epsilon, variance-max + epsilon] (the range the norms use), products with
-// the scale.
+// Local sums, squares kept at double precision until the sum, one rsqrt of
+// the sum of squares on n * [epsilon, variance-max + epsilon] (the range the
+// norms use) with an output precision of its own, products with the scale
+// (lowerNorm states the precision of each step).
 //
 //===----------------------------------------------------------------------===//
 #include "Lowering.h"
 
 #include "umbra/Dialect/Tfm/IR/TfmOps.h"
 #include "umbra/Support/ConstantValues.h"
+
+#include <algorithm>
+#include <cmath>
 
 using namespace mlir;
 using namespace umbra;
@@ -22,16 +26,46 @@ static Value rsqrtOfVariance(Lowering &l, Value x, double eps) {
                          b.getI64IntegerAttr(0));
 }
 
+/// Fractional bits of a norm's sum of squares S = n * (variance) when it
+/// enters the rsqrt on [lo, hi]: the most (up to the 2f it is computed
+/// with) that leave the gate kNormRsqrtInternalBits internal bits. The
+/// gate's internal precision is F = min(28, 55 - jhi) with 2^jhi <= hi * 2^g
+/// (docs/protocols.md): every bit of input precision is a bit less of F.
+static constexpr int kNormRsqrtInternalBits = 18;
+static unsigned sumOfSquaresFrac(unsigned f, double hi) {
+  int g = 55 - kNormRsqrtInternalBits - (std::ilogb(hi) + 1);
+  return static_cast<unsigned>(std::clamp(g, 0, 2 * int(f)));
+}
+
+/// Fractional bits of rsqrt(S): its smallest value 1/sqrt(hi) keeps f + 4
+/// significant bits (no more than 2f + 8, so that d * r, with |d * r| <= 1,
+/// stays far below 2^62).
+static unsigned rsqrtFrac(unsigned f, double hi) {
+  int bits = int(f) + 4 + (std::ilogb(std::sqrt(hi)) + 1);
+  return static_cast<unsigned>(std::clamp(bits, int(f), 2 * int(f) + 8));
+}
+
+/// LayerNorm (subtractMean) and RMSNorm over the trailing axes from `axis`:
+///   mean = sum(x) * (1/n)          1/n as a factor (FixedPointBuilder)
+///   d    = x - mean                mean truncated to f: d is exact
+///   S    = sum(d * d)              squares kept at 2f (no truncation): exact
+///   r    = rsqrt(S + n eps)        on [n eps, n (variance-max + eps)]
+///   y    = d * (sqrt(n) * r) * scale + bias
+/// so 1/n never rounds the variance (rsqrt(S/n + eps) = sqrt(n) rsqrt(S +
+/// n eps)) and the small statistics of small activations keep their
+/// precision: S's only error is n (mean - rounded mean)^2 <= n 2^-2f.
 static LogicalResult lowerNorm(Lowering &l, Operation *op, Value input,
                                int64_t axis, double eps, Value scaleIn,
                                Value biasIn, bool subtractMean) {
   FixedPointBuilder &fx = l.fx;
+  unsigned f = fx.workingFrac();
   FailureOr<Value> x = l.get(input);
   if (failed(x))
     return failure();
   Value s, bias;
   if (scaleIn) {
-    FailureOr<Value> v = l.get(scaleIn);
+    // A weight that multiplies elementwise: encoded as a factor.
+    FailureOr<Value> v = l.getFactor(scaleIn);
     if (failed(v))
       return failure();
     s = *v;
@@ -54,8 +88,20 @@ static LogicalResult lowerNorm(Lowering &l, Operation *op, Value input,
   Value d = *x;
   if (subtractMean)
     d = fx.sub(*x, fx.scale(fx.reduceSum(*x, axes), 1.0 / n));
-  Value var = fx.scale(fx.reduceSum(fx.mul(d, d), axes), 1.0 / n);
-  Value y = fx.mul(d, rsqrtOfVariance(l, fx.add(var, fx.scalar(eps)), eps));
+  Value sumSq = fx.reduceSum(fx.mulTo(d, d, 2 * f), axes);
+  double lo = n * std::max(eps, 1e-6), hi = n * (l.opts.varianceMax + eps);
+  // rsqrt(S) * sqrt(n) <= 1 / sqrt(1e-6) < 2^10 must stay below 2^60 with
+  // both factors' bits.
+  unsigned g = sumOfSquaresFrac(f, hi),
+           rf = std::min(rsqrtFrac(f, hi),
+                         50 - fx.factorFrac(std::sqrt(double(n))));
+  Value sg = fx.truncTo(sumSq, g);
+  OpBuilder &b = fx.builder();
+  Value r = RsqrtOp::create(
+      b, fx.loc, fx.typeOf(sg).withFrac(rf), fx.add(sg, fx.scalar(n * eps, g)),
+      b.getF64FloatAttr(lo), b.getF64FloatAttr(hi), b.getI64IntegerAttr(0));
+  Value rn = fx.scale(r, std::sqrt(static_cast<double>(n)), rf);
+  Value y = fx.mul(d, rn);
   if (s)
     y = fx.mul(y, s);
   if (bias)
@@ -91,7 +137,7 @@ static LogicalResult lowerSqrt(Lowering &l, tfm::SqrtOp sq) {
       llvm::all_of(sq->getUsers(),
                    [](Operation *u) { return isa<tfm::ReciprocalOp>(u); }))
     return success();
-  return noLowering(sq);
+  return l.unary(sq, [&](Value x) { return sqrtOf(l, x); });
 }
 
 static LogicalResult lowerReciprocal(Lowering &l, tfm::ReciprocalOp r) {
@@ -100,7 +146,7 @@ static LogicalResult lowerReciprocal(Lowering &l, tfm::ReciprocalOp r) {
   std::optional<double> eps =
       sq ? varianceEpsilon(l, sq.getInput()) : std::nullopt;
   if (!eps)
-    return noLowering(r);
+    return l.unary(r, [&](Value y) { return reciprocalOf(l, y); });
   FailureOr<Value> x = l.get(sq.getInput());
   if (failed(x))
     return failure();

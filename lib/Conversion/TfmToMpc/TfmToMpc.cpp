@@ -13,6 +13,7 @@
 #include "umbra/Analysis/VisibilityAnalysis.h"
 #include "umbra/Conversion/Passes.h"
 #include "umbra/Dialect/Tfm/IR/TfmOps.h"
+#include "umbra/Support/ConstantValues.h"
 
 #include <cmath>
 
@@ -33,10 +34,10 @@ const LoweringSet::Pattern *LoweringSet::lookup(Operation *op) const {
 LogicalResult umbra::mpc::noLowering(Operation *op) {
   return op->emitOpError()
          << "has no MPC lowering (supported: linear algebra, elementwise "
-            "add/sub/mul/max, division by constants, relu, gelu, silu, "
-            "softmax, causal masks, layer_norm, rms_norm, 1/sqrt of a "
-            "variance, embedding, reductions and shape ops; run tfm-fuse "
-            "first)";
+            "add/sub/mul/div/max, relu, gelu, silu, sigmoid, tanh, erf, "
+            "softplus, abs, exp, log, sqrt, reciprocal, pow, softmax, "
+            "causal masks, layer_norm, rms_norm, embedding, reductions and "
+            "shape ops; run tfm-fuse first)";
 }
 
 Visibility Lowering::visibilityOf(Value original) const {
@@ -56,6 +57,22 @@ FailureOr<Value> Lowering::get(Value original) {
            << original.getType() << " that has no fixed-point form here";
   return emitError(original.getLoc(), "function argument of type ")
          << original.getType() << " cannot be used as a real value";
+}
+
+FailureOr<Value> Lowering::getFactor(Value original) {
+  auto cst = original.getDefiningOp<arith::ConstantOp>();
+  auto ty = cst ? dyn_cast<RankedTensorType>(cst.getType()) : nullptr;
+  if (!ty || !isa<FloatType>(ty.getElementType()))
+    return get(original);
+  if (Value v = factorOf.lookup(original))
+    return v;
+  Visibility vis = visibilityOf(original);
+  unsigned frac = fx.privateFactorFrac();
+  if (vis == Visibility::public_) {
+    std::optional<SmallVector<double>> values = getConstantValues(original);
+    frac = values ? fx.factorFrac(*values) : opts.frac;
+  }
+  return factorOf[original] = fx.encode(cst, vis, frac);
 }
 
 LogicalResult Lowering::unary(Operation *op,
@@ -152,6 +169,21 @@ std::string umbra::verifyConvertTfmToMpcOptions(const ConvertTfmToMpcOptions &o)
     os << "exp-squarings must be in [1, 16], got " << o.expSquarings;
   if (msg.empty() && !(o.varianceMax > 0))
     os << "variance-max must be positive, got " << o.varianceMax;
+  // Domains: positive and ordered (what else fits the encoding depends on
+  // frac-bits and is checked where exp and log are lowered).
+  if (msg.empty() &&
+      !(o.reciprocalMin > 0 && o.reciprocalMin < o.reciprocalMax &&
+        o.reciprocalMax <= 0x1p24))
+    os << "reciprocal-min and reciprocal-max must satisfy 0 < min < max <= "
+          "2^24, got "
+       << o.reciprocalMin << " and " << o.reciprocalMax;
+  if (msg.empty() && !(o.sqrtMax > 0 && o.sqrtMax <= 0x1p40))
+    os << "sqrt-max must be in (0, 2^40], got " << o.sqrtMax;
+  if (msg.empty() && !(o.logMin > 0 && o.logMin < o.logMax))
+    os << "log-min and log-max must satisfy 0 < min < max, got " << o.logMin
+       << " and " << o.logMax;
+  if (msg.empty() && !(o.expMax > 0 && o.expMax <= 40))
+    os << "exp-max must be in (0, 40], got " << o.expMax;
   // Masked scores are encoded: negative, finite, and well inside the range
   // faithful truncation supports (|x| < 2^40 at the encoding's scale).
   if (msg.empty() && !(std::isfinite(o.maskedScore) && o.maskedScore < 0 &&
@@ -174,6 +206,7 @@ struct ConvertTfmToMpc : umbra::impl::ConvertTfmToMpcBase<ConvertTfmToMpc> {
     populateAttentionLowerings(patterns);
     populateNormalizationLowerings(patterns);
     populateActivationLowerings(patterns);
+    populateFunctionLowerings(patterns);
     return success();
   }
 
@@ -188,6 +221,12 @@ struct ConvertTfmToMpc : umbra::impl::ConvertTfmToMpcBase<ConvertTfmToMpc> {
     given.expSquarings = expSquarings;
     given.maskedScore = maskedScore;
     given.varianceMax = varianceMax;
+    given.reciprocalMin = reciprocalMin;
+    given.reciprocalMax = reciprocalMax;
+    given.sqrtMax = sqrtMax;
+    given.logMin = logMin;
+    given.logMax = logMax;
+    given.expMax = expMax;
     if (std::string err = verifyConvertTfmToMpcOptions(given); !err.empty()) {
       emitError(module.getLoc(), err);
       return signalPassFailure();
@@ -200,6 +239,18 @@ struct ConvertTfmToMpc : umbra::impl::ConvertTfmToMpcBase<ConvertTfmToMpc> {
     opts.gelu = fitReluCorrection(gelu, geluThreshold, geluDegree);
     opts.geluTanh = fitReluCorrection(geluTanh, geluThreshold, geluDegree);
     opts.silu = fitReluCorrection(silu, siluThreshold, siluDegree);
+    opts.softplus = softplusFit();
+    opts.sigmoid = sigmoidFit();
+    opts.tanh = tanhFit();
+    opts.erf = erfFit();
+    opts.logMantissa = logMantissaFit();
+    opts.exp2Fraction = exp2FractionFit();
+    opts.reciprocalMin = reciprocalMin;
+    opts.reciprocalMax = reciprocalMax;
+    opts.sqrtMax = sqrtMax;
+    opts.logMin = logMin;
+    opts.logMax = logMax;
+    opts.expMax = expMax;
 
     DataFlowSolver solver;
     if (failed(runVisibilityAnalysis(module, solver)))

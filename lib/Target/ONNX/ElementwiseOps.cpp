@@ -228,4 +228,87 @@ LogicalResult Importer::castOp(Ins in, Outs out) {
   return success();
 }
 
+/// One binary op on two entries, folded when both are public constants.
+static LogicalResult apply(Importer &im, BinaryOp k, BinaryBuilder build,
+                           Entry x, Entry y, Entry &out) {
+  Entry pair[2] = {x, y};
+  return im.binary(k, build, pair, llvm::MutableArrayRef<Entry>(out));
+}
+
+LogicalResult Importer::leakyReluOp(Ins in, Outs out) {
+  if (in.empty() || !in[0])
+    return nodeError() << "expects one input", failure();
+  double alpha = attrFloat("alpha", 0.01f);
+  int32_t dt = dtypeOf(in[0]);
+  // alpha x + (1 - alpha) relu(x): one comparison.
+  Entry relu, scaledRelu, scaled;
+  Entry a{scalarConst(dt, alpha), {}}, rest{scalarConst(dt, 1 - alpha), {}};
+  if (failed(unary(UnaryOp::Relu, buildOp<tfm::ReluOp>, in.take_front(),
+                   llvm::MutableArrayRef<Entry>(relu))) ||
+      failed(apply(*this, BinaryOp::Mul, buildOp<tfm::MulOp>, relu, rest,
+                   scaledRelu)) ||
+      failed(apply(*this, BinaryOp::Mul, buildOp<tfm::MulOp>, in[0], a,
+                   scaled)))
+    return failure();
+  return apply(*this, BinaryOp::Add, buildOp<tfm::AddOp>, scaled, scaledRelu,
+               out[0]);
+}
+
+LogicalResult Importer::hardSigmoidOp(Ins in, Outs out) {
+  if (in.empty() || !in[0])
+    return nodeError() << "expects one input", failure();
+  int32_t dt = dtypeOf(in[0]);
+  Entry a{scalarConst(dt, attrFloat("alpha", 0.2f)), {}},
+      c{scalarConst(dt, attrFloat("beta", 0.5f)), {}},
+      zero{scalarConst(dt, 0), {}}, one{scalarConst(dt, 1), {}};
+  Entry ax, axc, low;
+  if (failed(apply(*this, BinaryOp::Mul, buildOp<tfm::MulOp>, in[0], a, ax)) ||
+      failed(apply(*this, BinaryOp::Add, buildOp<tfm::AddOp>, ax, c, axc)) ||
+      failed(apply(*this, BinaryOp::Min, buildMin, axc, one, low)))
+    return failure();
+  return apply(*this, BinaryOp::Max, buildOp<tfm::MaxOp>, low, zero, out[0]);
+}
+
+LogicalResult Importer::clipOp(Ins in, Outs out) {
+  if (in.empty() || !in[0])
+    return nodeError() << "expects an input", failure();
+  // Absent bounds are no bound; present ones may be constants or computed.
+  Entry acc = in[0];
+  if (in.size() > 1 && in[1]) {
+    Entry r;
+    if (failed(apply(*this, BinaryOp::Max, buildOp<tfm::MaxOp>, acc, in[1], r)))
+      return failure();
+    acc = r;
+  }
+  if (in.size() > 2 && in[2]) {
+    Entry r;
+    if (failed(apply(*this, BinaryOp::Min, buildMin, acc, in[2], r)))
+      return failure();
+    acc = r;
+  }
+  out[0] = acc;
+  return success();
+}
+
+LogicalResult Importer::geluOp(Ins in, Outs out) {
+  if (in.empty() || !in[0])
+    return nodeError() << "expects one input", failure();
+  const auto *a = attr("approximate");
+  std::string approx = a ? a->s() : "none";
+  if (approx != "none" && approx != "tanh")
+    return nodeError() << "unknown approximate '" << approx
+                       << "' (expected none or tanh)",
+           failure();
+  if (!isFloatDT(dtypeOf(in[0])))
+    return nodeError() << "expects a float tensor", failure();
+  Value v = valueOf(in[0]);
+  if (!v)
+    return failure();
+  auto g = tfm::GeluOp::create(b, loc, v.getType(), v);
+  if (approx == "tanh")
+    g.setApproximation(tfm::GeluApproximation::tanh);
+  out[0].value = g;
+  return success();
+}
+
 } // namespace umbra::onnx_import

@@ -189,6 +189,10 @@ public:
   mlir::LogicalResult castOp(Ins in, Outs out);
   mlir::LogicalResult meanOp(Ins in, Outs out);
   mlir::LogicalResult preluOp(Ins in, Outs out);
+  mlir::LogicalResult leakyReluOp(Ins in, Outs out);
+  mlir::LogicalResult hardSigmoidOp(Ins in, Outs out);
+  mlir::LogicalResult clipOp(Ins in, Outs out);
+  mlir::LogicalResult geluOp(Ins in, Outs out);
   // ConstantOps.cpp
   mlir::LogicalResult constantOp(Ins in, Outs out);
   mlir::LogicalResult constantOfShape(Ins in, Outs out);

@@ -185,12 +185,8 @@ LogicalResult Importer::reduceOp(Ins in, Outs out) {
   auto axesAttr = b.getDenseI64ArrayAttr(axes);
   auto keepAttr = b.getBoolAttr(keep);
   if (op == "ReduceL1") {
-    // |x| = relu(x) + relu(-x), then a sum.
-    Type xt = v.getType();
-    Value pos = tfm::ReluOp::create(b, loc, xt, v);
-    Value neg =
-        tfm::ReluOp::create(b, loc, xt, tfm::NegOp::create(b, loc, xt, v));
-    v = tfm::AddOp::create(b, loc, xt, pos, neg);
+    // A sum of |x|.
+    v = tfm::AbsOp::create(b, loc, v.getType(), v);
     op = "ReduceSum";
   }
   if (op == "ReduceProd") {
@@ -218,7 +214,12 @@ LogicalResult Importer::reduceOp(Ins in, Outs out) {
     out[0].value = emitReshape(acc, shape);
     return success();
   }
-  if (op == "ReduceSum")
+  if (op == "ReduceSumSquare" || op == "ReduceL2") {
+    Value sq = tfm::MulOp::create(b, loc, v.getType(), v, v);
+    Value sum = tfm::ReduceSumOp::create(b, loc, ty, sq, axesAttr, keepAttr);
+    out[0].value =
+        op == "ReduceL2" ? tfm::SqrtOp::create(b, loc, ty, sum) : sum;
+  } else if (op == "ReduceSum")
     out[0].value = tfm::ReduceSumOp::create(b, loc, ty, v, axesAttr, keepAttr);
   else if (op == "ReduceMean")
     out[0].value = tfm::ReduceMeanOp::create(b, loc, ty, v, axesAttr, keepAttr);

@@ -529,14 +529,13 @@ LogicalResult Importer::expandOp(Ins in, Outs out) {
                        << shapeStr(*target),
            failure();
   const Entry &x = in[0];
-  // Broadcasting float constants only inflates them: keep a tfm.expand
-  // unless the result is tiny or no larger than the input (masks are
-  // integer/bool, or float with batch 1, and fold).
-  bool inflatesFloat = x.cst && x.cst->isFloat() &&
-                       numElements(shape) > opts.resourceThreshold &&
-                       numElements(shape) > x.cst->numElements();
-  if (x.cst && !x.cst->isOwner() && !inflatesFloat) {
-    if (failed(checkFoldSize(numElements(shape))) || failed(decode(*x.cst)))
+  // A public constant is broadcast here: masks expanded to the batch
+  // (`mask[None, None].expand(bsz, 1, T, T)`) must reach tfm-fuse as
+  // constants, and the canonicalizer would fold a tfm.expand of it later
+  // anyway. Beyond the fold limit it stays a tfm.expand.
+  if (x.cst && !x.cst->isOwner() &&
+      numElements(shape) <= kMaxFoldedElements) {
+    if (failed(decode(*x.cst)))
       return failure();
     out[0].cst =
         makeConst(x.cst->dtype,

@@ -46,6 +46,7 @@
 
 #include "umbra/runtime/Isa.h"
 
+#include <cstdio>
 #include <cstring>
 
 using namespace mlir;
@@ -272,6 +273,9 @@ private:
   LogicalResult exportOp(Operation *op);
   LogicalResult exportEncode(EncodeOp op);
   LogicalResult exportConstant(EncodeOp op, arith::ConstantOp cst);
+  /// Refuses a constant an element of which the runtime could not encode.
+  LogicalResult checkRange(EncodeOp op, arith::ConstantOp cst,
+                           ArrayRef<uint8_t> bytes, rt::DType dtype);
   LogicalResult exportMatMul(MatMulOp op);
   LogicalResult exportOneHot(OneHotOp op);
   LogicalResult exportSelect(SelectOp op);
@@ -413,6 +417,14 @@ LogicalResult Exporter::exportConstant(EncodeOp op, arith::ConstantOp cst) {
     owned.resize(8 * n);
     std::memcpy(owned.data(), values->data(), 8 * n);
   }
+  if (failed(checkRange(op, cst, borrowed.data()
+                                     ? ArrayRef<uint8_t>(
+                                           reinterpret_cast<const uint8_t *>(
+                                               borrowed.data()),
+                                           borrowed.size())
+                                     : ArrayRef<uint8_t>(owned),
+                        dtype)))
+    return failure();
   int s = newSlot(currentName, t.getShape(), t.getFrac(), toFb(vis));
   if (failed(runtimeCall(op, [&] {
         slots[s].weight = static_cast<int>(
@@ -424,6 +436,66 @@ LogicalResult Exporter::exportConstant(EncodeOp op, arith::ConstantOp cst) {
       })))
     return failure();
   slotOfValue[op.getResult()] = s;
+  return success();
+}
+
+/// The node that uses the encoded value `v` (through its shares), for
+/// diagnostics.
+static std::string userName(Value v) {
+  for (Operation *user : v.getUsers()) {
+    if (auto share = dyn_cast<ShareOp>(user)) {
+      if (std::string name = userName(share.getResult()); !name.empty())
+        return name;
+    } else if (std::string name = locName(user->getLoc()); !name.empty()) {
+      return name;
+    }
+  }
+  return "";
+}
+
+/// `v` as printf's %g writes it (-3.40282e+38, -inf).
+static std::string formatReal(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+LogicalResult Exporter::checkRange(EncodeOp op, arith::ConstantOp cst,
+                                   ArrayRef<uint8_t> bytes, rt::DType dtype) {
+  // The runtime encodes constants at load time (rt::encodeFixed) and would
+  // refuse the value there: refuse it here, at compile time, with the node.
+  auto t = cast<MpcTensorType>(op.getType());
+  int frac = static_cast<int>(t.getFrac());
+  size_t width = dtype == rt::DType::F32 ? 4 : 8;
+  for (size_t i = 0; i * width < bytes.size(); ++i) {
+    double v;
+    if (width == 4) {
+      float f;
+      std::memcpy(&f, bytes.data() + 4 * i, 4);
+      v = f;
+    } else {
+      std::memcpy(&v, bytes.data() + 8 * i, 8);
+    }
+    if (rt::fitsFixed(v, frac))
+      continue;
+    std::string name = locName(cst.getLoc());
+    std::string user = userName(op.getResult());
+    auto diag = op.emitOpError("encodes the constant '")
+                << (name.empty() ? "(unnamed)" : name) << "'";
+    if (!user.empty())
+      diag << " used by node '" << user << "'";
+    // An owner's weight is never printed, not even in a diagnostic.
+    if (t.getVisibility() == Visibility::owner)
+      diag << ": one of its elements";
+    else
+      diag << ": its element " << i << " (" << formatReal(v) << ")";
+    diag << " does not fit the fixed-point range (|x| < 2^"
+         << 63 - frac << " at " << frac
+         << " fractional bits); masks and clamps against such values are "
+            "only recognised on a causal pattern or as a maximum with a "
+            "value below -2^62 (see docs/compile.md)";
+    return failure();
+  }
   return success();
 }
 

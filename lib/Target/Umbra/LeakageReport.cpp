@@ -8,6 +8,9 @@
 //     says so, the same facts the artifact records as the blob's origin;
 //   - a summary of what is public by rule (constants computed only from
 //     literals and integer/bool structural tensors);
+//   - every weight mpc-assign-roles recognised as a function of the
+//     architecture (--public-structure: rotary tables, position ids, masks,
+//     ALiBi slopes), with the formula and parameters that replaced it;
 //   - every model input declared public (every role, the dealer too, gets
 //     it in the clear).
 //
@@ -67,7 +70,8 @@ static void printPublicConstants(ModuleOp module, raw_ostream &os) {
     std::string name, shape, from;
   };
   SmallVector<Marked> marked, fromModel;
-  int64_t byRule = 0, values = 0, unproven = 0;
+  int64_t byRule = 0, values = 0, unproven = 0, structural = 0,
+          structuralValues = 0;
   std::map<std::string, int64_t> kinds;
   module.walk([&](EncodeOp e) {
     auto cst = e.getInput().getDefiningOp<arith::ConstantOp>();
@@ -78,10 +82,15 @@ static void printPublicConstants(ModuleOp module, raw_ostream &os) {
     DictionaryAttr sources = getSources(cst.getOperation());
     std::string from, modelSources;
     std::map<std::string, int64_t> mine;
+    bool fromStructure = false;
     for (NamedAttribute s : sources ? sources.getValue()
                                     : ArrayRef<NamedAttribute>()) {
       auto origin = dyn_cast<StringAttr>(s.getValue());
       StringRef o = origin ? origin.getValue() : StringRef(kOwnerOrigin);
+      if (o == kPublicStructureOrigin) {
+        fromStructure = true;
+        continue;
+      }
       if (isMarkedPublic(o))
         from += (from.empty() ? "" : ", ") + s.getName().str() + " (" +
                 o.str() + ")";
@@ -95,6 +104,9 @@ static void printPublicConstants(ModuleOp module, raw_ostream &os) {
     }
     if (!from.empty()) {
       marked.push_back({locName(cst.getLoc()), shapeString(ty.getShape()), from});
+    } else if (fromStructure && checkPublicProvenance(cst).empty()) {
+      ++structural;
+      structuralValues += ty.getNumElements();
     } else if (std::string why = checkPublicProvenance(cst); why.empty()) {
       ++byRule;
       values += ty.getNumElements();
@@ -120,6 +132,20 @@ static void printPublicConstants(ModuleOp module, raw_ostream &os) {
           "integer initializers are always public):\n";
   for (const Marked &m : fromModel)
     os << "    '" << m.name << "' [" << m.shape << "] from " << m.from << "\n";
+  // The decisions themselves (recorded by mpc-assign-roles), whether or
+  // not the table survives as a blob of its own.
+  auto decisions =
+      module->getAttrOfType<DictionaryAttr>(kPublicStructureAttrName);
+  os << "public by structure (--public-structure: weights equal to a function "
+        "of the architecture, replaced by the formula's values): "
+     << (decisions ? decisions.size() : 0) << "\n";
+  if (decisions) {
+    for (NamedAttribute d : decisions)
+      if (auto f = dyn_cast<StringAttr>(d.getValue()))
+        os << "  '" << d.getName().getValue() << "' " << f.getValue() << "\n";
+    os << "  public constants computed from them: " << structural << " ("
+       << structuralValues << " values)\n";
+  }
   if (unproven)
     os << "public constants the exporter refuses (owner-derived or without "
           "provenance): "

@@ -61,3 +61,53 @@ double umbra::geluTanh(double x) {
          (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
 }
 double umbra::silu(double x) { return x / (1 + std::exp(-x)); }
+
+double SaturatingFit::evaluate(double x) const {
+  double t = std::abs(x);
+  double g = t < threshold ? tail.evaluate(t) : 0.0;
+  if (x >= 0)
+    return 1 - g;
+  return odd ? g - 1 : g;
+}
+
+SaturatingFit umbra::fitSaturating(llvm::function_ref<double(double)> f,
+                                   bool odd, double threshold,
+                                   unsigned degree) {
+  SaturatingFit s;
+  s.threshold = threshold;
+  s.odd = odd;
+  s.tail = fitPolynomial([&](double t) { return 1 - f(t); }, 0, threshold,
+                         degree);
+  constexpr int kSamples = 200000;
+  for (int i = 0; i <= kSamples; ++i) {
+    double x = threshold * (4.0 * i / kSamples - 2);
+    s.maxError = std::max(s.maxError, std::abs(s.evaluate(x) - f(x)));
+  }
+  return s;
+}
+
+double umbra::sigmoid(double x) { return 1 / (1 + std::exp(-x)); }
+double umbra::softplus(double x) {
+  return std::max(x, 0.0) + std::log1p(std::exp(-std::abs(x)));
+}
+
+SaturatingFit umbra::sigmoidFit() {
+  return fitSaturating(sigmoid, /*odd=*/false, 10, 12);
+}
+SaturatingFit umbra::tanhFit() {
+  return fitSaturating([](double x) { return std::tanh(x); }, /*odd=*/true, 6,
+                       14);
+}
+SaturatingFit umbra::erfFit() {
+  return fitSaturating([](double x) { return std::erf(x); }, /*odd=*/true, 4,
+                       12);
+}
+ReluCorrection umbra::softplusFit() {
+  return fitReluCorrection(softplus, 12, 14);
+}
+ScaledPolynomial umbra::logMantissaFit() {
+  return fitPolynomial([](double m) { return std::log(m); }, 1, 2, 7);
+}
+ScaledPolynomial umbra::exp2FractionFit() {
+  return fitPolynomial([](double r) { return std::exp2(r); }, 0, 1, 5);
+}

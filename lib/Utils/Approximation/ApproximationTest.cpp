@@ -48,3 +48,25 @@ TEST(Approximations, LowerDegreeIsWorse) {
   double d3 = fitReluCorrection(gelu, 4.0, 3).maxError;
   EXPECT_GT(d3, 10 * d7);
 }
+
+TEST(Approximations, SecretFunctionFits) {
+  // The documented float errors (fit and tail) of the lowering's fits.
+  SaturatingFit sig = sigmoidFit(), th = tanhFit(), e = erfFit();
+  EXPECT_LT(sig.maxError, 5e-5);
+  EXPECT_LT(th.maxError, 2e-5);
+  EXPECT_LT(e.maxError, 1e-5);
+  EXPECT_LT(softplusFit().maxError, 1e-5);
+  for (double x : {-30.0, -3.0, -0.7, 0.0, 0.2, 2.5, 30.0}) {
+    EXPECT_NEAR(sig.evaluate(x), sigmoid(x), 5e-5) << x;
+    EXPECT_NEAR(th.evaluate(x), std::tanh(x), 2e-5) << x;
+    EXPECT_NEAR(e.evaluate(x), std::erf(x), 1e-5) << x;
+    EXPECT_NEAR(softplusFit().evaluate(x), softplus(x), 1e-5) << x;
+  }
+  for (const SaturatingFit *f : {&sig, &th, &e})
+    for (double c : f->tail.coefficients)
+      EXPECT_LT(std::abs(c), 16.0); // fits fixed point with headroom
+  for (double m = 1; m <= 2; m += 1.0 / 64)
+    EXPECT_NEAR(logMantissaFit().evaluate(m), std::log(m), 3e-7) << m;
+  for (double r = 0; r <= 1; r += 1.0 / 64)
+    EXPECT_NEAR(exp2FractionFit().evaluate(r), std::exp2(r), 2e-7) << r;
+}

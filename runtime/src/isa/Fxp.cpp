@@ -23,7 +23,8 @@ template <bool Rsqrt> struct Inverse {
       lo = r.lo, hi = r.hi, it = r.iterations;
     }
   }
-  static SlotInfo infer(const Attrs &at, const Ins &in, const SlotInfo *) {
+  static SlotInfo infer(const Attrs &at, const Ins &in,
+                        const SlotInfo *declared) {
     double lo, hi;
     int it;
     get(at, lo, hi, it);
@@ -31,14 +32,22 @@ template <bool Rsqrt> struct Inverse {
     UMBRA_CHECK(lo > 0 && hi >= lo && std::isfinite(hi), opName(O),
                 ": needs an input range 0 < lo <= hi");
     UMBRA_CHECK(it >= 0 && it <= 64, opName(O), ": bad iterations");
-    return like(*in[0]);
+    // The output may have its own fractional bits (the plan checks them).
+    SlotInfo o = like(*in[0]);
+    if (declared) {
+      UMBRA_CHECK(declared->frac >= 0 && declared->frac <= 62, opName(O),
+                  ": bad output fractional bits ", declared->frac);
+      o.frac = declared->frac;
+    }
+    return o;
   }
   static ExecResult secure(const ExecArgs &a) {
     double lo, hi;
     int it;
     get(a.I.attrs, lo, hi, it);
-    return {Rsqrt ? rsqrtGate(a.P, a.in(0), a.out.frac, lo, hi, it)
-                  : reciprocalGate(a.P, a.in(0), a.out.frac, lo, hi, it)};
+    int f = a.inSlot[0]->frac;
+    return {Rsqrt ? rsqrtGate(a.P, a.in(0), f, lo, hi, it, a.out.frac)
+                  : reciprocalGate(a.P, a.in(0), f, lo, hi, it, a.out.frac)};
   }
   static std::vector<double> real(const RealArgs &a) {
     return unaryReal(
@@ -48,7 +57,8 @@ template <bool Rsqrt> struct Inverse {
     double lo, hi;
     int it;
     get(a.I.attrs, lo, hi, it);
-    InvPlan pl = planInverse(Rsqrt, lo, hi, a.out.frac, it, c.cmp);
+    InvPlan pl = planInverse(Rsqrt, lo, hi, a.inSlot[0]->frac, it, c.cmp,
+                             a.out.frac);
     uint64_t n = a.out.numel, Q = pl.thr.size();
     // Thresholds: one opening and one DCF key per element, or Q
     // bit-decomposition comparisons per element.

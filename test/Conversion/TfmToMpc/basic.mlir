@@ -87,15 +87,26 @@ func.func @masked_softmax(%s: tensor<2x4x4xf32> {mpc.visibility = #mpc.visibilit
 
 // -----
 
-// LayerNorm: sums, one product for the variance, rsqrt on
-// [epsilon, variance-max + epsilon]. The normalisation of the client's input
-// runs at the client in plaintext; only the product with the owner's scale
-// is shared.
+// LayerNorm: the mean with 1/n as a factor (1/8 is exact at 3 bits), the
+// squares kept at 2f until their sum S, one rsqrt of S + n eps on
+// n [epsilon, variance-max + epsilon] (rsqrt(S/n + eps) = sqrt(n) rsqrt(S +
+// n eps)): S enters with the bits the gate's range allows, its rsqrt leaves
+// with the bits its smallest value needs. The normalisation of the client's
+// input runs at the client in plaintext; only the product with the owner's
+// scale (a factor: 8 more bits) is shared.
 // CHECK-LABEL: func.func @layer_norm
+// CHECK: %[[W:.*]] = mpc.encode %{{.*}} : tensor<8xf32> -> !mpc.tensor<8, owner, frac = 24>
 // CHECK: mpc.reduce_sum {{.*}} -> !mpc.tensor<2x1, client, frac = 16>
-// CHECK: mpc.rsqrt %{{.*}} {hi = 10000.00001 : f64, lo = 9.99{{[0-9]*}}E-6 : f64} : !mpc.tensor<2x1, client, frac = 16>
+// CHECK: mpc.mul {{.*}} -> !mpc.tensor<2x1, client, frac = 19>
+// CHECK: mpc.trunc {{.*}} {bits = 3 : i64}
+// CHECK: %[[D:.*]] = mpc.sub
+// CHECK: %[[SQ:.*]] = mpc.mul %[[D]], %[[D]] : {{.*}} -> !mpc.tensor<2x8, client, frac = 32>
+// CHECK: %[[S:.*]] = mpc.reduce_sum %[[SQ]] {{.*}} -> !mpc.tensor<2x1, client, frac = 32>
+// CHECK: mpc.trunc %[[S]] {bits = 12 : i64} : {{.*}} -> !mpc.tensor<2x1, client, frac = 20>
+// CHECK: mpc.rsqrt %{{.*}} {hi = 80000.000{{[0-9]*}} : f64, lo = 7.99{{[0-9]*}}E-5 : f64} : !mpc.tensor<2x1, client, frac = 20> -> !mpc.tensor<2x1, client, frac = 29>
 // CHECK: mpc.share
-// CHECK: mpc.mul {{.*}} -> !mpc.tensor<2x8, shared, frac = 32>
+// CHECK: mpc.mul %{{.*}}, %[[WS:.*]] : {{.*}} -> !mpc.tensor<2x8, shared, frac = 40>
+// CHECK: mpc.trunc {{.*}} {bits = 24 : i64}
 func.func @layer_norm(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
   %g = arith.constant {mpc.visibility = #mpc.visibility<owner>} dense<[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]> : tensor<8xf32>
   %0 = tfm.layer_norm %x scale %g {epsilon = 1.0e-5 : f32} : (tensor<2x8xf32>, tensor<8xf32>) -> tensor<2x8xf32>
@@ -185,4 +196,18 @@ func.func @gather_negative_axis(%x: tensor<2x4xf32> {mpc.visibility = #mpc.visib
   %i = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<[2]> : tensor<1xi64>
   %0 = tfm.gather %x, %i {axis = -1 : i64} : (tensor<2x4xf32>, tensor<1xi64>) -> tensor<2x1xf32>
   return %0 : tensor<2x1xf32>
+}
+
+// -----
+
+// A sliding-window mask (window 2): the public 0/1 mask keeps the diagonal
+// and the key before it.
+// CHECK-LABEL: func.func @window_softmax
+// CHECK: arith.constant {{.*}}dense<{{\[}}[1.000000e+00, 0.000000e+00, 0.000000e+00], [1.000000e+00, 1.000000e+00, 0.000000e+00], [0.000000e+00, 1.000000e+00, 1.000000e+00]]> : tensor<3x3xf32>
+// CHECK: mpc.max
+// CHECK: mpc.exp
+func.func @window_softmax(%s: tensor<2x3x3xf32>) -> tensor<2x3x3xf32> {
+  %1 = tfm.causal_mask %s {window = 2 : i64} : tensor<2x3x3xf32>
+  %2 = tfm.softmax %1 {axis = -1 : i64} : tensor<2x3x3xf32>
+  return %2 : tensor<2x3x3xf32>
 }

@@ -1,17 +1,18 @@
 // RUN: mpc-opt %s --split-input-file --convert-tfm-to-mpc --verify-diagnostics
 
-func.func @erf(%x: tensor<8xf32>) -> tensor<8xf32> {
-  // expected-error @+1 {{'tfm.erf' op has no MPC lowering}}
-  %0 = tfm.erf %x : tensor<8xf32>
-  return %0 : tensor<8xf32>
+func.func @divide_by_zero_constant(%x: tensor<2xf32>) -> tensor<2xf32> {
+  %c = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<[2.0, 0.0]> : tensor<2xf32>
+  // expected-error @+1 {{divides by a constant with a zero element}}
+  %0 = tfm.div %x, %c : (tensor<2xf32>, tensor<2xf32>) -> tensor<2xf32>
+  return %0 : tensor<2xf32>
 }
 
 // -----
 
-func.func @divide_by_secret(%x: tensor<8xf32>, %y: tensor<8xf32>) -> tensor<8xf32> {
-  // expected-error @+1 {{divides by a value that is not a non-zero constant}}
-  %0 = tfm.div %x, %y : (tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32>
-  return %0 : tensor<8xf32>
+func.func @comparison(%x: tensor<8xf32>, %y: tensor<8xf32>) -> tensor<8xi1> {
+  // expected-error @+1 {{'tfm.less' op has no MPC lowering}}
+  %0 = tfm.less %x, %y : (tensor<8xf32>, tensor<8xf32>) -> tensor<8xi1>
+  return %0 : tensor<8xi1>
 }
 
 // -----
@@ -20,16 +21,6 @@ func.func @computed_condition(%c: tensor<8xi1>, %x: tensor<8xf32>, %y: tensor<8x
   // expected-error @+1 {{selects by a computed condition (or a private one)}}
   %0 = tfm.where %c, %x, %y : (tensor<8xi1>, tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32>
   return %0 : tensor<8xf32>
-}
-
-// -----
-
-// 1/sqrt is lowered only for a variance plus a positive epsilon.
-func.func @rsqrt_of_anything(%x: tensor<8xf32>) -> tensor<8xf32> {
-  // expected-error @+1 {{'tfm.sqrt' op has no MPC lowering}}
-  %0 = tfm.sqrt %x : tensor<8xf32>
-  %1 = tfm.reciprocal %0 : tensor<8xf32>
-  return %1 : tensor<8xf32>
 }
 
 // -----

@@ -168,6 +168,14 @@ func.func @causal_mask_rank(%x: tensor<4xf32>) {
 
 // -----
 
+func.func @causal_mask_window(%x: tensor<4x4xf32>) {
+  // expected-error @+1 {{attribute 'window' failed to satisfy constraint: 64-bit signless integer attribute whose value is positive}}
+  %0 = tfm.causal_mask %x {window = 0 : i64} : tensor<4x4xf32>
+  return
+}
+
+// -----
+
 func.func @embedding_table(%t: tensor<10xf32>, %ids: tensor<4xi64>) {
   // expected-error @+1 {{table must have rank 2 (vocabulary x hidden)}}
   %0 = tfm.embedding %t, %ids : (tensor<10xf32>, tensor<4xi64>) -> tensor<4xf32>

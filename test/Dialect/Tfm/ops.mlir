@@ -81,6 +81,8 @@ func.func @normalisation(%x: tensor<1x4x8xf32>, %g: tensor<8xf32>, %b: tensor<8x
   %3 = tfm.rms_norm %2 {epsilon = 1.0e-06 : f32} : (tensor<1x4x8xf32>) -> tensor<1x4x8xf32>
   // CHECK: tfm.causal_mask %{{.*}} : tensor<1x2x4x4xf32>
   %4 = tfm.causal_mask %s : tensor<1x2x4x4xf32>
+  // CHECK: tfm.causal_mask %{{.*}} {window = 2 : i64} : tensor<1x2x4x4xf32>
+  %w = tfm.causal_mask %s {window = 2 : i64} : tensor<1x2x4x4xf32>
   // CHECK: tfm.softmax %{{.*}} {axis = -1 : i64} : tensor<1x2x4x4xf32>
   %5 = tfm.softmax %4 {axis = -1 : i64} : tensor<1x2x4x4xf32>
   return %3, %5 : tensor<1x4x8xf32>, tensor<1x2x4x4xf32>

@@ -5,8 +5,9 @@
 // pipeline's rewrites on tfm do not merge equal constants whose roles differ.
 // TFM: arith.constant {mpc.visibility = #mpc.visibility<public>} dense<[1.000000e+00, 2.000000e+00]>
 // TFM: arith.constant {mpc.visibility = #mpc.visibility<owner>} dense<[1.000000e+00, 2.000000e+00]>
-// The client's sum meets the owner's weight: shared, then revealed.
-// MPC: mpc.encode %{{.*}} -> !mpc.tensor<2, owner, frac = 16>
+// The client's sum meets the owner's weight: shared, then revealed. The
+// owner's weight multiplies elementwise: encoded with 8 more fractional bits.
+// MPC: mpc.encode %{{.*}} -> !mpc.tensor<2, owner, frac = 24>
 // MPC: mpc.share
 // MPC: mpc.reveal
 func.func @main(%x: tensor<2xf32>) -> tensor<2xf32> {

@@ -50,9 +50,47 @@ ScaledPolynomial fitPolynomial(llvm::function_ref<double(double)> f, double lo,
 ReluCorrection fitReluCorrection(llvm::function_ref<double(double)> f,
                                  double threshold, unsigned degree);
 
+/// A function that saturates at 1 for large x and is symmetric about 0
+/// (odd: f(-x) = -f(x), like tanh and erf; or f(-x) = 1 - f(x), like the
+/// sigmoid), as f(x) = 1 - g(|x|) for x >= 0 and -(1 - g(|x|)) (odd) or
+/// g(|x|) for x < 0, with g(t) = 1 - f(t) replaced by [t < threshold] *
+/// tail(t).
+struct SaturatingFit {
+  double threshold = 0;
+  bool odd = false;
+  ScaledPolynomial tail;
+  /// Largest |approximation(x) - f(x)| over [-2T, 2T], sampled densely.
+  double maxError = 0;
+  double evaluate(double x) const;
+};
+
+/// Fits the tail 1 - f(t) of `f` on [0, threshold] with a polynomial of
+/// `degree`, and measures the error.
+SaturatingFit fitSaturating(llvm::function_ref<double(double)> f, bool odd,
+                            double threshold, unsigned degree);
+
+/// The fits convert-tfm-to-mpc uses for functions of secret data
+/// (thresholds and degrees chosen so that fit and tail are both a few
+/// units of 2^-16; docs/import.md lists the measured errors).
+/// sigmoid: T = 10, degree 12 (tail sigmoid(-10) = 4.5e-5 dominates).
+SaturatingFit sigmoidFit();
+/// tanh: T = 6, degree 14 (fit 1.5e-5, tail 1.2e-5).
+SaturatingFit tanhFit();
+/// erf: T = 4, degree 12 (fit 8e-6, tail 1.5e-8).
+SaturatingFit erfFit();
+/// softplus = ReLU(x) + log(1 + exp(-|x|)): T = 12, degree 14 (tail 6e-6).
+ReluCorrection softplusFit();
+/// ln(m) on [1, 2], degree 7 (2.2e-7).
+ScaledPolynomial logMantissaFit();
+/// 2^r on [0, 1], degree 5 (1.1e-7).
+ScaledPolynomial exp2FractionFit();
+
 double gelu(double x);
 double geluTanh(double x);
 double silu(double x);
+double sigmoid(double x);
+/// log(1 + exp(x)), stable for large |x|.
+double softplus(double x);
 
 } // namespace umbra
 

@@ -180,6 +180,12 @@ static LogicalResult verifyRange(NewtonOp op) {
   if (!(lo > 0.0 && lo < hi))
     return op.emitOpError() << "input range must satisfy 0 < lo < hi, got ["
                             << lo << ", " << hi << "]";
+  auto in = cast<MpcTensorType>(op.getInput().getType());
+  auto out = cast<MpcTensorType>(op.getOutput().getType());
+  if (in.withFrac(out.getFrac()) != out)
+    return op.emitOpError() << "result " << out
+                            << " must have the input's shape and visibility ("
+                            << in << "); only the fractional bits may differ";
   return success();
 }
 
@@ -254,5 +260,25 @@ LogicalResult OneHotOp::verify() {
 
 // The op definitions come last: the generated verify() of the move ops calls
 // verifyMove above.
+/// `: input-type` and, when the result's precision differs, `-> type`.
+static ParseResult parseInverseResult(OpAsmParser &parser, Type &input,
+                                      Type &output) {
+  if (parser.parseType(input))
+    return failure();
+  output = input;
+  if (succeeded(parser.parseOptionalArrow()))
+    return parser.parseType(output);
+  return success();
+}
+
+static void printInverseResult(OpAsmPrinter &printer, Operation *, Type input,
+                               Type output) {
+  printer.printType(input);
+  if (output != input) {
+    printer << " -> ";
+    printer.printType(output);
+  }
+}
+
 #define GET_OP_CLASSES
 #include "umbra/Dialect/Mpc/IR/MpcOps.cpp.inc"

@@ -9,7 +9,8 @@ namespace umbra::mpc {
 
 bool isMarkedPublic(StringRef origin) {
   return origin == "--public-weights" || origin == "--public-weight-names" ||
-         origin == "--role" || origin == "--const-input";
+         origin == "--role" || origin == "--const-input" ||
+         origin == kPublicStructureOrigin;
 }
 
 bool isPublicByRule(StringRef origin) {

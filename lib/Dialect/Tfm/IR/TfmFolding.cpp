@@ -35,6 +35,7 @@ Attribute umbra::tfm::evaluateTfmOp(Operation *op,
   // cannot be folded would be wasted work.
   if (!isa<AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, EqualOp, LessOp, NegOp,
            SqrtOp, ReciprocalOp, ExpOp, ErfOp, TanhOp, SigmoidOp, ReluOp,
+           AbsOp, LogOp, SoftplusOp,
            WhereOp, CastOp, ReshapeOp, TransposeOp, ExpandOp, ConcatOp, SliceOp,
            GatherOp>(op))
     return {};
@@ -80,6 +81,9 @@ Attribute umbra::tfm::evaluateTfmOp(Operation *op,
       .Case([&](TanhOp) { unary(UnaryOp::Tanh); })
       .Case([&](SigmoidOp) { unary(UnaryOp::Sigmoid); })
       .Case([&](ReluOp) { unary(UnaryOp::Relu); })
+      .Case([&](AbsOp) { unary(UnaryOp::Abs); })
+      .Case([&](LogOp) { unary(UnaryOp::Log); })
+      .Case([&](SoftplusOp) { unary(UnaryOp::Softplus); })
       .Case([&](WhereOp) {
         if (in[1].isFloat() == in[2].isFloat())
           r = ceval::where(in[0], in[1], in[2], shape);

@@ -128,6 +128,10 @@ private:
 };
 
 /// Fixed-point encoding helpers (two's complement in Z_2^64).
+/// Whether `v` with `frac` fractional bits fits the ring (finite, |v 2^frac|
+/// below 2^63): the one range rule, also checked by the compiler's exporter
+/// on every constant so that a compiled program never fails it at run time.
+bool fitsFixed(double v, int frac);
 uint64_t encodeFixed(double v, int frac);
 double decodeFixed(uint64_t v, int frac);
 

@@ -39,7 +39,11 @@ static double seriesCoef(bool rsqrt, int i) {
 }
 
 InvPlan planInverse(bool rsqrt, double lo, double hi, int frac, int iters,
-                    Cmp cmp) {
+                    Cmp cmp, int outFrac) {
+  if (outFrac < 0)
+    outFrac = frac;
+  UMBRA_CHECK(outFrac <= 62, "reciprocal/rsqrt: ", outFrac,
+              " fractional bits for the output");
   UMBRA_CHECK(lo > 0 && hi >= lo && std::isfinite(hi),
               "reciprocal/rsqrt: bad input range [", lo, ", ", hi, "]");
   UMBRA_CHECK(iters >= 0, "reciprocal/rsqrt: negative iterations ", iters);
@@ -47,6 +51,7 @@ InvPlan planInverse(bool rsqrt, double lo, double hi, int frac, int iters,
   InvPlan p;
   p.rsqrt = rsqrt;
   p.frac = frac;
+  p.outFrac = outFrac;
   double sc = std::ldexp(1.0, frac);
   double xlo = std::max(1.0, std::floor(lo * sc));
   double xhi = std::max(xlo, std::ceil(hi * sc));
@@ -130,15 +135,22 @@ InvPlan planInverse(bool rsqrt, double lo, double hi, int frac, int iters,
                 "internal: reciprocal/rsqrt level would overflow");
     p.levelA.push_back(A);
   }
-  // Rescale exponents: output = Z * 2^ex (Z at F bits, output at f bits).
+  // Rescale exponents: output = Z * 2^ex (Z at F bits, input at frac bits,
+  // output at outFrac bits).
   int exMin = 1 << 20;
   std::vector<int> ex(p.segK.size());
   for (size_t q = 0; q < ex.size(); ++q) {
     int kp = p.segK[q];
-    ex[q] = rsqrt ? frac + (frac - kp) / 2 - p.F : 2 * frac - kp - p.F;
+    ex[q] = rsqrt ? outFrac + (frac - kp) / 2 - p.F : outFrac + frac - kp - p.F;
     exMin = std::min(exMin, ex[q]);
   }
   p.R = std::max(0, -exMin);
+  // The rescale product is the output times 2^R, largest at the bottom of
+  // the range: it must stay below 2^61 (faithful truncation).
+  double top = std::log2(rsqrt ? 1 / std::sqrt(std::ldexp(xlo, -frac))
+                               : 1 / std::ldexp(xlo, -frac));
+  UMBRA_CHECK(top + outFrac + p.R < 61, "reciprocal/rsqrt: ", outFrac,
+              " output fractional bits overflow for inputs from ", lo);
   p.w.resize(ex.size());
   for (size_t q = 0; q < ex.size(); ++q)
     p.w[q] = uint64_t(1) << (ex[q] + p.R);
@@ -240,12 +252,14 @@ static Vec inverseGate(Party &P, const Vec &x, const InvPlan &pl) {
 }
 
 Vec reciprocalGate(Party &P, const Vec &x, int f, double lo, double hi,
-                   int iters) {
-  return inverseGate(P, x, planInverse(false, lo, hi, f, iters, P.cmp));
+                   int iters, int outFrac) {
+  return inverseGate(P, x,
+                     planInverse(false, lo, hi, f, iters, P.cmp, outFrac));
 }
 
-Vec rsqrtGate(Party &P, const Vec &x, int f, double lo, double hi, int iters) {
-  return inverseGate(P, x, planInverse(true, lo, hi, f, iters, P.cmp));
+Vec rsqrtGate(Party &P, const Vec &x, int f, double lo, double hi, int iters,
+              int outFrac) {
+  return inverseGate(P, x, planInverse(true, lo, hi, f, iters, P.cmp, outFrac));
 }
 
 } // namespace umbra::rt

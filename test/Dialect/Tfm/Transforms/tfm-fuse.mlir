@@ -299,6 +299,38 @@ func.func @causal_fill_and_additive(%s: tensor<3x3xf32>, %t: tensor<2x3x3xf32>) 
 
 // -----
 
+// A causal mask expanded to the batch ([B, 1, T, T], transformers'
+// `_make_causal_mask(...).expand(bsz, 1, T, T)`), and the 1x1 mask of a
+// single-token input (every key kept).
+// CHECK-LABEL: func.func @causal_batch_and_single_token
+// CHECK-SAME: (%[[S:.*]]: tensor<2x2x2x2xf32>, %[[T:.*]]: tensor<2x2x1x1xf32>)
+// CHECK-NEXT: %[[M:.*]] = tfm.causal_mask %[[S]] : tensor<2x2x2x2xf32>
+// CHECK-NEXT: %[[N:.*]] = tfm.causal_mask %[[T]] : tensor<2x2x1x1xf32>
+// CHECK-NEXT: return %[[M]], %[[N]]
+func.func @causal_batch_and_single_token(%s: tensor<2x2x2x2xf32>, %t: tensor<2x2x1x1xf32>) -> (tensor<2x2x2x2xf32>, tensor<2x2x1x1xf32>) {
+  %add = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<[[[[0.0, -3.4e38], [0.0, 0.0]]], [[[0.0, -3.4e38], [0.0, 0.0]]]]> : tensor<2x1x2x2xf32>
+  %0 = tfm.add %s, %add : (tensor<2x2x2x2xf32>, tensor<2x1x2x2xf32>) -> tensor<2x2x2x2xf32>
+  %keep = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<true> : tensor<1x1x1x1xi1>
+  %fill = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<-3.4e38> : tensor<f32>
+  %1 = tfm.where %keep, %t, %fill : (tensor<1x1x1x1xi1>, tensor<2x2x1x1xf32>, tensor<f32>) -> tensor<2x2x1x1xf32>
+  return %0, %1 : tensor<2x2x2x2xf32>, tensor<2x2x1x1xf32>
+}
+
+// -----
+
+// A batch-expanded mask whose second row is not causal (a padded prompt)
+// stays an add.
+// CHECK-LABEL: func.func @not_causal_in_one_batch_row
+// CHECK-NOT: tfm.causal_mask
+// CHECK: tfm.add
+func.func @not_causal_in_one_batch_row(%s: tensor<2x2x2x2xf32>) -> tensor<2x2x2x2xf32> {
+  %add = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<[[[[0.0, -3.4e38], [0.0, 0.0]]], [[[0.0, -3.4e38], [-3.4e38, 0.0]]]]> : tensor<2x1x2x2xf32>
+  %0 = tfm.add %s, %add : (tensor<2x2x2x2xf32>, tensor<2x1x2x2xf32>) -> tensor<2x2x2x2xf32>
+  return %0 : tensor<2x2x2x2xf32>
+}
+
+// -----
+
 // A mask that is not causal stays a where.
 // CHECK-LABEL: func.func @not_causal
 // CHECK-NOT: tfm.causal_mask

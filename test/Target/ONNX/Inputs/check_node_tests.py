@@ -11,7 +11,8 @@ or PATH) on test_data_set_0's inputs and compare with its expected outputs:
 
     |ref - expected| <= ATOL + RTOL * |expected|   (elementwise)
 
-ATOL = 1e-5, RTOL = 1e-4, the tolerance of the float check this replaces.
+ATOL = 1e-5, RTOL = 1e-4, the tolerance of the float check this replaces;
+4e-4 and 4e-4 for the ops lowered through approximations (APPROXIMATED).
 The reference executes the compiled program exactly in the ring (inputs
 rounded to 2^-16, a truncation after a product is a floor) and its
 non-linear kernels exactly (exp, 1/x, 1/sqrt x); on these small O(1) tests
@@ -44,6 +45,13 @@ from umbra_models.reference import ToolError, compile_onnx, run_reference  # noq
 FRAC_BITS = 16
 ATOL = 1e-5
 RTOL = 1e-4
+# Ops lowered through a fitted polynomial or a table of binades (docs/import.md,
+# "Lowerings of ops on secret data"): the reference evaluates the same
+# approximation exactly, whose documented error is below 2e-4 (absolute up
+# to 1, relative above): the bound of test/Conformance/conformance.py.
+APPROXIMATED = {"Sigmoid", "Tanh", "Erf", "Softplus", "Exp", "Log", "Pow",
+                "Gelu", "Div", "Reciprocal", "Sqrt", "ReduceL2"}
+APPROX_ATOL, APPROX_RTOL = 4e-4, 4e-4
 
 
 def no_mpc_form(msg):
@@ -90,7 +98,9 @@ def check(name, d, work):
             got = got.astype(np.float16)
         want = want.astype(np.float64)
         err = np.abs(got.astype(np.float64) - want)
-        bound = ATOL + RTOL * np.abs(want)
+        approx = any(n.op_type in APPROXIMATED for n in model.graph.node)
+        atol, rtol = (APPROX_ATOL, APPROX_RTOL) if approx else (ATOL, RTOL)
+        bound = atol + rtol * np.abs(want)
         if err.size and (err > bound).any():
             return "FAIL", (f"MISMATCH output '{v.name}': max |error| "
                             f"{err.max():.3g}, {(err / bound).max():.3g}x the bound")

@@ -334,7 +334,7 @@ def Mpc_ExpOp : Mpc_UnaryGate<"exp"> {
 }
 
 class Mpc_InverseGate<string mnemonic, string formula>
-    : Mpc_UnaryGate<mnemonic> {
+    : Mpc_Op<mnemonic, [Pure]> {
   let summary = "elementwise " # formula # " for inputs in [lo, hi]";
   let description = [{
     `}] # formula # [{` for inputs in `[lo, hi]` (0 < lo < hi, stated by
@@ -343,7 +343,11 @@ class Mpc_InverseGate<string mnemonic, string formula>
     series on the residual; `iterations` is the number of product levels
     of that series, `0` lets the runtime choose enough for the fixed-point
     precision over that range (docs/protocols.md). The round count does not
-    depend on the range. Communication cost: the op's row in the runtime's instruction table
+    depend on the range. The result has the input's shape and visibility;
+    its fractional bits may differ from the input's (a norm's sum of squares
+    enters with the bits the gate's range allows, its 1/sqrt leaves with the
+    bits its smallest value needs; written `-> type` when they differ).
+    Communication cost: the op's row in the runtime's instruction table
     (runtime/src/isa/, checked against measurements by IsaCostTest; figures
     in docs/protocols.md, per program in `mpc-compile --cost-report`).
 
@@ -351,10 +355,20 @@ class Mpc_InverseGate<string mnemonic, string formula>
 
     ```mlir
     %y = mpc.}] # mnemonic # [{ %x {lo = 1.0e-02 : f64, hi = 1.0e+03 : f64} : !mpc.tensor<32x1, shared, frac = 16>
+    %z = mpc.}] # mnemonic # [{ %s {lo = 7.68e-03 : f64, hi = 7.68e+06 : f64} : !mpc.tensor<32x1, shared, frac = 14> -> !mpc.tensor<32x1, shared, frac = 32>
     ```
   }];
   let arguments = (ins Mpc_AnyTensor:$input, F64Attr:$lo, F64Attr:$hi,
                    DefaultValuedAttr<ConfinedAttr<I64Attr, [IntNonNegative]>, "0">:$iterations);
+  let results = (outs Mpc_AnyTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` custom<InverseResult>(type($input), type($output))";
+  let builders = [
+    // The result at the input's precision.
+    OpBuilder<(ins "::mlir::Value":$input, "::mlir::FloatAttr":$lo,
+                   "::mlir::FloatAttr":$hi, "::mlir::IntegerAttr":$iterations), [{
+      build($_builder, $_state, input.getType(), input, lo, hi, iterations);
+    }]>
+  ];
   let hasVerifier = 1;
 }
 

@@ -15,6 +15,10 @@
 //                                 and literals of the importer or lowering
 //   "--public-weights" | "--public-weight-names" | "--role"
 //                                 a weight the user marked public, and how
+//   "--public-structure"          a weight mpc-assign-roles proved equal to a
+//                                 function of the architecture (a rotary
+//                                 table, a mask, ...; on by default, listed
+//                                 by the leakage report with its formula)
 //   "--const-input"               a graph input whose value the user gave
 //                                 at compile time (a shape, axes, sizes)
 //
@@ -48,13 +52,20 @@ inline constexpr llvm::StringLiteral kLiteralOrigin = "literal";
 /// The source name of the constants the lowering makes (causal masks,
 /// scales, polynomial coefficients): literals of the compiler.
 inline constexpr llvm::StringLiteral kCompilerSource = "(compiler)";
+/// The origin of a weight recognised as a function of the architecture.
+inline constexpr llvm::StringLiteral kPublicStructureOrigin =
+    "--public-structure";
+/// The module attribute listing those decisions: weight name -> formula.
+inline constexpr llvm::StringLiteral kPublicStructureAttrName =
+    "mpc.public_structure";
 
 /// Source name -> origin, outside MLIR (the importer's constants).
 using SourceMap = std::map<std::string, std::string>;
 
 /// Whether `origin` is one of the spellings above.
 bool isKnownOrigin(llvm::StringRef origin);
-/// Whether `origin` says the user marked the source public ("--...").
+/// Whether `origin` says the source was marked public ("--...": by the
+/// user, or by the structure recognition the user left on).
 bool isMarkedPublic(llvm::StringRef origin);
 /// Public by rule: integer, bool, literal.
 bool isPublicByRule(llvm::StringRef origin);

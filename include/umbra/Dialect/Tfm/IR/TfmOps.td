@@ -50,6 +50,9 @@ def Tfm_TanhOp : Tfm_UnaryOp<"tanh", "y = tanh(x)">;
 def Tfm_SigmoidOp : Tfm_UnaryOp<"sigmoid", "y = 1 / (1 + exp(-x))">;
 def Tfm_ReluOp : Tfm_UnaryOp<"relu", "y = max(x, 0)">;
 def Tfm_SiluOp : Tfm_UnaryOp<"silu", "y = x * sigmoid(x)">;
+def Tfm_AbsOp : Tfm_UnaryOp<"abs", "y = |x|">;
+def Tfm_LogOp : Tfm_UnaryOp<"log", "y = log(x)">;
+def Tfm_SoftplusOp : Tfm_UnaryOp<"softplus", "y = log(1 + exp(x))">;
 
 def Tfm_GeluOp : Tfm_Op<"gelu", [Pure, SameOperandsAndResultType, Elementwise]> {
   let summary = "elementwise GeLU";
@@ -272,7 +275,9 @@ def Tfm_CausalMaskOp : Tfm_Op<"causal_mask", [Pure, SameOperandsAndResultType]> 
   let description = [{
     For the last two dimensions (queries i, keys j) sets `y[..., i, j]` to
     `-inf` where `j > i + (keys - queries)` and copies `x` elsewhere, so a
-    following softmax gives those positions weight 0. The mask is public and
+    following softmax gives those positions weight 0. With a `window` w
+    (sliding-window attention), keys more than w - 1 before the diagonal are
+    masked too: `j <= i + (keys - queries) - w`. The mask is public and
     structural: a later MPC lowering never computes masked positions, instead
     of encoding a huge negative fixed-point constant.
 
@@ -280,9 +285,11 @@ def Tfm_CausalMaskOp : Tfm_Op<"causal_mask", [Pure, SameOperandsAndResultType]> 
 
     ```mlir
     %m = tfm.causal_mask %s : tensor<1x12x32x32xf32>
+    %b = tfm.causal_mask %s {window = 8 : i64} : tensor<1x12x32x32xf32>
     ```
   }];
-  let arguments = (ins Tfm_FloatTensor:$input);
+  let arguments = (ins Tfm_FloatTensor:$input,
+                   OptionalAttr<ConfinedAttr<I64Attr, [IntPositive]>>:$window);
   let results = (outs Tfm_FloatTensor:$output);
   let assemblyFormat = "$input attr-dict `:` qualified(type($input))";
   let hasVerifier = 1;

@@ -14,10 +14,12 @@ namespace umbra::rt {
 /// the clamp comparison (exact for |1 + x/2^t| < 2^(bits-1-frac)).
 Vec expGate(Party &P, const Vec &x, int frac, int t, int bits = 64);
 Vec polyGate(Party &P, const Vec &x, int frac, const std::vector<double> &c);
+/// 1/x and 1/sqrt(x) for x in [lo, hi] with `frac` fractional bits; the
+/// result has `outFrac` (default: frac).
 Vec reciprocalGate(Party &P, const Vec &x, int frac, double lo, double hi,
-                   int iters);
+                   int iters, int outFrac = -1);
 Vec rsqrtGate(Party &P, const Vec &x, int frac, double lo, double hi,
-              int iters);
+              int iters, int outFrac = -1);
 
 /// Reciprocal / rsqrt plan for a stated input range (exposed for docs and
 /// tests; construction and costs in docs/protocols.md). `iters` is the
@@ -27,7 +29,7 @@ Vec rsqrtGate(Party &P, const Vec &x, int frac, double lo, double hi,
 /// S that meets 2^-(F+1).
 struct InvPlan {
   bool rsqrt = false;
-  int frac = 0;
+  int frac = 0, outFrac = 0; // input and output fractional bits
   uint64_t xlo = 0, xhi = 0; // integer input range
   int jlo = 0, jhi = 0;      // binades of xlo, xhi
   int S = 0, L = 0, d = 0;   // segments per binade, levels, series degree
@@ -43,6 +45,6 @@ struct InvPlan {
   double maxRelErr = 0;      // predicted relative error (plus 1 LSB)
 };
 InvPlan planInverse(bool rsqrt, double lo, double hi, int frac, int iters,
-                    Cmp cmp);
+                    Cmp cmp, int outFrac = -1);
 
 } // namespace umbra::rt
