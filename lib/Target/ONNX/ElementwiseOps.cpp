@@ -163,6 +163,13 @@ LogicalResult Importer::whereOp(Ins in, Outs out) {
   return success();
 }
 
+/// One binary op on two entries, folded when both are public constants.
+static LogicalResult apply(Importer &im, BinaryOp k, BinaryBuilder build,
+                           Entry x, Entry y, Entry &out) {
+  Entry pair[2] = {x, y};
+  return im.binary(k, build, pair, llvm::MutableArrayRef<Entry>(out));
+}
+
 LogicalResult Importer::meanOp(Ins in, Outs out) {
   Entry sum;
   if (failed(variadic(BinaryOp::Add, buildOp<tfm::AddOp>, in,
@@ -187,16 +194,17 @@ LogicalResult Importer::preluOp(Ins in, Outs out) {
            failure();
   if (!isFloatDT(dtypeOf(in[0])) || dtypeOf(in[1]) != dtypeOf(in[0]))
     return nodeError() << "expects float x and slope of one type", failure();
-  // prelu(x) = relu(x) - slope * relu(-x).
-  Value x = valueOf(in[0]), slope = valueOf(in[1]);
-  if (!x || !slope)
+  // prelu(x) = relu(x) + slope * (x - relu(x)): one comparison.
+  Entry relu, negPart, scaled;
+  if (failed(unary(UnaryOp::Relu, buildOp<tfm::ReluOp>, in.take_front(),
+                   llvm::MutableArrayRef<Entry>(relu))) ||
+      failed(apply(*this, BinaryOp::Sub, buildOp<tfm::SubOp>, in[0], relu,
+                   negPart)) ||
+      failed(apply(*this, BinaryOp::Mul, buildOp<tfm::MulOp>, in[1], negPart,
+                   scaled)))
     return failure();
-  Type ty = x.getType();
-  Value pos = tfm::ReluOp::create(b, loc, ty, x);
-  Value negPart = tfm::ReluOp::create(b, loc, ty, tfm::NegOp::create(b, loc, ty, x));
-  Value scaled = tfm::MulOp::create(b, loc, ty, slope, negPart);
-  out[0].value = tfm::SubOp::create(b, loc, ty, pos, scaled);
-  return success();
+  return apply(*this, BinaryOp::Add, buildOp<tfm::AddOp>, relu, scaled,
+               out[0]);
 }
 
 LogicalResult Importer::castOp(Ins in, Outs out) {
@@ -226,13 +234,6 @@ LogicalResult Importer::castOp(Ins in, Outs out) {
     return failure();
   out[0].value = tfm::CastOp::create(b, loc, tensorType(shapeOf(x), to), v);
   return success();
-}
-
-/// One binary op on two entries, folded when both are public constants.
-static LogicalResult apply(Importer &im, BinaryOp k, BinaryBuilder build,
-                           Entry x, Entry y, Entry &out) {
-  Entry pair[2] = {x, y};
-  return im.binary(k, build, pair, llvm::MutableArrayRef<Entry>(out));
 }
 
 LogicalResult Importer::leakyReluOp(Ins in, Outs out) {

@@ -215,8 +215,12 @@ LogicalResult Importer::poolOp(Ins in, Outs out) {
     iv[e] = 1.0 / c;
     uniform &= iv[e] == iv[0];
   }
-  if (uniform)
-    inv = ceval::Tensor::zeros({}, true), std::get<0>(inv.data)[0] = iv[0];
+  if (uniform) {
+    // A scalar (read the value before replacing the tensor it lives in).
+    double only = iv[0];
+    inv = ceval::Tensor::zeros({}, /*isFloat=*/true);
+    std::get<std::vector<double>>(inv.data)[0] = only;
+  }
   Value scale = materialize(*literal(makeConst(dtypeOf(x), std::move(inv))));
   if (!scale)
     return failure();

@@ -605,16 +605,19 @@ Value Importer::emitIndexAlong(Value v, int64_t axis,
     } else {
       while (e < idx.size() && idx[e] == idx[e - 1] + 1)
         ++e;
-      if (e - k > 1 || idx.size() == 1) {
+      bool run = e - k > 1;
+      // Single positions out of order are gathered together; one alone is a
+      // slice.
+      if (!run)
+        while (e < idx.size() && idx[e] >= 0 &&
+               !(e + 1 < idx.size() && idx[e + 1] == idx[e] + 1))
+          ++e;
+      if (run || e - k == 1) {
         SmallVector<int64_t> offsets(r, 0), strides(r, 1), sizes(s);
         offsets[axis] = idx[k];
         sizes[axis] = e - k;
         parts.push_back(emitSlice(v, offsets, strides, sizes));
       } else {
-        // Single positions out of order: gather them together.
-        while (e < idx.size() && idx[e] >= 0 &&
-               !(e + 1 < idx.size() && idx[e + 1] == idx[e] + 1))
-          ++e;
         Value iv = emitConstIndices(idx.slice(k, e - k));
         if (!iv)
           return {};
