@@ -132,21 +132,66 @@ LogicalResult Importer::rangeOp(Ins in, Outs out) {
 LogicalResult Importer::cumSumOp(Ins in, Outs out) {
   if (in.size() != 2 || !in[1])
     return nodeError() << "expects x and axis", failure();
-  if (!allConst(in))
-    return nodeError() << "is only supported on constants (no tfm form for "
-                          "tensors computed from graph inputs)",
-           failure();
   auto axisV = constInts(in[1], "axis");
-  if (failed(axisV) || axisV->size() != 1)
+  if (failed(axisV))
+    return failure();
+  if (axisV->size() != 1)
     return nodeError() << "axis must be a scalar", failure();
+  bool exclusive = attrInt("exclusive", 0) != 0;
+  bool reverse = attrInt("reverse", 0) != 0;
+  if (!allConst(in.take_front())) {
+    // A computed float tensor: a product with a public 0/1 triangular
+    // matrix along the axis (linear, no comparison).
+    if (!isFloatDT(dtypeOf(in[0])))
+      return nodeError() << "a cumulative sum of " << dtName(dtypeOf(in[0]))
+                         << " values computed from graph inputs is not "
+                            "supported (only float tensors)",
+             failure();
+    llvm::ArrayRef<int64_t> s = shapeOf(in[0]);
+    int64_t r = s.size();
+    auto axis = normAxis((*axisV)[0], r);
+    if (failed(axis))
+      return failure();
+    int64_t n = s[*axis];
+    if (failed(checkFoldSize(n * n)))
+      return failure();
+    ceval::Tensor tri = ceval::Tensor::zeros({n, n}, /*isFloat=*/true);
+    auto &t = std::get<std::vector<double>>(tri.data);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        // y[j] = sum of x[i] over i <= j (reverse: i >= j), strictly if
+        // exclusive.
+        bool in = reverse ? (exclusive ? i > j : i >= j)
+                          : (exclusive ? i < j : i <= j);
+        t[i * n + j] = in ? 1.0 : 0.0;
+      }
+    Value m = materialize(*literal(makeConst(dtypeOf(in[0]), std::move(tri))));
+    Value v = valueOf(in[0]);
+    if (!m || !v)
+      return failure();
+    SmallVector<int64_t> perm;
+    for (int64_t d = 0; d < r; ++d)
+      if (d != *axis)
+        perm.push_back(d);
+    perm.push_back(*axis);
+    SmallVector<int64_t> inv(r);
+    for (int64_t d = 0; d < r; ++d)
+      inv[perm[d]] = d;
+    Value moved = *axis == r - 1 ? v : emitTranspose(v, perm);
+    if (r == 1) // tfm.matmul takes rank >= 2
+      moved = emitReshape(moved, {1, n});
+    Value y = tfm::MatMulOp::create(b, loc, moved.getType(), moved, m);
+    if (r == 1)
+      y = emitReshape(y, {n});
+    out[0].value = *axis == r - 1 ? y : emitTranspose(y, inv);
+    return success();
+  }
   const ConstTensor &x = *in[0].cst;
   auto axis = normAxis((*axisV)[0], x.shape.size());
   if (failed(axis) || failed(decode(*in[0].cst)))
     return failure();
   out[0].cst = makeConst(x.dtype,
-                         ceval::cumsum(x.value, *axis,
-                                       attrInt("exclusive", 0) != 0,
-                                       attrInt("reverse", 0) != 0),
+                         ceval::cumsum(x.value, *axis, exclusive, reverse),
                          roleOf(in));
   return success();
 }

@@ -163,10 +163,58 @@ LogicalResult Importer::whereOp(Ins in, Outs out) {
   return success();
 }
 
+/// One binary op on two entries, folded when both are public constants.
+static LogicalResult apply(Importer &im, BinaryOp k, BinaryBuilder build,
+                           Entry x, Entry y, Entry &out) {
+  Entry pair[2] = {x, y};
+  return im.binary(k, build, pair, llvm::MutableArrayRef<Entry>(out));
+}
+
+LogicalResult Importer::meanOp(Ins in, Outs out) {
+  Entry sum;
+  if (failed(variadic(BinaryOp::Add, buildOp<tfm::AddOp>, in,
+                      llvm::MutableArrayRef<Entry>(sum))))
+    return failure();
+  if (in.size() == 1) {
+    out[0] = sum;
+    return success();
+  }
+  Entry pair[2] = {sum, Entry{scalarConst(dtypeOf(sum), 1.0 / in.size()), {}}};
+  return binary(BinaryOp::Mul, buildOp<tfm::MulOp>, pair, out);
+}
+
+LogicalResult Importer::preluOp(Ins in, Outs out) {
+  if (in.size() != 2 || !in[1])
+    return nodeError() << "expects x and slope", failure();
+  SmallVector<int64_t> shape;
+  if (!ceval::broadcastShapes(shapeOf(in[0]), shapeOf(in[1]), shape) ||
+      llvm::ArrayRef<int64_t>(shape) != shapeOf(in[0]))
+    return nodeError() << "slope " << shapeStr(shapeOf(in[1]))
+                       << " does not broadcast to x " << shapeStr(shapeOf(in[0])),
+           failure();
+  if (!isFloatDT(dtypeOf(in[0])) || dtypeOf(in[1]) != dtypeOf(in[0]))
+    return nodeError() << "expects float x and slope of one type", failure();
+  // prelu(x) = relu(x) + slope * (x - relu(x)): one comparison.
+  Entry relu, negPart, scaled;
+  if (failed(unary(UnaryOp::Relu, buildOp<tfm::ReluOp>, in.take_front(),
+                   llvm::MutableArrayRef<Entry>(relu))) ||
+      failed(apply(*this, BinaryOp::Sub, buildOp<tfm::SubOp>, in[0], relu,
+                   negPart)) ||
+      failed(apply(*this, BinaryOp::Mul, buildOp<tfm::MulOp>, in[1], negPart,
+                   scaled)))
+    return failure();
+  return apply(*this, BinaryOp::Add, buildOp<tfm::AddOp>, relu, scaled,
+               out[0]);
+}
+
 LogicalResult Importer::castOp(Ins in, Outs out) {
   if (in.empty() || !in[0])
     return nodeError() << "expects one input", failure();
-  int32_t to = attrInt("to", TP::UNDEFINED);
+  bool like = node->op_type() == "CastLike";
+  if (like && (in.size() != 2 || !in[1]))
+    return nodeError() << "expects input and target_type", failure();
+  // CastLike takes the type of its second input (only its type is read).
+  int32_t to = like ? dtypeOf(in[1]) : attrInt("to", TP::UNDEFINED);
   if (!mlirElemType(ctx, to))
     return nodeError() << "cannot cast to " << dtName(to), failure();
   const Entry &x = in[0];
@@ -186,13 +234,6 @@ LogicalResult Importer::castOp(Ins in, Outs out) {
     return failure();
   out[0].value = tfm::CastOp::create(b, loc, tensorType(shapeOf(x), to), v);
   return success();
-}
-
-/// One binary op on two entries, folded when both are public constants.
-static LogicalResult apply(Importer &im, BinaryOp k, BinaryBuilder build,
-                           Entry x, Entry y, Entry &out) {
-  Entry pair[2] = {x, y};
-  return im.binary(k, build, pair, llvm::MutableArrayRef<Entry>(out));
 }
 
 LogicalResult Importer::leakyReluOp(Ins in, Outs out) {

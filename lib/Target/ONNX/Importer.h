@@ -187,6 +187,8 @@ public:
                             Outs out);
   mlir::LogicalResult whereOp(Ins in, Outs out);
   mlir::LogicalResult castOp(Ins in, Outs out);
+  mlir::LogicalResult meanOp(Ins in, Outs out);
+  mlir::LogicalResult preluOp(Ins in, Outs out);
   mlir::LogicalResult leakyReluOp(Ins in, Outs out);
   mlir::LogicalResult hardSigmoidOp(Ins in, Outs out);
   mlir::LogicalResult clipOp(Ins in, Outs out);
@@ -211,6 +213,10 @@ public:
   mlir::LogicalResult sliceOp(Ins in, Outs out);
   mlir::LogicalResult gatherOp(Ins in, Outs out);
   mlir::LogicalResult expandOp(Ins in, Outs out);
+  mlir::LogicalResult depthToSpaceOp(Ins in, Outs out);
+  mlir::LogicalResult spaceToDepthOp(Ins in, Outs out);
+  mlir::LogicalResult tileOp(Ins in, Outs out);
+  mlir::LogicalResult padOp(Ins in, Outs out);
   // MaskOps.cpp
   mlir::LogicalResult triluOp(Ins in, Outs out);
   // LinalgOps.cpp
@@ -220,6 +226,10 @@ public:
   mlir::LogicalResult softmaxOp(Ins in, Outs out);
   mlir::LogicalResult layerNormOp(Ins in, Outs out);
   mlir::LogicalResult reduceOp(Ins in, Outs out);
+  mlir::LogicalResult globalPoolOp(Ins in, Outs out);
+  // PoolingOps.cpp
+  mlir::LogicalResult poolOp(Ins in, Outs out);
+  mlir::LogicalResult convOp(Ins in, Outs out);
 
 private:
   mlir::MLIRContext *ctx;
@@ -368,6 +378,13 @@ private:
   mlir::Value emitConstIndices(llvm::ArrayRef<int64_t> idx);
   mlir::LogicalResult reshapeLike(Ins in, Outs out,
                                   llvm::ArrayRef<int64_t> shape);
+  /// Concatenation of `parts` along `axis` (one part: itself).
+  mlir::Value emitConcat(llvm::ArrayRef<mlir::Value> parts, int64_t axis);
+  /// `v` along `axis` at the positions `idx` (-1: the element `fill`):
+  /// runs of consecutive positions are slices, runs of -1 public constants,
+  /// anything else a gather by constant indices.
+  mlir::Value emitIndexAlong(mlir::Value v, int64_t axis,
+                             llvm::ArrayRef<int64_t> idx, double fill);
   mlir::LogicalResult sliceImpl(const Entry &x,
                                 llvm::ArrayRef<int64_t> offsets,
                                 llvm::ArrayRef<int64_t> steps,

@@ -115,6 +115,29 @@ LogicalResult Importer::layerNormOp(Ins in, Outs out) {
   return success();
 }
 
+LogicalResult Importer::globalPoolOp(Ins in, Outs out) {
+  const Entry &x = in[0];
+  if (!isFloatDT(dtypeOf(x)) || rankOf(x) < 3)
+    return nodeError() << "expects a float [N, C, ...] tensor", failure();
+  llvm::ArrayRef<int64_t> s = shapeOf(x);
+  SmallVector<int64_t> axes, shape(s.take_front(2));
+  for (int64_t d = 2; d < static_cast<int64_t>(s.size()); ++d) {
+    axes.push_back(d);
+    shape.push_back(1);
+  }
+  Value v = valueOf(x);
+  if (!v)
+    return failure();
+  auto ty = tensorType(shape, dtypeOf(x));
+  auto axesAttr = b.getDenseI64ArrayAttr(axes);
+  auto keepAttr = b.getBoolAttr(true);
+  if (node->op_type() == "GlobalMaxPool")
+    out[0].value = tfm::ReduceMaxOp::create(b, loc, ty, v, axesAttr, keepAttr);
+  else
+    out[0].value = tfm::ReduceMeanOp::create(b, loc, ty, v, axesAttr, keepAttr);
+  return success();
+}
+
 LogicalResult Importer::reduceOp(Ins in, Outs out) {
   const Entry &x = in[0];
   StringRef op = node->op_type();
@@ -161,6 +184,36 @@ LogicalResult Importer::reduceOp(Ins in, Outs out) {
   auto ty = tensorType(shape, dtypeOf(x));
   auto axesAttr = b.getDenseI64ArrayAttr(axes);
   auto keepAttr = b.getBoolAttr(keep);
+  if (op == "ReduceL1") {
+    // A sum of |x|.
+    v = tfm::AbsOp::create(b, loc, v.getType(), v);
+    op = "ReduceSum";
+  }
+  if (op == "ReduceProd") {
+    // A product of the slices along each reduced axis (a chain of
+    // elementwise products), then the kept dimensions dropped.
+    Value acc = v;
+    for (int64_t a : axes) {
+      auto at = cast<RankedTensorType>(acc.getType());
+      SmallVector<int64_t> sizes(at.getShape()), strides(r, 1);
+      int64_t n = sizes[a];
+      sizes[a] = 1;
+      if (n == 0)
+        return nodeError() << "reduces an empty axis", failure();
+      Value prod;
+      for (int64_t k = 0; k < n; ++k) {
+        SmallVector<int64_t> offsets(r, 0);
+        offsets[a] = k;
+        Value part = emitSlice(acc, offsets, strides, sizes);
+        prod = prod ? tfm::MulOp::create(b, loc, part.getType(), prod, part)
+                          .getResult()
+                    : part;
+      }
+      acc = prod;
+    }
+    out[0].value = emitReshape(acc, shape);
+    return success();
+  }
   if (op == "ReduceSumSquare" || op == "ReduceL2") {
     Value sq = tfm::MulOp::create(b, loc, v.getType(), v, v);
     Value sum = tfm::ReduceSumOp::create(b, loc, ty, sq, axesAttr, keepAttr);

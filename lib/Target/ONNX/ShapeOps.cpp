@@ -556,3 +556,244 @@ LogicalResult Importer::expandOp(Ins in, Outs out) {
 }
 
 } // namespace umbra::onnx_import
+
+namespace umbra::onnx_import {
+
+//===----------------------------------------------------------------------===//
+// Index maps along one axis: DepthToSpace, SpaceToDepth, Tile, Pad
+//===----------------------------------------------------------------------===//
+
+Value Importer::emitConcat(llvm::ArrayRef<Value> parts, int64_t axis) {
+  if (parts.size() == 1)
+    return parts[0];
+  auto ty = cast<RankedTensorType>(parts[0].getType());
+  SmallVector<int64_t> shape(ty.getShape());
+  shape[axis] = 0;
+  for (Value p : parts)
+    shape[axis] += cast<RankedTensorType>(p.getType()).getShape()[axis];
+  return tfm::ConcatOp::create(b, loc, ty.clone(shape), parts,
+                               b.getI64IntegerAttr(axis));
+}
+
+Value Importer::emitIndexAlong(Value v, int64_t axis,
+                               llvm::ArrayRef<int64_t> idx, double fill) {
+  auto ty = cast<RankedTensorType>(v.getType());
+  llvm::ArrayRef<int64_t> s = ty.getShape();
+  int64_t r = s.size();
+  if (idx.empty()) {
+    SmallVector<int64_t> offsets(r, 0), strides(r, 1), sizes(s);
+    sizes[axis] = 0;
+    return tfm::SliceOp::create(b, loc, ty.clone(sizes), v, offsets, strides);
+  }
+  SmallVector<Value> parts;
+  size_t k = 0;
+  while (k < idx.size()) {
+    size_t e = k + 1;
+    SmallVector<int64_t> shape(s);
+    if (idx[k] < 0) {
+      while (e < idx.size() && idx[e] < 0)
+        ++e;
+      shape[axis] = e - k;
+      ceval::Tensor t = ceval::Tensor::zeros(shape, /*isFloat=*/true);
+      std::fill(std::get<std::vector<double>>(t.data).begin(),
+                std::get<std::vector<double>>(t.data).end(), fill);
+      Value c = materialize(
+          *literal(makeConst(dtOfType(ty.getElementType()), std::move(t))));
+      if (!c)
+        return {};
+      parts.push_back(c);
+    } else {
+      while (e < idx.size() && idx[e] == idx[e - 1] + 1)
+        ++e;
+      bool run = e - k > 1;
+      // Single positions out of order are gathered together; one alone is a
+      // slice.
+      if (!run)
+        while (e < idx.size() && idx[e] >= 0 &&
+               !(e + 1 < idx.size() && idx[e + 1] == idx[e] + 1))
+          ++e;
+      if (run || e - k == 1) {
+        SmallVector<int64_t> offsets(r, 0), strides(r, 1), sizes(s);
+        offsets[axis] = idx[k];
+        sizes[axis] = e - k;
+        parts.push_back(emitSlice(v, offsets, strides, sizes));
+      } else {
+        Value iv = emitConstIndices(idx.slice(k, e - k));
+        if (!iv)
+          return {};
+        shape[axis] = e - k;
+        parts.push_back(tfm::GatherOp::create(b, loc, ty.clone(shape), v, iv,
+                                              b.getI64IntegerAttr(axis)));
+      }
+    }
+    k = e;
+  }
+  return emitConcat(parts, axis);
+}
+
+LogicalResult Importer::depthToSpaceOp(Ins in, Outs out) {
+  llvm::ArrayRef<int64_t> s = shapeOf(in[0]);
+  int64_t bs = attrInt("blocksize", 0);
+  if (s.size() != 4 || bs < 1 || s[1] % (bs * bs) != 0)
+    return nodeError() << "expects an [N, C, H, W] input with C divisible by "
+                          "blocksize^2",
+           failure();
+  Value v = valueOf(in[0]);
+  if (!v)
+    return failure();
+  int64_t n = s[0], c = s[1] / (bs * bs), h = s[2], w = s[3];
+  bool crd = attr("mode") && attr("mode")->s() == "CRD";
+  if (attr("mode") && !crd && attr("mode")->s() != "DCR")
+    return nodeError() << "unknown mode '" << attr("mode")->s() << "'",
+           failure();
+  Value t = crd ? emitTranspose(emitReshape(v, {n, c, bs, bs, h, w}),
+                                {0, 1, 4, 2, 5, 3})
+                : emitTranspose(emitReshape(v, {n, bs, bs, c, h, w}),
+                                {0, 3, 4, 1, 5, 2});
+  out[0].value = emitReshape(t, {n, c, h * bs, w * bs});
+  return success();
+}
+
+LogicalResult Importer::spaceToDepthOp(Ins in, Outs out) {
+  llvm::ArrayRef<int64_t> s = shapeOf(in[0]);
+  int64_t bs = attrInt("blocksize", 0);
+  if (s.size() != 4 || bs < 1 || s[2] % bs != 0 || s[3] % bs != 0)
+    return nodeError() << "expects an [N, C, H, W] input with H and W "
+                          "divisible by blocksize",
+           failure();
+  Value v = valueOf(in[0]);
+  if (!v)
+    return failure();
+  int64_t n = s[0], c = s[1], h = s[2] / bs, w = s[3] / bs;
+  Value t = emitTranspose(emitReshape(v, {n, c, h, bs, w, bs}),
+                          {0, 3, 5, 1, 2, 4});
+  out[0].value = emitReshape(t, {n, c * bs * bs, h, w});
+  return success();
+}
+
+LogicalResult Importer::tileOp(Ins in, Outs out) {
+  if (in.size() != 2 || !in[1])
+    return nodeError() << "expects input and repeats", failure();
+  auto reps = constInts(in[1], "repeats");
+  if (failed(reps))
+    return failure();
+  llvm::ArrayRef<int64_t> s = shapeOf(in[0]);
+  if (reps->size() != s.size())
+    return nodeError() << "repeats has " << reps->size()
+                       << " entries for rank " << s.size(),
+           failure();
+  SmallVector<int64_t> shape(s);
+  for (auto [d, rep] : llvm::enumerate(*reps)) {
+    if (rep < 0)
+      return nodeError() << "negative repeat " << rep, failure();
+    shape[d] *= rep;
+  }
+  if (failed(checkFoldSize(numElements(shape))))
+    return failure();
+  if (foldable(in)) {
+    if (failed(decode(*in[0].cst)))
+      return failure();
+    // Element k of the result is element (k_d mod s_d) of the input.
+    std::vector<int64_t> map(numElements(shape));
+    for (int64_t k = 0; k < static_cast<int64_t>(map.size()); ++k) {
+      int64_t rem = k, src = 0, stride = 1;
+      for (int64_t d = shape.size() - 1; d >= 0; --d) {
+        int64_t i = rem % shape[d];
+        rem /= shape[d];
+        src += (i % s[d]) * stride;
+        stride *= s[d];
+      }
+      map[k] = src;
+    }
+    out[0].cst = makeConst(in[0].cst->dtype,
+                           ceval::remap(in[0].cst->value, shape, map));
+    return success();
+  }
+  Value v = valueOf(in[0]);
+  if (!v)
+    return failure();
+  for (auto [d, rep] : llvm::enumerate(*reps))
+    if (rep != 1)
+      v = emitConcat(SmallVector<Value>(rep, v), d);
+  out[0].value = v;
+  return success();
+}
+
+LogicalResult Importer::padOp(Ins in, Outs out) {
+  const Entry &x = in[0];
+  llvm::ArrayRef<int64_t> s = shapeOf(x);
+  int64_t r = s.size();
+  // Pads (and the constant value) are inputs since opset 11, attributes
+  // before; axes an input since 18.
+  bool fromInputs = opset >= 11;
+  auto padsOr = listArg(in, 1, opset < 2 ? "paddings" : "pads", fromInputs,
+                        /*required=*/fromInputs);
+  auto axesOr = listArg(in, 3, "axes", /*fromInput=*/true);
+  if (failed(padsOr) || failed(axesOr))
+    return failure();
+  SmallVector<int64_t> axes = *axesOr;
+  if (axes.empty())
+    for (int64_t d = 0; d < r; ++d)
+      axes.push_back(d);
+  int64_t na = axes.size();
+  if (static_cast<int64_t>(padsOr->size()) != 2 * na)
+    return nodeError() << "pads has " << padsOr->size() << " entries for "
+                       << na << " axes",
+           failure();
+  std::string mode = attr("mode") ? attr("mode")->s() : "constant";
+  if (mode != "constant" && mode != "edge" && mode != "reflect")
+    return nodeError() << "mode '" << mode << "' is not supported", failure();
+  double fill = fromInputs ? 0.0 : attrFloat("value", 0.0);
+  if (fromInputs && in.size() > 2 && in[2]) {
+    if (!in[2].cst || in[2].cst->isOwner())
+      return nodeError() << "the constant_value input must be a public "
+                            "constant",
+             failure();
+    if (failed(decode(*in[2].cst)) || in[2].cst->numElements() != 1)
+      return nodeError() << "constant_value must be one value", failure();
+    const auto &val = in[2].cst->value;
+    fill = val.isFloat() ? std::get<0>(val.data)[0]
+                         : static_cast<double>(std::get<1>(val.data)[0]);
+  }
+  if (!isFloatDT(dtypeOf(x)))
+    return nodeError() << "pads only float tensors", failure();
+  Value v = valueOf(x);
+  if (!v)
+    return failure();
+  for (int64_t k = 0; k < na; ++k) {
+    auto a = normAxis(axes[k], r);
+    if (failed(a))
+      return failure();
+    int64_t before = (*padsOr)[k], after = (*padsOr)[k + na], n = s[*a];
+    if (before == 0 && after == 0)
+      continue;
+    int64_t len = n + before + after;
+    if (len < 0 || (mode != "constant" && n == 0) ||
+        (mode == "reflect" && (n < 2 ? std::max(before, after) > 0 : false)))
+      return nodeError() << "cannot pad dimension " << n << " by (" << before
+                         << ", " << after << ") in mode " << mode,
+             failure();
+    SmallVector<int64_t> idx;
+    for (int64_t j = 0; j < len; ++j) {
+      int64_t src = j - before;
+      if (src >= 0 && src < n) {
+        idx.push_back(src);
+      } else if (mode == "constant") {
+        idx.push_back(-1);
+      } else if (mode == "edge") {
+        idx.push_back(src < 0 ? 0 : n - 1);
+      } else {
+        // Reflect without repeating the edge: period 2(n - 1).
+        int64_t p = 2 * (n - 1), m = ((src % p) + p) % p;
+        idx.push_back(m < n ? m : p - m);
+      }
+    }
+    v = emitIndexAlong(v, *a, idx, fill);
+    if (!v)
+      return failure();
+  }
+  out[0].value = v;
+  return success();
+}
+
+} // namespace umbra::onnx_import
