@@ -2,8 +2,10 @@
 //
 // Additions are local on shares; products go through the builder (one
 // truncation each); a division by a constant is a product with its
-// reciprocal, by a computed value `divide` (Functions.cpp); max(x, y) is y + relu(x - y); a selection by a public mask is
-// c + m (a - c), all local.
+// reciprocal, by a computed value `divide` (Functions.cpp); max(x, y) is y + relu(x - y); a comparison is a
+// DReLU bit ([x < y] = 1 - [x >= y]; [x == y] = [x >= y] + [y >= x] - 1);
+// a selection is c + m (a - c): local for a public mask, one product of a
+// bit by a real (no truncation) for a computed one.
 //
 //===----------------------------------------------------------------------===//
 #include "Lowering.h"
@@ -53,26 +55,68 @@ static LogicalResult lowerCast(Lowering &l, tfm::CastOp c) {
 }
 
 static LogicalResult lowerWhere(Lowering &l, tfm::WhereOp op) {
-  std::optional<SmallVector<double>> cond =
-      getConstantValues(op.getCondition());
-  if (!cond || l.visibilityOf(op.getCondition()) != Visibility::public_)
-    return op.emitOpError("selects by a computed condition (or a private "
-                          "one), which has no MPC lowering yet; only public "
-                          "constant masks are supported");
-  auto condTy = cast<RankedTensorType>(op.getCondition().getType());
-  SmallVector<float> m(cond->begin(), cond->end());
-  Value mask = l.fx.constant(
-      DenseElementsAttr::get(
-          RankedTensorType::get(condTy.getShape(),
-                                l.fx.builder().getF32Type()),
-          ArrayRef<float>(m)),
-      0, Visibility::public_, op.getCondition());
   FailureOr<Value> a = l.get(op.getOnTrue()), c = l.get(op.getOnFalse());
   if (failed(a) || failed(c))
     return failure();
-  // where(m, a, c) = c + m * (a - c): local when m is public.
+  std::optional<SmallVector<double>> cond =
+      getConstantValues(op.getCondition());
+  Value mask;
+  if (isa<BlockArgument>(op.getCondition()))
+    return op.emitOpError("selects by a bool model input, which has no MPC "
+                          "lowering (inputs are encoded as reals); compare "
+                          "real inputs inside the model instead");
+  if (cond) {
+    // A constant mask is encoded by its holder at frac 0: public, the
+    // selection is local; the owner's, it is shared (never revealed).
+    auto condTy = cast<RankedTensorType>(op.getCondition().getType());
+    SmallVector<float> m(cond->begin(), cond->end());
+    mask = l.fx.constant(
+        DenseElementsAttr::get(
+            RankedTensorType::get(condTy.getShape(),
+                                  l.fx.builder().getF32Type()),
+            ArrayRef<float>(m)),
+        0, l.visibilityOf(op.getCondition()), op.getCondition());
+  } else {
+    // A computed condition is a comparison's bit (frac 0).
+    FailureOr<Value> bit = l.get(op.getCondition());
+    if (failed(bit))
+      return failure();
+    mask = *bit;
+  }
+  // where(m, a, c) = c + m * (a - c): local when m is public, else one
+  // product of a bit (frac 0) by a real, which needs no truncation.
   l.set(op.getResult(), l.fx.add(*c, l.fx.mul(mask, l.fx.sub(*a, *c))));
   return success();
+}
+
+/// The bit [x < y] = 1 - [x - y >= 0]: one comparison.
+static Value lessBit(FixedPointBuilder &fx, Value x, Value y) {
+  return fx.sub(fx.scalar(1.0, 0), fx.drelu(fx.sub(x, y)));
+}
+
+/// The bit [x == y] = [x - y >= 0] + [y - x >= 0] - 1: two comparisons
+/// (in one gate on the stacked differences), no product.
+static Value equalBit(FixedPointBuilder &fx, Value x, Value y) {
+  Value d = fx.sub(x, y);
+  MpcTensorType t = FixedPointBuilder::typeOf(d);
+  SmallVector<int64_t> stacked(t.getShape());
+  stacked.insert(stacked.begin(), 2);
+  SmallVector<int64_t> one(t.getShape());
+  one.insert(one.begin(), 1);
+  OpBuilder &b = fx.builder();
+  Value both = ConcatOp::create(
+      b, fx.loc, t.withShape(stacked),
+      ValueRange{fx.reshape(d, one), fx.reshape(NegOp::create(b, fx.loc, d), one)},
+      b.getI64IntegerAttr(0));
+  Value bits = fx.drelu(both);
+  MpcTensorType bt = FixedPointBuilder::typeOf(bits);
+  SmallVector<int64_t> strides(stacked.size(), 1), off0(stacked.size(), 0),
+      off1(stacked.size(), 0);
+  off1[0] = 1;
+  Value ge = SliceOp::create(b, fx.loc, bt.withShape(one), bits, off0, strides);
+  Value le = SliceOp::create(b, fx.loc, bt.withShape(one), bits, off1, strides);
+  Value eq = fx.sub(fx.add(ge, le), fx.scalar(1.0, 0));
+  return fx.reshape(eq, t.getShape());
 }
 
 /// Reductions over axes normalised to [0, rank).
@@ -147,6 +191,13 @@ void umbra::mpc::populateElementwiseLowerings(LoweringSet &set) {
   });
   set.add<tfm::CastOp>(lowerCast);
   set.add<tfm::WhereOp>(lowerWhere);
+  set.add<tfm::LessOp>([](Lowering &l, tfm::LessOp op) {
+    return l.binary(op, [&](Value x, Value y) { return lessBit(l.fx, x, y); });
+  });
+  set.add<tfm::EqualOp>([](Lowering &l, tfm::EqualOp op) {
+    return l.binary(op,
+                    [&](Value x, Value y) { return equalBit(l.fx, x, y); });
+  });
   set.add<tfm::ReduceSumOp>(lowerReduceSum<tfm::ReduceSumOp>);
   set.add<tfm::ReduceMeanOp>(lowerReduceSum<tfm::ReduceMeanOp>);
   set.add<tfm::ReduceMaxOp>(lowerReduceMax);

@@ -34,7 +34,7 @@ const LoweringSet::Pattern *LoweringSet::lookup(Operation *op) const {
 LogicalResult umbra::mpc::noLowering(Operation *op) {
   return op->emitOpError()
          << "has no MPC lowering (supported: linear algebra, elementwise "
-            "add/sub/mul/div/max, relu, gelu, silu, sigmoid, tanh, erf, "
+            "add/sub/mul/div/max, less, equal, where, relu, gelu, silu, sigmoid, tanh, erf, "
             "softplus, abs, exp, log, sqrt, reciprocal, pow, softmax, "
             "causal masks, layer_norm, rms_norm, embedding, reductions and "
             "shape ops; run tfm-fuse first)";
@@ -125,7 +125,15 @@ LogicalResult Lowering::lowerFunction(func::FuncOp func) {
   b.setInsertionPoint(ret);
   fx.loc = ret.getLoc();
   SmallVector<Value> results;
-  for (Value r : ret.getOperands()) {
+  for (auto [i, r] : llvm::enumerate(ret.getOperands())) {
+    // A comparison's bit is a secret 0/1 at frac 0; the client's decoder
+    // reads reals, so a bool output is refused rather than returned as one.
+    auto rty = dyn_cast<RankedTensorType>(r.getType());
+    if (rty && rty.getElementType().isInteger(1))
+      return ret.emitError("model output #")
+             << i << " of type " << r.getType()
+             << " is a bool; revealing a bool to the client is not "
+                "supported (select with it, e.g. Where(c, a, b), instead)";
     FailureOr<Value> v = get(r);
     if (failed(v))
       return failure();

@@ -9,16 +9,17 @@ func.func @divide_by_zero_constant(%x: tensor<2xf32>) -> tensor<2xf32> {
 
 // -----
 
-func.func @comparison(%x: tensor<8xf32>, %y: tensor<8xf32>) -> tensor<8xi1> {
-  // expected-error @+1 {{'tfm.less' op has no MPC lowering}}
-  %0 = tfm.less %x, %y : (tensor<8xf32>, tensor<8xf32>) -> tensor<8xi1>
-  return %0 : tensor<8xi1>
+// An op of another dialect in a tfm function has no lowering.
+func.func @foreign_op(%x: tensor<8xf32>, %y: tensor<8xf32>) -> tensor<8xf32> {
+  // expected-error @+1 {{'arith.addf' op has no MPC lowering}}
+  %0 = arith.addf %x, %y : tensor<8xf32>
+  return %0 : tensor<8xf32>
 }
 
 // -----
 
 func.func @computed_condition(%c: tensor<8xi1>, %x: tensor<8xf32>, %y: tensor<8xf32>) -> tensor<8xf32> {
-  // expected-error @+1 {{selects by a computed condition (or a private one)}}
+  // expected-error @+1 {{selects by a bool model input, which has no MPC lowering}}
   %0 = tfm.where %c, %x, %y : (tensor<8xi1>, tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32>
   return %0 : tensor<8xf32>
 }
@@ -33,13 +34,11 @@ func.func @gather_private_indices(%x: tensor<8x4xf32>, %i: tensor<2xi64>) -> ten
 
 // -----
 
-// A mask the model owner declared private is not public structure: the
-// lowering does not reveal it by selecting with it in the clear.
-func.func @private_condition(%x: tensor<2xf32>, %y: tensor<2xf32>) -> tensor<2xf32> {
-  %c = arith.constant {mpc.visibility = #mpc.visibility<owner>} dense<[true, false]> : tensor<2xi1>
-  // expected-error @+1 {{selects by a computed condition (or a private one)}}
-  %0 = tfm.where %c, %x, %y : (tensor<2xi1>, tensor<2xf32>, tensor<2xf32>) -> tensor<2xf32>
-  return %0 : tensor<2xf32>
+// A comparison's bit is secret: it is not returned to the client as a bool.
+func.func @bool_output(%x: tensor<8xf32>, %y: tensor<8xf32>) -> tensor<8xi1> {
+  %0 = tfm.less %x, %y : (tensor<8xf32>, tensor<8xf32>) -> tensor<8xi1>
+  // expected-error @+1 {{is a bool; revealing a bool to the client is not supported}}
+  return %0 : tensor<8xi1>
 }
 
 // -----
