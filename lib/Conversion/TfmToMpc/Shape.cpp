@@ -31,15 +31,90 @@ static LogicalResult lowerConcat(Lowering &l, tfm::ConcatOp c) {
   return success();
 }
 
+/// `x` with `shape`, unchanged when it has it.
+static Value reshaped(FixedPointBuilder &fx, Value x, ArrayRef<int64_t> shape) {
+  return FixedPointBuilder::shapeOf(x) == shape ? x : fx.reshape(x, shape);
+}
+
+/// A gather by the client's indices (a model input) as a product with their
+/// one-hot rows, which the client builds in plaintext: y = onehot(i) x over
+/// the gathered axis. Local when the data is public or the client's; one
+/// matrix product of the shared one-hot with shared data otherwise; no
+/// truncation (the one-hot has frac 0). Indices must be in [0, n): the
+/// holder's one_hot refuses others (ONNX's negative indices included).
+static LogicalResult lowerClientGather(Lowering &l, tfm::GatherOp g,
+                                       BlockArgument ids) {
+  return l.unary(g, [&](Value x) -> Value {
+    OpBuilder &b = l.fx.builder();
+    MpcTensorType t = FixedPointBuilder::typeOf(x);
+    SmallVector<int64_t> shape(t.getShape());
+    int64_t rank = shape.size();
+    int64_t axis = static_cast<int64_t>(g.getAxis());
+    if (axis < 0)
+      axis += rank;
+    int64_t n = shape[axis];
+    // The gathered axis first: [n, rest...] as an [n, R] matrix.
+    SmallVector<int64_t> perm{axis}, rest;
+    for (int64_t d = 0; d < rank; ++d)
+      if (d != axis) {
+        perm.push_back(d);
+        rest.push_back(shape[d]);
+      }
+    Value front = x;
+    if (axis != 0) {
+      SmallVector<int64_t> moved{n};
+      moved.append(rest);
+      front = TransposeOp::create(b, l.fx.loc, t.withShape(moved), x,
+                                  b.getDenseI64ArrayAttr(perm));
+    }
+    int64_t cols = 1;
+    for (int64_t d : rest)
+      cols *= d;
+    front = reshaped(l.fx, front, {n, cols});
+    ArrayRef<int64_t> idxShape = FixedPointBuilder::shapeOf(ids);
+    int64_t k = 1;
+    for (int64_t d : idxShape)
+      k *= d;
+    SmallVector<int64_t> hotShape(idxShape);
+    hotShape.push_back(n);
+    Value hot = OneHotOp::create(
+        b, l.fx.loc, l.fx.tensorType(hotShape, l.visibilityOf(ids), 0), ids,
+        b.getI64IntegerAttr(n));
+    Value y = l.fx.matmul(reshaped(l.fx, hot, {k, n}), front);
+    // [indices..., rest...], then the index dimensions back at `axis`.
+    SmallVector<int64_t> gathered(idxShape);
+    gathered.append(rest);
+    y = reshaped(l.fx, y, gathered);
+    if (axis != 0) {
+      int64_t q = idxShape.size();
+      SmallVector<int64_t> back;
+      for (int64_t d = 0; d < axis; ++d)
+        back.push_back(q + d);
+      for (int64_t d = 0; d < q; ++d)
+        back.push_back(d);
+      for (int64_t d = q + axis; d < q + rank - 1; ++d)
+        back.push_back(d);
+      y = TransposeOp::create(
+          b, l.fx.loc,
+          FixedPointBuilder::typeOf(y).withShape(Lowering::resultShape(g)), y,
+          b.getDenseI64ArrayAttr(back));
+    }
+    return y;
+  });
+}
+
 static LogicalResult lowerGather(Lowering &l, tfm::GatherOp g) {
+  if (auto ids = dyn_cast<BlockArgument>(g.getIndices()))
+    return lowerClientGather(l, g, ids);
   // Constant indices are public data movement: one slice per index,
   // concatenated, then shaped like the result.
   std::optional<SmallVector<double>> idx = getConstantValues(g.getIndices());
   if (!idx || idx->empty() ||
       l.visibilityOf(g.getIndices()) != Visibility::public_)
-    return g.emitOpError("gathers by indices computed from the inputs (or "
-                         "private ones), which has no MPC lowering; only public "
-                         "constant indices are supported");
+    return g.emitOpError("gathers by indices computed inside the model (or "
+                         "private constant ones), which has no MPC lowering; "
+                         "public constant indices and indices that are a model "
+                         "input (the client's) are supported");
   return l.unary(g, [&](Value x) {
     OpBuilder &b = l.fx.builder();
     MpcTensorType t = FixedPointBuilder::typeOf(x);

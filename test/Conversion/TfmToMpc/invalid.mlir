@@ -26,14 +26,6 @@ func.func @computed_condition(%c: tensor<8xi1>, %x: tensor<8xf32>, %y: tensor<8x
 
 // -----
 
-func.func @gather_private_indices(%x: tensor<8x4xf32>, %i: tensor<2xi64>) -> tensor<2x4xf32> {
-  // expected-error @+1 {{gathers by indices computed from the inputs}}
-  %0 = tfm.gather %x, %i {axis = 0 : i64} : (tensor<8x4xf32>, tensor<2xi64>) -> tensor<2x4xf32>
-  return %0 : tensor<2x4xf32>
-}
-
-// -----
-
 // A comparison's bit is secret: it is not returned to the client as a bool.
 func.func @bool_output(%x: tensor<8xf32>, %y: tensor<8xf32>) -> tensor<8xi1> {
   %0 = tfm.less %x, %y : (tensor<8xf32>, tensor<8xf32>) -> tensor<8xi1>
@@ -45,7 +37,7 @@ func.func @bool_output(%x: tensor<8xf32>, %y: tensor<8xf32>) -> tensor<8xi1> {
 
 func.func @gather_owner_indices(%x: tensor<8x4xf32>) -> tensor<2x4xf32> {
   %i = arith.constant {mpc.visibility = #mpc.visibility<owner>} dense<[1, 3]> : tensor<2xi64>
-  // expected-error @+1 {{gathers by indices computed from the inputs (or private ones)}}
+  // expected-error @+1 {{gathers by indices computed inside the model (or private constant ones), which has no MPC lowering}}
   %0 = tfm.gather %x, %i {axis = 0 : i64} : (tensor<8x4xf32>, tensor<2xi64>) -> tensor<2x4xf32>
   return %0 : tensor<2x4xf32>
 }
