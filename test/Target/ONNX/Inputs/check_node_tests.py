@@ -39,7 +39,8 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "Conformance"))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "..", "python"))
 import node_tests  # noqa: E402
-from conformance import NO_MPC_FORM, first_error  # noqa: E402
+from conformance import (NEGATIVE_INDEX, NEGATIVE_INDEX_REASON,  # noqa: E402
+                         NO_MPC_FORM, first_error)
 from umbra_models.reference import ToolError, compile_onnx, run_reference  # noqa: E402
 
 FRAC_BITS = 16
@@ -86,7 +87,10 @@ def check(name, d, work):
         got_all = run_reference(art, feed, os.path.join(work, name),
                                 drop_unused=True)
     except ToolError as e:
-        return "FAIL", "mpc-run --reference: " + first_error(e.stderr)
+        msg = first_error(e.stderr)
+        if NEGATIVE_INDEX.search(msg):
+            return "no MPC form", NEGATIVE_INDEX_REASON
+        return "FAIL", "mpc-run --reference: " + msg
     for v, want in zip(model.graph.output, outputs):
         if v.name not in got_all:
             return "FAIL", f"no output '{v.name}'"
