@@ -226,6 +226,20 @@ struct MpcAssignRoles : umbra::impl::MpcAssignRolesBase<MpcAssignRoles> {
             << "': the model has no graph input or weight of that name";
         return signalPassFailure();
       }
+
+    // The outsourced client shares its real-valued inputs at once: no
+    // server holds them in the clear, so nothing is computed on them alone.
+    if (outsourced)
+      for (auto func : module.getOps<func::FuncOp>())
+        for (BlockArgument arg : func.getArguments()) {
+          auto ty = dyn_cast<ShapedType>(arg.getType());
+          auto v = func.getArgAttrOfType<VisibilityAttr>(arg.getArgNumber(),
+                                                         kVisibilityAttrName);
+          if (ty && isa<FloatType>(ty.getElementType()) &&
+              (!v || v.getValue() == Visibility::client))
+            func.setArgAttr(arg.getArgNumber(), kVisibilityAttrName,
+                            VisibilityAttr::get(ctx, Visibility::shared));
+        }
   }
 };
 

@@ -7,8 +7,10 @@ Usage:
 
 For every node test of Debian's libonnx-testdata (default
 /usr/share/libonnx-testdata/data/node): decide whether it is applicable,
-and if it is, compile model.onnx with `mpc-compile --compile-to=artifact`
-(graph inputs are the client's private inputs), write each data set's
+and if it is, compile model.onnx with `mpc-compile --compile-to=artifact
+--outsourced` (graph inputs are the client's private inputs, secret-shared
+to P0 and P1 at once, so that every op runs under the 2PC protocols rather
+than in the client's plaintext), write each data set's
 inputs as .npy, run `mpc-run --local` (dealer, P0 and P1 as processes on
 loopback; mpc-run picks free ports itself) and compare the outputs revealed
 to the client with the stored outputs:
@@ -281,7 +283,8 @@ def run_test(name, a, supported):
             art = os.path.join(work, os.path.basename(ds) + ".umbra")
             r = subprocess.run([a.mpc_compile, model_path, *path,
                                 "--compile-to=artifact",
-                                "--frac-bits", str(FRAC_BITS), "-o", art],
+                                "--frac-bits", str(FRAC_BITS), "--outsourced",
+                                "-o", art],
                                capture_output=True, text=True, timeout=300)
             if r.returncode != 0:
                 msg = first_error(r.stderr)
@@ -292,7 +295,8 @@ def run_test(name, a, supported):
                 return "FAIL", "mpc-compile: " + msg, {}
             ir = subprocess.run([a.mpc_compile, model_path, *path,
                                  "--compile-to=mpc",
-                                 "--frac-bits", str(FRAC_BITS), "-o", "-"],
+                                 "--frac-bits", str(FRAC_BITS), "--outsourced",
+                                 "-o", "-"],
                                 capture_output=True, text=True, timeout=300)
             compiled[path] = (art, tolerance(ir.stdout, float16_out),
                               used_inputs(ir.stdout))
@@ -365,11 +369,13 @@ def write_doc(path, results, a, seconds):
              "not edit by hand.\n")
     L.append("Every node test of Debian's `libonnx-testdata` "
              f"(`{a.data}`, {len(results)} tests) is either run end to end "
-             "(ONNX import, `mpc-compile --compile-to=artifact`, `mpc-run "
-             "--local`: dealer, P0 and P1 as processes on loopback, the "
-             "test's inputs as the client's private inputs, the outputs "
-             "revealed to the client) and compared with the stored outputs, "
-             "or not applicable for the reason given.\n")
+             "(ONNX import, `mpc-compile --compile-to=artifact "
+             "--outsourced`, `mpc-run --local`: dealer, P0 and P1 as "
+             "processes on loopback, the test's inputs as the client's "
+             "private inputs, secret-shared at once so that every op runs "
+             "under the 2PC protocols, the outputs revealed to the client) "
+             "and compared with the stored outputs, or not applicable for "
+             "the reason given.\n")
     L.append("## Tolerance\n")
     L.append(f"Fixed point with f = {FRAC_BITS} fractional bits "
              f"(resolution 2^-{FRAC_BITS} = {ULP:.3g}). A test passes when "

@@ -58,6 +58,12 @@ struct ImportPhaseOptions {
           "listed by the leakage report with its formula; "
           "--public-structure=false or --no-public-structure keeps them the "
           "owner's)");
+    b.opt("outsourced", roles.outsourced,
+          "The outsourced deployment: the client is not a server, so its "
+          "real-valued inputs are secret-shared to P0 and P1 at once and "
+          "everything computed from them runs under MPC (by default the "
+          "client is P0 and computes in plaintext what depends on its data "
+          "alone)");
   }
 };
 

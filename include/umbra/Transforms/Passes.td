@@ -41,6 +41,16 @@ def MpcAssignRoles : Pass<"mpc-assign-roles", "::mlir::ModuleOp"> {
     `{name = "--public-structure"}`. A table that is close but not equal
     stays the owner's; a `role` for the name always wins.
 
+    Last, `outsourced` declares the deployment in which the client is not a
+    server (a thin client shares its input to P0 and P1): every real-valued
+    input of the client is marked `shared` (the client encodes it and
+    secret-shares it at once), so everything computed from it runs under
+    MPC and the client computes nothing. Integer inputs (token ids, indices)
+    stay the client's: it shares the one-hot rows or selections the program
+    takes from them, the encoding of its input. Without it (the two-party
+    mode), the client is P0 and computes in plaintext what depends on its
+    data alone.
+
     The visibility analysis then reads these attributes and nothing else.
     Example: `--mpc-assign-roles="public-weight-names=wte\..* role=x=owner"`.
   }];
@@ -55,7 +65,11 @@ def MpcAssignRoles : Pass<"mpc-assign-roles", "::mlir::ModuleOp"> {
                "(repeatable)">,
     Option<"publicStructure", "public-structure", "bool", /*default=*/"true",
            "Make public the weights whose values equal a function of the "
-           "architecture (rotary tables, position ids, masks, ALiBi slopes)">
+           "architecture (rotary tables, position ids, masks, ALiBi slopes)">,
+    Option<"outsourced", "outsourced", "bool", /*default=*/"false",
+           "The client is not a server: its real-valued inputs are "
+           "secret-shared at once and everything computed from them runs "
+           "under MPC">
   ];
   let statistics = [
     Statistic<"numPublicWeights", "public-weights", "weights made public">,

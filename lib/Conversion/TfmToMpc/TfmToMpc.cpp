@@ -109,11 +109,16 @@ LogicalResult Lowering::lowerFunction(func::FuncOp func) {
   for (Operation &op : entry.without_terminator())
     originals.push_back(&op);
   b.setInsertionPointToStart(&entry);
-  // Real-valued arguments are encoded by their holder.
+  // Real-valued arguments are encoded by their holder; a `shared` one (the
+  // outsourced client's) by the client, who secret-shares it at once.
   for (BlockArgument arg : entry.getArguments()) {
     auto ty = dyn_cast<RankedTensorType>(arg.getType());
-    if (ty && isa<FloatType>(ty.getElementType()))
-      set(arg, fx.encode(arg, visibilityOf(arg)));
+    if (!ty || !isa<FloatType>(ty.getElementType()))
+      continue;
+    Visibility vis = visibilityOf(arg);
+    Value encoded =
+        fx.encode(arg, vis == Visibility::shared ? Visibility::client : vis);
+    set(arg, fx.prepare(encoded, vis));
   }
   for (Operation *op : originals) {
     b.setInsertionPoint(op);
