@@ -145,8 +145,8 @@ def used_inputs(mpc_ir):
     at = next((k for k, l in enumerate(lines) if "func.func @" in l), 0)
     sig, body = lines[at] if lines else "", "\n".join(lines[at + 1:])
     used = set()
-    for arg, name in re.findall(r"(%arg\d+): [^{]*\{onnx\.name = \"([^\"]*)\"",
-                                sig):
+    for arg, name in re.findall(
+            r"(%arg\d+): [^{,]*\{[^}]*\bonnx\.name = \"([^\"]*)\"", sig):
         if re.search(re.escape(arg) + r"\b", body):
             used.add(name)
     return used
