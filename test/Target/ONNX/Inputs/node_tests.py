@@ -27,12 +27,18 @@ def read_list(listing=LIST):
 
 def load_pb(pb):
     """A TensorProto file as a numpy array."""
+    import numpy as np
     import onnx
     from onnx import numpy_helper
     t = onnx.TensorProto()
     with open(pb, "rb") as f:
         t.ParseFromString(f.read())
-    return numpy_helper.to_array(t)
+    a = numpy_helper.to_array(t)
+    if t.data_type == onnx.TensorProto.BFLOAT16:
+        # numpy has no bfloat16 and onnx returns its raw bits: a bfloat16
+        # is the high half of a float32.
+        a = (a.astype(np.uint32) << 16).view(np.float32)
+    return a
 
 
 def load_model(test_dir):
