@@ -222,6 +222,7 @@ public:
   // LinalgOps.cpp
   mlir::LogicalResult matmulOp(Ins in, Outs out);
   mlir::LogicalResult gemmOp(Ins in, Outs out);
+  mlir::LogicalResult detOp(Ins in, Outs out);
   // NormalizationOps.cpp
   mlir::LogicalResult softmaxOp(Ins in, Outs out);
   mlir::LogicalResult layerNormOp(Ins in, Outs out);
