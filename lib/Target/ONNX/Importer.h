@@ -230,6 +230,12 @@ public:
   // PoolingOps.cpp
   mlir::LogicalResult poolOp(Ins in, Outs out);
   mlir::LogicalResult convOp(Ins in, Outs out);
+  // RecurrentOps.cpp
+  mlir::LogicalResult recurrentOp(Ins in, Outs out);
+  // ControlFlowOps.cpp
+  mlir::LogicalResult scanOp(Ins in, Outs out);
+  mlir::LogicalResult loopOp(Ins in, Outs out);
+  mlir::LogicalResult ifOp(Ins in, Outs out);
 
 private:
   mlir::MLIRContext *ctx;
@@ -389,6 +395,20 @@ private:
                                 llvm::ArrayRef<int64_t> offsets,
                                 llvm::ArrayRef<int64_t> steps,
                                 llvm::ArrayRef<int64_t> sizes, Entry &out);
+
+  //===--- recurrent layers and control flow (RecurrentOps.cpp,
+  //      ControlFlowOps.cpp) ----------------------------------------------===//
+  /// A public scalar of `like`'s element type.
+  mlir::Value emitScalar(mlir::Value like, double v);
+  /// The broadcasting tfm op `op` (add, sub, mul, max, min) of x and y.
+  mlir::Value emitBinary(StringRef op, mlir::Value x, mlir::Value y);
+  /// The rank-2 product x y (`tfm.matmul`).
+  mlir::Value emitMatMul(mlir::Value x, mlir::Value y);
+  /// Imports the nodes of `body` once with its inputs bound to `args` and
+  /// writes its outputs to `results`; the body's names are scoped to it.
+  mlir::LogicalResult importBody(onnx::GraphProto &body,
+                                 llvm::ArrayRef<Entry> args,
+                                 SmallVector<Entry> &results);
 };
 
 /// One row of OnnxOps.def, for the op list and the opset check.
