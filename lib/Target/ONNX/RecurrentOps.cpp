@@ -288,14 +288,9 @@ LogicalResult Importer::recurrentOp(Ins in, Outs out) {
     }
     Value h = h0 ? dirSlice(h0, d) : Value();
     Value c = c0 ? dirSlice(c0, d) : Value();
-    auto zeros = [&]() {
-      ceval::Tensor t = ceval::Tensor::zeros({Bn, H}, /*isFloat=*/true);
-      return materialize(*literal(makeConst(dt, std::move(t))));
-    };
-    if (!h)
-      h = zeros();
-    if (isLSTM && !c)
-      c = zeros();
+    // Without an initial state (0) the first step's terms in it are left
+    // out.
+    bool hZero = !h, cZero = isLSTM && !c;
     Value pd = p ? dirSlice(p, d) : Value(); // [3H]: i, o, f
     SmallVector<Value> hs, cs;
     for (int64_t t = 0; t < T; ++t) {
@@ -309,45 +304,56 @@ LogicalResult Importer::recurrentOp(Ins in, Outs out) {
       auto gate = [&](Value v, int64_t k) {
         return emitSlice(v, {0, k * H}, {1, 1}, {Bn, H});
       };
+      auto plusHR = [&](Value v, Value rPart) {
+        return hZero ? v : emitBinary("add", v, emitMatMul(h, rPart));
+      };
       if (G == 1) {
-        h = apply(*f, clipped(emitBinary("add", xt, emitMatMul(h, rT))));
+        h = apply(*f, clipped(plusHR(xt, rT)));
       } else if (isGRU) {
-        Value hr = emitMatMul(h, emitSlice(rT, {0, 0}, {1, 1}, {H, 2 * H}));
+        Value zr = plusHR(emitSlice(xt, {0, 0}, {1, 1}, {Bn, 2 * H}),
+                          emitSlice(rT, {0, 0}, {1, 1}, {H, 2 * H}));
         Value rTh = emitSlice(rT, {0, 2 * H}, {1, 1}, {H, H});
-        Value z = apply(f[0], clipped(emitBinary("add", gate(xt, 0),
-                                                 gate(hr, 0))));
-        Value rs = apply(f[0], clipped(emitBinary("add", gate(xt, 1),
-                                                  gate(hr, 1))));
-        Value inner;
+        Value z = apply(f[0], clipped(gate(zr, 0)));
+        Value rs = apply(f[0], clipped(gate(zr, 1)));
+        Value pre = gate(xt, 2);
         if (linearBeforeReset) {
-          inner = emitMatMul(h, rTh);
-          if (rbH)
-            inner = emitBinary("add", inner, rbH);
-          inner = emitBinary("mul", rs, inner);
-        } else {
-          inner = emitMatMul(emitBinary("mul", rs, h), rTh);
+          // r (h Rh^T + Rb_h)
+          Value inner = hZero ? rbH : Value();
+          if (!hZero)
+            inner = rbH ? emitBinary("add", emitMatMul(h, rTh), rbH)
+                        : emitMatMul(h, rTh);
+          if (inner)
+            pre = emitBinary("add", pre, emitBinary("mul", rs, inner));
+        } else if (!hZero) {
+          pre = emitBinary("add", pre,
+                           emitMatMul(emitBinary("mul", rs, h), rTh));
         }
-        Value hh = apply(f[1], clipped(emitBinary("add", gate(xt, 2), inner)));
+        Value hh = apply(f[1], clipped(pre));
         // (1 - z) hh + z h = hh + z (h - hh).
-        h = emitBinary("add", hh, emitBinary("mul", z, emitBinary("sub", h, hh)));
+        h = hZero ? emitBinary("sub", hh, emitBinary("mul", z, hh))
+                  : emitBinary("add", hh,
+                               emitBinary("mul", z, emitBinary("sub", h, hh)));
       } else {
-        Value g4 = emitBinary("add", xt, emitMatMul(h, rT)); // i, o, f, c
+        Value g4 = plusHR(xt, rT); // i, o, f, c
         Value ig = gate(g4, 0), og = gate(g4, 1), fg = gate(g4, 2),
               cg = gate(g4, 3);
-        if (pd) {
+        if (pd && !cZero) {
           ig = emitBinary("add", ig, emitBinary("mul", vecSlice(pd, 0, H), c));
           fg = emitBinary("add", fg,
                           emitBinary("mul", vecSlice(pd, 2 * H, H), c));
         }
-        Value iv = apply(f[0], clipped(ig)), fv = apply(f[0], clipped(fg));
-        Value cv = apply(f[1], clipped(cg));
-        c = emitBinary("add", emitBinary("mul", fv, c),
-                       emitBinary("mul", iv, cv));
+        Value ic = emitBinary("mul", apply(f[0], clipped(ig)),
+                              apply(f[1], clipped(cg)));
+        c = cZero ? ic
+                  : emitBinary("add",
+                               emitBinary("mul", apply(f[0], clipped(fg)), c),
+                               ic);
         if (pd)
           og = emitBinary("add", og, emitBinary("mul", vecSlice(pd, H, H), c));
         Value ov = apply(f[0], clipped(og));
         h = emitBinary("mul", ov, apply(f[2], c));
       }
+      hZero = cZero = false;
       hs.push_back(h);
       if (isLSTM)
         cs.push_back(c);
