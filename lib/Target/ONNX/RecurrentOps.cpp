@@ -292,6 +292,9 @@ LogicalResult Importer::recurrentOp(Ins in, Outs out) {
     // out.
     bool hZero = !h, cZero = isLSTM && !c;
     Value pd = p ? dirSlice(p, d) : Value(); // [3H]: i, o, f
+    Value pi = pd ? vecSlice(pd, 0, H) : Value();
+    Value po = pd ? vecSlice(pd, H, H) : Value();
+    Value pf = pd ? vecSlice(pd, 2 * H, H) : Value();
     SmallVector<Value> hs, cs;
     for (int64_t t = 0; t < T; ++t) {
       // The rows of X this step reads, per batch entry.
@@ -338,9 +341,8 @@ LogicalResult Importer::recurrentOp(Ins in, Outs out) {
         Value ig = gate(g4, 0), og = gate(g4, 1), fg = gate(g4, 2),
               cg = gate(g4, 3);
         if (pd && !cZero) {
-          ig = emitBinary("add", ig, emitBinary("mul", vecSlice(pd, 0, H), c));
-          fg = emitBinary("add", fg,
-                          emitBinary("mul", vecSlice(pd, 2 * H, H), c));
+          ig = emitBinary("add", ig, emitBinary("mul", pi, c));
+          fg = emitBinary("add", fg, emitBinary("mul", pf, c));
         }
         Value ic = emitBinary("mul", apply(f[0], clipped(ig)),
                               apply(f[1], clipped(cg)));
@@ -349,7 +351,7 @@ LogicalResult Importer::recurrentOp(Ins in, Outs out) {
                                emitBinary("mul", apply(f[0], clipped(fg)), c),
                                ic);
         if (pd)
-          og = emitBinary("add", og, emitBinary("mul", vecSlice(pd, H, H), c));
+          og = emitBinary("add", og, emitBinary("mul", po, c));
         Value ov = apply(f[0], clipped(og));
         h = emitBinary("mul", ov, apply(f[2], c));
       }
