@@ -316,8 +316,9 @@ LogicalResult Importer::recurrentOp(Ins in, Outs out) {
         Value zr = plusHR(emitSlice(xt, {0, 0}, {1, 1}, {Bn, 2 * H}),
                           emitSlice(rT, {0, 0}, {1, 1}, {H, 2 * H}));
         Value rTh = emitSlice(rT, {0, 2 * H}, {1, 1}, {H, H});
-        Value z = apply(f[0], clipped(gate(zr, 0)));
-        Value rs = apply(f[0], clipped(gate(zr, 1)));
+        // z and r through one activation op (one batch of its rounds).
+        Value zrAct = apply(f[0], clipped(zr));
+        Value z = gate(zrAct, 0), rs = gate(zrAct, 1);
         Value pre = gate(xt, 2);
         if (linearBeforeReset) {
           // r (h Rh^T + Rb_h)
@@ -344,15 +345,39 @@ LogicalResult Importer::recurrentOp(Ins in, Outs out) {
           ig = emitBinary("add", ig, emitBinary("mul", pi, c));
           fg = emitBinary("add", fg, emitBinary("mul", pf, c));
         }
-        Value ic = emitBinary("mul", apply(f[0], clipped(ig)),
-                              apply(f[1], clipped(cg)));
+        // The gates that depend on the previous state only go through one
+        // activation op (one batch of its rounds): i, f (unless c is 0), o
+        // (without peepholes), and with the default Sigmoid and Tanh the
+        // cell gate too, as tanh(x) = 2 sigmoid(2x) - 1 (local, exact).
+        bool viaSigmoid = f[0].name == "Sigmoid" && f[1].name == "Tanh";
+        SmallVector<Value> pre = {clipped(ig)};
+        int64_t kf = -1, ko = -1, kc = -1;
+        if (!cZero)
+          kf = pre.size(), pre.push_back(clipped(fg));
+        if (!pd)
+          ko = pre.size(), pre.push_back(clipped(og));
+        if (viaSigmoid) {
+          Value cc = clipped(cg);
+          kc = pre.size(), pre.push_back(emitBinary("add", cc, cc));
+        }
+        Value act = apply(f[0], emitConcat(pre, 1));
+        Value cv;
+        if (viaSigmoid) {
+          Value sc = gate(act, kc);
+          cv = emitBinary("sub", emitBinary("add", sc, sc), emitScalar(sc, 1.0));
+        } else {
+          cv = apply(f[1], clipped(cg));
+        }
+        Value ic = emitBinary("mul", gate(act, 0), cv);
         c = cZero ? ic
-                  : emitBinary("add",
-                               emitBinary("mul", apply(f[0], clipped(fg)), c),
-                               ic);
-        if (pd)
+                  : emitBinary("add", emitBinary("mul", gate(act, kf), c), ic);
+        Value ov;
+        if (pd) {
           og = emitBinary("add", og, emitBinary("mul", po, c));
-        Value ov = apply(f[0], clipped(og));
+          ov = apply(f[0], clipped(og));
+        } else {
+          ov = gate(act, ko);
+        }
         h = emitBinary("mul", ov, apply(f[2], c));
       }
       hZero = cZero = false;
