@@ -221,10 +221,31 @@ def graph_ops(graph):
     return ops
 
 
+def secret_control_flow(graph):
+    """The first If/Loop whose condition or trip count is computed from the
+    graph's float inputs (the client's secret data), or None."""
+    secret = {v.name for v in graph.input
+              if v.type.HasField("tensor_type") and
+              tensor_kind(v.type.tensor_type.elem_type) == "float"}
+    secret -= {t.name for t in graph.initializer}
+    for n in graph.node:
+        control = {"If": n.input[:1], "Loop": n.input[:2]}.get(n.op_type, [])
+        if any(i in secret for i in control):
+            return n.op_type
+        if any(i in secret for i in n.input):
+            secret.update(o for o in n.output if o)
+    return None
+
+
 def outputs_na(model):
     """Why a test is out of scope from its declared types, or None."""
     if graph_ops(model.graph) & RANDOM_OPS:
         return RANDOM_REASON
+    op = secret_control_flow(model.graph)
+    if op:
+        return (f"{op} whose {'condition' if op == 'If' else 'trip count or condition'} "
+                "is computed from the client's data: control flow on a "
+                "secret has no MPC form")
     for v in model.graph.input:
         if not v.type.HasField("tensor_type"):
             return NOT_TENSOR_REASON.format("input")

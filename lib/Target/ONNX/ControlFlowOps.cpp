@@ -19,12 +19,19 @@ namespace umbra::onnx_import {
 /// A Loop without a trip count runs until its condition is false; this
 /// bounds the unrolled program.
 constexpr int64_t kMaxUnrolledIterations = 4096;
+/// All body imports of a model (nested loops multiply).
+constexpr int64_t kMaxBodyImports = 65536;
 
 LogicalResult Importer::importBody(onnx::GraphProto &body, ArrayRef<Entry> args,
                                    SmallVector<Entry> &results) {
   if (body.input_size() != static_cast<int>(args.size()))
     return nodeError() << "the body takes " << body.input_size()
                        << " inputs, expected " << args.size(),
+           failure();
+  if (++bodyImports > kMaxBodyImports)
+    return nodeError() << "more than " << kMaxBodyImports
+                       << " subgraph imports in the model (control flow is "
+                          "unrolled at compile time)",
            failure();
   if (failed(checkOpsSupported(body)))
     return failure();

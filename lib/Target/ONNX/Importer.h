@@ -409,6 +409,8 @@ private:
   mlir::LogicalResult importBody(onnx::GraphProto &body,
                                  llvm::ArrayRef<Entry> args,
                                  SmallVector<Entry> &results);
+  /// Body imports so far (bounds nested unrolled loops).
+  int64_t bodyImports = 0;
 };
 
 /// One row of OnnxOps.def, for the op list and the opset check.
