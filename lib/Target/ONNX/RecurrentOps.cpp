@@ -170,26 +170,31 @@ LogicalResult Importer::recurrentOp(Ins in, Outs out) {
       return nodeError() << "activations lists " << a->strings_size()
                          << " functions, expected " << perDir * D,
              failure();
+    // activation_alpha / activation_beta are consumed in order by the
+    // activations that take them (as onnxruntime does).
     auto alphas = attr("activation_alpha"), betas = attr("activation_beta");
+    int nextAlpha = 0, nextBeta = 0;
+    auto take = [](const onnx::AttributeProto *list, int &next, float &v) {
+      if (list && next < list->floats_size())
+        v = list->floats(next++);
+    };
     for (int k = 0; k < a->strings_size(); ++k) {
       Activation act{a->strings(k)};
       StringRef n = act.name;
-      if (n == "LeakyRelu")
+      if (n == "LeakyRelu") {
         act.alpha = 0.01f;
-      else if (n == "HardSigmoid")
-        act.alpha = 0.2f, act.beta = 0.5f;
-      else if (n == "Affine" || n == "ScaledTanh")
-        act.alpha = 1.0f, act.beta = 0.0f;
-      else if (n != "Sigmoid" && n != "Tanh" && n != "Relu")
+        take(alphas, nextAlpha, act.alpha);
+      } else if (n == "HardSigmoid" || n == "Affine" || n == "ScaledTanh") {
+        act.alpha = n == "HardSigmoid" ? 0.2f : 1.0f;
+        act.beta = n == "HardSigmoid" ? 0.5f : n == "Affine" ? 0.0f : 1.0f;
+        take(alphas, nextAlpha, act.alpha);
+        take(betas, nextBeta, act.beta);
+      } else if (n != "Sigmoid" && n != "Tanh" && n != "Relu") {
         return nodeError() << "activation '" << n
                            << "' is not supported (Sigmoid, Tanh, Relu, "
                               "LeakyRelu, HardSigmoid, Affine, ScaledTanh)",
                failure();
-      // alpha/beta are given per activation, in the same order.
-      if (alphas && k < alphas->floats_size())
-        act.alpha = alphas->floats(k);
-      if (betas && k < betas->floats_size())
-        act.beta = betas->floats(k);
+      }
       acts.push_back(act);
     }
   } else {
