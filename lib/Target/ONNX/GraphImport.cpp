@@ -75,8 +75,10 @@ LogicalResult Importer::dispatch(Ins in, Outs out) {
   // Every handler writes its first result (a fuzzed Constant had none).
   if (out.empty())
     return nodeError() << "has no outputs", failure();
-  // Every op but Constant needs its first input.
-  if (op != "Constant" && (in.empty() || !in[0]))
+  // Every op but Constant needs its first input (Loop's trip count and
+  // Scan 8's sequence_lens are optional).
+  if (op != "Constant" && op != "Loop" && op != "Scan" &&
+      (in.empty() || !in[0]))
     return nodeError() << "missing first input", failure();
   return handlers.lookup(opKey(node->domain(), op))(*this, in, out);
 }

@@ -231,6 +231,12 @@ public:
   // PoolingOps.cpp
   mlir::LogicalResult poolOp(Ins in, Outs out);
   mlir::LogicalResult convOp(Ins in, Outs out);
+  // RecurrentOps.cpp
+  mlir::LogicalResult recurrentOp(Ins in, Outs out);
+  // ControlFlowOps.cpp
+  mlir::LogicalResult scanOp(Ins in, Outs out);
+  mlir::LogicalResult loopOp(Ins in, Outs out);
+  mlir::LogicalResult ifOp(Ins in, Outs out);
   // TrainingOps.cpp
   mlir::LogicalResult adagradOp(Ins in, Outs out);
   mlir::LogicalResult momentumOp(Ins in, Outs out);
@@ -407,6 +413,22 @@ private:
                                 llvm::ArrayRef<int64_t> offsets,
                                 llvm::ArrayRef<int64_t> steps,
                                 llvm::ArrayRef<int64_t> sizes, Entry &out);
+
+  //===--- recurrent layers and control flow (RecurrentOps.cpp,
+  //      ControlFlowOps.cpp) ----------------------------------------------===//
+  /// A public scalar of `like`'s element type.
+  mlir::Value emitScalar(mlir::Value like, double v);
+  /// The broadcasting tfm op `op` (add, sub, mul, max, min) of x and y.
+  mlir::Value emitBinary(StringRef op, mlir::Value x, mlir::Value y);
+  /// The rank-2 product x y (`tfm.matmul`).
+  mlir::Value emitMatMul(mlir::Value x, mlir::Value y);
+  /// Imports the nodes of `body` once with its inputs bound to `args` and
+  /// writes its outputs to `results`; the body's names are scoped to it.
+  mlir::LogicalResult importBody(onnx::GraphProto &body,
+                                 llvm::ArrayRef<Entry> args,
+                                 SmallVector<Entry> &results);
+  /// Body imports so far (bounds nested unrolled loops).
+  int64_t bodyImports = 0;
 };
 
 /// One row of OnnxOps.def, for the op list and the opset check.
