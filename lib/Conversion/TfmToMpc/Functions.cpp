@@ -180,16 +180,17 @@ static FailureOr<Value> expOf(Lowering &l, Operation *op, Value x) {
   return fx.mul(twoK, twoR);
 }
 
-/// log(x) for x in [log-min, log-max] (module comment).
-FailureOr<Value> umbra::mpc::logOf(Lowering &l, Operation *op, Value x) {
+/// log(x) for x in [lo, hi] (module comment).
+FailureOr<Value> umbra::mpc::logOf(Lowering &l, Operation *op, Value x,
+                                   double lo, double hi) {
   FixedPointBuilder &fx = l.fx;
   int f = fx.workingFrac();
-  int jMin = static_cast<int>(std::floor(std::log2(l.opts.logMin)));
-  int jMax = static_cast<int>(std::floor(std::log2(l.opts.logMax)));
+  int jMin = static_cast<int>(std::floor(std::log2(lo)));
+  int jMax = static_cast<int>(std::floor(std::log2(hi)));
   // 2^-e must be exact at f bits, and 2^-jMin times x inside the ring.
   if (jMax > f || jMin < -f)
     return op->emitOpError("needs log on [")
-           << l.opts.logMin << ", " << l.opts.logMax
+           << lo << ", " << hi
            << "], which does not fit " << f
            << " fractional bits (2^-frac-bits <= log-min, log-max < "
               "2^frac-bits)";
@@ -207,6 +208,10 @@ FailureOr<Value> umbra::mpc::logOf(Lowering &l, Operation *op, Value x) {
   }
   Value m = fx.mul(x, inverse);
   return fx.add(eLn2, poly(fx, m, l.opts.logMantissa));
+}
+
+FailureOr<Value> umbra::mpc::logOf(Lowering &l, Operation *op, Value x) {
+  return logOf(l, op, x, l.opts.logMin, l.opts.logMax);
 }
 
 /// x^n for an integer n >= 1 by square and multiply.

@@ -3,8 +3,9 @@
 // log_softmax(x) = (x - max) - log(sum(exp(x - max))): softmax's rows (the
 // row maximum, exp by repeated squaring, the row sums in [1, n]; see
 // Attention.cpp) and one log per row (Functions.cpp) instead of the
-// reciprocal and product. The sum is at least 1 (the maximum's own term),
-// so the log's domain is [1, n]: n must not exceed log-max.
+// reciprocal and product. The sum is at least 1 (the maximum's own term)
+// and at most n, so the log runs on [1, n] whatever log-min and log-max
+// say: floor(log2 n) binade comparisons per row.
 //
 // one_hot: the ids are a model input held by the client, who expands them
 // into 0/1 rows in plaintext (`mpc.one_hot`, frac 0); a selection by the
@@ -28,11 +29,8 @@ static LogicalResult lowerLogSoftmax(Lowering &l, tfm::LogSoftmaxOp op) {
   int64_t n = FixedPointBuilder::shapeOf(op.getInput())
       [axis < 0 ? axis + FixedPointBuilder::shapeOf(op.getInput()).size()
                 : axis];
-  if (double(n) > l.opts.logMax)
-    return op.emitOpError("needs log of row sums in [1, ")
-           << n << "], beyond log-max " << l.opts.logMax;
   ExpRows rows = expRows(l, *x, axis);
-  FailureOr<Value> lse = logOf(l, op, rows.sum);
+  FailureOr<Value> lse = logOf(l, op, rows.sum, 1.0, double(n));
   if (failed(lse))
     return failure();
   l.set(op.getResult(), l.fx.sub(rows.shifted, *lse));
@@ -42,9 +40,9 @@ static LogicalResult lowerLogSoftmax(Lowering &l, tfm::LogSoftmaxOp op) {
 static LogicalResult lowerOneHot(Lowering &l, tfm::OneHotOp op) {
   auto ids = dyn_cast<BlockArgument>(op.getIds());
   if (!ids)
-    return op.emitOpError("one-hot encodes ids computed inside the model; "
-                          "only ids that are a model input (the client's) "
-                          "are supported");
+    return op.emitOpError("one-hot encodes ids that are not a model input; "
+                          "only the client's ids (a model input) are "
+                          "supported (the importer folds constant ones)");
   l.set(op.getResult(),
         OneHotOp::create(l.fx.builder(), l.fx.loc,
                          l.fx.tensorType(Lowering::resultShape(op),

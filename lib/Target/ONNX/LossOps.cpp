@@ -133,7 +133,7 @@ LogicalResult Importer::nllLossOp(Ins in, Outs out) {
   }
   Value hot = oneHotRows(
       b, loc, [&] { return nodeError(); }, target, tv, ts, idx, c,
-      ignore, [&](ConstPtr k) { return materialize(*literal(k)); });
+      ignore, [&](ConstPtr k) { return materialize(*k); });
   if (!hot)
     return failure();
   // Scores with the classes last: [N, d..., C].
@@ -209,8 +209,7 @@ LogicalResult Importer::nllLossOp(Ins in, Outs out) {
       b, loc, scalarTy,
       tfm::ReduceSumOp::create(
           b, loc, lossTy,
-          tfm::MulOp::create(b, loc, lastTy, hot,
-                             tfm::ExpandOp::create(b, loc, lastTy, wp)),
+          tfm::MulOp::create(b, loc, lastTy, hot, wp),
           lastAxis, noKeep),
       b.getDenseI64ArrayAttr(all), noKeep);
   out[0].value = tfm::DivOp::create(b, loc, scalarTy, sum, den);
