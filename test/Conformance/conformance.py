@@ -102,6 +102,15 @@ NO_MPC_FORM = [
 # The client's Gather indices become one-hot rows, which mpc-run builds
 # only for indices in [0, n): ONNX's negative indices are refused with the
 # input and element named.
+# Tests whose stored outputs do not follow from their model (checked by hand
+# against the operator's reference formula).
+UPSTREAM_DATA_ERRORS = {
+    "test_adam_multiple": (
+        "stored outputs computed with epsilon = 1e-2, which the model's Adam "
+        "node does not carry (its default is 1e-6): an error of the ONNX test "
+        "generator; test_adam checks Adam"),
+}
+
 NEGATIVE_INDEX = re.compile(r"is token id -\d+, outside the vocabulary")
 NEGATIVE_INDEX_REASON = ("negative Gather indices from the client are "
                          "refused by mpc-run (one-hot rows need [0, n))")
@@ -269,7 +278,7 @@ def run_test(name, a, supported):
     model_path = os.path.join(d, "model.onnx")
     # Out of scope by type first (an integer, bool or string output has no
     # fixed-point form whatever the importer supports).
-    why = outputs_na(model)
+    why = outputs_na(model) or UPSTREAM_DATA_ERRORS.get(name)
     if why:
         return "N/A", why, {}
     if name not in supported:
