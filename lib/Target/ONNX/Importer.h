@@ -234,6 +234,10 @@ public:
   mlir::LogicalResult resizeOp(Ins in, Outs out);
   mlir::LogicalResult convTransposeOp(Ins in, Outs out);
   mlir::LogicalResult einsumOp(Ins in, Outs out);
+  mlir::LogicalResult dftOp(Ins in, Outs out);
+  mlir::LogicalResult stftOp(Ins in, Outs out);
+  mlir::LogicalResult windowOp(Ins in, Outs out);
+  mlir::LogicalResult melWeightMatrixOp(Ins in, Outs out);
   // IndexOps.cpp
   mlir::LogicalResult scatterElementsOp(Ins in, Outs out);
   mlir::LogicalResult scatterNDOp(Ins in, Outs out);
@@ -408,6 +412,11 @@ private:
   /// element (or none: 0), else one `tfm.matmul` with the public matrix.
   mlir::Value applyAlongAxis(mlir::Value v, int64_t axis, int64_t outLen,
                              llvm::ArrayRef<double> m);
+  /// The DFT of length `n` (`bins` outputs) of `v` [..., len, 1 or 2] along
+  /// its second-to-last axis, each position scaled by `window` if given:
+  /// [..., bins, 2], one public map.
+  mlir::Value emitDft(mlir::Value v, int64_t n, int64_t bins, bool inverse,
+                      llvm::ArrayRef<double> window);
   /// The tensor of `shape` whose flat element k is the flat element
   /// `map[k]` of the concatenation of `srcs` (each flattened), or `fill`
   /// for -1; folded when every source is a public constant.

@@ -738,3 +738,301 @@ LogicalResult Importer::einsumOp(Ins in, Outs out) {
 }
 
 } // namespace umbra::onnx_import
+
+//===----------------------------------------------------------------------===//
+// DFT, STFT, windows, MelWeightMatrix
+//===----------------------------------------------------------------------===//
+
+namespace umbra::onnx_import {
+
+/// The public [k * 2, len * comps] row-major matrix of a DFT of length n
+/// (input positions past n dropped, missing ones zero) with `bins` outputs,
+/// inputs of `comps` components (1 real, 2 complex), each input position
+/// scaled by window[i] (if given).
+static SmallVector<double> dftMatrix(int64_t len, int64_t comps, int64_t n,
+                                     int64_t bins, bool inverse,
+                                     llvm::ArrayRef<double> window) {
+  SmallVector<double> m(bins * 2 * len * comps, 0.0);
+  double sign = inverse ? 1 : -1, scale = inverse ? 1.0 / n : 1.0;
+  int64_t cols = len * comps;
+  for (int64_t k = 0; k < bins; ++k)
+    for (int64_t i = 0; i < std::min(len, n); ++i) {
+      // e^(sign 2 pi i k i / n), with k i reduced modulo n for accuracy.
+      double th = 2 * M_PI * double((k * i) % n) / n;
+      double c = std::cos(th), s = sign * std::sin(th);
+      // Exact zeros at multiples of pi / 2.
+      c = (std::abs(c) < 1e-12 ? 0.0 : c) * scale;
+      s = (std::abs(s) < 1e-12 ? 0.0 : s) * scale;
+      double w = window.empty() ? 1.0 : window[i];
+      // re += x_re c - x_im s; im += x_re s + x_im c.
+      m[(2 * k) * cols + i * comps] = w * c;
+      m[(2 * k + 1) * cols + i * comps] = w * s;
+      if (comps == 2) {
+        m[(2 * k) * cols + i * comps + 1] = -w * s;
+        m[(2 * k + 1) * cols + i * comps + 1] = w * c;
+      }
+    }
+  return m;
+}
+
+/// `v` [..., len, comps] with its last two axes mapped by the DFT matrix to
+/// [..., bins, 2].
+Value Importer::emitDft(Value v, int64_t n, int64_t bins, bool inverse,
+                        llvm::ArrayRef<double> window) {
+  auto ty = cast<RankedTensorType>(v.getType());
+  SmallVector<int64_t> s(ty.getShape());
+  int64_t r = s.size(), len = s[r - 2], comps = s[r - 1];
+  SmallVector<int64_t> flat(s.begin(), s.end() - 1);
+  flat.back() = len * comps;
+  Value y = applyAlongAxis(emitReshape(v, flat), r - 2, bins * 2,
+                           dftMatrix(len, comps, n, bins, inverse, window));
+  if (!y)
+    return {};
+  s[r - 2] = bins;
+  s[r - 1] = 2;
+  return emitReshape(y, s);
+}
+
+LogicalResult Importer::dftOp(Ins in, Outs out) {
+  const Entry &x = in[0];
+  llvm::ArrayRef<int64_t> s = shapeOf(x);
+  int64_t r = s.size();
+  if (!isFloatDT(dtypeOf(x)) || r < 3 || (s.back() != 1 && s.back() != 2))
+    return nodeError() << "expects a float [batch, ..., 1 or 2] signal",
+           failure();
+  int64_t axisV = attrInt("axis", 1);
+  if (opset >= 20) {
+    axisV = -2;
+    if (in.size() > 2 && in[2]) {
+      auto a = constInts(in[2], "axis");
+      if (failed(a) || a->size() != 1)
+        return failure();
+      axisV = (*a)[0];
+    }
+  }
+  // The signal axes are 1 .. r - 2.
+  if (axisV < 0)
+    axisV += r;
+  if (axisV < 1 || axisV > r - 2)
+    return nodeError() << "axis " << axisV << " is not a signal axis",
+           failure();
+  int64_t len = s[axisV], n = len;
+  if (in.size() > 1 && in[1]) {
+    auto l = constInts(in[1], "dft_length");
+    if (failed(l))
+      return failure();
+    if (l->size() != 1 || (*l)[0] < 1)
+      return nodeError() << "dft_length must be a positive scalar",
+             failure();
+    n = (*l)[0];
+  }
+  bool inverse = attrInt("inverse", 0) != 0,
+       onesided = attrInt("onesided", 0) != 0;
+  if (inverse && onesided)
+    return nodeError() << "an inverse one-sided DFT is not supported",
+           failure();
+  int64_t bins = onesided ? n / 2 + 1 : n;
+  if (failed(checkFoldSize(2 * bins * len * 2)))
+    return failure();
+  Value v = valueOf(x);
+  if (!v)
+    return failure();
+  // Move the axis next to the components, map, move it back.
+  SmallVector<int64_t> perm;
+  for (int64_t d = 0; d < r - 1; ++d)
+    if (d != axisV)
+      perm.push_back(d);
+  perm.push_back(axisV);
+  perm.push_back(r - 1);
+  SmallVector<int64_t> inv(r);
+  for (int64_t d = 0; d < r; ++d)
+    inv[perm[d]] = d;
+  bool moved = axisV != r - 2;
+  Value y = emitDft(moved ? emitTranspose(v, perm) : v, n, bins, inverse, {});
+  if (!y)
+    return failure();
+  out[0].value = moved ? emitTranspose(y, inv) : y;
+  return success();
+}
+
+LogicalResult Importer::stftOp(Ins in, Outs out) {
+  const Entry &x = in[0];
+  llvm::ArrayRef<int64_t> s = shapeOf(x);
+  if (!isFloatDT(dtypeOf(x)) || s.size() != 3 || (s[2] != 1 && s[2] != 2))
+    return nodeError() << "expects a float [batch, length, 1 or 2] signal",
+           failure();
+  if (in.size() < 2 || !in[1])
+    return nodeError() << "expects frame_step", failure();
+  auto step = constInts(in[1], "frame_step");
+  if (failed(step))
+    return failure();
+  bool hasWindow = in.size() > 2 && in[2];
+  int64_t frameLen = hasWindow ? ceval::numElements(shapeOf(in[2])) : -1;
+  if (in.size() > 3 && in[3]) {
+    auto fl = constInts(in[3], "frame_length");
+    if (failed(fl))
+      return failure();
+    if (fl->size() != 1 || (hasWindow && (*fl)[0] != frameLen))
+      return nodeError() << "frame_length must be a scalar equal to the "
+                            "window's length",
+             failure();
+    frameLen = (*fl)[0];
+  }
+  if (frameLen < 1 || step->size() != 1 || (*step)[0] < 1 ||
+      frameLen > s[1])
+    return nodeError() << "expects a positive frame_step and a frame "
+                          "length (window or frame_length) of at most the "
+                          "signal length",
+           failure();
+  if (hasWindow && (shapeOf(in[2]).size() != 1 || !isFloatDT(dtypeOf(in[2]))))
+    return nodeError() << "window must be a float vector", failure();
+  int64_t st = (*step)[0], frames = 1 + (s[1] - frameLen) / st;
+  bool onesided = attrInt("onesided", 1) != 0;
+  int64_t bins = onesided ? frameLen / 2 + 1 : frameLen;
+  if (failed(checkFoldSize(frames * frameLen)) ||
+      failed(checkFoldSize(2 * bins * frameLen * 2)))
+    return failure();
+  Value v = valueOf(x);
+  if (!v)
+    return failure();
+  // The frames, by constant indices: [batch, frames * frameLen, comps].
+  SmallVector<int64_t> idx;
+  for (int64_t f = 0; f < frames; ++f)
+    for (int64_t i = 0; i < frameLen; ++i)
+      idx.push_back(f * st + i);
+  if (!(v = emitIndexAlong(v, 1, idx, 0.0)))
+    return failure();
+  v = emitReshape(v, {s[0], frames, frameLen, s[2]});
+  // A public window is part of the map; a model weight a product. A window
+  // computed from the client's inputs is refused: encoded at f fractional
+  // bits, its rounding times the signal (2^-(f+1) |x| per term, 4e-3 on
+  // the node test's signal of ~120) is far above the error of the map.
+  SmallVector<double> window;
+  if (hasWindow) {
+    const Entry &w = in[2];
+    if (!w.cst)
+      return nodeError() << "the window input '" << node->input(2)
+                         << "' must be a constant or a model weight (a "
+                            "window computed from the client's inputs "
+                            "would be rounded to f fractional bits before "
+                            "multiplying the signal)",
+             failure();
+    if (!w.cst->isOwner()) {
+      auto wv = constFloats(w, 2, "window");
+      if (failed(wv))
+        return failure();
+      window = *wv;
+    } else {
+      Value wv = valueOf(w);
+      if (!wv)
+        return failure();
+      v = tfm::MulOp::create(b, loc, v.getType(), v,
+                             emitReshape(wv, {1, 1, frameLen, 1}));
+    }
+  }
+  Value y = emitDft(v, frameLen, bins, /*inverse=*/false, window);
+  if (!y)
+    return failure();
+  out[0].value = y;
+  return success();
+}
+
+LogicalResult Importer::windowOp(Ins in, Outs out) {
+  auto size = constInts(in[0], "size");
+  if (failed(size))
+    return failure();
+  if (size->size() != 1 || (*size)[0] < 1)
+    return nodeError() << "size must be a positive scalar", failure();
+  int64_t n = (*size)[0];
+  int32_t dt = attrInt("output_datatype", TP::FLOAT);
+  if (!isFloatDT(dt))
+    return nodeError() << "output_datatype " << dtName(dt)
+                       << " is not supported (only float types)",
+           failure();
+  if (failed(checkFoldSize(n)))
+    return failure();
+  bool periodic = attrInt("periodic", 1) != 0;
+  double n1 = periodic ? n : n - 1;
+  StringRef op = node->op_type();
+  ceval::Tensor t = ceval::Tensor::zeros({n}, /*isFloat=*/true);
+  auto &d = std::get<std::vector<double>>(t.data);
+  for (int64_t k = 0; k < n; ++k) {
+    double th = n1 == 0 ? 0 : 2 * M_PI * k / n1;
+    if (op == "HannWindow")
+      d[k] = 0.5 - 0.5 * std::cos(th);
+    else if (op == "HammingWindow")
+      d[k] = 25.0 / 46 - (1 - 25.0 / 46) * std::cos(th);
+    else
+      d[k] = 0.42 - 0.5 * std::cos(th) + 0.08 * std::cos(2 * th);
+  }
+  out[0].cst = makeConst(dt, std::move(t));
+  return success();
+}
+
+LogicalResult Importer::melWeightMatrixOp(Ins in, Outs out) {
+  if (in.size() != 5)
+    return nodeError() << "expects num_mel_bins, dft_length, sample_rate, "
+                          "lower_edge_hertz and upper_edge_hertz",
+           failure();
+  auto bins = constInts(in[0], "num_mel_bins"),
+       dftLen = constInts(in[1], "dft_length"),
+       rate = constInts(in[2], "sample_rate");
+  if (failed(bins) || failed(dftLen) || failed(rate))
+    return failure();
+  auto lo = constFloats(in[3], 3, "lower_edge_hertz");
+  if (failed(lo))
+    return failure();
+  auto hi = constFloats(in[4], 4, "upper_edge_hertz");
+  if (failed(hi))
+    return failure();
+  if (bins->size() != 1 || dftLen->size() != 1 || rate->size() != 1 ||
+      lo->size() != 1 || hi->size() != 1 || (*bins)[0] < 1 ||
+      (*dftLen)[0] < 1 || (*rate)[0] < 1)
+    return nodeError() << "expects positive scalars", failure();
+  int32_t dt = attrInt("output_datatype", TP::FLOAT);
+  if (!isFloatDT(dt))
+    return nodeError() << "output_datatype " << dtName(dt)
+                       << " is not supported (only float types)",
+           failure();
+  int64_t nm = (*bins)[0], nd = (*dftLen)[0], spec = nd / 2 + 1;
+  if (failed(checkFoldSize(nm * spec)))
+    return failure();
+  // As the ONNX reference computes it: mel points, back to Hz, to bins.
+  double loMel = 2595 * std::log10(1 + (*lo)[0] / 700);
+  double hiMel = 2595 * std::log10(1 + (*hi)[0] / 700);
+  double stepMel = (hiMel - loMel) / (nm + 2);
+  SmallVector<int64_t> f;
+  for (int64_t k = 0; k < nm + 2; ++k) {
+    double hz = 700 * (std::pow(10, (k * stepMel + loMel) / 2595) - 1);
+    f.push_back(int64_t(std::floor((nd + 1) * hz / (*rate)[0])));
+  }
+  ceval::Tensor t = ceval::Tensor::zeros({spec, nm}, /*isFloat=*/true);
+  auto &d = std::get<std::vector<double>>(t.data);
+  auto set = [&](int64_t j, int64_t i, double v) -> bool {
+    if (j < 0 || j >= spec)
+      return false;
+    d[j * nm + i] = v;
+    return true;
+  };
+  for (int64_t i = 0; i < nm; ++i) {
+    int64_t l = f[i], c = f[i + 1], h = f[i + 2];
+    bool ok = true;
+    if (c == l)
+      ok &= set(c, i, 1);
+    else
+      for (int64_t j = l; j <= c; ++j)
+        ok &= set(j, i, double(j - l) / double(c - l));
+    if (h > c)
+      for (int64_t j = c; j < h; ++j)
+        ok &= set(j, i, double(h - j) / double(h - c));
+    if (!ok)
+      return nodeError() << "the mel bands reach past the "
+                         << spec << " spectrogram bins (upper_edge_hertz "
+                                    "above sample_rate / 2?)",
+             failure();
+  }
+  out[0].cst = makeConst(dt, std::move(t));
+  return success();
+}
+
+} // namespace umbra::onnx_import
