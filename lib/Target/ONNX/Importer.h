@@ -242,6 +242,7 @@ public:
   mlir::LogicalResult scatterElementsOp(Ins in, Outs out);
   mlir::LogicalResult scatterNDOp(Ins in, Outs out);
   mlir::LogicalResult gatherNDOp(Ins in, Outs out);
+  mlir::LogicalResult gatherElementsOp(Ins in, Outs out);
   mlir::LogicalResult reverseSequenceOp(Ins in, Outs out);
   mlir::LogicalResult compressOp(Ins in, Outs out);
   mlir::LogicalResult maxUnpoolOp(Ins in, Outs out);

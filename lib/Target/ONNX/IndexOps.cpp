@@ -1,7 +1,7 @@
 //===- IndexOps.cpp - ONNX ops that move elements by constant indices -----===//
 //
-// ScatterElements, Scatter, ScatterND, GatherND, ReverseSequence, Compress,
-// MaxUnpool and EyeLike. With public indices (constants, or structure the
+// ScatterElements, Scatter, ScatterND, GatherElements, GatherND,
+// ReverseSequence, Compress, MaxUnpool and EyeLike. With public indices (constants, or structure the
 // deployment knows) each is a public index map on the flattened operands:
 // indexMap computes it (folded for public constants, else one gather by
 // constant indices: data movement, no communication). Reductions of
@@ -278,6 +278,46 @@ LogicalResult Importer::gatherNDOp(Ins in, Outs out) {
   if (failed(r2))
     return failure();
   out[0] = *r2;
+  return success();
+}
+
+LogicalResult Importer::gatherElementsOp(Ins in, Outs out) {
+  if (in.size() != 2 || !in[1])
+    return nodeError() << "expects data and indices", failure();
+  llvm::ArrayRef<int64_t> ds = shapeOf(in[0]), is = shapeOf(in[1]);
+  int64_t r = ds.size();
+  if (static_cast<int64_t>(is.size()) != r || r < 1)
+    return nodeError() << "indices must have the data's rank", failure();
+  auto axis = normAxis(attrInt("axis", 0), r);
+  if (failed(axis))
+    return failure();
+  auto idx = constIndices(in[1], "indices");
+  if (failed(idx))
+    return failure();
+  SmallVector<int64_t> dst = ceval::rowMajorStrides(ds);
+  SmallVector<int64_t> map;
+  for (int64_t e = 0, n = idx->size(); e < n; ++e) {
+    int64_t rem = e, src = 0;
+    for (int64_t d = r - 1; d >= 0; --d) {
+      int64_t pos = rem % is[d];
+      rem /= is[d];
+      if (d == *axis) {
+        int64_t i = (*idx)[e];
+        if (i < -ds[d] || i >= ds[d])
+          return nodeError() << "index " << i << " is out of range for axis "
+                             << d << " of size " << ds[d],
+                 failure();
+        pos = i < 0 ? i + ds[d] : i;
+      } else if (pos >= ds[d])
+        return nodeError() << "indices are larger than the data", failure();
+      src += pos * dst[d];
+    }
+    map.push_back(src);
+  }
+  auto res = indexMap({in[0]}, is, map, 0.0);
+  if (failed(res))
+    return failure();
+  out[0] = *res;
   return success();
 }
 
