@@ -186,14 +186,14 @@ static SmallVector<double> resizeMatrix(const ResizeAxis &p, int64_t inLen,
     std::sort(cand.begin(), cand.end());
     if (p.excludeOutside) {
       double sum = 0;
-      for (int64_t k = 0; k < n; ++k) {
+      for (int64_t k = 0; k < static_cast<int64_t>(cand.size()); ++k) {
         int64_t j = cand[k] - pad;
         if (j < 0 || j >= inLen)
           coeffs[k] = 0;
         sum += coeffs[k];
       }
       for (double &cf : coeffs)
-        cf /= sum;
+        cf = sum == 0 ? 0 : cf / sum;
     }
     for (int64_t k = 0; k < static_cast<int64_t>(cand.size()); ++k) {
       int64_t j = std::clamp<int64_t>(cand[k] - pad, 0, inLen - 1);
@@ -257,6 +257,9 @@ LogicalResult Importer::resizeOp(Ins in, Outs out) {
       auto n = normAxis(ax, r);
       if (failed(n))
         return failure();
+      if (llvm::is_contained(axes, *n))
+        return nodeError() << "axis " << *n << " is repeated in axes",
+               failure();
       axes.push_back(*n);
     }
   } else {
@@ -299,8 +302,9 @@ LogicalResult Importer::resizeOp(Ins in, Outs out) {
     if (failed(v))
       return failure();
     roi = *v;
-    if (static_cast<int64_t>(roi.size()) != 2 * na)
-      return nodeError() << "roi must have " << 2 * na << " values",
+    if (static_cast<int64_t>(roi.size()) != 2 * na ||
+        !llvm::all_of(roi, [](double v) { return std::isfinite(v); }))
+      return nodeError() << "roi must have " << 2 * na << " finite values",
              failure();
   }
   if (!scales.empty() && static_cast<int64_t>(scales.size()) != na)
@@ -328,14 +332,20 @@ LogicalResult Importer::resizeOp(Ins in, Outs out) {
   for (int64_t k = 0; k < na; ++k) {
     int64_t inLen = s[axes[k]];
     if (!sizes.empty()) {
-      if (sizes[k] < 1)
-        return nodeError() << "sizes must be positive", failure();
+      if (sizes[k] < 1 || sizes[k] > kMaxFoldedElements)
+        return nodeError() << "sizes must be positive and at most "
+                           << kMaxFoldedElements,
+               failure();
       outShape[axes[k]] = sizes[k];
       if (policy == "stretch")
         axisScale[k] = double(sizes[k]) / inLen;
     } else {
-      if (!(scales[k] > 0) || !std::isfinite(scales[k]))
-        return nodeError() << "scales must be positive", failure();
+      if (!(scales[k] > 0) || !std::isfinite(scales[k]) ||
+          scales[k] * inLen > double(kMaxFoldedElements))
+        return nodeError() << "scales must be positive and the output not "
+                              "larger than "
+                           << kMaxFoldedElements << " elements",
+               failure();
       axisScale[k] = scales[k];
       outShape[axes[k]] = int64_t(scales[k] * inLen);
       if (outShape[axes[k]] < 1)
@@ -359,7 +369,7 @@ LogicalResult Importer::resizeOp(Ins in, Outs out) {
       p.roiStart = roi[k];
       p.roiEnd = roi[k + na];
     }
-    if (failed(checkFoldSize(s[d] * outShape[d])))
+    if (failed(checkFoldSize(ceval::numElements({s[d], outShape[d]}))))
       return failure();
     SmallVector<double> m =
         resizeMatrix(p, s[d], outShape[d], axisScale[k], inside[d]);
@@ -460,9 +470,14 @@ LogicalResult Importer::convTransposeOp(Ins in, Outs out) {
   for (int64_t d = 0; d < k; ++d) {
     int64_t len = s[d + 2], st = (*strides)[d], di = (*dil)[d],
             op = (*outPad)[d], kk = kernel[d];
-    if (st < 1 || di < 1 || kk < 1 || op < 0)
+    constexpr int64_t big = int64_t(1) << 30;
+    int64_t pb0 = (*pads)[d], pe0 = (*pads)[d + k];
+    if (st < 1 || di < 1 || kk < 1 || op < 0 || st > big || di > big ||
+        op > big || std::abs(pb0) > big || std::abs(pe0) > big ||
+        (outShapeAttr && std::abs((*outShapeAttr)[d]) > big))
       return nodeError() << "strides, dilations and the kernel must be "
-                            "positive, output_padding not negative",
+                            "positive, output_padding not negative (all "
+                            "below 2^30)",
              failure();
     int64_t full = st * (len - 1) + op + (kk - 1) * di + 1;
     int64_t outLen, pb;
@@ -544,6 +559,11 @@ LogicalResult Importer::einsumOp(Ins in, Outs out) {
   for (const Entry &e : in)
     if (!e || dtypeOf(e) != dt || !isFloatDT(dt))
       return nodeError() << "expects float operands of one type", failure();
+  for (char ch : eq)
+    if (std::isdigit(static_cast<unsigned char>(ch)))
+      return nodeError() << "equation '" << eqAttr->s()
+                         << "': labels must be letters",
+             failure();
   size_t arrow = eq.find("->");
   std::string lhs = eq.substr(0, arrow);
   SmallVector<std::string> specs;
@@ -585,7 +605,7 @@ LogicalResult Importer::einsumOp(Ins in, Outs out) {
       return bad("operand " + Twine(t) + " has rank " + Twine(sh.size()));
     for (size_t k = 0; k < sp.size(); ++k) {
       char l = sp[k];
-      if (!std::isalpha(l) && !std::isdigit(l))
+      if (!std::isalnum(static_cast<unsigned char>(l)))
         return bad("bad label");
       auto [it, fresh] = dims.insert({l, sh[k]});
       if (!fresh && it->second != sh[k])
@@ -614,15 +634,16 @@ LogicalResult Importer::einsumOp(Ins in, Outs out) {
       for (char l : t.labels)
         ++count[l];
     for (auto [l, n] : count)
-      if (std::isdigit(l))
+      if (std::isdigit(static_cast<unsigned char>(l)))
         outSpec.push_back(l);
     for (auto [l, n] : count)
-      if (n == 1 && std::isalpha(l))
+      if (n == 1 && std::isalpha(static_cast<unsigned char>(l)))
         outSpec.push_back(l);
   }
   for (char l : outSpec)
     if (!dims.count(l) || std::count(outSpec.begin(), outSpec.end(), l) != 1)
-      return bad(Twine("output label '") + Twine(l) + "'");
+      return bad(Twine("output label '") + Twine(l) +
+                 "' is in no operand or repeated");
   auto shapeOfLabels = [&](StringRef ls) {
     SmallVector<int64_t> sh;
     for (char l : ls)
@@ -805,8 +826,10 @@ LogicalResult Importer::dftOp(Ins in, Outs out) {
     axisV = -2;
     if (in.size() > 2 && in[2]) {
       auto a = constInts(in[2], "axis");
-      if (failed(a) || a->size() != 1)
+      if (failed(a))
         return failure();
+      if (a->size() != 1)
+        return nodeError() << "axis must be a scalar", failure();
       axisV = (*a)[0];
     }
   }
@@ -832,8 +855,9 @@ LogicalResult Importer::dftOp(Ins in, Outs out) {
     return nodeError() << "an inverse one-sided DFT is not supported",
            failure();
   int64_t bins = onesided ? n / 2 + 1 : n;
-  if (failed(checkFoldSize(2 * bins * len * 2)))
-    return failure();
+  if (n > kMaxFoldedElements ||
+      failed(checkFoldSize(ceval::numElements({2, bins, len, 2}))))
+    return nodeError() << "dft_length " << n << " is too large", failure();
   Value v = valueOf(x);
   if (!v)
     return failure();
@@ -994,6 +1018,10 @@ LogicalResult Importer::melWeightMatrixOp(Ins in, Outs out) {
     return nodeError() << "output_datatype " << dtName(dt)
                        << " is not supported (only float types)",
            failure();
+  if (!std::isfinite((*lo)[0]) || !std::isfinite((*hi)[0]) ||
+      (*lo)[0] < 0 || (*hi)[0] <= (*lo)[0])
+    return nodeError() << "expects 0 <= lower_edge_hertz < upper_edge_hertz",
+           failure();
   int64_t nm = (*bins)[0], nd = (*dftLen)[0], spec = nd / 2 + 1;
   if (failed(checkFoldSize(nm * spec)))
     return failure();
@@ -1004,32 +1032,27 @@ LogicalResult Importer::melWeightMatrixOp(Ins in, Outs out) {
   SmallVector<int64_t> f;
   for (int64_t k = 0; k < nm + 2; ++k) {
     double hz = 700 * (std::pow(10, (k * stepMel + loMel) / 2595) - 1);
-    f.push_back(int64_t(std::floor((nd + 1) * hz / (*rate)[0])));
+    double bin = std::floor((nd + 1) * hz / (*rate)[0]);
+    // Bins past the spectrogram (the reference would index out of range).
+    if (!(bin >= 0 && bin <= double(spec - (k == nm + 1 ? 0 : 1))))
+      return nodeError() << "the mel bands reach past the " << spec
+                         << " spectrogram bins (upper_edge_hertz above "
+                            "sample_rate / 2?)",
+             failure();
+    f.push_back(int64_t(bin));
   }
   ceval::Tensor t = ceval::Tensor::zeros({spec, nm}, /*isFloat=*/true);
   auto &d = std::get<std::vector<double>>(t.data);
-  auto set = [&](int64_t j, int64_t i, double v) -> bool {
-    if (j < 0 || j >= spec)
-      return false;
-    d[j * nm + i] = v;
-    return true;
-  };
+  // Triangles over the bins (all in [0, spec) by the check above).
   for (int64_t i = 0; i < nm; ++i) {
     int64_t l = f[i], c = f[i + 1], h = f[i + 2];
-    bool ok = true;
     if (c == l)
-      ok &= set(c, i, 1);
+      d[c * nm + i] = 1;
     else
       for (int64_t j = l; j <= c; ++j)
-        ok &= set(j, i, double(j - l) / double(c - l));
-    if (h > c)
-      for (int64_t j = c; j < h; ++j)
-        ok &= set(j, i, double(h - j) / double(h - c));
-    if (!ok)
-      return nodeError() << "the mel bands reach past the "
-                         << spec << " spectrogram bins (upper_edge_hertz "
-                                    "above sample_rate / 2?)",
-             failure();
+        d[j * nm + i] = double(j - l) / double(c - l);
+    for (int64_t j = c; j < h; ++j)
+      d[j * nm + i] = double(h - j) / double(h - c);
   }
   out[0].cst = makeConst(dt, std::move(t));
   return success();
