@@ -8,8 +8,8 @@
 // `tfm.matmul` with a public matrix (local products, one truncation).
 // ConvTranspose is a Conv (the existing im2col lowering) of the input spread
 // out by a public index map, with the kernel flipped and its channels
-// swapped. Einsum is diagonals (constant gathers), sums (`tfm.reduce_sum`)
-// and one batched `tfm.matmul` per pair of operands.
+// swapped (one Conv per group). Einsum is diagonals (constant gathers),
+// sums (`tfm.reduce_sum`) and one batched `tfm.matmul` per pair of operands.
 //
 //===----------------------------------------------------------------------===//
 #include "Importer.h"
@@ -424,14 +424,17 @@ LogicalResult Importer::convTransposeOp(Ins in, Outs out) {
     return nodeError() << "expects float X [N, C, D1, ...] and W [C, M, K1, "
                           "...] of one type",
            failure();
-  if (attrInt("group", 1) != 1)
-    return nodeError() << "group " << attrInt("group", 1)
-                       << " is not supported (only 1)",
+  int64_t c = s[1], k = s.size() - 2, group = attrInt("group", 1);
+  if (group < 1 || c % group != 0)
+    return nodeError() << "group " << group << " does not divide the " << c
+                       << " input channels",
            failure();
-  int64_t c = s[1], m = ws[1], k = s.size() - 2;
   if (ws[0] != c)
     return nodeError() << "W has " << ws[0] << " input channels, X " << c,
            failure();
+  int64_t cg = c / group, mg = ws[1], m = mg * group;
+  if (in.size() > 2 && in[2] && shapeOf(in[2]) != llvm::ArrayRef<int64_t>{m})
+    return nodeError() << "B must have shape [" << m << "]", failure();
   SmallVector<int64_t> kernel(ws.drop_front(2));
   if (auto ks = attrInts("kernel_shape"); ks && *ks != kernel)
     return nodeError() << "kernel_shape disagrees with W", failure();
@@ -514,9 +517,9 @@ LogicalResult Importer::convTransposeOp(Ins in, Outs out) {
   SmallVector<int64_t> perm = {1, 0};
   for (int64_t d = 0; d < k; ++d)
     perm.push_back(d + 2);
-  wv = emitTranspose(wv, perm);
-  (void)m;
-  // The Conv lowering of the spread input (dilations only).
+  wv = emitTranspose(wv, perm); // [M / group, C, K...]
+  // The Conv lowering of the spread input (dilations only), per group: the
+  // group's input channels with its slice of the kernel.
   onnx::NodeProto conv;
   conv.set_op_type("Conv");
   conv.set_name(nodeLabel);
@@ -525,14 +528,43 @@ LogicalResult Importer::convTransposeOp(Ins in, Outs out) {
   da->set_type(onnx::AttributeProto::INTS);
   for (int64_t d : *dil)
     da->add_ints(d);
-  SmallVector<Entry> convIns = {Entry{nullptr, v}, Entry{nullptr, wv}};
-  if (in.size() > 2 && in[2])
-    convIns.push_back(in[2]);
+  llvm::ArrayRef<int64_t> vs = cast<RankedTensorType>(v.getType()).getShape(),
+                          wts = cast<RankedTensorType>(wv.getType()).getShape();
+  SmallVector<Value> parts;
   onnx::NodeProto *self = node;
   node = &conv;
-  LogicalResult res = convOp(convIns, out);
+  for (int64_t g = 0; g < group; ++g) {
+    Value vg = v, wg = wv;
+    if (group > 1) {
+      SmallVector<int64_t> offs(vs.size(), 0), strides(vs.size(), 1),
+          sizes(vs), woffs(wts.size(), 0), wsizes(wts);
+      offs[1] = woffs[1] = g * cg;
+      sizes[1] = wsizes[1] = cg;
+      vg = emitSlice(v, offs, strides, sizes);
+      wg = emitSlice(wv, woffs, strides, wsizes);
+    }
+    SmallVector<Entry> convIns = {Entry{nullptr, vg}, Entry{nullptr, wg}};
+    if (group == 1 && in.size() > 2 && in[2])
+      convIns.push_back(in[2]);
+    SmallVector<Entry> res(1);
+    if (failed(convOp(convIns, res))) {
+      node = self;
+      return failure();
+    }
+    parts.push_back(res[0].value);
+  }
   node = self;
-  return res;
+  Value y = emitConcat(parts, 1);
+  if (group > 1 && in.size() > 2 && in[2]) {
+    Value bias = valueOf(in[2]);
+    if (!bias)
+      return failure();
+    SmallVector<int64_t> bshape(s.size(), 1);
+    bshape[1] = m;
+    y = tfm::AddOp::create(b, loc, y.getType(), y, emitReshape(bias, bshape));
+  }
+  out[0].value = y;
+  return success();
 }
 
 //===----------------------------------------------------------------------===//
