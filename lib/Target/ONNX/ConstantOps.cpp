@@ -155,35 +155,19 @@ LogicalResult Importer::cumSumOp(Ins in, Outs out) {
     int64_t n = s[*axis];
     if (failed(checkFoldSize(n * n)))
       return failure();
-    ceval::Tensor tri = ceval::Tensor::zeros({n, n}, /*isFloat=*/true);
-    auto &t = std::get<std::vector<double>>(tri.data);
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = 0; j < n; ++j) {
-        // y[j] = sum of x[i] over i <= j (reverse: i >= j), strictly if
-        // exclusive.
+    // Row j of the map: y[j] = sum of x[i] over i <= j (reverse: i >= j),
+    // strictly if exclusive.
+    SmallVector<double> m(n * n, 0.0);
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t i = 0; i < n; ++i) {
         bool in = reverse ? (exclusive ? i > j : i >= j)
                           : (exclusive ? i < j : i <= j);
-        t[i * n + j] = in ? 1.0 : 0.0;
+        m[j * n + i] = in ? 1.0 : 0.0;
       }
-    Value m = materialize(*literal(makeConst(dtypeOf(in[0]), std::move(tri))));
     Value v = valueOf(in[0]);
-    if (!m || !v)
+    if (!v || !(v = applyAlongAxis(v, *axis, n, m)))
       return failure();
-    SmallVector<int64_t> perm;
-    for (int64_t d = 0; d < r; ++d)
-      if (d != *axis)
-        perm.push_back(d);
-    perm.push_back(*axis);
-    SmallVector<int64_t> inv(r);
-    for (int64_t d = 0; d < r; ++d)
-      inv[perm[d]] = d;
-    Value moved = *axis == r - 1 ? v : emitTranspose(v, perm);
-    if (r == 1) // tfm.matmul takes rank >= 2
-      moved = emitReshape(moved, {1, n});
-    Value y = tfm::MatMulOp::create(b, loc, moved.getType(), moved, m);
-    if (r == 1)
-      y = emitReshape(y, {n});
-    out[0].value = *axis == r - 1 ? y : emitTranspose(y, inv);
+    out[0].value = v;
     return success();
   }
   const ConstTensor &x = *in[0].cst;

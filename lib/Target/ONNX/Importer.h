@@ -6,7 +6,9 @@
 //   OnnxTensors.cpp       ONNX element types; tensor decoding and
 //                         materialisation as `arith.constant`, with roles
 //   ElementwiseOps.cpp, ConstantOps.cpp, ShapeOps.cpp, MaskOps.cpp,
-//   LinalgOps.cpp, NormalizationOps.cpp, PoolingOps.cpp, LossOps.cpp
+//   LinalgOps.cpp, NormalizationOps.cpp, PoolingOps.cpp, LossOps.cpp,
+//   LinearMaps.cpp, IndexOps.cpp, RecurrentOps.cpp, ControlFlowOps.cpp,
+//   TrainingOps.cpp
 //                         op translations by family (OnnxOps.def lists them)
 // Constants are evaluated by the one evaluator, umbra/Support/ConstantEval.h.
 //
@@ -231,6 +233,23 @@ public:
   // PoolingOps.cpp
   mlir::LogicalResult poolOp(Ins in, Outs out);
   mlir::LogicalResult convOp(Ins in, Outs out);
+  // LinearMaps.cpp
+  mlir::LogicalResult resizeOp(Ins in, Outs out);
+  mlir::LogicalResult convTransposeOp(Ins in, Outs out);
+  mlir::LogicalResult einsumOp(Ins in, Outs out);
+  mlir::LogicalResult dftOp(Ins in, Outs out);
+  mlir::LogicalResult stftOp(Ins in, Outs out);
+  mlir::LogicalResult windowOp(Ins in, Outs out);
+  mlir::LogicalResult melWeightMatrixOp(Ins in, Outs out);
+  // IndexOps.cpp
+  mlir::LogicalResult scatterElementsOp(Ins in, Outs out);
+  mlir::LogicalResult scatterNDOp(Ins in, Outs out);
+  mlir::LogicalResult gatherNDOp(Ins in, Outs out);
+  mlir::LogicalResult gatherElementsOp(Ins in, Outs out);
+  mlir::LogicalResult reverseSequenceOp(Ins in, Outs out);
+  mlir::LogicalResult compressOp(Ins in, Outs out);
+  mlir::LogicalResult maxUnpoolOp(Ins in, Outs out);
+  mlir::LogicalResult eyeLikeOp(Ins in, Outs out);
   // RecurrentOps.cpp
   mlir::LogicalResult recurrentOp(Ins in, Outs out);
   // ControlFlowOps.cpp
@@ -243,7 +262,7 @@ public:
   mlir::LogicalResult adamOp(Ins in, Outs out);
   // LossOps.cpp
   mlir::LogicalResult nllLossOp(Ins in, Outs out);
-  mlir::LogicalResult gatherElementsOp(Ins in, Outs out);
+  mlir::LogicalResult gatherElementsByClientIndices(Ins in, Outs out);
 
 private:
   mlir::MLIRContext *ctx;
@@ -412,6 +431,40 @@ private:
   /// anything else a gather by constant indices.
   mlir::Value emitIndexAlong(mlir::Value v, int64_t axis,
                              llvm::ArrayRef<int64_t> idx, double fill);
+  //===--- public linear maps and index maps (LinearMaps.cpp, IndexOps.cpp) ===//
+  /// The float values of constant input `index` (`what` names it in the
+  /// error when it is not a public constant).
+  mlir::FailureOr<SmallVector<double>> constFloats(const Entry &e,
+                                                   unsigned index,
+                                                   StringRef what);
+  /// `v` with axis `axis` (length n) mapped by the public [outLen, n]
+  /// row-major matrix `m`: constant indices when every row selects one
+  /// element (or none: 0), else one `tfm.matmul` with the public matrix.
+  mlir::Value applyAlongAxis(mlir::Value v, int64_t axis, int64_t outLen,
+                             llvm::ArrayRef<double> m);
+  /// The DFT of length `n` (`bins` outputs) of `v` [..., len, 1 or 2] along
+  /// its second-to-last axis, each position scaled by `window` if given:
+  /// [..., bins, 2], one public map.
+  mlir::Value emitDft(mlir::Value v, int64_t n, int64_t bins, bool inverse,
+                      llvm::ArrayRef<double> window);
+  /// The tensor of `shape` whose flat element k is the flat element
+  /// `map[k]` of the concatenation of `srcs` (each flattened), or `fill`
+  /// for -1; folded when every source is a public constant.
+  mlir::FailureOr<Entry> indexMap(llvm::ArrayRef<Entry> srcs,
+                                  llvm::ArrayRef<int64_t> shape,
+                                  llvm::ArrayRef<int64_t> map, double fill);
+  /// Integer indices that must be public constants (the refusal says why
+  /// private ones are not supported).
+  mlir::FailureOr<SmallVector<int64_t>> constIndices(const Entry &e,
+                                                     StringRef what);
+  /// The update elements written to one position of a scatter, in order.
+  using Writers = SmallVector<int64_t, 1>;
+  /// `data` with the updates of `writers` (per flat position) written
+  /// (reduction none) or combined (add, mul, max, min).
+  mlir::LogicalResult scatterFinish(StringRef reduction, const Entry &data,
+                                    const Entry &updates,
+                                    llvm::ArrayRef<Writers> writers,
+                                    Entry &out);
   mlir::LogicalResult sliceImpl(const Entry &x,
                                 llvm::ArrayRef<int64_t> offsets,
                                 llvm::ArrayRef<int64_t> steps,

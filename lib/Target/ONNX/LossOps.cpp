@@ -216,7 +216,9 @@ LogicalResult Importer::nllLossOp(Ins in, Outs out) {
   return success();
 }
 
-LogicalResult Importer::gatherElementsOp(Ins in, Outs out) {
+/// GatherElements by the client's indices (IndexOps.cpp handles constant
+/// ones): one-hot rows of the indices times the data, summed over the axis.
+LogicalResult Importer::gatherElementsByClientIndices(Ins in, Outs out) {
   if (in.size() != 2 || !in[0] || !in[1])
     return nodeError() << "expects data and indices", failure();
   const Entry &data = in[0], &ind = in[1];
@@ -243,35 +245,6 @@ LogicalResult Importer::gatherElementsOp(Ins in, Outs out) {
     return failure();
   int64_t n = s[*axis];
   int32_t dt = dtypeOf(data);
-  if (ind.cst) {
-    // Public indices: a gather from the flattened data at the flat
-    // positions (slices where they run consecutively).
-    if (failed(decode(*ind.cst)))
-      return failure();
-    llvm::ArrayRef<int64_t> iv = ind.cst->ints();
-    SmallVector<int64_t> dstr = ceval::rowMajorStrides(s),
-                         istr = ceval::rowMajorStrides(is), flat;
-    for (size_t k = 0; k < iv.size(); ++k) {
-      int64_t j = iv[k];
-      if (j < -n || j >= n)
-        return nodeError() << "index " << j << " is out of range for "
-                           << "dimension " << n,
-               failure();
-      int64_t pos = 0, rest = k;
-      for (int64_t d = 0; d < r; ++d) {
-        int64_t coord = rest / istr[d];
-        rest %= istr[d];
-        pos += (d == *axis ? (j < 0 ? j + n : j) : coord) * dstr[d];
-      }
-      flat.push_back(pos);
-    }
-    Value f = emitReshape(v, {numElements(s)});
-    Value g = emitIndexAlong(f, 0, flat, 0.0);
-    if (!g)
-      return failure();
-    out[0].value = emitReshape(g, is);
-    return success();
-  }
   // The client's indices: y[i...] = sum_m hot[i..., m] x'[i..., m] with x'
   // the data cut to the indices' extent outside the axis and the axis last.
   SmallVector<int64_t> sizes(is), offsets(r, 0), strides(r, 1);

@@ -311,6 +311,8 @@ LogicalResult Exporter::exportArguments() {
              << arg.getArgNumber() << " has type " << arg.getType()
              << "; the artifact needs statically shaped tensors";
     if (isa<IntegerType>(ty.getElementType())) {
+      if (arg.use_empty())
+        continue; // unused input (EyeLike reads only its shape)
       // Token ids: plaintext at their holder, consumed by mpc.one_hot.
       Visibility vis = Visibility::client;
       for (Operation *user : arg.getUsers()) {
