@@ -195,6 +195,16 @@ Interval transfer(Operation *op, ArrayRef<Interval> in) {
         return l.getBias() ? add(y, arg(2)) : y;
       })
       .Case([&](tfm::SoftmaxOp) { return Interval(0, 1); })
+      .Case([&](tfm::OneHotOp) { return Interval(0, 1); })
+      .Case([&](tfm::LogSoftmaxOp ls) {
+        // x - max - log(sum exp(x - max)), the sum in [1, n].
+        auto ty = cast<ShapedType>(ls.getInput().getType());
+        int64_t axis = static_cast<int64_t>(ls.getAxis());
+        int64_t n = ty.getDimSize(axis < 0 ? axis + ty.getRank() : axis);
+        Interval x = arg(0);
+        return Interval(x.lo - x.hi - std::log(double(std::max<int64_t>(n, 1))),
+                        0);
+      })
       .Case([&](tfm::LayerNormOp ln) {
         // |x - mean| / std <= sqrt(N - 1) over N normalised elements.
         auto ty = cast<ShapedType>(ln.getInput().getType());
@@ -403,8 +413,8 @@ umbra::analyzeRanges(ModuleOp module, const RangeOptions &options) {
       fd.domains.push_back({what, violated});
     };
     auto fmt = [](double v) { return str(v); };
-    if (auto sm = dyn_cast<tfm::SoftmaxOp>(op)) {
-      Interval x = rangeOf(sm.getInput());
+    if (isa<tfm::SoftmaxOp, tfm::LogSoftmaxOp>(op)) {
+      Interval x = rangeOf(op->getOperand(0));
       double lo = x.lo - x.hi, dom = -std::ldexp(1.0, int(d.expSquarings));
       note("exp argument [" + fmt(lo) + ", 0] in [" + fmt(dom) +
                ", 0] (exp-squarings " + std::to_string(d.expSquarings) + ")",

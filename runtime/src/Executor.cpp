@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
 namespace umbra::rt {
 
@@ -38,13 +39,27 @@ double maxInputMagnitude(int frac) {
 }
 
 /// The vocabulary size of the ids in `slot`: the smallest one_hot depth
-/// among the instructions reading it, or -1 when it is not a token-id input.
-static int64_t idDepth(const Program &prog, int slot) {
+/// among the instructions reading it, or -1 when it is not a token-id input;
+/// `ignore` the id every reader maps to a zero row (an ignored label), if
+/// they all have the same one.
+static int64_t idDepth(const Program &prog, int slot,
+                       std::optional<int64_t> &ignore) {
   int64_t depth = -1;
+  bool first = true;
+  ignore.reset();
   for (const InstrInfo &I : prog.instrs)
     if (I.op() == Op::OneHot && I.in.at(0) == slot) {
-      int64_t d = I.attrs.AsOneHot()->depth;
+      const auto *at = I.attrs.AsOneHot();
+      int64_t d = at->depth;
       depth = depth < 0 ? d : std::min(depth, d);
+      std::optional<int64_t> own;
+      if (at->has_ignore_index)
+        own = at->ignore_index;
+      if (first)
+        ignore = own;
+      else if (ignore != own)
+        ignore.reset();
+      first = false;
     }
   return depth;
 }
@@ -64,7 +79,8 @@ static void checkInputValues(const Program &prog, int slot,
   UMBRA_CHECK(int64_t(values.size()) == si.numel, "input '", si.name, "' has ",
               values.size(), " elements, expected ", si.numel, " (shape ",
               shapeStr(si.shape), ")");
-  int64_t depth = idDepth(prog, slot);
+  std::optional<int64_t> ignore;
+  int64_t depth = idDepth(prog, slot, ignore);
   double bound = maxInputMagnitude(si.frac);
   for (size_t i = 0; i < values.size(); ++i) {
     double v = values[i];
@@ -74,7 +90,9 @@ static void checkInputValues(const Program &prog, int slot,
       // Used as an index: rounding or truncating would pick another token.
       UMBRA_CHECK(v == std::floor(v), "input '", si.name, "' element ", i,
                   " is ", num(v), "; token ids must be integers");
-      UMBRA_CHECK(v >= 0 && v < double(depth), "input '", si.name, "' element ",
+      UMBRA_CHECK((v >= 0 && v < double(depth)) ||
+                      (ignore && v == double(*ignore)),
+                  "input '", si.name, "' element ",
                   i, " is token id ", num(v), ", outside the vocabulary [0, ",
                   depth, ")");
       continue;

@@ -443,9 +443,14 @@ int ProgramBuilder::concat(std::vector<int> in, int axis) {
   t.axis = axis;
   return emit(std::move(in), t);
 }
-int ProgramBuilder::oneHot(int ids, int64_t depth) {
+int ProgramBuilder::oneHot(int ids, int64_t depth,
+                           std::optional<int64_t> ignore) {
   fb::OneHotT t;
   t.depth = depth;
+  if (ignore) {
+    t.ignore_index = *ignore;
+    t.has_ignore_index = true;
+  }
   return emit({ids}, t);
 }
 int ProgramBuilder::reduceSum(int a, std::vector<int64_t> axes, bool keepdims) {

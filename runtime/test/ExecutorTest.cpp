@@ -280,3 +280,40 @@ TEST(Executor, OneHotAndReduceSum) {
   EXPECT_TRUE(reduceLoads({1}));
   EXPECT_TRUE(reduceLoads({-1})); // counts from the end
 }
+
+// A loss's ignored label (ignore_index, here outside [0, V)) gets a zero
+// row at the holder; any other id outside [0, V) is still refused.
+TEST(Executor, OneHotIgnoredLabel) {
+  ProgramBuilder b(16);
+  const int64_t V = 4;
+  int ids = b.input("labels", {5}, Vis::Client, 0);
+  int oh = b.oneHot(ids, V, -1);
+  auto x = randomReal(5 * V, -1, 1, 5);
+  int xs = b.share(b.constant("x", {5, V}, Vis::Owner, x));
+  int picked = b.reduceSum(b.mul(b.share(oh), xs), {1}, false);
+  int o = b.reveal(picked, RevealTo::P0);
+  b.output(o);
+  Program prog = Program::loadBytes(b.finish());
+  FloatExecutor badRef(prog);
+  EXPECT_EQ(test::errorOf([&] { badRef.setInput(ids, {0, -1, 4, 1, 2}); }),
+            "input 'labels' element 2 is token id 4, outside the vocabulary "
+            "[0, 4)");
+  std::vector<double> idv = {3, -1, 0, -1, 2};
+  FloatExecutor ref(prog);
+  ref.setInput(ids, idv);
+  ref.run();
+  std::vector<double> got;
+  runParties([&](Party &P) {
+    Executor ex(prog, P);
+    if (P.p0())
+      ex.setInput(ids, idv);
+    ex.runInference();
+    if (P.p0())
+      got = ex.plainReal(o);
+  });
+  for (int64_t r = 0; r < 5; ++r) {
+    double want = idv[r] < 0 ? 0.0 : x[r * V + int64_t(idv[r])];
+    EXPECT_NEAR(ref.value(o)[r], want, 1e-12) << r;
+    EXPECT_NEAR(got[r], want, 1.0 / 65536) << r;
+  }
+}

@@ -45,7 +45,7 @@ static LogicalResult lowerEmbedding(Lowering &l, tfm::EmbeddingOp op) {
     OpBuilder &b = l.fx.builder();
     Value oneHot = OneHotOp::create(
         b, l.fx.loc, l.fx.tensorType(shape, l.visibilityOf(ids), 0), ids,
-        b.getI64IntegerAttr(vocab));
+        b.getI64IntegerAttr(vocab), IntegerAttr());
     return l.fx.matmul(oneHot, table);
   });
 }

@@ -47,7 +47,7 @@ static LogicalResult lowerOneHot(Lowering &l, tfm::OneHotOp op) {
         OneHotOp::create(l.fx.builder(), l.fx.loc,
                          l.fx.tensorType(Lowering::resultShape(op),
                                          l.visibilityOf(ids), 0),
-                         ids, op.getDepthAttr()));
+                         ids, op.getDepthAttr(), op.getIgnoreIndexAttr()));
   return success();
 }
 

@@ -79,7 +79,7 @@ static LogicalResult lowerClientGather(Lowering &l, tfm::GatherOp g,
     hotShape.push_back(n);
     Value hot = OneHotOp::create(
         b, l.fx.loc, l.fx.tensorType(hotShape, l.visibilityOf(ids), 0), ids,
-        b.getI64IntegerAttr(n));
+        b.getI64IntegerAttr(n), IntegerAttr());
     Value y = l.fx.matmul(reshaped(l.fx, hot, {k, n}), front);
     // [indices..., rest...], then the index dimensions back at `axis`.
     SmallVector<int64_t> gathered(idxShape);

@@ -19,8 +19,8 @@ using namespace mlir;
 namespace umbra::onnx_import {
 
 /// 0/1 rows of the integer indices `ind` over `depth` classes, as a float
-/// tensor of shape ind.shape + [depth]: a public constant for constant
-/// indices (an index equal to `ignore`, if given, gets a zero row),
+/// tensor of shape ind.shape + [depth] (an index equal to `ignore`, if
+/// given, gets a zero row): a public constant for constant indices,
 /// `tfm.one_hot` for the
 /// client's (a graph input, in [0, depth)). Null after a diagnostic.
 static Value oneHotRows(OpBuilder &b, Location loc,
@@ -64,7 +64,8 @@ static Value oneHotRows(OpBuilder &b, Location loc,
   idsShape.push_back(depth);
   Value rows = tfm::OneHotOp::create(
       b, loc, RankedTensorType::get(idsShape, b.getF32Type()), ids,
-      b.getI64IntegerAttr(depth));
+      b.getI64IntegerAttr(depth),
+      ignore ? b.getI64IntegerAttr(*ignore) : IntegerAttr());
   if (ids == indValue)
     return rows;
   return tfm::ReshapeOp::create(
@@ -117,12 +118,6 @@ LogicalResult Importer::nllLossOp(Ins in, Outs out) {
     if (failed(decode(*target.cst)))
       return failure();
     idx.assign(target.cst->ints().begin(), target.cst->ints().end());
-  } else if (ignore && (*ignore < 0 || *ignore >= c)) {
-    return nodeError() << "ignore_index " << *ignore << " is outside [0, " << c
-                       << ") and the target is the client's: its one-hot "
-                          "rows are built for labels in [0, "
-                       << c << ") only",
-           failure();
   }
   // The log-probabilities: SoftmaxCrossEntropyLoss's second output.
   auto xTy = tensorType(s, dt);
@@ -145,24 +140,9 @@ LogicalResult Importer::nllLossOp(Ins in, Outs out) {
   perm.push_back(1);
   lastShape.push_back(c);
   Value xl = r > 2 ? emitTranspose(xv, perm) : xv;
-  // Per-class factors w'[c] = w[c] [c != ignore]: the weights (if any) and
-  // the public mask of an in-range ignore_index (a client's label equal to
-  // it then selects 0); null when every factor is 1.
+  // The weights (if any) per class; ignored labels have zero rows.
   Value wp;
-  auto cTy = tensorType({c}, dt);
-  if (weight)
-    wp = valueOf(weight);
-  if (ignore && *ignore >= 0 && *ignore < c && !target.cst) {
-    ceval::Tensor m = ceval::Tensor::zeros({c}, /*isFloat=*/true);
-    auto &md = std::get<std::vector<double>>(m.data);
-    std::fill(md.begin(), md.end(), 1.0);
-    md[*ignore] = 0.0;
-    Value mask = materialize(*literal(makeConst(dt, std::move(m))));
-    if (!mask)
-      return failure();
-    wp = wp ? tfm::MulOp::create(b, loc, cTy, wp, mask).getResult() : mask;
-  }
-  if (weight && !wp)
+  if (weight && !(wp = valueOf(weight)))
     return failure();
   auto lastTy = tensorType(lastShape, dt);
   auto lossTy = tensorType(lossShape, dt);
@@ -187,9 +167,9 @@ LogicalResult Importer::nllLossOp(Ins in, Outs out) {
     out[0].value = sum;
     return success();
   }
-  if (!wp) {
-    // Every element counts once (no weights, nothing ignored by a client's
-    // label): a public count.
+  if (!wp && (!ignore || target.cst)) {
+    // Every element counts once (no weights; ignored labels, if any, are
+    // public): a public count.
     int64_t n = numElements(lossShape);
     if (target.cst && ignore)
       n = llvm::count_if(idx, [&](int64_t v) { return v != *ignore; });
@@ -203,14 +183,13 @@ LogicalResult Importer::nllLossOp(Ins in, Outs out) {
     out[0].value = tfm::MulOp::create(b, loc, scalarTy, sum, inv);
     return success();
   }
-  // The mean weighted by the selected factors: a divisor computed from the
-  // labels (and weights), so a division under MPC.
+  // The mean weighted by the selected weights, or over the labels that are
+  // not ignored: a divisor computed from the client's labels (and the
+  // weights), so a division under MPC.
+  Value sel = wp ? tfm::MulOp::create(b, loc, lastTy, hot, wp).getResult() : hot;
   Value den = tfm::ReduceSumOp::create(
       b, loc, scalarTy,
-      tfm::ReduceSumOp::create(
-          b, loc, lossTy,
-          tfm::MulOp::create(b, loc, lastTy, hot, wp),
-          lastAxis, noKeep),
+      tfm::ReduceSumOp::create(b, loc, lossTy, sel, lastAxis, noKeep),
       b.getDenseI64ArrayAttr(all), noKeep);
   out[0].value = tfm::DivOp::create(b, loc, scalarTy, sum, den);
   return success();

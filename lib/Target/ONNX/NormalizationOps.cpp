@@ -184,6 +184,42 @@ LogicalResult Importer::reduceOp(Ins in, Outs out) {
     else if (keep)
       shape.push_back(1);
   }
+  if (foldable(in.take_front()) &&
+      (op == "ReduceSum" || op == "ReduceMean" || op == "ReduceMax" ||
+       op == "ReduceMin")) {
+    // A public constant (a count or mask derived from constant labels):
+    // reduced at import, so that no gate runs on public values.
+    if (failed(decode(*x.cst)))
+      return failure();
+    const ceval::Tensor &xt = x.cst->value;
+    int64_t n = numElements(shape), m = xt.size() / std::max<int64_t>(n, 1);
+    ceval::Tensor t = ceval::Tensor::zeros(shape, /*isFloat=*/true);
+    auto &acc = std::get<std::vector<double>>(t.data);
+    SmallVector<int64_t> strides = ceval::rowMajorStrides(s);
+    std::vector<bool> seen(acc.size(), false);
+    for (int64_t k = 0; k < xt.size(); ++k) {
+      int64_t rest = k, o = 0;
+      for (int64_t d = 0; d < r; ++d) {
+        int64_t coord = rest / strides[d];
+        rest %= strides[d];
+        if (!red[d])
+          o = o * s[d] + coord;
+      }
+      double v = xt.at(k);
+      if (op == "ReduceMax" || op == "ReduceMin")
+        acc[o] = !seen[o]              ? v
+                 : op == "ReduceMax" ? std::max(acc[o], v)
+                                     : std::min(acc[o], v);
+      else
+        acc[o] += v;
+      seen[o] = true;
+    }
+    if (op == "ReduceMean")
+      for (double &a : acc)
+        a /= double(m);
+    out[0].cst = makeConst(dtypeOf(x), std::move(t));
+    return success();
+  }
   Value v = valueOf(x);
   if (!v)
     return failure();

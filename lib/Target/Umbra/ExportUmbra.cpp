@@ -560,6 +560,10 @@ LogicalResult Exporter::exportOneHot(OneHotOp op) {
   int ids = it->second;
   fb::OneHotT oneHot;
   oneHot.depth = op.getDepth();
+  if (std::optional<int64_t> ignore = op.getIgnoreIndex()) {
+    oneHot.ignore_index = *ignore;
+    oneHot.has_ignore_index = true;
+  }
   // The holder expands its ids in plaintext (an mpc.share follows).
   slotOfValue[op.getResult()] =
       emit(attrsOf(oneHot), {ids}, t.getShape(), 0, slots[ids].vis);

@@ -197,10 +197,15 @@ static int64_t idAt(const std::vector<double> &ids, size_t i) {
 /// a zero row: a silent zero embedding is a wrong answer (the inputs are
 /// checked before a run; this holds for ids from anywhere).
 template <typename T, typename V>
-static std::vector<T> oneHotRows(const std::vector<V> &ids, int64_t depth) {
+static std::vector<T> oneHotRows(const std::vector<V> &ids,
+                                 const fb::OneHotT &at) {
+  int64_t depth = at.depth;
   std::vector<T> out(ids.size() * size_t(depth), T(0));
   for (size_t i = 0; i < ids.size(); ++i) {
     int64_t id = idAt(ids, i);
+    if (at.has_ignore_index && id == at.ignore_index)
+      continue; // an ignored label: a zero row
+
     UMBRA_CHECK(id >= 0 && id < depth, "one_hot: id ", id, " at element ", i,
                 " is outside the vocabulary [0, ", depth, ")");
     out[i * size_t(depth) + size_t(id)] = T(1);
@@ -227,10 +232,10 @@ static const OpRow kOneHot{
     },
     [](const ExecArgs &a) {
       return ExecResult{
-          oneHotRows<uint64_t>(a.in(0), a.I.attrs.AsOneHot()->depth)};
+          oneHotRows<uint64_t>(a.in(0), *a.I.attrs.AsOneHot())};
     },
     [](const RealArgs &a) {
-      return oneHotRows<double>(*a.in[0], a.I.attrs.AsOneHot()->depth);
+      return oneHotRows<double>(*a.in[0], *a.I.attrs.AsOneHot());
     },
     nullptr};
 

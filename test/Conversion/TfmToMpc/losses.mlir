@@ -54,3 +54,13 @@ func.func @count_divisor(%x: tensor<f32>, %t: tensor<3xi64>) -> tensor<f32> {
   %q = tfm.div %x, %n : (tensor<f32>, tensor<f32>) -> tensor<f32>
   return %q : tensor<f32>
 }
+
+// -----
+
+// An ignored label (a loss's ignore_index) gets a zero row at the client.
+// CHECK-LABEL: func.func @ignored_label
+// CHECK: mpc.one_hot %arg0 {depth = 5 : i64, ignore_index = -1 : i64} : tensor<3xi64> -> !mpc.tensor<3x5, client, frac = 0>
+func.func @ignored_label(%t: tensor<3xi64>) -> tensor<3x5xf32> {
+  %h = tfm.one_hot %t {depth = 5 : i64, ignore_index = -1 : i64} : tensor<3xi64> -> tensor<3x5xf32>
+  return %h : tensor<3x5xf32>
+}

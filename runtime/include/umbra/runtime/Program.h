@@ -13,6 +13,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -185,7 +186,9 @@ public:
   int slice(int a, const std::vector<int64_t> &starts,
             const std::vector<int64_t> &ends);
   int concat(std::vector<int> in, int axis);
-  int oneHot(int ids, int64_t depth);
+  /// With `ignore`, an id equal to it gets a zero row (an ignored label).
+  int oneHot(int ids, int64_t depth,
+             std::optional<int64_t> ignore = std::nullopt);
   int reduceSum(int a, std::vector<int64_t> axes, bool keepdims = true);
   /// Fixed-point product followed by truncation back to the input scale.
   int mulT(int a, int b);

@@ -504,7 +504,10 @@ def Mpc_OneHotOp : Mpc_Op<"one_hot", [Pure]> {
     `y[i..., j] = (ids[i...] == j)` for `j < depth`, computed in plaintext by
     the holder of the ids (the client's token ids), so that an embedding
     lookup becomes a matrix product and the ids never leave the client
-    except as secret shares. The result has `frac = 0`.
+    except as secret shares. The result has `frac = 0`. With
+    `ignore_index`, an id equal to it gets a zero row (a loss's ignored
+    label, which may lie outside `[0, depth)`); any other id outside
+    `[0, depth)` is refused by the holder.
 
     Example:
 
@@ -513,7 +516,8 @@ def Mpc_OneHotOp : Mpc_Op<"one_hot", [Pure]> {
     ```
   }];
   let arguments = (ins StaticShapeTensorOf<[AnySignlessInteger]>:$ids,
-                   ConfinedAttr<I64Attr, [IntPositive]>:$depth);
+                   ConfinedAttr<I64Attr, [IntPositive]>:$depth,
+                   OptionalAttr<I64Attr>:$ignore_index);
   let results = (outs Mpc_AnyTensor:$output);
   let assemblyFormat = "$ids attr-dict `:` qualified(type($ids)) `->` qualified(type($output))";
   let hasVerifier = 1;

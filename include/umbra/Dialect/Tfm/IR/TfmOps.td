@@ -497,7 +497,8 @@ def Tfm_OneHotOp : Tfm_Op<"one_hot", [Pure]> {
   let summary = "0/1 rows of integer ids held by the client";
   let description = [{
     `y[i..., j] = (ids[i...] == j)` for `j < depth`; every id must be in
-    `[0, depth)`. The ids are a model input (class labels, gather
+    `[0, depth)` or equal `ignore_index` (if given), whose rows are zero
+    (a loss's ignored label). The ids are a model input (class labels, gather
     indices): the client expands them in plaintext and shares the rows, so
     a selection by the ids becomes products with the rows and the ids
     never leave the client.
@@ -509,7 +510,8 @@ def Tfm_OneHotOp : Tfm_Op<"one_hot", [Pure]> {
     ```
   }];
   let arguments = (ins Tfm_IndexTensor:$ids,
-                   ConfinedAttr<I64Attr, [IntPositive]>:$depth);
+                   ConfinedAttr<I64Attr, [IntPositive]>:$depth,
+                   OptionalAttr<I64Attr>:$ignore_index);
   let results = (outs Tfm_FloatTensor:$output);
   let assemblyFormat = [{
     $ids attr-dict `:` qualified(type($ids)) `->` qualified(type($output))
