@@ -230,6 +230,23 @@ public:
   // PoolingOps.cpp
   mlir::LogicalResult poolOp(Ins in, Outs out);
   mlir::LogicalResult convOp(Ins in, Outs out);
+  // FunctionOps.cpp
+  mlir::LogicalResult eluOp(Ins in, Outs out);
+  mlir::LogicalResult thresholdedReluOp(Ins in, Outs out);
+  mlir::LogicalResult softsignOp(Ins in, Outs out);
+  mlir::LogicalResult shrinkOp(Ins in, Outs out);
+  mlir::LogicalResult hardSwishOp(Ins in, Outs out);
+  mlir::LogicalResult batchNormOp(Ins in, Outs out);
+  mlir::LogicalResult instanceNormOp(Ins in, Outs out);
+  mlir::LogicalResult mvnOp(Ins in, Outs out);
+  mlir::LogicalResult lrnOp(Ins in, Outs out);
+  /// One op of a composition on entries (folded on public constants), and
+  /// a scalar literal of `like`'s element type (FunctionOps.cpp).
+  mlir::FailureOr<Entry> fnBinary(ceval::BinaryOp k, BinaryBuilder build,
+                                  const Entry &x, const Entry &y);
+  mlir::FailureOr<Entry> fnUnary(ceval::UnaryOp k, UnaryBuilder build,
+                                 const Entry &x);
+  Entry fnScalar(const Entry &like, double v);
 
 private:
   mlir::MLIRContext *ctx;
