@@ -25,8 +25,8 @@
 //   acos = pi/2 - asin.
 // - sinh, cosh: (exp(x) -+ exp(-x)) / 2, both exponentials in one exp on
 //   the stacked [x, -x].
-// - asinh = sign * log(|x| + sqrt(x^2 + 1)); acosh = log(x + sqrt((x - 1)
-//   (x + 1))); atanh = (log(1 + x) - log(1 - x)) / 2, both logs in one log
+// - asinh = sign * log(|x| + sqrt(x^2 + 1)); acosh = log(x + sqrt(x - 1)
+//   sqrt(x + 1)); atanh = (log(1 + x) - log(1 - x)) / 2, both logs in one log
 //   on the stacked [1 + x, 1 - x].
 //
 //===----------------------------------------------------------------------===//
@@ -267,7 +267,10 @@ static FailureOr<Value> asinhOf(Lowering &l, Operation *op, Value x) {
 static FailureOr<Value> acoshOf(Lowering &l, Operation *op, Value x) {
   FixedPointBuilder &fx = l.fx;
   Value one = fx.scalar(1.0);
-  Value root = sqrtOf(l, fx.mul(fx.sub(x, one), fx.add(x, one)));
+  // sqrt(x - 1) sqrt(x + 1), both square roots of exact values (in one
+  // gate): no cancellation in x^2 - 1 near x = 1.
+  Value roots = sqrtOf(l, stack(fx, {fx.sub(x, one), fx.add(x, one)}));
+  Value root = fx.mul(part(fx, roots, 0), part(fx, roots, 1));
   return logOf(l, op, fx.add(x, root));
 }
 
