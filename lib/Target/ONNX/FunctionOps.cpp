@@ -1,7 +1,7 @@
 //===- FunctionOps.cpp - ONNX functions, activations, normalisations ------===//
 //
 // Elementwise functions with a tfm op of their own (Floor ... Atanh, rows of
-// OnnxOps.def that name `unary`) and ONNX ops that are compositions of
+// OnnxOps.def that name `functionOp`; constants are evaluated) and ONNX ops that are compositions of
 // existing tfm ops, each folded on public constants:
 //
 // - Elu, Selu, Celu: relu(x) + alpha (exp(min(x, 0) [/ alpha]) - 1) with
@@ -47,6 +47,14 @@ FailureOr<Entry> Importer::fnUnary(UnaryOp k, UnaryBuilder build,
 
 Entry Importer::fnScalar(const Entry &like, double v) {
   return Entry{scalarConst(dtypeOf(like), v), {}};
+}
+
+/// Functions of constants are evaluated at import, exactly, even on the
+/// owner's constants (rotary tables; the result stays the owner's): only
+/// values computed from graph inputs take the approximation of the tfm op.
+LogicalResult Importer::functionOp(UnaryOp k, UnaryBuilder build, Ins in,
+                                   Outs out) {
+  return unary(k, allConst(in) ? nullptr : build, in, out);
 }
 
 namespace {

@@ -231,6 +231,8 @@ public:
   mlir::LogicalResult poolOp(Ins in, Outs out);
   mlir::LogicalResult convOp(Ins in, Outs out);
   // FunctionOps.cpp
+  mlir::LogicalResult functionOp(ceval::UnaryOp k, UnaryBuilder build, Ins in,
+                                 Outs out);
   mlir::LogicalResult eluOp(Ins in, Outs out);
   mlir::LogicalResult thresholdedReluOp(Ins in, Outs out);
   mlir::LogicalResult softsignOp(Ins in, Outs out);
