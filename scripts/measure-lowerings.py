@@ -149,7 +149,7 @@ BOUNDS = {
     "selu": (2e-4, 1e-5),
     "celu": (2e-4, 0),
     "thresholdedrelu": (2e-5, 0),
-    "softsign": (2e-4, 0),
+    "softsign": (3e-5, 0),
     "shrink": (2e-5, 0),
     "hardswish": (5e-5, 1e-5),
 }

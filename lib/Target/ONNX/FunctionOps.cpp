@@ -8,7 +8,7 @@
 //   min(x, 0) = x - relu(x) (one comparison; exp of a non-positive value).
 // - ThresholdedRelu, Shrink: `tfm.where` by `tfm.less` (one comparison per
 //   threshold).
-// - Softsign: x / (1 + |x|); HardSwish: x * hardsigmoid(x) (1/6, 1/2).
+// - Softsign: sign(x) (1 - 1 / (1 + |x|)); HardSwish: x * hardsigmoid(x) (1/6, 1/2).
 // - BatchNormalization (inference mode): (x - mean) * scale * (var +
 //   epsilon)^(-1/2) + B per channel; statistics may be public, the owner's
 //   or computed.
@@ -137,9 +137,13 @@ LogicalResult Importer::softsignOp(Ins in, Outs out) {
   if (in.empty() || !in[0])
     return nodeError() << "expects one input", failure();
   const Entry &x = in[0];
+  // sign(x) (1 - 1 / (1 + |x|)): the reciprocal's absolute error is the
+  // result's (a quotient x / (1 + |x|) would carry x times it).
   Compose c{*this};
   Entry d = c.add(c.un(UnaryOp::Abs, buildOp<tfm::AbsOp>, x), c.c(x, 1.0));
-  return c.result(c.bin(BinaryOp::Div, buildOp<tfm::DivOp>, x, d), out);
+  Entry r = c.un(UnaryOp::Reciprocal, buildOp<tfm::ReciprocalOp>, d);
+  Entry s = c.un(UnaryOp::Sign, buildOp<tfm::SignOp>, x);
+  return c.result(c.mul(s, c.sub(c.c(x, 1.0), r)), out);
 }
 
 LogicalResult Importer::shrinkOp(Ins in, Outs out) {
