@@ -31,20 +31,34 @@ namespace umbra::onnx_import {
 
 llvm::ArrayRef<OpInfo> supportedOps() {
   static const OpInfo table[] = {
-#define ONNX_OP(Name, Since, Family, Call, Form) {#Name, Since, #Family, Form},
+#define ONNX_OP(Name, Since, Family, Call, Form)                               \
+  {"", #Name, Since, #Family, Form},
+#define ONNX_DOMAIN_OP(Domain, Name, Since, Family, Call, Form)                \
+  {Domain, #Name, Since, #Family, Form},
 #include "OnnxOps.def"
   };
   return table;
 }
 
-const OpInfo *lookupOp(StringRef opType) {
+/// The default domain is "" (also spelled "ai.onnx" in models).
+static StringRef canonicalDomain(StringRef domain) {
+  return domain == "ai.onnx" ? StringRef() : domain;
+}
+
+/// "Domain.Name", or "Name" in the default domain: the key of an op.
+static std::string opKey(StringRef domain, StringRef opType) {
+  domain = canonicalDomain(domain);
+  return domain.empty() ? opType.str() : (domain + "." + opType).str();
+}
+
+const OpInfo *lookupOp(StringRef domain, StringRef opType) {
   static const llvm::StringMap<const OpInfo *> index = [] {
     llvm::StringMap<const OpInfo *> m;
     for (const OpInfo &op : supportedOps())
-      m[op.name] = &op;
+      m[opKey(op.domain, op.name)] = &op;
     return m;
   }();
-  return index.lookup(opType);
+  return index.lookup(opKey(domain, opType));
 }
 
 LogicalResult Importer::dispatch(Ins in, Outs out) {
@@ -52,16 +66,21 @@ LogicalResult Importer::dispatch(Ins in, Outs out) {
   static const llvm::StringMap<Handler> handlers = {
 #define ONNX_OP(Name, Since, Family, Call, Form)                               \
   {#Name, [](Importer &self, Ins in, Outs out) { return self.Call; }},
+#define ONNX_DOMAIN_OP(Domain, Name, Since, Family, Call, Form)                \
+  {opKey(Domain, #Name),                                                       \
+   [](Importer &self, Ins in, Outs out) { return self.Call; }},
 #include "OnnxOps.def"
   };
   StringRef op = node->op_type();
   // Every handler writes its first result (a fuzzed Constant had none).
   if (out.empty())
     return nodeError() << "has no outputs", failure();
-  // Every op but Constant needs its first input.
-  if (op != "Constant" && (in.empty() || !in[0]))
+  // Every op but Constant needs its first input (Loop's trip count and
+  // Scan 8's sequence_lens are optional).
+  if (op != "Constant" && op != "Loop" && op != "Scan" &&
+      (in.empty() || !in[0]))
     return nodeError() << "missing first input", failure();
-  return handlers.lookup(op)(*this, in, out);
+  return handlers.lookup(opKey(node->domain(), op))(*this, in, out);
 }
 
 /// Every node must be in the table at the model's opset: reports the first
@@ -69,26 +88,28 @@ LogicalResult Importer::dispatch(Ins in, Outs out) {
 LogicalResult Importer::checkOpsSupported(const onnx::GraphProto &g) {
   llvm::StringSet<> unsupported;
   const onnx::NodeProto *first = nullptr;
+  auto opsetOf = [&](StringRef domain) {
+    auto it = opsets.find(canonicalDomain(domain));
+    return it == opsets.end() ? int64_t(-1) : it->second;
+  };
   for (const auto &n : g.node()) {
-    bool defaultDomain = n.domain().empty() || n.domain() == "ai.onnx";
-    const OpInfo *info = defaultDomain ? lookupOp(n.op_type()) : nullptr;
-    if (info && opset >= info->sinceOpset)
+    const OpInfo *info = lookupOp(n.domain(), n.op_type());
+    if (info && opsetOf(n.domain()) >= info->sinceOpset)
       continue;
-    std::string key = (defaultDomain ? "" : n.domain() + ".") + n.op_type();
-    if (unsupported.insert(key).second && !first)
+    if (unsupported.insert(opKey(n.domain(), n.op_type())).second && !first)
       first = &n;
   }
   if (!first)
     return success();
-  bool defaultDomain = first->domain().empty() || first->domain() == "ai.onnx";
+  StringRef domain = canonicalDomain(first->domain());
   auto diag = emitError(fileLoc)
               << "unsupported operator '" << first->op_type() << "' (node '"
               << (first->name().empty() && first->output_size()
                       ? first->output(0)
                       : first->name())
-              << "', domain '" << (defaultDomain ? "ai.onnx" : first->domain())
-              << "', opset " << opset << ")";
-  if (const OpInfo *info = defaultDomain ? lookupOp(first->op_type()) : nullptr)
+              << "', domain '" << (domain.empty() ? "ai.onnx" : domain)
+              << "', opset " << opsetOf(domain) << ")";
+  if (const OpInfo *info = lookupOp(domain, first->op_type()))
     diag << "; it is supported from opset " << info->sinceOpset;
   if (unsupported.size() > 1) {
     SmallVector<std::string> others;
@@ -335,17 +356,21 @@ LogicalResult Importer::checkNames(const onnx::GraphProto &g,
 }
 
 OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
-  // Opset of the default domain.
-  opset = -1;
+  // Opset of each domain; the default domain's is `opset`. A model of
+  // another domain's ops only (the training optimizers) needs no default.
+  opsets.clear();
   for (const auto &o : model.opset_import())
-    if (o.domain().empty() || o.domain() == "ai.onnx")
-      opset = o.version();
-  if (opset < 0) {
+    opsets[canonicalDomain(o.domain())] = o.version();
+  opset = opsets.lookup("");
+  bool usesDefault = llvm::any_of(model.graph().node(), [](const auto &n) {
+    return canonicalDomain(n.domain()).empty();
+  });
+  if (!opsets.count("") && usesDefault) {
     emitError(fileLoc) << "the model imports no opset of the default ONNX "
                           "domain";
     return {};
   }
-  if (opset < kMinOpset || opset > kMaxOpset) {
+  if (opsets.count("") && (opset < kMinOpset || opset > kMaxOpset)) {
     emitError(fileLoc) << "unsupported opset version " << opset
                        << " of the default ONNX domain; supported versions "
                           "are "

@@ -250,10 +250,16 @@ OwningOpRef<ModuleOp> importONNXFile(StringRef path, MLIRContext &context,
 
 void printONNXOpTable(llvm::raw_ostream &os) {
   os << "| ONNX | opsets | family | tfm |\n|---|---|---|---|\n";
-  for (const onnx_import::OpInfo &op : onnx_import::supportedOps())
-    os << "| " << op.name << " | " << op.sinceOpset << "-"
-       << onnx_import::kMaxOpset << " | " << op.family << " | " << op.tfmForm
-       << " |\n";
+  for (const onnx_import::OpInfo &op : onnx_import::supportedOps()) {
+    os << "| ";
+    if (!op.domain.empty())
+      os << op.domain << ".";
+    os << op.name << " | " << op.sinceOpset;
+    // Other domains: their own versions, one so far.
+    if (op.domain.empty())
+      os << "-" << onnx_import::kMaxOpset;
+    os << " | " << op.family << " | " << op.tfmForm << " |\n";
+  }
 }
 
 void registerONNXImportTranslation() {

@@ -222,6 +222,7 @@ public:
   // LinalgOps.cpp
   mlir::LogicalResult matmulOp(Ins in, Outs out);
   mlir::LogicalResult gemmOp(Ins in, Outs out);
+  mlir::LogicalResult detOp(Ins in, Outs out);
   // NormalizationOps.cpp
   mlir::LogicalResult softmaxOp(Ins in, Outs out);
   mlir::LogicalResult layerNormOp(Ins in, Outs out);
@@ -249,6 +250,16 @@ public:
   mlir::FailureOr<Entry> fnUnary(ceval::UnaryOp k, UnaryBuilder build,
                                  const Entry &x);
   Entry fnScalar(const Entry &like, double v);
+  // RecurrentOps.cpp
+  mlir::LogicalResult recurrentOp(Ins in, Outs out);
+  // ControlFlowOps.cpp
+  mlir::LogicalResult scanOp(Ins in, Outs out);
+  mlir::LogicalResult loopOp(Ins in, Outs out);
+  mlir::LogicalResult ifOp(Ins in, Outs out);
+  // TrainingOps.cpp
+  mlir::LogicalResult adagradOp(Ins in, Outs out);
+  mlir::LogicalResult momentumOp(Ins in, Outs out);
+  mlir::LogicalResult adamOp(Ins in, Outs out);
 
 private:
   mlir::MLIRContext *ctx;
@@ -258,7 +269,10 @@ private:
   mlir::Location loc;
   /// The model's file name: external data is read from its folder.
   std::string sourceName;
+  /// The default domain's opset version.
   int64_t opset = 0;
+  /// The opset version of every imported domain ("" is the default).
+  llvm::StringMap<int64_t> opsets;
   onnx::NodeProto *node = nullptr;
   /// The node's name, or its first output's name for unnamed nodes.
   std::string nodeLabel;
@@ -287,8 +301,14 @@ private:
   mlir::LogicalResult checkNames(const onnx::GraphProto &g,
                                  llvm::ArrayRef<std::string> inputNames);
   mlir::InFlightDiagnostic nodeError() {
-    return mlir::emitError(loc) << "'" << node->op_type() << "' node '"
-                                << nodeLabel << "' (opset " << opset << "): ";
+    StringRef domain = node->domain();
+    if (domain == "ai.onnx")
+      domain = "";
+    auto diag = mlir::emitError(loc) << "'" << node->op_type() << "' node '"
+                                     << nodeLabel << "' (opset ";
+    if (!domain.empty())
+      diag << domain << " ";
+    return std::move(diag << opsets.lookup(domain) << "): ");
   }
   /// Reports a failed evaluation (division by zero, undefined op).
   mlir::LogicalResult evalError(ceval::Status s);
@@ -382,6 +402,10 @@ private:
   mlir::FailureOr<int64_t> normAxis(int64_t axis, int64_t rank);
   mlir::LogicalResult checkFoldSize(int64_t n);
   ConstPtr scalarConst(int32_t dtype, double v);
+  /// TrainingOps.cpp: checks an optimizer's operands R, T and `groups`
+  /// groups of n tensors; returns n and the constant step count T.
+  mlir::FailureOr<std::pair<int64_t, int64_t>>
+  optimizerOperands(Ins in, Outs out, int64_t groups);
   /// `c`, made by this node from nothing but the graph's structure
   /// (attributes, shapes), marked as a literal of the node: public by rule.
   ConstPtr literal(ConstPtr c);
@@ -408,10 +432,28 @@ private:
                                 llvm::ArrayRef<int64_t> offsets,
                                 llvm::ArrayRef<int64_t> steps,
                                 llvm::ArrayRef<int64_t> sizes, Entry &out);
+
+  //===--- recurrent layers and control flow (RecurrentOps.cpp,
+  //      ControlFlowOps.cpp) ----------------------------------------------===//
+  /// A public scalar of `like`'s element type.
+  mlir::Value emitScalar(mlir::Value like, double v);
+  /// The broadcasting tfm op `op` (add, sub, mul, max, min) of x and y.
+  mlir::Value emitBinary(StringRef op, mlir::Value x, mlir::Value y);
+  /// The rank-2 product x y (`tfm.matmul`).
+  mlir::Value emitMatMul(mlir::Value x, mlir::Value y);
+  /// Imports the nodes of `body` once with its inputs bound to `args` and
+  /// writes its outputs to `results`; the body's names are scoped to it.
+  mlir::LogicalResult importBody(onnx::GraphProto &body,
+                                 llvm::ArrayRef<Entry> args,
+                                 SmallVector<Entry> &results);
+  /// Body imports so far (bounds nested unrolled loops).
+  int64_t bodyImports = 0;
 };
 
 /// One row of OnnxOps.def, for the op list and the opset check.
 struct OpInfo {
+  /// "" for the default domain.
+  StringRef domain;
   StringRef name;
   int64_t sinceOpset;
   StringRef family;
@@ -419,8 +461,8 @@ struct OpInfo {
 };
 /// The rows of OnnxOps.def, in table order.
 llvm::ArrayRef<OpInfo> supportedOps();
-/// The row for `opType`, or null.
-const OpInfo *lookupOp(StringRef opType);
+/// The row for `opType` of `domain` ("" or "ai.onnx": the default), or null.
+const OpInfo *lookupOp(StringRef domain, StringRef opType);
 
 } // namespace umbra::onnx_import
 

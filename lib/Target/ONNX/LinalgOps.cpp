@@ -1,18 +1,24 @@
 //===- LinalgOps.cpp - ONNX linear algebra to tfm -------------------------===//
 //
-// MatMul and Gemm. A Gemm whose B is a constant (or computed from
+// MatMul, Gemm and Det. A Gemm whose B is a constant (or computed from
 // constants, e.g. a transposed weight) is a layer, `tfm.linear`; a product
 // of two activations is a `tfm.matmul`. Weights are never rewritten: a
 // `transB` weight stays the owner's constant under a `tfm.transpose`.
+// Det of small matrices is the Laplace expansion: products only, exact up
+// to the products' truncation (no secret division or pivoting).
 //
 //===----------------------------------------------------------------------===//
 #include "Importer.h"
+
+#include <functional>
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 
 using namespace mlir;
 
 namespace umbra::onnx_import {
+
+using ceval::BinaryOp;
 
 /// Whether `v` is computed from constants only (e.g. a transposed weight):
 /// such a B operand makes a Gemm a tfm.linear.
@@ -135,6 +141,93 @@ LogicalResult Importer::gemmOp(Ins in, Outs out) {
   }
   out[0].value = r;
   return success();
+}
+
+/// Largest matrix Det expands: the Laplace expansion along the first row
+/// has n!/2 products of n factors (12 at n = 4, 60 at n = 5).
+static constexpr int64_t kMaxDetSize = 5;
+
+LogicalResult Importer::detOp(Ins in, Outs out) {
+  const Entry &x = in[0];
+  llvm::ArrayRef<int64_t> shape = shapeOf(x);
+  if (!isFloatDT(dtypeOf(x)) || shape.size() < 2 ||
+      shape.back() != shape[shape.size() - 2])
+    return nodeError() << "expects float square matrices [..., n, n], got "
+                       << dtName(dtypeOf(x)) << " " << shapeStr(shape),
+           failure();
+  int64_t n = shape.back();
+  if (n > kMaxDetSize)
+    return nodeError() << "Det of " << n << "x" << n
+                       << " matrices: the Laplace expansion (products only) "
+                          "is limited to n <= "
+                       << kMaxDetSize
+                       << "; elimination would divide by secret pivots",
+           failure();
+  SmallVector<int64_t> batch(shape.drop_back(2));
+  // Element (i, j) of every matrix, shaped [..., 1, 1].
+  SmallVector<SmallVector<Entry>> m(n, SmallVector<Entry>(n));
+  SmallVector<int64_t> offsets(shape.size(), 0), steps(shape.size(), 1),
+      sizes(shape);
+  sizes[shape.size() - 2] = sizes.back() = 1;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      offsets[shape.size() - 2] = i;
+      offsets.back() = j;
+      if (failed(sliceImpl(x, offsets, steps, sizes, m[i][j])))
+        return failure();
+    }
+  auto bin = [&](BinaryOp k, BinaryBuilder build, Entry a,
+                 Entry c) -> FailureOr<Entry> {
+    Entry pair[2] = {a, c}, r;
+    if (failed(binary(k, build, pair, llvm::MutableArrayRef<Entry>(r))))
+      return failure();
+    return r;
+  };
+  // det of the minor of rows row.. and the columns in `cols` (a bit set),
+  // memoised: each column subset is expanded once.
+  llvm::DenseMap<unsigned, Entry> minors;
+  std::function<FailureOr<Entry>(int64_t, unsigned)> det =
+      [&](int64_t row, unsigned cols) -> FailureOr<Entry> {
+    if (auto it = minors.find(cols); it != minors.end())
+      return it->second;
+    Entry acc;
+    int64_t sign = 0;
+    for (int64_t j = 0; j < n; ++j) {
+      if (!(cols & (1u << j)))
+        continue;
+      FailureOr<Entry> term = m[row][j];
+      if (row + 1 < n) {
+        auto sub = det(row + 1, cols & ~(1u << j));
+        term = failed(sub) ? sub
+                           : bin(BinaryOp::Mul, buildOp<tfm::MulOp>, m[row][j],
+                                 *sub);
+      }
+      if (failed(term))
+        return failure();
+      bool minus = sign++ % 2;
+      if (!acc) {
+        if (!minus) {
+          acc = *term;
+          continue;
+        }
+        Entry neg[1] = {*term};
+        if (failed(unary(ceval::UnaryOp::Neg, buildOp<tfm::NegOp>, neg,
+                         llvm::MutableArrayRef<Entry>(acc))))
+          return failure();
+        continue;
+      }
+      auto next = minus ? bin(BinaryOp::Sub, buildOp<tfm::SubOp>, acc, *term)
+                        : bin(BinaryOp::Add, buildOp<tfm::AddOp>, acc, *term);
+      if (failed(next))
+        return failure();
+      acc = *next;
+    }
+    return minors[cols] = acc;
+  };
+  auto d = det(0, (1u << n) - 1);
+  if (failed(d))
+    return failure();
+  return reshapeLike(*d, out, batch);
 }
 
 } // namespace umbra::onnx_import

@@ -51,7 +51,9 @@ RTOL = 1e-4
 # approximation exactly, whose documented error is below 2e-4 (absolute up
 # to 1, relative above): the bound of test/Conformance/conformance.py.
 APPROXIMATED = {"Sigmoid", "Tanh", "Erf", "Softplus", "Exp", "Log", "Pow",
-                "Gelu", "Div", "Reciprocal", "Sqrt", "ReduceL2"}
+                "Gelu", "Div", "Reciprocal", "Sqrt", "ReduceL2",
+                # recurrent layers: sigmoid and tanh gates
+                "RNN", "GRU", "LSTM"}
 APPROX_ATOL, APPROX_RTOL = 4e-4, 4e-4
 
 
