@@ -1,7 +1,8 @@
 //===- Attention.cpp - softmax and causal masks ---------------------------===//
 //
 // softmax(x) = e / sum(e) with e = exp(x - max): a row maximum (comparison
-// tree), exp by repeated squaring, one reciprocal per row and one product.
+// tree), exp by repeated squaring, one reciprocal per row and one product
+// (the rows up to the sums are shared with log_softmax, Losses.cpp).
 // A causal mask is public: masked scores are replaced by `masked-score`
 // before the maximum and the exponentials multiplied by the 0/1 mask, so
 // masked positions get weight exactly 0, all local.
@@ -52,10 +53,10 @@ static Value applyMask(Lowering &l, Value x, const CausalMask &m) {
   return l.fx.add(l.fx.mul(m.keep, x), m.fill);
 }
 
-/// softmax along `axis`; with a causal `mask` masked positions get weight
-/// exactly 0.
-static Value softmax(Lowering &l, Value x, int64_t axis,
-                     const CausalMask *mask) {
+/// The exponentials of softmax along `axis`; with a causal `mask` masked
+/// positions get weight exactly 0.
+static ExpRows expRows(Lowering &l, Value x, int64_t axis,
+                       const CausalMask *mask) {
   FixedPointBuilder &fx = l.fx;
   OpBuilder &b = fx.builder();
   int64_t rank = fx.shapeOf(x).size();
@@ -79,7 +80,7 @@ static Value softmax(Lowering &l, Value x, int64_t axis,
   int extra = std::clamp(
       56 - int(f) - (std::ilogb(std::max(1.0, std::fabs(l.opts.maskedScore))) + 1),
       0, kSoftmaxExpExtraBits);
-  Value shifted = fx.sub(scores, max);
+  Value diff = fx.sub(scores, max), shifted = diff;
   if (extra > 0)
     shifted = fx.mulTo(shifted, fx.scalar(1.0, extra), f + extra);
   Value e = ExpOp::create(b, fx.loc, shifted,
@@ -87,10 +88,24 @@ static Value softmax(Lowering &l, Value x, int64_t axis,
   if (mask)
     e = fx.mulTo(mask->keep, e, f + extra);
   Value sum = fx.truncTo(fx.reduceSum(e, {axis}), f);
-  Value inv = ReciprocalOp::create(b, fx.loc, sum, b.getF64FloatAttr(0.5),
-                                   b.getF64FloatAttr(static_cast<double>(n)),
-                                   b.getI64IntegerAttr(0));
-  return fx.mul(e, inv);
+  return {diff, e, sum, n};
+}
+
+ExpRows umbra::mpc::expRows(Lowering &l, Value x, int64_t axis) {
+  return ::expRows(l, x, axis, nullptr);
+}
+
+/// softmax along `axis`; with a causal `mask` masked positions get weight
+/// exactly 0.
+static Value softmax(Lowering &l, Value x, int64_t axis,
+                     const CausalMask *mask) {
+  FixedPointBuilder &fx = l.fx;
+  OpBuilder &b = fx.builder();
+  ExpRows rows = ::expRows(l, x, axis, mask);
+  Value inv = ReciprocalOp::create(
+      b, fx.loc, rows.sum, b.getF64FloatAttr(0.5),
+      b.getF64FloatAttr(static_cast<double>(rows.n)), b.getI64IntegerAttr(0));
+  return fx.mul(rows.e, inv);
 }
 
 static LogicalResult lowerSoftmax(Lowering &l, tfm::SoftmaxOp sm) {

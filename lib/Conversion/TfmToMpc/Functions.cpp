@@ -100,10 +100,17 @@ static Value saturating(FixedPointBuilder &fx, Value x,
   return fx.add(g, fx.mul(s.bit, fx.sub(oneMinusG, g)));
 }
 
+/// x at `frac` fractional bits (exact, local).
+Value umbra::mpc::widen(FixedPointBuilder &fx, Value x, unsigned frac) {
+  unsigned from = FixedPointBuilder::typeOf(x).getFrac();
+  return frac > from ? fx.mulExact(x, fx.scalar(1.0, frac - from)) : x;
+}
+
 Value umbra::mpc::reciprocalOf(Lowering &l, Value y) {
   FixedPointBuilder &fx = l.fx;
   OpBuilder &b = fx.builder();
-  SignAndAbs s = signAndAbs(fx, y);
+  // A computed integer-valued divisor (a count of 0/1 rows) has frac 0.
+  SignAndAbs s = signAndAbs(fx, widen(fx, y, fx.workingFrac()));
   Value inv = ReciprocalOp::create(b, fx.loc, s.abs,
                                    b.getF64FloatAttr(l.opts.reciprocalMin),
                                    b.getF64FloatAttr(l.opts.reciprocalMax),
@@ -112,16 +119,11 @@ Value umbra::mpc::reciprocalOf(Lowering &l, Value y) {
 }
 
 /// 1/sqrt(x) for x in [lo, hi].
-Value umbra::mpc::rsqrtOn(FixedPointBuilder &fx, Value x, double lo, double hi) {
+Value umbra::mpc::rsqrtOn(FixedPointBuilder &fx, Value x, double lo,
+                           double hi) {
   OpBuilder &b = fx.builder();
   return RsqrtOp::create(b, fx.loc, x, b.getF64FloatAttr(lo),
                          b.getF64FloatAttr(hi), b.getI64IntegerAttr(0));
-}
-
-/// x at `frac` fractional bits (exact, local).
-Value umbra::mpc::widen(FixedPointBuilder &fx, Value x, unsigned frac) {
-  unsigned from = FixedPointBuilder::typeOf(x).getFrac();
-  return frac > from ? fx.mulExact(x, fx.scalar(1.0, frac - from)) : x;
 }
 
 Value umbra::mpc::sqrtOf(Lowering &l, Value x) {
@@ -142,6 +144,7 @@ Value umbra::mpc::sqrtOf(Lowering &l, Value x) {
 Value umbra::mpc::divide(Lowering &l, Value x, Value y) {
   FixedPointBuilder &fx = l.fx;
   unsigned f = fx.workingFrac();
+  y = widen(fx, y, f);
   Value r = reciprocalOf(l, y);
   // q = x r carries x times r's last-bit error; q + r (x - q y) removes it
   // (x - q y exact at 2f bits, as in sqrtOf).
@@ -176,16 +179,17 @@ FailureOr<Value> umbra::mpc::expOf(Lowering &l, Operation *op, Value x) {
   return fx.mul(twoK, twoR);
 }
 
-/// log(x) for x in [log-min, log-max] (module comment).
-FailureOr<Value> umbra::mpc::logOf(Lowering &l, Operation *op, Value x) {
+/// log(x) for x in [lo, hi] (module comment).
+FailureOr<Value> umbra::mpc::logOf(Lowering &l, Operation *op, Value x,
+                                   double lo, double hi) {
   FixedPointBuilder &fx = l.fx;
   int f = fx.workingFrac();
-  int jMin = static_cast<int>(std::floor(std::log2(l.opts.logMin)));
-  int jMax = static_cast<int>(std::floor(std::log2(l.opts.logMax)));
+  int jMin = static_cast<int>(std::floor(std::log2(lo)));
+  int jMax = static_cast<int>(std::floor(std::log2(hi)));
   // 2^-e must be exact at f bits, and 2^-jMin times x inside the ring.
   if (jMax > f || jMin < -f)
     return op->emitOpError("needs log on [")
-           << l.opts.logMin << ", " << l.opts.logMax
+           << lo << ", " << hi
            << "], which does not fit " << f
            << " fractional bits (2^-frac-bits <= log-min, log-max < "
               "2^frac-bits)";
@@ -203,6 +207,10 @@ FailureOr<Value> umbra::mpc::logOf(Lowering &l, Operation *op, Value x) {
   }
   Value m = fx.mul(x, inverse);
   return fx.add(eLn2, poly(fx, m, l.opts.logMantissa));
+}
+
+FailureOr<Value> umbra::mpc::logOf(Lowering &l, Operation *op, Value x) {
+  return logOf(l, op, x, l.opts.logMin, l.opts.logMax);
 }
 
 /// x^n for an integer n >= 1 by square and multiply.

@@ -120,6 +120,22 @@ mlir::Value reciprocalOf(Lowering &l, mlir::Value y);
 mlir::Value sqrtOf(Lowering &l, mlir::Value x);
 /// x / y for y of either sign with |y| in [reciprocal-min, reciprocal-max].
 mlir::Value divide(Lowering &l, mlir::Value x, mlir::Value y);
+/// log(x) for x in [log-min, log-max], or in [lo, hi] when the caller
+/// knows a narrower domain (fewer binade comparisons); diagnoses `op` when
+/// the domain does not fit the precision.
+mlir::FailureOr<mlir::Value> logOf(Lowering &l, mlir::Operation *op,
+                                   mlir::Value x);
+mlir::FailureOr<mlir::Value> logOf(Lowering &l, mlir::Operation *op,
+                                   mlir::Value x, double lo, double hi);
+/// softmax's row machinery (Attention.cpp) along `axis`: the shifted
+/// scores x - max (working precision), their exponentials (a few extra
+/// fractional bits) and the row sums (working precision, in [1, n]).
+struct ExpRows {
+  mlir::Value shifted, e, sum;
+  int64_t n;
+};
+ExpRows expRows(Lowering &l, mlir::Value x, int64_t axis);
+void populateLossLowerings(LoweringSet &set);
 /// Building blocks of the functions (Functions.cpp), shared with
 /// FunctionLowerings.cpp.
 /// p(x) for a polynomial fitted in a scaled variable (one mpc.poly).
@@ -136,11 +152,9 @@ mlir::Value widen(FixedPointBuilder &fx, mlir::Value x, unsigned frac);
 /// 1/sqrt(x) for x in [lo, hi] (one mpc.rsqrt).
 mlir::Value rsqrtOn(FixedPointBuilder &fx, mlir::Value x, double lo,
                     double hi);
-/// exp(x) for x <= exp-max and log(x) for x in [log-min, log-max]; an error
-/// at `op` when the domain does not fit the precision.
+/// exp(x) for x <= exp-max; an error at `op` when the domain does not fit
+/// the precision.
 mlir::FailureOr<mlir::Value> expOf(Lowering &l, mlir::Operation *op,
-                                   mlir::Value x);
-mlir::FailureOr<mlir::Value> logOf(Lowering &l, mlir::Operation *op,
                                    mlir::Value x);
 /// Floor, ceil, round, sign, trigonometric and hyperbolic functions
 /// (FunctionLowerings.cpp).

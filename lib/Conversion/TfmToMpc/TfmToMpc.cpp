@@ -220,6 +220,7 @@ struct ConvertTfmToMpc : umbra::impl::ConvertTfmToMpcBase<ConvertTfmToMpc> {
     populateNormalizationLowerings(patterns);
     populateActivationLowerings(patterns);
     populateFunctionLowerings(patterns);
+    populateLossLowerings(patterns);
     populateElementaryFunctionLowerings(patterns);
     return success();
   }

@@ -6,7 +6,7 @@
 //   OnnxTensors.cpp       ONNX element types; tensor decoding and
 //                         materialisation as `arith.constant`, with roles
 //   ElementwiseOps.cpp, ConstantOps.cpp, ShapeOps.cpp, MaskOps.cpp,
-//   LinalgOps.cpp, NormalizationOps.cpp
+//   LinalgOps.cpp, NormalizationOps.cpp, PoolingOps.cpp, LossOps.cpp
 //                         op translations by family (OnnxOps.def lists them)
 // Constants are evaluated by the one evaluator, umbra/Support/ConstantEval.h.
 //
@@ -260,6 +260,9 @@ public:
   mlir::LogicalResult adagradOp(Ins in, Outs out);
   mlir::LogicalResult momentumOp(Ins in, Outs out);
   mlir::LogicalResult adamOp(Ins in, Outs out);
+  // LossOps.cpp
+  mlir::LogicalResult nllLossOp(Ins in, Outs out);
+  mlir::LogicalResult gatherElementsOp(Ins in, Outs out);
 
 private:
   mlir::MLIRContext *ctx;

@@ -1,7 +1,8 @@
 //===- NormalizationOps.cpp - ONNX normalisation and reductions to tfm ----===//
 //
-// Softmax (opset-dependent axis semantics), LayerNormalization and the
-// ReduceMean/ReduceSum/ReduceMax reductions.
+// Softmax and LogSoftmax (opset-dependent axis semantics),
+// LayerNormalization and the reductions (ReduceLogSum and ReduceLogSumExp
+// included).
 //
 //===----------------------------------------------------------------------===//
 #include "Importer.h"
@@ -22,17 +23,22 @@ LogicalResult Importer::softmaxOp(Ins in, Outs out) {
   Value v = valueOf(x);
   if (!v)
     return failure();
+  // LogSoftmax has the same axis semantics (LossOps.cpp lowers it).
+  auto build = [&](Value in, int64_t ax) -> Value {
+    if (node->op_type() == "LogSoftmax")
+      return tfm::LogSoftmaxOp::create(b, loc, in.getType(), in,
+                                       b.getI64IntegerAttr(ax));
+    return tfm::SoftmaxOp::create(b, loc, in.getType(), in,
+                                  b.getI64IntegerAttr(ax));
+  };
   if (opset >= 13 || *axis == r - 1) {
-    out[0].value = tfm::SoftmaxOp::create(b, loc, v.getType(), v,
-                                          b.getI64IntegerAttr(*axis - r));
+    out[0].value = build(v, *axis - r);
     return success();
   }
   // Before opset 13 Softmax normalises the input coerced to 2-D at `axis`.
   SmallVector<int64_t> flat = {numElements(s.take_front(*axis)),
                                numElements(s.drop_front(*axis))};
-  Value f = emitReshape(v, flat);
-  f = tfm::SoftmaxOp::create(b, loc, f.getType(), f, b.getI64IntegerAttr(-1));
-  out[0].value = emitReshape(f, s);
+  out[0].value = emitReshape(build(emitReshape(v, flat), -1), s);
   return success();
 }
 
@@ -219,6 +225,27 @@ LogicalResult Importer::reduceOp(Ins in, Outs out) {
     Value sum = tfm::ReduceSumOp::create(b, loc, ty, sq, axesAttr, keepAttr);
     out[0].value =
         op == "ReduceL2" ? tfm::SqrtOp::create(b, loc, ty, sum) : sum;
+  } else if (op == "ReduceLogSum") {
+    out[0].value = tfm::LogOp::create(
+        b, loc, ty, tfm::ReduceSumOp::create(b, loc, ty, v, axesAttr, keepAttr));
+  } else if (op == "ReduceLogSumExp") {
+    // m + log(sum(exp(x - m))) with m the maximum: exp of values <= 0 and
+    // log of a sum in [1, n].
+    SmallVector<int64_t> kept(s);
+    for (int64_t a : axes)
+      kept[a] = 1;
+    auto keptTy = tensorType(kept, dtypeOf(x));
+    auto keepTrue = b.getBoolAttr(true);
+    Value m = tfm::ReduceMaxOp::create(b, loc, keptTy, v, axesAttr, keepTrue);
+    Value e = tfm::ExpOp::create(b, loc, v.getType(),
+                                 tfm::SubOp::create(b, loc, v.getType(), v, m));
+    Value lse = tfm::AddOp::create(
+        b, loc, keptTy,
+        tfm::LogOp::create(b, loc, keptTy,
+                           tfm::ReduceSumOp::create(b, loc, keptTy, e,
+                                                    axesAttr, keepTrue)),
+        m);
+    out[0].value = keep ? lse : emitReshape(lse, shape);
   } else if (op == "ReduceSum")
     out[0].value = tfm::ReduceSumOp::create(b, loc, ty, v, axesAttr, keepAttr);
   else if (op == "ReduceMean")

@@ -186,3 +186,18 @@ LogicalResult GatherOp::verify() {
     return emitOpError("result shape does not match the gather");
   return verifySameElementType(*this, getData(), getOutput());
 }
+
+//===--- losses and log-domain ops ------------------------------------------===//
+
+LogicalResult LogSoftmaxOp::verify() {
+  return normaliseAxis(*this, getAxis(), shapeOf(getInput()).size());
+}
+
+LogicalResult OneHotOp::verify() {
+  SmallVector<int64_t> expected(shapeOf(getIds()));
+  expected.push_back(getDepth());
+  if (Shape(expected) != shapeOf(getOutput()))
+    return emitOpError("result shape must be the ids' shape followed by "
+                       "depth");
+  return success();
+}

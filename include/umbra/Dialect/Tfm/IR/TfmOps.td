@@ -486,4 +486,52 @@ def Tfm_GatherOp : Tfm_Op<"gather", [Pure]> {
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Losses and log-domain ops (imported by lib/Target/ONNX/LossOps.cpp,
+// lowered by lib/Conversion/TfmToMpc/Losses.cpp)
+//===----------------------------------------------------------------------===//
+
+def Tfm_LogSoftmaxOp : Tfm_Op<"log_softmax", [Pure, SameOperandsAndResultType]> {
+  let summary = "log of softmax along one axis";
+  let description = [{
+    `y_i = x_i - max - log(sum_j exp(x_j - max))` along `axis` (negative
+    counts from the back): ONNX `LogSoftmax`, and the first half of
+    `SoftmaxCrossEntropyLoss`.
+
+    Example:
+
+    ```mlir
+    %y = tfm.log_softmax %x {axis = -1 : i64} : tensor<3x5xf32>
+    ```
+  }];
+  let arguments = (ins Tfm_FloatTensor:$input, I64Attr:$axis);
+  let results = (outs Tfm_FloatTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input))";
+  let hasVerifier = 1;
+}
+
+def Tfm_OneHotOp : Tfm_Op<"one_hot", [Pure]> {
+  let summary = "0/1 rows of integer ids held by the client";
+  let description = [{
+    `y[i..., j] = (ids[i...] == j)` for `j < depth`; every id must be in
+    `[0, depth)`. The ids are a model input (class labels, gather
+    indices): the client expands them in plaintext and shares the rows, so
+    a selection by the ids becomes products with the rows and the ids
+    never leave the client.
+
+    Example:
+
+    ```mlir
+    %h = tfm.one_hot %t {depth = 5 : i64} : tensor<3xi64> -> tensor<3x5xf32>
+    ```
+  }];
+  let arguments = (ins Tfm_IndexTensor:$ids,
+                   ConfinedAttr<I64Attr, [IntPositive]>:$depth);
+  let results = (outs Tfm_FloatTensor:$output);
+  let assemblyFormat = [{
+    $ids attr-dict `:` qualified(type($ids)) `->` qualified(type($output))
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // UMBRA_DIALECT_TFM_IR_TFMOPS_TD
