@@ -94,25 +94,19 @@ static onnx::GraphProto *graphAttr(onnx::NodeProto *n, StringRef name) {
   return nullptr;
 }
 
-/// The values of `parts` stacked along a new axis `axis` (reversed if
-/// asked).
-static Value stack(Importer &im, llvm::function_ref<Value(const Entry &)> get,
-                   ArrayRef<Entry> parts, int64_t axis, bool reverse,
-                   llvm::function_ref<Value(Value, ArrayRef<int64_t>)> reshape,
-                   llvm::function_ref<Value(ArrayRef<Value>, int64_t)> concat) {
+Value Importer::emitStack(ArrayRef<Entry> parts, int64_t axis, bool reverse) {
   SmallVector<Value> vs;
   for (const Entry &e : parts) {
-    Value v = get(e);
+    Value v = valueOf(e);
     if (!v)
       return {};
-    auto s = cast<RankedTensorType>(v.getType()).getShape();
-    SmallVector<int64_t> shape(s);
+    SmallVector<int64_t> shape(cast<RankedTensorType>(v.getType()).getShape());
     shape.insert(shape.begin() + axis, 1);
-    vs.push_back(reshape(v, shape));
+    vs.push_back(emitReshape(v, shape));
   }
   if (reverse)
     std::reverse(vs.begin(), vs.end());
-  return concat(vs, axis);
+  return emitConcat(vs, axis);
 }
 
 LogicalResult Importer::ifOp(Ins in, Outs out) {
@@ -224,10 +218,7 @@ LogicalResult Importer::loopOp(Ins in, Outs out) {
                          << " of a loop that runs no iteration is not "
                             "supported (its shape is unknown)",
              failure();
-    Value v = stack(
-        *this, [&](const Entry &e) { return valueOf(e); }, scans[k], 0, false,
-        [&](Value x, ArrayRef<int64_t> s) { return emitReshape(x, s); },
-        [&](ArrayRef<Value> p, int64_t a) { return emitConcat(p, a); });
+    Value v = emitStack(scans[k], 0, false);
     if (!v)
       return failure();
     out[nCarried + k].value = v;
@@ -370,11 +361,7 @@ LogicalResult Importer::scanOp(Ins in, Outs out) {
       auto a = normAxis((*outAxes)[k], rank);
       if (failed(a))
         return failure();
-      Value v = stack(
-          *this, [&](const Entry &e) { return valueOf(e); }, steps[k], *a,
-          (*outDirs)[k] != 0,
-          [&](Value x, ArrayRef<int64_t> s) { return emitReshape(x, s); },
-          [&](ArrayRef<Value> p, int64_t ax) { return emitConcat(p, ax); });
+      Value v = emitStack(steps[k], *a, (*outDirs)[k] != 0);
       if (!v)
         return failure();
       scanOuts[k].push_back(Entry{nullptr, v});
@@ -385,10 +372,7 @@ LogicalResult Importer::scanOp(Ins in, Outs out) {
       o = perBatch[0];
       return success();
     }
-    Value v = stack(
-        *this, [&](const Entry &e) { return valueOf(e); }, perBatch, 0, false,
-        [&](Value x, ArrayRef<int64_t> s) { return emitReshape(x, s); },
-        [&](ArrayRef<Value> p, int64_t ax) { return emitConcat(p, ax); });
+    Value v = emitStack(perBatch, 0, false);
     if (!v)
       return failure();
     o.value = v;

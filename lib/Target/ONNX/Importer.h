@@ -449,6 +449,10 @@ private:
   mlir::LogicalResult importBody(onnx::GraphProto &body,
                                  llvm::ArrayRef<Entry> args,
                                  SmallVector<Entry> &results);
+  /// The values of `parts` stacked along a new axis `axis` (in reverse
+  /// order if asked): a scan output.
+  mlir::Value emitStack(llvm::ArrayRef<Entry> parts, int64_t axis,
+                        bool reverse);
   /// Body imports so far (bounds nested unrolled loops).
   int64_t bodyImports = 0;
 };
