@@ -74,6 +74,38 @@ OPS = {
     "pow-0.5": (("Pow", {"p": -0.5}), (1e-4, 1e4), "log", lambda x: x ** -0.5),
     "pow1.5": (("Pow", {"p": 1.5}), (1e-4, 100), "log", lambda x: x ** 1.5),
     "pow2.7": (("Pow", {"p": 2.7}), (1e-2, 20), "log", lambda x: x ** 2.7),
+    # Elementwise functions (FunctionLowerings.cpp, FunctionOps.cpp).
+    "floor": (("Floor", {}), (-1000, 1000), "uniform", np.floor),
+    "ceil": (("Ceil", {}), (-1000, 1000), "uniform", np.ceil),
+    "round": (("Round", {}), (-1000, 1000), "uniform", np.round),
+    "sign": (("Sign", {}), (-10, 10), "uniform", np.sign),
+    "sin": (("Sin", {}), (-100, 100), "uniform", np.sin),
+    "cos": (("Cos", {}), (-100, 100), "uniform", np.cos),
+    "tan": (("Tan", {}), (-1.4, 1.4), "uniform", np.tan),
+    "atan": (("Atan", {}), (1e-4, 1e4), "signed-log", np.arctan),
+    "asin": (("Asin", {}), (-1, 1), "uniform", np.arcsin),
+    "acos": (("Acos", {}), (-1, 1), "uniform", np.arccos),
+    "sinh": (("Sinh", {}), (-10, 10), "uniform", np.sinh),
+    "cosh": (("Cosh", {}), (-10, 10), "uniform", np.cosh),
+    "asinh": (("Asinh", {}), (-99, 99), "uniform", np.arcsinh),
+    "acosh": (("Acosh", {}), (1, 99), "log", np.arccosh),
+    "atanh": (("Atanh", {}), (-0.9999, 0.9999), "uniform", np.arctanh),
+    "elu": (("Elu", {}), (-16, 16), "uniform",
+            lambda x: np.where(x > 0, x, np.expm1(x))),
+    "selu": (("Selu", {}), (-16, 16), "uniform",
+             lambda x: 1.0507009873554805 * np.where(
+                 x > 0, x, 1.6732632423543772 * np.expm1(x))),
+    "celu": (("Celu", {"alpha": 2.0}), (-16, 16), "uniform",
+             lambda x: np.maximum(x, 0) + np.minimum(0, 2 * np.expm1(x / 2))),
+    "thresholdedrelu": (("ThresholdedRelu", {"alpha": 1.5}), (-8, 8),
+                        "uniform", lambda x: np.where(x > 1.5, x, 0)),
+    "softsign": (("Softsign", {}), (-1000, 1000), "uniform",
+                 lambda x: x / (1 + np.abs(x))),
+    "shrink": (("Shrink", {"lambd": 1.5, "bias": 0.5}), (-8, 8), "uniform",
+               lambda x: np.where(x < -1.5, x + 0.5,
+                                  np.where(x > 1.5, x - 0.5, 0))),
+    "hardswish": (("HardSwish", {}), (-8, 8), "uniform",
+                  lambda x: x * np.clip(x / 6 + 0.5, 0, 1)),
 }
 
 # Documented bounds (docs/import.md): max |error| <= atol + rtol |expected|.
@@ -98,6 +130,28 @@ BOUNDS = {
     "pow-0.5": (3e-5, 3e-5),
     "pow1.5": (3e-5, 3e-5),
     "pow2.7": (3e-4, 3e-4),
+    "floor": (0, 0),
+    "ceil": (0, 0),
+    "round": (0, 0),
+    "sign": (0, 0),
+    "sin": (2e-4, 0),
+    "cos": (2e-4, 0),
+    "tan": (1e-4, 1e-3),
+    "atan": (1e-4, 0),
+    "asin": (1e-4, 0),
+    "acos": (1e-4, 0),
+    "sinh": (1e-4, 1e-4),
+    "cosh": (1e-4, 1e-4),
+    "asinh": (1e-4, 0),
+    "acosh": (1e-4, 0),
+    "atanh": (1e-4, 0),
+    "elu": (1e-4, 0),
+    "selu": (2e-4, 1e-5),
+    "celu": (2e-4, 0),
+    "thresholdedrelu": (2e-5, 0),
+    "softsign": (3e-5, 0),
+    "shrink": (2e-5, 0),
+    "hardswish": (5e-5, 1e-5),
 }
 
 
@@ -139,7 +193,7 @@ def model(op, attrs, n, with_op=True):
         nodes.append(helper.make_node("Clip", ["s", "lo", "hi"], ["y"]))
     else:
         nodes.append(helper.make_node(op, ["s"], ["y"], **attrs))
-    opset = 20 if op == "Gelu" else 13
+    opset = {"Gelu": 20, "HardSwish": 14}.get(op, 13)
     g = helper.make_graph(nodes, "g", inputs, [y], inits)
     return helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
 

@@ -243,6 +243,46 @@ Interval transfer(Operation *op, ArrayRef<Interval> in) {
           y = hull(y, i);
         return y;
       })
+      // Elementwise functions (FunctionLowerings.cpp): monotone or bounded.
+      .Case([&](tfm::FloorOp) {
+        return monotone(arg(0), [](double x) { return std::floor(x); });
+      })
+      .Case([&](tfm::CeilOp) {
+        return monotone(arg(0), [](double x) { return std::ceil(x); });
+      })
+      .Case([&](tfm::RoundOp) {
+        return monotone(arg(0), [](double x) { return std::nearbyint(x); });
+      })
+      .Case([&](tfm::SignOp) {
+        return monotone(arg(0), [](double x) {
+          return x > 0 ? 1.0 : x < 0 ? -1.0 : 0.0;
+        });
+      })
+      .Case([&](tfm::AtanOp) {
+        return monotone(arg(0), [](double x) { return std::atan(x); });
+      })
+      .Case([&](tfm::SinhOp) {
+        return monotone(arg(0), [](double x) { return std::sinh(x); });
+      })
+      .Case([&](tfm::AsinhOp) {
+        return monotone(arg(0), [](double x) { return std::asinh(x); });
+      })
+      .Case([&](tfm::AtanhOp) {
+        return monotone(arg(0), [](double x) {
+          return std::atanh(std::clamp(x, -1.0, 1.0));
+        });
+      })
+      .Case<tfm::SinOp, tfm::CosOp>([&](Operation *) { return Interval(-1, 1); })
+      .Case([&](tfm::AsinOp) { return Interval(-M_PI_2, M_PI_2); })
+      .Case([&](tfm::AcosOp) { return Interval(0, M_PI); })
+      .Case([&](tfm::CoshOp) {
+        return dip(arg(0), [](double x) { return std::cosh(x); }, 0.0);
+      })
+      .Case([&](tfm::AcoshOp) {
+        Interval x = arg(0);
+        return Interval(std::acosh(std::max(x.lo, 1.0)),
+                        std::acosh(std::max(x.hi, 1.0)));
+      })
       .Default([](Operation *) { return Interval::unbounded(); });
 }
 

@@ -301,6 +301,13 @@ T applyUnary(UnaryOp op, T v, bool &ok) {
       return std::ceil(v);
     else
       return v;
+  case UnaryOp::Round: // half to even (the default rounding mode)
+    if constexpr (isF)
+      return std::nearbyint(v);
+    else
+      return v;
+  case UnaryOp::Sign:
+    return v > 0 ? T(1) : v < 0 ? T(-1) : T(0);
   default:
     break;
   }
@@ -326,6 +333,24 @@ T applyUnary(UnaryOp op, T v, bool &ok) {
       return std::log(v);
     case UnaryOp::Softplus:
       return std::max(v, T(0)) + std::log1p(std::exp(-std::abs(v)));
+    case UnaryOp::Tan:
+      return std::tan(v);
+    case UnaryOp::Atan:
+      return std::atan(v);
+    case UnaryOp::Asin:
+      return std::asin(v);
+    case UnaryOp::Acos:
+      return std::acos(v);
+    case UnaryOp::Sinh:
+      return std::sinh(v);
+    case UnaryOp::Cosh:
+      return std::cosh(v);
+    case UnaryOp::Asinh:
+      return std::asinh(v);
+    case UnaryOp::Acosh:
+      return std::acosh(v);
+    case UnaryOp::Atanh:
+      return std::atanh(v);
     default:
       break;
     }

@@ -58,7 +58,19 @@ enum class UnaryOp {
   Softplus,
   Floor,
   Ceil,
-  Not
+  Not,
+  // Elementwise functions (FunctionOps.cpp).
+  Round,
+  Sign,
+  Tan,
+  Atan,
+  Asin,
+  Acos,
+  Sinh,
+  Cosh,
+  Asinh,
+  Acosh,
+  Atanh
 };
 
 /// Whether the op yields a boolean tensor.

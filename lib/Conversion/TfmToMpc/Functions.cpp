@@ -73,7 +73,8 @@ static Value tableOf(FixedPointBuilder &fx, Value bits, double base,
   return fx.add(fx.reshape(sum, shape), fx.scalar(base));
 }
 
-static Value poly(FixedPointBuilder &fx, Value x, const ScaledPolynomial &p) {
+Value umbra::mpc::poly(FixedPointBuilder &fx, Value x,
+                       const ScaledPolynomial &p) {
   OpBuilder &b = fx.builder();
   Value u = fx.scale(fx.sub(x, fx.scalar(p.center)), 1.0 / p.halfWidth);
   return PolyOp::create(b, fx.loc, u, b.getDenseF64ArrayAttr(p.coefficients));
@@ -81,10 +82,7 @@ static Value poly(FixedPointBuilder &fx, Value x, const ScaledPolynomial &p) {
 
 /// x's sign bit [x >= 0], its sign +-1 and |x| (one comparison, one
 /// product with the sign).
-struct SignAndAbs {
-  Value bit, sign, abs;
-};
-static SignAndAbs signAndAbs(FixedPointBuilder &fx, Value x) {
+SignAndAbs umbra::mpc::signAndAbs(FixedPointBuilder &fx, Value x) {
   Value bit = fx.drelu(x);
   Value sign = fx.sub(fx.add(bit, bit), fx.scalar(1.0, 0));
   return {bit, sign, fx.mul(sign, x)};
@@ -103,7 +101,7 @@ static Value saturating(FixedPointBuilder &fx, Value x,
 }
 
 /// x at `frac` fractional bits (exact, local).
-static Value widen(FixedPointBuilder &fx, Value x, unsigned frac) {
+Value umbra::mpc::widen(FixedPointBuilder &fx, Value x, unsigned frac) {
   unsigned from = FixedPointBuilder::typeOf(x).getFrac();
   return frac > from ? fx.mulExact(x, fx.scalar(1.0, frac - from)) : x;
 }
@@ -121,7 +119,8 @@ Value umbra::mpc::reciprocalOf(Lowering &l, Value y) {
 }
 
 /// 1/sqrt(x) for x in [lo, hi].
-static Value rsqrtOn(FixedPointBuilder &fx, Value x, double lo, double hi) {
+Value umbra::mpc::rsqrtOn(FixedPointBuilder &fx, Value x, double lo,
+                           double hi) {
   OpBuilder &b = fx.builder();
   return RsqrtOp::create(b, fx.loc, x, b.getF64FloatAttr(lo),
                          b.getF64FloatAttr(hi), b.getI64IntegerAttr(0));
@@ -155,7 +154,7 @@ Value umbra::mpc::divide(Lowering &l, Value x, Value y) {
 }
 
 /// exp(x) for x <= exp-max (module comment).
-static FailureOr<Value> expOf(Lowering &l, Operation *op, Value x) {
+FailureOr<Value> umbra::mpc::expOf(Lowering &l, Operation *op, Value x) {
   FixedPointBuilder &fx = l.fx;
   int f = fx.workingFrac();
   int kMin = -(f + 1);

@@ -136,6 +136,29 @@ struct ExpRows {
 };
 ExpRows expRows(Lowering &l, mlir::Value x, int64_t axis);
 void populateLossLowerings(LoweringSet &set);
+/// Building blocks of the functions (Functions.cpp), shared with
+/// FunctionLowerings.cpp.
+/// p(x) for a polynomial fitted in a scaled variable (one mpc.poly).
+mlir::Value poly(FixedPointBuilder &fx, mlir::Value x,
+                 const ScaledPolynomial &p);
+/// x's sign bit [x >= 0], its sign +-1 and |x| (one comparison, one
+/// product with the sign).
+struct SignAndAbs {
+  mlir::Value bit, sign, abs;
+};
+SignAndAbs signAndAbs(FixedPointBuilder &fx, mlir::Value x);
+/// x at `frac` fractional bits (exact, local).
+mlir::Value widen(FixedPointBuilder &fx, mlir::Value x, unsigned frac);
+/// 1/sqrt(x) for x in [lo, hi] (one mpc.rsqrt).
+mlir::Value rsqrtOn(FixedPointBuilder &fx, mlir::Value x, double lo,
+                    double hi);
+/// exp(x) for x <= exp-max; an error at `op` when the domain does not fit
+/// the precision.
+mlir::FailureOr<mlir::Value> expOf(Lowering &l, mlir::Operation *op,
+                                   mlir::Value x);
+/// Floor, ceil, round, sign, trigonometric and hyperbolic functions
+/// (FunctionLowerings.cpp).
+void populateElementaryFunctionLowerings(LoweringSet &set);
 /// f(x) ~ ReLU(x) - [|x| < T] * g(|x|) (Activations.cpp).
 mlir::Value reluCorrected(FixedPointBuilder &fx, mlir::Value x,
                           const ReluCorrection &r);

@@ -221,6 +221,7 @@ struct ConvertTfmToMpc : umbra::impl::ConvertTfmToMpcBase<ConvertTfmToMpc> {
     populateActivationLowerings(patterns);
     populateFunctionLowerings(patterns);
     populateLossLowerings(patterns);
+    populateElementaryFunctionLowerings(patterns);
     return success();
   }
 

@@ -250,6 +250,25 @@ public:
   mlir::LogicalResult compressOp(Ins in, Outs out);
   mlir::LogicalResult maxUnpoolOp(Ins in, Outs out);
   mlir::LogicalResult eyeLikeOp(Ins in, Outs out);
+  // FunctionOps.cpp
+  mlir::LogicalResult functionOp(ceval::UnaryOp k, UnaryBuilder build, Ins in,
+                                 Outs out);
+  mlir::LogicalResult eluOp(Ins in, Outs out);
+  mlir::LogicalResult thresholdedReluOp(Ins in, Outs out);
+  mlir::LogicalResult softsignOp(Ins in, Outs out);
+  mlir::LogicalResult shrinkOp(Ins in, Outs out);
+  mlir::LogicalResult hardSwishOp(Ins in, Outs out);
+  mlir::LogicalResult batchNormOp(Ins in, Outs out);
+  mlir::LogicalResult instanceNormOp(Ins in, Outs out);
+  mlir::LogicalResult mvnOp(Ins in, Outs out);
+  mlir::LogicalResult lrnOp(Ins in, Outs out);
+  /// One op of a composition on entries (folded on public constants), and
+  /// a scalar literal of `like`'s element type (FunctionOps.cpp).
+  mlir::FailureOr<Entry> fnBinary(ceval::BinaryOp k, BinaryBuilder build,
+                                  const Entry &x, const Entry &y);
+  mlir::FailureOr<Entry> fnUnary(ceval::UnaryOp k, UnaryBuilder build,
+                                 const Entry &x);
+  Entry fnScalar(const Entry &like, double v);
   // RecurrentOps.cpp
   mlir::LogicalResult recurrentOp(Ins in, Outs out);
   // ControlFlowOps.cpp

@@ -227,8 +227,15 @@ static const OpRow kTrunc{
         v = uint64_t(int64_t(v) >> bits);
       return ExecResult{std::move(z)};
     },
-    // Truncation is the identity on reals.
-    [](const RealArgs &a) { return *a.in[0]; },
+    // Truncation is the identity on reals, except to 0 fractional bits:
+    // there it is floor(x) (the protocol's floor(x) + b, b in {0, 1}, with
+    // b = 0; the compiler's floor/round lowerings remove b by one
+    // comparison, so both executions agree exactly).
+    [](const RealArgs &a) {
+      if (a.out.frac != 0)
+        return *a.in[0];
+      return unaryReal(a, [](double x) { return std::floor(x); });
+    },
     [](const CostArgs &a, CostAcc &c) {
       if (anyShared(a))
         cost::trunc(c, a.out.numel);

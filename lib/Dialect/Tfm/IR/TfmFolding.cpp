@@ -35,7 +35,9 @@ Attribute umbra::tfm::evaluateTfmOp(Operation *op,
   // cannot be folded would be wasted work.
   if (!isa<AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, EqualOp, LessOp, NegOp,
            SqrtOp, ReciprocalOp, ExpOp, ErfOp, TanhOp, SigmoidOp, ReluOp,
-           AbsOp, LogOp, SoftplusOp,
+           AbsOp, LogOp, SoftplusOp, FloorOp, CeilOp, RoundOp, SignOp, SinOp,
+           CosOp, TanOp, AtanOp, AsinOp, AcosOp, SinhOp, CoshOp, AsinhOp,
+           AcoshOp, AtanhOp,
            WhereOp, CastOp, ReshapeOp, TransposeOp, ExpandOp, ConcatOp, SliceOp,
            GatherOp>(op))
     return {};
@@ -84,6 +86,21 @@ Attribute umbra::tfm::evaluateTfmOp(Operation *op,
       .Case([&](AbsOp) { unary(UnaryOp::Abs); })
       .Case([&](LogOp) { unary(UnaryOp::Log); })
       .Case([&](SoftplusOp) { unary(UnaryOp::Softplus); })
+      .Case([&](FloorOp) { unary(UnaryOp::Floor); })
+      .Case([&](CeilOp) { unary(UnaryOp::Ceil); })
+      .Case([&](RoundOp) { unary(UnaryOp::Round); })
+      .Case([&](SignOp) { unary(UnaryOp::Sign); })
+      .Case([&](SinOp) { unary(UnaryOp::Sin); })
+      .Case([&](CosOp) { unary(UnaryOp::Cos); })
+      .Case([&](TanOp) { unary(UnaryOp::Tan); })
+      .Case([&](AtanOp) { unary(UnaryOp::Atan); })
+      .Case([&](AsinOp) { unary(UnaryOp::Asin); })
+      .Case([&](AcosOp) { unary(UnaryOp::Acos); })
+      .Case([&](SinhOp) { unary(UnaryOp::Sinh); })
+      .Case([&](CoshOp) { unary(UnaryOp::Cosh); })
+      .Case([&](AsinhOp) { unary(UnaryOp::Asinh); })
+      .Case([&](AcoshOp) { unary(UnaryOp::Acosh); })
+      .Case([&](AtanhOp) { unary(UnaryOp::Atanh); })
       .Case([&](WhereOp) {
         if (in[1].isFloat() == in[2].isFloat())
           r = ceval::where(in[0], in[1], in[2], shape);

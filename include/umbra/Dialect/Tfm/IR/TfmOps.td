@@ -54,6 +54,23 @@ def Tfm_AbsOp : Tfm_UnaryOp<"abs", "y = |x|">;
 def Tfm_LogOp : Tfm_UnaryOp<"log", "y = log(x)">;
 def Tfm_SoftplusOp : Tfm_UnaryOp<"softplus", "y = log(1 + exp(x))">;
 
+// Elementwise functions of ONNX (lowered in FunctionLowerings.cpp).
+def Tfm_FloorOp : Tfm_UnaryOp<"floor", "y = floor(x)">;
+def Tfm_CeilOp : Tfm_UnaryOp<"ceil", "y = ceil(x)">;
+def Tfm_RoundOp : Tfm_UnaryOp<"round", "y = round(x) (half to even)">;
+def Tfm_SignOp : Tfm_UnaryOp<"sign", "y = sign(x) (-1, 0 or 1)">;
+def Tfm_SinOp : Tfm_UnaryOp<"sin", "y = sin(x)">;
+def Tfm_CosOp : Tfm_UnaryOp<"cos", "y = cos(x)">;
+def Tfm_TanOp : Tfm_UnaryOp<"tan", "y = tan(x)">;
+def Tfm_AtanOp : Tfm_UnaryOp<"atan", "y = atan(x)">;
+def Tfm_AsinOp : Tfm_UnaryOp<"asin", "y = asin(x)">;
+def Tfm_AcosOp : Tfm_UnaryOp<"acos", "y = acos(x)">;
+def Tfm_SinhOp : Tfm_UnaryOp<"sinh", "y = sinh(x)">;
+def Tfm_CoshOp : Tfm_UnaryOp<"cosh", "y = cosh(x)">;
+def Tfm_AsinhOp : Tfm_UnaryOp<"asinh", "y = asinh(x)">;
+def Tfm_AcoshOp : Tfm_UnaryOp<"acosh", "y = acosh(x)">;
+def Tfm_AtanhOp : Tfm_UnaryOp<"atanh", "y = atanh(x)">;
+
 def Tfm_GeluOp : Tfm_Op<"gelu", [Pure, SameOperandsAndResultType, Elementwise]> {
   let summary = "elementwise GeLU";
   let description = [{
