@@ -144,7 +144,7 @@ void writeOutputs(const Program &prog, const Options &o,
     UMBRA_CHECK(isPlainFileName(si.name), "output name '", si.name,
                 "' is not a plain file name");
     writeNpy((fs::path(o.outDir) / (si.name + ".npy")).string(), si.shape,
-             get(s));
+             get(s), si.elemType);
   }
 }
 

@@ -17,7 +17,9 @@ to the client with the stored outputs:
 
     |got - expected| <= atol + rtol * |expected|   (elementwise)
 
-with atol and rtol from TOLERANCE below (see docs/conformance.md for why).
+with atol and rtol from TOLERANCE below (see docs/conformance.md for why);
+integer and bool outputs (ring elements at 0 fractional bits, written by
+mpc-run with their ONNX type) must be equal, with the same dtype.
 Each test is PASS, FAIL (with the error) or N/A (with the reason). Prints
 one line per test and a summary; exits 1 if any applicable test fails.
 With --write-doc, writes the table (the whole data dir must have been run).
@@ -84,12 +86,6 @@ BFLOAT16_RTOL = 2.0 ** -6
 NO_MPC_FORM = [
     (re.compile(r"'tfm\.(\w+)' op has no MPC lowering"),
      lambda m: f"tfm.{m.group(1)} has no MPC lowering"),
-    (re.compile(r"selects by a bool model input"),
-     lambda m: "Where whose condition is a bool model input has no MPC "
-               "form (model inputs are encoded as reals)"),
-    (re.compile(r"is a bool; revealing a bool"),
-     lambda m: "a bool model output (revealing a bool to the client is "
-               "not supported)"),
     (re.compile(r"gathers by indices computed"),
      lambda m: "Gather by indices computed inside the model or held "
                "privately has no MPC lowering (only public or the "
@@ -204,9 +200,8 @@ def outputs_na(model):
         kind = tensor_kind(v.type.tensor_type.elem_type)
         if not v.type.HasField("tensor_type"):
             return "output is not a tensor"
-        if kind not in ("float", "bfloat16"):
-            return f"{kind} output (only real-valued outputs have a " \
-                "fixed-point form)"
+        if kind == "string":
+            return "string output (strings have no ring encoding)"
     return None
 
 
@@ -325,12 +320,23 @@ def run_test(name, a, supported):
             p = os.path.join(out_dir, v.name + ".npy")
             if not os.path.exists(p):
                 return "FAIL", f"mpc-run wrote no output '{v.name}'", {}
-            got = np.load(p).astype(np.float64)
-            want = want.astype(np.float64)
+            got = np.load(p)
             if got.size != want.size:
                 return "FAIL", (f"output '{v.name}' has {got.size} values, "
                                 f"expected {want.shape}"), {}
-            got = got.reshape(want.shape)
+            if tensor_kind(v.type.tensor_type.elem_type) in ("integer",
+                                                             "bool"):
+                # Integers and bools are exact: same type, same values.
+                if got.dtype != want.dtype:
+                    return "FAIL", (f"output '{v.name}' has dtype "
+                                    f"{got.dtype}, expected {want.dtype}"), {}
+                wrong = int(np.sum(got.reshape(want.shape) != want))
+                if wrong:
+                    return "FAIL", (f"output '{v.name}': {wrong} of "
+                                    f"{want.size} integer values differ"), {}
+                continue
+            got = got.astype(np.float64).reshape(want.shape)
+            want = want.astype(np.float64)
             err = np.abs(got - want)
             bound = atol + rtol * np.abs(want)
             if err.size:

@@ -39,7 +39,8 @@ enum class BinaryOp {
   LessOrEqual,
   GreaterOrEqual,
   And,
-  Or
+  Or,
+  Xor
 };
 
 enum class UnaryOp {
@@ -58,7 +59,8 @@ enum class UnaryOp {
   Softplus,
   Floor,
   Ceil,
-  Not
+  Not,
+  Sign
 };
 
 /// Whether the op yields a boolean tensor.

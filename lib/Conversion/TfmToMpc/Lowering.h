@@ -63,6 +63,7 @@ void populateAttentionLowerings(LoweringSet &set);
 void populateNormalizationLowerings(LoweringSet &set);
 void populateActivationLowerings(LoweringSet &set);
 void populateFunctionLowerings(LoweringSet &set);
+void populateIntegerLowerings(LoweringSet &set);
 
 class Lowering {
 public:
@@ -120,6 +121,13 @@ mlir::Value reciprocalOf(Lowering &l, mlir::Value y);
 mlir::Value sqrtOf(Lowering &l, mlir::Value x);
 /// x / y for y of either sign with |y| in [reciprocal-min, reciprocal-max].
 mlir::Value divide(Lowering &l, mlir::Value x, mlir::Value y);
+/// The comparison bits ([d >= 0], [-d >= 0]) by one gate on [d; -d]
+/// (equality, sign, != 0; Integers.cpp).
+std::pair<mlir::Value, mlir::Value> signBits(FixedPointBuilder &fx,
+                                             mlir::Value d);
+/// An integer or bit (frac 0) as a real at the working precision: exact,
+/// local (Integers.cpp).
+mlir::Value toReal(FixedPointBuilder &fx, mlir::Value x);
 /// f(x) ~ ReLU(x) - [|x| < T] * g(|x|) (Activations.cpp).
 mlir::Value reluCorrected(FixedPointBuilder &fx, mlir::Value x,
                           const ReluCorrection &r);

@@ -70,6 +70,8 @@ struct SlotInfo {
   int frac = 0;
   Vis vis = Vis::Public;
   int weight = -1;
+  /// How an output is written (fb::ElemType; 0: a real, float64).
+  uint8_t elemType = 0;
 };
 
 struct InstrInfo {
