@@ -1,5 +1,6 @@
 //===- Npy.cpp ------------------------------------------------------------===//
 #include "umbra/runtime/Npy.h"
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <iterator>
@@ -69,12 +70,18 @@ NpyArray readNpyBytes(const std::string &all, const std::string &path) {
     UMBRA_CHECK(!digits.empty() && digits.size() <= 18 &&
                     digits.find_first_not_of("0123456789") == std::string::npos,
                 "'", path, "': bad shape dimension '", digits, "'");
-    int64_t d = std::stoll(digits);
-    UMBRA_CHECK(d == 0 || n <= int64_t(avail) / d, "'", path,
-                "': data size does not match shape");
-    n *= d;
-    arr.shape.push_back(d);
+    arr.shape.push_back(std::stoll(digits));
   }
+  // An empty array (a zero dimension anywhere) has no data whatever its
+  // other dimensions; otherwise the count is checked as it grows.
+  if (std::find(arr.shape.begin(), arr.shape.end(), 0) != arr.shape.end())
+    n = 0;
+  else
+    for (int64_t d : arr.shape) {
+      UMBRA_CHECK(n <= int64_t(avail) / d, "'", path,
+                  "': data size does not match shape");
+      n *= d;
+    }
   size_t es;
   if (dt == "<f8" || dt == "<i8" || dt == "<u8")
     es = 8;

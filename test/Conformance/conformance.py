@@ -237,18 +237,24 @@ def run_test(name, a, supported):
         names, inputs, outputs = node_tests.load_data_set(model, ds)
         path = ()
         if name not in supported:
-            # Inputs the importer needs as constants (shapes, axes, ...):
-            # every non-float input is given to the compiler with the
-            # test's value (--const-input); the float inputs stay the
-            # client's private inputs.
-            keep = [n for n, x in zip(names, inputs)
-                    if np.issubdtype(x.dtype, np.floating)]
-            baked = [n for n in names if n not in keep]
-            path = tuple(const_input_args(work, os.path.basename(ds), names,
-                                          inputs, set(baked)))
-            msg = import_error(a.mpc_translate, model_path, path)
-            if msg is not None:
+            # Inputs the importer needs as constants (shapes, axes, k,
+            # ...): the fewest non-float inputs, from the last one (ONNX
+            # puts such inputs after the data), are given to the compiler
+            # with the test's value (--const-input); the others, integer
+            # data included, stay the client's private inputs.
+            nonfloat = [n for n, x in zip(names, inputs)
+                          if not np.issubdtype(x.dtype, np.floating)]
+            baked = []
+            for n in reversed(nonfloat):
+                baked.append(n)
+                path = tuple(const_input_args(work, os.path.basename(ds),
+                                              names, inputs, set(baked)))
+                msg = import_error(a.mpc_translate, model_path, path)
+                if msg is None:
+                    break
+            if not nonfloat or msg is not None:
                 return "N/A", import_na(msg), {}
+            keep = [n for n in names if n not in baked]
             inputs = [x for n, x in zip(names, inputs) if n in keep]
             names = keep
         for x in inputs + outputs:

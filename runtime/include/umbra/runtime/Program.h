@@ -195,6 +195,8 @@ public:
   int reshape(int a, Shape shape);
   int broadcast(int a, Shape shape);
   void output(int s) { outputs_.push_back(s); }
+  /// How an output slot is written (fb::ElemType; frac 0 for integers).
+  void elemType(int s, uint8_t t) { slots_.at(s).elemType = t; }
 
   const SlotInfo &slotInfo(int s) const { return slots_.at(s); }
   std::vector<uint8_t> finish() const;
