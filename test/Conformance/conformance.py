@@ -416,6 +416,9 @@ def write_doc(path, results, a, seconds):
              "the lowerings of sigmoid, tanh, erf, softplus, exp, log and "
              "pow: `docs/import.md`, \"Lowerings of ops on secret data\"): "
              "atol = rtol = 4e-4 (measured error <= 2.2e-4).")
+    L.append("- integer and bool outputs (ring elements at 0 fractional "
+             "bits, written by mpc-run with their ONNX type): equal, dtype "
+             "included.")
     L.append(f"- float16 expected outputs: rtol at least 2^-10 = "
              f"{FLOAT16_RTOL:.3g} (the stored output is itself rounded to "
              "float16, relative error up to 2^-11).")

@@ -360,7 +360,7 @@ LogicalResult Exporter::exportArguments() {
     int s = newSlot(name, t.getShape(), t.getFrac(), toFb(t.getVisibility()));
     for (Operation *user : arg.getUsers())
       slotOfValue[user->getResult(0)] = s;
-    if (fracBits < 0)
+    if (fracBits < 0 && isa<FloatType>(ty.getElementType()))
       fracBits = static_cast<int>(t.getFrac());
   }
   return success();
