@@ -141,3 +141,19 @@ func.func @where_bool_input(%c: tensor<4xi1>, %x: tensor<4xf32>, %w: tensor<4xf3
   %0 = tfm.where %c, %x, %w : (tensor<4xi1>, tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
   return %0 : tensor<4xf32>
 }
+
+// -----
+
+// A concatenation keeps its inputs' precision (integers: frac 0), and an
+// empty dimension broadcasts against 1 to 0 (Trilu of an empty matrix).
+// CHECK-LABEL: func.func @concat_empty
+// CHECK: mpc.concat %{{.*}}, %{{.*}} {axis = 0 : i64} : (!mpc.tensor<2, client, frac = 0>, !mpc.tensor<2, client, frac = 0>) -> !mpc.tensor<4, client, frac = 0>
+// CHECK: mpc.sub %{{.*}}, %{{.*}} : (!mpc.tensor<0x3, client, frac = 0>, !mpc.tensor<public, frac = 0>) -> !mpc.tensor<0x3, client, frac = 0>
+// CHECK: mpc.add %{{.*}}, %{{.*}} : (!mpc.tensor<public, frac = 0>, !mpc.tensor<0x3, client, frac = 0>) -> !mpc.tensor<0x3, client, frac = 0>
+func.func @concat_empty(%a: tensor<2xi64>, %e: tensor<0x3xi64>) -> (tensor<4xi64>, tensor<0x3xi64>) {
+  %0 = tfm.concat %a, %a {axis = 0 : i64} : (tensor<2xi64>, tensor<2xi64>) -> tensor<4xi64>
+  %m = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<true> : tensor<0x3xi1>
+  %z = arith.constant {mpc.visibility = #mpc.visibility<public>} dense<0> : tensor<i64>
+  %1 = tfm.where %m, %e, %z : (tensor<0x3xi1>, tensor<0x3xi64>, tensor<i64>) -> tensor<0x3xi64>
+  return %0, %1 : tensor<4xi64>, tensor<0x3xi64>
+}
