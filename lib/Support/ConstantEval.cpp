@@ -29,6 +29,7 @@ bool isComparison(BinaryOp op) {
   case BinaryOp::GreaterOrEqual:
   case BinaryOp::And:
   case BinaryOp::Or:
+  case BinaryOp::Xor:
     return true;
   default:
     return false;
@@ -273,6 +274,8 @@ T applyBinary(BinaryOp op, T x, T y, bool &err) {
     return (x != 0) && (y != 0);
   case BinaryOp::Or:
     return (x != 0) || (y != 0);
+  case BinaryOp::Xor:
+    return (x != 0) != (y != 0);
   }
   return 0;
 }
@@ -291,6 +294,8 @@ T applyUnary(UnaryOp op, T v, bool &ok) {
     return v < 0 ? -v : v;
   case UnaryOp::Not:
     return v == 0;
+  case UnaryOp::Sign:
+    return v > 0 ? T(1) : v < 0 ? T(-1) : T(0);
   case UnaryOp::Floor:
     if constexpr (isF)
       return std::floor(v);
@@ -306,8 +311,6 @@ T applyUnary(UnaryOp op, T v, bool &ok) {
       return std::nearbyint(v);
     else
       return v;
-  case UnaryOp::Sign:
-    return v > 0 ? T(1) : v < 0 ? T(-1) : T(0);
   default:
     break;
   }

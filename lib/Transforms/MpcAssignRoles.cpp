@@ -9,6 +9,7 @@
 #include "umbra/Analysis/VisibilityAnalysis.h"
 #include "umbra/Dialect/Mpc/IR/MpcAttributes.h"
 #include "umbra/Dialect/Mpc/IR/Provenance.h"
+#include "umbra/Dialect/Tfm/IR/TfmOps.h"
 #include "umbra/Support/ConstantValues.h"
 #include "umbra/Support/PublicStructure.h"
 #include "umbra/Transforms/Passes.h"
@@ -229,13 +230,26 @@ struct MpcAssignRoles : umbra::impl::MpcAssignRolesBase<MpcAssignRoles> {
 
     // The outsourced client shares its real-valued inputs at once: no
     // server holds them in the clear, so nothing is computed on them alone.
+    // So are its integer and bool inputs used as values; only ids that it
+    // one-hot encodes itself (an embedding's or a gather's indices) stay its
+    // own until it shares the rows.
+    auto onlyIds = [](BlockArgument arg) {
+      return llvm::all_of(arg.getUses(), [](OpOperand &use) {
+        return (isa<tfm::EmbeddingOp>(use.getOwner()) &&
+                use.getOperandNumber() == 1) ||
+               (isa<tfm::GatherOp>(use.getOwner()) &&
+                use.getOperandNumber() == 1);
+      });
+    };
     if (outsourced)
       for (auto func : module.getOps<func::FuncOp>())
         for (BlockArgument arg : func.getArguments()) {
           auto ty = dyn_cast<ShapedType>(arg.getType());
           auto v = func.getArgAttrOfType<VisibilityAttr>(arg.getArgNumber(),
                                                          kVisibilityAttrName);
-          if (ty && isa<FloatType>(ty.getElementType()) &&
+          if (ty &&
+              (isa<FloatType>(ty.getElementType()) ||
+               (isa<IntegerType>(ty.getElementType()) && !onlyIds(arg))) &&
               (!v || v.getValue() == Visibility::client))
             func.setArgAttr(arg.getArgNumber(), kVisibilityAttrName,
                             VisibilityAttr::get(ctx, Visibility::shared));

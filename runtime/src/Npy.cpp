@@ -1,6 +1,9 @@
 //===- Npy.cpp ------------------------------------------------------------===//
 #include "umbra/runtime/Npy.h"
+#include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <iterator>
 #include <fstream>
 #include <sstream>
 
@@ -67,12 +70,18 @@ NpyArray readNpyBytes(const std::string &all, const std::string &path) {
     UMBRA_CHECK(!digits.empty() && digits.size() <= 18 &&
                     digits.find_first_not_of("0123456789") == std::string::npos,
                 "'", path, "': bad shape dimension '", digits, "'");
-    int64_t d = std::stoll(digits);
-    UMBRA_CHECK(d == 0 || n <= int64_t(avail) / d, "'", path,
-                "': data size does not match shape");
-    n *= d;
-    arr.shape.push_back(d);
+    arr.shape.push_back(std::stoll(digits));
   }
+  // An empty array (a zero dimension anywhere) has no data whatever its
+  // other dimensions; otherwise the count is checked as it grows.
+  if (std::find(arr.shape.begin(), arr.shape.end(), 0) != arr.shape.end())
+    n = 0;
+  else
+    for (int64_t d : arr.shape) {
+      UMBRA_CHECK(n <= int64_t(avail) / d, "'", path,
+                  "': data size does not match shape");
+      n *= d;
+    }
   size_t es;
   if (dt == "<f8" || dt == "<i8" || dt == "<u8")
     es = 8;
@@ -117,23 +126,43 @@ NpyArray readNpyBytes(const std::string &all, const std::string &path) {
 }
 
 void writeNpy(const std::string &path, const Shape &shape,
-              const std::vector<double> &data) {
+              const std::vector<double> &data, uint8_t elemType) {
+  // descr and width per fb::ElemType (Real, Bool, Int8, ..., UInt64).
+  static const char *const kDescr[] = {"<f8", "|b1", "|i1", "<i2", "<i4",
+                                       "<i8", "|u1", "<u2", "<u4", "<u8"};
+  static const int kWidth[] = {8, 1, 1, 2, 4, 8, 1, 2, 4, 8};
+  UMBRA_CHECK(elemType < std::size(kWidth), "'", path,
+              "': unknown element type ", int(elemType));
   std::string sh = "(";
   for (size_t i = 0; i < shape.size(); ++i)
     sh += std::to_string(shape[i]) + (shape.size() == 1      ? ","
                                       : i + 1 < shape.size() ? ", "
                                                              : "");
   sh += ")";
-  std::string h =
-      "{'descr': '<f8', 'fortran_order': False, 'shape': " + sh + ", }";
+  std::string h = std::string("{'descr': '") + kDescr[elemType] +
+                  "', 'fortran_order': False, 'shape': " + sh + ", }";
   size_t total = 10 + h.size() + 1;
   h += std::string((64 - total % 64) % 64, ' ') + "\n";
+  std::string body;
+  if (elemType == 0) {
+    body.assign(reinterpret_cast<const char *>(data.data()), data.size() * 8);
+  } else {
+    int w = kWidth[elemType];
+    body.resize(data.size() * w);
+    for (size_t i = 0; i < data.size(); ++i) {
+      // A ring element at 0 fractional bits, decoded exactly (|v| < 2^53);
+      // the target type keeps its low bits (little-endian).
+      uint64_t v = elemType == 1 ? uint64_t(data[i] != 0)
+                                 : uint64_t(int64_t(std::llround(data[i])));
+      std::memcpy(&body[i * w], &v, w);
+    }
+  }
   std::ofstream f(path, std::ios::binary);
   f.write("\x93NUMPY\x01\x00", 8);
   uint16_t hl = uint16_t(h.size());
   f.write(reinterpret_cast<const char *>(&hl), 2);
   f.write(h.data(), h.size());
-  f.write(reinterpret_cast<const char *>(data.data()), data.size() * 8);
+  f.write(body.data(), body.size());
   UMBRA_CHECK(f.good(), "cannot write '", path, "'");
 }
 

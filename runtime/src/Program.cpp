@@ -169,6 +169,11 @@ void Program::verify() {
     si.vis = Vis(s->visibility());
     UMBRA_CHECK(uint8_t(si.vis) <= 3, "slot ", idx, ": bad visibility");
     si.weight = s->weight();
+    si.elemType = uint8_t(s->elem_type());
+    UMBRA_CHECK(si.elemType <= uint8_t(fb::ElemType::MAX), "slot ", idx,
+                ": bad element type");
+    UMBRA_CHECK(si.elemType == 0 || si.frac == 0, "slot ", idx,
+                ": an integer or bool slot has 0 fractional bits");
     if (si.weight != -1) {
       UMBRA_CHECK(si.weight >= 0 && size_t(si.weight) < weights.size(), "slot ",
                   idx, ": weight index ", si.weight, " out of range");
@@ -489,7 +494,8 @@ std::vector<uint8_t> ProgramBuilder::finish() const {
   for (const SlotInfo &s : slots_)
     slots.push_back(fb::CreateSlot(fbb, fbb.CreateString(s.name),
                                    fbb.CreateVector(s.shape), s.frac,
-                                   fb::Visibility(s.vis), s.weight));
+                                   fb::Visibility(s.vis), s.weight,
+                                   fb::ElemType(s.elemType)));
   std::vector<flatbuffers::Offset<fb::Instr>> instrs;
   for (const InstrInfo &i : instrs_)
     instrs.push_back(fb::CreateInstr(

@@ -144,7 +144,7 @@ void writeOutputs(const Program &prog, const Options &o,
     UMBRA_CHECK(isPlainFileName(si.name), "output name '", si.name,
                 "' is not a plain file name");
     writeNpy((fs::path(o.outDir) / (si.name + ".npy")).string(), si.shape,
-             get(s));
+             get(s), si.elemType);
   }
 }
 
@@ -530,6 +530,10 @@ nlohmann::ordered_json dumpJson(const Program &prog) {
                      {"frac_bits", si.frac},
                      {"visibility", visName(si.vis)},
                      {"weight", si.weight}});
+    // Integer and bool outputs (written with their type) say which.
+    if (si.elemType != 0)
+      slots.back()["elem_type"] =
+          fb::EnumNameElemType(fb::ElemType(si.elemType));
   }
   j["slots"] = slots;
   json instrs = json::array(), reveals = json::array();
@@ -602,6 +606,9 @@ void dumpText(const nlohmann::ordered_json &j, std::FILE *f) {
                  s["visibility"].get<std::string>().c_str());
     if (s["weight"].get<int>() >= 0)
       std::fprintf(f, " weight %d", s["weight"].get<int>());
+    if (s.contains("elem_type"))
+      std::fprintf(f, " written as %s",
+                   s["elem_type"].get<std::string>().c_str());
     std::fprintf(f, "\n");
   }
   std::fprintf(f, "instructions: %zu\n", j["instructions"].size());

@@ -17,7 +17,9 @@ to the client with the stored outputs:
 
     |got - expected| <= atol + rtol * |expected|   (elementwise)
 
-with atol and rtol from TOLERANCE below (see docs/conformance.md for why).
+with atol and rtol from TOLERANCE below (see docs/conformance.md for why);
+integer and bool outputs (ring elements at 0 fractional bits, written by
+mpc-run with their ONNX type) must be equal, with the same dtype.
 Each test is PASS, FAIL (with the error) or N/A (with the reason). Prints
 one line per test and a summary; exits 1 if any applicable test fails.
 With --write-doc, writes the table (the whole data dir must have been run).
@@ -84,12 +86,6 @@ BFLOAT16_RTOL = 2.0 ** -6
 NO_MPC_FORM = [
     (re.compile(r"'tfm\.(\w+)' op has no MPC lowering"),
      lambda m: f"tfm.{m.group(1)} has no MPC lowering"),
-    (re.compile(r"selects by a bool model input"),
-     lambda m: "Where whose condition is a bool model input has no MPC "
-               "form (model inputs are encoded as reals)"),
-    (re.compile(r"is a bool; revealing a bool"),
-     lambda m: "a bool model output (revealing a bool to the client is "
-               "not supported)"),
     (re.compile(r"gathers by indices computed"),
      lambda m: "Gather by indices computed inside the model or held "
                "privately has no MPC lowering (only public or the "
@@ -262,9 +258,8 @@ def outputs_na(model):
         kind = tensor_kind(v.type.tensor_type.elem_type)
         if not v.type.HasField("tensor_type"):
             return NOT_TENSOR_REASON.format("output")
-        if kind not in ("float", "bfloat16"):
-            return f"{kind} output (only real-valued outputs have a " \
-                "fixed-point form)"
+        if kind == "string":
+            return "string output (strings have no ring encoding)"
     return None
 
 
@@ -276,8 +271,8 @@ def run_test(name, a, supported):
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     model_path = os.path.join(d, "model.onnx")
-    # Out of scope by type first (an integer, bool or string output has no
-    # fixed-point form whatever the importer supports).
+    # Out of scope by type first (random outputs, control flow on a secret,
+    # sequences, strings), whatever the importer supports.
     why = outputs_na(model) or UPSTREAM_DATA_ERRORS.get(name)
     if why:
         return "N/A", why, {}
@@ -300,16 +295,16 @@ def run_test(name, a, supported):
         names, inputs, outputs = node_tests.load_data_set(model, ds)
         path = ()
         if name not in supported:
-            # Inputs the importer needs as constants (shapes, axes, ...):
-            # every non-float input is given to the compiler with the
-            # test's value (--const-input); the float inputs stay the
-            # client's private inputs.
-            # A float input the importer names as structure (Resize's
-            # scales or roi: "the scales input 'scales' must be a
-            # constant") is given too, one at a time.
-            keep = [n for n, x in zip(names, inputs)
-                    if np.issubdtype(x.dtype, np.floating)]
-            baked = [n for n in names if n not in keep]
+            # Inputs the importer needs as constants (shapes, axes, k,
+            # ...) are given to the compiler with the test's value
+            # (--const-input): an input the diagnostic names ("the scales
+            # input 'scales' must be a constant", float ones included),
+            # else the fewest non-float inputs, from the last one (ONNX
+            # puts such inputs after the data); the others, integer data
+            # included, stay the client's private inputs.
+            pending = [n for n, x in zip(reversed(names), reversed(inputs))
+                       if not np.issubdtype(x.dtype, np.floating)]
+            baked = []
             while True:
                 path = tuple(const_input_args(work, os.path.basename(ds),
                                               names, inputs, set(baked)))
@@ -318,10 +313,14 @@ def run_test(name, a, supported):
                     break
                 m = re.search(r"input '([^']+)' must be (a )?constants?\b",
                               msg)
-                if not m or m.group(1) not in keep:
+                if m and m.group(1) in names and m.group(1) not in baked:
+                    baked.append(m.group(1))
+                    pending = [n for n in pending if n != m.group(1)]
+                elif pending:
+                    baked.append(pending.pop(0))
+                else:
                     return "N/A", import_na(msg), {}
-                keep.remove(m.group(1))
-                baked.append(m.group(1))
+            keep = [n for n in names if n not in baked]
             inputs = [x for n, x in zip(names, inputs) if n in keep]
             names = keep
         for x in inputs + outputs:
@@ -393,12 +392,23 @@ def run_test(name, a, supported):
             p = os.path.join(out_dir, v.name + ".npy")
             if not os.path.exists(p):
                 return "FAIL", f"mpc-run wrote no output '{v.name}'", {}
-            got = np.load(p).astype(np.float64)
-            want = want.astype(np.float64)
+            got = np.load(p)
             if got.size != want.size:
                 return "FAIL", (f"output '{v.name}' has {got.size} values, "
                                 f"expected {want.shape}"), {}
-            got = got.reshape(want.shape)
+            if tensor_kind(v.type.tensor_type.elem_type) in ("integer",
+                                                             "bool"):
+                # Integers and bools are exact: same type, same values.
+                if got.dtype != want.dtype:
+                    return "FAIL", (f"output '{v.name}' has dtype "
+                                    f"{got.dtype}, expected {want.dtype}"), {}
+                wrong = int(np.sum(got.reshape(want.shape) != want))
+                if wrong:
+                    return "FAIL", (f"output '{v.name}': {wrong} of "
+                                    f"{want.size} integer values differ"), {}
+                continue
+            got = got.astype(np.float64).reshape(want.shape)
+            want = want.astype(np.float64)
             err = np.abs(got - want)
             bound = atol + rtol * np.abs(want)
             if err.size:
@@ -472,6 +482,9 @@ def write_doc(path, results, a, seconds):
              "the lowerings of sigmoid, tanh, erf, softplus, exp, log and "
              "pow: `docs/import.md`, \"Lowerings of ops on secret data\"): "
              "atol = rtol = 4e-4 (measured error <= 2.2e-4).")
+    L.append("- integer and bool outputs (ring elements at 0 fractional "
+             "bits, written by mpc-run with their ONNX type): equal, dtype "
+             "included.")
     L.append(f"- float16 expected outputs: rtol at least 2^-10 = "
              f"{FLOAT16_RTOL:.3g} (the stored output is itself rounded to "
              "float16, relative error up to 2^-11).")

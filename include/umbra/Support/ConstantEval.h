@@ -39,7 +39,8 @@ enum class BinaryOp {
   LessOrEqual,
   GreaterOrEqual,
   And,
-  Or
+  Or,
+  Xor
 };
 
 enum class UnaryOp {

@@ -41,19 +41,6 @@ static LogicalResult lowerDiv(Lowering &l, tfm::DivOp div) {
   return l.unary(div, [&](Value x) { return l.fx.mul(x, r); });
 }
 
-static LogicalResult lowerCast(Lowering &l, tfm::CastOp c) {
-  // Between float types a fixed-point value is unchanged (f16/f32/f64
-  // differ only in precision beyond or rounding within frac bits).
-  auto in = cast<RankedTensorType>(c.getInput().getType());
-  auto out = cast<RankedTensorType>(c.getType());
-  if (!isa<FloatType>(in.getElementType()) ||
-      !isa<FloatType>(out.getElementType()))
-    return c.emitOpError("converts ")
-           << in.getElementType() << " to " << out.getElementType()
-           << ", which has no MPC lowering (only float to float)";
-  return l.unary(c, [](Value x) { return x; });
-}
-
 static LogicalResult lowerWhere(Lowering &l, tfm::WhereOp op) {
   FailureOr<Value> a = l.get(op.getOnTrue()), c = l.get(op.getOnFalse());
   if (failed(a) || failed(c))
@@ -61,10 +48,6 @@ static LogicalResult lowerWhere(Lowering &l, tfm::WhereOp op) {
   std::optional<SmallVector<double>> cond =
       getConstantValues(op.getCondition());
   Value mask;
-  if (isa<BlockArgument>(op.getCondition()))
-    return op.emitOpError("selects by a bool model input, which has no MPC "
-                          "lowering (inputs are encoded as reals); compare "
-                          "real inputs inside the model instead");
   if (cond) {
     // A constant mask is encoded by its holder at frac 0: public, the
     // selection is local; the owner's, it is shared (never revealed).
@@ -97,26 +80,8 @@ static Value lessBit(FixedPointBuilder &fx, Value x, Value y) {
 /// The bit [x == y] = [x - y >= 0] + [y - x >= 0] - 1: two comparisons
 /// (in one gate on the stacked differences), no product.
 static Value equalBit(FixedPointBuilder &fx, Value x, Value y) {
-  Value d = fx.sub(x, y);
-  MpcTensorType t = FixedPointBuilder::typeOf(d);
-  SmallVector<int64_t> stacked(t.getShape());
-  stacked.insert(stacked.begin(), 2);
-  SmallVector<int64_t> one(t.getShape());
-  one.insert(one.begin(), 1);
-  OpBuilder &b = fx.builder();
-  Value both = ConcatOp::create(
-      b, fx.loc, t.withShape(stacked),
-      ValueRange{fx.reshape(d, one), fx.reshape(NegOp::create(b, fx.loc, d), one)},
-      b.getI64IntegerAttr(0));
-  Value bits = fx.drelu(both);
-  MpcTensorType bt = FixedPointBuilder::typeOf(bits);
-  SmallVector<int64_t> strides(stacked.size(), 1), off0(stacked.size(), 0),
-      off1(stacked.size(), 0);
-  off1[0] = 1;
-  Value ge = SliceOp::create(b, fx.loc, bt.withShape(one), bits, off0, strides);
-  Value le = SliceOp::create(b, fx.loc, bt.withShape(one), bits, off1, strides);
-  Value eq = fx.sub(fx.add(ge, le), fx.scalar(1.0, 0));
-  return fx.reshape(eq, t.getShape());
+  auto [ge, le] = signBits(fx, fx.sub(x, y));
+  return fx.sub(fx.add(ge, le), fx.scalar(1.0, 0));
 }
 
 /// Reductions over axes normalised to [0, rank).
@@ -189,7 +154,6 @@ void umbra::mpc::populateElementwiseLowerings(LoweringSet &set) {
       return NegOp::create(l.fx.builder(), l.fx.loc, x);
     });
   });
-  set.add<tfm::CastOp>(lowerCast);
   set.add<tfm::WhereOp>(lowerWhere);
   set.add<tfm::LessOp>([](Lowering &l, tfm::LessOp op) {
     return l.binary(op, [&](Value x, Value y) { return lessBit(l.fx, x, y); });

@@ -124,7 +124,7 @@ static SmallVector<int64_t> broadcastShape(ArrayRef<int64_t> a,
   for (size_t i = 0; i < out.size(); ++i) {
     int64_t da = i < a.size() ? a[a.size() - 1 - i] : 1;
     int64_t db = i < b.size() ? b[b.size() - 1 - i] : 1;
-    out[out.size() - 1 - i] = std::max(da, db);
+    out[out.size() - 1 - i] = da == 1 ? db : da; // numpy: 1 stretches, 0 too
   }
   return out;
 }

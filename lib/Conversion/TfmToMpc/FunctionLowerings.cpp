@@ -172,13 +172,6 @@ static Value roundOf(Lowering &l, Value x) {
   return widen(fx, fx.sub(r, fx.mul(tie, parity)), f);
 }
 
-static Value signOf(Lowering &l, Value x) {
-  FixedPointBuilder &fx = l.fx;
-  SmallVector<Value> bits =
-      dreluAll(fx, {x, NegOp::create(fx.builder(), fx.loc, x)});
-  return widen(fx, fx.sub(bits[0], bits[1]), fx.workingFrac());
-}
-
 static Value sinOf(Lowering &l, Value x) {
   return poly(l.fx, reduceBy(l.fx, x, 2 * M_PI), sinFit());
 }
@@ -313,7 +306,6 @@ void umbra::mpc::populateElementaryFunctionLowerings(LoweringSet &set) {
   addTotal<tfm::FloorOp>(set, floorOf);
   addTotal<tfm::CeilOp>(set, ceilOf);
   addTotal<tfm::RoundOp>(set, roundOf);
-  addTotal<tfm::SignOp>(set, signOf);
   addTotal<tfm::SinOp>(set, sinOf);
   addTotal<tfm::CosOp>(set, cosOf);
   addTotal<tfm::TanOp>(set, tanOf);

@@ -63,6 +63,7 @@ void populateAttentionLowerings(LoweringSet &set);
 void populateNormalizationLowerings(LoweringSet &set);
 void populateActivationLowerings(LoweringSet &set);
 void populateFunctionLowerings(LoweringSet &set);
+void populateIntegerLowerings(LoweringSet &set);
 
 class Lowering {
 public:
@@ -159,6 +160,13 @@ mlir::FailureOr<mlir::Value> expOf(Lowering &l, mlir::Operation *op,
 /// Floor, ceil, round, sign, trigonometric and hyperbolic functions
 /// (FunctionLowerings.cpp).
 void populateElementaryFunctionLowerings(LoweringSet &set);
+/// The comparison bits ([d >= 0], [-d >= 0]) by one gate on [d; -d]
+/// (equality, sign, != 0; Integers.cpp).
+std::pair<mlir::Value, mlir::Value> signBits(FixedPointBuilder &fx,
+                                             mlir::Value d);
+/// An integer or bit (frac 0) as a real at the working precision: exact,
+/// local (Integers.cpp).
+mlir::Value toReal(FixedPointBuilder &fx, mlir::Value x);
 /// f(x) ~ ReLU(x) - [|x| < T] * g(|x|) (Activations.cpp).
 mlir::Value reluCorrected(FixedPointBuilder &fx, mlir::Value x,
                           const ReluCorrection &r);

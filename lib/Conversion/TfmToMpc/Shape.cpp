@@ -26,7 +26,8 @@ static LogicalResult lowerConcat(Lowering &l, tfm::ConcatOp c) {
   l.set(c.getResult(),
         ConcatOp::create(
             l.fx.builder(), l.fx.loc,
-            l.fx.tensorType(Lowering::resultShape(c), vis, l.opts.frac),
+            l.fx.tensorType(Lowering::resultShape(c), vis,
+                            FixedPointBuilder::typeOf(inputs[0]).getFrac()),
             inputs, c.getAxisAttr()));
   return success();
 }

@@ -35,6 +35,7 @@ LogicalResult umbra::mpc::noLowering(Operation *op) {
   return op->emitOpError()
          << "has no MPC lowering (supported: linear algebra, elementwise "
             "add/sub/mul/div/max, less, equal, where, relu, gelu, silu, sigmoid, tanh, erf, "
+            "integer and bool arithmetic, logic, sign, casts, argmax, "
             "softplus, abs, exp, log, sqrt, reciprocal, pow, softmax, "
             "causal masks, layer_norm, rms_norm, embedding, reductions and "
             "shape ops; run tfm-fuse first)";
@@ -51,6 +52,23 @@ FailureOr<Value> Lowering::get(Value original) {
     auto ty = dyn_cast<RankedTensorType>(cst.getType());
     if (ty && isa<FloatType>(ty.getElementType()))
       return loweredOf[original] = fx.encode(cst, visibilityOf(original));
+    // Integers and bools: exact ring elements at 0 fractional bits.
+    if (ty && isa<IntegerType>(ty.getElementType()))
+      return loweredOf[original] = fx.encode(cst, visibilityOf(original), 0);
+  }
+  // An integer or bool argument used as a value (not only as ids for an
+  // embedding, which reads the argument itself): encoded at frac 0 by its
+  // holder, at the start of the function, where first used.
+  if (auto arg = dyn_cast<BlockArgument>(original)) {
+    auto ty = dyn_cast<RankedTensorType>(arg.getType());
+    if (ty && isa<IntegerType>(ty.getElementType())) {
+      OpBuilder::InsertionGuard guard(fx.builder());
+      fx.builder().setInsertionPointToStart(arg.getOwner());
+      Visibility vis = visibilityOf(arg);
+      Value encoded = fx.encode(
+          arg, vis == Visibility::shared ? Visibility::client : vis, 0);
+      return loweredOf[original] = fx.prepare(encoded, vis);
+    }
   }
   if (Operation *def = original.getDefiningOp())
     return def->emitOpError("produces a value of type ")
@@ -131,14 +149,14 @@ LogicalResult Lowering::lowerFunction(func::FuncOp func) {
   fx.loc = ret.getLoc();
   SmallVector<Value> results;
   for (auto [i, r] : llvm::enumerate(ret.getOperands())) {
-    // A comparison's bit is a secret 0/1 at frac 0; the client's decoder
-    // reads reals, so a bool output is refused rather than returned as one.
+    // An integer or bool output (frac 0) keeps its element type for the
+    // client, who writes it with that type (the exporter's output slot).
     auto rty = dyn_cast<RankedTensorType>(r.getType());
-    if (rty && rty.getElementType().isInteger(1))
-      return ret.emitError("model output #")
-             << i << " of type " << r.getType()
-             << " is a bool; revealing a bool to the client is not "
-                "supported (select with it, e.g. Where(c, a, b), instead)";
+    if (rty && isa<IntegerType>(rty.getElementType())) {
+      auto onnx = func.getResultAttrOfType<TypeAttr>(i, "onnx.element_type");
+      func.setResultAttr(i, kOutputElementTypeAttrName,
+                         onnx ? onnx : TypeAttr::get(rty.getElementType()));
+    }
     FailureOr<Value> v = get(r);
     if (failed(v))
       return failure();
@@ -222,6 +240,7 @@ struct ConvertTfmToMpc : umbra::impl::ConvertTfmToMpcBase<ConvertTfmToMpc> {
     populateFunctionLowerings(patterns);
     populateLossLowerings(patterns);
     populateElementaryFunctionLowerings(patterns);
+    populateIntegerLowerings(patterns);
     return success();
   }
 

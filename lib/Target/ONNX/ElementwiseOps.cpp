@@ -53,13 +53,12 @@ LogicalResult Importer::binary(BinaryOp k, BinaryBuilder build, Ins in,
     return success();
   }
 
-  if (!isFloatDT(dx) || (k != BinaryOp::Pow && !isFloatDT(dy)) ||
-      k == BinaryOp::And || k == BinaryOp::Or || k == BinaryOp::Mod)
-    return nodeError() << "only float tensors computed from graph inputs are "
-                          "supported here (got "
-                       << dtName(dx)
-                       << "); integer and boolean tensors must "
-                          "be constants after shape folding",
+  if (k == BinaryOp::Mod && isFloatDT(dx))
+    return nodeError() << "fmod of float tensors computed from graph inputs "
+                          "has no MPC lowering",
+           failure();
+  if (const char *why = integerRefusal(k, dx))
+    return nodeError() << "on " << dtName(dx) << " tensors: " << why,
            failure();
 
   Entry yy = y;
@@ -118,7 +117,7 @@ LogicalResult Importer::unary(UnaryOp k, UnaryBuilder build, Ins in,
     out[0].cst = makeConst(dt, std::move(r), roleOf(in));
     return success();
   }
-  if (!isFloatDT(dt))
+  if (!isFloatDT(dt) && !integerUnaryOk(k, dt))
     return nodeError() << "only float tensors computed from graph inputs are "
                           "supported here (got "
                        << dtName(dt) << ")",
@@ -152,7 +151,7 @@ LogicalResult Importer::whereOp(Ins in, Outs out) {
                                             in[2].cst->value, shape));
     return success();
   }
-  if (!isFloatDT(dt))
+  if (!isFloatDT(dt) && !isIntDT(dt) && !isBoolDT(dt))
     return nodeError() << "selecting " << dtName(dt)
                        << " values computed from graph inputs is not supported",
            failure();

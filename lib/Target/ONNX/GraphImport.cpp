@@ -576,8 +576,12 @@ OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
   }
   func::ReturnOp::create(b, fileLoc, results);
   func.setFunctionType(b.getFunctionType(argTypes, resultTypes));
-  for (auto [k, o] : llvm::enumerate(g.output()))
+  for (auto [k, o] : llvm::enumerate(g.output())) {
     func.setResultAttr(k, "onnx.name", b.getStringAttr(o.name()));
+    // An integer output keeps its ONNX signedness (tensors are signless).
+    if (Type t = integerOutputType(ctx, o.type().tensor_type().elem_type()))
+      func.setResultAttr(k, "onnx.element_type", TypeAttr::get(t));
+  }
   return module;
 }
 

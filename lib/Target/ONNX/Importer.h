@@ -166,6 +166,22 @@ mlir::Value buildMin(mlir::OpBuilder &b, mlir::Location loc, mlir::Type type,
 mlir::Value buildGreater(mlir::OpBuilder &b, mlir::Location loc,
                          mlir::Type type, mlir::Value x, mlir::Value y);
 
+//===--- integers and bools (IntegerOps.cpp) -------------------------------===//
+/// a <= b = not(b < a) and a >= b = not(a < b).
+mlir::Value buildLessOrEqual(mlir::OpBuilder &b, mlir::Location loc,
+                             mlir::Type type, mlir::Value x, mlir::Value y);
+mlir::Value buildGreaterOrEqual(mlir::OpBuilder &b, mlir::Location loc,
+                                mlir::Type type, mlir::Value x, mlir::Value y);
+/// Why binary op `k` on tensors of element type `dt` computed from graph
+/// inputs has no tfm form, or null when it has one (floats; integers for
+/// the exact ops; bools for logic and Equal).
+const char *integerRefusal(ceval::BinaryOp k, int32_t dt);
+/// Whether unary op `k` has a tfm form on integer or bool tensors.
+bool integerUnaryOk(ceval::UnaryOp k, int32_t dt);
+/// The element type, with ONNX's signedness, of an integer or bool model
+/// output of ONNX type `dt` (null for other types).
+mlir::Type integerOutputType(mlir::MLIRContext *ctx, int32_t dt);
+
 class Importer {
 public:
   Importer(mlir::MLIRContext &ctx, const ImportOptions &opts,
@@ -195,6 +211,8 @@ public:
   mlir::LogicalResult hardSigmoidOp(Ins in, Outs out);
   mlir::LogicalResult clipOp(Ins in, Outs out);
   mlir::LogicalResult geluOp(Ins in, Outs out);
+  // IntegerOps.cpp
+  mlir::LogicalResult argMaxOp(Ins in, Outs out);
   // ConstantOps.cpp
   mlir::LogicalResult constantOp(Ins in, Outs out);
   mlir::LogicalResult constantOfShape(Ins in, Outs out);

@@ -31,7 +31,7 @@ LogicalResult Importer::triluOp(Ins in, Outs out) {
     out[0].cst = makeConst(x.cst->dtype, ceval::trilu(x.cst->value, k, upper));
     return success();
   }
-  if (!isFloatDT(dtypeOf(x)))
+  if (!isFloatDT(dtypeOf(x)) && !isIntDT(dtypeOf(x)))
     return nodeError() << "Trilu of " << dtName(dtypeOf(x))
                        << " values computed from graph inputs is not "
                           "supported",

@@ -755,8 +755,8 @@ LogicalResult Importer::padOp(Ins in, Outs out) {
     fill = val.isFloat() ? std::get<0>(val.data)[0]
                          : static_cast<double>(std::get<1>(val.data)[0]);
   }
-  if (!isFloatDT(dtypeOf(x)))
-    return nodeError() << "pads only float tensors", failure();
+  if (!isFloatDT(dtypeOf(x)) && !isIntDT(dtypeOf(x)))
+    return nodeError() << "pads only float and integer tensors", failure();
   Value v = valueOf(x);
   if (!v)
     return failure();

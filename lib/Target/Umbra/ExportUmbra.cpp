@@ -61,6 +61,7 @@ struct Slot {
   int frac = 0;
   fb::Visibility vis = fb::Visibility::Public;
   int weight = -1;
+  fb::ElemType elemType = fb::ElemType::Real;
 };
 
 struct Instr {
@@ -310,7 +311,8 @@ LogicalResult Exporter::exportArguments() {
       return func.emitError("argument #")
              << arg.getArgNumber() << " has type " << arg.getType()
              << "; the artifact needs statically shaped tensors";
-    if (isa<IntegerType>(ty.getElementType())) {
+    bool encoded = llvm::any_of(arg.getUsers(), llvm::IsaPred<EncodeOp>);
+    if (isa<IntegerType>(ty.getElementType()) && !encoded) {
       if (arg.use_empty())
         continue; // unused input (EyeLike reads only its shape)
       // Token ids: plaintext at their holder, consumed by mpc.one_hot.
@@ -332,19 +334,21 @@ LogicalResult Exporter::exportArguments() {
       idSlots[arg] = newSlot(name, ty.getShape(), 0, toFb(vis));
       continue;
     }
-    if (!isa<FloatType>(ty.getElementType()))
+    if (!isa<FloatType, IntegerType>(ty.getElementType()))
       return func.emitError("argument '")
              << name << "' has element type " << ty.getElementType()
              << "; only float and integer inputs are supported";
-    // Real inputs are encoded by their holder: one input slot per argument.
+    // Real inputs, and integers used as values (frac 0), are encoded by
+    // their holder: one input slot per argument.
     EncodeOp encode;
     for (Operation *user : arg.getUsers()) {
       auto e = dyn_cast<EncodeOp>(user);
       if (!isa<MpcDialect>(user->getDialect()))
         return unsupported(user);
       if (!e)
-        return user->emitOpError("uses the float argument '")
-               << name << "' directly; real inputs must go through mpc.encode";
+        return user->emitOpError("uses the argument '")
+               << name << "' directly; an input used as a value must go "
+               << "through mpc.encode only";
       if (encode && encode.getType() != e.getType())
         return user->emitOpError("encodes the argument '")
                << name << "' a second time with another type";
@@ -358,7 +362,7 @@ LogicalResult Exporter::exportArguments() {
     int s = newSlot(name, t.getShape(), t.getFrac(), toFb(t.getVisibility()));
     for (Operation *user : arg.getUsers())
       slotOfValue[user->getResult(0)] = s;
-    if (fracBits < 0)
+    if (fracBits < 0 && isa<FloatType>(ty.getElementType()))
       fracBits = static_cast<int>(t.getFrac());
   }
   return success();
@@ -762,6 +766,29 @@ LogicalResult Exporter::exportOp(Operation *op) {
       .Default([&](Operation *other) { return exportGeneric(other); });
 }
 
+/// The artifact's element type of an integer model output.
+static FailureOr<fb::ElemType> elemTypeOf(Operation *op, unsigned i, Type t) {
+  auto it = dyn_cast<IntegerType>(t);
+  unsigned w = it ? it.getWidth() : 0;
+  if (w == 1)
+    return fb::ElemType::Bool;
+  bool u = it && it.isUnsigned();
+  switch (w) {
+  case 8:
+    return u ? fb::ElemType::UInt8 : fb::ElemType::Int8;
+  case 16:
+    return u ? fb::ElemType::UInt16 : fb::ElemType::Int16;
+  case 32:
+    return u ? fb::ElemType::UInt32 : fb::ElemType::Int32;
+  case 64:
+    return u ? fb::ElemType::UInt64 : fb::ElemType::Int64;
+  default:
+    return op->emitOpError("result #")
+           << i << " has element type " << t
+           << ", which the artifact cannot write";
+  }
+}
+
 LogicalResult Exporter::exportResults(func::ReturnOp ret) {
   currentName = "";
   // Program inputs are found by name (mpc-run -i name=file.npy) and outputs
@@ -810,6 +837,17 @@ LogicalResult Exporter::exportResults(func::ReturnOp ret) {
       if (slots[o].name == name)
         slots[o].name = "%" + std::to_string(o);
     slots[slot].name = name;
+    if (auto elt = func.getResultAttrOfType<TypeAttr>(
+            i, kOutputElementTypeAttrName)) {
+      FailureOr<fb::ElemType> e = elemTypeOf(ret, i, elt.getValue());
+      if (failed(e))
+        return failure();
+      if (slots[slot].frac != 0)
+        return ret.emitOpError("result #")
+               << i << " is an integer with " << slots[slot].frac
+               << " fractional bits; integers have none";
+      slots[slot].elemType = *e;
+    }
     reserved.insert(name);
     outputs.push_back(slot);
   }
@@ -863,7 +901,7 @@ LogicalResult Exporter::write(raw_ostream &os, bool ownerBlobs) {
     std::vector<int64_t> shape(s.shape.begin(), s.shape.end());
     fslots.push_back(fb::CreateSlot(fbb, fbb.CreateString(s.name),
                                     fbb.CreateVector(shape), s.frac, s.vis,
-                                    s.weight));
+                                    s.weight, s.elemType));
   }
   std::vector<flatbuffers::Offset<fb::Instr>> finstrs;
   finstrs.reserve(instrs.size());

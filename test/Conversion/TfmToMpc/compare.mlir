@@ -34,8 +34,10 @@ func.func @less_where(%x: tensor<4xf32>, %w: tensor<4xf32> {mpc.visibility = #mp
 // CHECK-NOT: mpc.drelu
 // CHECK: %[[GE:.*]] = mpc.slice %[[B]] {offsets = array<i64: 0, 0>
 // CHECK: %[[LE:.*]] = mpc.slice %[[B]] {offsets = array<i64: 1, 0>
-// CHECK: %[[S:.*]] = mpc.add %[[GE]], %[[LE]]
-// CHECK: mpc.sub %[[S]], %{{.*}} : (!mpc.tensor<1x4, shared, frac = 0>, !mpc.tensor<public, frac = 0>)
+// CHECK: %[[GE4:.*]] = mpc.reshape %[[GE]]
+// CHECK: %[[LE4:.*]] = mpc.reshape %[[LE]]
+// CHECK: %[[S:.*]] = mpc.add %[[GE4]], %[[LE4]]
+// CHECK: mpc.sub %[[S]], %{{.*}} : (!mpc.tensor<4, shared, frac = 0>, !mpc.tensor<public, frac = 0>)
 // CHECK: mpc.mul {{.*}} : (!mpc.tensor<4, shared, frac = 0>, !mpc.tensor<4, shared, frac = 16>) -> !mpc.tensor<4, shared, frac = 16>
 func.func @equal(%x: tensor<4xf32>, %w: tensor<4xf32> {mpc.visibility = #mpc.visibility<owner>}) -> tensor<4xf32> {
   %c = tfm.equal %x, %w : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xi1>

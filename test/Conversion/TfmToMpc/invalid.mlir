@@ -18,23 +18,6 @@ func.func @foreign_op(%x: tensor<8xf32>, %y: tensor<8xf32>) -> tensor<8xf32> {
 
 // -----
 
-func.func @computed_condition(%c: tensor<8xi1>, %x: tensor<8xf32>, %y: tensor<8xf32>) -> tensor<8xf32> {
-  // expected-error @+1 {{selects by a bool model input, which has no MPC lowering}}
-  %0 = tfm.where %c, %x, %y : (tensor<8xi1>, tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32>
-  return %0 : tensor<8xf32>
-}
-
-// -----
-
-// A comparison's bit is secret: it is not returned to the client as a bool.
-func.func @bool_output(%x: tensor<8xf32>, %y: tensor<8xf32>) -> tensor<8xi1> {
-  %0 = tfm.less %x, %y : (tensor<8xf32>, tensor<8xf32>) -> tensor<8xi1>
-  // expected-error @+1 {{is a bool; revealing a bool to the client is not supported}}
-  return %0 : tensor<8xi1>
-}
-
-// -----
-
 func.func @gather_owner_indices(%x: tensor<8x4xf32>) -> tensor<2x4xf32> {
   %i = arith.constant {mpc.visibility = #mpc.visibility<owner>} dense<[1, 3]> : tensor<2xi64>
   // expected-error @+1 {{gathers by indices computed inside the model (or private constant ones), which has no MPC lowering}}

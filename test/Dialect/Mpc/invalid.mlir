@@ -335,3 +335,27 @@ func.func @gather_rows_out_of_range(%w: !mpc.tensor<8x4, shared, frac = 16>) {
   %0 = mpc.gather_rows %w {indices = array<i64: 8>} : !mpc.tensor<8x4, shared, frac = 16> -> !mpc.tensor<1x4, shared, frac = 16>
   return
 }
+
+// -----
+
+func.func @argmax_frac(%x: !mpc.tensor<4x8, shared, frac = 16>) {
+  // expected-error @+1 {{result must have frac = 0 (an index)}}
+  %0 = mpc.argmax %x {axis = 1 : i64} : !mpc.tensor<4x8, shared, frac = 16> -> !mpc.tensor<4x1, shared, frac = 16>
+  return
+}
+
+// -----
+
+func.func @argmax_shape(%x: !mpc.tensor<4x8, shared, frac = 16>) {
+  // expected-error @+1 {{'mpc.argmax' op}}
+  %0 = mpc.argmax %x {axis = 1 : i64} : !mpc.tensor<4x8, shared, frac = 16> -> !mpc.tensor<4x8, shared, frac = 0>
+  return
+}
+
+// -----
+
+func.func @encode_integer_frac(%a: tensor<4xi64>) {
+  // expected-error @+1 {{encodes an integer tensor: the result must have frac = 0}}
+  %0 = mpc.encode %a : tensor<4xi64> -> !mpc.tensor<4, client, frac = 16>
+  return
+}

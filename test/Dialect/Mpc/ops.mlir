@@ -75,6 +75,8 @@ func.func @movement(%x: !mpc.tensor<4x8, shared, frac = 16>, %p: !mpc.tensor<4x8
         !mpc.tensor<2x4x8, shared, frac = 16>, !mpc.tensor<8x8, shared, frac = 16>) {
   // CHECK: mpc.max %{{.*}} {axis = -1 : i64} : !mpc.tensor<4x8, shared, frac = 16> -> !mpc.tensor<4x1, shared, frac = 16>
   %0 = mpc.max %x {axis = -1 : i64} : !mpc.tensor<4x8, shared, frac = 16> -> !mpc.tensor<4x1, shared, frac = 16>
+  // CHECK: mpc.argmax %{{.*}} {axis = 1 : i64} : !mpc.tensor<4x8, shared, frac = 16> -> !mpc.tensor<4x1, shared, frac = 0>
+  %arg = mpc.argmax %x {axis = 1 : i64} : !mpc.tensor<4x8, shared, frac = 16> -> !mpc.tensor<4x1, shared, frac = 0>
   // CHECK: mpc.reduce_sum %{{.*}} {axes = array<i64: 0>} : !mpc.tensor<4x8, shared, frac = 16> -> !mpc.tensor<1x8, shared, frac = 16>
   %1 = mpc.reduce_sum %x {axes = array<i64: 0>} : !mpc.tensor<4x8, shared, frac = 16> -> !mpc.tensor<1x8, shared, frac = 16>
   // CHECK: mpc.reshape %{{.*}} : !mpc.tensor<4x8, shared, frac = 16> -> !mpc.tensor<2x2x8, shared, frac = 16>

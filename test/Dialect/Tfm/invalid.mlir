@@ -317,3 +317,19 @@ func.func @gather_result(%x: tensor<8x4xf32>, %i: tensor<2xi64>) {
   %0 = tfm.gather %x, %i {axis = 1 : i64} : (tensor<8x4xf32>, tensor<2xi64>) -> tensor<2x4xf32>
   return
 }
+
+// -----
+
+func.func @argmax_axis(%x: tensor<2x3xf32>) {
+  // expected-error @+1 {{axis 2 out of range for rank 2}}
+  %0 = tfm.argmax %x {axis = 2 : i64, keepdims = true, select_last_index = false} : tensor<2x3xf32> -> tensor<2x1xi64>
+  return
+}
+
+// -----
+
+func.func @and_float(%x: tensor<2xf32>) {
+  // expected-error @+1 {{must be statically shaped tensor of 1-bit signless integer values}}
+  %0 = tfm.and %x, %x : (tensor<2xf32>, tensor<2xf32>) -> tensor<2xi1>
+  return
+}

@@ -119,3 +119,23 @@ func.func @shapes(%x: tensor<1x4x12xf32>, %m: tensor<1x1x4x4xi1>, %i: tensor<2xi
   %5 = tfm.gather %x, %i {axis = 0 : i64} : (tensor<1x4x12xf32>, tensor<2xi64>) -> tensor<2x4x12xf32>
   return %1, %2, %4, %5 : tensor<1x3x4x4xf32>, tensor<1x3x4x4xi1>, tensor<1x8x4xf32>, tensor<2x4x12xf32>
 }
+
+// Integers and bools.
+// CHECK-LABEL: func.func @integers
+func.func @integers(%a: tensor<2x3xi64>, %p: tensor<2x3xi1>, %x: tensor<2x3xf32>) -> (tensor<2x3xi64>, tensor<2x3xi1>, tensor<2xi64>, tensor<2x3xf32>) {
+  // CHECK: tfm.mul %{{.*}}, %{{.*}} : (tensor<2x3xi64>, tensor<2x3xi64>) -> tensor<2x3xi64>
+  %0 = tfm.mul %a, %a : (tensor<2x3xi64>, tensor<2x3xi64>) -> tensor<2x3xi64>
+  // CHECK: tfm.and
+  %1 = tfm.and %p, %p : (tensor<2x3xi1>, tensor<2x3xi1>) -> tensor<2x3xi1>
+  // CHECK: tfm.or
+  %2 = tfm.or %1, %p : (tensor<2x3xi1>, tensor<2x3xi1>) -> tensor<2x3xi1>
+  // CHECK: tfm.xor
+  %3 = tfm.xor %2, %p : (tensor<2x3xi1>, tensor<2x3xi1>) -> tensor<2x3xi1>
+  // CHECK: tfm.not %{{.*}} : tensor<2x3xi1>
+  %4 = tfm.not %3 : tensor<2x3xi1>
+  // CHECK: tfm.argmax %{{.*}} {axis = 1 : i64, keepdims = false, select_last_index = true} : tensor<2x3xf32> -> tensor<2xi64>
+  %5 = tfm.argmax %x {axis = 1 : i64, keepdims = false, select_last_index = true} : tensor<2x3xf32> -> tensor<2xi64>
+  // CHECK: tfm.sign %{{.*}} : tensor<2x3xf32>
+  %6 = tfm.sign %x : tensor<2x3xf32>
+  return %0, %4, %5, %6 : tensor<2x3xi64>, tensor<2x3xi1>, tensor<2xi64>, tensor<2x3xf32>
+}

@@ -52,6 +52,10 @@ static LogicalResult verifyCodec(Operation *op, Shape plaintext,
 }
 
 LogicalResult EncodeOp::verify() {
+  if (isa<IntegerType>(getInput().getType().getElementType()) &&
+      typeOf(getOutput()).getFrac() != 0)
+    return emitOpError("encodes an integer tensor: the result must have "
+                       "frac = 0");
   return verifyCodec(*this, getInput().getType().getShape(),
                      typeOf(getOutput()),
                      "encodes a plaintext: the result cannot be shared "
@@ -229,6 +233,17 @@ static LogicalResult verifyMove(MoveOp op) {
 // The local move ops' verify() is generated (Mpc_MoveOp in MpcOps.td);
 // mpc.max moves data the same way but communicates.
 LogicalResult MaxOp::verify() { return verifyMove(*this); }
+
+LogicalResult ArgMaxOp::verify() {
+  MpcTensorType in = typeOf(getInput()), out = typeOf(getOutput());
+  if (in.getVisibility() != out.getVisibility())
+    return emitOpError("result visibility must match the input's");
+  if (out.getFrac() != 0)
+    return emitOpError("result must have frac = 0 (an index)");
+  return verifyReduce(*this, in.getShape(),
+                      {static_cast<int64_t>(getAxis())}, /*keepdims=*/true,
+                      out.getShape());
+}
 
 LogicalResult ConcatOp::verify() {
   MpcTensorType out = typeOf(getOutput());

@@ -30,6 +30,20 @@ LogicalResult PowOp::verify() { return verifyBinary(*this); }
 LogicalResult MaxOp::verify() { return verifyBinary(*this); }
 LogicalResult EqualOp::verify() { return verifyBinary(*this); }
 LogicalResult LessOp::verify() { return verifyBinary(*this); }
+LogicalResult AndOp::verify() { return verifyBinary(*this); }
+LogicalResult OrOp::verify() { return verifyBinary(*this); }
+LogicalResult XorOp::verify() { return verifyBinary(*this); }
+
+LogicalResult ArgMaxOp::verify() {
+  Shape in = shapeOf(getInput());
+  int64_t axis = static_cast<int64_t>(getAxis());
+  if (axis >= static_cast<int64_t>(in.size()))
+    return emitOpError() << "axis " << axis << " out of range for rank "
+                         << in.size();
+  if (in[axis] == 0)
+    return emitOpError("reduces an empty axis");
+  return verifyReduce(*this, in, {axis}, getKeepdims(), shapeOf(getOutput()));
+}
 
 LogicalResult WhereOp::verify() {
   return verifyBroadcast(*this,

@@ -15,8 +15,10 @@ NpyArray readNpy(const std::string &path);
 /// The same from a whole file's bytes in memory (the .npy fuzz target);
 /// `path` names the input in error messages.
 NpyArray readNpyBytes(const std::string &all, const std::string &path);
-/// Writes a float64 array.
+/// Writes a float64 array, or, for an integer or bool `elemType`
+/// (fb::ElemType), that type's array of the values (integers keep their
+/// low bits: ONNX's wrap-around; bools are value != 0).
 void writeNpy(const std::string &path, const Shape &shape,
-              const std::vector<double> &data);
+              const std::vector<double> &data, uint8_t elemType = 0);
 
 } // namespace umbra::rt

@@ -71,6 +71,8 @@ struct SlotInfo {
   int frac = 0;
   Vis vis = Vis::Public;
   int weight = -1;
+  /// How an output is written (fb::ElemType; 0: a real, float64).
+  uint8_t elemType = 0;
 };
 
 struct InstrInfo {
@@ -196,6 +198,8 @@ public:
   int reshape(int a, Shape shape);
   int broadcast(int a, Shape shape);
   void output(int s) { outputs_.push_back(s); }
+  /// How an output slot is written (fb::ElemType; frac 0 for integers).
+  void elemType(int s, uint8_t t) { slots_.at(s).elemType = t; }
 
   const SlotInfo &slotInfo(int s) const { return slots_.at(s); }
   std::vector<uint8_t> finish() const;

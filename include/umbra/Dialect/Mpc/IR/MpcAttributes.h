@@ -15,6 +15,11 @@ namespace umbra::mpc {
 /// (set by the importer and by passes that create constants), on a function
 /// argument, and on every op after `mpc-annotate-visibility`.
 inline constexpr llvm::StringLiteral kVisibilityAttrName = "mpc.visibility";
+/// On a function result: the integer element type (i1 for bool, ui8, i64,
+/// ...) of a model output carried as a ring element at frac 0, which the
+/// client writes with that type (the artifact's Slot.elem_type).
+inline constexpr llvm::StringLiteral kOutputElementTypeAttrName =
+    "mpc.element_type";
 
 /// Who may see the result of combining values of visibility `a` and `b`:
 /// public joins to anything, equal holders stay, anything else is shared.

@@ -23,7 +23,8 @@ def Mpc_EncodeOp : Mpc_Op<"encode", [Pure]> {
     Rounds `x * 2^frac` to the nearest ring element, for a value that some
     party holds in plaintext (a public constant, the client's input or the
     owner's weight). The result's visibility names that party; it cannot be
-    `shared` (use `mpc.share` on the encoded value).
+    `shared` (use `mpc.share` on the encoded value). An integer or bool
+    tensor (an ONNX integer input) is encoded exactly at `frac = 0`.
 
     Example:
 
@@ -31,7 +32,7 @@ def Mpc_EncodeOp : Mpc_Op<"encode", [Pure]> {
     %w = mpc.encode %cst : tensor<768x768xf32> -> !mpc.tensor<768x768, owner, frac = 16>
     ```
   }];
-  let arguments = (ins StaticShapeTensorOf<[AnyFloat]>:$input);
+  let arguments = (ins StaticShapeTensorOf<[AnyFloat, AnyInteger]>:$input);
   let results = (outs Mpc_AnyTensor:$output);
   let assemblyFormat = "$input attr-dict `:` qualified(type($input)) `->` qualified(type($output))";
   let hasVerifier = 1;
@@ -388,6 +389,29 @@ def Mpc_MaxOp : Mpc_Op<"max", [Pure]> {
 
     ```mlir
     %m = mpc.max %x {axis = -1 : i64} : !mpc.tensor<12x32x32, shared, frac = 16> -> !mpc.tensor<12x32x1, shared, frac = 16>
+    ```
+  }];
+  let arguments = (ins Mpc_AnyTensor:$input, I64Attr:$axis);
+  let results = (outs Mpc_AnyTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input)) `->` qualified(type($output))";
+  let hasVerifier = 1;
+}
+
+def Mpc_ArgMaxOp : Mpc_Op<"argmax", [Pure]> {
+  let summary = "index of the maximum along one axis";
+  let description = [{
+    The index (an integer at `frac = 0`) of the maximum over `axis` (kept as
+    a size-1 dimension), the first one on ties: the tree of `mpc.max`, whose
+    comparison bit of each pair also selects the pair's index (one product
+    more per pair). The input may be a real or an integer.
+    Communication cost: the op's row in the runtime's instruction table
+    (runtime/src/isa/, checked against measurements by IsaCostTest; figures
+    in docs/protocols.md, per program in `mpc-compile --cost-report`).
+
+    Example:
+
+    ```mlir
+    %i = mpc.argmax %x {axis = 1 : i64} : !mpc.tensor<3x4, shared, frac = 16> -> !mpc.tensor<3x1, shared, frac = 0>
     ```
   }];
   let arguments = (ins Mpc_AnyTensor:$input, I64Attr:$axis);

@@ -17,12 +17,15 @@ def Tfm_FloatTensor : StaticShapeTensorOf<[AnyFloat]>;
 def Tfm_BoolTensor : StaticShapeTensorOf<[I1]>;
 def Tfm_IndexTensor : StaticShapeTensorOf<[AnySignlessInteger]>;
 def Tfm_AnyTensor : StaticShapeTensorOf<[AnyType]>;
+/// Reals or integers (exact integer arithmetic; ONNX integer tensors).
+def Tfm_NumTensor : StaticShapeTensorOf<[AnyFloat, AnyInteger]>;
 
 //===----------------------------------------------------------------------===//
 // Elementwise unary ops
 //===----------------------------------------------------------------------===//
 
-class Tfm_UnaryOp<string mnemonic, string formula, list<Trait> traits = []>
+class Tfm_UnaryOp<string mnemonic, string formula, list<Trait> traits = [],
+                  Type operandType = Tfm_FloatTensor>
     : Tfm_Op<mnemonic, !listconcat(traits, [Pure, SameOperandsAndResultType,
                                             Elementwise])> {
   let summary = "elementwise " # formula;
@@ -35,13 +38,13 @@ class Tfm_UnaryOp<string mnemonic, string formula, list<Trait> traits = []>
     %y = tfm.}] # mnemonic # [{ %x : tensor<1x32x768xf32>
     ```
   }];
-  let arguments = (ins Tfm_FloatTensor:$input);
-  let results = (outs Tfm_FloatTensor:$output);
+  let arguments = (ins operandType:$input);
+  let results = (outs operandType:$output);
   let assemblyFormat = "$input attr-dict `:` qualified(type($input))";
   // Public constants fold (TfmFolding.cpp).
 }
 
-def Tfm_NegOp : Tfm_UnaryOp<"neg", "y = -x">;
+def Tfm_NegOp : Tfm_UnaryOp<"neg", "y = -x", [], Tfm_NumTensor>;
 def Tfm_SqrtOp : Tfm_UnaryOp<"sqrt", "y = sqrt(x)">;
 def Tfm_ReciprocalOp : Tfm_UnaryOp<"reciprocal", "y = 1 / x">;
 def Tfm_ExpOp : Tfm_UnaryOp<"exp", "y = exp(x)">;
@@ -50,7 +53,7 @@ def Tfm_TanhOp : Tfm_UnaryOp<"tanh", "y = tanh(x)">;
 def Tfm_SigmoidOp : Tfm_UnaryOp<"sigmoid", "y = 1 / (1 + exp(-x))">;
 def Tfm_ReluOp : Tfm_UnaryOp<"relu", "y = max(x, 0)">;
 def Tfm_SiluOp : Tfm_UnaryOp<"silu", "y = x * sigmoid(x)">;
-def Tfm_AbsOp : Tfm_UnaryOp<"abs", "y = |x|">;
+def Tfm_AbsOp : Tfm_UnaryOp<"abs", "y = |x|", [], Tfm_NumTensor>;
 def Tfm_LogOp : Tfm_UnaryOp<"log", "y = log(x)">;
 def Tfm_SoftplusOp : Tfm_UnaryOp<"softplus", "y = log(1 + exp(x))">;
 
@@ -58,7 +61,6 @@ def Tfm_SoftplusOp : Tfm_UnaryOp<"softplus", "y = log(1 + exp(x))">;
 def Tfm_FloorOp : Tfm_UnaryOp<"floor", "y = floor(x)">;
 def Tfm_CeilOp : Tfm_UnaryOp<"ceil", "y = ceil(x)">;
 def Tfm_RoundOp : Tfm_UnaryOp<"round", "y = round(x) (half to even)">;
-def Tfm_SignOp : Tfm_UnaryOp<"sign", "y = sign(x) (-1, 0 or 1)">;
 def Tfm_SinOp : Tfm_UnaryOp<"sin", "y = sin(x)">;
 def Tfm_CosOp : Tfm_UnaryOp<"cos", "y = cos(x)">;
 def Tfm_TanOp : Tfm_UnaryOp<"tan", "y = tan(x)">;
@@ -97,7 +99,8 @@ def Tfm_GeluOp : Tfm_Op<"gelu", [Pure, SameOperandsAndResultType, Elementwise]> 
 //===----------------------------------------------------------------------===//
 
 class Tfm_BinaryOp<string mnemonic, string formula, Type resultType,
-                   list<Trait> traits = [], string exampleElt = "f32">
+                   list<Trait> traits = [], string exampleElt = "f32",
+                   Type operandType = Tfm_FloatTensor>
     : Tfm_Op<mnemonic, !listconcat(traits, [Pure])> {
   let summary = "elementwise " # formula # " with broadcasting";
   let description = [{
@@ -113,7 +116,7 @@ class Tfm_BinaryOp<string mnemonic, string formula, Type resultType,
 
     ```
   }];
-  let arguments = (ins Tfm_FloatTensor:$lhs, Tfm_FloatTensor:$rhs);
+  let arguments = (ins operandType:$lhs, operandType:$rhs);
   let results = (outs resultType:$output);
   let assemblyFormat = [{
     $lhs `,` $rhs attr-dict `:` functional-type(operands, results)
@@ -122,14 +125,15 @@ class Tfm_BinaryOp<string mnemonic, string formula, Type resultType,
   // Public constants fold (TfmFolding.cpp).
 }
 
-def Tfm_AddOp : Tfm_BinaryOp<"add", "lhs + rhs", Tfm_FloatTensor, [Commutative]>;
-def Tfm_SubOp : Tfm_BinaryOp<"sub", "lhs - rhs", Tfm_FloatTensor>;
-def Tfm_MulOp : Tfm_BinaryOp<"mul", "lhs * rhs", Tfm_FloatTensor, [Commutative]>;
+// Add, Sub, Mul, Max, Equal and Less also take integer tensors (exact).
+def Tfm_AddOp : Tfm_BinaryOp<"add", "lhs + rhs", Tfm_NumTensor, [Commutative], "f32", Tfm_NumTensor>;
+def Tfm_SubOp : Tfm_BinaryOp<"sub", "lhs - rhs", Tfm_NumTensor, [], "f32", Tfm_NumTensor>;
+def Tfm_MulOp : Tfm_BinaryOp<"mul", "lhs * rhs", Tfm_NumTensor, [Commutative], "f32", Tfm_NumTensor>;
 def Tfm_DivOp : Tfm_BinaryOp<"div", "lhs / rhs", Tfm_FloatTensor>;
 def Tfm_PowOp : Tfm_BinaryOp<"pow", "lhs ^ rhs", Tfm_FloatTensor>;
-def Tfm_MaxOp : Tfm_BinaryOp<"max", "max(lhs, rhs)", Tfm_FloatTensor, [Commutative]>;
-def Tfm_EqualOp : Tfm_BinaryOp<"equal", "lhs == rhs", Tfm_BoolTensor, [Commutative], "i1">;
-def Tfm_LessOp : Tfm_BinaryOp<"less", "lhs < rhs", Tfm_BoolTensor, [], "i1">;
+def Tfm_MaxOp : Tfm_BinaryOp<"max", "max(lhs, rhs)", Tfm_NumTensor, [Commutative], "f32", Tfm_NumTensor>;
+def Tfm_EqualOp : Tfm_BinaryOp<"equal", "lhs == rhs", Tfm_BoolTensor, [Commutative], "i1", Tfm_NumTensor>;
+def Tfm_LessOp : Tfm_BinaryOp<"less", "lhs < rhs", Tfm_BoolTensor, [], "i1", Tfm_NumTensor>;
 
 def Tfm_WhereOp : Tfm_Op<"where", [Pure]> {
   let summary = "elementwise selection with broadcasting";
@@ -143,9 +147,9 @@ def Tfm_WhereOp : Tfm_Op<"where", [Pure]> {
     %y = tfm.where %m, %a, %b : (tensor<32x32xi1>, tensor<1x12x32x32xf32>, tensor<f32>) -> tensor<1x12x32x32xf32>
     ```
   }];
-  let arguments = (ins Tfm_BoolTensor:$condition, Tfm_FloatTensor:$on_true,
-                   Tfm_FloatTensor:$on_false);
-  let results = (outs Tfm_FloatTensor:$output);
+  let arguments = (ins Tfm_BoolTensor:$condition, Tfm_NumTensor:$on_true,
+                   Tfm_NumTensor:$on_false);
+  let results = (outs Tfm_NumTensor:$output);
   let assemblyFormat = [{
     $condition `,` $on_true `,` $on_false attr-dict `:` functional-type(operands, results)
   }];
@@ -533,6 +537,57 @@ def Tfm_OneHotOp : Tfm_Op<"one_hot", [Pure]> {
   let assemblyFormat = [{
     $ids attr-dict `:` qualified(type($ids)) `->` qualified(type($output))
   }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Integers and bools (ring elements at 0 fractional bits)
+//===----------------------------------------------------------------------===//
+
+class Tfm_LogicOp<string mnemonic, string formula>
+    : Tfm_BinaryOp<mnemonic, formula, Tfm_BoolTensor, [Commutative], "i1",
+                   Tfm_BoolTensor>;
+def Tfm_AndOp : Tfm_LogicOp<"and", "lhs and rhs">;
+def Tfm_OrOp : Tfm_LogicOp<"or", "lhs or rhs">;
+def Tfm_XorOp : Tfm_LogicOp<"xor", "lhs xor rhs">;
+
+def Tfm_NotOp : Tfm_Op<"not", [Pure, SameOperandsAndResultType, Elementwise]> {
+  let summary = "elementwise logical not";
+  let description = [{
+    `y = !x` on a bool tensor.
+
+    Example:
+
+    ```mlir
+    %y = tfm.not %x : tensor<3x4xi1>
+    ```
+  }];
+  let arguments = (ins Tfm_BoolTensor:$input);
+  let results = (outs Tfm_BoolTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input))";
+}
+
+def Tfm_SignOp : Tfm_UnaryOp<"sign", "y = sign(x) (-1, 0 or 1)", [],
+                             Tfm_NumTensor>;
+
+def Tfm_ArgMaxOp : Tfm_Op<"argmax", [Pure]> {
+  let summary = "index of the maximum along an axis";
+  let description = [{
+    The index of the largest element along `axis` (non-negative), the first
+    one on ties, or the last one with `select_last_index`; the axis is kept
+    as a size-1 dimension when `keepdims` is set. (ONNX ArgMin is the
+    argmax of the negation.)
+
+    Example:
+
+    ```mlir
+    %i = tfm.argmax %x {axis = 1 : i64, keepdims = true, select_last_index = false} : tensor<2x3xf32> -> tensor<2x1xi64>
+    ```
+  }];
+  let arguments = (ins Tfm_NumTensor:$input, I64Attr:$axis, BoolAttr:$keepdims,
+                   BoolAttr:$select_last_index);
+  let results = (outs Tfm_IndexTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input)) `->` qualified(type($output))";
   let hasVerifier = 1;
 }
 

@@ -1,0 +1,184 @@
+//===- IntegerOps.cpp - ONNX integer and bool ops to tfm ------------------===//
+//
+// Integer and bool tensors computed from graph inputs are ring elements at
+// 0 fractional bits under MPC (bools: 0/1), so the ops that are exact on
+// them have a tfm form: add, sub, mul, max/min, neg, abs, sign, the
+// comparisons, the logic ops and Where. Integer division, modulo, integer
+// powers and bit shifts would need an exact secret division or bit
+// decomposition and are refused with that reason. ArgMax/ArgMin and
+// Hardmax become `tfm.argmax` (on constants, all of them are evaluated).
+//
+//===----------------------------------------------------------------------===//
+#include "Importer.h"
+
+using namespace mlir;
+
+namespace umbra::onnx_import {
+
+using ceval::BinaryOp;
+using ceval::UnaryOp;
+
+Type integerOutputType(MLIRContext *ctx, int32_t dt) {
+  if (isFloatDT(dt) || (!isIntDT(dt) && !isBoolDT(dt)))
+    return {};
+  if (isBoolDT(dt))
+    return IntegerType::get(ctx, 1);
+  bool u = dt == TP::UINT8 || dt == TP::UINT16 || dt == TP::UINT32 ||
+           dt == TP::UINT64;
+  return IntegerType::get(ctx, byteWidth(dt) * 8,
+                          u ? IntegerType::Unsigned : IntegerType::Signed);
+}
+
+const char *integerRefusal(BinaryOp k, int32_t dt) {
+  bool logic = k == BinaryOp::And || k == BinaryOp::Or || k == BinaryOp::Xor;
+  if (logic)
+    return isBoolDT(dt) ? nullptr : "logic ops take bool tensors";
+  if (isFloatDT(dt))
+    return nullptr;
+  switch (k) {
+  case BinaryOp::Add:
+  case BinaryOp::Sub:
+  case BinaryOp::Mul:
+  case BinaryOp::Max:
+  case BinaryOp::Min:
+  case BinaryOp::Equal:
+  case BinaryOp::Less:
+  case BinaryOp::Greater:
+  case BinaryOp::LessOrEqual:
+  case BinaryOp::GreaterOrEqual:
+    return isBoolDT(dt) && k != BinaryOp::Equal
+               ? "arithmetic on bools is not defined by ONNX"
+               : nullptr;
+  case BinaryOp::Div:
+  case BinaryOp::Mod:
+    return "integer division and modulo of values computed from graph "
+           "inputs need an exact secret division, which has no MPC "
+           "lowering";
+  case BinaryOp::Pow:
+    return "integer powers of values computed from graph inputs have no "
+           "MPC lowering (exact repeated products of unbounded degree)";
+  default:
+    return "this integer op has no MPC lowering";
+  }
+}
+
+bool integerUnaryOk(UnaryOp k, int32_t dt) {
+  if (k == UnaryOp::Not)
+    return isBoolDT(dt);
+  return isIntDT(dt) &&
+         (k == UnaryOp::Neg || k == UnaryOp::Abs || k == UnaryOp::Sign);
+}
+
+/// a <= b = not(b < a); a >= b = not(a < b).
+Value buildLessOrEqual(OpBuilder &b, Location loc, Type type, Value x,
+                       Value y) {
+  return tfm::NotOp::create(b, loc, tfm::LessOp::create(b, loc, type, y, x));
+}
+Value buildGreaterOrEqual(OpBuilder &b, Location loc, Type type, Value x,
+                          Value y) {
+  return tfm::NotOp::create(b, loc, tfm::LessOp::create(b, loc, type, x, y));
+}
+
+/// ArgMax, ArgMin (the argmax of -x) and Hardmax (1.0 at the first
+/// maximum along `axis`: a comparison of the argmax with each index).
+LogicalResult Importer::argMaxOp(Ins in, Outs out) {
+  if (in.empty() || !in[0])
+    return nodeError() << "expects one input", failure();
+  StringRef op = node->op_type();
+  bool hard = op == "Hardmax", argmin = op == "ArgMin";
+  const Entry &x = in[0];
+  int32_t dt = dtypeOf(x);
+  if (!isFloatDT(dt) && !isIntDT(dt))
+    return nodeError() << "expects a numeric tensor, got " << dtName(dt),
+           failure();
+  if (hard && !isFloatDT(dt))
+    return nodeError() << "expects a float tensor", failure();
+  ArrayRef<int64_t> shape = shapeOf(x);
+  int64_t rank = shape.size();
+  int64_t axis = attrInt("axis", hard ? -1 : 0);
+  if (axis < -rank || axis >= rank || rank == 0)
+    return nodeError() << "axis " << axis << " out of range for rank " << rank,
+           failure();
+  if (axis < 0)
+    axis += rank;
+  if (shape[axis] == 0)
+    return nodeError() << "reduces an empty axis", failure();
+  // Before opset 13 Hardmax works on the 2-D view [prod(dims < axis),
+  // prod(dims >= axis)]: the same as per-axis only for the last axis.
+  if (hard && opset < 13 && axis != rank - 1)
+    return nodeError() << "before opset 13 works on a flattened 2-D view; "
+                          "only axis = rank - 1 is supported",
+           failure();
+  bool keepdims = hard || attrInt("keepdims", 1) != 0;
+  bool last = !hard && attrInt("select_last_index", 0) != 0;
+  SmallVector<int64_t> idxShape(shape);
+  if (keepdims)
+    idxShape[axis] = 1;
+  else
+    idxShape.erase(idxShape.begin() + axis);
+
+  if (foldable(in)) {
+    if (failed(checkFoldSize(numElements(shape))) || failed(decodeAll(in)))
+      return failure();
+    const ceval::Tensor &t = x.cst->value;
+    auto at = [&](int64_t i) {
+      return std::visit([&](const auto &v) { return double(v[i]); }, t.data);
+    };
+    int64_t n = shape[axis], inner = 1;
+    for (int64_t d = axis + 1; d < rank; ++d)
+      inner *= shape[d];
+    int64_t outer = x.cst->numElements() / (n * inner);
+    std::vector<int64_t> idx(outer * inner);
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t i = 0; i < inner; ++i) {
+        int64_t best = 0;
+        for (int64_t j = 1; j < n; ++j) {
+          double a = at((o * n + j) * inner + i),
+                 c = at((o * n + best) * inner + i);
+          if (argmin ? (a < c || (last && a == c)) : (a > c || (last && a == c)))
+            best = j;
+        }
+        idx[o * inner + i] = best;
+      }
+    if (!hard) {
+      out[0].cst = makeConst(TP::INT64, ceval::Tensor{idxShape, std::move(idx)});
+      return success();
+    }
+    std::vector<double> h(x.cst->numElements(), 0.0);
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t i = 0; i < inner; ++i)
+        h[(o * n + idx[o * inner + i]) * inner + i] = 1.0;
+    out[0].cst = makeConst(dt, ceval::Tensor{SmallVector<int64_t>(shape),
+                                              std::move(h)});
+    return success();
+  }
+
+  Value v = valueOf(x);
+  if (!v)
+    return failure();
+  if (argmin)
+    v = tfm::NegOp::create(b, loc, v.getType(), v);
+  Value i = tfm::ArgMaxOp::create(
+      b, loc, tensorType(idxShape, TP::INT64), v, b.getI64IntegerAttr(axis),
+      b.getBoolAttr(keepdims), b.getBoolAttr(last));
+  if (!hard) {
+    out[0].value = i;
+    return success();
+  }
+  // Hardmax: [argmax == j] for each index j of the axis, as a real.
+  SmallVector<int64_t> iotaShape(rank, 1);
+  iotaShape[axis] = shape[axis];
+  std::vector<int64_t> iota(shape[axis]);
+  for (int64_t j = 0; j < shape[axis]; ++j)
+    iota[j] = j;
+  Value js = materialize(
+      *makeConst(TP::INT64, ceval::Tensor{iotaShape, std::move(iota)}));
+  if (!js)
+    return failure();
+  Value eq =
+      tfm::EqualOp::create(b, loc, tensorType(shape, TP::BOOL), i, js);
+  out[0].value = tfm::CastOp::create(b, loc, tensorType(shape, dt), eq);
+  return success();
+}
+
+} // namespace umbra::onnx_import
