@@ -231,14 +231,15 @@ struct MpcAssignRoles : umbra::impl::MpcAssignRolesBase<MpcAssignRoles> {
     // The outsourced client shares its real-valued inputs at once: no
     // server holds them in the clear, so nothing is computed on them alone.
     // So are its integer and bool inputs used as values; only ids that it
-    // one-hot encodes itself (an embedding's or a gather's indices) stay its
-    // own until it shares the rows.
+    // one-hot encodes itself (an embedding's or a gather's indices, a loss's
+    // labels) stay its own until it shares the rows.
     auto onlyIds = [](BlockArgument arg) {
       return llvm::all_of(arg.getUses(), [](OpOperand &use) {
         return (isa<tfm::EmbeddingOp>(use.getOwner()) &&
                 use.getOperandNumber() == 1) ||
                (isa<tfm::GatherOp>(use.getOwner()) &&
-                use.getOperandNumber() == 1);
+                use.getOperandNumber() == 1) ||
+               isa<tfm::OneHotOp>(use.getOwner());
       });
     };
     if (outsourced)

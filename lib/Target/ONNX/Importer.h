@@ -502,6 +502,9 @@ private:
                                     const Entry &updates,
                                     llvm::ArrayRef<Writers> writers,
                                     Entry &out);
+  mlir::FailureOr<SmallVector<int64_t>>
+  axisPositions(llvm::ArrayRef<int64_t> ds, llvm::ArrayRef<int64_t> is,
+                int64_t axis, llvm::ArrayRef<int64_t> idx);
   mlir::LogicalResult sliceImpl(const Entry &x,
                                 llvm::ArrayRef<int64_t> offsets,
                                 llvm::ArrayRef<int64_t> steps,

@@ -140,6 +140,35 @@ LogicalResult Importer::scatterFinish(StringRef reduction, const Entry &data,
   return success();
 }
 
+/// The flat position in data of shape `ds` of every element of indices of
+/// shape `is` (ScatterElements, GatherElements): the index along `axis`,
+/// the element's own coordinate elsewhere.
+FailureOr<SmallVector<int64_t>>
+Importer::axisPositions(llvm::ArrayRef<int64_t> ds, llvm::ArrayRef<int64_t> is,
+                        int64_t axis, llvm::ArrayRef<int64_t> idx) {
+  int64_t r = ds.size();
+  SmallVector<int64_t> dst = ceval::rowMajorStrides(ds), positions;
+  for (int64_t e = 0, n = idx.size(); e < n; ++e) {
+    int64_t rem = e, flat = 0;
+    for (int64_t d = r - 1; d >= 0; --d) {
+      int64_t pos = rem % is[d];
+      rem /= is[d];
+      if (d == axis) {
+        int64_t i = idx[e];
+        if (i < -ds[d] || i >= ds[d])
+          return nodeError() << "index " << i << " is out of range for axis "
+                             << d << " of size " << ds[d],
+                 failure();
+        pos = i < 0 ? i + ds[d] : i;
+      } else if (pos >= ds[d])
+        return nodeError() << "indices are larger than the data", failure();
+      flat += pos * dst[d];
+    }
+    positions.push_back(flat);
+  }
+  return positions;
+}
+
 LogicalResult Importer::scatterElementsOp(Ins in, Outs out) {
   if (in.size() != 3 || !in[1] || !in[2])
     return nodeError() << "expects data, indices and updates", failure();
@@ -160,26 +189,12 @@ LogicalResult Importer::scatterElementsOp(Ins in, Outs out) {
     return failure();
   std::string reduction =
       attr("reduction") ? attr("reduction")->s() : std::string("none");
-  SmallVector<int64_t> dst = ceval::rowMajorStrides(ds);
+  auto targets = axisPositions(ds, is, *axis, *idx);
+  if (failed(targets))
+    return failure();
   std::vector<Writers> writers(ceval::numElements(ds));
-  for (int64_t e = 0, n = idx->size(); e < n; ++e) {
-    int64_t rem = e, target = 0;
-    for (int64_t d = r - 1; d >= 0; --d) {
-      int64_t pos = rem % is[d];
-      rem /= is[d];
-      if (d == *axis) {
-        int64_t i = (*idx)[e];
-        if (i < -ds[d] || i >= ds[d])
-          return nodeError() << "index " << i << " is out of range for axis "
-                             << d << " of size " << ds[d],
-                 failure();
-        pos = i < 0 ? i + ds[d] : i;
-      } else if (pos >= ds[d])
-        return nodeError() << "indices are larger than the data", failure();
-      target += pos * dst[d];
-    }
+  for (auto [e, target] : llvm::enumerate(*targets))
     writers[target].push_back(e);
-  }
   return scatterFinish(reduction, data, updates, writers, out[0]);
 }
 
@@ -296,27 +311,10 @@ LogicalResult Importer::gatherElementsOp(Ins in, Outs out) {
   auto idx = constIndices(in[1], "indices");
   if (failed(idx))
     return failure();
-  SmallVector<int64_t> dst = ceval::rowMajorStrides(ds);
-  SmallVector<int64_t> map;
-  for (int64_t e = 0, n = idx->size(); e < n; ++e) {
-    int64_t rem = e, src = 0;
-    for (int64_t d = r - 1; d >= 0; --d) {
-      int64_t pos = rem % is[d];
-      rem /= is[d];
-      if (d == *axis) {
-        int64_t i = (*idx)[e];
-        if (i < -ds[d] || i >= ds[d])
-          return nodeError() << "index " << i << " is out of range for axis "
-                             << d << " of size " << ds[d],
-                 failure();
-        pos = i < 0 ? i + ds[d] : i;
-      } else if (pos >= ds[d])
-        return nodeError() << "indices are larger than the data", failure();
-      src += pos * dst[d];
-    }
-    map.push_back(src);
-  }
-  auto res = indexMap({in[0]}, is, map, 0.0);
+  auto map = axisPositions(ds, is, *axis, *idx);
+  if (failed(map))
+    return failure();
+  auto res = indexMap({in[0]}, is, *map, 0.0);
   if (failed(res))
     return failure();
   out[0] = *res;

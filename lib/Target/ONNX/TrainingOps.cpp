@@ -57,6 +57,15 @@ struct Arith {
       return failure();
     return r;
   }
+  /// x - r u / (sqrt(h) + eps): the adaptive step of Adagrad and Adam.
+  FailureOr<Entry> adaptiveStep(Entry x, Entry r, Entry u, Entry h,
+                                double eps) {
+    auto root = sqrt(h);
+    auto denom = failed(root) ? root : add(*root, num(eps));
+    auto ratio = failed(denom) ? denom : div(u, *denom);
+    auto step = failed(ratio) ? ratio : mul(r, *ratio);
+    return failed(step) ? step : sub(x, *step);
+  }
   /// c * x + y (y when c is 0: the optional regularisation terms).
   FailureOr<Entry> axpy(double c, Entry x, Entry y) {
     if (c == 0)
@@ -123,11 +132,8 @@ LogicalResult Importer::adagradOp(Ins in, Outs out) {
       return failure();
     auto sq = a.mul(*gr, *gr);
     auto hNew = failed(sq) ? sq : a.add(h, *sq);
-    auto root = failed(hNew) ? hNew : a.sqrt(*hNew);
-    auto denom = failed(root) ? root : a.add(*root, a.num(eps));
-    auto step = failed(denom) ? denom : a.div(*gr, *denom);
-    auto scaled = failed(step) ? step : a.mul(*r, *step);
-    auto xNew = failed(scaled) ? scaled : a.sub(x, *scaled);
+    auto xNew =
+        failed(hNew) ? hNew : a.adaptiveStep(x, *r, *gr, *hNew, eps);
     if (failed(xNew))
       return failure();
     out[i] = *xNew;
@@ -204,11 +210,7 @@ LogicalResult Importer::adamOp(Ins in, Outs out) {
     auto hNew = failed(hg) ? hg : a.axpy(beta, h, *hg);
     if (failed(vNew) || failed(hNew))
       return failure();
-    auto root = a.sqrt(*hNew);
-    auto denom = failed(root) ? root : a.add(*root, a.num(eps));
-    auto ratio = failed(denom) ? denom : a.div(*vNew, *denom);
-    auto step = failed(ratio) ? ratio : a.mul(*r, *ratio);
-    auto moved = failed(step) ? step : a.sub(x, *step);
+    auto moved = a.adaptiveStep(x, *r, *vNew, *hNew, eps);
     auto xNew = failed(moved) ? moved : a.scale(1 - post, *moved);
     if (failed(xNew))
       return failure();
