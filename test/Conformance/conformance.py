@@ -191,6 +191,9 @@ def import_na(msg):
         dom = m.group(2)
         op = m.group(1) if not dom or dom == "ai.onnx" else \
             f"{dom}.{m.group(1)}"
+        if "its output shape depends on the input values" in msg:
+            return (f"{op}: its output shape depends on the input values "
+                    "(a program on secret data has static shapes)")
         return f"{op} is not supported by the importer"
     m = re.match(r"unsupported opset version (\d+) of the default ONNX "
                  r"domain; supported versions are (\d+) to (\d+)", msg)

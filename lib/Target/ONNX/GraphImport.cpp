@@ -111,6 +111,13 @@ LogicalResult Importer::checkOpsSupported(const onnx::GraphProto &g) {
               << "', opset " << opsetOf(domain) << ")";
   if (const OpInfo *info = lookupOp(domain, first->op_type()))
     diag << "; it is supported from opset " << info->sinceOpset;
+  // Ops whose result's shape is a function of the values: a program over
+  // secret data has static shapes, so these would reveal the data.
+  static const llvm::StringSet<> dataDependentShape = {
+      "NonZero", "Unique", "NonMaxSuppression"};
+  if (domain.empty() && dataDependentShape.contains(first->op_type()))
+    diag << "; its output shape depends on the input values, which a "
+            "program on secret data cannot reveal";
   if (unsupported.size() > 1) {
     SmallVector<std::string> others;
     for (const auto &k : unsupported.keys())
