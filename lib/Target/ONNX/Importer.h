@@ -486,10 +486,11 @@ private:
                       llvm::ArrayRef<double> window);
   /// The tensor of `shape` whose flat element k is the flat element
   /// `map[k]` of the concatenation of `srcs` (each flattened), or `fill`
-  /// for -1; folded when every source is a public constant.
-  mlir::FailureOr<Entry> indexMap(llvm::ArrayRef<Entry> srcs,
-                                  llvm::ArrayRef<int64_t> shape,
-                                  llvm::ArrayRef<int64_t> map, double fill);
+  /// for -1, into `out`; folded when every source is a public constant.
+  mlir::LogicalResult indexMap(llvm::ArrayRef<Entry> srcs,
+                               llvm::ArrayRef<int64_t> shape,
+                               llvm::ArrayRef<int64_t> map, double fill,
+                               Entry &out);
   /// Integer indices that must be public constants (the refusal says why
   /// private ones are not supported).
   mlir::FailureOr<SmallVector<int64_t>> constIndices(const Entry &e,

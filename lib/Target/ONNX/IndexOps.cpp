@@ -16,9 +16,10 @@ using namespace mlir;
 
 namespace umbra::onnx_import {
 
-FailureOr<Entry> Importer::indexMap(llvm::ArrayRef<Entry> srcs,
-                                    llvm::ArrayRef<int64_t> shape,
-                                    llvm::ArrayRef<int64_t> map, double fill) {
+LogicalResult Importer::indexMap(llvm::ArrayRef<Entry> srcs,
+                                 llvm::ArrayRef<int64_t> shape,
+                                 llvm::ArrayRef<int64_t> map, double fill,
+                                 Entry &out) {
   int32_t dt = dtypeOf(srcs[0]);
   if (foldable(srcs)) {
     SmallVector<const ceval::Tensor *> parts;
@@ -52,9 +53,8 @@ FailureOr<Entry> Importer::indexMap(llvm::ArrayRef<Entry> srcs,
     for (int64_t &k : m)
       if (k < 0)
         k = total;
-    Entry e;
-    e.cst = makeConst(dt, ceval::remap(flat, shape, m));
-    return e;
+    out = Entry{makeConst(dt, ceval::remap(flat, shape, m)), {}};
+    return success();
   }
   SmallVector<Value> flats;
   for (const Entry &e : srcs) {
@@ -66,9 +66,8 @@ FailureOr<Entry> Importer::indexMap(llvm::ArrayRef<Entry> srcs,
   Value v = emitIndexAlong(emitConcat(flats, 0), 0, map, fill);
   if (!v)
     return failure();
-  Entry e;
-  e.value = emitReshape(v, shape);
-  return e;
+  out = Entry{{}, emitReshape(v, shape)};
+  return success();
 }
 
 FailureOr<SmallVector<int64_t>> Importer::constIndices(const Entry &e,
@@ -93,11 +92,7 @@ LogicalResult Importer::scatterFinish(StringRef reduction, const Entry &data,
     SmallVector<int64_t> map;
     for (int64_t p = 0; p < n; ++p)
       map.push_back(writers[p].empty() ? p : n + writers[p].back());
-    auto r = indexMap({data, updates}, shape, map, 0.0);
-    if (failed(r))
-      return failure();
-    out = *r;
-    return success();
+    return indexMap({data, updates}, shape, map, 0.0, out);
   }
   bool isMax = reduction == "max", isMin = reduction == "min";
   if (reduction != "add" && reduction != "mul" && !isMax && !isMin)
@@ -120,11 +115,11 @@ LogicalResult Importer::scatterFinish(StringRef reduction, const Entry &data,
     for (int64_t p = 0; p < n; ++p)
       map.push_back(writers[p].size() > l ? n + writers[p][l]
                                           : (isMax || isMin ? p : -1));
-    auto layer =
-        indexMap({data, updates}, shape, map, reduction == "mul" ? 1.0 : 0.0);
-    if (failed(layer))
+    Entry layer;
+    if (failed(indexMap({data, updates}, shape, map,
+                        reduction == "mul" ? 1.0 : 0.0, layer)))
       return failure();
-    Value lv = valueOf(*layer);
+    Value lv = valueOf(layer);
     if (!lv)
       return failure();
     if (reduction == "add")
@@ -289,11 +284,7 @@ LogicalResult Importer::gatherNDOp(Ins in, Outs out) {
     for (int64_t e = 0; e < inner; ++e)
       map.push_back(base + e);
   }
-  auto r2 = indexMap({data}, shape, map, 0.0);
-  if (failed(r2))
-    return failure();
-  out[0] = *r2;
-  return success();
+  return indexMap({data}, shape, map, 0.0, out[0]);
 }
 
 LogicalResult Importer::gatherElementsOp(Ins in, Outs out) {
@@ -314,11 +305,7 @@ LogicalResult Importer::gatherElementsOp(Ins in, Outs out) {
   auto map = axisPositions(ds, is, *axis, *idx);
   if (failed(map))
     return failure();
-  auto res = indexMap({in[0]}, is, *map, 0.0);
-  if (failed(res))
-    return failure();
-  out[0] = *res;
-  return success();
+  return indexMap({in[0]}, is, *map, 0.0, out[0]);
 }
 
 LogicalResult Importer::reverseSequenceOp(Ins in, Outs out) {
@@ -351,11 +338,7 @@ LogicalResult Importer::reverseSequenceOp(Ins in, Outs out) {
     int64_t len = (*lens)[bi];
     map.push_back(ti < len ? e + (len - 1 - 2 * ti) * st[ta] : e);
   }
-  auto res = indexMap({in[0]}, s, map, 0.0);
-  if (failed(res))
-    return failure();
-  out[0] = *res;
-  return success();
+  return indexMap({in[0]}, s, map, 0.0, out[0]);
 }
 
 LogicalResult Importer::compressOp(Ins in, Outs out) {
@@ -396,11 +379,7 @@ LogicalResult Importer::compressOp(Ins in, Outs out) {
         map.push_back(i);
     shape = {static_cast<int64_t>(map.size())};
   }
-  auto res = indexMap({in[0]}, shape, map, 0.0);
-  if (failed(res))
-    return failure();
-  out[0] = *res;
-  return success();
+  return indexMap({in[0]}, shape, map, 0.0, out[0]);
 }
 
 LogicalResult Importer::maxUnpoolOp(Ins in, Outs out) {
@@ -469,11 +448,7 @@ LogicalResult Importer::maxUnpoolOp(Ins in, Outs out) {
              failure();
     map[pos] = e;
   }
-  auto res = indexMap({in[0]}, shape, map, 0.0);
-  if (failed(res))
-    return failure();
-  out[0] = *res;
-  return success();
+  return indexMap({in[0]}, shape, map, 0.0, out[0]);
 }
 
 LogicalResult Importer::eyeLikeOp(Ins in, Outs out) {
