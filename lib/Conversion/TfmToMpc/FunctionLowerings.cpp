@@ -71,8 +71,8 @@ static Value part(FixedPointBuilder &fx, Value stacked, int64_t i) {
 }
 
 /// The bits [v >= 0] for each of `values` (one shape): one comparison gate.
-static SmallVector<Value> dreluAll(FixedPointBuilder &fx,
-                                   ArrayRef<Value> values) {
+SmallVector<Value> umbra::mpc::dreluAll(FixedPointBuilder &fx,
+                                        ArrayRef<Value> values) {
   Value bits = fx.drelu(stack(fx, values));
   SmallVector<Value> out;
   for (size_t i = 0; i < values.size(); ++i)
@@ -82,7 +82,7 @@ static SmallVector<Value> dreluAll(FixedPointBuilder &fx,
 
 /// floor(x) as an integer (frac 0): the faithful truncation t is
 /// floor(x) + b, b in {0, 1}; floor(x) = t - 1 + [x >= t].
-static Value floorInt(FixedPointBuilder &fx, Value x) {
+Value umbra::mpc::floorInt(FixedPointBuilder &fx, Value x) {
   unsigned k = FixedPointBuilder::typeOf(x).getFrac();
   Value t = fx.truncTo(x, 0);
   Value bit = fx.drelu(fx.sub(x, widen(fx, t, k)));

@@ -7,8 +7,7 @@
 // logic ops as arithmetic on bits (and = ab, or = a + b - ab,
 // xor = a + b - 2ab, not = 1 - a), sign from the two comparison bits of
 // [x; -x], casts between integers, bools and reals (a float to an integer
-// truncates toward zero exactly: a faithful truncation is within one unit,
-// two comparisons on the remainder correct it), and argmax as the runtime's
+// truncates toward zero exactly: sign times the exact floor of |x|), and argmax as the runtime's
 // tree of comparisons whose bits also select the indices (`mpc.argmax`).
 //
 //===----------------------------------------------------------------------===//
@@ -25,24 +24,9 @@ static bool isRealType(Type t) {
 }
 
 std::pair<Value, Value> umbra::mpc::signBits(FixedPointBuilder &fx, Value d) {
-  MpcTensorType t = FixedPointBuilder::typeOf(d);
-  SmallVector<int64_t> stacked(t.getShape()), one(t.getShape());
-  stacked.insert(stacked.begin(), 2);
-  one.insert(one.begin(), 1);
-  OpBuilder &b = fx.builder();
-  Value both = ConcatOp::create(
-      b, fx.loc, t.withShape(stacked),
-      ValueRange{fx.reshape(d, one),
-                 fx.reshape(NegOp::create(b, fx.loc, d), one)},
-      b.getI64IntegerAttr(0));
-  Value bits = fx.drelu(both);
-  MpcTensorType bt = FixedPointBuilder::typeOf(bits);
-  SmallVector<int64_t> strides(stacked.size(), 1), off0(stacked.size(), 0),
-      off1(stacked.size(), 0);
-  off1[0] = 1;
-  Value ge = SliceOp::create(b, fx.loc, bt.withShape(one), bits, off0, strides);
-  Value le = SliceOp::create(b, fx.loc, bt.withShape(one), bits, off1, strides);
-  return {fx.reshape(ge, t.getShape()), fx.reshape(le, t.getShape())};
+  SmallVector<Value> bits =
+      dreluAll(fx, {d, NegOp::create(fx.builder(), fx.loc, d)});
+  return {bits[0], bits[1]};
 }
 
 Value umbra::mpc::toReal(FixedPointBuilder &fx, Value x) {
@@ -53,26 +37,13 @@ Value umbra::mpc::toReal(FixedPointBuilder &fx, Value x) {
   return fx.mulTo(x, fx.scalar(1.0, fx.workingFrac() - have), ~0u);
 }
 
-/// floor(x) of a real x (frac f), exact: the faithful truncation t is within
-/// one unit of floor(x) (docs/protocols.md, Truncation), so with the
-/// remainder r = x - t (frac f, exact), floor(x) = t - 1 + [r >= 0] +
-/// [r - 1 >= 0].
-static Value floorOf(FixedPointBuilder &fx, Value x) {
-  Value t = fx.truncTo(x, 0);
-  if (t == x)
-    return x;
-  Value r = fx.sub(x, toReal(fx, t));
-  Value ge0 = fx.drelu(r), ge1 = fx.drelu(fx.sub(r, fx.scalar(1.0)));
-  return fx.add(fx.sub(t, fx.scalar(1.0, 0)), fx.add(ge0, ge1));
-}
-
 /// The ONNX cast of a real to an integer: truncation toward zero,
 /// sign(x) * floor(|x|) with one comparison for the sign.
 static Value truncTowardZero(FixedPointBuilder &fx, Value x) {
   Value s = fx.drelu(x); // [x >= 0]
   Value pm = fx.sub(fx.add(s, s), fx.scalar(1.0, 0)); // +1 or -1
   Value mag = fx.mulTo(x, pm, ~0u); // |x|, exact (a unit times a real)
-  return fx.mulTo(floorOf(fx, mag), pm, 0);
+  return fx.mulTo(floorInt(fx, mag), pm, 0);
 }
 
 static LogicalResult lowerCast(Lowering &l, tfm::CastOp c) {

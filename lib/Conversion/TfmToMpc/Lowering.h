@@ -164,6 +164,13 @@ void populateElementaryFunctionLowerings(LoweringSet &set);
 /// (equality, sign, != 0; Integers.cpp).
 std::pair<mlir::Value, mlir::Value> signBits(FixedPointBuilder &fx,
                                              mlir::Value d);
+/// The bits [v >= 0] of each of `values` (one shape) from one comparison
+/// gate on their stack (FunctionLowerings.cpp).
+llvm::SmallVector<mlir::Value> dreluAll(FixedPointBuilder &fx,
+                                        llvm::ArrayRef<mlir::Value> values);
+/// floor(x) as an integer (frac 0), exact: one truncation and one
+/// comparison (FunctionLowerings.cpp; docs/protocols.md, Exact floor).
+mlir::Value floorInt(FixedPointBuilder &fx, mlir::Value x);
 /// An integer or bit (frac 0) as a real at the working precision: exact,
 /// local (Integers.cpp).
 mlir::Value toReal(FixedPointBuilder &fx, mlir::Value x);

@@ -33,8 +33,8 @@ func.func @less_where(%x: tensor<4xf32>, %w: tensor<4xf32> {mpc.visibility = #mp
 // CHECK: %[[B:.*]] = mpc.drelu %[[BOTH]] : !mpc.tensor<2x4, shared, frac = 16> -> !mpc.tensor<2x4, shared, frac = 0>
 // CHECK-NOT: mpc.drelu
 // CHECK: %[[GE:.*]] = mpc.slice %[[B]] {offsets = array<i64: 0, 0>
-// CHECK: %[[LE:.*]] = mpc.slice %[[B]] {offsets = array<i64: 1, 0>
 // CHECK: %[[GE4:.*]] = mpc.reshape %[[GE]]
+// CHECK: %[[LE:.*]] = mpc.slice %[[B]] {offsets = array<i64: 1, 0>
 // CHECK: %[[LE4:.*]] = mpc.reshape %[[LE]]
 // CHECK: %[[S:.*]] = mpc.add %[[GE4]], %[[LE4]]
 // CHECK: mpc.sub %[[S]], %{{.*}} : (!mpc.tensor<4, shared, frac = 0>, !mpc.tensor<public, frac = 0>)
