@@ -38,30 +38,37 @@ double maxInputMagnitude(int frac) {
   return std::ldexp(double(kMaxEncodedInput), -frac);
 }
 
-/// The vocabulary size of the ids in `slot`: the smallest one_hot depth
-/// among the instructions reading it, or -1 when it is not a token-id input;
-/// `ignore` the id every reader maps to a zero row (an ignored label), if
-/// they all have the same one.
-static int64_t idDepth(const Program &prog, int slot,
-                       std::optional<int64_t> &ignore) {
+/// How the ids in `slot` are read: the smallest one_hot depth among the
+/// instructions reading it (-1 when it is not an id input), the id every
+/// reader maps to a zero row (an ignored label), if they all have the same
+/// one, and whether every reader counts negative ids from the end.
+struct IdUse {
   int64_t depth = -1;
+  std::optional<int64_t> ignore;
+  bool wrapNegative = false;
+};
+static IdUse idUse(const Program &prog, int slot) {
+  IdUse use;
   bool first = true;
-  ignore.reset();
   for (const InstrInfo &I : prog.instrs)
     if (I.op() == Op::OneHot && I.in.at(0) == slot) {
       const auto *at = I.attrs.AsOneHot();
       int64_t d = at->depth;
-      depth = depth < 0 ? d : std::min(depth, d);
+      use.depth = use.depth < 0 ? d : std::min(use.depth, d);
       std::optional<int64_t> own;
       if (at->has_ignore_index)
         own = at->ignore_index;
-      if (first)
-        ignore = own;
-      else if (ignore != own)
-        ignore.reset();
+      if (first) {
+        use.ignore = own;
+        use.wrapNegative = at->wrap_negative;
+      } else {
+        if (use.ignore != own)
+          use.ignore.reset();
+        use.wrapNegative = use.wrapNegative && at->wrap_negative;
+      }
       first = false;
     }
-  return depth;
+  return use;
 }
 
 /// A value as the input checks print it: integers in full, others with 15
@@ -79,8 +86,9 @@ static void checkInputValues(const Program &prog, int slot,
   UMBRA_CHECK(int64_t(values.size()) == si.numel, "input '", si.name, "' has ",
               values.size(), " elements, expected ", si.numel, " (shape ",
               shapeStr(si.shape), ")");
-  std::optional<int64_t> ignore;
-  int64_t depth = idDepth(prog, slot, ignore);
+  IdUse ids = idUse(prog, slot);
+  int64_t depth = ids.depth;
+  int64_t lowest = ids.wrapNegative ? -depth : 0;
   double bound = maxInputMagnitude(si.frac);
   for (size_t i = 0; i < values.size(); ++i) {
     double v = values[i];
@@ -90,11 +98,11 @@ static void checkInputValues(const Program &prog, int slot,
       // Used as an index: rounding or truncating would pick another token.
       UMBRA_CHECK(v == std::floor(v), "input '", si.name, "' element ", i,
                   " is ", num(v), "; token ids must be integers");
-      UMBRA_CHECK((v >= 0 && v < double(depth)) ||
-                      (ignore && v == double(*ignore)),
-                  "input '", si.name, "' element ",
-                  i, " is token id ", num(v), ", outside the vocabulary [0, ",
-                  depth, ")");
+      UMBRA_CHECK((v >= double(lowest) && v < double(depth)) ||
+                      (ids.ignore && v == double(*ids.ignore)),
+                  "input '", si.name, "' element ", i, " is token id ",
+                  num(v), ", outside the vocabulary [", lowest, ", ", depth,
+                  ")");
       continue;
     }
     UMBRA_CHECK(std::fabs(v) <= bound, "input '", si.name, "' element ", i,

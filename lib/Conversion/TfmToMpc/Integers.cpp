@@ -62,8 +62,10 @@ static LogicalResult lowerCast(Lowering &l, tfm::CastOp c) {
     }
     if (outReal)
       return inReal ? x : toReal(fx, x); // between floats: unchanged
-    if (inReal)
-      return truncTowardZero(fx, x);
+    if (inReal) // a real at 0 fractional bits (one-hot rows) is integral
+      return FixedPointBuilder::typeOf(x).getFrac() == 0
+                 ? x
+                 : truncTowardZero(fx, x);
     // Between integer types (and bool to integer): the same ring element;
     // the output's type keeps its low bits when it is written.
     return x;

@@ -32,22 +32,14 @@ static LogicalResult lowerLinear(Lowering &l, tfm::LinearOp lin) {
   return success();
 }
 
+/// A lookup is a product with the ids' one-hot rows (oneHotOf).
 static LogicalResult lowerEmbedding(Lowering &l, tfm::EmbeddingOp op) {
-  auto ids = dyn_cast<BlockArgument>(op.getIds());
-  if (!ids)
-    return op.emitOpError("looks up ids computed inside the model; only ids "
-                          "that are a model input (the client's tokens) are "
-                          "supported");
-  return l.unary(op, [&](Value table) {
-    int64_t vocab = FixedPointBuilder::shapeOf(op.getTable())[0];
-    SmallVector<int64_t> shape(FixedPointBuilder::shapeOf(ids));
-    shape.push_back(vocab);
-    OpBuilder &b = l.fx.builder();
-    Value oneHot = OneHotOp::create(
-        b, l.fx.loc, l.fx.tensorType(shape, l.visibilityOf(ids), 0), ids,
-        b.getI64IntegerAttr(vocab), IntegerAttr());
-    return l.fx.matmul(oneHot, table);
-  });
+  int64_t vocab = FixedPointBuilder::shapeOf(op.getTable())[0];
+  FailureOr<Value> rows = oneHotOf(l, op, op.getIds(), vocab, std::nullopt,
+                                   /*wrapNegative=*/false);
+  if (failed(rows))
+    return failure();
+  return l.unary(op, [&](Value table) { return l.fx.matmul(*rows, table); });
 }
 
 void umbra::mpc::populateLinearLowerings(LoweringSet &set) {

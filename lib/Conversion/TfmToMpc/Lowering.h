@@ -137,6 +137,13 @@ struct ExpRows {
 };
 ExpRows expRows(Lowering &l, mlir::Value x, int64_t axis);
 void populateLossLowerings(LoweringSet &set);
+/// One-hot rows (frac 0) of the integer `ids` (a tfm value) over `depth`
+/// (Losses.cpp): built by the client for a model input it holds, by
+/// comparisons for secret ids. `op` names errors.
+mlir::FailureOr<mlir::Value> oneHotOf(Lowering &l, mlir::Operation *op,
+                                      mlir::Value ids, int64_t depth,
+                                      std::optional<int64_t> ignore,
+                                      bool wrapNegative);
 /// Building blocks of the functions (Functions.cpp), shared with
 /// FunctionLowerings.cpp.
 /// p(x) for a polynomial fitted in a scaled variable (one mpc.poly).

@@ -37,22 +37,26 @@ static Value reshaped(FixedPointBuilder &fx, Value x, ArrayRef<int64_t> shape) {
   return FixedPointBuilder::shapeOf(x) == shape ? x : fx.reshape(x, shape);
 }
 
-/// A gather by the client's indices (a model input) as a product with their
-/// one-hot rows, which the client builds in plaintext: y = onehot(i) x over
-/// the gathered axis. Local when the data is public or the client's; one
-/// matrix product of the shared one-hot with shared data otherwise; no
-/// truncation (the one-hot has frac 0). Indices must be in [0, n): the
-/// holder's one_hot refuses others (ONNX's negative indices included).
-static LogicalResult lowerClientGather(Lowering &l, tfm::GatherOp g,
-                                       BlockArgument ids) {
+/// A gather by indices that are not public constants, as a product with
+/// their one-hot rows (oneHotOf: built by the client for its own indices,
+/// by comparisons for computed ones): y = onehot(i) x over the gathered
+/// axis. Local when the data is public and the rows the client's; one
+/// matrix product otherwise; no truncation (the rows have frac 0).
+/// Negative indices count from the end, as in ONNX.
+static LogicalResult lowerGatherByRows(Lowering &l, tfm::GatherOp g) {
+  int64_t axis = static_cast<int64_t>(g.getAxis()); // I64Attr is unsigned
+  ArrayRef<int64_t> dataShape = FixedPointBuilder::shapeOf(g.getData());
+  if (axis < 0)
+    axis += dataShape.size();
+  FailureOr<Value> rows = oneHotOf(l, g, g.getIndices(), dataShape[axis],
+                                   std::nullopt, /*wrapNegative=*/true);
+  if (failed(rows))
+    return failure();
   return l.unary(g, [&](Value x) -> Value {
     OpBuilder &b = l.fx.builder();
     MpcTensorType t = FixedPointBuilder::typeOf(x);
     SmallVector<int64_t> shape(t.getShape());
     int64_t rank = shape.size();
-    int64_t axis = static_cast<int64_t>(g.getAxis());
-    if (axis < 0)
-      axis += rank;
     int64_t n = shape[axis];
     // The gathered axis first: [n, rest...] as an [n, R] matrix.
     SmallVector<int64_t> perm{axis}, rest;
@@ -72,16 +76,11 @@ static LogicalResult lowerClientGather(Lowering &l, tfm::GatherOp g,
     for (int64_t d : rest)
       cols *= d;
     front = reshaped(l.fx, front, {n, cols});
-    ArrayRef<int64_t> idxShape = FixedPointBuilder::shapeOf(ids);
+    ArrayRef<int64_t> idxShape = FixedPointBuilder::shapeOf(g.getIndices());
     int64_t k = 1;
     for (int64_t d : idxShape)
       k *= d;
-    SmallVector<int64_t> hotShape(idxShape);
-    hotShape.push_back(n);
-    Value hot = OneHotOp::create(
-        b, l.fx.loc, l.fx.tensorType(hotShape, l.visibilityOf(ids), 0), ids,
-        b.getI64IntegerAttr(n), IntegerAttr());
-    Value y = l.fx.matmul(reshaped(l.fx, hot, {k, n}), front);
+    Value y = l.fx.matmul(reshaped(l.fx, *rows, {k, n}), front);
     // [indices..., rest...], then the index dimensions back at `axis`.
     SmallVector<int64_t> gathered(idxShape);
     gathered.append(rest);
@@ -105,17 +104,12 @@ static LogicalResult lowerClientGather(Lowering &l, tfm::GatherOp g,
 }
 
 static LogicalResult lowerGather(Lowering &l, tfm::GatherOp g) {
-  if (auto ids = dyn_cast<BlockArgument>(g.getIndices()))
-    return lowerClientGather(l, g, ids);
   // Constant indices are public data movement: one slice per index,
   // concatenated, then shaped like the result.
   std::optional<SmallVector<double>> idx = getConstantValues(g.getIndices());
   if (!idx || idx->empty() ||
       l.visibilityOf(g.getIndices()) != Visibility::public_)
-    return g.emitOpError("gathers by indices computed inside the model (or "
-                         "private constant ones), which has no MPC lowering; "
-                         "public constant indices and indices that are a model "
-                         "input (the client's) are supported");
+    return lowerGatherByRows(l, g);
   return l.unary(g, [&](Value x) {
     OpBuilder &b = l.fx.builder();
     MpcTensorType t = FixedPointBuilder::typeOf(x);

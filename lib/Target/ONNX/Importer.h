@@ -299,7 +299,8 @@ public:
   mlir::LogicalResult adamOp(Ins in, Outs out);
   // LossOps.cpp
   mlir::LogicalResult nllLossOp(Ins in, Outs out);
-  mlir::LogicalResult gatherElementsByClientIndices(Ins in, Outs out);
+  mlir::LogicalResult gatherElementsByIndexRows(Ins in, Outs out);
+  mlir::LogicalResult oneHotOp(Ins in, Outs out);
 
 private:
   mlir::MLIRContext *ctx;

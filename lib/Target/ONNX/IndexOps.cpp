@@ -291,7 +291,7 @@ LogicalResult Importer::gatherElementsOp(Ins in, Outs out) {
   if (in.size() != 2 || !in[1])
     return nodeError() << "expects data and indices", failure();
   if (!in[1].cst)
-    return gatherElementsByClientIndices(in, out);
+    return gatherElementsByIndexRows(in, out);
   llvm::ArrayRef<int64_t> ds = shapeOf(in[0]), is = shapeOf(in[1]);
   int64_t r = ds.size();
   if (static_cast<int64_t>(is.size()) != r || r < 1)

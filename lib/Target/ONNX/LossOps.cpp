@@ -7,8 +7,9 @@
 // private data (class labels): the client expands them into one-hot rows
 // in plaintext (`tfm.one_hot`, lowered to `mpc.one_hot` at the client, then
 // shared), and a selection becomes a product with the rows and a sum, so
-// the labels are never revealed. Indices computed inside the model have no
-// such form and are refused. (LogSoftmax, ReduceLogSum and ReduceLogSumExp
+// the labels are never revealed. Indices computed inside the model are
+// secret: their rows are comparisons under MPC (`tfm.one_hot`'s lowering).
+// (LogSoftmax, ReduceLogSum and ReduceLogSumExp
 // share the Softmax and Reduce handlers of NormalizationOps.cpp.)
 //
 //===----------------------------------------------------------------------===//
@@ -20,15 +21,16 @@ namespace umbra::onnx_import {
 
 /// 0/1 rows of the integer indices `ind` over `depth` classes, as a float
 /// tensor of shape ind.shape + [depth] (an index equal to `ignore`, if
-/// given, gets a zero row): a public constant for constant indices,
-/// `tfm.one_hot` for the
-/// client's (a graph input, in [0, depth)). Null after a diagnostic.
+/// given, gets a zero row; with `wrapNegative`, indices in [-depth, 0)
+/// count from the end): a public constant for constant indices,
+/// `tfm.one_hot` otherwise (the client's indices or computed ones). Null
+/// after a diagnostic.
 static Value oneHotRows(OpBuilder &b, Location loc,
                         llvm::function_ref<InFlightDiagnostic()> error,
                         const Entry &ind, Value indValue,
                         llvm::ArrayRef<int64_t> indShape,
                         llvm::ArrayRef<int64_t> constIdx, int64_t depth,
-                        std::optional<int64_t> ignore,
+                        std::optional<int64_t> ignore, bool wrapNegative,
                         llvm::function_ref<Value(ConstPtr)> materializeConst) {
   SmallVector<int64_t> shape(indShape);
   shape.push_back(depth);
@@ -39,6 +41,8 @@ static Value oneHotRows(OpBuilder &b, Location loc,
       int64_t v = constIdx[k];
       if (ignore && v == *ignore)
         continue;
+      if (wrapNegative && v < 0)
+        v += depth;
       if (v < 0 || v >= depth) {
         error() << "index " << constIdx[k] << " is out of range [0, " << depth
                 << ")";
@@ -53,19 +57,13 @@ static Value oneHotRows(OpBuilder &b, Location loc,
   Value ids = indValue;
   while (auto r = ids.getDefiningOp<tfm::ReshapeOp>())
     ids = r.getInput();
-  if (!isa<BlockArgument>(ids)) {
-    error() << "selects by indices computed inside the model, which have no "
-               "MPC form; constant indices and indices that are a model "
-               "input (the client's, one-hot encoded by the client) are "
-               "supported";
-    return {};
-  }
   SmallVector<int64_t> idsShape(cast<RankedTensorType>(ids.getType()).getShape());
   idsShape.push_back(depth);
   Value rows = tfm::OneHotOp::create(
       b, loc, RankedTensorType::get(idsShape, b.getF32Type()), ids,
       b.getI64IntegerAttr(depth),
-      ignore ? b.getI64IntegerAttr(*ignore) : IntegerAttr());
+      ignore ? b.getI64IntegerAttr(*ignore) : IntegerAttr(),
+      wrapNegative ? b.getUnitAttr() : UnitAttr());
   if (ids == indValue)
     return rows;
   return tfm::ReshapeOp::create(
@@ -128,7 +126,7 @@ LogicalResult Importer::nllLossOp(Ins in, Outs out) {
   }
   Value hot = oneHotRows(
       b, loc, [&] { return nodeError(); }, target, tv, ts, idx, c,
-      ignore, [&](ConstPtr k) { return materialize(*k); });
+      ignore, /*wrapNegative=*/false, [&](ConstPtr k) { return materialize(*k); });
   if (!hot)
     return failure();
   // Scores with the classes last: [N, d..., C].
@@ -195,9 +193,9 @@ LogicalResult Importer::nllLossOp(Ins in, Outs out) {
   return success();
 }
 
-/// GatherElements by the client's indices (IndexOps.cpp handles constant
-/// ones): one-hot rows of the indices times the data, summed over the axis.
-LogicalResult Importer::gatherElementsByClientIndices(Ins in, Outs out) {
+/// GatherElements by indices that are not constants (IndexOps.cpp handles
+/// constant ones): one-hot rows of the indices times the data, summed over the axis.
+LogicalResult Importer::gatherElementsByIndexRows(Ins in, Outs out) {
   if (in.size() != 2 || !in[0] || !in[1])
     return nodeError() << "expects data and indices", failure();
   const Entry &data = in[0], &ind = in[1];
@@ -244,7 +242,7 @@ LogicalResult Importer::gatherElementsByClientIndices(Ins in, Outs out) {
   // [others..., is[axis], n], against x' broadcast along that axis.
   Value hot = oneHotRows(
       b, loc, [&] { return nodeError(); }, ind, ind.value, is, {}, n,
-      std::nullopt,
+      std::nullopt, /*wrapNegative=*/true,
       [&](ConstPtr k) { return materialize(*literal(k)); });
   if (!hot)
     return failure();
@@ -272,6 +270,60 @@ LogicalResult Importer::gatherElementsByClientIndices(Ins in, Outs out) {
     for (int64_t k = 0; k < r; ++k)
       back[permIdx[k]] = k;
     y = emitTranspose(y, back);
+  }
+  out[0].value = y;
+  return success();
+}
+
+/// OneHot: off + (on - off) * rows, the rows of the indices (negative ones
+/// count from the end; an index outside [-depth, depth) gets a row of
+/// `off`) with the depth axis moved to `axis`. Float indices are cast to
+/// int64 first, as the operator says.
+LogicalResult Importer::oneHotOp(Ins in, Outs out) {
+  if (in.size() != 3 || !in[0] || !in[1] || !in[2])
+    return nodeError() << "expects indices, depth and values", failure();
+  const Entry &ind = in[0], &values = in[2];
+  FailureOr<SmallVector<double>> depthVal = constFloats(in[1], 1, "depth");
+  if (failed(depthVal))
+    return failure();
+  if (depthVal->size() != 1 || (*depthVal)[0] < 1 ||
+      (*depthVal)[0] != std::floor((*depthVal)[0]))
+    return nodeError() << "depth must be one positive integer", failure();
+  auto depth = static_cast<int64_t>((*depthVal)[0]);
+  if (shapeOf(values).size() != 1 || shapeOf(values)[0] != 2)
+    return nodeError() << "values must be [off_value, on_value]", failure();
+  llvm::ArrayRef<int64_t> is = shapeOf(ind);
+  int64_t r = is.size();
+  auto axis = normAxis(attrInt("axis", -1), r + 1);
+  if (failed(axis))
+    return failure();
+  Value iv = valueOf(ind), vv = valueOf(values);
+  if (!iv || !vv)
+    return failure();
+  if (!isIntDT(dtypeOf(ind)))
+    iv = tfm::CastOp::create(b, loc, tensorType(is, TP::INT64), iv);
+  int32_t dt = dtypeOf(values);
+  SmallVector<int64_t> hotShape(is);
+  hotShape.push_back(depth);
+  Value rows = tfm::OneHotOp::create(
+      b, loc, tensorType(hotShape, TP::FLOAT), iv,
+      b.getI64IntegerAttr(depth), IntegerAttr(), b.getUnitAttr());
+  if (!isFloatDT(dt))
+    rows = tfm::CastOp::create(b, loc, tensorType(hotShape, dt), rows);
+  auto scalarTy = tensorType({1}, dt);
+  Value off = emitSlice(vv, {0}, {1}, {1}), on = emitSlice(vv, {1}, {1}, {1});
+  Value span = tfm::SubOp::create(b, loc, scalarTy, on, off);
+  Value y = tfm::AddOp::create(
+      b, loc, tensorType(hotShape, dt),
+      tfm::MulOp::create(b, loc, tensorType(hotShape, dt), rows, span), off);
+  if (*axis != r) {
+    SmallVector<int64_t> perm;
+    for (int64_t d = 0; d < r; ++d) {
+      if (d == *axis)
+        perm.push_back(r);
+      perm.push_back(d);
+    }
+    y = emitTranspose(y, perm);
   }
   out[0].value = y;
   return success();

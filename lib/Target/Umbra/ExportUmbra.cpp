@@ -568,6 +568,7 @@ LogicalResult Exporter::exportOneHot(OneHotOp op) {
     oneHot.ignore_index = *ignore;
     oneHot.has_ignore_index = true;
   }
+  oneHot.wrap_negative = op.getWrapNegative();
   // The holder expands its ids in plaintext (an mpc.share follows).
   slotOfValue[op.getResult()] =
       emit(attrsOf(oneHot), {ids}, t.getShape(), 0, slots[ids].vis);

@@ -205,7 +205,8 @@ static std::vector<T> oneHotRows(const std::vector<V> &ids,
     int64_t id = idAt(ids, i);
     if (at.has_ignore_index && id == at.ignore_index)
       continue; // an ignored label: a zero row
-
+    if (at.wrap_negative && id < 0 && id >= -depth)
+      id += depth;
     UMBRA_CHECK(id >= 0 && id < depth, "one_hot: id ", id, " at element ", i,
                 " is outside the vocabulary [0, ", depth, ")");
     out[i * size_t(depth) + size_t(id)] = T(1);

@@ -6,7 +6,7 @@
 
 // Public data: the client computes alone, nothing is shared.
 // CHECK-LABEL: func.func @public_data
-// CHECK: %[[H:.*]] = mpc.one_hot %{{.*}} {depth = 8 : i64} : tensor<2xi64> -> !mpc.tensor<2x8, client, frac = 0>
+// CHECK: %[[H:.*]] = mpc.one_hot %{{.*}} {depth = 8 : i64, wrap_negative} : tensor<2xi64> -> !mpc.tensor<2x8, client, frac = 0>
 // CHECK-NOT: mpc.share
 // CHECK: %[[Y:.*]] = mpc.matmul %[[H]], %{{.*}} : (!mpc.tensor<2x8, client, frac = 0>, !mpc.tensor<8x4, public, frac = 16>) -> !mpc.tensor<2x4, client, frac = 16>
 // CHECK-NOT: mpc.trunc
@@ -22,11 +22,11 @@ func.func @public_data(%i: tensor<2xi64>) -> tensor<2x4xf32> {
 // The owner's data on a middle axis: moved to the front, one shared
 // matrix product, the index dimensions moved back to the axis.
 // CHECK-LABEL: func.func @owner_data_axis1
+// CHECK: %[[H:.*]] = mpc.one_hot %{{.*}} {depth = 5 : i64, wrap_negative} : tensor<4xi64> -> !mpc.tensor<4x5, client, frac = 0>
+// CHECK: %[[HS:.*]] = mpc.share %[[H]] : !mpc.tensor<4x5, client, frac = 0> -> !mpc.tensor<4x5, shared, frac = 0>
 // CHECK: %[[T:.*]] = mpc.transpose %{{.*}} {permutation = array<i64: 1, 0, 2>} : !mpc.tensor<2x5x3, owner, frac = 16> -> !mpc.tensor<5x2x3, owner, frac = 16>
 // CHECK: %[[M:.*]] = mpc.reshape %[[T]] : {{.*}} -> !mpc.tensor<5x6, owner, frac = 16>
 // CHECK: %[[MS:.*]] = mpc.share %[[M]] : !mpc.tensor<5x6, owner, frac = 16> -> !mpc.tensor<5x6, shared, frac = 16>
-// CHECK: %[[H:.*]] = mpc.one_hot %{{.*}} {depth = 5 : i64} : tensor<4xi64> -> !mpc.tensor<4x5, client, frac = 0>
-// CHECK: %[[HS:.*]] = mpc.share %[[H]] : !mpc.tensor<4x5, client, frac = 0> -> !mpc.tensor<4x5, shared, frac = 0>
 // CHECK: %[[P:.*]] = mpc.matmul %[[HS]], %[[MS]] : {{.*}} -> !mpc.tensor<4x6, shared, frac = 16>
 // CHECK: %[[R:.*]] = mpc.reshape %[[P]] : {{.*}} -> !mpc.tensor<4x2x3, shared, frac = 16>
 // CHECK: %[[Y:.*]] = mpc.transpose %[[R]] {permutation = array<i64: 1, 0, 2>} : {{.*}} -> !mpc.tensor<2x4x3, shared, frac = 16>

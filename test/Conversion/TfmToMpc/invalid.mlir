@@ -15,12 +15,3 @@ func.func @foreign_op(%x: tensor<8xf32>, %y: tensor<8xf32>) -> tensor<8xf32> {
   %0 = arith.addf %x, %y : tensor<8xf32>
   return %0 : tensor<8xf32>
 }
-
-// -----
-
-func.func @gather_owner_indices(%x: tensor<8x4xf32>) -> tensor<2x4xf32> {
-  %i = arith.constant {mpc.visibility = #mpc.visibility<owner>} dense<[1, 3]> : tensor<2xi64>
-  // expected-error @+1 {{gathers by indices computed inside the model (or private constant ones), which has no MPC lowering}}
-  %0 = tfm.gather %x, %i {axis = 0 : i64} : (tensor<8x4xf32>, tensor<2xi64>) -> tensor<2x4xf32>
-  return %0 : tensor<2x4xf32>
-}

@@ -1,15 +1,5 @@
 // RUN: mpc-opt %s --split-input-file --convert-tfm-to-mpc --verify-diagnostics
 
-// Ids that are not a model input have no holder who expands them.
-func.func @constant_ids() -> tensor<2x4xf32> {
-  %r = arith.constant dense<[0, 3]> : tensor<2xi64>
-  // expected-error @+1 {{'tfm.one_hot' op one-hot encodes ids that are not a model input; only the client's ids (a model input) are supported (the importer folds constant ones)}}
-  %h = tfm.one_hot %r {depth = 4 : i64} : tensor<2xi64> -> tensor<2x4xf32>
-  return %h : tensor<2x4xf32>
-}
-
-// -----
-
 func.func @bad_shape(%t: tensor<3xi64>) -> tensor<3x5xf32> {
   // expected-error @+1 {{'tfm.one_hot' op result shape must be the ids' shape followed by depth}}
   %h = tfm.one_hot %t {depth = 4 : i64} : tensor<3xi64> -> tensor<3x5xf32>

@@ -10,7 +10,7 @@
 // plaintext, then shares (mpc.share).
 // CHECK: slot 0: ids [1x3] frac 0 client
 // CHECK: slot 1: x [2x3] frac 16 client
-// CHECK: instr 0: one_hot [0] -> [{{[0-9]+}}] depth=6 ignore_index=0 has_ignore_index=false vis=client
+// CHECK: instr 0: one_hot [0] -> [{{[0-9]+}}] depth=6 ignore_index=0 has_ignore_index=false wrap_negative=false vis=client
 // CHECK-NEXT: instr 1: share [{{[0-9]+}}] -> [{{[0-9]+}}] vis=shared
 // The batch-broadcast matmul operand [1, 6, 4] becomes a [6, 4] matrix.
 // CHECK: instr {{[0-9]+}}: reshape

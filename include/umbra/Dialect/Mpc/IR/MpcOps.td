@@ -530,8 +530,9 @@ def Mpc_OneHotOp : Mpc_Op<"one_hot", [Pure]> {
     lookup becomes a matrix product and the ids never leave the client
     except as secret shares. The result has `frac = 0`. With
     `ignore_index`, an id equal to it gets a zero row (a loss's ignored
-    label, which may lie outside `[0, depth)`); any other id outside
-    `[0, depth)` is refused by the holder.
+    label, which may lie outside `[0, depth)`). With `wrap_negative`, ids in
+    `[-depth, 0)` count from the end (ONNX Gather's negative indices). Any
+    other id outside `[0, depth)` is refused by the holder.
 
     Example:
 
@@ -541,7 +542,8 @@ def Mpc_OneHotOp : Mpc_Op<"one_hot", [Pure]> {
   }];
   let arguments = (ins StaticShapeTensorOf<[AnySignlessInteger]>:$ids,
                    ConfinedAttr<I64Attr, [IntPositive]>:$depth,
-                   OptionalAttr<I64Attr>:$ignore_index);
+                   OptionalAttr<I64Attr>:$ignore_index,
+                   UnitAttr:$wrap_negative);
   let results = (outs Mpc_AnyTensor:$output);
   let assemblyFormat = "$ids attr-dict `:` qualified(type($ids)) `->` qualified(type($output))";
   let hasVerifier = 1;

@@ -515,14 +515,20 @@ def Tfm_LogSoftmaxOp : Tfm_Op<"log_softmax", [Pure, SameOperandsAndResultType]> 
 }
 
 def Tfm_OneHotOp : Tfm_Op<"one_hot", [Pure]> {
-  let summary = "0/1 rows of integer ids held by the client";
+  let summary = "0/1 rows of integer ids";
   let description = [{
     `y[i..., j] = (ids[i...] == j)` for `j < depth`; every id must be in
     `[0, depth)` or equal `ignore_index` (if given), whose rows are zero
-    (a loss's ignored label). The ids are a model input (class labels, gather
-    indices): the client expands them in plaintext and shares the rows, so
-    a selection by the ids becomes products with the rows and the ids
-    never leave the client.
+    (a loss's ignored label). With `wrap_negative`, ids in `[-depth, 0)`
+    count from the end (ONNX Gather's negative indices).
+
+    Ids that are a model input (class labels, gather indices, tokens) are
+    the client's: the client expands them in plaintext and shares the rows,
+    so a selection by the ids becomes products with the rows and the ids
+    never leave the client. Ids computed inside the model are secret: the
+    rows are differences of the comparisons `[ids >= j]`, one stacked
+    comparison per candidate `j`, and an id outside the range gets a zero
+    row (nobody can check it without revealing it).
 
     Example:
 
@@ -532,7 +538,8 @@ def Tfm_OneHotOp : Tfm_Op<"one_hot", [Pure]> {
   }];
   let arguments = (ins Tfm_IndexTensor:$ids,
                    ConfinedAttr<I64Attr, [IntPositive]>:$depth,
-                   OptionalAttr<I64Attr>:$ignore_index);
+                   OptionalAttr<I64Attr>:$ignore_index,
+                   UnitAttr:$wrap_negative);
   let results = (outs Tfm_FloatTensor:$output);
   let assemblyFormat = [{
     $ids attr-dict `:` qualified(type($ids)) `->` qualified(type($output))
