@@ -105,8 +105,9 @@ LogicalResult Importer::bitShiftOp(Ins in, Outs out) {
   bool left = dir == "LEFT";
   const Entry &x = in[0], &y = in[1];
   int32_t dt = dtypeOf(x);
-  if (dt != TP::UINT8 && dt != TP::UINT16 && dt != TP::UINT32 &&
-      dt != TP::UINT64)
+  // ONNX types BitShift on unsigned integers only; values computed from
+  // graph inputs are signless here (their width is what the shift needs).
+  if (!isIntDT(dt))
     return nodeError() << "shifts unsigned integers, got " << dtName(dt),
            failure();
   if (dtypeOf(y) != dt)
