@@ -312,8 +312,13 @@ static LogicalResult lowerBitShift(Lowering &l, tfm::BitShiftOp op) {
     SmallVector<Value> cols;
     for (unsigned j = 0; j < w; ++j) {
       Value v;
-      if (!left)
+      if (!left && j >= 62) // x < 2^62 (the truncation's domain)
+        v = fx.mulTo(x, intScalar(fx, 0.0), 0);
+      else if (!left)
         v = floorShift(fx, x, j);
+      else if (j == 63) // 2^63 is no signed ring constant: 2^62 * 2
+        v = fx.mulTo(fx.mulTo(x, intScalar(fx, std::ldexp(1.0, 62)), 0),
+                     intScalar(fx, 2.0), 0);
       else if (w == 64 || j == 0)
         v = fx.mulTo(x, intScalar(fx, std::ldexp(1.0, j)), 0); // ring wraps
       else // 2^j (x mod 2^(w-j)), x mod 2^(w-j) = x - 2^(w-j) floor(..)
