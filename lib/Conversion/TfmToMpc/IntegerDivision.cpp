@@ -15,13 +15,14 @@
 // * Float fmod: a - b trunc(a / b) with the fixed-point division (the
 //   domain of `divide`) and the exact truncation toward zero.
 // * Pow with an integer exponent e: a one-hot of e over [0, kMaxExponent]
-//   (one stacked comparison) selects among x^0 .. x^kMaxExponent (square and
-//   multiply, all exact ring products for an integer base, so the result
-//   wraps like numpy's). A float base with a signed exponent takes the
+//   (one stacked comparison) selects among x^0 .. x^kMaxExponent (products
+//   by levels, exact ring products for an integer base, so the result
+//   wraps like numpy's; mpc-run writes integer outputs through doubles,
+//   exact below 2^53). A float base with a signed exponent takes the
 //   reciprocal of x^|e| for e < 0. An integer base with a float exponent y:
 //   x^floor(y) exactly, times x^(y - floor(y)) = exp(frac * log x) when the
 //   fraction is not 0, truncated toward zero (ONNX casts the float power).
-// * BitShift of unsigned w-bit x by s: a one-hot of s over [0, w] selects
+// * BitShift of unsigned w-bit x by s: a one-hot of s over [0, w) selects
 //   floor(x / 2^s) (exact floors by public powers of two) or
 //   2^s (x mod 2^(w-s)) (the wrap-around made exact the same way; w = 64
 //   wraps in the ring itself).
@@ -224,23 +225,41 @@ static Value oneHot(FixedPointBuilder &fx, Value e, int64_t n) {
   return fx.sub(lastAxisSlice(fx, ge, 0, n + 1), lastAxisSlice(fx, ge, 1, n + 1));
 }
 
+/// x^1 .. x^n along a new last axis, by levels: the level after x^1 .. x^h
+/// multiplies x^1 .. x^min(h, n - h) by x^h in one product (exact ring
+/// products for an integer x at frac 0, truncated fixed-point products
+/// otherwise), so ceil(log2 n) products in sequence.
+static Value powerTable(FixedPointBuilder &fx, Value x, int64_t n) {
+  unsigned frac = FixedPointBuilder::typeOf(x).getFrac();
+  SmallVector<int64_t> col(FixedPointBuilder::shapeOf(x));
+  col.push_back(1);
+  Value table = fx.reshape(x, col);
+  OpBuilder &b = fx.builder();
+  for (int64_t have = 1; have < n;) {
+    int64_t count = std::min(have, n - have);
+    Value next = fx.mulTo(lastAxisSlice(fx, table, 0, count),
+                          lastAxisSlice(fx, table, have - 1, 1), frac);
+    SmallVector<Value> parts{table, next};
+    fx.prepareAll(parts);
+    have += count;
+    SmallVector<int64_t> all(col);
+    all.back() = have;
+    table = ConcatOp::create(
+        b, fx.loc, FixedPointBuilder::typeOf(parts[1]).withShape(all), parts,
+        b.getI64IntegerAttr(all.size() - 1));
+  }
+  return table;
+}
+
 /// x^e for an integer e in [0, kMaxExponent] (0 outside): the one-hot of e
-/// selects among x^0 = 1 and x^1 .. x^kMaxExponent, exact ring products for
-/// an integer x (frac 0), fixed-point products otherwise (x^j from
-/// x^(j - 2^m) x^(2^m): depth ceil(log2 kMaxExponent)).
+/// selects among x^0 = 1 and the power table's x^1 .. x^kMaxExponent.
 static Value selectPower(FixedPointBuilder &fx, Value x, Value e) {
   unsigned frac = FixedPointBuilder::typeOf(x).getFrac();
-  SmallVector<Value> p{Value(), x};
-  for (int64_t j = 2; j <= kMaxExponent; ++j) {
-    int64_t hi = int64_t(1) << (63 - __builtin_clzll(uint64_t(j)));
-    p.push_back(hi == j ? fx.mulTo(p[j / 2], p[j / 2], frac)
-                        : fx.mulTo(p[hi], p[j - hi], frac));
-  }
   Value oh = oneHot(fx, e, kMaxExponent);
   Value zeroth = fx.reshape(lastAxisSlice(fx, oh, 0, 1),
                             FixedPointBuilder::shapeOf(x)); // [e == 0]
   Value rest = pick(fx, lastAxisSlice(fx, oh, 1, kMaxExponent),
-                    stackLast(fx, ArrayRef<Value>(p).drop_front()));
+                    powerTable(fx, x, kMaxExponent));
   return fx.add(rest, frac ? toReal(fx, zeroth) : zeroth);
 }
 
