@@ -83,7 +83,11 @@ struct QuotientRemainder {
 /// 0 < b < 2^(64-k) (restoring division: k comparisons, k products).
 static QuotientRemainder longDivide(FixedPointBuilder &fx, Value a, Value b,
                                     unsigned k) {
-  Value q, r = a;
+  // b is secret-shared once (if a party holds it): its shifts are then local.
+  Value ab[] = {a, b};
+  fx.prepareAll(ab);
+  b = ab[1];
+  Value q, r = ab[0];
   for (int i = int(k) - 1; i >= 0; --i) {
     Value shifted = fx.mulTo(b, intScalar(fx, std::ldexp(1.0, i)), 0);
     Value bit = fx.drelu(fx.sub(r, shifted));
