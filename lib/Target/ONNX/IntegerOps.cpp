@@ -89,8 +89,24 @@ static Value buildFmod(OpBuilder &b, Location loc, Type type, Value x,
 /// ONNX Mod: `tfm.mod` with the `fmod` attribute (0: the divisor's sign,
 /// 1: the dividend's).
 LogicalResult Importer::modOp(Ins in, Outs out) {
-  return binary(BinaryOp::Mod, attrInt("fmod", 0) ? buildFmod : buildFloorMod,
-                in, out);
+  bool fmod = attrInt("fmod", 0) != 0;
+  if (failed(binary(BinaryOp::Mod, fmod ? buildFmod : buildFloorMod, in, out)))
+    return failure();
+  // ceval's integer Mod has the divisor's sign: on constants with fmod = 1
+  // the dividend's is restored (r - y where r != 0 and the signs differ).
+  if (!fmod || !out[0].cst || out[0].cst->value.isFloat())
+    return success();
+  ceval::Tensor r = out[0].cst->value;
+  auto &o = std::get<std::vector<int64_t>>(r.data);
+  auto &xs = std::get<std::vector<int64_t>>(in[0].cst->value.data);
+  auto &ys = std::get<std::vector<int64_t>>(in[1].cst->value.data);
+  std::vector<int64_t> xi = ceval::broadcastMap(r.shape, shapeOf(in[0])),
+                       yi = ceval::broadcastMap(r.shape, shapeOf(in[1]));
+  for (size_t k = 0; k < o.size(); ++k)
+    if (o[k] != 0 && (xs[xi[k]] < 0) != (ys[yi[k]] < 0))
+      o[k] -= ys[yi[k]];
+  out[0].cst = makeConst(dtypeOf(in[0]), std::move(r), out[0].cst->role);
+  return success();
 }
 
 /// BitShift of unsigned integers: `tfm.bitshift`; on constants evaluated
