@@ -80,7 +80,9 @@ struct QuotientRemainder {
 } // namespace
 
 /// floor(a / b) and a - b floor(a / b) for 0 <= a < 2^k and
-/// 0 < b < 2^(64-k) (restoring division: k comparisons, k products).
+/// 0 <= b < 2^(64-k), so that 2^(k-1) b and r - 2^i b stay inside the
+/// signed ring (restoring division: k comparisons, k products; b = 0
+/// gives q = 2^k - 1, r = a).
 static QuotientRemainder longDivide(FixedPointBuilder &fx, Value a, Value b,
                                     unsigned k) {
   // b is secret-shared once (if a party holds it): its shifts are then local.
@@ -103,6 +105,7 @@ namespace {
 /// (+-1). tfm integers are signless: an unsigned type's values are the
 /// nonnegative ring elements below 2^w, whose signs are +1.
 struct Magnitudes {
+  /// |a|, |b|, b as given (broadcast), the signs and the sign bits.
   Value a, b, b0, signA, signB, bitA, bitB;
   QuotientRemainder qr;
 };
@@ -116,21 +119,19 @@ static Magnitudes divideMagnitudes(FixedPointBuilder &fx, Value a, Value b,
   m.a = a;
   m.b = b;
   m.b0 = b;
-  {
-    // One stacked gate when both have one holder.
-    SmallVector<Value> bits =
-        FixedPointBuilder::typeOf(a).getVisibility() ==
-                FixedPointBuilder::typeOf(b).getVisibility()
-            ? dreluAll(fx, {a, b})
-            : SmallVector<Value>{fx.drelu(a), fx.drelu(b)};
-    Value one = intScalar(fx, 1.0);
-    m.bitA = bits[0];
-    m.bitB = bits[1];
-    m.signA = fx.sub(fx.add(bits[0], bits[0]), one);
-    m.signB = fx.sub(fx.add(bits[1], bits[1]), one);
-    m.a = fx.mulTo(a, m.signA, 0);
-    m.b = fx.mulTo(b, m.signB, 0);
-  }
+  // One stacked gate when both have one holder.
+  SmallVector<Value> bits =
+      FixedPointBuilder::typeOf(a).getVisibility() ==
+              FixedPointBuilder::typeOf(b).getVisibility()
+          ? dreluAll(fx, {a, b})
+          : SmallVector<Value>{fx.drelu(a), fx.drelu(b)};
+  Value one = intScalar(fx, 1.0);
+  m.bitA = bits[0];
+  m.bitB = bits[1];
+  m.signA = fx.sub(fx.add(bits[0], bits[0]), one);
+  m.signB = fx.sub(fx.add(bits[1], bits[1]), one);
+  m.a = fx.mulTo(a, m.signA, 0);
+  m.b = fx.mulTo(b, m.signB, 0);
   m.qr = longDivide(fx, m.a, m.b, quotientBits(t));
   return m;
 }
