@@ -22,8 +22,11 @@
 //   reciprocal of x^|e| for e < 0. An integer base with a float exponent y:
 //   x^floor(y) exactly, times x^(y - floor(y)) = exp(frac * log x) when the
 //   fraction is not 0, truncated toward zero (ONNX casts the float power).
-// * BitShift of unsigned w-bit x by s: a one-hot of s over [0, w) selects
-//   floor(x / 2^s) (exact floors by public powers of two) or
+// * BitShift of unsigned w-bit x by s: a one-hot of s over [0, w). For
+//   w <= 16, v = x 2^s (left) or x 2^(w-s) (right) by one product with the
+//   selected power, then floor(v / 2^w) exactly: the right shift, or the
+//   wrap-around v - 2^w floor(v / 2^w) of the left one. Wider: the one-hot
+//   selects floor(x / 2^s) (exact floors by public powers of two) or
 //   2^s (x mod 2^(w-s)) (the wrap-around made exact the same way; w = 64
 //   wraps in the ring itself).
 //
@@ -333,6 +336,22 @@ static LogicalResult lowerBitShift(Lowering &l, tfm::BitShiftOp op) {
     Value x = broadcastTo(fx, xs, shape), s = broadcastTo(fx, ss, shape);
     // [s == j] for j in [0, w - 1]; s >= w selects nothing (the result 0).
     Value oh = oneHot(fx, s, w - 1);
+    if (2 * w <= 62) {
+      // x 2^s or x 2^(w - s) stays below 2^62 (the truncation's domain):
+      // one product by the power of two the one-hot selects, and one
+      // exact floor by 2^w.
+      SmallVector<double> powers;
+      for (unsigned j = 0; j < w; ++j)
+        powers.push_back(std::ldexp(1.0, left ? j : w - j));
+      auto ty = RankedTensorType::get({int64_t(w)}, fx.builder().getF64Type());
+      Value table =
+          fx.constant(DenseElementsAttr::get(ty, ArrayRef<double>(powers)), 0);
+      Value v = fx.mulTo(x, pick(fx, oh, table), 0);
+      Value high = floorShift(fx, v, w);
+      if (!left)
+        return high; // floor(x 2^(w-s) / 2^w)
+      return fx.sub(v, fx.mulTo(high, intScalar(fx, std::ldexp(1.0, w)), 0));
+    }
     SmallVector<Value> cols;
     for (unsigned j = 0; j < w; ++j) {
       Value v;

@@ -103,20 +103,27 @@ func.func @pow_real(%x: tensor<4xf32> {mpc.visibility = #mpc.visibility<shared>}
 
 // -----
 
-// Shifts of uint8 by s: the one-hot of s over [0, 8) (s >= 8: none);
-// right: floor(x / 2^j) read at j fractional bits and floored exactly;
-// left: 2^j (x - 2^(8-j) floor(x / 2^(8-j))).
+// Shifts of uint8 by s: the one-hot of s over [0, 8) (s >= 8: none) picks
+// the power of two 2^s (left) or 2^(8-s) (right) from a public table; one
+// product v = x 2^..., then one exact floor of v / 2^8 (v read at 8
+// fractional bits: one truncation, one comparison): right, floor(v / 2^8);
+// left, v - 2^8 floor(v / 2^8).
 // CHECK-LABEL: func.func @shift_right
 // CHECK: mpc.drelu %{{.*}} : !mpc.tensor<4x9, shared, frac = 0>
-// CHECK: %[[X1:.*]] = mpc.mul %{{.*}}, %{{.*}} : (!mpc.tensor<4, shared, frac = 0>, !mpc.tensor<public, frac = 1>) -> !mpc.tensor<4, shared, frac = 1>
-// CHECK: mpc.trunc %[[X1]] {bits = 1 : i64}
-// CHECK-COUNT-6: mpc.trunc
+// CHECK: mpc.mul %{{.*}}, %{{.*}} : (!mpc.tensor<4x8, shared, frac = 0>, !mpc.tensor<8, public, frac = 0>)
+// CHECK: %[[V:.*]] = mpc.mul %{{.*}}, %{{.*}} : (!mpc.tensor<4, shared, frac = 0>, !mpc.tensor<4, shared, frac = 0>)
+// CHECK: %[[V8:.*]] = mpc.mul %[[V]], %{{.*}} : (!mpc.tensor<4, shared, frac = 0>, !mpc.tensor<public, frac = 8>) -> !mpc.tensor<4, shared, frac = 8>
+// CHECK: mpc.trunc %[[V8]] {bits = 8 : i64}
+// CHECK: mpc.drelu %{{.*}} : !mpc.tensor<4, shared, frac = 8>
 // CHECK-NOT: mpc.trunc
-// CHECK: mpc.mul {{.*}} -> !mpc.tensor<4x8, shared, frac = 0>
+// CHECK-NOT: mpc.drelu
 // CHECK-LABEL: func.func @shift_left
-// CHECK-COUNT-7: mpc.trunc
+// CHECK: mpc.drelu %{{.*}} : !mpc.tensor<4x9, shared, frac = 0>
+// CHECK: mpc.trunc %{{.*}} {bits = 8 : i64}
+// CHECK: mpc.drelu %{{.*}} : !mpc.tensor<4, shared, frac = 8>
 // CHECK-NOT: mpc.trunc
-// CHECK: mpc.mul {{.*}} -> !mpc.tensor<4x8, shared, frac = 0>
+// CHECK-NOT: mpc.drelu
+// CHECK: mpc.sub
 func.func @shift_right(%x: tensor<4xi8> {mpc.visibility = #mpc.visibility<shared>}, %s: tensor<4xi8> {mpc.visibility = #mpc.visibility<shared>}) -> tensor<4xi8> {
   %0 = tfm.bitshift %x, %s {left = false} : (tensor<4xi8>, tensor<4xi8>) -> tensor<4xi8>
   return %0 : tensor<4xi8>
