@@ -71,6 +71,18 @@ static Value broadcastTo(FixedPointBuilder &fx, Value x,
   return BroadcastOp::create(fx.builder(), fx.loc, t.withShape(shape), x);
 }
 
+/// Public operands meeting a secret or private one are given that holder
+/// (plus a zero of the other's holder, local): the comparisons below run
+/// on shared or private values only (an all-public op folds before).
+static void liftPublic(FixedPointBuilder &fx, Value &x, Value &y) {
+  bool px = FixedPointBuilder::typeOf(x).getVisibility() == Visibility::public_,
+       py = FixedPointBuilder::typeOf(y).getVisibility() == Visibility::public_;
+  if (px && !py)
+    x = fx.add(x, fx.sub(y, y));
+  else if (py && !px)
+    y = fx.add(y, fx.sub(x, x));
+}
+
 /// The quotient bits of the long division for integers of type `t`.
 static unsigned quotientBits(IntegerType t) {
   return t.getWidth() <= 32 ? t.getWidth() : 31;
@@ -150,6 +162,7 @@ static LogicalResult lowerDivOrMod(Lowering &l, Operation *op, bool isMod,
     // fmod(a, b) = a - b trunc(a / b).
     return l.binary(op, [&](Value a, Value b) {
       FixedPointBuilder &fx = l.fx;
+      liftPublic(fx, a, b);
       Value q = truncTowardZero(fx, divide(l, a, b));
       return fx.sub(a, fx.mulTo(widen(fx, b, fx.workingFrac()), q, ~0u));
     });
@@ -157,6 +170,7 @@ static LogicalResult lowerDivOrMod(Lowering &l, Operation *op, bool isMod,
   auto t = cast<IntegerType>(elt);
   return l.binary(op, [&](Value a, Value b) -> Value {
     FixedPointBuilder &fx = l.fx;
+    liftPublic(fx, a, b);
     Magnitudes m = divideMagnitudes(fx, a, b, t, shape);
     if (!isMod) // truncation toward zero: the signs' product times |a| / |b|
       return fx.mulTo(fx.mulTo(m.signA, m.signB, 0), m.qr.q, 0);
@@ -278,7 +292,10 @@ static LogicalResult lowerPowOf(Lowering &l, tfm::PowOp op) {
   if (failed(xs) || failed(es))
     return failure();
   FixedPointBuilder &fx = l.fx;
-  Value x = broadcastTo(fx, *xs, shape), e = broadcastTo(fx, *es, shape);
+  Value x = *xs, e = *es;
+  liftPublic(fx, x, e);
+  x = broadcastTo(fx, x, shape);
+  e = broadcastTo(fx, e, shape);
   Value one = intScalar(fx, 1.0);
   if (isa<FloatType>(baseT)) {
     // A real base: x^|e|, and 1 / x^|e| where e < 0 (tfm integers are
@@ -333,6 +350,7 @@ static LogicalResult lowerBitShift(Lowering &l, tfm::BitShiftOp op) {
   bool left = op.getLeft();
   return l.binary(op, [&](Value xs, Value ss) -> Value {
     FixedPointBuilder &fx = l.fx;
+    liftPublic(fx, xs, ss);
     Value x = broadcastTo(fx, xs, shape), s = broadcastTo(fx, ss, shape);
     // [s == j] for j in [0, w - 1]; s >= w selects nothing (the result 0).
     Value oh = oneHot(fx, s, w - 1);

@@ -132,3 +132,18 @@ func.func @shift_left(%x: tensor<4xi8> {mpc.visibility = #mpc.visibility<shared>
   %0 = tfm.bitshift %x, %s {left = true} : (tensor<4xi8>, tensor<4xi8>) -> tensor<4xi8>
   return %0 : tensor<4xi8>
 }
+
+// -----
+
+// A public divisor meets the secret dividend: it takes the dividend's
+// holder (plus a local zero) so that its sign bit is a gate on shared data.
+// CHECK-LABEL: func.func @div_public
+// CHECK: %[[Z:.*]] = mpc.sub %[[A:.*]], %[[A]] : (!mpc.tensor<4, shared, frac = 0>, !mpc.tensor<4, shared, frac = 0>)
+// CHECK: %[[B:.*]] = mpc.add %{{.*}}, %[[Z]] : (!mpc.tensor<4, public, frac = 0>, !mpc.tensor<4, shared, frac = 0>) -> !mpc.tensor<4, shared, frac = 0>
+// CHECK-NOT: mpc.drelu %{{.*}} : !mpc.tensor<{{.*}}public
+// CHECK: mpc.reveal
+func.func @div_public(%a: tensor<4xi32> {mpc.visibility = #mpc.visibility<shared>}) -> tensor<4xi32> {
+  %b = arith.constant dense<[2, -3, 5, 7]> : tensor<4xi32>
+  %0 = tfm.div %a, %b : (tensor<4xi32>, tensor<4xi32>) -> tensor<4xi32>
+  return %0 : tensor<4xi32>
+}
