@@ -25,7 +25,8 @@
 // * BitShift of unsigned w-bit x by s: a one-hot of s over [0, w). For
 //   w <= 16, v = x 2^s (left) or x 2^(w-s) (right) by one product with the
 //   selected power, then floor(v / 2^w) exactly: the right shift, or the
-//   wrap-around v - 2^w floor(v / 2^w) of the left one. Wider: the one-hot
+//   wrap-around v - 2^w floor(v / 2^w) of the left one; w = 32 the same in
+//   two halves of s (products below 2^48). w = 64: the one-hot
 //   selects floor(x / 2^s) (exact floors by public powers of two) or
 //   2^s (x mod 2^(w-s)) (the wrap-around made exact the same way; w = 64
 //   wraps in the ring itself).
@@ -369,6 +370,34 @@ static LogicalResult lowerBitShift(Lowering &l, tfm::BitShiftOp op) {
       if (!left)
         return high; // floor(x 2^(w-s) / 2^w)
       return fx.sub(v, fx.mulTo(high, intScalar(fx, std::ldexp(1.0, w)), 0));
+    }
+    if (w <= 32) {
+      // s = h s1 + s0 with h = w / 2, s1 = [s >= h], s0 < h: the same with
+      // products below 2^(w + h) <= 2^48.
+      unsigned h = w / 2;
+      auto ty = RankedTensorType::get({int64_t(w)}, fx.builder().getF64Type());
+      SmallVector<double> high, powers;
+      for (unsigned j = 0; j < w; ++j) {
+        high.push_back(j >= h);
+        powers.push_back(std::ldexp(1.0, left ? j % h : h - j % h));
+      }
+      Value s1 = pick(
+          fx, oh, fx.constant(DenseElementsAttr::get(ty, ArrayRef<double>(high)), 0));
+      Value p = pick(
+          fx, oh, fx.constant(DenseElementsAttr::get(ty, ArrayRef<double>(powers)), 0));
+      auto scaled = [&](Value v, unsigned k) {
+        return fx.mulTo(v, intScalar(fx, std::ldexp(1.0, k)), 0);
+      };
+      if (!left) {
+        // y = floor(x / 2^(h s1)), then floor(y 2^(h - s0) / 2^h).
+        Value y = fx.add(x, fx.mulTo(s1, fx.sub(floorShift(fx, x, h), x), 0));
+        return floorShift(fx, fx.mulTo(y, p, 0), h);
+      }
+      // v = x 2^s0 < 2^(w + h): v mod 2^w, or (v mod 2^h) 2^h where s1.
+      Value v = fx.mulTo(x, p, 0);
+      Value r0 = fx.sub(v, scaled(floorShift(fx, v, w), w));
+      Value r1 = scaled(fx.sub(v, scaled(floorShift(fx, v, h), h)), h);
+      return fx.add(r0, fx.mulTo(s1, fx.sub(r1, r0), 0));
     }
     SmallVector<Value> cols;
     for (unsigned j = 0; j < w; ++j) {
