@@ -26,10 +26,9 @@
 //   w <= 16, v = x 2^s (left) or x 2^(w-s) (right) by one product with the
 //   selected power, then floor(v / 2^w) exactly: the right shift, or the
 //   wrap-around v - 2^w floor(v / 2^w) of the left one; w = 32 the same in
-//   two halves of s (products below 2^48). w = 64: the one-hot
-//   selects floor(x / 2^s) (exact floors by public powers of two) or
-//   2^s (x mod 2^(w-s)) (the wrap-around made exact the same way; w = 64
-//   wraps in the ring itself).
+//   two halves of s (products below 2^48). w = 64: x 2^s wraps in the ring
+//   by itself; right, the one-hot selects among the exact floors
+//   floor(x / 2^j) by public powers of two.
 //
 //===----------------------------------------------------------------------===//
 #include "Lowering.h"
@@ -399,24 +398,28 @@ static LogicalResult lowerBitShift(Lowering &l, tfm::BitShiftOp op) {
       Value r1 = scaled(fx.sub(v, scaled(floorShift(fx, v, h), h)), h);
       return fx.add(r0, fx.mulTo(s1, fx.sub(r1, r0), 0));
     }
+    if (left) {
+      // w = 64: x 2^s wraps in the ring by itself; 2^s from the one-hot
+      // (local), 2^63 as 2^62 * 2 (no signed ring constant).
+      SmallVector<double> powers;
+      for (unsigned j = 0; j + 1 < w; ++j)
+        powers.push_back(std::ldexp(1.0, j));
+      auto ty =
+          RankedTensorType::get({int64_t(w - 1)}, fx.builder().getF64Type());
+      Value p = pick(
+          fx, lastAxisSlice(fx, oh, 0, w - 1),
+          fx.constant(DenseElementsAttr::get(ty, ArrayRef<double>(powers)), 0));
+      Value top = fx.reshape(lastAxisSlice(fx, oh, w - 1, 1), shape);
+      top = fx.mulTo(fx.mulTo(top, intScalar(fx, std::ldexp(1.0, 62)), 0),
+                     intScalar(fx, 2.0), 0);
+      return fx.mulTo(x, fx.add(p, top), 0);
+    }
     SmallVector<Value> cols;
     for (unsigned j = 0; j < w; ++j) {
-      Value v;
-      if (!left && j >= 62) // x < 2^62 (the truncation's domain)
-        v = fx.mulTo(x, intScalar(fx, 0.0), 0);
-      else if (!left)
-        v = floorShift(fx, x, j);
-      else if (j == 63) // 2^63 is no signed ring constant: 2^62 * 2
-        v = fx.mulTo(fx.mulTo(x, intScalar(fx, std::ldexp(1.0, 62)), 0),
-                     intScalar(fx, 2.0), 0);
-      else if (w == 64 || j == 0)
-        v = fx.mulTo(x, intScalar(fx, std::ldexp(1.0, j)), 0); // ring wraps
-      else // 2^j (x mod 2^(w-j)), x mod 2^(w-j) = x - 2^(w-j) floor(..)
-        v = fx.mulTo(
-            fx.sub(x, fx.mulTo(floorShift(fx, x, w - j),
-                               intScalar(fx, std::ldexp(1.0, w - j)), 0)),
-            intScalar(fx, std::ldexp(1.0, j)), 0);
-      cols.push_back(v);
+      // w = 64, right: floor(x / 2^j); x < 2^62 (the truncation's domain)
+      // gives 0 for j >= 62.
+      cols.push_back(j >= 62 ? fx.mulTo(x, intScalar(fx, 0.0), 0)
+                             : floorShift(fx, x, j));
     }
     return pick(fx, oh, stackLast(fx, cols));
   });
