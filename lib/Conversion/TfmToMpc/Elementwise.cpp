@@ -13,6 +13,8 @@
 #include "umbra/Dialect/Tfm/IR/TfmOps.h"
 #include "umbra/Support/ConstantValues.h"
 
+#include "mlir/IR/TypeUtilities.h"
+
 using namespace mlir;
 using namespace umbra;
 using namespace umbra::mpc;
@@ -21,6 +23,8 @@ static LogicalResult lowerDiv(Lowering &l, tfm::DivOp div) {
   std::optional<SmallVector<double>> d = getConstantValues(div.getRhs());
   if (d && llvm::is_contained(*d, 0.0))
     return div.emitOpError("divides by a constant with a zero element");
+  if (isa<IntegerType>(getElementTypeOrSelf(div.getType())))
+    return lowerIntegerDiv(l, div); // exact (IntegerDivision.cpp)
   if (!d) // x / y = x * (1 / y) on the reciprocal's domain
     return l.binary(div, [&](Value x, Value y) { return divide(l, x, y); });
   auto ty = cast<RankedTensorType>(div.getRhs().getType());

@@ -38,6 +38,8 @@
 #include "umbra/Dialect/Tfm/IR/TfmOps.h"
 #include "umbra/Support/ConstantValues.h"
 
+#include "mlir/IR/TypeUtilities.h"
+
 #include <cmath>
 
 using namespace mlir;
@@ -226,6 +228,9 @@ static Value integerPower(FixedPointBuilder &fx, Value x, int64_t n) {
 }
 
 static LogicalResult lowerPow(Lowering &l, tfm::PowOp op) {
+  if (!isa<FloatType>(getElementTypeOrSelf(op.getLhs().getType())) ||
+      !isa<FloatType>(getElementTypeOrSelf(op.getRhs().getType())))
+    return lowerIntegerPow(l, op); // IntegerDivision.cpp
   FixedPointBuilder &fx = l.fx;
   FailureOr<Value> x = l.get(op.getLhs());
   if (failed(x))

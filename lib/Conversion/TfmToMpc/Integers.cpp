@@ -39,7 +39,7 @@ Value umbra::mpc::toReal(FixedPointBuilder &fx, Value x) {
 
 /// The ONNX cast of a real to an integer: truncation toward zero,
 /// sign(x) * floor(|x|) with one comparison for the sign.
-static Value truncTowardZero(FixedPointBuilder &fx, Value x) {
+Value umbra::mpc::truncTowardZero(FixedPointBuilder &fx, Value x) {
   Value s = fx.drelu(x); // [x >= 0]
   Value pm = fx.sub(fx.add(s, s), fx.scalar(1.0, 0)); // +1 or -1
   Value mag = fx.mulTo(x, pm, ~0u); // |x|, exact (a unit times a real)

@@ -181,6 +181,13 @@ mlir::Value floorInt(FixedPointBuilder &fx, mlir::Value x);
 /// An integer or bit (frac 0) as a real at the working precision: exact,
 /// local (Integers.cpp).
 mlir::Value toReal(FixedPointBuilder &fx, mlir::Value x);
+/// A real truncated toward zero as an integer (frac 0), exact (Integers.cpp).
+mlir::Value truncTowardZero(FixedPointBuilder &fx, mlir::Value x);
+/// Integer division and modulo, powers with an integer base or exponent,
+/// bit shifts (IntegerDivision.cpp).
+void populateIntegerDivisionLowerings(LoweringSet &set);
+mlir::LogicalResult lowerIntegerDiv(Lowering &l, mlir::Operation *div);
+mlir::LogicalResult lowerIntegerPow(Lowering &l, mlir::Operation *pow);
 /// f(x) ~ ReLU(x) - [|x| < T] * g(|x|) (Activations.cpp).
 mlir::Value reluCorrected(FixedPointBuilder &fx, mlir::Value x,
                           const ReluCorrection &r);

@@ -241,6 +241,7 @@ struct ConvertTfmToMpc : umbra::impl::ConvertTfmToMpcBase<ConvertTfmToMpc> {
     populateLossLowerings(patterns);
     populateElementaryFunctionLowerings(patterns);
     populateIntegerLowerings(patterns);
+    populateIntegerDivisionLowerings(patterns);
     return success();
   }
 

@@ -53,20 +53,17 @@ LogicalResult Importer::binary(BinaryOp k, BinaryBuilder build, Ins in,
     return success();
   }
 
-  if (k == BinaryOp::Mod && isFloatDT(dx))
-    return nodeError() << "fmod of float tensors computed from graph inputs "
-                          "has no MPC lowering",
+  if (k == BinaryOp::Mod && isFloatDT(dx) && attrInt("fmod", 0) == 0)
+    return nodeError() << "on float tensors needs fmod = 1 (ONNX)",
            failure();
   if (const char *why = integerRefusal(k, dx))
     return nodeError() << "on " << dtName(dx) << " tensors: " << why,
            failure();
 
   Entry yy = y;
-  if (k == BinaryOp::Pow && !isFloatDT(dy)) {
-    // Integer exponent: convert a constant exponent to the base's type.
-    if (!y.cst)
-      return nodeError() << "a non-constant integer exponent is not supported",
-             failure();
+  if (k == BinaryOp::Pow && isFloatDT(dx) && !isFloatDT(dy) && y.cst) {
+    // A constant integer exponent of a float base: converted to the base's
+    // type (its integer and half powers have cheaper lowerings).
     if (failed(decode(*y.cst)))
       return failure();
     yy.cst = makeConst(dx, ceval::cast(y.cst->value, /*toFloat=*/true,

@@ -213,6 +213,8 @@ public:
   mlir::LogicalResult geluOp(Ins in, Outs out);
   // IntegerOps.cpp
   mlir::LogicalResult argMaxOp(Ins in, Outs out);
+  mlir::LogicalResult bitShiftOp(Ins in, Outs out);
+  mlir::LogicalResult modOp(Ins in, Outs out);
   // ConstantOps.cpp
   mlir::LogicalResult constantOp(Ins in, Outs out);
   mlir::LogicalResult constantOfShape(Ins in, Outs out);

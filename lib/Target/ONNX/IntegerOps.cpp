@@ -3,10 +3,11 @@
 // Integer and bool tensors computed from graph inputs are ring elements at
 // 0 fractional bits under MPC (bools: 0/1), so the ops that are exact on
 // them have a tfm form: add, sub, mul, max/min, neg, abs, sign, the
-// comparisons, the logic ops and Where. Integer division, modulo, integer
-// powers and bit shifts would need an exact secret division or bit
-// decomposition and are refused with that reason. ArgMax/ArgMin and
-// Hardmax become `tfm.argmax` (on constants, all of them are evaluated).
+// comparisons, the logic ops and Where. Integer division, modulo, powers
+// and bit shifts become `tfm.div`, `tfm.mod`, `tfm.pow` and
+// `tfm.bitshift` (exact lowerings on bounded domains,
+// TfmToMpc/IntegerDivision.cpp). ArgMax/ArgMin and Hardmax become
+// `tfm.argmax` (on constants, all of them are evaluated).
 //
 //===----------------------------------------------------------------------===//
 #include "Importer.h"
@@ -51,12 +52,9 @@ const char *integerRefusal(BinaryOp k, int32_t dt) {
                : nullptr;
   case BinaryOp::Div:
   case BinaryOp::Mod:
-    return "integer division and modulo of values computed from graph "
-           "inputs need an exact secret division, which has no MPC "
-           "lowering";
   case BinaryOp::Pow:
-    return "integer powers of values computed from graph inputs have no "
-           "MPC lowering (exact repeated products of unbounded degree)";
+    return isBoolDT(dt) ? "arithmetic on bools is not defined by ONNX"
+                        : nullptr;
   default:
     return "this integer op has no MPC lowering";
   }
@@ -77,6 +75,89 @@ Value buildLessOrEqual(OpBuilder &b, Location loc, Type type, Value x,
 Value buildGreaterOrEqual(OpBuilder &b, Location loc, Type type, Value x,
                           Value y) {
   return tfm::NotOp::create(b, loc, tfm::LessOp::create(b, loc, type, x, y));
+}
+
+static Value buildFloorMod(OpBuilder &b, Location loc, Type type, Value x,
+                           Value y) {
+  return tfm::ModOp::create(b, loc, type, x, y, b.getBoolAttr(false));
+}
+static Value buildFmod(OpBuilder &b, Location loc, Type type, Value x,
+                       Value y) {
+  return tfm::ModOp::create(b, loc, type, x, y, b.getBoolAttr(true));
+}
+
+/// ONNX Mod: `tfm.mod` with the `fmod` attribute (0: the divisor's sign,
+/// 1: the dividend's).
+LogicalResult Importer::modOp(Ins in, Outs out) {
+  bool fmod = attrInt("fmod", 0) != 0;
+  if (failed(binary(BinaryOp::Mod, fmod ? buildFmod : buildFloorMod, in, out)))
+    return failure();
+  // ceval's integer Mod has the divisor's sign: on constants with fmod = 1
+  // the dividend's is restored (r - y where r != 0 and the signs differ).
+  if (!fmod || !out[0].cst || out[0].cst->value.isFloat())
+    return success();
+  ceval::Tensor r = out[0].cst->value;
+  auto &o = std::get<std::vector<int64_t>>(r.data);
+  auto &xs = std::get<std::vector<int64_t>>(in[0].cst->value.data);
+  auto &ys = std::get<std::vector<int64_t>>(in[1].cst->value.data);
+  std::vector<int64_t> xi = ceval::broadcastMap(r.shape, shapeOf(in[0])),
+                       yi = ceval::broadcastMap(r.shape, shapeOf(in[1]));
+  for (size_t k = 0; k < o.size(); ++k)
+    if (o[k] != 0 && (xs[xi[k]] < 0) != (ys[yi[k]] < 0))
+      o[k] -= ys[yi[k]];
+  out[0].cst = makeConst(dtypeOf(in[0]), std::move(r), out[0].cst->role);
+  return success();
+}
+
+/// BitShift of unsigned integers: `tfm.bitshift`; on constants evaluated
+/// (a shift by the width or more gives 0).
+LogicalResult Importer::bitShiftOp(Ins in, Outs out) {
+  if (in.size() != 2 || !in[0] || !in[1])
+    return nodeError() << "expects two inputs", failure();
+  const onnx::AttributeProto *d = attr("direction");
+  std::string dir = d ? d->s() : "";
+  if (dir != "LEFT" && dir != "RIGHT")
+    return nodeError() << "direction must be LEFT or RIGHT", failure();
+  bool left = dir == "LEFT";
+  const Entry &x = in[0], &y = in[1];
+  int32_t dt = dtypeOf(x);
+  // ONNX types BitShift on unsigned integers only; values computed from
+  // graph inputs are signless here (their width is what the shift needs).
+  if (!isIntDT(dt))
+    return nodeError() << "shifts unsigned integers, got " << dtName(dt),
+           failure();
+  if (dtypeOf(y) != dt)
+    return nodeError() << "inputs have different element types", failure();
+  SmallVector<int64_t> shape;
+  if (!ceval::broadcastShapes(shapeOf(x), shapeOf(y), shape))
+    return nodeError() << "input shapes " << shapeStr(shapeOf(x)) << " and "
+                       << shapeStr(shapeOf(y)) << " do not broadcast",
+           failure();
+  int64_t width = byteWidth(dt) * 8;
+  if (foldable(in)) {
+    if (failed(checkFoldSize(numElements(shape))) || failed(decodeAll(in)))
+      return failure();
+    ceval::Tensor r = ceval::Tensor::zeros(shape, /*isFloat=*/false);
+    auto &o = std::get<std::vector<int64_t>>(r.data);
+    auto &xs = std::get<std::vector<int64_t>>(x.cst->value.data);
+    auto &ys = std::get<std::vector<int64_t>>(y.cst->value.data);
+    std::vector<int64_t> xi = ceval::broadcastMap(shape, shapeOf(x)),
+                         yi = ceval::broadcastMap(shape, shapeOf(y));
+    uint64_t mask = width == 64 ? ~0ull : (1ull << width) - 1;
+    for (size_t k = 0; k < o.size(); ++k) {
+      uint64_t v = uint64_t(xs[xi[k]]) & mask, s = uint64_t(ys[yi[k]]) & mask;
+      o[k] = s >= uint64_t(width) ? 0
+                                  : int64_t(((left ? v << s : v >> s)) & mask);
+    }
+    out[0].cst = makeConst(dt, std::move(r));
+    return success();
+  }
+  Value a = valueOf(x), c = valueOf(y);
+  if (!a || !c)
+    return failure();
+  out[0].value = tfm::BitShiftOp::create(b, loc, tensorType(shape, dt), a, c,
+                                         b.getBoolAttr(left));
+  return success();
 }
 
 /// ArgMax, ArgMin (the argmax of -x) and Hardmax (1.0 at the first

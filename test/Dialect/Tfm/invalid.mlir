@@ -333,3 +333,19 @@ func.func @and_float(%x: tensor<2xf32>) {
   %0 = tfm.and %x, %x : (tensor<2xf32>, tensor<2xf32>) -> tensor<2xi1>
   return
 }
+
+// -----
+
+func.func @mod_float_floor(%x: tensor<2xf32>) {
+  // expected-error @+1 {{on floats needs fmod = true}}
+  %0 = tfm.mod %x, %x {fmod = false} : (tensor<2xf32>, tensor<2xf32>) -> tensor<2xf32>
+  return
+}
+
+// -----
+
+func.func @bitshift_float(%x: tensor<2xf32>) {
+  // expected-error @+1 {{shifts integers}}
+  %0 = tfm.bitshift %x, %x {left = true} : (tensor<2xf32>, tensor<2xf32>) -> tensor<2xf32>
+  return
+}

@@ -33,6 +33,16 @@ LogicalResult LessOp::verify() { return verifyBinary(*this); }
 LogicalResult AndOp::verify() { return verifyBinary(*this); }
 LogicalResult OrOp::verify() { return verifyBinary(*this); }
 LogicalResult XorOp::verify() { return verifyBinary(*this); }
+LogicalResult ModOp::verify() {
+  if (isa<FloatType>(getElementTypeOrSelf(getLhs().getType())) && !getFmod())
+    return emitOpError("on floats needs fmod = true");
+  return verifyBinary(*this);
+}
+LogicalResult BitShiftOp::verify() {
+  if (!isa<IntegerType>(getElementTypeOrSelf(getLhs().getType())))
+    return emitOpError("shifts integers");
+  return verifyBinary(*this);
+}
 
 LogicalResult ArgMaxOp::verify() {
   Shape in = shapeOf(getInput());

@@ -84,7 +84,9 @@ void flattenProduct(Value v, Product &p, bool isRoot = true) {
     flattenProduct(mul.getRhs(), p, false);
     return;
   }
-  if (auto div = dyn_cast_or_null<DivOp>(def)) {
+  // (An integer quotient truncates: not a factor.)
+  if (auto div = dyn_cast_or_null<DivOp>(def);
+      div && isa<FloatType>(div.getType().getElementType())) {
     if (std::optional<double> c = publicScalar(div.getRhs());
         c && *c != 0.0) {
       flattenProduct(div.getLhs(), p, false);
@@ -417,6 +419,8 @@ struct GroupRowFactors : RewritePattern {
     if (!isa<MulOp, DivOp>(root))
       return failure();
     auto type = cast<RankedTensorType>(root->getResult(0).getType());
+    if (!isa<FloatType>(type.getElementType()))
+      return failure(); // integer quotients truncate: no regrouping
     if (type.getRank() == 0 || type.getShape().back() == 1)
       return failure();
     SmallVector<Leaf> leaves;

@@ -129,8 +129,12 @@ class Tfm_BinaryOp<string mnemonic, string formula, Type resultType,
 def Tfm_AddOp : Tfm_BinaryOp<"add", "lhs + rhs", Tfm_NumTensor, [Commutative], "f32", Tfm_NumTensor>;
 def Tfm_SubOp : Tfm_BinaryOp<"sub", "lhs - rhs", Tfm_NumTensor, [], "f32", Tfm_NumTensor>;
 def Tfm_MulOp : Tfm_BinaryOp<"mul", "lhs * rhs", Tfm_NumTensor, [Commutative], "f32", Tfm_NumTensor>;
-def Tfm_DivOp : Tfm_BinaryOp<"div", "lhs / rhs", Tfm_FloatTensor>;
-def Tfm_PowOp : Tfm_BinaryOp<"pow", "lhs ^ rhs", Tfm_FloatTensor>;
+// Div and Pow also take integer tensors: an integer quotient is truncated
+// toward zero; an integer exponent may meet a float base and a float
+// exponent an integer base (the result has the base's type: an integer
+// result is the power truncated toward zero, as ONNX's cast).
+def Tfm_DivOp : Tfm_BinaryOp<"div", "lhs / rhs", Tfm_NumTensor, [], "f32", Tfm_NumTensor>;
+def Tfm_PowOp : Tfm_BinaryOp<"pow", "lhs ^ rhs", Tfm_NumTensor, [], "f32", Tfm_NumTensor>;
 def Tfm_MaxOp : Tfm_BinaryOp<"max", "max(lhs, rhs)", Tfm_NumTensor, [Commutative], "f32", Tfm_NumTensor>;
 def Tfm_EqualOp : Tfm_BinaryOp<"equal", "lhs == rhs", Tfm_BoolTensor, [Commutative], "i1", Tfm_NumTensor>;
 def Tfm_LessOp : Tfm_BinaryOp<"less", "lhs < rhs", Tfm_BoolTensor, [], "i1", Tfm_NumTensor>;
@@ -572,6 +576,51 @@ def Tfm_NotOp : Tfm_Op<"not", [Pure, SameOperandsAndResultType, Elementwise]> {
   let arguments = (ins Tfm_BoolTensor:$input);
   let results = (outs Tfm_BoolTensor:$output);
   let assemblyFormat = "$input attr-dict `:` qualified(type($input))";
+}
+
+def Tfm_ModOp : Tfm_Op<"mod", [Pure]> {
+  let summary = "elementwise remainder with broadcasting";
+  let description = [{
+    `lhs - rhs * q` elementwise (numpy broadcasting): with `fmod`, q is the
+    quotient truncated toward zero (the remainder has the dividend's sign;
+    C fmod, required for floats); without, q is the floored quotient (the
+    remainder has the divisor's sign; integers only). ONNX Mod.
+
+    Example:
+
+    ```mlir
+    %r = tfm.mod %a, %b {fmod = false} : (tensor<6xi32>, tensor<6xi32>) -> tensor<6xi32>
+    ```
+  }];
+  let arguments = (ins Tfm_NumTensor:$lhs, Tfm_NumTensor:$rhs, BoolAttr:$fmod);
+  let results = (outs Tfm_NumTensor:$output);
+  let assemblyFormat = [{
+    $lhs `,` $rhs attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Tfm_BitShiftOp : Tfm_Op<"bitshift", [Pure]> {
+  let summary = "elementwise shift of unsigned integers with broadcasting";
+  let description = [{
+    `lhs << rhs` (with `left`) or `lhs >> rhs` on integers of width w
+    holding unsigned values (ONNX BitShift takes unsigned types only),
+    numpy broadcasting: the left shift is `lhs * 2^rhs mod 2^w`,
+    the right shift `floor(lhs / 2^rhs)`; a shift by w or more gives 0.
+    ONNX BitShift.
+
+    Example:
+
+    ```mlir
+    %y = tfm.bitshift %x, %s {left = true} : (tensor<3xi8>, tensor<3xi8>) -> tensor<3xi8>
+    ```
+  }];
+  let arguments = (ins Tfm_NumTensor:$lhs, Tfm_NumTensor:$rhs, BoolAttr:$left);
+  let results = (outs Tfm_NumTensor:$output);
+  let assemblyFormat = [{
+    $lhs `,` $rhs attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
 }
 
 def Tfm_SignOp : Tfm_UnaryOp<"sign", "y = sign(x) (-1, 0 or 1)", [],
