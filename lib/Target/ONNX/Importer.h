@@ -300,6 +300,14 @@ public:
   // LossOps.cpp
   mlir::LogicalResult nllLossOp(Ins in, Outs out);
   mlir::LogicalResult gatherElementsByClientIndices(Ins in, Outs out);
+  // QuantizationOps.cpp
+  mlir::LogicalResult quantizeLinearOp(Ins in, Outs out);
+  mlir::LogicalResult dequantizeLinearOp(Ins in, Outs out);
+  mlir::LogicalResult dynamicQuantizeLinearOp(Ins in, Outs out);
+  mlir::LogicalResult integerProductOp(Ins in, Outs out);
+  mlir::LogicalResult tfIdfVectorizerOp(Ins in, Outs out);
+  /// `x` as element type `to` (folded on public constants).
+  mlir::FailureOr<Entry> castEntry(const Entry &x, int32_t to);
 
 private:
   mlir::MLIRContext *ctx;
@@ -451,6 +459,16 @@ private:
   ConstPtr literal(ConstPtr c);
   /// The union of the provenance of the constants among `ins`.
   static mpc::SourceMap sourcesOf(Ins ins);
+
+  /// QuantizationOps.cpp: a 1-D per-axis parameter reshaped to broadcast
+  /// along `axis` of a rank-`rank` tensor; saturate(round_half_even(x / s)
+  /// + zp) into [lo, hi] as an integer-valued real, exact for s > 0 given
+  /// inv ~ 1 / s (zp may be absent).
+  mlir::FailureOr<Entry> alongAxis(const Entry &e, int64_t axis, int64_t rank,
+                                   StringRef what);
+  mlir::FailureOr<Entry> quantize(const Entry &x, const Entry &scale,
+                                  const Entry &inv, const Entry &zp, double lo,
+                                  double hi);
 
   //===--- emission helpers (ShapeOps.cpp) ---------------------------------===//
   mlir::Value emitReshape(mlir::Value v, llvm::ArrayRef<int64_t> shape);
