@@ -220,6 +220,7 @@ LogicalResult Importer::castOp(Ins in, Outs out) {
   if (failed(r))
     return failure();
   out[0] = *r;
+  onnxTypes[node->output(0)] = to;
   return success();
 }
 

@@ -308,6 +308,9 @@ public:
   mlir::LogicalResult tfIdfVectorizerOp(Ins in, Outs out);
   /// `x` as element type `to` (folded on public constants).
   mlir::FailureOr<Entry> castEntry(const Entry &x, int32_t to);
+  /// The ONNX element type of the node's input `i` (`e`), with the
+  /// signedness that the tfm type (signless) does not keep.
+  int32_t onnxDtypeOf(unsigned i, const Entry &e) const;
 
 private:
   mlir::MLIRContext *ctx;
@@ -325,6 +328,10 @@ private:
   /// The node's name, or its first output's name for unnamed nodes.
   std::string nodeLabel;
   llvm::StringMap<Entry> values;
+  /// The ONNX element types of the integer values whose tfm type is
+  /// signless (graph inputs, Cast and quantization outputs): uint8 and
+  /// int8 are both i8.
+  llvm::StringMap<int32_t> onnxTypes;
   llvm::StringMap<unsigned> useCount;
   /// The inputs of the node being imported (for provenance).
   SmallVector<Entry> currentIns;

@@ -57,6 +57,15 @@ FailureOr<Entry> Importer::castEntry(const Entry &x, int32_t to) {
   return r;
 }
 
+int32_t Importer::onnxDtypeOf(unsigned i, const Entry &e) const {
+  if (e.cst)
+    return e.cst->dtype;
+  if (i < unsigned(node->input_size()))
+    if (auto it = onnxTypes.find(node->input(i)); it != onnxTypes.end())
+      return it->second;
+  return dtypeOf(e);
+}
+
 namespace {
 /// The saturation range of a quantized integer type.
 std::optional<std::pair<double, double>> quantRange(int32_t dt) {
@@ -181,7 +190,8 @@ LogicalResult Importer::quantizeLinearOp(Ins in, Outs out) {
   if (attrInt("block_size", 0) != 0)
     return nodeError() << "blocked quantization is not supported", failure();
   bool hasZp = in.size() > 2 && in[2];
-  int32_t qt = hasZp ? dtypeOf(in[2]) : attrInt("output_dtype", TP::UINT8);
+  int32_t qt =
+      hasZp ? onnxDtypeOf(2, in[2]) : attrInt("output_dtype", TP::UINT8);
   if (qt == TP::UNDEFINED)
     qt = TP::UINT8;
   auto range = quantRange(qt);
@@ -208,6 +218,7 @@ LogicalResult Importer::quantizeLinearOp(Ins in, Outs out) {
   if (failed(y) || failed(y = castEntry(*y, qt)))
     return failure();
   out[0] = *y;
+  onnxTypes[node->output(0)] = qt;
   return success();
 }
 
@@ -216,7 +227,7 @@ LogicalResult Importer::dequantizeLinearOp(Ins in, Outs out) {
   if (in.size() < 2 || !in[0] || !in[1])
     return nodeError() << "expects x and x_scale", failure();
   const Entry &x = in[0];
-  int32_t qt = dtypeOf(x), ft = dtypeOf(in[1]);
+  int32_t qt = onnxDtypeOf(0, x), ft = dtypeOf(in[1]);
   if (!isFloatDT(ft) || (!quantRange(qt) && qt != TP::INT32))
     return nodeError() << "expects an integer x (int8, uint8, int16, uint16, "
                           "int32) and a float x_scale",
@@ -289,10 +300,13 @@ LogicalResult Importer::dynamicQuantizeLinearOp(Ins in, Outs out) {
       failed(zp = castEntry(*zp, TP::UINT8)))
     return failure();
   out[0] = *y;
+  onnxTypes[node->output(0)] = TP::UINT8;
   if (out.size() > 1)
     out[1] = s;
-  if (out.size() > 2)
+  if (out.size() > 2) {
     out[2] = *zp;
+    onnxTypes[node->output(2)] = TP::UINT8;
+  }
   return success();
 }
 
@@ -357,7 +371,7 @@ LogicalResult Importer::integerProductOp(Ins in, Outs out) {
     return success();
   }
   // acc * a_scale * b_scale: a product of an integer by a_scale is exact.
-  int32_t qt = dtypeOf(in[7]);
+  int32_t qt = onnxDtypeOf(7, in[7]);
   auto range = quantRange(qt);
   if (!range || byteWidth(qt) != 1)
     return nodeError() << "expects an int8 or uint8 y_zero_point", failure();
@@ -385,6 +399,7 @@ LogicalResult Importer::integerProductOp(Ins in, Outs out) {
   if (conv && in.size() > 8 && in[8])
     return nodeError() << "a bias B is not supported", failure();
   out[0] = *y;
+  onnxTypes[node->output(0)] = qt;
   return success();
 }
 
