@@ -105,6 +105,17 @@ UPSTREAM_DATA_ERRORS = {
         "stored outputs computed with epsilon = 1e-2, which the model's Adam "
         "node does not carry (its default is 1e-6): an error of the ONNX test "
         "generator; test_adam checks Adam"),
+    "test_dynamicquantizelinear": (
+        "stored y[3] = 26 rounds x / scale = -2.5 / (5 / 255) = -127.5, an "
+        "exact tie, toward zero through float32's error in scale; ONNX's "
+        "round half to even of the quotient gives -128 (y = 25), which is "
+        "what the exact lowering computes (y[5] = 179 is a tie the float32 "
+        "reference rounds to even): the _max_adjusted and _min_adjusted "
+        "tests check the op"),
+    "test_dynamicquantizelinear_expanded": (
+        "the data of test_dynamicquantizelinear through the expanded "
+        "function: the stored y[3] breaks the tie -127.5 by float32's error "
+        "in scale, not half to even"),
 }
 
 NEGATIVE_INDEX = re.compile(r"is token id -\d+, outside the vocabulary")
