@@ -359,9 +359,18 @@ LogicalResult Importer::integerProductOp(Ins in, Outs out) {
   FailureOr<Entry> a = shifted(ia, iaz, true), bb = shifted(ib, ibz, false);
   if (failed(a) || failed(bb))
     return failure();
-  Entry ops[] = {*a, *bb}, acc;
+  // QLinearConv's int32 bias is added to the integer accumulator.
+  Entry bias;
+  if (conv && linear && in.size() > 8 && in[8]) {
+    FailureOr<Entry> bf = castEntry(in[8], ft);
+    if (failed(bf))
+      return failure();
+    bias = *bf;
+  }
+  Entry ops[] = {*a, *bb, bias}, acc;
   if (failed(conv ? convOp(ops, MutableArrayRef<Entry>(acc))
-                  : matmulOp(ops, MutableArrayRef<Entry>(acc))))
+                  : matmulOp(ArrayRef<Entry>(ops).take_front(2),
+                             MutableArrayRef<Entry>(acc))))
     return failure();
   if (!linear) {
     FailureOr<Entry> y = castEntry(acc, TP::INT32);
@@ -396,8 +405,6 @@ LogicalResult Importer::integerProductOp(Ins in, Outs out) {
       quantize(*x, *ys, *inv, *yz, range->first, range->second);
   if (failed(y) || failed(y = castEntry(*y, qt)))
     return failure();
-  if (conv && in.size() > 8 && in[8])
-    return nodeError() << "a bias B is not supported", failure();
   out[0] = *y;
   onnxTypes[node->output(0)] = qt;
   return success();
