@@ -476,6 +476,10 @@ private:
   mlir::FailureOr<Entry> quantize(const Entry &x, const Entry &scale,
                                   const Entry &inv, const Entry &zp, double lo,
                                   double hi);
+  /// quantize(x, scale, zp) into type `qt`'s range, cast to it: the node's
+  /// first output.
+  mlir::LogicalResult quantizeOutput(const Entry &x, const Entry &scale,
+                                     const Entry &zp, int32_t qt, Entry &out);
 
   //===--- emission helpers (ShapeOps.cpp) ---------------------------------===//
   mlir::Value emitReshape(mlir::Value v, llvm::ArrayRef<int64_t> shape);

@@ -177,6 +177,23 @@ FailureOr<Entry> Importer::quantize(const Entry &x, const Entry &scale,
   return bin(BinaryOp::Min, buildMin, *r, fnScalar(x, hi));
 }
 
+LogicalResult Importer::quantizeOutput(const Entry &x, const Entry &scale,
+                                       const Entry &zp, int32_t qt,
+                                       Entry &out) {
+  auto range = quantRange(qt);
+  FailureOr<Entry> inv =
+      fnUnary(UnaryOp::Reciprocal, buildOp<tfm::ReciprocalOp>, scale);
+  if (!range || failed(inv))
+    return failure();
+  FailureOr<Entry> y =
+      quantize(x, scale, *inv, zp, range->first, range->second);
+  if (failed(y) || failed(y = castEntry(*y, qt)))
+    return failure();
+  out = *y;
+  onnxTypes[node->output(0)] = qt;
+  return success();
+}
+
 /// QuantizeLinear: saturate(round(x / y_scale) + y_zero_point) into the zero
 /// point's type (uint8 without one), per tensor or per `axis`.
 LogicalResult Importer::quantizeLinearOp(Ins in, Outs out) {
@@ -210,16 +227,7 @@ LogicalResult Importer::quantizeLinearOp(Ins in, Outs out) {
       return failure();
     zp = *z;
   }
-  FailureOr<Entry> inv =
-      fnUnary(UnaryOp::Reciprocal, buildOp<tfm::ReciprocalOp>, *s);
-  if (failed(inv))
-    return failure();
-  FailureOr<Entry> y = quantize(x, *s, *inv, zp, range->first, range->second);
-  if (failed(y) || failed(y = castEntry(*y, qt)))
-    return failure();
-  out[0] = *y;
-  onnxTypes[node->output(0)] = qt;
-  return success();
+  return quantizeOutput(x, *s, zp, qt, out[0]);
 }
 
 /// DequantizeLinear: (x - x_zero_point) * x_scale.
@@ -397,17 +405,7 @@ LogicalResult Importer::integerProductOp(Ins in, Outs out) {
   if (failed(x) ||
       failed(x = fnBinary(BinaryOp::Mul, buildOp<tfm::MulOp>, *x, *bs)))
     return failure();
-  FailureOr<Entry> inv =
-      fnUnary(UnaryOp::Reciprocal, buildOp<tfm::ReciprocalOp>, *ys);
-  if (failed(inv))
-    return failure();
-  FailureOr<Entry> y =
-      quantize(*x, *ys, *inv, *yz, range->first, range->second);
-  if (failed(y) || failed(y = castEntry(*y, qt)))
-    return failure();
-  out[0] = *y;
-  onnxTypes[node->output(0)] = qt;
-  return success();
+  return quantizeOutput(*x, *ys, *yz, qt, out[0]);
 }
 
 /// TfIdfVectorizer on integer ids: per row, the count of each pool n-gram
