@@ -8,7 +8,7 @@
 //   ElementwiseOps.cpp, ConstantOps.cpp, ShapeOps.cpp, MaskOps.cpp,
 //   LinalgOps.cpp, NormalizationOps.cpp, PoolingOps.cpp, LossOps.cpp,
 //   LinearMaps.cpp, IndexOps.cpp, RecurrentOps.cpp, ControlFlowOps.cpp,
-//   TrainingOps.cpp
+//   TrainingOps.cpp, QuantizationOps.cpp
 //                         op translations by family (OnnxOps.def lists them)
 // Constants are evaluated by the one evaluator, umbra/Support/ConstantEval.h.
 //
