@@ -213,22 +213,11 @@ LogicalResult Importer::castOp(Ins in, Outs out) {
   int32_t to = like ? dtypeOf(in[1]) : attrInt("to", TP::UNDEFINED);
   if (!mlirElemType(ctx, to))
     return nodeError() << "cannot cast to " << dtName(to), failure();
-  const Entry &x = in[0];
-  if (dtypeOf(x) == to) {
-    out[0] = x;
-    return success();
-  }
-  if (foldable(in)) {
-    if (failed(decode(*x.cst)))
-      return failure();
-    out[0].cst = makeConst(to, ceval::cast(x.cst->value, isFloatDT(to),
-                                           isBoolDT(to), to == TP::DOUBLE));
-    return success();
-  }
-  Value v = valueOf(x);
-  if (!v)
+  FailureOr<Entry> r = castEntry(in[0], to);
+  if (failed(r))
     return failure();
-  out[0].value = tfm::CastOp::create(b, loc, tensorType(shapeOf(x), to), v);
+  out[0] = *r;
+  onnxTypes[node->output(0)] = to;
   return success();
 }
 

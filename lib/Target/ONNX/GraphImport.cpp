@@ -429,6 +429,7 @@ OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
       return {};
     }
     auto *tt = vi.mutable_type()->mutable_tensor_type();
+    onnxTypes[vi.name()] = tt->elem_type();
     Type et = mlirElemType(ctx, tt->elem_type());
     if (!et) {
       emitError(fileLoc) << "graph input '" << vi.name()

@@ -8,7 +8,7 @@
 //   ElementwiseOps.cpp, ConstantOps.cpp, ShapeOps.cpp, MaskOps.cpp,
 //   LinalgOps.cpp, NormalizationOps.cpp, PoolingOps.cpp, LossOps.cpp,
 //   LinearMaps.cpp, IndexOps.cpp, RecurrentOps.cpp, ControlFlowOps.cpp,
-//   TrainingOps.cpp
+//   TrainingOps.cpp, QuantizationOps.cpp
 //                         op translations by family (OnnxOps.def lists them)
 // Constants are evaluated by the one evaluator, umbra/Support/ConstantEval.h.
 //
@@ -303,6 +303,17 @@ public:
   mlir::LogicalResult nllLossOp(Ins in, Outs out);
   mlir::LogicalResult gatherElementsByIndexRows(Ins in, Outs out);
   mlir::LogicalResult oneHotOp(Ins in, Outs out);
+  // QuantizationOps.cpp
+  mlir::LogicalResult quantizeLinearOp(Ins in, Outs out);
+  mlir::LogicalResult dequantizeLinearOp(Ins in, Outs out);
+  mlir::LogicalResult dynamicQuantizeLinearOp(Ins in, Outs out);
+  mlir::LogicalResult integerProductOp(Ins in, Outs out);
+  mlir::LogicalResult tfIdfVectorizerOp(Ins in, Outs out);
+  /// `x` as element type `to` (folded on public constants).
+  mlir::FailureOr<Entry> castEntry(const Entry &x, int32_t to);
+  /// The ONNX element type of the node's input `i` (`e`), with the
+  /// signedness that the tfm type (signless) does not keep.
+  int32_t onnxDtypeOf(unsigned i, const Entry &e) const;
 
 private:
   mlir::MLIRContext *ctx;
@@ -320,6 +331,10 @@ private:
   /// The node's name, or its first output's name for unnamed nodes.
   std::string nodeLabel;
   llvm::StringMap<Entry> values;
+  /// The ONNX element types of the integer values whose tfm type is
+  /// signless (graph inputs, Cast and quantization outputs): uint8 and
+  /// int8 are both i8.
+  llvm::StringMap<int32_t> onnxTypes;
   llvm::StringMap<unsigned> useCount;
   /// The inputs of the node being imported (for provenance).
   SmallVector<Entry> currentIns;
@@ -454,6 +469,20 @@ private:
   ConstPtr literal(ConstPtr c);
   /// The union of the provenance of the constants among `ins`.
   static mpc::SourceMap sourcesOf(Ins ins);
+
+  /// QuantizationOps.cpp: a 1-D per-axis parameter reshaped to broadcast
+  /// along `axis` of a rank-`rank` tensor; saturate(round_half_even(x / s)
+  /// + zp) into [lo, hi] as an integer-valued real, exact for s > 0 given
+  /// inv ~ 1 / s (zp may be absent).
+  mlir::FailureOr<Entry> alongAxis(const Entry &e, int64_t axis, int64_t rank,
+                                   StringRef what);
+  mlir::FailureOr<Entry> quantize(const Entry &x, const Entry &scale,
+                                  const Entry &inv, const Entry &zp, double lo,
+                                  double hi);
+  /// quantize(x, scale, zp) into type `qt`'s range, cast to it: the node's
+  /// first output.
+  mlir::LogicalResult quantizeOutput(const Entry &x, const Entry &scale,
+                                     const Entry &zp, int32_t qt, Entry &out);
 
   //===--- emission helpers (ShapeOps.cpp) ---------------------------------===//
   mlir::Value emitReshape(mlir::Value v, llvm::ArrayRef<int64_t> shape);

@@ -39,7 +39,8 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "Conformance"))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "..", "python"))
 import node_tests  # noqa: E402
-from conformance import NO_MPC_FORM, first_error  # noqa: E402
+from conformance import (NO_MPC_FORM, UPSTREAM_DATA_ERRORS,  # noqa: E402
+                         first_error)
 from umbra_models.reference import ToolError, compile_onnx, run_reference  # noqa: E402
 
 FRAC_BITS = 16
@@ -123,7 +124,12 @@ def main():
             if "BFLOAT16" in name:
                 skipped += 1  # numpy has no bfloat16
                 continue
-            res = check(name, os.path.join(data, name), work)
+            # Stored outputs that do not follow from the model (the
+            # reason is conformance.py's) are counted with the reason.
+            res = (("no MPC form", "stored outputs that do not follow from "
+                    "the model (test/Conformance/conformance.py)")
+                   if name in UPSTREAM_DATA_ERRORS else
+                   check(name, os.path.join(data, name), work))
             if res is None:
                 checked += 1
             elif res[0] == "no MPC form":
