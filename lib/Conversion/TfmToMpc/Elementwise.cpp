@@ -130,12 +130,30 @@ static LogicalResult lowerReduceMax(Lowering &l, tfm::ReduceMaxOp r) {
   });
 }
 
+/// Operands of a sum at different fractional bits (a real at 0 bits, such
+/// as one-hot rows times an integral constant, meets a real at f): the
+/// lower one times the public 2^(difference), exact and local.
+static void alignFracs(FixedPointBuilder &fx, Value &x, Value &y) {
+  unsigned fxr = FixedPointBuilder::typeOf(x).getFrac(),
+           fyr = FixedPointBuilder::typeOf(y).getFrac();
+  if (fxr < fyr)
+    x = fx.mulTo(x, fx.scalar(1.0, fyr - fxr), ~0u);
+  else if (fyr < fxr)
+    y = fx.mulTo(y, fx.scalar(1.0, fxr - fyr), ~0u);
+}
+
 void umbra::mpc::populateElementwiseLowerings(LoweringSet &set) {
   set.add<tfm::AddOp>([](Lowering &l, tfm::AddOp op) {
-    return l.binary(op, [&](Value x, Value y) { return l.fx.add(x, y); });
+    return l.binary(op, [&](Value x, Value y) {
+      alignFracs(l.fx, x, y);
+      return l.fx.add(x, y);
+    });
   });
   set.add<tfm::SubOp>([](Lowering &l, tfm::SubOp op) {
-    return l.binary(op, [&](Value x, Value y) { return l.fx.sub(x, y); });
+    return l.binary(op, [&](Value x, Value y) {
+      alignFracs(l.fx, x, y);
+      return l.fx.sub(x, y);
+    });
   });
   set.add<tfm::MulOp>([](Lowering &l, tfm::MulOp op) {
     // Constant operands are factors: encoded with the bits they need.

@@ -8,7 +8,7 @@
 //   ElementwiseOps.cpp, ConstantOps.cpp, ShapeOps.cpp, MaskOps.cpp,
 //   LinalgOps.cpp, NormalizationOps.cpp, PoolingOps.cpp, LossOps.cpp,
 //   LinearMaps.cpp, IndexOps.cpp, RecurrentOps.cpp, ControlFlowOps.cpp,
-//   TrainingOps.cpp, QuantizationOps.cpp
+//   TrainingOps.cpp, QuantizationOps.cpp, SortOps.cpp
 //                         op translations by family (OnnxOps.def lists them)
 // Constants are evaluated by the one evaluator, umbra/Support/ConstantEval.h.
 //
@@ -253,6 +253,19 @@ public:
   // PoolingOps.cpp
   mlir::LogicalResult poolOp(Ins in, Outs out);
   mlir::LogicalResult convOp(Ins in, Outs out);
+  mlir::LogicalResult maxPoolIndices(llvm::ArrayRef<mlir::Value> wins,
+                                     llvm::ArrayRef<int64_t> flatPos,
+                                     llvm::ArrayRef<int64_t> outShape,
+                                     llvm::ArrayRef<int64_t> inShape,
+                                     Outs out);
+  // SortOps.cpp
+  mlir::LogicalResult topKOp(Ins in, Outs out);
+  /// Secret one-hot rows [rows..., n] (of type `dt`) of integer ids
+  /// [rows..., 1] in [0, n): `tfm.one_hot`, one stacked comparison gate.
+  mlir::Value indexRows(mlir::Value ids, llvm::ArrayRef<int64_t> rows,
+                        int64_t n, int32_t dt);
+  /// The sum over the last axis, kept as size 1 (integers: slices added).
+  mlir::Value sumLastAxis(mlir::Value v, int32_t dt);
   // LinearMaps.cpp
   mlir::LogicalResult resizeOp(Ins in, Outs out);
   mlir::LogicalResult convTransposeOp(Ins in, Outs out);

@@ -116,14 +116,15 @@ LogicalResult Importer::poolOp(Ins in, Outs out) {
   const Entry &x = in[0];
   llvm::ArrayRef<int64_t> s = shapeOf(x);
   bool isMax = node->op_type() == "MaxPool";
-  if (!isFloatDT(dtypeOf(x)) || s.size() < 3)
-    return nodeError() << "expects a float [N, C, D1, ...] tensor", failure();
-  if (out.size() > 1 && !node->output(1).empty())
-    return nodeError() << "the Indices output (positions of the maxima) is "
-                          "not supported",
+  // MaxPool compares integers (ring elements at 0 fractional bits) as
+  // reals; an average needs reals.
+  if (!(isFloatDT(dtypeOf(x)) || (isMax && isIntDT(dtypeOf(x)))) ||
+      s.size() < 3)
+    return nodeError() << (isMax ? "expects a numeric [N, C, D1, ...] tensor"
+                                 : "expects a float [N, C, D1, ...] tensor"),
            failure();
-  if (attrInt("storage_order", 0) != 0)
-    return nodeError() << "storage_order 1 is not supported", failure();
+  bool wantIdx = isMax && out.size() > 1 && !node->output(1).empty();
+  bool colMajor = attrInt("storage_order", 0) != 0;
   auto kernel = attrInts("kernel_shape");
   if (!kernel || kernel->size() != s.size() - 2)
     return nodeError() << "kernel_shape must give one size per spatial axis",
@@ -139,6 +140,7 @@ LogicalResult Importer::poolOp(Ins in, Outs out) {
   bool countPad = attrInt("count_include_pad", 0) != 0;
   // Pad each spatial axis to the positions the windows read.
   SmallVector<SmallVector<double>> counts;
+  SmallVector<SmallVector<int64_t>> sources; // padded position -> input
   for (int64_t d = 0; d < k; ++d) {
     const Axis &a = (*geo)[d];
     int64_t len = (a.out - 1) * a.stride + a.span();
@@ -165,6 +167,7 @@ LogicalResult Importer::poolOp(Ins in, Outs out) {
       cnt.push_back(countPad ? included : inside);
     }
     counts.push_back(cnt);
+    sources.push_back(idx);
     bool identity = static_cast<int64_t>(idx.size()) == a.size;
     for (int64_t j = 0; j < len && identity; ++j)
       identity = idx[j] == j;
@@ -177,6 +180,8 @@ LogicalResult Importer::poolOp(Ins in, Outs out) {
     outShape.push_back(a.out);
   Type outTy = tensorType(outShape, dtypeOf(x));
   Value acc;
+  SmallVector<Value> wins;          // with Indices: [N, C, O..., 1] each
+  SmallVector<int64_t> flatPos;     // [O..., K]: the input's spatial index
   SmallVector<int64_t> offs(k, 0);
   while (true) {
     SmallVector<int64_t> offsets(r, 0), strides(r, 1);
@@ -185,6 +190,31 @@ LogicalResult Importer::poolOp(Ins in, Outs out) {
       strides[d + 2] = (*geo)[d].stride;
     }
     Value win = emitSlice(v, offsets, strides, outShape);
+    if (wantIdx) {
+      SmallVector<int64_t> col(outShape);
+      col.push_back(1);
+      wins.push_back(emitReshape(win, col));
+      // Each output position's source of this offset, flattened over the
+      // spatial axes in storage_order (0: row major, 1: column major).
+      int64_t nOut = 1;
+      for (const Axis &a : *geo)
+        nOut *= a.out;
+      for (int64_t e = 0; e < nOut; ++e) {
+        SmallVector<int64_t> o(k);
+        for (int64_t d = k - 1, rem = e; d >= 0; --d) {
+          o[d] = rem % (*geo)[d].out;
+          rem /= (*geo)[d].out;
+        }
+        int64_t pos = 0;
+        for (int64_t i = 0; i < k; ++i) {
+          int64_t d = colMajor ? k - 1 - i : i;
+          const Axis &a = (*geo)[d];
+          pos = pos * a.size +
+                sources[d][o[d] * a.stride + offs[d] * a.dilation];
+        }
+        flatPos.push_back(pos);
+      }
+    }
     acc = !acc    ? win
           : isMax ? tfm::MaxOp::create(b, loc, outTy, acc, win).getResult()
                   : tfm::AddOp::create(b, loc, outTy, acc, win).getResult();
@@ -196,7 +226,8 @@ LogicalResult Importer::poolOp(Ins in, Outs out) {
   }
   if (isMax) {
     out[0].value = acc;
-    return success();
+    return wantIdx ? maxPoolIndices(wins, flatPos, outShape, s, out)
+                   : success();
   }
   // The mean: a product with the public 1/count per output position.
   SmallVector<int64_t> cshape(2, 1);
@@ -316,6 +347,58 @@ LogicalResult Importer::convOp(Ins in, Outs out) {
     y = tfm::AddOp::create(b, loc, y.getType(), y, emitReshape(bias, bshape));
   }
   out[0].value = y;
+  return success();
+}
+
+/// MaxPool's Indices: the first maximum's offset within each window
+/// (`tfm.argmax` over the windows stacked in kernel order, padding slots
+/// repeating the window's first or last input element, so ties resolve as
+/// over the input alone), its one-hot row times the public flat source
+/// positions (local), plus the public (n C + c) D1 ... Dk.
+LogicalResult Importer::maxPoolIndices(ArrayRef<Value> wins,
+                                       ArrayRef<int64_t> flatPos,
+                                       ArrayRef<int64_t> outShape,
+                                       ArrayRef<int64_t> inShape, Outs out) {
+  int64_t kk = wins.size(), r = outShape.size();
+  Value stacked = emitConcat(wins, r);
+  SmallVector<int64_t> one(outShape);
+  one.push_back(1);
+  Value i = tfm::ArgMaxOp::create(b, loc, tensorType(one, TP::INT64), stacked,
+                                  b.getI64IntegerAttr(r), b.getBoolAttr(true),
+                                  b.getBoolAttr(false));
+  Value hot = indexRows(i, outShape, kk, TP::INT64);
+  // flatPos is [K][O...]; the table is [1, 1, O..., K].
+  int64_t nOut = flatPos.size() / kk;
+  std::vector<int64_t> table(flatPos.size());
+  for (int64_t t = 0; t < kk; ++t)
+    for (int64_t e = 0; e < nOut; ++e)
+      table[e * kk + t] = flatPos[t * nOut + e];
+  SmallVector<int64_t> tshape = {1, 1};
+  tshape.append(outShape.begin() + 2, outShape.end());
+  tshape.push_back(kk);
+  Value tv = materialize(
+      *literal(makeConst(TP::INT64, ceval::Tensor{tshape, std::move(table)})));
+  int64_t n = inShape[0], c = inShape[1], spatial = 1;
+  for (int64_t d = 2; d < static_cast<int64_t>(inShape.size()); ++d)
+    spatial *= inShape[d];
+  SmallVector<int64_t> bshape(r + 1, 1);
+  bshape[0] = n;
+  bshape[1] = c;
+  std::vector<int64_t> base(n * c);
+  for (int64_t e = 0; e < n * c; ++e)
+    base[e] = e * spatial;
+  Value bv = materialize(
+      *literal(makeConst(TP::INT64, ceval::Tensor{bshape, std::move(base)})));
+  if (!tv || !bv)
+    return failure();
+  SmallVector<int64_t> full(outShape);
+  full.push_back(kk);
+  Value picked = sumLastAxis(
+      tfm::MulOp::create(b, loc, tensorType(full, TP::INT64), hot, tv)
+          .getResult(),
+      TP::INT64);
+  picked = tfm::AddOp::create(b, loc, tensorType(one, TP::INT64), picked, bv);
+  out[1].value = emitReshape(picked, outShape);
   return success();
 }
 
