@@ -317,6 +317,11 @@ public:
   /// g [..., 1] along an image axis of length len.
   mlir::Value sampleRows(mlir::Value g, int64_t len, StringRef mode,
                          StringRef padding, bool alignCorners);
+  /// The same rows of unnormalised coordinates x [..., 1] (rounded for
+  /// nearest) padded into [lo, hi] as `padding` says.
+  mlir::Value tapRows(mlir::Value x, int64_t len, StringRef mode,
+                      StringRef padding, double lo, double hi);
+  mlir::LogicalResult roiAlignOp(Ins in, Outs out);
   /// `x` as element type `to` (folded on public constants).
   mlir::FailureOr<Entry> castEntry(const Entry &x, int32_t to);
   /// The ONNX element type of the node's input `i` (`e`), with the

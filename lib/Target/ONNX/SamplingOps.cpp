@@ -67,21 +67,25 @@ Value Importer::reflectInto(Value x, double lo, double hi) {
 /// `g` [N, Ho, Wo, 1] along an image axis of length `len`.
 Value Importer::sampleRows(Value g, int64_t len, StringRef mode,
                            StringRef padding, bool alignCorners) {
-  auto gt = cast<RankedTensorType>(g.getType());
-  auto ty = gt;
-  auto scalar = [&](double v) { return emitScalar(g, v); };
-  auto clamp = [&](Value v, double lo, double hi) {
-    return emitBinary("min", emitBinary("max", v, scalar(lo)), scalar(hi));
-  };
   // Unnormalise: align_corners maps -1, 1 to the centres of the corner
   // pixels, otherwise to their outer edges.
   double slope = alignCorners ? (len - 1) / 2.0 : len / 2.0;
-  Value x = emitBinary("add", emitBinary("mul", g, scalar(slope)),
-                       scalar((len - 1) / 2.0));
+  Value x = emitBinary("add", emitBinary("mul", g, emitScalar(g, slope)),
+                       emitScalar(g, (len - 1) / 2.0));
   if (mode == "nearest")
-    x = tfm::RoundOp::create(b, loc, ty, x);
-  double lo = alignCorners ? 0.0 : -0.5;
-  double hi = alignCorners ? len - 1.0 : len - 0.5;
+    x = tfm::RoundOp::create(b, loc, x.getType(), x);
+  return tapRows(x, len, mode, padding, alignCorners ? 0.0 : -0.5,
+                 alignCorners ? len - 1.0 : len - 0.5);
+}
+
+Value Importer::tapRows(Value x, int64_t len, StringRef mode,
+                        StringRef padding, double lo, double hi) {
+  auto gt = cast<RankedTensorType>(x.getType());
+  auto ty = gt;
+  auto scalar = [&](double v) { return emitScalar(x, v); };
+  auto clamp = [&](Value v, double lo, double hi) {
+    return emitBinary("min", emitBinary("max", v, scalar(lo)), scalar(hi));
+  };
   // The coordinate's padding (applied only outside [lo, hi], as ONNX).
   if (padding == "border") {
     Type bt = gt.clone(b.getI1Type());
@@ -193,6 +197,128 @@ LogicalResult Importer::gridSampleOp(Ins in, Outs out) {
       b.getDenseI64ArrayAttr({4}), b.getBoolAttr(false));
   if (dtypeOf(X) != TP::FLOAT)
     y = tfm::CastOp::create(b, loc, tensorType({N, C, Ho, Wo}, dtypeOf(X)), y);
+  out[0].value = y;
+  return success();
+}
+
+/// RoiAlign (avg): per roi r the bins' interpolation rows of both axes,
+/// each the mean over the bin's sampling_ratio bilinear samples at secret
+/// coordinates (as ONNX's reference: a sample outside [-1, len] along an
+/// axis is zero, one inside is clamped to [0, len - 1]); the roi's image
+/// is the one-hot row of its batch index times X; then
+/// Y[r, c, ph, pw] = sum_h,w rowY[r, ph, h] X_r[c, h, w] rowX[r, pw, w].
+LogicalResult Importer::roiAlignOp(Ins in, Outs out) {
+  if (in.size() != 3 || !in[0] || !in[1] || !in[2])
+    return nodeError() << "expects X, rois and batch_indices", failure();
+  const Entry &X = in[0], &Rois = in[1], &Bi = in[2];
+  llvm::ArrayRef<int64_t> xs = shapeOf(X), rs = shapeOf(Rois),
+                          bs = shapeOf(Bi);
+  if (xs.size() != 4 || rs.size() != 2 || rs[1] != 4 || bs.size() != 1 ||
+      bs[0] != rs[0])
+    return nodeError() << "expects X [N, C, H, W], rois [R, 4] and "
+                          "batch_indices [R]",
+           failure();
+  if (!isFloatDT(dtypeOf(X)) || !isFloatDT(dtypeOf(Rois)) ||
+      !isIntDT(dtypeOf(Bi)))
+    return nodeError() << "expects float X and rois, integer batch_indices",
+           failure();
+  const auto *m = attr("mode");
+  if (m && m->s() != "avg")
+    return nodeError() << "mode '" << m->s()
+                       << "' is not supported (avg only)",
+           failure();
+  int64_t sr = attrInt("sampling_ratio", 0);
+  if (sr <= 0)
+    return nodeError() << "sampling_ratio " << sr
+                       << ": the adaptive sample count ceil(roi size / "
+                          "output size) depends on the secret roi",
+           failure();
+  int64_t outH = attrInt("output_height", 1), outW = attrInt("output_width", 1);
+  double scale = attrFloat("spatial_scale", 1.0f);
+  // Before opset 16 the only mode is output_half_pixel.
+  const auto *ctm = attr("coordinate_transformation_mode");
+  bool halfPixel = opsets.lookup("") >= 16 &&
+                   (!ctm || ctm->s() == "half_pixel");
+  if (ctm && ctm->s() != "half_pixel" && ctm->s() != "output_half_pixel")
+    return nodeError() << "unknown coordinate_transformation_mode '"
+                       << ctm->s() << "'",
+           failure();
+  int64_t N = xs[0], C = xs[1], H = xs[2], W = xs[3], R = rs[0];
+  Value xv = valueOf(X), rv = valueOf(Rois), bv = valueOf(Bi);
+  if (!xv || !rv || !bv)
+    return failure();
+  if (dtypeOf(X) != TP::FLOAT)
+    xv = tfm::CastOp::create(b, loc, tensorType(xs, TP::FLOAT), xv);
+  if (dtypeOf(Rois) != TP::FLOAT)
+    rv = tfm::CastOp::create(b, loc, tensorType(rs, TP::FLOAT), rv);
+  double offset = halfPixel ? 0.5 : 0.0;
+  // The bins' rows along one axis: the roi's start and end are columns
+  // k0 and k0 + 2 of rois.
+  auto axisRows = [&](int64_t k0, int64_t outLen, int64_t len) -> Value {
+    Value start = emitSlice(rv, {0, k0}, {1, 1}, {R, 1});
+    Value end = emitSlice(rv, {0, k0 + 2}, {1, 1}, {R, 1});
+    start = emitBinary("sub", emitBinary("mul", start, emitScalar(rv, scale)),
+                       emitScalar(rv, offset));
+    end = emitBinary("sub", emitBinary("mul", end, emitScalar(rv, scale)),
+                     emitScalar(rv, offset));
+    Value size = emitBinary("sub", end, start);
+    if (!halfPixel)
+      size = emitBinary("max", size, emitScalar(rv, 1.0));
+    Value bin = emitBinary("mul", size, emitScalar(rv, 1.0 / outLen));
+    // Sample j of bin p sits at start + bin (p + (j + 0.5) / sr).
+    ceval::Tensor pos = ceval::Tensor::zeros({1, outLen * sr}, true);
+    auto &pd = std::get<std::vector<double>>(pos.data);
+    for (int64_t p = 0; p < outLen; ++p)
+      for (int64_t j = 0; j < sr; ++j)
+        pd[p * sr + j] = p + (j + 0.5) / sr;
+    Value posv = materialize(*literal(makeConst(TP::FLOAT, std::move(pos))));
+    Value y = emitBinary("add", start, emitBinary("mul", bin, posv));
+    y = emitReshape(y, {R, outLen * sr, 1});
+    auto bt = tensorType({R, outLen * sr, 1}, TP::BOOL);
+    auto ft = tensorType({R, outLen * sr, 1}, TP::FLOAT);
+    Value below = tfm::LessOp::create(b, loc, bt, y, emitScalar(y, -1.0));
+    Value above = tfm::LessOp::create(b, loc, bt,
+                                      emitScalar(y, static_cast<double>(len)), y);
+    Value valid = emitBinary(
+        "sub",
+        emitBinary("sub", emitScalar(y, 1.0),
+                   tfm::CastOp::create(b, loc, ft, below)),
+        tfm::CastOp::create(b, loc, ft, above));
+    Value rows = tapRows(y, len, "bilinear", "border", 0.0, len - 1.0);
+    rows = emitBinary("mul", rows, valid);
+    rows = emitReshape(rows, {R, outLen, sr, len});
+    return tfm::ReduceSumOp::create(b, loc,
+                                    tensorType({R, outLen, len}, TP::FLOAT),
+                                    rows, b.getDenseI64ArrayAttr({2}),
+                                    b.getBoolAttr(false));
+  };
+  Value ry = axisRows(1, outH, H), rx = axisRows(0, outW, W);
+  // Each roi's image: its batch index's one-hot row (the client's indices:
+  // expanded by the client) times X.
+  if (!isIntDT(dtypeOf(Bi)) || dtypeOf(Bi) != TP::INT64)
+    bv = tfm::CastOp::create(b, loc, tensorType(bs, TP::INT64), bv);
+  Value hot = tfm::OneHotOp::create(b, loc, tensorType({R, N}, TP::FLOAT), bv,
+                                    b.getI64IntegerAttr(N), IntegerAttr(),
+                                    UnitAttr());
+  Value img = tfm::ReduceSumOp::create(
+      b, loc, tensorType({R, C, H, W}, TP::FLOAT),
+      emitBinary("mul", emitReshape(hot, {R, N, 1, 1, 1}),
+                 emitReshape(xv, {1, N, C, H, W})),
+      b.getDenseI64ArrayAttr({1}), b.getBoolAttr(false));
+  Value p = emitBinary("mul", emitReshape(ry, {R, 1, outH, H, 1}),
+                       emitReshape(img, {R, C, 1, H, W}));
+  Value cols = tfm::ReduceSumOp::create(
+      b, loc, tensorType({R, C, outH, W}, TP::FLOAT), p,
+      b.getDenseI64ArrayAttr({3}), b.getBoolAttr(false));
+  Value q = emitBinary("mul", emitReshape(cols, {R, C, outH, 1, W}),
+                       emitReshape(rx, {R, 1, 1, outW, W}));
+  Value y = tfm::ReduceSumOp::create(
+      b, loc, tensorType({R, C, outH, outW}, TP::FLOAT), q,
+      b.getDenseI64ArrayAttr({4}), b.getBoolAttr(false));
+  y = emitBinary("mul", y, emitScalar(y, 1.0 / static_cast<double>(sr * sr)));
+  if (dtypeOf(X) != TP::FLOAT)
+    y = tfm::CastOp::create(b, loc, tensorType({R, C, outH, outW}, dtypeOf(X)),
+                            y);
   out[0].value = y;
   return success();
 }
