@@ -264,15 +264,15 @@ LogicalResult Importer::roiAlignOp(Ins in, Outs out) {
     Value size = emitBinary("sub", end, start);
     if (!halfPixel)
       size = emitBinary("max", size, emitScalar(rv, 1.0));
-    Value bin = emitBinary("mul", size, emitScalar(rv, 1.0 / outLen));
-    // Sample j of bin p sits at start + bin (p + (j + 0.5) / sr).
+    // Sample j of bin p sits at start + size (p + (j + 0.5) / sr) / outLen
+    // (one product by a public constant: one rounding).
     ceval::Tensor pos = ceval::Tensor::zeros({1, outLen * sr}, true);
     auto &pd = std::get<std::vector<double>>(pos.data);
     for (int64_t p = 0; p < outLen; ++p)
       for (int64_t j = 0; j < sr; ++j)
-        pd[p * sr + j] = p + (j + 0.5) / sr;
+        pd[p * sr + j] = (p + (j + 0.5) / sr) / outLen;
     Value posv = materialize(*literal(makeConst(TP::FLOAT, std::move(pos))));
-    Value y = emitBinary("add", start, emitBinary("mul", bin, posv));
+    Value y = emitBinary("add", start, emitBinary("mul", size, posv));
     y = emitReshape(y, {R, outLen * sr, 1});
     auto bt = tensorType({R, outLen * sr, 1}, TP::BOOL);
     auto ft = tensorType({R, outLen * sr, 1}, TP::FLOAT);
