@@ -8,7 +8,7 @@
 //   ElementwiseOps.cpp, ConstantOps.cpp, ShapeOps.cpp, MaskOps.cpp,
 //   LinalgOps.cpp, NormalizationOps.cpp, PoolingOps.cpp, LossOps.cpp,
 //   LinearMaps.cpp, IndexOps.cpp, RecurrentOps.cpp, ControlFlowOps.cpp,
-//   TrainingOps.cpp, QuantizationOps.cpp, SortOps.cpp
+//   TrainingOps.cpp, QuantizationOps.cpp, SortOps.cpp, SamplingOps.cpp
 //                         op translations by family (OnnxOps.def lists them)
 // Constants are evaluated by the one evaluator, umbra/Support/ConstantEval.h.
 //
@@ -322,6 +322,19 @@ public:
   mlir::LogicalResult dynamicQuantizeLinearOp(Ins in, Outs out);
   mlir::LogicalResult integerProductOp(Ins in, Outs out);
   mlir::LogicalResult tfIdfVectorizerOp(Ins in, Outs out);
+  // SamplingOps.cpp
+  mlir::LogicalResult gridSampleOp(Ins in, Outs out);
+  /// x reflected into [lo, hi] (ONNX GridSample's reflection padding).
+  mlir::Value reflectInto(mlir::Value x, double lo, double hi);
+  /// GridSample's interpolation rows [..., len] of normalised coordinates
+  /// g [..., 1] along an image axis of length len.
+  mlir::Value sampleRows(mlir::Value g, int64_t len, StringRef mode,
+                         StringRef padding, bool alignCorners);
+  /// The same rows of unnormalised coordinates x [..., 1] (rounded for
+  /// nearest) padded into [lo, hi] as `padding` says.
+  mlir::Value tapRows(mlir::Value x, int64_t len, StringRef mode,
+                      StringRef padding, double lo, double hi);
+  mlir::LogicalResult roiAlignOp(Ins in, Outs out);
   /// `x` as element type `to` (folded on public constants).
   mlir::FailureOr<Entry> castEntry(const Entry &x, int32_t to);
   /// The ONNX element type of the node's input `i` (`e`), with the

@@ -55,6 +55,12 @@ APPROXIMATED = {"Sigmoid", "Tanh", "Erf", "Softplus", "Exp", "Log", "Pow",
                 # recurrent layers: sigmoid and tanh gates
                 "RNN", "GRU", "LSTM"}
 APPROX_ATOL, APPROX_RTOL = 4e-4, 4e-4
+# Tests whose stored outputs are printed to fewer decimals than the check
+# resolves: half a unit of the last stored decimal joins the absolute bound
+# (test_gridsample_bicubic stores 5.1445 for the exact 5.14453125).
+STORED_DECIMALS = {"test_gridsample_bicubic": 4,
+                   "test_roialign_aligned_false": 4,
+                   "test_roialign_aligned_true": 4}
 
 
 def no_mpc_form(msg):
@@ -106,6 +112,8 @@ def check(name, d, work):
         err = np.abs(got.astype(np.float64) - want)
         approx = any(n.op_type in APPROXIMATED for n in model.graph.node)
         atol, rtol = (APPROX_ATOL, APPROX_RTOL) if approx else (ATOL, RTOL)
+        if name in STORED_DECIMALS:
+            atol += 0.5 * 10.0 ** -STORED_DECIMALS[name]
         bound = atol + rtol * np.abs(want)
         if err.size and (err > bound).any():
             return "FAIL", (f"MISMATCH output '{v.name}': max |error| "
