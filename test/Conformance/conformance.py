@@ -209,6 +209,9 @@ def import_na(msg):
     if m:
         return (f"opset {m.group(1)} (the importer supports opsets "
                 f"{m.group(2)} to {m.group(3)})")
+    if "draws a random mask" in msg:
+        # Training-mode Dropout with a non-zero ratio: a sampler.
+        return RANDOM_REASON
     m = re.match(r"'(\w+)' node '[^']*' \(opset \d+\): (.*)", msg)
     if m:
         return f"importer: {m.group(1)}: {m.group(2)}"

@@ -107,8 +107,17 @@ LogicalResult Importer::sizeOp(Ins in, Outs out) {
 }
 
 LogicalResult Importer::rangeOp(Ins in, Outs out) {
-  if (in.size() != 3 || !allConst(in))
-    return nodeError() << "start, limit and delta must be constants", failure();
+  if (in.size() != 3 || llvm::any_of(in, [](const Entry &e) { return !e; }))
+    return nodeError() << "expects start, limit and delta", failure();
+  // The output's length is a function of the three values, and a program
+  // on secret data has static shapes.
+  for (int k = 0; k < 3; ++k)
+    if (!in[k].cst)
+      return nodeError() << "the " << (k == 0 ? "start" : k == 1 ? "limit" : "delta")
+                         << " input '" << node->input(k)
+                         << "' must be a constant (the output's length "
+                            "depends on its value)",
+             failure();
   int32_t dt = in[0].cst->dtype;
   for (const Entry &e : in)
     if (e.cst->numElements() != 1 || e.cst->dtype != dt ||
@@ -197,18 +206,30 @@ LogicalResult Importer::dropoutOp(Ins in, Outs out) {
     if (failed(training))
       return failure();
     // Training mode with a ratio of exactly 0 drops nothing. Any other
-    // ratio draws a random mask: sampling under MPC is possible, but the
-    // node tests' expected outputs are one draw of numpy's seeded generator.
-    bool dropsNothing = in.size() > 1 && in[1] && in[1].cst &&
-                        succeeded(decode(*in[1].cst)) &&
-                        in[1].cst->value.size() == 1 &&
-                        in[1].cst->value.at(0) == 0.0;
-    if (!dropsNothing &&
-        llvm::any_of(*training, [](int64_t v) { return v != 0; }))
-      return nodeError() << "training mode draws a random mask unless the "
-                            "ratio is a constant 0; random masks are not "
-                            "supported",
-             failure();
+    // ratio (0.5 by default) draws a random mask: sampling under MPC is
+    // possible, but a model exported for inference has no use for it.
+    if (llvm::any_of(*training, [](int64_t v) { return v != 0; })) {
+      double ratio = 0.5;
+      if (in.size() > 1 && in[1]) {
+        if (!in[1].cst)
+          return nodeError() << "in training mode the ratio input '"
+                             << node->input(1)
+                             << "' must be a constant (a ratio of 0 drops "
+                                "nothing; any other draws a random mask)",
+                 failure();
+        if (failed(decode(*in[1].cst)) || in[1].cst->value.size() != 1)
+          return nodeError() << "the ratio must be one value", failure();
+        ratio = in[1].cst->value.at(0);
+      }
+      char shown[32];
+      std::snprintf(shown, sizeof shown, "%g", ratio);
+      if (ratio != 0.0)
+        return nodeError() << "training mode with ratio " << shown
+                           << " draws a random mask; random masks are not "
+                              "supported (export the model in inference "
+                              "mode)",
+               failure();
+    }
   }
   if (out.size() > 1) {
     if (failed(checkFoldSize(numElements(shapeOf(in[0])))))
@@ -222,6 +243,37 @@ LogicalResult Importer::dropoutOp(Ins in, Outs out) {
       std::get<1>(one.data)[0] = 1;
     out[1].cst = makeConst(maskType, ceval::fill(one, shapeOf(in[0])));
   }
+  return success();
+}
+
+/// IsInf and IsNaN. A fixed-point value is always finite, so on a value
+/// computed from graph inputs both are all false (the client refuses
+/// non-finite inputs when it encodes them); on a constant (an initializer
+/// holding a -inf mask) they are evaluated exactly.
+LogicalResult Importer::nonFiniteOp(Ins in, Outs out) {
+  if (in.empty() || !in[0])
+    return nodeError() << "expects one input", failure();
+  if (!isFloatDT(dtypeOf(in[0])))
+    return nodeError() << "expects a float tensor", failure();
+  llvm::ArrayRef<int64_t> s = shapeOf(in[0]);
+  if (failed(checkFoldSize(numElements(s))))
+    return failure();
+  bool nan = node->op_type() == "IsNaN";
+  bool positive = attrInt("detect_positive", 1) != 0;
+  bool negative = attrInt("detect_negative", 1) != 0;
+  ceval::Tensor t = ceval::Tensor::zeros(s, /*isFloat=*/false);
+  if (in[0].cst) {
+    if (failed(decode(*in[0].cst)))
+      return failure();
+    auto &hits = std::get<1>(t.data);
+    for (int64_t k = 0; k < int64_t(hits.size()); ++k) {
+      double v = in[0].cst->value.at(k);
+      hits[k] = nan ? std::isnan(v)
+                    : std::isinf(v) && (v > 0 ? positive : negative);
+    }
+  }
+  out[0].cst = makeConst(TP::BOOL, std::move(t),
+                         in[0].cst ? roleOf(in) : Role::Public);
   return success();
 }
 

@@ -189,17 +189,14 @@ LogicalResult Importer::batchNormOp(Ins in, Outs out) {
   if (in.size() != 5 || llvm::any_of(in, [](const Entry &e) { return !e; }))
     return nodeError() << "expects X, scale, B, input_mean and input_var",
            failure();
-  if (attrInt("training_mode", 0) != 0)
-    return nodeError() << "training_mode = 1 (batch statistics and running "
-                          "statistics outputs) is not supported; export the "
-                          "model in inference mode",
-           failure();
-  for (int k = 1; k < node->output_size(); ++k)
-    if (!node->output(k).empty() && useCount.lookup(node->output(k)))
-      return nodeError() << "output '" << node->output(k)
-                         << "' (running or saved statistics: training) is "
-                            "not supported",
-             failure();
+  bool training = attrInt("training_mode", 0) != 0;
+  if (!training)
+    for (int k = 1; k < node->output_size(); ++k)
+      if (!node->output(k).empty() && useCount.lookup(node->output(k)))
+        return nodeError() << "output '" << node->output(k)
+                           << "' (running statistics) exists only in "
+                              "training mode",
+               failure();
   const Entry &x = in[0];
   int32_t dt = dtypeOf(x);
   llvm::ArrayRef<int64_t> s = shapeOf(x);
@@ -224,10 +221,39 @@ LogicalResult Importer::batchNormOp(Ins in, Outs out) {
     p.push_back(r);
   }
   Compose c{*this};
-  Entry varEps = c.add(p[3], c.c(x, attrFloat("epsilon", 1e-5f)));
+  Entry mean = p[2], var = p[3];
+  if (training) {
+    // Batch statistics over every axis but the channel (population
+    // variance), and the running statistics blended with momentum.
+    Value v = valueOf(x);
+    if (!v)
+      return failure();
+    SmallVector<int64_t> axes{0}, kept(s.size(), 1);
+    for (int64_t d = 2; d < int64_t(s.size()); ++d)
+      axes.push_back(d);
+    kept[1] = s[1];
+    auto keptTy = tensorType(kept, dt);
+    auto axesAttr = b.getDenseI64ArrayAttr(axes);
+    auto keep = b.getBoolAttr(true);
+    Value m = tfm::ReduceMeanOp::create(b, loc, keptTy, v, axesAttr, keep);
+    Value d = tfm::SubOp::create(b, loc, v.getType(), v, m);
+    Value sq = tfm::MulOp::create(b, loc, v.getType(), d, d);
+    Value var2 = tfm::ReduceMeanOp::create(b, loc, keptTy, sq, axesAttr, keep);
+    mean = Entry{{}, emitReshape(m, pshape)};
+    var = Entry{{}, emitReshape(var2, pshape)};
+    double momentum = attrFloat("momentum", 0.9f);
+    for (int k = 1; k < 3 && k < int(out.size()); ++k) {
+      Entry run = c.add(c.mul(p[k + 1], c.c(x, momentum)),
+                        c.mul(k == 1 ? mean : var, c.c(x, 1 - momentum)));
+      if (c.failed || failed(reshapeLike(llvm::ArrayRef<Entry>(run),
+                                         out.slice(k, 1), {s[1]})))
+        return failure();
+    }
+  }
+  Entry varEps = c.add(var, c.c(x, attrFloat("epsilon", 1e-5f)));
   Entry inv = c.bin(BinaryOp::Pow, buildOp<tfm::PowOp>, varEps, c.c(x, -0.5));
   Entry factor = c.mul(p[0], inv);
-  return c.result(c.add(c.mul(c.sub(x, p[2]), factor), p[1]), out);
+  return c.result(c.add(c.mul(c.sub(x, mean), factor), p[1]), out);
 }
 
 /// `v` normalised (mean 0, variance 1 + epsilon) over its trailing axes

@@ -224,6 +224,7 @@ public:
   mlir::LogicalResult cumSumOp(Ins in, Outs out);
   mlir::LogicalResult identityOp(Ins in, Outs out);
   mlir::LogicalResult dropoutOp(Ins in, Outs out);
+  mlir::LogicalResult nonFiniteOp(Ins in, Outs out);
   // ShapeOps.cpp
   mlir::LogicalResult reshapeOp(Ins in, Outs out);
   mlir::LogicalResult flattenOp(Ins in, Outs out);

@@ -744,11 +744,14 @@ LogicalResult Importer::padOp(Ins in, Outs out) {
   if (mode != "constant" && mode != "edge" && mode != "reflect")
     return nodeError() << "mode '" << mode << "' is not supported", failure();
   double fill = fromInputs ? 0.0 : attrFloat("value", 0.0);
-  if (fromInputs && in.size() > 2 && in[2]) {
-    if (!in[2].cst || in[2].cst->isOwner())
-      return nodeError() << "the constant_value input must be a public "
-                            "constant",
-             failure();
+  // A computed (or owner's) constant_value: padded with 0, then the value
+  // added on the public mask of padded positions.
+  bool computedFill = fromInputs && in.size() > 2 && in[2] &&
+                      mode == "constant" &&
+                      (!in[2].cst || in[2].cst->isOwner());
+  if (computedFill && numElements(shapeOf(in[2])) != 1)
+    return nodeError() << "constant_value must be one value", failure();
+  if (fromInputs && in.size() > 2 && in[2] && !computedFill) {
     if (failed(decode(*in[2].cst)) || in[2].cst->numElements() != 1)
       return nodeError() << "constant_value must be one value", failure();
     const auto &val = in[2].cst->value;
@@ -760,6 +763,7 @@ LogicalResult Importer::padOp(Ins in, Outs out) {
   Value v = valueOf(x);
   if (!v)
     return failure();
+  SmallVector<std::pair<int64_t, SmallVector<int64_t>>> padded;
   for (int64_t k = 0; k < na; ++k) {
     auto a = normAxis(axes[k], r);
     if (failed(a))
@@ -791,8 +795,29 @@ LogicalResult Importer::padOp(Ins in, Outs out) {
     v = emitIndexAlong(v, *a, idx, fill);
     if (!v)
       return failure();
+    padded.emplace_back(*a, std::move(idx));
   }
   out[0].value = v;
+  if (!computedFill || padded.empty())
+    return success();
+  llvm::ArrayRef<int64_t> os = cast<RankedTensorType>(v.getType()).getShape();
+  ceval::Tensor mask = ceval::Tensor::zeros(os, /*isFloat=*/true);
+  auto &m = std::get<std::vector<double>>(mask.data);
+  SmallVector<int64_t> strides = ceval::rowMajorStrides(os);
+  for (int64_t k = 0; k < int64_t(m.size()); ++k)
+    for (const auto &[axis, idx] : padded)
+      if (idx[(k / strides[axis]) % os[axis]] < 0)
+        m[k] = 1.0;
+  Entry maskE{makeConst(dtypeOf(x), std::move(mask)), Value()};
+  FailureOr<Entry> fillAt =
+      fnBinary(ceval::BinaryOp::Mul, buildOp<tfm::MulOp>, maskE, in[2]);
+  if (failed(fillAt))
+    return failure();
+  FailureOr<Entry> sum =
+      fnBinary(ceval::BinaryOp::Add, buildOp<tfm::AddOp>, out[0], *fillAt);
+  if (failed(sum))
+    return failure();
+  out[0] = *sum;
   return success();
 }
 

@@ -77,6 +77,10 @@ def check(name, d, work):
     model = node_tests.load_model(d)
     names, inputs, outputs = node_tests.load_data_set(
         model, os.path.join(d, "test_data_set_0"))
+    if any(np.issubdtype(x.dtype, np.floating) and not np.all(np.isfinite(x))
+           for x in inputs):
+        return ("no MPC form", "non-finite data (inf/NaN has no fixed-point "
+                "form)")
     art = os.path.join(work, name + ".umbra")
     try:
         compile_onnx(os.path.join(d, "model.onnx"), art,
