@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from .config import preset
+from .tokenizer import tokenizer_of
 from .model import build_model, load_model_dir
 
 OPSET = 17
@@ -124,10 +125,7 @@ def main(argv=None):
     tok = None
     if a.model:
         model = load_model_dir(a.model)
-        tp = os.path.join(a.model, "tokenizer.json")
-        if os.path.exists(tp):
-            from .tokenizer import load_tokenizer
-            tok = load_tokenizer(tp)
+        tok = tokenizer_of(a.model)
     else:
         torch.manual_seed(a.seed)
         model = build_model(preset(a.preset, max_seq=None))

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import warnings
@@ -36,6 +35,7 @@ import torch.nn.functional as F
 
 from .config import preset
 from .export import OPSET, check_onnx, io_signature, sample_ids
+from .tokenizer import tokenizer_of
 from .model import build_model, load_model_dir, rotate_half
 
 
@@ -43,34 +43,6 @@ def cache_names(n_layer: int, prefix: str):
     """[prefix_key_0, prefix_value_0, ..., prefix_value_{L-1}]: the order of
     the cache tensors in every graph interface here."""
     return [f"{prefix}_{kv}_{i}" for i in range(n_layer) for kv in ("key", "value")]
-
-
-def _attend(attn, q, k, v, mask):
-    """softmax(q k^T / sqrt(hd)) v with Attention.forward's scaling and mask
-    fill (``mask`` None: every key is visible, as for the decode step's
-    single query)."""
-    att = torch.matmul(q, k.transpose(-2, -1)) * (1.0 / math.sqrt(attn.cfg.head_dim))
-    if mask is not None:
-        att = torch.where(mask, att, torch.full_like(att, attn.cfg.mask_value))
-    return torch.matmul(torch.softmax(att, dim=-1), v)
-
-
-def _prefill_attention(attn, x):
-    """Attention.forward on the whole prompt, also returning its keys (after
-    rotary) and values [B, H, T, hd]."""
-    B, T, D = x.shape
-    H, hd = attn.cfg.n_head, attn.cfg.head_dim
-    q, k, v = attn.qkv(x).split(D, dim=2)
-    q = q.view(B, T, H, hd).transpose(1, 2)
-    k = k.view(B, T, H, hd).transpose(1, 2)
-    v = v.view(B, T, H, hd).transpose(1, 2)
-    if attn.cfg.family == "llama":
-        cos = attn.rope_cos[:, :, :T, :]
-        sin = attn.rope_sin[:, :, :T, :]
-        q = q * cos + rotate_half(q) * sin
-        k = k * cos + rotate_half(k) * sin
-    y = _attend(attn, q, k, v, attn.mask[:, :, :T, :T])
-    return attn.proj(y.transpose(1, 2).reshape(B, T, D)), k, v
 
 
 def _decode_attention(attn, x, position, past_k, past_v):
@@ -90,7 +62,7 @@ def _decode_attention(attn, x, position, past_k, past_v):
         k = k * cos + rotate_half(k) * sin
     k = torch.cat([past_k, k], dim=2)
     v = torch.cat([past_v, v], dim=2)
-    y = _attend(attn, q, k, v, None)
+    y = attn.attend(q, k, v)
     return attn.proj(y.transpose(1, 2).reshape(1, 1, D)), k, v
 
 
@@ -110,7 +82,7 @@ class Prefill(nn.Module):
             x = x + m.pos_emb(m.pos_ids[:, :T])
         cache = []
         for blk in m.blocks:
-            y, k, v = _prefill_attention(blk.attn, blk.ln1(x))
+            y, k, v = blk.attn(blk.ln1(x), return_kv=True)
             x = x + y
             x = x + blk.mlp(blk.ln2(x))
             cache += [k, v]
@@ -273,10 +245,7 @@ def main(argv=None):
     tok = None
     if a.model:
         model = load_model_dir(a.model)
-        tp = os.path.join(a.model, "tokenizer.json")
-        if os.path.exists(tp):
-            from .tokenizer import load_tokenizer
-            tok = load_tokenizer(tp)
+        tok = tokenizer_of(a.model)
     else:
         torch.manual_seed(a.seed)
         model = build_model(preset(a.preset, max_seq=None)).eval()

@@ -64,7 +64,17 @@ class Attention(nn.Module):
             self.register_buffer("rope_cos", emb.cos().view(1, 1, S, hd), persistent=False)
             self.register_buffer("rope_sin", emb.sin().view(1, 1, S, hd), persistent=False)
 
-    def forward(self, x):
+    def attend(self, q, k, v, mask=None):
+        """softmax(q k^T / sqrt(hd)) v; keys where ``mask`` is false get
+        ``mask_value`` (None: every key is visible)."""
+        att = torch.matmul(q, k.transpose(-2, -1)) * (1.0 / math.sqrt(self.cfg.head_dim))
+        if mask is not None:
+            att = torch.where(mask, att, torch.full_like(att, self.cfg.mask_value))
+        return torch.matmul(torch.softmax(att, dim=-1), v)
+
+    def forward(self, x, return_kv=False):
+        """With ``return_kv``, also the keys (after rotary) and values
+        [B, H, T, hd]: a prefill's cache."""
         B, T, D = x.shape
         H, hd = self.cfg.n_head, self.cfg.head_dim
         q, k, v = self.qkv(x).split(D, dim=2)
@@ -76,13 +86,9 @@ class Attention(nn.Module):
             sin = self.rope_sin[:, :, :T, :]
             q = q * cos + rotate_half(q) * sin
             k = k * cos + rotate_half(k) * sin
-        att = torch.matmul(q, k.transpose(-2, -1)) * (1.0 / math.sqrt(hd))
-        m = self.mask[:, :, :T, :T]
-        att = torch.where(m, att, torch.full_like(att, self.cfg.mask_value))
-        att = torch.softmax(att, dim=-1)
-        y = torch.matmul(att, v)
-        y = y.transpose(1, 2).reshape(B, T, D)
-        return self.proj(y)
+        y = self.attend(q, k, v, self.mask[:, :, :T, :T])
+        out = self.proj(y.transpose(1, 2).reshape(B, T, D))
+        return (out, k, v) if return_kv else out
 
 
 class MLP(nn.Module):

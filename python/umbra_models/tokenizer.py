@@ -169,3 +169,11 @@ def load_tokenizer(path):
     if d["type"] == "bpe":
         return BPETokenizer(d["merges"], d["pattern"].encode("latin-1"))
     raise ValueError(f"unknown tokenizer type {d['type']!r}")
+
+
+def tokenizer_of(model_dir):
+    """The tokenizer of a model directory, or None when it has none (a
+    preset exported with random weights)."""
+    import os
+    path = os.path.join(model_dir, "tokenizer.json")
+    return load_tokenizer(path) if os.path.exists(path) else None

@@ -228,19 +228,12 @@ LogicalResult Importer::batchNormOp(Ins in, Outs out) {
     Value v = valueOf(x);
     if (!v)
       return failure();
-    SmallVector<int64_t> axes{0}, kept(s.size(), 1);
+    SmallVector<int64_t> axes{0};
     for (int64_t d = 2; d < int64_t(s.size()); ++d)
       axes.push_back(d);
-    kept[1] = s[1];
-    auto keptTy = tensorType(kept, dt);
-    auto axesAttr = b.getDenseI64ArrayAttr(axes);
-    auto keep = b.getBoolAttr(true);
-    Value m = tfm::ReduceMeanOp::create(b, loc, keptTy, v, axesAttr, keep);
-    Value d = tfm::SubOp::create(b, loc, v.getType(), v, m);
-    Value sq = tfm::MulOp::create(b, loc, v.getType(), d, d);
-    Value var2 = tfm::ReduceMeanOp::create(b, loc, keptTy, sq, axesAttr, keep);
+    auto [m, v2] = meanAndVariance(v, axes);
     mean = Entry{{}, emitReshape(m, pshape)};
-    var = Entry{{}, emitReshape(var2, pshape)};
+    var = Entry{{}, emitReshape(v2, pshape)};
     double momentum = attrFloat("momentum", 0.9f);
     for (int k = 1; k < 3 && k < int(out.size()); ++k) {
       Entry run = c.add(c.mul(p[k + 1], c.c(x, momentum)),

@@ -225,6 +225,10 @@ public:
   mlir::LogicalResult identityOp(Ins in, Outs out);
   mlir::LogicalResult dropoutOp(Ins in, Outs out);
   mlir::LogicalResult nonFiniteOp(Ins in, Outs out);
+  /// The mean and population variance of `x` over `axes` (kept as 1s):
+  /// ReduceMean, Sub, Mul, ReduceMean.
+  std::pair<mlir::Value, mlir::Value>
+  meanAndVariance(mlir::Value x, llvm::ArrayRef<int64_t> axes);
   // ShapeOps.cpp
   mlir::LogicalResult reshapeOp(Ins in, Outs out);
   mlir::LogicalResult flattenOp(Ins in, Outs out);

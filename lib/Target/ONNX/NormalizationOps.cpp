@@ -96,18 +96,11 @@ LogicalResult Importer::layerNormOp(Ins in, Outs out) {
   if (statsUsed) {
     // Training-style outputs (never used by exported transformers): the mean
     // and 1/sqrt(var + eps) over the normalised axes, decomposed.
-    SmallVector<int64_t> axes, statShape(s);
-    for (int64_t d = *axis; d < r; ++d) {
+    SmallVector<int64_t> axes;
+    for (int64_t d = *axis; d < r; ++d)
       axes.push_back(d);
-      statShape[d] = 1;
-    }
-    auto statTy = tensorType(statShape, dt);
-    auto axesAttr = b.getDenseI64ArrayAttr(axes);
-    auto keep = b.getBoolAttr(true);
-    Value mean = tfm::ReduceMeanOp::create(b, loc, statTy, xv, axesAttr, keep);
-    Value d = tfm::SubOp::create(b, loc, xv.getType(), xv, mean);
-    Value sq = tfm::MulOp::create(b, loc, xv.getType(), d, d);
-    Value var = tfm::ReduceMeanOp::create(b, loc, statTy, sq, axesAttr, keep);
+    auto [mean, var] = meanAndVariance(xv, axes);
+    auto statTy = mean.getType();
     Value e = materialize(*scalarConst(dt, eps));
     if (!e)
       return failure();
@@ -119,6 +112,21 @@ LogicalResult Importer::layerNormOp(Ins in, Outs out) {
       out[2].value = tfm::ReciprocalOp::create(b, loc, statTy, sd);
   }
   return success();
+}
+
+std::pair<Value, Value> Importer::meanAndVariance(Value x,
+                                                  ArrayRef<int64_t> axes) {
+  auto ty = cast<RankedTensorType>(x.getType());
+  SmallVector<int64_t> kept(ty.getShape());
+  for (int64_t a : axes)
+    kept[a] = 1;
+  auto statTy = RankedTensorType::get(kept, ty.getElementType());
+  auto axesAttr = b.getDenseI64ArrayAttr(axes);
+  auto keep = b.getBoolAttr(true);
+  Value mean = tfm::ReduceMeanOp::create(b, loc, statTy, x, axesAttr, keep);
+  Value d = tfm::SubOp::create(b, loc, ty, x, mean);
+  Value sq = tfm::MulOp::create(b, loc, ty, d, d);
+  return {mean, tfm::ReduceMeanOp::create(b, loc, statTy, sq, axesAttr, keep)};
 }
 
 LogicalResult Importer::globalPoolOp(Ins in, Outs out) {

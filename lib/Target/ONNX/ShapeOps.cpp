@@ -594,11 +594,13 @@ Value Importer::emitIndexAlong(Value v, int64_t axis,
       while (e < idx.size() && idx[e] < 0)
         ++e;
       shape[axis] = e - k;
-      ceval::Tensor t = ceval::Tensor::zeros(shape, /*isFloat=*/true);
-      std::fill(std::get<std::vector<double>>(t.data).begin(),
-                std::get<std::vector<double>>(t.data).end(), fill);
-      Value c = materialize(
-          *literal(makeConst(dtOfType(ty.getElementType()), std::move(t))));
+      int32_t dt = dtOfType(ty.getElementType());
+      ceval::Tensor t = ceval::Tensor::zeros(shape, isFloatDT(dt));
+      if (t.isFloat())
+        llvm::fill(std::get<0>(t.data), fill);
+      else
+        llvm::fill(std::get<1>(t.data), static_cast<int64_t>(fill));
+      Value c = materialize(*literal(makeConst(dt, std::move(t))));
       if (!c)
         return {};
       parts.push_back(c);
@@ -801,13 +803,18 @@ LogicalResult Importer::padOp(Ins in, Outs out) {
   if (!computedFill || padded.empty())
     return success();
   llvm::ArrayRef<int64_t> os = cast<RankedTensorType>(v.getType()).getShape();
-  ceval::Tensor mask = ceval::Tensor::zeros(os, /*isFloat=*/true);
-  auto &m = std::get<std::vector<double>>(mask.data);
+  if (failed(checkFoldSize(numElements(os))))
+    return failure();
+  ceval::Tensor mask = ceval::Tensor::zeros(os, isFloatDT(dtypeOf(x)));
   SmallVector<int64_t> strides = ceval::rowMajorStrides(os);
-  for (int64_t k = 0; k < int64_t(m.size()); ++k)
+  for (int64_t k = 0; k < numElements(os); ++k)
     for (const auto &[axis, idx] : padded)
-      if (idx[(k / strides[axis]) % os[axis]] < 0)
-        m[k] = 1.0;
+      if (idx[(k / strides[axis]) % os[axis]] < 0) {
+        if (mask.isFloat())
+          std::get<0>(mask.data)[k] = 1.0;
+        else
+          std::get<1>(mask.data)[k] = 1;
+      }
   Entry maskE{makeConst(dtypeOf(x), std::move(mask)), Value()};
   FailureOr<Entry> fillAt =
       fnBinary(ceval::BinaryOp::Mul, buildOp<tfm::MulOp>, maskE, in[2]);
