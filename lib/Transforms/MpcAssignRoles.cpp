@@ -62,8 +62,12 @@ bool isWeight(arith::ConstantOp cst) {
   return !v || v.getValue() == Visibility::owner;
 }
 
-/// A role a user may declare: the holder of a plaintext value.
+/// A role a user may declare: the holder of a plaintext value, or `state`
+/// (secret-shared, carried from one program of a session to the next),
+/// which is shared.
 std::optional<Visibility> parseRole(StringRef role) {
+  if (role == "state")
+    return Visibility::shared;
   std::optional<Visibility> v = symbolizeVisibility(role);
   if (v == Visibility::shared)
     return std::nullopt;
@@ -79,7 +83,7 @@ std::string umbra::verifyMpcAssignRolesOptions(const MpcAssignRolesOptions &o) {
   for (const std::string &spec : o.roles) {
     auto [name, role] = StringRef(spec).split('=');
     if (name.empty() || !parseRole(role))
-      return "role '" + spec + "' is not NAME=client|owner|public";
+      return "role '" + spec + "' is not NAME=client|owner|public|state";
   }
   return "";
 }
@@ -195,6 +199,12 @@ struct MpcAssignRoles : umbra::impl::MpcAssignRolesBase<MpcAssignRoles> {
       if (it == byName.end())
         return WalkResult::advance();
       used[it->first()] = true;
+      if (it->second == Visibility::shared) {
+        cst.emitError("weight '")
+            << it->first() << "' cannot be state: state is a graph input "
+            << "or output carried between the programs of a session";
+        return WalkResult::interrupt();
+      }
       if (it->second == Visibility::client) {
         cst.emitError("weight '")
             << it->first() << "' cannot be the client's: constants are "
@@ -217,6 +227,26 @@ struct MpcAssignRoles : umbra::impl::MpcAssignRolesBase<MpcAssignRoles> {
         used[it->first()] = true;
         func.setArgAttr(i, kVisibilityAttrName,
                         VisibilityAttr::get(ctx, it->second));
+        if (it->second == Visibility::shared)
+          func.setArgAttr(i, kStateAttrName, UnitAttr::get(ctx));
+        ++numRoles;
+      }
+    // A state output stays secret-shared for the next program of the
+    // session; any other role names an output by mistake.
+    for (auto func : module.getOps<func::FuncOp>())
+      for (unsigned i = 0, e = func.getNumResults(); i < e; ++i) {
+        auto name = func.getResultAttrOfType<StringAttr>(i, "onnx.name");
+        auto it = name ? byName.find(name.getValue()) : byName.end();
+        if (it == byName.end())
+          continue;
+        if (it->second != Visibility::shared) {
+          emitError(module.getLoc(), "role for '")
+              << it->first() << "': a graph output can only be declared "
+              << "state (outputs are revealed to the client otherwise)";
+          return signalPassFailure();
+        }
+        used[it->first()] = true;
+        func.setResultAttr(i, kStateAttrName, UnitAttr::get(ctx));
         ++numRoles;
       }
 
@@ -224,7 +254,8 @@ struct MpcAssignRoles : umbra::impl::MpcAssignRolesBase<MpcAssignRoles> {
       if (!used.count(entry.first())) {
         emitError(module.getLoc(), "role for '")
             << entry.first()
-            << "': the model has no graph input or weight of that name";
+            << "': the model has no graph input, output or weight of that "
+             "name";
         return signalPassFailure();
       }
 

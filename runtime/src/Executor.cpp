@@ -127,7 +127,7 @@ void checkInput(const Program &prog, int slot, const Shape &shape,
 //===----------------------------------------------------------------------===//
 
 Executor::Executor(const Program &prog, Party &party)
-    : prog_(prog), P_(party), vals_(prog.slots.size()),
+    : prog_(&prog), P_(party), vals_(prog.slots.size()),
       isOutput_(prog.slots.size(), false), isInput_(prog.slots.size(), false),
       t0_(nowSec()) {
   for (int s : prog.outputs)
@@ -145,17 +145,52 @@ Executor::Executor(const Program &prog, Party &party)
 
 void Executor::setInputRing(int slot, Vec v) {
   UMBRA_CHECK(slot >= 0 && size_t(slot) < vals_.size(), "bad input slot");
-  const SlotInfo &si = prog_.slots[slot];
+  const SlotInfo &si = prog_->slots[slot];
   UMBRA_CHECK(int64_t(v.size()) == si.numel, "input '", si.name, "' has ",
               v.size(), " elements, expected ", si.numel, " (shape ",
               shapeStr(si.shape), ")");
   vals_[slot] = {std::move(v), Kind::Plain};
 }
 
+void Executor::setShare(int slot, Vec share) {
+  UMBRA_CHECK(slot >= 0 && size_t(slot) < vals_.size() &&
+                  prog_->slots[slot].vis == Vis::Shared,
+              "bad shared input slot");
+  const SlotInfo &si = prog_->slots[slot];
+  if (P_.dealer())
+    return;
+  UMBRA_CHECK(int64_t(share.size()) == si.numel, "shared input '", si.name,
+              "' has ", share.size(), " elements, expected ", si.numel,
+              " (shape ", shapeStr(si.shape), ")");
+  vals_[slot] = {std::move(share), Kind::Shared};
+}
+
+void Executor::rebind(const Program &next) {
+  UMBRA_CHECK(next.slots.size() == prog_->slots.size() &&
+                  next.instrs.size() == prog_->instrs.size() &&
+                  next.hash() == prog_->hash(),
+              "internal: rebinding an executor to another program");
+  for (size_t s = 0; s < vals_.size(); ++s) {
+    UMBRA_CHECK(next.isConst[s] == prog_->isConst[s] &&
+                    (!next.isConst[s] || next.slots[s].shape ==
+                                             prog_->slots[s].shape),
+                "internal: a deployment constant changes between programs");
+    if (!next.isConst[s])
+      vals_[s] = Value{};
+  }
+  prog_ = &next;
+  std::fill(isOutput_.begin(), isOutput_.end(), false);
+  std::fill(isInput_.begin(), isInput_.end(), false);
+  for (int s : next.outputs)
+    isOutput_[s] = true;
+  for (int s : next.inputs)
+    isInput_[s] = true;
+}
+
 void Executor::setInput(int slot, const std::vector<double> &values) {
   UMBRA_CHECK(slot >= 0 && size_t(slot) < vals_.size(), "bad input slot");
-  const SlotInfo &si = prog_.slots[slot];
-  checkInputValues(prog_, slot, values);
+  const SlotInfo &si = prog_->slots[slot];
+  checkInputValues(*prog_, slot, values);
   Vec v(values.size());
   for (size_t i = 0; i < v.size(); ++i)
     v[i] = encodeFixed(values[i], si.frac);
@@ -164,7 +199,7 @@ void Executor::setInput(int slot, const std::vector<double> &values) {
 
 void Executor::setInputs(const std::map<int, std::vector<double>> &inputs) {
   for (const auto &[s, v] : inputs) {
-    Vis vis = prog_.slots.at(s).vis;
+    Vis vis = prog_->slots.at(s).vis;
     if ((vis == Vis::Client && P_.p0()) ||
         (vis == Vis::Owner && P_.role == Role::P1))
       setInput(s, v);
@@ -176,19 +211,19 @@ bool Executor::hasPlain(int slot) const {
 }
 
 std::vector<double> Executor::plainReal(int slot) const {
-  UMBRA_CHECK(hasPlain(slot), "value of '", prog_.slots.at(slot).name,
+  UMBRA_CHECK(hasPlain(slot), "value of '", prog_->slots.at(slot).name,
               "' is not known to ", roleName(P_.role));
   const Vec &d = vals_[slot].data;
   std::vector<double> out(d.size());
   for (size_t i = 0; i < d.size(); ++i)
-    out[i] = decodeFixed(d[i], prog_.slots[slot].frac);
+    out[i] = decodeFixed(d[i], prog_->slots[slot].frac);
   return out;
 }
 
 const Executor::Value &Executor::get(int s) const {
   const Value &v = vals_[s];
   UMBRA_CHECK(v.kind != Kind::None || P_.dealer(), "slot '",
-              prog_.slots[s].name, "' has no value at ", roleName(P_.role),
+              prog_->slots[s].name, "' has no value at ", roleName(P_.role),
               " (missing input?)");
   return v;
 }
@@ -224,23 +259,23 @@ void Executor::runOne(const std::string &phase, int64_t idx,
 }
 
 void Executor::runDeployment() {
-  size_t total = prog_.instrs.size();
+  size_t total = prog_->instrs.size();
   for (size_t i = 0; i < total; ++i) {
-    if (!prog_.instrs[i].deploy)
+    if (!prog_->instrs[i].deploy)
       continue;
     if (onInstr)
       onInstr(i, total);
-    runOne("deploy", int64_t(i), opName(prog_.instrs[i].op()),
-           prog_.instrs[i].name, [&] { exec(i); });
+    runOne("deploy", int64_t(i), opName(prog_->instrs[i].op()),
+           prog_->instrs[i].name, [&] { exec(i); });
   }
   // Constant right operands of shared matmuls: open W - B once.
   for (size_t i = 0; i < total; ++i) {
-    const InstrInfo &ii = prog_.instrs[i];
+    const InstrInfo &ii = prog_->instrs[i];
     if (ii.deploy || ii.op() != Op::Matmul)
       continue;
     int w = ii.in[1];
-    if (!prog_.isConst[w] || prog_.slots[w].vis != Vis::Shared ||
-        prog_.slots[ii.in[0]].vis != Vis::Shared)
+    if (!prog_->isConst[w] || prog_->slots[w].vis != Vis::Shared ||
+        prog_->slots[ii.in[0]].vis != Vis::Shared)
       continue;
     runOne("deploy", int64_t(i), "matmul-mask", ii.name, [&] {
       const Value &wv = get(w);
@@ -255,18 +290,18 @@ void Executor::runDeployment() {
 void Executor::runInference() {
   if (!deployed_)
     runDeployment();
-  size_t total = prog_.instrs.size();
+  size_t total = prog_->instrs.size();
   for (size_t i = 0; i < total; ++i) {
-    if (prog_.instrs[i].deploy)
+    if (prog_->instrs[i].deploy)
       continue;
     if (onInstr)
       onInstr(i, total);
-    runOne("inference", int64_t(i), opName(prog_.instrs[i].op()),
-           prog_.instrs[i].name, [&] { exec(i); });
+    runOne("inference", int64_t(i), opName(prog_->instrs[i].op()),
+           prog_->instrs[i].name, [&] { exec(i); });
     // Free per-inference intermediates after their last use (inputs,
     // constants and program outputs stay).
-    for (int s : prog_.instrs[i].in)
-      if (prog_.lastUse[s] == int64_t(i) && !prog_.isConst[s] &&
+    for (int s : prog_->instrs[i].in)
+      if (prog_->lastUse[s] == int64_t(i) && !prog_->isConst[s] &&
           !isOutput_[s] && !isInput_[s]) {
         vals_[s].data = Vec();
         vals_[s].kind = Kind::None;
@@ -275,20 +310,20 @@ void Executor::runInference() {
 }
 
 void Executor::exec(size_t idx) {
-  const InstrInfo &I = prog_.instrs[idx];
+  const InstrInfo &I = prog_->instrs[idx];
   const int o = I.out[0];
-  const SlotInfo &os = prog_.slots[o];
+  const SlotInfo &os = prog_->slots[o];
   const size_t n = size_t(os.numel);
   Party &P = P_;
   const bool D = P.dealer();
   auto in = [&](int k) -> const Value & {
     const Value &v = get(I.in[k]);
-    if (D && v.data.size() != size_t(prog_.slots[I.in[k]].numel)) {
+    if (D && v.data.size() != size_t(prog_->slots[I.in[k]].numel)) {
       // The dealer holds placeholders for values it never sees.
       auto &mv = const_cast<Value &>(v);
-      mv.data.assign(prog_.slots[I.in[k]].numel, 0);
+      mv.data.assign(prog_->slots[I.in[k]].numel, 0);
       if (mv.kind == Kind::None)
-        mv.kind = prog_.slots[I.in[k]].vis == Vis::Shared ? Kind::Shared
+        mv.kind = prog_->slots[I.in[k]].vis == Vis::Shared ? Kind::Shared
                                                           : Kind::Plain;
     }
     return v;
@@ -303,14 +338,14 @@ void Executor::exec(size_t idx) {
   // known here"; anything interactive is a program error.
   if (!D)
     for (int s : I.in)
-      if (vals_[s].kind == Kind::None && prog_.slots[s].weight < 0 &&
-          prog_.slots[s].vis == Vis::Public) {
+      if (vals_[s].kind == Kind::None && prog_->slots[s].weight < 0 &&
+          prog_->slots[s].vis == Vis::Public) {
         // (share and reveal never read public operands: their rules say so)
         bool local = os.vis == Vis::Public;
         bool produced = false;
         for (size_t j = 0; j < idx && !produced; ++j)
-          produced = prog_.instrs[j].out[0] == s;
-        UMBRA_CHECK(local && produced, "slot '", prog_.slots[s].name,
+          produced = prog_->instrs[j].out[0] == s;
+        UMBRA_CHECK(local && produced, "slot '", prog_->slots[s].name,
                     "' is not known to ", roleName(P.role),
                     " (revealed to the other party only, or a missing "
                     "public input) but ",
@@ -335,7 +370,7 @@ void Executor::exec(size_t idx) {
   ExecArgs args{P, I, os, {}, [&](int k) -> const Vec & { return in(k).data; },
                 [&](int k) { return in(k).kind == Kind::Shared; }};
   for (int s : I.in)
-    args.inSlot.push_back(&prog_.slots[s]);
+    args.inSlot.push_back(&prog_->slots[s]);
   auto it = masks_.find(idx);
   args.mask = it != masks_.end() ? &it->second : nullptr;
   ExecResult r = row.secure(args);
@@ -351,19 +386,19 @@ Vec Executor::plainGate(const InstrInfo &I) const {
   std::vector<std::vector<double>> reals;
   for (int s : I.in) {
     const Value &v = get(s);
-    UMBRA_CHECK(v.kind == Kind::Plain, "slot '", prog_.slots[s].name,
+    UMBRA_CHECK(v.kind == Kind::Plain, "slot '", prog_->slots[s].name,
                 "' is not known to ", roleName(P_.role), " but ",
                 opName(I.op()), " needs it");
     std::vector<double> r(v.data.size());
     for (size_t i = 0; i < r.size(); ++i)
-      r[i] = decodeFixed(v.data[i], prog_.slots[s].frac);
+      r[i] = decodeFixed(v.data[i], prog_->slots[s].frac);
     reals.push_back(std::move(r));
   }
   std::vector<const std::vector<double> *> ins;
   for (const auto &r : reals)
     ins.push_back(&r);
-  const SlotInfo &os = prog_.slots[I.out[0]];
-  std::vector<double> res = realOf(prog_, I, ins);
+  const SlotInfo &os = prog_->slots[I.out[0]];
+  std::vector<double> res = realOf(*prog_, I, ins);
   Vec out(res.size());
   for (size_t i = 0; i < res.size(); ++i) {
     UMBRA_CHECK(std::isfinite(res[i]), opName(I.op()), " of '", os.name,

@@ -4,6 +4,7 @@
 #include "umbra/runtime/Isa.h"
 #include "program_generated.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -77,7 +78,7 @@ bool isPrivate(Vis v) { return v == Vis::Client || v == Vis::Owner; }
 Program Program::loadFile(const std::string &path) {
   Program p(Artifact::open(path));
   try {
-    p.verify();
+    p.verify(fb::GetProgram(p.artifact_->program()), -1);
   } catch (const Error &e) {
     fail("invalid program '", path, "': ", e.what());
   }
@@ -86,7 +87,7 @@ Program Program::loadFile(const std::string &path) {
 
 Program Program::loadBytes(std::vector<uint8_t> bytes) {
   Program p(Artifact::fromBytes(std::move(bytes)));
-  p.verify();
+  p.verify(fb::GetProgram(p.artifact_->program()), -1);
   return p;
 }
 
@@ -141,10 +142,115 @@ std::vector<uint64_t> Program::weightRing(int s) const {
   return out;
 }
 
-void Program::verify() {
+Program Program::decodeStep(int64_t p) const {
+  UMBRA_CHECK(generation, "the artifact has no decode step (compile it with "
+                          "mpc-compile --decode-step)");
+  UMBRA_CHECK(p >= generation->promptLen && p < generation->maxSeq,
+              "context length ", p, " outside the decode step's range [",
+              generation->promptLen, ", ", generation->maxSeq, ")");
+  const fb::Program *root = fb::GetProgram(artifact_->program());
+  Program d(artifact_);
+  try {
+    d.verify(root->generation()->decode_nested_root(), p);
+  } catch (const Error &e) {
+    fail("decode step at context ", p, ": ", e.what());
+  }
+  return d;
+}
+
+void Program::verifyGeneration(const fb::Generation &g) {
+  GenerationInfo info;
+  info.promptLen = g.prompt_len();
+  info.maxSeq = g.max_seq();
+  UMBRA_CHECK(info.promptLen >= 1 && info.promptLen + 1 < info.maxSeq &&
+                  info.maxSeq <= kMaxDim,
+              "generation: prompt length ", info.promptLen,
+              " and maximum sequence ", info.maxSeq, " are inconsistent");
+  UMBRA_CHECK(g.decode() && g.decode_nested_root() && g.cache() &&
+                  g.cache()->size() > 0,
+              "generation: missing decode step or cache");
+  info.prefillToken = g.prefill_token();
+  info.decodeToken = g.decode_token();
+  info.decodeIds = g.decode_ids();
+  info.decodePosition = g.decode_position();
+  for (const fb::CacheEntry *c : *g.cache())
+    info.cache.push_back({c->name() ? c->name()->str() : "",
+                          c->prefill_output(), c->decode_input(),
+                          c->decode_output()});
+  generation = info;
+  // Both ends of the context range, so that a bad extent fails at load.
+  Program first = decodeStep(info.promptLen);
+  Program last = decodeStep(info.maxSeq - 1);
+  auto isOutput = [](const Program &p, int s) {
+    return std::find(p.outputs.begin(), p.outputs.end(), s) != p.outputs.end();
+  };
+  auto isInput = [](const Program &p, int s) {
+    return std::find(p.inputs.begin(), p.inputs.end(), s) != p.inputs.end();
+  };
+  // The token is revealed to the client alone, as one integer.
+  auto token = [&](const Program &p, int s, const char *what) {
+    bool toClient = false;
+    for (const InstrInfo &I : p.instrs)
+      if (I.out[0] == s)
+        toClient = I.op() == Op::Reveal &&
+                   (I.attrs.AsReveal()->to == RevealTo::Client ||
+                    I.attrs.AsReveal()->to == RevealTo::P0);
+    UMBRA_CHECK(s >= 0 && size_t(s) < p.slots.size() && isOutput(p, s) &&
+                    toClient && p.slots[s].numel == 1 && p.slots[s].frac == 0,
+                "generation: the ", what,
+                " token is not one integer output revealed to the client");
+  };
+  token(*this, info.prefillToken, "prefill's");
+  token(first, info.decodeToken, "decode step's");
+  for (int s : {info.decodeIds, info.decodePosition}) {
+    if (s == -1 && s == info.decodePosition)
+      continue;
+    UMBRA_CHECK(s >= 0 && size_t(s) < first.slots.size() &&
+                    isInput(first, s) && first.slots[s].vis == Vis::Client &&
+                    first.slots[s].numel == 1,
+                "generation: the decode step's token or position input is "
+                "not one client input");
+  }
+  for (const CacheLink &c : info.cache) {
+    UMBRA_CHECK(c.prefillOutput >= 0 && size_t(c.prefillOutput) < slots.size() &&
+                    isOutput(*this, c.prefillOutput) &&
+                    slots[c.prefillOutput].vis == Vis::Shared,
+                "generation: cache '", c.name,
+                "' is not a shared output of the prefill");
+    for (const Program *p : {&first, &last})
+      UMBRA_CHECK(c.decodeInput >= 0 &&
+                      size_t(c.decodeInput) < p->slots.size() &&
+                      c.decodeOutput >= 0 &&
+                      size_t(c.decodeOutput) < p->slots.size() &&
+                      isInput(*p, c.decodeInput) &&
+                      isOutput(*p, c.decodeOutput) &&
+                      p->slots[c.decodeInput].vis == Vis::Shared &&
+                      p->slots[c.decodeOutput].vis == Vis::Shared &&
+                      p->slots[c.decodeInput].frac ==
+                          slots[c.prefillOutput].frac &&
+                      p->slots[c.decodeOutput].frac ==
+                          slots[c.prefillOutput].frac,
+                  "generation: cache '", c.name,
+                  "' is not a shared input and output of the decode step "
+                  "with the prefill's fixed point");
+    UMBRA_CHECK(first.slots[c.decodeInput].shape ==
+                    slots[c.prefillOutput].shape,
+                "generation: cache '", c.name, "' leaves the prefill as ",
+                shapeStr(slots[c.prefillOutput].shape),
+                " but the first step reads ",
+                shapeStr(first.slots[c.decodeInput].shape));
+    Program next = decodeStep(info.promptLen + 1);
+    UMBRA_CHECK(first.slots[c.decodeOutput].shape ==
+                    next.slots[c.decodeInput].shape,
+                "generation: cache '", c.name,
+                "' does not chain from one step to the next");
+  }
+}
+
+void Program::verify(const fb::Program *fp, int64_t ctx) {
   // The container (header, hashes, FlatBuffers verifier, blob layout) was
   // checked by Artifact; what follows is what the program means.
-  const fb::Program *fp = fb::GetProgram(artifact_->program());
+  context = ctx;
   UMBRA_CHECK(fp->isa_version() == kIsaVersion, "instruction-set version ",
               fp->isa_version(), " is not supported (runtime has ", kIsaVersion,
               ")");
@@ -162,6 +268,19 @@ void Program::verify() {
       si.shape.assign(s->shape()->begin(), s->shape()->end());
     UMBRA_CHECK(si.shape.size() <= kMaxRank, "slot ", idx, ": rank ",
                 si.shape.size(), " > ", kMaxRank);
+    si.contextAxis = s->context_axis();
+    if (si.contextAxis != -1) {
+      UMBRA_CHECK(ctx >= 0 && si.contextAxis >= 0 &&
+                      size_t(si.contextAxis) < si.shape.size(),
+                  "slot ", idx, ": context axis ", si.contextAxis,
+                  " outside a decode step or its rank");
+      si.contextScale = s->context_scale();
+      si.contextOffset = s->context_offset();
+      UMBRA_CHECK(std::abs(si.contextScale) <= kMaxDim &&
+                      std::abs(si.contextOffset) <= kMaxDim,
+                  "slot ", idx, ": context extent out of range");
+      si.shape[si.contextAxis] = si.contextScale * ctx + si.contextOffset;
+    }
     si.numel = numel(si.shape);
     si.frac = s->frac_bits();
     UMBRA_CHECK(si.frac >= 0 && si.frac <= 62, "slot ", idx,
@@ -285,6 +404,8 @@ void Program::verify() {
                   "NAME.npy under the output directory)");
       outputs.push_back(o);
     }
+  if (ctx < 0 && fp->generation())
+    verifyGeneration(*fp->generation());
 }
 
 //===----------------------------------------------------------------------===//

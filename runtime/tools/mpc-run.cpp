@@ -36,6 +36,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <set>
 #include <netinet/in.h>
 #include <spawn.h>
 #include <sys/socket.h>
@@ -65,6 +66,9 @@ struct Options {
   int dumpFd = -1;
   double connectTimeout = 10, ioTimeout = 60;
   int inferences = 1;
+  /// Tokens to generate (a generation artifact), 0: one inference.
+  int generate = 0;
+  std::string tokenizer;
   std::string fault;
   std::string comparison = "dcf";
   std::string stripTo;
@@ -295,6 +299,270 @@ void writeDump(int dirFd, const std::string &name, uint8_t kind,
   ::close(fd);
 }
 
+/// A byte-level BPE tokenizer.json (umbra_models.tokenizer): ids below 256
+/// are bytes, id 256 + i is merges[i]'s pair. Decoding only.
+struct Detokenizer {
+  std::vector<std::string> pieces;
+  explicit Detokenizer(const std::string &path) {
+    std::ifstream f(path);
+    UMBRA_CHECK(f, "cannot read tokenizer '", path, "'");
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(f);
+    } catch (const std::exception &e) {
+      fail("tokenizer '", path, "' is not JSON: ", e.what());
+    }
+    UMBRA_CHECK(j.value("type", "") == "bpe" && j.contains("merges"),
+                "tokenizer '", path, "' is not a byte-level BPE tokenizer");
+    for (int b = 0; b < 256; ++b)
+      pieces.push_back(std::string(1, char(b)));
+    for (const auto &m : j["merges"]) {
+      int64_t a = m.at(0).get<int64_t>(), b = m.at(1).get<int64_t>();
+      UMBRA_CHECK(a >= 0 && b >= 0 && size_t(a) < pieces.size() &&
+                      size_t(b) < pieces.size(),
+                  "tokenizer '", path, "': bad merge");
+      pieces.push_back(pieces[a] + pieces[b]);
+    }
+  }
+  std::string text(int64_t id) const {
+    return id >= 0 && size_t(id) < pieces.size() ? pieces[id] : "";
+  }
+};
+
+/// The client inputs a generation feeds per token (e.g. Gumbel noise): a
+/// decode-step client input other than the token and the position, given
+/// as one file with a leading axis of one row per generated token; row 0
+/// goes to the prefill when it has an input of that name.
+struct GenerationInputs {
+  /// Prefill inputs (row 0 of the per-token ones).
+  std::map<int, std::vector<double>> prefill;
+  /// Per decode-step slot: the rows of every token.
+  std::map<int, std::vector<std::vector<double>>> perToken;
+};
+
+GenerationInputs loadGenerationInputs(const Program &prog,
+                                      const Program &step, const Options &o,
+                                      Role role, bool all = false) {
+  const GenerationInfo &g = *prog.generation;
+  auto files = parseInputs(o);
+  GenerationInputs in;
+  auto holds = [&](Vis v) {
+    return all || v == Vis::Public || (v == Vis::Client && role == Role::P0) ||
+           (v == Vis::Owner && role == Role::P1);
+  };
+  std::set<std::string> used;
+  for (int s : step.inputs) {
+    const SlotInfo &si = step.slots[s];
+    bool cache = false;
+    for (const CacheLink &c : g.cache)
+      cache = cache || c.decodeInput == s;
+    if (cache || s == g.decodeIds || s == g.decodePosition || !holds(si.vis))
+      continue;
+    auto it = files.find(si.name);
+    UMBRA_CHECK(it != files.end(), "missing input '", si.name,
+                "' of every generated token (", visName(si.vis), ", shape [",
+                o.generate, "] + ", shapeStr(si.shape), "): pass -i ", si.name,
+                "=file.npy");
+    NpyArray a = readNpy(it->second);
+    UMBRA_CHECK(!a.shape.empty() && a.shape[0] == o.generate &&
+                    numel(Shape(a.shape.begin() + 1, a.shape.end())) ==
+                        si.numel,
+                "input '", si.name, "' has shape ", shapeStr(a.shape),
+                ", expected one row of ", shapeStr(si.shape), " per token: [",
+                o.generate, ", ...]");
+    auto &rows = in.perToken[s];
+    for (int k = 0; k < o.generate; ++k) {
+      rows.emplace_back(a.data.begin() + k * si.numel,
+                        a.data.begin() + (k + 1) * si.numel);
+      checkInput(step, s, si.shape, rows.back());
+    }
+    used.insert(si.name);
+  }
+  for (int s : prog.inputs) {
+    const SlotInfo &si = prog.slots[s];
+    if (!holds(si.vis))
+      continue;
+    auto it = files.find(si.name);
+    UMBRA_CHECK(it != files.end(), "missing input '", si.name, "' (",
+                visName(si.vis), ", shape ", shapeStr(si.shape),
+                "): pass -i ", si.name, "=file.npy");
+    int d = step.slotByName(si.name);
+    if (used.count(si.name) && d >= 0 && in.perToken.count(d)) {
+      in.prefill[s] = in.perToken[d][0];
+      checkInput(prog, s, si.shape, in.prefill[s]);
+      continue;
+    }
+    NpyArray a = readNpy(it->second);
+    checkInput(prog, s, a.shape, a.data);
+    in.prefill[s] = std::move(a.data);
+    used.insert(si.name);
+  }
+  for (const auto &[name, file] : files) {
+    int a = prog.slotByName(name), b = step.slotByName(name);
+    auto isIn = [](const Program &p, int s) {
+      return s >= 0 && std::find(p.inputs.begin(), p.inputs.end(), s) !=
+                           p.inputs.end();
+    };
+    UMBRA_CHECK(isIn(prog, a) || isIn(step, b), "'", name,
+                "' is not an input of the prefill or the decode step");
+  }
+  return in;
+}
+
+/// Sums the online counters of one phase of `stats` from index `from`.
+Counters phaseSum(const std::vector<InstrStat> &stats, size_t from,
+                  const std::string &phase) {
+  Counters c;
+  for (size_t i = from; i < stats.size(); ++i)
+    if (stats[i].phase == phase) {
+      c.sent += stats[i].c.sent;
+      c.recv += stats[i].c.recv;
+      c.rounds += stats[i].c.rounds;
+      c.dealerBytes += stats[i].c.dealerBytes;
+    }
+  return c;
+}
+
+/// mpc-run --generate N as one role: the prefill, then N - 1 decode steps
+/// at the public context lengths T, T + 1, ...; the cache is carried as
+/// shares from each program to the next and never revealed; each token is
+/// revealed to the client (P0) alone, which feeds it to the next step.
+int runGenerate(const Options &o, Session &session, const Program &prog,
+                Role role, double t0) {
+  const GenerationInfo &g = *prog.generation;
+  const char *rn = roleName(role);
+  Party &party = session.party;
+  Program first = prog.decodeStep(g.promptLen);
+  GenerationInputs inputs = loadGenerationInputs(prog, first, o, role);
+  std::unique_ptr<Detokenizer> tok;
+  if (!o.tokenizer.empty() && role == Role::P0)
+    tok = std::make_unique<Detokenizer>(o.tokenizer);
+  std::vector<double> tokens;
+  nlohmann::ordered_json steps = nlohmann::json::array();
+  auto report = [&](int k, int64_t context, double seconds, const Counters &c,
+                    const Counters &deploy) {
+    nlohmann::ordered_json j;
+    j["token"] = k;
+    j["program"] = k == 0 ? "prefill" : "decode";
+    j["context"] = context;
+    j["seconds"] = seconds;
+    j["online_bytes_sent"] = c.sent;
+    j["online_bytes_received"] = c.recv;
+    j["rounds"] = c.rounds;
+    j["dealer_bytes"] = c.dealerBytes;
+    j["deploy_bytes_sent"] = deploy.sent;
+    j["deploy_dealer_bytes"] = deploy.dealerBytes;
+    std::string text;
+    if (role == Role::P0) {
+      j["id"] = int64_t(tokens.back());
+      if (tok) {
+        text = tok->text(int64_t(tokens.back()));
+        j["text"] = text;
+      }
+    }
+    steps.push_back(j);
+    if (role == Role::P0)
+      std::fprintf(stdout, "token %d/%d: %lld%s%s%s\n", k + 1, o.generate,
+                   (long long)tokens.back(), tok ? " " : "",
+                   tok ? nlohmann::json(text).dump().c_str() : "", "");
+    std::fflush(stdout);
+    std::fprintf(stderr,
+                 "[%s] token %d/%d (%s at context %lld): %.3f s, online %llu "
+                 "B sent, %llu rounds, dealer %llu B\n",
+                 rn, k + 1, o.generate, k == 0 ? "prefill" : "decode",
+                 (long long)context, seconds, (unsigned long long)c.sent,
+                 (unsigned long long)c.rounds,
+                 (unsigned long long)c.dealerBytes);
+  };
+  auto keepAlive = [&](size_t, size_t) { session.keepAlive(); };
+
+  // Prefill.
+  Executor pre(prog, party);
+  pre.onInstr = keepAlive;
+  for (const auto &[s, v] : inputs.prefill)
+    pre.setInput(s, v);
+  double ts = now();
+  pre.runDeployment();
+  pre.runInference();
+  if (role == Role::P0)
+    tokens.push_back(pre.plainReal(g.prefillToken)[0]);
+  report(0, g.promptLen, now() - ts, phaseSum(pre.stats, 0, "inference"),
+         phaseSum(pre.stats, 0, "deploy"));
+  std::vector<Vec> cache;
+  for (const CacheLink &c : g.cache)
+    cache.push_back(party.dealer() ? Vec() : pre.raw(c.prefillOutput));
+
+  // Decode steps: one executor, deployed once, rebound to each context.
+  std::unique_ptr<Program> cur = std::make_unique<Program>(std::move(first));
+  Executor dec(*cur, party);
+  dec.onInstr = keepAlive;
+  for (int k = 1; k < o.generate; ++k) {
+    int64_t context = g.promptLen + k - 1;
+    std::unique_ptr<Program> next;
+    if (cur->context != context) {
+      next = std::make_unique<Program>(prog.decodeStep(context));
+      dec.rebind(*next);
+      cur = std::move(next);
+    }
+    for (size_t i = 0; i < g.cache.size(); ++i)
+      dec.setShare(g.cache[i].decodeInput, std::move(cache[i]));
+    if (role == Role::P0) {
+      dec.setInput(g.decodeIds, {tokens.back()});
+      if (g.decodePosition >= 0)
+        dec.setInput(g.decodePosition, {double(context)});
+    }
+    for (const auto &[s, rows] : inputs.perToken)
+      dec.setInput(s, rows[k]);
+    size_t from = dec.stats.size();
+    ts = now();
+    dec.runInference();
+    if (role == Role::P0)
+      tokens.push_back(dec.plainReal(g.decodeToken)[0]);
+    report(k, context, now() - ts, phaseSum(dec.stats, from, "inference"),
+           phaseSum(dec.stats, from, "deploy"));
+    for (size_t i = 0; i < g.cache.size(); ++i)
+      cache[i] = party.dealer() ? Vec() : dec.raw(g.cache[i].decodeOutput);
+  }
+  session.finish();
+  if (role == Role::P0 && !o.outDir.empty()) {
+    fs::create_directories(o.outDir);
+    writeNpy((fs::path(o.outDir) / "tokens.npy").string(),
+             {int64_t(tokens.size())}, tokens, uint8_t(fb::ElemType::Int64));
+  }
+  if (!o.statsPath.empty()) {
+    nlohmann::ordered_json j;
+    j["role"] = rn;
+    j["program_hash"] = prog.hashHex();
+    j["prompt_len"] = g.promptLen;
+    j["max_seq"] = g.maxSeq;
+    j["seconds_total"] = now() - t0;
+    j["steps"] = steps;
+    writeJson(o.statsPath, j);
+  }
+  for (const std::string &l : session.describeLinks())
+    std::fprintf(stderr, "[%s] traffic with %s\n", rn, l.c_str());
+  std::fprintf(stderr, "[%s] generated %d tokens in %.3f s\n", rn, o.generate,
+               now() - t0);
+  return 0;
+}
+
+/// What --generate needs, checked before any connection: a generation
+/// artifact, a token count it can serve, and this role's inputs.
+void checkGenerate(const Program &prog, const Options &o, Role role,
+                   bool all = false) {
+  UMBRA_CHECK(prog.generation, "--generate needs a generation artifact "
+                               "(mpc-compile prefill.onnx --decode-step "
+                               "decode.onnx --max-seq S)");
+  const GenerationInfo &g = *prog.generation;
+  UMBRA_CHECK(o.generate <= g.maxSeq - g.promptLen + 1, "--generate ",
+              o.generate, " tokens after a prompt of ", g.promptLen,
+              " exceed the artifact's maximum sequence of ", g.maxSeq,
+              " positions (at most ", g.maxSeq - g.promptLen + 1, " tokens)");
+  UMBRA_CHECK(o.inferences == 1, "--inferences does not combine with "
+                                 "--generate");
+  loadGenerationInputs(prog, prog.decodeStep(g.promptLen), o, role, all);
+}
+
 int runRole(const Options &o) {
   Role role =
       o.role == "p0"   ? Role::P0
@@ -307,7 +575,11 @@ int runRole(const Options &o) {
   Program prog = Program::loadFile(o.program);
   checkCopyFits(prog, role, o.program);
   // This role's inputs are read and checked before any connection.
-  std::map<int, std::vector<double>> inputs = loadInputs(prog, o, role);
+  std::map<int, std::vector<double>> inputs;
+  if (o.generate > 0)
+    checkGenerate(prog, o, role);
+  else
+    inputs = loadInputs(prog, o, role);
   int dumpFd = dumpDirFd(o);
   SessionConfig cfg;
   cfg.role = role;
@@ -337,7 +609,10 @@ int runRole(const Options &o) {
   if (o.fault == "protocol-version")
     cfg.protocolVersion = kProtocolVersion + 1;
 #endif
+  cfg.runs = o.generate > 0 ? o.generate : o.inferences;
   Session session(cfg);
+  if (o.generate > 0)
+    return runGenerate(o, session, prog, role, t0);
   Executor ex(prog, session.party);
   for (const auto &[s, v] : inputs)
     ex.setInput(s, v);
@@ -751,7 +1026,10 @@ int runLocal(const Options &o, const std::vector<std::string> &argv) {
   {
     Program prog = Program::loadFile(o.program);
     checkCopyFits(prog, Role::P1, o.program);
-    loadInputs(prog, o, Role::Dealer, /*all=*/true);
+    if (o.generate > 0)
+      checkGenerate(prog, o, Role::Dealer, /*all=*/true);
+    else
+      loadInputs(prog, o, Role::Dealer, /*all=*/true);
   }
   UMBRA_CHECK(o.tlsCert.empty() && o.tlsKey.empty() && o.tlsCa.empty(),
               "with --local every role needs its own certificate: pass "
@@ -816,6 +1094,10 @@ int runLocal(const Options &o, const std::vector<std::string> &argv) {
                                      o.comparison};
     for (const auto &i : o.inputs)
       args.insert(args.end(), {"-i", i});
+    if (o.generate > 0)
+      args.insert(args.end(), {"--generate", std::to_string(o.generate)});
+    if (!o.tokenizer.empty())
+      args.insert(args.end(), {"--tokenizer", o.tokenizer});
     if (!o.outDir.empty())
       args.insert(args.end(), {"-o", o.outDir});
     if (!o.statsPath.empty())
@@ -959,6 +1241,15 @@ int main(int argc, char **argv) {
   app.add_option("--inferences", o.inferences,
                  "inferences per deployment (weights shared once)")
       ->check(CLI::PositiveNumber);
+  app.add_option("--generate", o.generate,
+                 "generate N tokens with a generation artifact: the prefill, "
+                 "then N - 1 decode steps; each token is revealed to the "
+                 "client (P0) alone and printed as soon as it is known; "
+                 "-o DIR gets tokens.npy, --stats the per-token costs")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--tokenizer", o.tokenizer,
+                 "with --generate: print each token's text through this "
+                 "tokenizer.json (P0)");
   app.add_flag("--progress", o.progress, "report progress on stderr");
   app.add_option("--strip-owner-weights", o.stripTo,
                  "write a copy without the model owner's weights (for P0 and "

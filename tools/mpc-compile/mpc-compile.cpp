@@ -114,6 +114,34 @@ static cl::opt<bool> noPublicStructure(
     cl::desc("Same as --public-structure=false: weights equal to a rotary "
              "table, a mask, position ids or ALiBi slopes stay the owner's"),
     cl::cat(category));
+static cl::opt<std::string> decodeStep(
+    "decode-step",
+    cl::desc("The decode step of the same model (one new token against a "
+             "key/value cache; the positional input is the prefill): writes "
+             "one generation artifact for mpc-run --generate"),
+    cl::value_desc("decode.onnx"), cl::cat(category));
+static cl::opt<int64_t> maxSeq(
+    "max-seq",
+    cl::desc("Largest sequence (prompt and generated tokens) a generation "
+             "artifact serves: the cache holds at most this many positions"),
+    cl::init(0), cl::cat(category));
+static cl::opt<std::string> contextDim(
+    "context-dim",
+    cl::desc("The decode step's dynamic dimension that is the cache length "
+             "(ONNX dim_param)"),
+    cl::init("past"), cl::cat(category));
+static cl::opt<std::string> tokenOutput(
+    "token-output",
+    cl::desc("Output of both programs that is the chosen token"),
+    cl::init("next_token"), cl::cat(category));
+static cl::opt<std::string> tokenInput(
+    "token-input", cl::desc("The decode step's input that is the last token"),
+    cl::init("input_ids"), cl::cat(category));
+static cl::opt<std::string> positionInput(
+    "position-input",
+    cl::desc("The decode step's input that is the new token's position (the "
+             "cache length), if it has one"),
+    cl::init("position"), cl::cat(category));
 static cl::opt<bool> timing("timing",
                             cl::desc("Print the time spent in each phase "
                                      "(same as --mlir-timing)"),
@@ -140,6 +168,149 @@ struct FlagBinder {
 static int fail(const llvm::Twine &message) {
   llvm::WithColor::error(llvm::errs(), "mpc-compile") << message << "\n";
   return 1;
+}
+
+/// The present name of a cache input: "past_key_0" -> "present_key_0",
+/// "past_key_values.0.key" -> "present.0.key" (the torch and Hugging Face
+/// export conventions).
+static std::string presentNameOf(StringRef past) {
+  for (StringRef from : {"past_key_values", "past"})
+    if (size_t at = past.find(from); at != StringRef::npos)
+      return (past.take_front(at) + "present" + past.drop_front(at + from.size()))
+          .str();
+  return "";
+}
+
+/// The imported model's function (the importer writes one, `main`).
+static FailureOr<func::FuncOp> mainFunction(ModuleOp m) {
+  if (auto f = m.lookupSymbol<func::FuncOp>("main"))
+    return f;
+  return m.emitError("the module has no function 'main'");
+}
+
+static SmallVector<std::string> resultNames(func::FuncOp f) {
+  SmallVector<std::string> names;
+  for (unsigned i = 0; i < f.getNumResults(); ++i)
+    if (auto n = f.getResultAttrOfType<StringAttr>(i, "onnx.name"))
+      names.push_back(n.str());
+  return names;
+}
+
+/// mpc-compile prefill.onnx --decode-step decode.onnx --max-seq S: the
+/// prefill once and the decode step at the smallest and the largest context
+/// it serves (the prompt length and S - 1), one artifact. The cache is
+/// found by name (decode inputs containing "past" and the outputs named
+/// like them with "present"), declared state in both programs.
+template <typename Compile>
+static int compileGeneration(Compile &compile,
+                             const umbra::ImportOptions &importOptions,
+                             const umbra::PipelineOptions &options,
+                             bool toStdout) {
+  if (options.compileTo != umbra::CompileTo::artifact)
+    return fail("--decode-step writes a generation artifact; compile each "
+                "program alone for --compile-to=tfm or mpc");
+  if (maxSeq < 2)
+    return fail("--decode-step needs --max-seq (the largest number of "
+                "positions the cache holds, at least 2)");
+  umbra::GenerationExport g;
+  g.maxSeq = maxSeq;
+  g.tokenOutput = tokenOutput;
+  g.tokenInput = tokenInput;
+  g.positionInput = positionInput;
+  auto addRole = [](umbra::PipelineOptions &o, StringRef name) {
+    o.import.roles.roles.push_back((name + "=state").str());
+  };
+  OwningOpRef<ModuleOp> prefill = compile(
+      inputFile, importOptions, options,
+      [&](ModuleOp m, umbra::PipelineOptions &o) -> LogicalResult {
+        auto f = mainFunction(m);
+        if (failed(f))
+          return failure();
+        for (const std::string &n : resultNames(*f))
+          if (StringRef(n).contains("present"))
+            addRole(o, n);
+        for (BlockArgument a : f->getArguments()) {
+          auto n = f->getArgAttrOfType<StringAttr>(a.getArgNumber(),
+                                                   "onnx.name");
+          auto ty = dyn_cast<RankedTensorType>(a.getType());
+          if (n && n.getValue() == tokenInput && ty && ty.getRank() > 0)
+            g.promptLen = ty.getShape().back();
+        }
+        if (g.promptLen < 1)
+          return emitError(f->getLoc(), "the prefill has no input '")
+                 << tokenInput << "' of shape [..., T] (the prompt; see "
+                 << "--token-input)";
+        return success();
+      });
+  if (!prefill)
+    return 1;
+  if (g.promptLen + 1 >= maxSeq)
+    return fail("--max-seq " + Twine(maxSeq) + " leaves no room to generate "
+                "after a prompt of " + Twine(g.promptLen) + " tokens");
+  g.contexts[0] = g.promptLen;
+  g.contexts[1] = maxSeq - 1;
+  OwningOpRef<ModuleOp> decode[2];
+  for (int k = 0; k < 2; ++k) {
+    umbra::ImportOptions io = importOptions;
+    io.dimParams.emplace_back(contextDim, g.contexts[k]);
+    decode[k] = compile(
+        decodeStep, io, options,
+        [&](ModuleOp m, umbra::PipelineOptions &o) -> LogicalResult {
+          auto f = mainFunction(m);
+          if (failed(f))
+            return failure();
+          SmallVector<std::string> outs = resultNames(*f);
+          g.cache.clear();
+          for (BlockArgument a : f->getArguments()) {
+            auto n = f->getArgAttrOfType<StringAttr>(a.getArgNumber(),
+                                                     "onnx.name");
+            if (!n || !n.getValue().contains("past"))
+              continue;
+            std::string present = presentNameOf(n.getValue());
+            if (!llvm::is_contained(outs, present))
+              return emitError(f->getLoc(), "cache input '")
+                     << n.getValue() << "' has no output '" << present
+                     << "' (the cache with the new position appended)";
+            addRole(o, n.getValue());
+            addRole(o, present);
+            g.cache.emplace_back(n.str(), present);
+          }
+          if (g.cache.empty())
+            return emitError(f->getLoc(), "the decode step has no cache input (an "
+                                "input named past...)");
+          return success();
+        });
+    if (!decode[k])
+      return 1;
+    g.decodeAt[k] = *decode[k];
+  }
+  g.prefill = *prefill;
+  raw_ostream &report = toStdout ? llvm::errs() : llvm::outs();
+  if (leakageReport) {
+    report << "== prefill\n";
+    (void)umbra::printLeakageReport(*prefill, report);
+    report << "== decode step (every step)\n";
+    (void)umbra::printLeakageReport(*decode[0], report);
+  }
+  if (costReport) {
+    report << "== prefill\n";
+    if (failed(umbra::printCostReport(*prefill, report)))
+      return 1;
+    report << "== decode step at context " << g.contexts[0] << "\n";
+    if (failed(umbra::printCostReport(*decode[0], report)))
+      return 1;
+  }
+  std::string err;
+  auto output = openOutputFile(outputFile, &err);
+  if (!output)
+    return fail(err);
+  if (failed(umbra::exportGenerationUmbra(g, output->os())))
+    return 1;
+  output->os().flush();
+  if (output->os().has_error())
+    return fail("cannot write '" + outputFile + "'");
+  output->keep();
+  return 0;
 }
 
 int main(int argc, char **argv) {
@@ -213,57 +384,75 @@ int main(int argc, char **argv) {
     tm.setEnabled(true);
   TimingScope root = tm.getRootScope();
 
-  // Import.
-  OwningOpRef<ModuleOp> module;
-  {
-    TimingScope t = root.nest("Import");
-    if (StringRef(inputFile).ends_with(".mlir")) {
-      std::string err;
-      auto file = openInputFile(inputFile, &err);
-      if (!file)
-        return fail(err);
-      sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
-      module = parseSourceFile<ModuleOp>(sourceMgr, &context);
-    } else {
-      module = umbra::importONNXFile(inputFile, context, importOptions);
+  // One model through import, fusion, ranges and lowering; `prepare` sees
+  // the imported module before the pipeline (to declare roles by name).
+  auto compile = [&](const std::string &path,
+                     const umbra::ImportOptions &importOpts,
+                     umbra::PipelineOptions opts,
+                     llvm::function_ref<LogicalResult(ModuleOp,
+                                                      umbra::PipelineOptions &)>
+                         prepare) -> OwningOpRef<ModuleOp> {
+    OwningOpRef<ModuleOp> module;
+    {
+      TimingScope t = root.nest("Import");
+      if (StringRef(path).ends_with(".mlir")) {
+        std::string err;
+        auto file = openInputFile(path, &err);
+        if (!file) {
+          (void)fail(err);
+          return nullptr;
+        }
+        sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+        module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+      } else {
+        module = umbra::importONNXFile(path, context, importOpts);
+      }
+      if (!module || failed(prepare(*module, opts)))
+        return nullptr; // diagnostics already printed
     }
-    if (!module)
-      return 1; // diagnostics already printed
-  }
+    {
+      TimingScope t = root.nest("Pipeline");
+      PassManager pm(&context);
+      if (failed(applyPassManagerCLOptions(pm)))
+        return nullptr;
+      pm.enableTiming(t);
+      umbra::buildUmbraFusionPipeline(pm);
+      if (failed(pm.run(*module)))
+        return nullptr;
+    }
+    // Ranges, on the fused tfm program: printed and warned about, never
+    // written into the output (they derive from the owner's weights).
+    if (analyzeRanges) {
+      TimingScope t = root.nest("Ranges");
+      auto findings = umbra::analyzeRanges(*module, rangeOptions);
+      if (failed(findings))
+        return nullptr;
+      umbra::emitRangeWarnings(*module, *findings, rangeOptions);
+      if (rangeReport)
+        umbra::printRangeReport(*findings, rangeOptions,
+                                toStdout ? llvm::errs() : llvm::outs());
+    }
+    if (opts.compileTo != umbra::CompileTo::tfm) {
+      TimingScope t = root.nest("Lowering");
+      PassManager pm(&context);
+      if (failed(applyPassManagerCLOptions(pm)))
+        return nullptr;
+      pm.enableTiming(t);
+      umbra::buildUmbraLoweringPipeline(pm, opts);
+      if (failed(pm.run(*module)))
+        return nullptr;
+    }
+    return module;
+  };
+  auto asIs = [](ModuleOp, umbra::PipelineOptions &) { return success(); };
 
-  // Pipeline.
-  {
-    TimingScope t = root.nest("Pipeline");
-    PassManager pm(&context);
-    if (failed(applyPassManagerCLOptions(pm)))
-      return 1;
-    pm.enableTiming(t);
-    umbra::buildUmbraFusionPipeline(pm);
-    if (failed(pm.run(*module)))
-      return 1;
-  }
-  // Ranges, on the fused tfm program: printed and warned about, never
-  // written into the output (they derive from the owner's weights).
-  if (analyzeRanges) {
-    TimingScope t = root.nest("Ranges");
-    auto findings = umbra::analyzeRanges(*module, rangeOptions);
-    if (failed(findings))
-      return 1;
-    umbra::emitRangeWarnings(*module, *findings, rangeOptions);
-    if (rangeReport)
-      umbra::printRangeReport(*findings, rangeOptions,
-                              toStdout ? llvm::errs() : llvm::outs());
-  }
-  if (compileTo != umbra::CompileTo::tfm) {
-    TimingScope t = root.nest("Lowering");
-    PassManager pm(&context);
-    if (failed(applyPassManagerCLOptions(pm)))
-      return 1;
-    pm.enableTiming(t);
-    umbra::buildUmbraLoweringPipeline(pm, options);
-    if (failed(pm.run(*module)))
-      return 1;
-  }
+  if (!decodeStep.empty())
+    return compileGeneration(compile, importOptions, options, toStdout);
+
+  OwningOpRef<ModuleOp> module =
+      compile(inputFile, importOptions, options, asIs);
+  if (!module)
+    return 1;
 
   if (leakageReport)
     (void)umbra::printLeakageReport(*module,

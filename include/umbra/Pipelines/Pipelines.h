@@ -48,9 +48,10 @@ struct ImportPhaseOptions {
           "LoRA bases; the client computes what depends only on them and "
           "its input");
     b.list("role", roles.roles,
-           "NAME=client|owner|public for a graph input or a weight "
-           "(repeatable; defaults: inputs are the client's, initializers "
-           "the model owner's)");
+           "NAME=client|owner|public for a graph input or a weight, "
+           "NAME=state for a graph input or output carried secret-shared "
+           "between the programs of a session (repeatable; defaults: inputs "
+           "are the client's, initializers the model owner's)");
     b.opt("public-structure", roles.publicStructure,
           "Make public the weights whose values equal a function of the "
           "architecture: rotary cos/sin tables, position ids, causal and "

@@ -27,6 +27,11 @@ def MpcAssignRoles : Pass<"mpc-assign-roles", "::mlir::ModuleOp"> {
     - `role`: `NAME=client|owner|public` for a graph input (its `onnx.name`)
       or a weight, repeatable; the last word on that name. A weight cannot
       be the client's: constants are public or the model owner's.
+      `NAME=state` declares a graph input or output as state carried from
+      one program of a session to the next (a generation's key/value
+      cache): the input arrives as the parties' shares of the previous
+      program's state output (`mpc.state`, visibility shared), and the
+      output stays secret-shared, never revealed.
 
     Before the roles by name, `public-structure` (on by default) makes
     public the owner's tables that are functions of the public architecture:
@@ -61,8 +66,8 @@ def MpcAssignRoles : Pass<"mpc-assign-roles", "::mlir::ModuleOp"> {
            /*default=*/"\"\"",
            "Regular expression (full match) over weight names that are public">,
     ListOption<"roles", "role", "std::string",
-               "NAME=client|owner|public for a graph input or a weight "
-               "(repeatable)">,
+               "NAME=client|owner|public for a graph input or a weight, "
+               "NAME=state for a graph input or output (repeatable)">,
     Option<"publicStructure", "public-structure", "bool", /*default=*/"true",
            "Make public the weights whose values equal a function of the "
            "architecture (rotary tables, position ids, masks, ALiBi slopes)">,

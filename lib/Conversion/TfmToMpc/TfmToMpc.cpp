@@ -134,6 +134,11 @@ LogicalResult Lowering::lowerFunction(func::FuncOp func) {
     if (!ty || !isa<FloatType>(ty.getElementType()))
       continue;
     Visibility vis = visibilityOf(arg);
+    // State arrives as the parties' shares of the previous program's state.
+    if (isStateArgument(arg)) {
+      set(arg, fx.encode(arg, Visibility::shared));
+      continue;
+    }
     Value encoded =
         fx.encode(arg, vis == Visibility::shared ? Visibility::client : vis);
     set(arg, fx.prepare(encoded, vis));
@@ -143,7 +148,8 @@ LogicalResult Lowering::lowerFunction(func::FuncOp func) {
     if (failed(lower(op)))
       return failure();
   }
-  // Results go to the client, and nothing else is revealed.
+  // Results go to the client, and nothing else is revealed; state stays
+  // secret-shared for the session's next program.
   auto ret = cast<func::ReturnOp>(entry.getTerminator());
   b.setInsertionPoint(ret);
   fx.loc = ret.getLoc();
@@ -162,10 +168,12 @@ LogicalResult Lowering::lowerFunction(func::FuncOp func) {
       return failure();
     Value out = *v;
     MpcTensorType t = FixedPointBuilder::typeOf(out);
-    if (t.getVisibility() == Visibility::owner)
+    bool state = func.getResultAttr(i, kStateAttrName) != nullptr;
+    if (t.getVisibility() == Visibility::owner ||
+        (state && t.getVisibility() != Visibility::shared))
       out = fx.prepare(out, Visibility::shared);
     t = FixedPointBuilder::typeOf(out);
-    if (t.isShared())
+    if (t.isShared() && !state)
       out = RevealOp::create(
           b, fx.loc, t.withVisibility(Visibility::client), out,
           RevealTargetAttr::get(b.getContext(), RevealTarget::client),

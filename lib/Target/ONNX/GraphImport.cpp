@@ -470,6 +470,11 @@ OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
         shape->add_dim()->set_dim_value(d);
       overrides.erase(ov);
     }
+    if (tt->has_shape())
+      for (auto &dim : *tt->mutable_shape()->mutable_dim())
+        for (const auto &[param, value] : opts.dimParams)
+          if (dim.has_dim_param() && dim.dim_param() == param)
+            dim.set_dim_value(value);
     if (!tt->has_shape()) {
       emitError(fileLoc) << "graph input '" << vi.name()
                          << "' has an unknown rank; give its shape with "

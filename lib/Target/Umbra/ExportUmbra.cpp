@@ -40,6 +40,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/Tools/mlir-translate/Translation.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/TypeSwitch.h"
@@ -62,6 +63,9 @@ struct Slot {
   fb::Visibility vis = fb::Visibility::Public;
   int weight = -1;
   fb::ElemType elemType = fb::ElemType::Real;
+  /// A decode step's extent along contextAxis: scale * P + offset.
+  int contextAxis = -1;
+  int64_t contextScale = 0, contextOffset = 0;
 };
 
 struct Instr {
@@ -162,10 +166,23 @@ FailureOr<BlobOrigin> blobOrigin(EncodeOp op, arith::ConstantOp cst,
 
 class Exporter {
 public:
-  explicit Exporter(func::FuncOp func) : func(func) {}
+  /// Weights go to `blobs`; those of an earlier program in it (below
+  /// `reuseBelow`) are shared rather than copied.
+  Exporter(func::FuncOp func, rt::ArtifactWriter &blobs, size_t reuseBelow = 0)
+      : func(func), blobs(blobs), reuseBelow(reuseBelow) {}
 
   LogicalResult run();
+  /// The program table (weights: the writer's, or none for a program
+  /// nested in another whose weights it indexes).
+  flatbuffers::Offset<fb::Program>
+  build(flatbuffers::FlatBufferBuilder &fbb, bool withWeights,
+        flatbuffers::Offset<fb::Generation> generation = 0);
   LogicalResult write(raw_ostream &os, bool ownerBlobs);
+
+  func::FuncOp func;
+  std::vector<Slot> slots;
+  std::vector<Instr> instrs;
+  std::vector<int> outputs;
 
 private:
   //===--- slots and instructions
@@ -282,12 +299,10 @@ private:
   LogicalResult exportSelect(SelectOp op);
   LogicalResult exportResults(func::ReturnOp ret);
 
-  func::FuncOp func;
-  std::vector<Slot> slots;
-  std::vector<Instr> instrs;
   /// The weight blobs (borrowed from attributes where possible).
-  rt::ArtifactWriter blobs;
-  std::vector<int> outputs;
+  rt::ArtifactWriter &blobs;
+  size_t reuseBelow;
+  DenseSet<size_t> reused;
   DenseMap<Value, int> slotOfValue;
   DenseMap<int, int> sharedOf;
   /// Slots of integer arguments (token ids), before any one-hot encoding.
@@ -357,7 +372,7 @@ LogicalResult Exporter::exportArguments() {
     if (!encode)
       continue; // unused input
     auto t = cast<MpcTensorType>(encode.getType());
-    if (t.getVisibility() == Visibility::shared)
+    if (t.getVisibility() == Visibility::shared && !isStateArgument(arg))
       return encode.emitOpError("produces a shared value from an argument");
     int s = newSlot(name, t.getShape(), t.getFrac(), toFb(t.getVisibility()));
     for (Operation *user : arg.getUsers())
@@ -432,15 +447,24 @@ LogicalResult Exporter::exportConstant(EncodeOp op, arith::ConstantOp cst) {
                         dtype)))
     return failure();
   int s = newSlot(currentName, t.getShape(), t.getFrac(), toFb(vis));
-  if (failed(runtimeCall(op, [&] {
-        slots[s].weight = static_cast<int>(
-            borrowed.data()
-                ? blobs.addBlob(borrowed.data(), borrowed.size(), dtype, owner,
-                                origin->origin, origin->source)
-                : blobs.addBlob(std::move(owned), dtype, owner, origin->origin,
-                                origin->source));
-      })))
+  const void *data = borrowed.data() ? (const void *)borrowed.data()
+                                     : (const void *)owned.data();
+  size_t size = borrowed.data() ? borrowed.size() : owned.size();
+  if (std::optional<size_t> same = blobs.findBlob(
+          data, size, dtype, owner, origin->origin, reuseBelow,
+          [&](size_t i) { return reused.contains(i); })) {
+    reused.insert(*same);
+    slots[s].weight = static_cast<int>(*same);
+  } else if (failed(runtimeCall(op, [&] {
+               slots[s].weight = static_cast<int>(
+                   borrowed.data()
+                       ? blobs.addBlob(borrowed.data(), borrowed.size(), dtype,
+                                       owner, origin->origin, origin->source)
+                       : blobs.addBlob(std::move(owned), dtype, owner,
+                                       origin->origin, origin->source));
+             }))) {
     return failure();
+  }
   slotOfValue[op.getResult()] = s;
   return success();
 }
@@ -811,8 +835,13 @@ LogicalResult Exporter::exportResults(func::ReturnOp ret) {
     if (vis == fb::Visibility::Owner)
       return ret.emitOpError("returns result #")
              << i << ", which the model owner holds; reveal it first";
-    // A client-private result is computed and written by P0 (the client).
-    if (vis == fb::Visibility::Shared)
+    // A client-private result is computed and written by P0 (the client);
+    // a state result stays shared for the session's next program.
+    bool state = func.getResultAttr(i, kStateAttrName) != nullptr;
+    if (state && vis != fb::Visibility::Shared)
+      return ret.emitOpError("returns state result #")
+             << i << " that is not secret-shared";
+    if (vis == fb::Visibility::Shared && !state)
       return ret.emitOpError("returns result #")
              << i << ", a secret-shared value; reveal it (mpc.reveal) "
              << "to say who may learn it";
@@ -894,15 +923,16 @@ LogicalResult Exporter::run() {
   return success();
 }
 
-LogicalResult Exporter::write(raw_ostream &os, bool ownerBlobs) {
-  flatbuffers::FlatBufferBuilder fbb(1 << 16);
+flatbuffers::Offset<fb::Program>
+Exporter::build(flatbuffers::FlatBufferBuilder &fbb, bool withWeights,
+                flatbuffers::Offset<fb::Generation> generation) {
   std::vector<flatbuffers::Offset<fb::Slot>> fslots;
   fslots.reserve(slots.size());
   for (const Slot &s : slots) {
     std::vector<int64_t> shape(s.shape.begin(), s.shape.end());
-    fslots.push_back(fb::CreateSlot(fbb, fbb.CreateString(s.name),
-                                    fbb.CreateVector(shape), s.frac, s.vis,
-                                    s.weight, s.elemType));
+    fslots.push_back(fb::CreateSlot(
+        fbb, fbb.CreateString(s.name), fbb.CreateVector(shape), s.frac, s.vis,
+        s.weight, s.elemType, s.contextAxis, s.contextScale, s.contextOffset));
   }
   std::vector<flatbuffers::Offset<fb::Instr>> finstrs;
   finstrs.reserve(instrs.size());
@@ -913,14 +943,18 @@ LogicalResult Exporter::write(raw_ostream &os, bool ownerBlobs) {
         fbb.CreateVector(out), i.name.empty() ? 0 : fbb.CreateString(i.name)));
   }
   std::vector<int32_t> outs(outputs.begin(), outputs.end());
-  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::Weight>>>
-      fweights;
   // Hashes every blob (the program lists the hashes).
-  if (failed(runtimeCall(func, [&] { fweights = blobs.weightTables(fbb); })))
+  auto fweights = withWeights ? blobs.weightTables(fbb) : 0;
+  return fb::CreateProgram(fbb, rt::kIsaVersion, fracBits,
+                           fbb.CreateVector(fslots), fbb.CreateVector(finstrs),
+                           fweights, fbb.CreateVector(outs), generation);
+}
+
+LogicalResult Exporter::write(raw_ostream &os, bool ownerBlobs) {
+  flatbuffers::FlatBufferBuilder fbb(1 << 16);
+  flatbuffers::Offset<fb::Program> program;
+  if (failed(runtimeCall(func, [&] { program = build(fbb, true); })))
     return failure();
-  auto program = fb::CreateProgram(
-      fbb, rt::kIsaVersion, fracBits, fbb.CreateVector(fslots),
-      fbb.CreateVector(finstrs), fweights, fbb.CreateVector(outs));
   fb::FinishProgramBuffer(fbb, program);
   return runtimeCall(func, [&] {
     blobs.write(fbb.GetBufferPointer(), fbb.GetSize(),
@@ -954,14 +988,207 @@ FailureOr<func::FuncOp> selectFunction(ModuleOp module, StringRef name) {
   return only;
 }
 
+/// Attributes as bytes, to compare two instructions.
+std::string packedAttrs(const rt::Attrs &attrs) {
+  flatbuffers::FlatBufferBuilder fbb(256);
+  fbb.Finish(flatbuffers::Offset<void>(attrs.Pack(fbb).o));
+  return std::string(reinterpret_cast<const char *>(fbb.GetBufferPointer()),
+                     fbb.GetSize());
+}
+
+/// Makes `a` (the decode step exported at context length pa) valid at any
+/// context length P <= pb, from `b` (the same step exported at pb): every
+/// extent that differs must be linear in P (one axis per slot), nothing
+/// else may differ except the domains of reciprocal and rsqrt, which come
+/// from the larger context (a softmax's denominator grows with the number
+/// of positions; the domain of the longest context contains the shorter
+/// ones').
+LogicalResult unifyContext(Exporter &a, Exporter &b, int64_t pa,
+                           int64_t pb) {
+  auto differ = [&](const Twine &what) {
+    return emitError(b.func.getLoc(),
+                     "the decode step compiles to different programs "
+                            "at context lengths ")
+           << pa << " and " << pb << ": " << what
+           << "; only tensor extents may depend on the context length";
+  };
+  if (a.slots.size() != b.slots.size() || a.instrs.size() != b.instrs.size())
+    return differ(Twine(a.instrs.size()) + " and " + Twine(b.instrs.size()) +
+                  " instructions");
+  for (size_t i = 0; i < a.slots.size(); ++i) {
+    Slot &x = a.slots[i];
+    const Slot &y = b.slots[i];
+    if (x.name != y.name || x.frac != y.frac || x.vis != y.vis ||
+        x.weight != y.weight || x.elemType != y.elemType ||
+        x.shape.size() != y.shape.size())
+      return differ("value '" + x.name + "' differs in more than its extent");
+    for (size_t d = 0; d < x.shape.size(); ++d) {
+      if (x.shape[d] == y.shape[d])
+        continue;
+      int64_t grown = y.shape[d] - x.shape[d];
+      if (x.contextAxis >= 0 || grown % (pb - pa) != 0)
+        return differ("value '" + x.name + "' (" + shapeString(x.shape) +
+                      " and " + shapeString(y.shape) +
+                      ") does not grow linearly along one axis");
+      x.contextAxis = static_cast<int>(d);
+      x.contextScale = grown / (pb - pa);
+      x.contextOffset = x.shape[d] - x.contextScale * pa;
+    }
+  }
+  for (size_t i = 0; i < a.instrs.size(); ++i) {
+    Instr &x = a.instrs[i];
+    const Instr &y = b.instrs[i];
+    if (x.attrs.type != y.attrs.type || x.in != y.in || x.out != y.out)
+      return differ("instruction " + Twine(i) + " (" + x.name + ")");
+    if (packedAttrs(x.attrs) == packedAttrs(y.attrs))
+      continue;
+    if (x.attrs.type != fb::InstrAttrs::Reciprocal &&
+        x.attrs.type != fb::InstrAttrs::Rsqrt)
+      return differ("the attributes of " + Twine(rt::opName(x.attrs.type)) +
+                    " '" + x.name + "'");
+    x.attrs = y.attrs;
+  }
+  if (a.outputs != b.outputs)
+    return differ("its outputs");
+  return success();
+}
+
+/// The slot of the function input or output named `name`, or -1.
+int namedSlot(Exporter &e, StringRef name, bool output) {
+  std::vector<bool> produced(e.slots.size(), false);
+  for (const Instr &in : e.instrs)
+    produced[in.out] = true;
+  for (size_t s = 0; s < e.slots.size(); ++s) {
+    bool isOutput = llvm::is_contained(e.outputs, static_cast<int>(s));
+    bool isInput = !produced[s] && e.slots[s].weight < 0;
+    if (e.slots[s].name == name && (output ? isOutput : isInput))
+      return static_cast<int>(s);
+  }
+  return -1;
+}
+
+/// The extents of `s` at context length p.
+SmallVector<int64_t> shapeAt(const Slot &s, int64_t p) {
+  SmallVector<int64_t> shape = s.shape;
+  if (s.contextAxis >= 0)
+    shape[s.contextAxis] = s.contextScale * p + s.contextOffset;
+  return shape;
+}
+
 } // namespace
+
+LogicalResult umbra::exportGenerationUmbra(const GenerationExport &g,
+                                           raw_ostream &os) {
+  FailureOr<func::FuncOp> pf = selectFunction(g.prefill, ""),
+                          fa = selectFunction(g.decodeAt[0], ""),
+                          fb_ = selectFunction(g.decodeAt[1], "");
+  if (failed(pf) || failed(fa) || failed(fb_))
+    return failure();
+  int64_t pa = g.contexts[0], pb = g.contexts[1];
+  rt::ArtifactWriter blobs;
+  Exporter pre(*pf, blobs);
+  if (failed(pre.run()))
+    return failure();
+  // The decode step shares the prefill's weights; exported at the largest
+  // context it must reuse exactly the blobs it had at the smallest.
+  Exporter dec(*fa, blobs, blobs.numBlobs());
+  if (failed(dec.run()))
+    return failure();
+  size_t decodeBlobs = blobs.numBlobs();
+  Exporter atMax(*fb_, blobs, decodeBlobs);
+  if (failed(atMax.run()))
+    return failure();
+  if (blobs.numBlobs() != decodeBlobs)
+    return emitError(fb_->getLoc(),
+                     "the decode step's constants depend on the context "
+                     "length (a weight differs between context ")
+           << pa << " and " << pb << ")";
+  if (failed(unifyContext(dec, atMax, pa, pb)))
+    return failure();
+
+  auto fail = [&](func::FuncOp f, const Twine &msg) {
+    return emitError(f.getLoc(), msg);
+  };
+  int preTok = namedSlot(pre, g.tokenOutput, true),
+      decTok = namedSlot(dec, g.tokenOutput, true);
+  if (preTok < 0 || decTok < 0)
+    return fail(preTok < 0 ? *pf : *fa,
+                "the " + Twine(preTok < 0 ? "prefill" : "decode step") +
+                    " has no output '" + g.tokenOutput +
+                    "' (the chosen token; see --token-output)");
+  // The token is revealed to the client alone, as one integer.
+  auto revealedToClient = [](Exporter &e, int s) {
+    for (const Instr &in : e.instrs)
+      if (in.out == s)
+        return in.attrs.type == fb::InstrAttrs::Reveal &&
+               in.attrs.AsReveal()->to == fb::RevealTo::Client;
+    return false;
+  };
+  for (auto [e, s] : {std::pair(&pre, preTok), std::pair(&dec, decTok)})
+    if (!revealedToClient(*e, s) || e->slots[s].frac != 0 ||
+        numElements(e->slots[s].shape) != 1)
+      return fail(e->func, "output '" + g.tokenOutput +
+                               "' must be one integer token revealed to the "
+                               "client");
+  int decIds = namedSlot(dec, g.tokenInput, false);
+  if (decIds < 0)
+    return fail(*fa, "the decode step has no input '" + g.tokenInput +
+                         "' (the previous token; see --token-input)");
+  int decPos = g.positionInput.empty()
+                   ? -1
+                   : namedSlot(dec, g.positionInput, false);
+  flatbuffers::FlatBufferBuilder fbb(1 << 16);
+  std::vector<flatbuffers::Offset<fb::CacheEntry>> entries;
+  for (const auto &[past, present] : g.cache) {
+    int po = namedSlot(pre, present, true), di = namedSlot(dec, past, false),
+        dout = namedSlot(dec, present, true);
+    if (po < 0 || di < 0 || dout < 0)
+      return fail(po < 0 ? *pf : *fa,
+                  "cache tensor '" + past + "' -> '" + present +
+                      "' is not a state input and output of the decode step "
+                      "and a state output of the prefill");
+    // The cache the prefill leaves is the first step's input, and each
+    // step's output is the next step's input.
+    if (pre.slots[po].shape != shapeAt(dec.slots[di], g.promptLen) ||
+        shapeAt(dec.slots[dout], pa) != shapeAt(dec.slots[di], pa + 1))
+      return fail(*fa, "cache tensor '" + past + "' has shape " +
+                           shapeString(shapeAt(dec.slots[di], g.promptLen)) +
+                           " at context " + Twine(g.promptLen) +
+                           " but the prefill leaves " +
+                           shapeString(pre.slots[po].shape) +
+                           ", or a step does not append one position");
+    entries.push_back(fb::CreateCacheEntry(fbb, fbb.CreateString(past), po, di,
+                                           dout));
+  }
+  flatbuffers::FlatBufferBuilder dfb(1 << 16);
+  if (failed(runtimeCall(*fa, [&] {
+        fb::FinishProgramBuffer(dfb, dec.build(dfb, false));
+      })))
+    return failure();
+  fbb.ForceVectorAlignment(dfb.GetSize(), 1, dfb.GetBufferMinAlignment());
+  auto nested = fbb.CreateVector(dfb.GetBufferPointer(), dfb.GetSize());
+  auto gen = fb::CreateGeneration(fbb, g.promptLen, g.maxSeq, nested,
+                                  fbb.CreateVector(entries), preTok, decTok,
+                                  decIds, decPos);
+  flatbuffers::Offset<fb::Program> root;
+  if (failed(runtimeCall(*pf, [&] { root = pre.build(fbb, true, gen); })))
+    return failure();
+  fb::FinishProgramBuffer(fbb, root);
+  return runtimeCall(*pf, [&] {
+    blobs.write(fbb.GetBufferPointer(), fbb.GetSize(),
+                [&](const uint8_t *p, size_t n) {
+                  os.write(reinterpret_cast<const char *>(p), n);
+                });
+  });
+}
 
 LogicalResult umbra::exportUmbra(ModuleOp module, raw_ostream &os,
                                  const UmbraExportOptions &options) {
   FailureOr<func::FuncOp> func = selectFunction(module, options.funcName);
   if (failed(func))
     return failure();
-  Exporter exporter(*func);
+  rt::ArtifactWriter blobs;
+  Exporter exporter(*func, blobs);
   if (failed(exporter.run()))
     return failure();
   return exporter.write(os, options.ownerBlobs);

@@ -282,13 +282,18 @@ void Artifact::verify() {
         b.source = w->source()->str();
       blobs_.push_back(b);
     }
-  // A blob is the owner's when an Owner slot refers to it; Program checks
-  // the references themselves (range, one slot per blob, sizes).
-  if (fp->slots())
-    for (const fb::Slot *s : *fp->slots())
-      if (s->visibility() == fb::Visibility::Owner && s->weight() >= 0 &&
-          size_t(s->weight()) < blobs_.size())
-        blobs_[s->weight()].owner = true;
+  // A blob is the owner's when an Owner slot refers to it, in the program
+  // or in a generation's decode step, which shares the program's blobs;
+  // Program checks the references themselves (range, one slot per blob,
+  // sizes).
+  for (const fb::Program *p :
+       {fp, fp->generation() ? fp->generation()->decode_nested_root()
+                             : nullptr})
+    if (p && p->slots())
+      for (const fb::Slot *s : *p->slots())
+        if (s->visibility() == fb::Visibility::Owner && s->weight() >= 0 &&
+            size_t(s->weight()) < blobs_.size())
+          blobs_[s->weight()].owner = true;
 
   std::vector<BlobEntry> want = blobs_;
   uint64_t publicEnd = 0;
@@ -367,6 +372,21 @@ size_t ArtifactWriter::addBlob(std::vector<uint8_t> bytes, DType dtype,
   owned_.push_back(std::make_unique<std::vector<uint8_t>>(std::move(bytes)));
   return addBlob(owned_.back()->data(), owned_.back()->size(), dtype, owner,
                  origin, std::move(source));
+}
+
+std::optional<size_t>
+ArtifactWriter::findBlob(const void *data, size_t size, DType dtype, bool owner,
+                         Origin origin, size_t below,
+                         const std::function<bool(size_t)> &taken) const {
+  for (size_t i = 0; i < std::min(below, blobs_.size()); ++i) {
+    const Blob &b = blobs_[i];
+    if (b.entry.size == size && b.entry.dtype == dtype &&
+        b.entry.owner == owner && b.entry.origin == origin &&
+        !taken(i) &&
+        (size == 0 || std::memcmp(b.data, data, size) == 0))
+      return i;
+  }
+  return std::nullopt;
 }
 
 const std::vector<BlobEntry> &ArtifactWriter::layout() {

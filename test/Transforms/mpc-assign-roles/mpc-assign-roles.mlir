@@ -6,8 +6,8 @@
 // RUN: not mpc-opt %s --split-input-file --mpc-assign-roles="public-weight-names=(" 2>&1 | FileCheck %s --check-prefix=BADRE
 
 // CLIENT: weight 'base.w' cannot be the client's
-// UNKNOWN: role for 'nobody': the model has no graph input or weight of that name
-// BADROLE: role 'x=shared' is not NAME=client|owner|public
+// UNKNOWN: role for 'nobody': the model has no graph input, output or weight of that name
+// BADROLE: role 'x=shared' is not NAME=client|owner|public|state
 // BADRE: public-weight-names is not a valid regular expression
 
 // Weights by name pattern and by explicit role; a graph input given to the

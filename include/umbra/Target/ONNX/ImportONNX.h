@@ -34,6 +34,10 @@ struct ImportOptions {
   /// `{"shape", "shape.npy"}`. Each becomes a public constant (provenance
   /// `--const-input`) and is no longer an argument of the function.
   std::vector<std::pair<std::string, std::string>> constInputs;
+  /// Values for named dynamic dimensions (ONNX dim_param) of graph inputs
+  /// that --input-shape does not fix: `{"past", 31}` (a decode step's
+  /// context length).
+  std::vector<std::pair<std::string, int64_t>> dimParams;
   /// Float constants with more elements than this become `dense_resource`
   /// blobs; smaller ones (and all integer/bool constants) stay readable
   /// `dense<...>` literals.

@@ -19,6 +19,8 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace umbra {
 
@@ -36,6 +38,28 @@ struct UmbraExportOptions {
 /// nothing is written then.
 mlir::LogicalResult exportUmbra(mlir::ModuleOp module, llvm::raw_ostream &os,
                                 const UmbraExportOptions &options = {});
+
+/// A generation artifact's parts: the prefill and the decode step, each
+/// compiled to mpc IR; the decode step twice, at the smallest and the
+/// largest context length, from which the exporter derives how its extents
+/// grow with the context.
+struct GenerationExport {
+  mlir::ModuleOp prefill;
+  mlir::ModuleOp decodeAt[2];
+  int64_t contexts[2] = {0, 0};
+  int64_t promptLen = 0, maxSeq = 0;
+  /// (decode state input, its state output = the prefill's) per tensor.
+  std::vector<std::pair<std::string, std::string>> cache;
+  std::string tokenOutput = "next_token", tokenInput = "input_ids",
+              positionInput = "position";
+};
+
+/// Writes one artifact: the prefill as the root program, the decode step
+/// nested in its `generation` table, the weights they share stored once.
+/// Anything of the decode step other than its extents that depends on the
+/// context length, and a cache whose shapes do not chain, is a diagnostic.
+mlir::LogicalResult exportGenerationUmbra(const GenerationExport &g,
+                                          llvm::raw_ostream &os);
 
 /// Prints every `mpc.reveal` of the module (reason, target, shape, fixed
 /// point, the op it feeds and its source location): what a run of the

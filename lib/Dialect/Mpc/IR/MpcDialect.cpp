@@ -4,6 +4,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
@@ -39,6 +40,13 @@ FailureOr<Visibility> umbra::mpc::joinVisibility(Visibility a, Visibility b) {
   if (a == Visibility::shared || b == Visibility::shared)
     return Visibility::shared;
   return failure(); // client with owner: neither may see the other's value.
+}
+
+bool umbra::mpc::isStateArgument(Value v) {
+  auto arg = dyn_cast<BlockArgument>(v);
+  auto func = arg ? dyn_cast<FunctionOpInterface>(arg.getOwner()->getParentOp())
+                  : FunctionOpInterface();
+  return func && func.getArgAttr(arg.getArgNumber(), kStateAttrName);
 }
 
 //===----------------------------------------------------------------------===//

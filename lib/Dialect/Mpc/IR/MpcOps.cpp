@@ -56,10 +56,16 @@ LogicalResult EncodeOp::verify() {
       typeOf(getOutput()).getFrac() != 0)
     return emitOpError("encodes an integer tensor: the result must have "
                        "frac = 0");
+  // State arrives already secret-shared (each party's share of the
+  // previous program's result), so its encoding is shared.
+  if (isStateArgument(getInput()) && typeOf(getOutput()).isShared())
+    return verifyCodec(*this, getInput().getType().getShape(),
+                       typeOf(getOutput()).withVisibility(Visibility::public_),
+                       "");
   return verifyCodec(*this, getInput().getType().getShape(),
                      typeOf(getOutput()),
                      "encodes a plaintext: the result cannot be shared "
-                     "(use mpc.share)");
+                     "(use mpc.share, or declare the argument state)");
 }
 
 LogicalResult DecodeOp::verify() {

@@ -35,6 +35,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -152,6 +153,13 @@ public:
   size_t addBlob(std::vector<uint8_t> bytes, DType dtype, bool owner,
                  Origin origin = Origin::Owner, std::string source = "");
   size_t numBlobs() const { return blobs_.size(); }
+  /// The first blob below index `below` with these bytes, dtype, holder
+  /// and origin for which `taken` is false, if any: programs of one
+  /// artifact (a generation's prefill and decode step) then share their
+  /// weights (the first program's source names stay).
+  std::optional<size_t> findBlob(const void *data, size_t size, DType dtype,
+                                 bool owner, Origin origin, size_t below,
+                                 const std::function<bool(size_t)> &taken) const;
 
   /// Offsets (canonical layout) and SHA-256 of every blob added so far.
   /// Hashes once; adding a blob afterwards invalidates it.

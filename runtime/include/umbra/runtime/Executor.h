@@ -42,6 +42,15 @@ public:
   /// public -> everyone).
   void setInput(int slot, const std::vector<double> &values);
   void setInputRing(int slot, Vec values);
+  /// This party's share of a shared input (state carried from the previous
+  /// program of the session, such as a key/value cache); ignored at the
+  /// dealer, which never holds shares.
+  void setShare(int slot, Vec share);
+  /// Moves to `next`, a program with the same instructions and weights (a
+  /// decode step at another context length): the deployment (shared
+  /// weights, opened matmul masks) carries over; every other value is
+  /// dropped.
+  void rebind(const Program &next);
   /// The inputs among `inputs` that this role holds (client slots at P0,
   /// owner slots at P1); the others are ignored.
   void setInputs(const std::map<int, std::vector<double>> &inputs);
@@ -79,7 +88,7 @@ private:
               const std::string &name, const std::function<void()> &fn);
   Vec asShare(const Value &v) const;
   const Value &get(int s) const;
-  const Program &prog_;
+  const Program *prog_;
   Party &P_;
   std::vector<Value> vals_;
   std::vector<bool> isOutput_, isInput_;

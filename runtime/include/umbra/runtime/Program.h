@@ -73,6 +73,25 @@ struct SlotInfo {
   int weight = -1;
   /// How an output is written (fb::ElemType; 0: a real, float64).
   uint8_t elemType = 0;
+  /// A decode step's slot that grows with the context length P:
+  /// shape[contextAxis] = contextScale * P + contextOffset (-1: fixed).
+  int contextAxis = -1;
+  int64_t contextScale = 0, contextOffset = 0;
+};
+
+/// One key/value cache tensor of a generation artifact: the prefill's state
+/// output and the decode step's state input and output that carry it.
+struct CacheLink {
+  std::string name;
+  int prefillOutput = -1, decodeInput = -1, decodeOutput = -1;
+};
+
+/// How a generation artifact's programs chain (program.fbs, Generation).
+struct GenerationInfo {
+  int64_t promptLen = 0, maxSeq = 0;
+  std::vector<CacheLink> cache;
+  int prefillToken = -1, decodeToken = -1;
+  int decodeIds = -1, decodePosition = -1;
 };
 
 struct InstrInfo {
@@ -108,6 +127,14 @@ public:
   /// executor frees per-inference values after their last use.
   std::vector<int64_t> lastUse;
 
+  /// Present when the artifact generates (the root program is the prefill).
+  std::optional<GenerationInfo> generation;
+  /// The context length this program is resolved at (a decode step), or -1.
+  int64_t context = -1;
+  /// The decode step at context length `p` in [promptLen, maxSeq - 1]: the
+  /// same instructions and weights, the extents resolved at p and verified.
+  Program decodeStep(int64_t p) const;
+
   const Sha256 &hash() const { return artifact_->hash(); }
   std::string hashHex() const { return hexString(hash()); }
   /// The verified container this program was read from.
@@ -126,7 +153,10 @@ public:
 private:
   explicit Program(std::shared_ptr<const Artifact> a)
       : artifact_(std::move(a)) {}
-  void verify();
+  /// Reads and checks `fp` (the root program, or a decode step nested in
+  /// it at context length `context`).
+  void verify(const fb::Program *fp, int64_t context);
+  void verifyGeneration(const fb::Generation &g);
   std::shared_ptr<const Artifact> artifact_;
 };
 

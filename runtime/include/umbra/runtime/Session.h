@@ -37,6 +37,9 @@ struct SessionConfig {
   std::array<uint8_t, 32> programHash{};
   int fracBits = 16;
   Cmp cmp = Cmp::Dcf;
+  /// Inferences, or tokens generated, in this session: public, and the
+  /// same at every role (checked in the handshake).
+  int32_t runs = 1;
   /// This role's TLS identity (its certificate must be bound to `role`);
   /// null: plaintext, refused unless every address is loopback or
   /// `insecure` is set.

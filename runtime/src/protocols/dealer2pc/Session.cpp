@@ -20,8 +20,10 @@ struct Hello {
   int32_t role;
   uint8_t hash[32];
   int32_t cmp;
+  /// Inferences, or tokens generated, in this session (public).
+  int32_t runs;
 };
-static_assert(sizeof(Hello) == 60);
+static_assert(sizeof(Hello) == 64);
 
 using Clock = std::chrono::steady_clock;
 
@@ -53,6 +55,7 @@ Hello exchangeHello(Channel &c, const SessionConfig &cfg) {
   mine.frac = cfg.fracBits;
   mine.role = int32_t(cfg.role);
   mine.cmp = int32_t(cfg.cmp);
+  mine.runs = cfg.runs;
   std::memcpy(mine.hash, cfg.programHash.data(), 32);
   c.exchange(FrameType::Hello, &mine, sizeof mine, &theirs, sizeof theirs);
   UMBRA_CHECK(std::memcmp(theirs.magic, "UMBRAHS1", 8) == 0, "handshake with ",
@@ -81,6 +84,9 @@ void checkHello(const Hello &theirs, const std::string &who,
   UMBRA_CHECK(theirs.cmp == int32_t(cfg.cmp), "handshake with ", who,
               " refused: comparison protocol mismatch (", cmpName(cfg.cmp),
               " vs ", cmpName(Cmp(theirs.cmp)), ")");
+  UMBRA_CHECK(theirs.runs == cfg.runs, "handshake with ", who,
+              " refused: session length mismatch (", cfg.runs, " vs ",
+              theirs.runs, " inferences or generated tokens)");
 }
 } // namespace
 

@@ -20,6 +20,14 @@ inline constexpr llvm::StringLiteral kVisibilityAttrName = "mpc.visibility";
 /// client writes with that type (the artifact's Slot.elem_type).
 inline constexpr llvm::StringLiteral kOutputElementTypeAttrName =
     "mpc.element_type";
+/// On a function argument or result: state carried between the programs of
+/// one session (a generation's key/value cache). A state argument arrives
+/// as each party's share of the previous program's state result; a state
+/// result stays secret-shared and is never revealed (role `state`,
+/// mpc-assign-roles).
+inline constexpr llvm::StringLiteral kStateAttrName = "mpc.state";
+/// Whether `v` is a function argument declared state.
+bool isStateArgument(mlir::Value v);
 
 /// Who may see the result of combining values of visibility `a` and `b`:
 /// public joins to anything, equal holders stay, anything else is shared.
