@@ -287,8 +287,9 @@ void Artifact::verify() {
   // Program checks the references themselves (range, one slot per blob,
   // sizes).
   for (const fb::Program *p :
-       {fp, fp->generation() ? fp->generation()->decode_nested_root()
-                             : nullptr})
+       {fp, fp->generation() && fp->generation()->decode()
+                ? fp->generation()->decode_nested_root()
+                : nullptr})
     if (p && p->slots())
       for (const fb::Slot *s : *p->slots())
         if (s->visibility() == fb::Visibility::Owner && s->weight() >= 0 &&
