@@ -1,24 +1,37 @@
 """Autoregressive generation with a KV cache: the model side (issue 12).
 
-Two graphs share one Decoder's weights:
-  * ``Prefill``: prompt ids [1, T] -> (logits of the last position [1, 1, V],
-    present_key_0, present_value_0, ..., present_value_{L-1}), each cache
-    tensor [1, H, T, head_dim] (keys after rotary for llama);
+Two graphs share one Decoder's weights, and each chooses the next token
+itself: its first output is ``next_token``, int64 [1, 1], the argmax over
+the vocabulary of the last position's logits (ONNX ArgMax, keepdims=1,
+select_last_index=0: the first maximum). The logits never leave the graph,
+so under MPC only the chosen token is revealed to the client.
+  * ``Prefill``: prompt ids [1, T] -> (next_token [1, 1], present_key_0,
+    present_value_0, ..., present_value_{L-1}), each cache tensor
+    [1, H, T, head_dim] (keys after rotary for llama);
   * ``DecodeStep``: one token [1, 1], its position [1, 1] and the cache
-    [1, H, P, hd] per tensor -> (logits [1, 1, V], the cache with the new
+    [1, H, P, hd] per tensor -> (next_token [1, 1], the cache with the new
     token appended [1, H, P+1, hd]).
+``sampling="gumbel"`` gives both graphs one more, last, input ``noise``
+float [1, 1, V] and the token argmax(logits + noise): Gumbel-max sampling
+when the caller passes temperature * Gumbel(0, 1) draws (argmax(l/t + g) ==
+argmax(l + t*g) for t > 0, so the temperature is not part of the graph).
+``sampling="greedy"`` (the default) is argmax(logits). ``logits(...)`` on
+either module gives (logits [1, 1, V], *cache) for the torch references.
+
 The decode step reads P from nothing but the cache tensors' own extent:
-every reshape uses the static [1, 1] token and the config (H, hd), the new
-position enters as an embedding lookup by the ``position`` input, the cache
-grows by Concat and attention reduces along the last axis. Its ONNX graph
-therefore has no Shape op and one dynamic axis ("past") per cache input.
+every reshape uses the static [1, 1] token and the config (H, hd, V), the
+new position enters as an embedding lookup by the ``position`` input, the
+cache grows by Concat and attention reduces along the last axis. Its ONNX
+graph therefore has no Shape op and one dynamic axis ("past") per cache
+input.
 
   /usr/bin/python3 -m umbra_models.generate --model fixtures/gpt2-l4-d256 \
       --prompt-len 16 --tokens 16 --out-dir gen [--text-file F | --seed S] \
       [--gumbel-seed G --temperature t]
 writes prefill.onnx, decode.onnx, generation.json, prompt_ids.npy,
-expected_tokens.npy (torch's tokens) and, with --gumbel-seed,
-gumbel_noise.npy ([n, V] float32, the noise step i adds).
+expected_tokens.npy (torch's tokens) and, with --gumbel-seed (graphs with
+sampling="gumbel"), noise.npy: [n, V] float32, row i = t * gumbel_noise(G)[i]
+is the ``noise`` input of step i (step 0 is the prefill).
 """
 from __future__ import annotations
 
@@ -66,15 +79,48 @@ def _decode_attention(attn, x, position, past_k, past_v):
     return attn.proj(y.transpose(1, 2).reshape(1, 1, D)), k, v
 
 
-class Prefill(nn.Module):
-    """input_ids [1, T] -> (last-position logits [1, 1, V], present_key_0,
-    present_value_0, ...); the logits equal Decoder(ids, next_token=True)."""
+SAMPLING = ("greedy", "gumbel")
 
-    def __init__(self, model):
+
+def choose_token(logits, noise=None):
+    """logits [1, 1, V] (+ noise [1, 1, V], float32) -> int64 [1, 1], the
+    first index of the maximum over V: what both graphs output. In ONNX: Add
+    (with noise), Reshape to the constant [1, -1] and ArgMax(axis=1,
+    keepdims=1, select_last_index=0); no Shape op."""
+    if noise is not None:
+        logits = logits + noise
+    return torch.argmax(logits.reshape(1, -1), dim=1, keepdim=True)
+
+
+class _Sampler(nn.Module):
+    def __init__(self, model, sampling="greedy"):
         super().__init__()
+        if sampling not in SAMPLING:
+            raise ValueError(f"sampling {sampling!r} is not one of {SAMPLING}")
         self.model = model
+        self.sampling = sampling
 
-    def forward(self, input_ids):
+    def _split_noise(self, args):
+        """(inputs, noise): the noise is the last input with "gumbel"."""
+        if self.sampling != "gumbel":
+            return args, None
+        if not args:
+            raise ValueError('sampling="gumbel" takes a last input noise [1, 1, V]')
+        noise = args[-1]
+        V = self.model.cfg.vocab_size
+        # (checked in eager runs; a trace has the static [1, 1, V] of its example)
+        if not torch.jit.is_tracing() and tuple(noise.shape) != (1, 1, V):
+            raise ValueError(f"noise shape {tuple(noise.shape)} != (1, 1, {V})")
+        return args[:-1], noise
+
+
+class Prefill(_Sampler):
+    """input_ids [1, T] (, noise [1, 1, V] with sampling="gumbel") ->
+    (next_token int64 [1, 1], present_key_0, present_value_0, ...).
+    ``logits(input_ids)`` gives (last-position logits [1, 1, V], *cache)
+    instead; those logits equal Decoder(ids, next_token=True)."""
+
+    def logits(self, input_ids):
         m = self.model
         T = input_ids.shape[1]
         x = m.tok_emb(input_ids)
@@ -88,17 +134,22 @@ class Prefill(nn.Module):
             cache += [k, v]
         return (m.lm_head(m.ln_f(x[:, -1:, :])), *cache)
 
+    def forward(self, *args):
+        (input_ids, *rest), noise = self._split_noise(args)
+        if rest:
+            raise ValueError(f"Prefill({self.sampling!r}) got {len(args)} inputs")
+        logits, *cache = self.logits(input_ids)
+        return (choose_token(logits, noise), *cache)
 
-class DecodeStep(nn.Module):
-    """(input_ids [1, 1], position [1, 1], past_key_0, past_value_0, ...)
-    -> (logits [1, 1, V], present_key_0, present_value_0, ...), with
-    present = cat(past, new) on axis 2. ``position`` is the cache length P."""
 
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
+class DecodeStep(_Sampler):
+    """(input_ids [1, 1], position [1, 1], past_key_0, past_value_0, ...
+    (, noise [1, 1, V] with sampling="gumbel")) -> (next_token int64 [1, 1],
+    present_key_0, present_value_0, ...), with present = cat(past, new) on
+    axis 2. ``position`` is the cache length P. ``logits(input_ids,
+    position, *past)`` gives (logits [1, 1, V], *cache) instead."""
 
-    def forward(self, input_ids, position, *past):
+    def logits(self, input_ids, position, *past):
         m = self.model
         if len(past) != 2 * len(m.blocks):
             raise ValueError(f"expected {2 * len(m.blocks)} cache tensors, got {len(past)}")
@@ -113,20 +164,30 @@ class DecodeStep(nn.Module):
             cache += [k, v]
         return (m.lm_head(m.ln_f(x)), *cache)
 
+    def forward(self, *args):
+        args, noise = self._split_noise(args)
+        logits, *cache = self.logits(*args)
+        return (choose_token(logits, noise), *cache)
+
 
 # ---- export ------------------------------------------------------------------
 
-def export_generation(model, out_dir, prompt_len, opset=OPSET):
+def export_generation(model, out_dir, prompt_len, sampling="greedy", opset=OPSET):
     """Writes out_dir/prefill.onnx (static [1, prompt_len] prompt),
     out_dir/decode.onnx (cache axis 2 dynamic: "past" on the inputs,
-    "past_plus_1" on the outputs) and out_dir/generation.json (shapes and
-    the past -> present pairing of the cache). Returns the three paths."""
+    "past_plus_1" on the outputs) and out_dir/generation.json (shapes, the
+    sampling, the name of the token output and the past -> present pairing
+    of the cache). Both graphs output "next_token" int64 [1, 1] first;
+    with sampling="gumbel" both take a last input "noise" float [1, 1, V].
+    Returns the three paths."""
     model.eval()
     cfg = model.cfg
+    if sampling not in SAMPLING:
+        raise ValueError(f"sampling {sampling!r} is not one of {SAMPLING}")
     if not 1 <= prompt_len < cfg.max_seq:
         raise ValueError(f"prompt_len {prompt_len} must be in [1, max_seq {cfg.max_seq})")
     os.makedirs(out_dir, exist_ok=True)
-    L, H, hd = cfg.n_layer, cfg.n_head, cfg.head_dim
+    L, H, hd, V = cfg.n_layer, cfg.n_head, cfg.head_dim, cfg.vocab_size
     past, present = cache_names(L, "past"), cache_names(L, "present")
     pre_path = os.path.join(out_dir, "prefill.onnx")
     dec_path = os.path.join(out_dir, "decode.onnx")
@@ -135,17 +196,22 @@ def export_generation(model, out_dir, prompt_len, opset=OPSET):
     tok = torch.zeros(1, 1, dtype=torch.long)
     pos = torch.full((1, 1), prompt_len, dtype=torch.long)
     cache = tuple(torch.zeros(1, H, prompt_len, hd) for _ in past)
+    noise, noise_name = (), []
+    if sampling == "gumbel":
+        noise, noise_name = (torch.zeros(1, 1, V),), ["noise"]
     dyn = {n: {2: "past"} for n in past}
     dyn.update({n: {2: "past_plus_1"} for n in present})
+    outs = ["next_token"] + present
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
-        torch.onnx.export(Prefill(model), (ids,), pre_path, opset_version=opset,
-                          input_names=["input_ids"], output_names=["logits"] + present)
-        torch.onnx.export(DecodeStep(model), (tok, pos) + cache, dec_path, opset_version=opset,
-                          input_names=["input_ids", "position"] + past,
-                          output_names=["logits"] + present, dynamic_axes=dyn)
+        torch.onnx.export(Prefill(model, sampling), (ids,) + noise, pre_path, opset_version=opset,
+                          input_names=["input_ids"] + noise_name, output_names=outs)
+        torch.onnx.export(DecodeStep(model, sampling), (tok, pos) + cache + noise, dec_path,
+                          opset_version=opset,
+                          input_names=["input_ids", "position"] + past + noise_name,
+                          output_names=outs, dynamic_axes=dyn)
     meta = {"prompt_len": prompt_len, "max_seq": cfg.max_seq, "layers": L, "heads": H,
-            "head_dim": hd, "vocab": cfg.vocab_size,
+            "head_dim": hd, "vocab": V, "sampling": sampling, "next_token": "next_token",
             "cache": [[a, b] for a, b in zip(past, present)]}
     json_path = os.path.join(out_dir, "generation.json")
     with open(json_path, "w") as f:
@@ -162,42 +228,50 @@ def _as_prompt(prompt_ids):
 
 
 @torch.no_grad()
-def _generate(model, prompt_ids, n, choose, use_cache):
-    """Runs n steps; choose(i, logits[V]) picks step i's token. Returns
-    (tokens, logits [n, V] float32)."""
+def generate_tokens(model, prompt_ids, n, noise=None, use_cache=True, return_logits=False):
+    """n tokens; token i = choose_token(logits_i, noise[i]): exactly the
+    exported graphs' computation, noise being the [n, V] float32 rows fed
+    as their ``noise`` input (None: greedy). use_cache: Prefill once then
+    DecodeStep n-1 times; otherwise the full Decoder on the growing
+    sequence. return_logits: also the [n, V] float32 logits every token
+    came from."""
     model.eval()
+    V = model.cfg.vocab_size
     ids = _as_prompt(prompt_ids)
     T = ids.shape[1]
     if n < 1 or T + n - 1 > model.cfg.max_seq:
         raise ValueError(f"prompt {T} + {n} tokens - 1 exceeds max_seq {model.cfg.max_seq}")
+    if noise is not None:
+        noise = np.asarray(noise)
+        if noise.shape != (n, V) or noise.dtype != np.float32:
+            raise ValueError(f"noise {noise.dtype} {noise.shape} is not float32 ({n}, {V})")
+        noise = torch.from_numpy(noise).view(n, 1, 1, V)
     tokens, rows = [], []
     if use_cache:
         step = DecodeStep(model)
-        logits, *cache = Prefill(model)(ids)
+        logits, *cache = Prefill(model).logits(ids)
     else:
         logits = model(ids, next_token=True)
     for i in range(n):
-        row = logits[0, -1]
-        rows.append(row.numpy())
-        tokens.append(int(choose(i, row)))
+        rows.append(logits[0, -1].numpy())
+        tok = choose_token(logits, None if noise is None else noise[i])
+        tokens.append(int(tok))
         if i == n - 1:
             break
-        tok = torch.tensor([[tokens[-1]]], dtype=torch.long)
         if use_cache:
             pos = torch.tensor([[T + i]], dtype=torch.long)
-            logits, *cache = step(tok, pos, *cache)
+            logits, *cache = step.logits(tok, pos, *cache)
         else:
             ids = torch.cat([ids, tok], dim=1)
             logits = model(ids, next_token=True)
-    return tokens, np.stack(rows).astype(np.float32)
+    rows = np.stack(rows).astype(np.float32)
+    return (tokens, rows) if return_logits else tokens
 
 
 def greedy_generate(model, prompt_ids, n, use_cache=True, return_logits=False):
-    """n tokens, each the argmax of the last logits. use_cache: Prefill once
-    then DecodeStep n-1 times; otherwise the full Decoder on the growing
-    sequence. return_logits: also the [n, V] logits every token came from."""
-    toks, rows = _generate(model, prompt_ids, n, lambda i, r: torch.argmax(r), use_cache)
-    return (toks, rows) if return_logits else toks
+    """n tokens, each the argmax of the last logits (what the
+    sampling="greedy" graphs output); see generate_tokens."""
+    return generate_tokens(model, prompt_ids, n, None, use_cache, return_logits)
 
 
 def gumbel_noise(seed, n, vocab):
@@ -208,18 +282,27 @@ def gumbel_noise(seed, n, vocab):
     return (-np.log(-np.log(u))).astype(np.float32)
 
 
+def scale_noise(noise, temperature):
+    """temperature * noise in float32: the ``noise`` input rows of the
+    sampling="gumbel" graphs (temperature 1 leaves the draws unchanged)."""
+    t = float(temperature)
+    if not (t > 0 and np.isfinite(t)):
+        raise ValueError(f"temperature {temperature} must be finite and > 0")
+    return np.float32(t) * np.asarray(noise, dtype=np.float32)
+
+
 def gumbel_generate(model, prompt_ids, n, noise, temperature=1.0, use_cache=True,
                     return_logits=False):
-    """Sampling by the Gumbel-max trick with caller-supplied noise: token i is
-    argmax(logits / temperature + noise[i]) (float32)."""
-    noise = torch.as_tensor(np.asarray(noise, dtype=np.float32))
+    """Sampling by the Gumbel-max trick with caller-supplied Gumbel(0, 1)
+    draws noise [n, V]: token i is argmax(logits_i + temperature * noise[i])
+    in float32, the sampling="gumbel" graphs fed scale_noise(noise,
+    temperature) (the same token as argmax(logits / t + noise) but for float
+    rounding)."""
+    noise = np.asarray(noise, dtype=np.float32)
     if noise.shape != (n, model.cfg.vocab_size):
-        raise ValueError(f"noise shape {tuple(noise.shape)} != ({n}, {model.cfg.vocab_size})")
-    if not temperature > 0:
-        raise ValueError("temperature must be > 0")
-    toks, rows = _generate(model, prompt_ids, n,
-                           lambda i, r: torch.argmax(r / temperature + noise[i]), use_cache)
-    return (toks, rows) if return_logits else toks
+        raise ValueError(f"noise shape {noise.shape} != ({n}, {model.cfg.vocab_size})")
+    return generate_tokens(model, prompt_ids, n, scale_noise(noise, temperature), use_cache,
+                           return_logits)
 
 
 # ---- CLI ---------------------------------------------------------------------
@@ -238,9 +321,15 @@ def main(argv=None):
                                          "(needs the model dir's tokenizer.json)")
     src.add_argument("--seed", type=int, default=0, help="prompt: random token ids")
     ap.add_argument("--gumbel-seed", type=int, default=None,
-                    help="sample by Gumbel-max with gumbel_noise(seed) instead of greedy")
-    ap.add_argument("--temperature", type=float, default=1.0)
+                    help='export sampling="gumbel" graphs and write noise.npy = temperature * '
+                         "gumbel_noise(seed) (row i: step i's noise input) instead of greedy")
+    ap.add_argument("--temperature", type=float, default=1.0,
+                    help="with --gumbel-seed: the scale of the noise (> 0)")
     a = ap.parse_args(argv)
+    if not (a.temperature > 0 and np.isfinite(a.temperature)):
+        ap.error("--temperature must be finite and > 0")
+    if a.temperature != 1.0 and a.gumbel_seed is None:
+        ap.error("--temperature needs --gumbel-seed")
     torch.set_num_threads(2)
     tok = None
     if a.model:
@@ -259,17 +348,18 @@ def main(argv=None):
         ids = np.asarray(ids, dtype=np.int64)[None]
     else:
         ids = sample_ids(model, T, a.seed)
-    pre, dec, meta = export_generation(model, a.out_dir, T)
+    sampling = "greedy" if a.gumbel_seed is None else "gumbel"
+    pre, dec, meta = export_generation(model, a.out_dir, T, sampling)
     for p in (pre, dec):
         m, ops = check_onnx(p)
         ins, outs = io_signature(m)
         print(f"wrote {p} ({os.path.getsize(p) / 1e6:.1f} MB), {len(ins)} inputs, {len(outs)} outputs")
         print("  ops:", ", ".join(f"{k}x{v}" for k, v in ops.items()))
-    if a.gumbel_seed is not None:
-        noise = gumbel_noise(a.gumbel_seed, n, model.cfg.vocab_size)
-        toks = gumbel_generate(model, ids, n, noise, a.temperature)
-        np.save(os.path.join(a.out_dir, "gumbel_noise.npy"), noise)
-        how = f"Gumbel-max, seed {a.gumbel_seed}, temperature {a.temperature}"
+    if sampling == "gumbel":
+        noise = scale_noise(gumbel_noise(a.gumbel_seed, n, model.cfg.vocab_size), a.temperature)
+        toks = generate_tokens(model, ids, n, noise)
+        np.save(os.path.join(a.out_dir, "noise.npy"), noise)
+        how = f"Gumbel-max, seed {a.gumbel_seed}, temperature {a.temperature}; noise.npy {noise.shape}"
     else:
         toks = greedy_generate(model, ids, n)
         how = "greedy"
