@@ -202,15 +202,20 @@ void Program::verifyGeneration(const fb::Generation &g) {
   };
   token(*this, info.prefillToken, "prefill's");
   token(first, info.decodeToken, "decode step's");
-  for (int s : {info.decodeIds, info.decodePosition}) {
-    if (s == -1 && s == info.decodePosition)
-      continue;
-    UMBRA_CHECK(s >= 0 && size_t(s) < first.slots.size() &&
-                    isInput(first, s) && first.slots[s].vis == Vis::Client &&
-                    first.slots[s].numel == 1,
-                "generation: the decode step's token or position input is "
-                "not one client input");
-  }
+  // The token is the client's; the position (the cache length) public.
+  UMBRA_CHECK(info.decodeIds >= 0 && size_t(info.decodeIds) < first.slots.size() &&
+                  isInput(first, info.decodeIds) &&
+                  first.slots[info.decodeIds].vis == Vis::Client &&
+                  first.slots[info.decodeIds].numel == 1,
+              "generation: the decode step's token input is not one client "
+              "input");
+  int pos = info.decodePosition;
+  UMBRA_CHECK(pos == -1 || (pos >= 0 && size_t(pos) < first.slots.size() &&
+                            isInput(first, pos) &&
+                            first.slots[pos].vis == Vis::Public &&
+                            first.slots[pos].numel == 1),
+              "generation: the decode step's position input is not one "
+              "public input");
   for (const CacheLink &c : info.cache) {
     UMBRA_CHECK(c.prefillOutput >= 0 && size_t(c.prefillOutput) < slots.size() &&
                     isOutput(*this, c.prefillOutput) &&

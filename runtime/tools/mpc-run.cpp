@@ -403,8 +403,13 @@ GenerationInputs loadGenerationInputs(const Program &prog,
       return s >= 0 && std::find(p.inputs.begin(), p.inputs.end(), s) !=
                            p.inputs.end();
     };
-    UMBRA_CHECK(isIn(prog, a) || isIn(step, b), "'", name,
-                "' is not an input of the prefill or the decode step");
+    bool carried = b == g.decodeIds || b == g.decodePosition;
+    for (const CacheLink &c : g.cache)
+      carried = carried || b == c.decodeInput;
+    UMBRA_CHECK(isIn(prog, a) || (isIn(step, b) && !carried), "'", name,
+                "' is not an input of the prefill or the decode step that "
+                "the client gives (the token, its position and the cache "
+                "are carried from step to step)");
   }
   return in;
 }
@@ -506,11 +511,11 @@ int runGenerate(const Options &o, Session &session, const Program &prog,
     }
     for (size_t i = 0; i < g.cache.size(); ++i)
       dec.setShare(g.cache[i].decodeInput, std::move(cache[i]));
-    if (role == Role::P0) {
+    // The client feeds its token back; the position is public.
+    if (role == Role::P0)
       dec.setInput(g.decodeIds, {tokens.back()});
-      if (g.decodePosition >= 0)
-        dec.setInput(g.decodePosition, {double(context)});
-    }
+    if (g.decodePosition >= 0)
+      dec.setInput(g.decodePosition, {double(context)});
     for (const auto &[s, rows] : inputs.perToken)
       dec.setInput(s, rows[k]);
     size_t from = dec.stats.size();

@@ -275,6 +275,12 @@ static int compileGeneration(Compile &compile,
             addRole(o, present);
             g.cache.emplace_back(n.str(), present);
           }
+          // The new token's position is the cache length: public.
+          for (BlockArgument a : f->getArguments())
+            if (auto n = f->getArgAttrOfType<StringAttr>(a.getArgNumber(),
+                                                         "onnx.name");
+                n && n.getValue() == positionInput)
+              o.import.roles.roles.push_back(positionInput + "=public");
           if (g.cache.empty())
             return emitError(f->getLoc(), "the decode step has no cache input (an "
                                 "input named past...)");
