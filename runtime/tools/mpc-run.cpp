@@ -414,18 +414,23 @@ GenerationInputs loadGenerationInputs(const Program &prog,
   return in;
 }
 
-/// Sums the online counters of one phase of `stats` from index `from`.
-Counters phaseSum(const std::vector<InstrStat> &stats, size_t from,
-                  const std::string &phase) {
+/// The counters and seconds of one phase of `stats` from index `from`.
+struct PhaseCost {
   Counters c;
+  double seconds = 0;
+};
+PhaseCost phaseSum(const std::vector<InstrStat> &stats, size_t from,
+                   const std::string &phase) {
+  PhaseCost p;
   for (size_t i = from; i < stats.size(); ++i)
     if (stats[i].phase == phase) {
-      c.sent += stats[i].c.sent;
-      c.recv += stats[i].c.recv;
-      c.rounds += stats[i].c.rounds;
-      c.dealerBytes += stats[i].c.dealerBytes;
+      p.c.sent += stats[i].c.sent;
+      p.c.recv += stats[i].c.recv;
+      p.c.rounds += stats[i].c.rounds;
+      p.c.dealerBytes += stats[i].c.dealerBytes;
+      p.seconds += stats[i].seconds;
     }
-  return c;
+  return p;
 }
 
 /// mpc-run --generate N as one role: the prefill, then N - 1 decode steps
@@ -444,8 +449,12 @@ int runGenerate(const Options &o, Session &session, const Program &prog,
     tok = std::make_unique<Detokenizer>(o.tokenizer);
   std::vector<double> tokens;
   nlohmann::ordered_json steps = nlohmann::json::array();
-  auto report = [&](int k, int64_t context, double seconds, const Counters &c,
-                    const Counters &deploy) {
+  // One token's costs: its program's online phase (and deployment, for the
+  // first run of each program).
+  auto report = [&](int k, int64_t context, const PhaseCost &online,
+                    const PhaseCost &deploy) {
+    const Counters &c = online.c;
+    double seconds = online.seconds;
     nlohmann::ordered_json j;
     j["token"] = k;
     j["program"] = k == 0 ? "prefill" : "decode";
@@ -455,8 +464,10 @@ int runGenerate(const Options &o, Session &session, const Program &prog,
     j["online_bytes_received"] = c.recv;
     j["rounds"] = c.rounds;
     j["dealer_bytes"] = c.dealerBytes;
-    j["deploy_bytes_sent"] = deploy.sent;
-    j["deploy_dealer_bytes"] = deploy.dealerBytes;
+    j["deploy_seconds"] = deploy.seconds;
+    j["deploy_bytes_sent"] = deploy.c.sent;
+    j["deploy_bytes_received"] = deploy.c.recv;
+    j["deploy_dealer_bytes"] = deploy.c.dealerBytes;
     std::string text;
     if (role == Role::P0) {
       j["id"] = int64_t(tokens.back());
@@ -481,21 +492,23 @@ int runGenerate(const Options &o, Session &session, const Program &prog,
   };
   auto keepAlive = [&](size_t, size_t) { session.keepAlive(); };
 
-  // Prefill.
-  Executor pre(prog, party);
-  pre.onInstr = keepAlive;
-  for (const auto &[s, v] : inputs.prefill)
-    pre.setInput(s, v);
-  double ts = now();
-  pre.runDeployment();
-  pre.runInference();
-  if (role == Role::P0)
-    tokens.push_back(pre.plainReal(g.prefillToken)[0]);
-  report(0, g.promptLen, now() - ts, phaseSum(pre.stats, 0, "inference"),
-         phaseSum(pre.stats, 0, "deploy"));
+  // Prefill; its executor (weights, masks) is gone before the decode
+  // step's is made, so that a role holds one model's deployment at a time.
   std::vector<Vec> cache;
-  for (const CacheLink &c : g.cache)
-    cache.push_back(party.dealer() ? Vec() : pre.raw(c.prefillOutput));
+  {
+    Executor pre(prog, party);
+    pre.onInstr = keepAlive;
+    for (const auto &[s, v] : inputs.prefill)
+      pre.setInput(s, v);
+    pre.runDeployment();
+    pre.runInference();
+    if (role == Role::P0)
+      tokens.push_back(pre.plainReal(g.prefillToken)[0]);
+    report(0, g.promptLen, phaseSum(pre.stats, 0, "inference"),
+           phaseSum(pre.stats, 0, "deploy"));
+    for (const CacheLink &c : g.cache)
+      cache.push_back(party.dealer() ? Vec() : pre.raw(c.prefillOutput));
+  }
 
   // Decode steps: one executor, deployed once, rebound to each context.
   std::unique_ptr<Program> cur = std::make_unique<Program>(std::move(first));
@@ -519,11 +532,10 @@ int runGenerate(const Options &o, Session &session, const Program &prog,
     for (const auto &[s, rows] : inputs.perToken)
       dec.setInput(s, rows[k]);
     size_t from = dec.stats.size();
-    ts = now();
     dec.runInference();
     if (role == Role::P0)
       tokens.push_back(dec.plainReal(g.decodeToken)[0]);
-    report(k, context, now() - ts, phaseSum(dec.stats, from, "inference"),
+    report(k, context, phaseSum(dec.stats, from, "inference"),
            phaseSum(dec.stats, from, "deploy"));
     for (size_t i = 0; i < g.cache.size(); ++i)
       cache[i] = party.dealer() ? Vec() : dec.raw(g.cache[i].decodeOutput);
