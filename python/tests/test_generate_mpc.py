@@ -141,3 +141,95 @@ def test_generation_errors(tmp_path):
                         str(tmp_path / "decode.onnx"), "-o", str(tmp_path / "x.umbra")],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
     assert r.returncode != 0 and "needs --max-seq" in r.stderr
+
+
+def testing_tool():
+    run = tools()[1]
+    t = os.path.join(os.path.dirname(run), "mpc-run-testing")
+    if not os.path.exists(t):
+        pytest.skip("mpc-run-testing not built")
+    return t
+
+
+def run_with_shares(art, work, ids, n, tag):
+    """mpc-run-testing --local --generate n --dump-shares: each party's share
+    of every cache tensor after each token, and what P1 received from P0
+    during each token."""
+    np.save(work / f"prompt-{tag}.npy", ids)
+    dump = work / f"shares-{tag}"
+    reference.run_tool([testing_tool(), art, "--local", "--generate", str(n),
+                        "-i", f"input_ids={work / f'prompt-{tag}.npy'}", "-o",
+                        str(work / f"out-{tag}"), "--dump-shares", str(dump)])
+
+    def words(name):
+        raw = (dump / name).read_bytes()
+        return np.frombuffer(raw[1:], dtype=np.uint64)
+
+    return words, np.load(work / f"out-{tag}" / "tokens.npy")
+
+
+def test_cache_is_appended_and_matches_torch(tmp_path):
+    """The parties' cache shares reconstruct, after the prefill and after
+    every decode step, to torch's keys and values within the fixed-point
+    tolerance; each step appends one position and leaves the shares of the
+    earlier positions untouched (the cache is carried, not recomputed)."""
+    from umbra_models.generate import DecodeStep, Prefill, cache_names
+    model, ids, _ = model_and_prompt("gpt2")
+    n = 4
+    art = compile_generation(model, tmp_path, max_seq=T + n)
+    words, toks = run_with_shares(art, tmp_path, ids, n, "a")
+    names = cache_names(model.cfg.n_layer, "past")
+    with torch.no_grad():
+        _, *cache = Prefill(model).logits(torch.from_numpy(ids))
+        want = [cache]
+        step = DecodeStep(model)
+        for k in range(1, n):
+            tok = torch.tensor([[int(toks[k - 1])]])
+            pos = torch.tensor([[T + k - 1]])
+            _, *cache = step.logits(tok, pos, *cache)
+            want.append(cache)
+    worst = 0.0
+    for k in range(n):
+        for i, name in enumerate(names):
+            s0, s1 = words(f"p0_cache_{k}_{name}.bin"), words(f"p1_cache_{k}_{name}.bin")
+            got = ((s0 + s1).view(np.int64) / 2.0 ** 16).reshape(want[k][i].shape)
+            err = np.abs(got - want[k][i].numpy())
+            worst = max(worst, float(err.max()) / float(np.abs(want[k][i].numpy()).max()))
+            # no bias: the mean error is far below the largest
+            assert abs(float((got - want[k][i].numpy()).mean())) < 2e-4, (k, name)
+            if k:
+                prev0 = words(f"p0_cache_{k - 1}_{name}.bin").reshape(1, -1, T + k - 1, 64)
+                assert np.array_equal(s0.reshape(1, -1, T + k, 64)[:, :, :-1], prev0), (k, name)
+    assert worst < 2e-3, worst  # relative to the tensor's largest entry
+
+
+def test_p1_view_of_a_decode_step_is_uniform(tmp_path):
+    """What P1 receives from P0 during a decode step (masked openings and
+    shares) is uniform on the top byte whatever the prompt, and the views of
+    two different prompts are indistinguishable (two-sample chi-square, 255
+    degrees of freedom, < 400 ~ p 1e-8)."""
+    model, ids, _ = model_and_prompt("gpt2")
+    other = np.random.default_rng(9).integers(0, model.cfg.vocab_size, ids.shape, dtype=np.int64)
+    n = 3
+    art = compile_generation(model, tmp_path, max_seq=T + n)
+    views = []
+    for tag, prompt in (("a", ids), ("b", other)):
+        words, _ = run_with_shares(art, tmp_path, prompt, n, tag)
+        views.append([words(f"p1_view_{k}.bin") for k in range(1, n)])
+
+    def chi2(*samples):
+        hs = [np.bincount((s >> np.uint64(56)).astype(np.int64), minlength=256) for s in samples]
+        if len(hs) == 1:
+            e = len(samples[0]) / 256
+            return float(((hs[0] - e) ** 2 / e).sum())
+        a, b = hs
+        tot = a + b
+        m = tot > 0
+        na, nb = a.sum(), b.sum()
+        return float((((a * np.sqrt(nb / na) - b * np.sqrt(na / nb)) ** 2)[m] / tot[m]).sum())
+
+    for k in range(n - 1):
+        va, vb = views[0][k], views[1][k]
+        assert len(va) == len(vb) > 100000
+        assert chi2(va) < 400 and chi2(vb) < 400
+        assert chi2(va, vb) < 400

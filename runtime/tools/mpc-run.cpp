@@ -438,7 +438,7 @@ PhaseCost phaseSum(const std::vector<InstrStat> &stats, size_t from,
 /// shares from each program to the next and never revealed; each token is
 /// revealed to the client (P0) alone, which feeds it to the next step.
 int runGenerate(const Options &o, Session &session, const Program &prog,
-                Role role, double t0) {
+                Role role, double t0, int dumpFd) {
   const GenerationInfo &g = *prog.generation;
   const char *rn = roleName(role);
   Party &party = session.party;
@@ -491,6 +491,29 @@ int runGenerate(const Options &o, Session &session, const Program &prog,
                  (unsigned long long)c.dealerBytes);
   };
   auto keepAlive = [&](size_t, size_t) { session.keepAlive(); };
+  // Share dumps (a --compare child or the test binary): each party's share
+  // of every cache tensor after each token, and what P1 receives from P0
+  // during each token (its view), for the tests of the cache.
+  std::vector<uint64_t> view;
+  if (dumpFd >= 0 && role == Role::P1)
+    session.peer->onRecv = [&](FrameType t, const uint8_t *d, size_t n) {
+      if (t == FrameType::Open || t == FrameType::Share ||
+          t == FrameType::Reveal)
+        view.insert(view.end(), reinterpret_cast<const uint64_t *>(d),
+                    reinterpret_cast<const uint64_t *>(d) + n / 8);
+    };
+  auto dump = [&](int k, const std::vector<Vec> &cache) {
+    if (dumpFd < 0 || role == Role::Dealer)
+      return;
+    for (size_t i = 0; i < g.cache.size(); ++i)
+      writeDump(dumpFd,
+                std::string(rn) + "_cache_" + std::to_string(k) + "_" +
+                    g.cache[i].name + ".bin",
+                1, cache[i]);
+    if (role == Role::P1)
+      writeDump(dumpFd, "p1_view_" + std::to_string(k) + ".bin", 0, view);
+    view.clear();
+  };
 
   // Prefill; its executor (weights, masks) is gone before the decode
   // step's is made, so that a role holds one model's deployment at a time.
@@ -509,6 +532,7 @@ int runGenerate(const Options &o, Session &session, const Program &prog,
     for (const CacheLink &c : g.cache)
       cache.push_back(party.dealer() ? Vec() : pre.raw(c.prefillOutput));
   }
+  dump(0, cache);
 
   // Decode steps: one executor, deployed once, rebound to each context.
   std::unique_ptr<Program> cur = std::make_unique<Program>(std::move(first));
@@ -539,6 +563,7 @@ int runGenerate(const Options &o, Session &session, const Program &prog,
            phaseSum(dec.stats, from, "deploy"));
     for (size_t i = 0; i < g.cache.size(); ++i)
       cache[i] = party.dealer() ? Vec() : dec.raw(g.cache[i].decodeOutput);
+    dump(k, cache);
   }
   session.finish();
   if (role == Role::P0 && !o.outDir.empty()) {
@@ -629,7 +654,7 @@ int runRole(const Options &o) {
   cfg.runs = o.generate > 0 ? o.generate : o.inferences;
   Session session(cfg);
   if (o.generate > 0)
-    return runGenerate(o, session, prog, role, t0);
+    return runGenerate(o, session, prog, role, t0, dumpFd);
   Executor ex(prog, session.party);
   for (const auto &[s, v] : inputs)
     ex.setInput(s, v);
@@ -1219,6 +1244,9 @@ void checkModes(const Options &o) {
               "process; it does not combine with --local or --role");
   UMBRA_CHECK(!o.local || o.role.empty(),
               "--local runs all three roles; it does not combine with --role");
+  UMBRA_CHECK(!o.compare || o.generate == 0,
+              "--compare checks one inference; it does not combine with "
+              "--generate");
   UMBRA_CHECK(!o.compare || o.local,
               "--compare works only with --local (it reconstructs every "
               "value from both parties' shares on this machine)");
