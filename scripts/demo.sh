@@ -68,4 +68,31 @@ $py "$here/scripts/demo_report.py" --model-dir "$model_dir" \
   --dump-dir "$out/torch" --mpc-logits "$out/mpc/logits.npy" \
   --stats "$out/stats.p0.json" --dealer-stats "$out/stats.dealer.json"
 echo
+echo "== 5. Private generation: the prompt's continuation under MPC"
+# The prefill and the decode step (one token against the key/value cache)
+# in one artifact; the cache stays secret-shared between the steps and each
+# token is revealed to the client (P0) alone, streamed as it comes.
+gen=16
+prompt_len=16
+gen_dir="$out/generation"
+if [ -n "$model_dir" ]; then
+  $py -m umbra_models.generate --model "$model_dir" --prompt-len "$prompt_len" \
+    --tokens "$gen" --out-dir "$gen_dir" --text-file "$here/scripts/demo_prompt.txt" \
+    > "$gen_dir.log"
+  tok=(--tokenizer "$model_dir/tokenizer.json")
+else
+  $py -m umbra_models.generate --preset gpt2-tiny --prompt-len "$prompt_len" \
+    --tokens "$gen" --out-dir "$gen_dir" > "$gen_dir.log"
+  tok=()
+fi
+"$bin/mpc-compile" "$gen_dir/prefill.onnx" --decode-step "$gen_dir/decode.onnx" \
+  --max-seq $((prompt_len + gen)) -o "$gen_dir/gen.umbra" --leakage-report |
+  grep -E "^== |reveal #|reason"
+"$run" "$gen_dir/gen.umbra" --local --generate "$gen" "${tok[@]}" \
+  -i "input_ids=$gen_dir/prompt_ids.npy" -o "$gen_dir/mpc" \
+  --stats "$gen_dir/stats.json" 2> "$gen_dir/run.log"
+$py "$here/scripts/demo_report.py" --generation "$gen_dir" \
+  ${model_dir:+--model-dir "$model_dir"}
+
+echo
 echo "Artifacts in $out"

@@ -3,6 +3,7 @@ under MPC beside the plaintext model's, the logit error, and a table of time,
 online bytes and rounds per op kind (from mpc-run's per-instruction stats).
 
   demo_report.py --model-dir DIR --dump-dir DIR --mpc-logits FILE --stats P0.json
+  demo_report.py --model-dir DIR --generation GEN_DIR   (mpc-run --generate)
 """
 import argparse
 import collections
@@ -27,18 +28,56 @@ def show(tok, ids):
     return tok.decode(ids).decode("utf-8", "replace")
 
 
+def generation_report(gen_dir, tok):
+    """The continuation generated under MPC beside torch's, and each token's
+    online cost at the client (P0) and the dealer's material."""
+    prompt = np.load(os.path.join(gen_dir, "prompt_ids.npy"))[0].tolist()
+    want = np.load(os.path.join(gen_dir, "expected_tokens.npy")).tolist()
+    got = np.load(os.path.join(gen_dir, "mpc", "tokens.npy")).tolist()
+    steps = json.load(open(os.path.join(gen_dir, "stats.p0.json")))["steps"]
+    dealer = json.load(open(os.path.join(gen_dir, "stats.dealer.json")))["steps"]
+    print("prompt (%d tokens):  %r" % (len(prompt), show(tok, prompt)))
+    print("continuation under MPC (%d tokens):  %r" % (len(got), show(tok, got)))
+    print("continuation by torch (greedy):      %r" % show(tok, want))
+    print("token for token equal: %s (%d/%d)" %
+          ("yes" if got == want else "NO", sum(a == b for a, b in zip(got, want)), len(want)))
+    print()
+    print("%-8s %8s %10s %12s %8s %14s" %
+          ("token", "program", "context", "online MB", "rounds", "seconds (P0)"))
+    for s in steps:
+        print("%-8d %8s %10d %12.2f %8d %14.3f" %
+              (s["token"] + 1, s["program"], s["context"],
+               (s["online_bytes_sent"] + s["online_bytes_received"]) / 1e6, s["rounds"],
+               s["seconds"]))
+    dec = steps[1:]
+    if dec:
+        print("decode steps: %.2f MB and %d rounds on average, %.1fx fewer online bytes than "
+              "the prefill; dealer material %.1f MB per decode step" %
+              (sum(s["online_bytes_sent"] + s["online_bytes_received"] for s in dec) / len(dec) / 1e6,
+               round(sum(s["rounds"] for s in dec) / len(dec)),
+               (steps[0]["online_bytes_sent"] + steps[0]["online_bytes_received"]) /
+               (sum(s["online_bytes_sent"] + s["online_bytes_received"] for s in dec) / len(dec)),
+               sum(d["dealer_bytes"] for d in dealer[1:]) / len(dec) / 1e6))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--model-dir", default=None)
-    ap.add_argument("--dump-dir", required=True)
-    ap.add_argument("--mpc-logits", required=True)
-    ap.add_argument("--stats", required=True)
+    ap.add_argument("--generation", default=None,
+                    help="report a generation run (mpc-run --generate) in this directory")
+    ap.add_argument("--dump-dir")
+    ap.add_argument("--mpc-logits")
+    ap.add_argument("--stats")
     ap.add_argument("--dealer-stats", default=None)
     ap.add_argument("--brief", action="store_true",
                     help="no prompt and no per-position table")
     a = ap.parse_args()
 
     tok = load_tokenizer(a.model_dir)
+    if a.generation:
+        return generation_report(a.generation, tok)
+    if not (a.dump_dir and a.mpc_logits and a.stats):
+        ap.error("--dump-dir, --mpc-logits and --stats are required without --generation")
     ids = np.load(os.path.join(a.dump_dir, "input_ids.npy"))[0]
     ref = np.load(os.path.join(a.dump_dir, "logits.npy"))[0]
     mpc = np.load(a.mpc_logits).reshape(ref.shape)
