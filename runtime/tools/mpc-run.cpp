@@ -901,6 +901,39 @@ nlohmann::ordered_json dumpJson(const Program &prog) {
   j["weights"] = weights;
   j["inputs"] = prog.inputs;
   j["outputs"] = prog.outputs;
+  if (prog.generation) {
+    // The decode step, at its smallest context (slot and instruction
+    // indices refer to it; shapes grow with the context as listed).
+    const GenerationInfo &g = *prog.generation;
+    Program step = prog.decodeStep(g.promptLen);
+    nlohmann::ordered_json gj;
+    gj["prompt_len"] = g.promptLen;
+    gj["max_seq"] = g.maxSeq;
+    gj["decode_instructions"] = step.instrs.size();
+    gj["decode_slots"] = step.slots.size();
+    nlohmann::ordered_json grows = nlohmann::json::array();
+    for (size_t s = 0; s < step.slots.size(); ++s)
+      if (step.slots[s].contextAxis >= 0)
+        grows.push_back({{"slot", s},
+                         {"name", step.slots[s].name},
+                         {"axis", step.slots[s].contextAxis},
+                         {"scale", step.slots[s].contextScale},
+                         {"offset", step.slots[s].contextOffset}});
+    gj["context_slots"] = grows;
+    nlohmann::ordered_json cache = nlohmann::json::array();
+    for (const CacheLink &c : g.cache)
+      cache.push_back({{"name", c.name},
+                       {"prefill_output", c.prefillOutput},
+                       {"decode_input", c.decodeInput},
+                       {"decode_output", c.decodeOutput},
+                       {"shape", step.slots[c.decodeInput].shape}});
+    gj["cache"] = cache;
+    gj["prefill_token"] = g.prefillToken;
+    gj["decode_token"] = g.decodeToken;
+    gj["decode_ids"] = g.decodeIds;
+    gj["decode_position"] = g.decodePosition;
+    j["generation"] = gj;
+  }
   return j;
 }
 
@@ -987,6 +1020,31 @@ void dumpText(const nlohmann::ordered_json &j, std::FILE *f) {
   }
   std::fprintf(f, "inputs: %s\noutputs: %s\n", listStr(j["inputs"]).c_str(),
                listStr(j["outputs"]).c_str());
+  if (j.contains("generation")) {
+    const auto &g = j["generation"];
+    std::fprintf(f,
+                 "generation: prompt %lld tokens, at most %lld positions; "
+                 "decode step: %zu instructions, %zu slots, %zu growing with "
+                 "the context P (from P = %lld)\n",
+                 (long long)g["prompt_len"].get<int64_t>(),
+                 (long long)g["max_seq"].get<int64_t>(),
+                 g["decode_instructions"].get<size_t>(),
+                 g["decode_slots"].get<size_t>(), g["context_slots"].size(),
+                 (long long)g["prompt_len"].get<int64_t>());
+    for (const auto &c : g["cache"])
+      std::fprintf(f,
+                   "  cache %s %s: prefill slot %d -> decode slot %d -> %d "
+                   "(secret-shared, never revealed)\n",
+                   c["name"].get<std::string>().c_str(),
+                   shape(c["shape"]).c_str(), c["prefill_output"].get<int>(),
+                   c["decode_input"].get<int>(), c["decode_output"].get<int>());
+    std::fprintf(f,
+                 "  token: prefill slot %d, decode slot %d (revealed to the "
+                 "client), fed back as decode slot %d; position: decode "
+                 "slot %d (public)\n",
+                 g["prefill_token"].get<int>(), g["decode_token"].get<int>(),
+                 g["decode_ids"].get<int>(), g["decode_position"].get<int>());
+  }
 }
 
 int runDump(const Options &o) {

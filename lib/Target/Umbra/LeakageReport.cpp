@@ -24,6 +24,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/StringExtras.h"
 
 #include <map>
 
@@ -179,9 +180,34 @@ static void printPublicInputs(ModuleOp module, raw_ostream &os) {
     os << l << "\n";
 }
 
+/// State carried from one program of a session to the next (a
+/// generation's key/value cache): secret-shared throughout, never revealed.
+static void printState(ModuleOp module, raw_ostream &os) {
+  SmallVector<std::string> ins, outs;
+  for (auto func : module.getOps<func::FuncOp>()) {
+    for (unsigned i = 0; i < func.getNumArguments(); ++i)
+      if (func.getArgAttr(i, kStateAttrName))
+        if (auto n = func.getArgAttrOfType<StringAttr>(i, "onnx.name"))
+          ins.push_back(n.str());
+    for (unsigned i = 0; i < func.getNumResults(); ++i)
+      if (func.getResultAttr(i, kStateAttrName))
+        if (auto n = func.getResultAttrOfType<StringAttr>(i, "onnx.name"))
+          outs.push_back(n.str());
+  }
+  if (ins.empty() && outs.empty())
+    return;
+  os << "state, secret-shared between programs and never revealed: "
+     << ins.size() << " inputs, " << outs.size() << " outputs\n";
+  if (!ins.empty())
+    os << "  in: " << llvm::join(ins, ", ") << "\n";
+  if (!outs.empty())
+    os << "  out: " << llvm::join(outs, ", ") << "\n";
+}
+
 LogicalResult umbra::printLeakageReport(ModuleOp module, raw_ostream &os) {
   printReveals(module, os);
   printPublicConstants(module, os);
   printPublicInputs(module, os);
+  printState(module, os);
   return success();
 }

@@ -18,6 +18,17 @@ func.func @encode_to_shared(%x: tensor<2xf32>) {
 
 // -----
 
+// State (a generation's key/value cache) arrives as shares; only a state
+// argument may be encoded as shared.
+func.func @encode_state(%x: tensor<2xf32> {mpc.state}, %y: tensor<2xf32>) {
+  %0 = mpc.encode %x : tensor<2xf32> -> !mpc.tensor<2, shared, frac = 16>
+  // expected-error @+1 {{(use mpc.share, or declare the argument state)}}
+  %1 = mpc.encode %y : tensor<2xf32> -> !mpc.tensor<2, shared, frac = 16>
+  return
+}
+
+// -----
+
 func.func @encode_shape(%x: tensor<2xf32>) {
   // expected-error @+1 {{result shape must match the input's}}
   %0 = mpc.encode %x : tensor<2xf32> -> !mpc.tensor<3, client, frac = 16>

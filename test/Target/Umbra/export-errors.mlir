@@ -19,6 +19,19 @@ func.func @main(%x: tensor<4xf32>) -> !mpc.tensor<4, shared, frac = 16> {
 
 // -----
 
+// State results stay secret-shared (never revealed); a state result that is
+// not shared is refused.
+func.func @main(%k: tensor<4xf32> {mpc.state}, %x: tensor<4xf32>)
+    -> (!mpc.tensor<4, shared, frac = 16> {mpc.state},
+        !mpc.tensor<4, client, frac = 16> {mpc.state}) {
+  %0 = mpc.encode %k : tensor<4xf32> -> !mpc.tensor<4, shared, frac = 16>
+  %1 = mpc.encode %x : tensor<4xf32> -> !mpc.tensor<4, client, frac = 16>
+  // expected-error @+1 {{returns state result #1 that is not secret-shared}}
+  return %0, %1 : !mpc.tensor<4, shared, frac = 16>, !mpc.tensor<4, client, frac = 16>
+}
+
+// -----
+
 // The owner's values never go to the client unrevealed.
 func.func @main() -> !mpc.tensor<4, owner, frac = 16> {
   %w = arith.constant dense<[1.0, 2.0, 3.0, 4.0]> : tensor<4xf32>
