@@ -392,3 +392,25 @@ def test_cli(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["--model", d, "--out-dir", str(tmp_path / "x"), "--gumbel-seed", "1",
               "--temperature", "0"])
+
+
+def test_top_k_export_and_reference(tmp_path):
+    """Gumbel top-k: both graphs take the k-th largest logit by TopK and keep
+    the tokens at or above it (GreaterOrEqual, Where); the decode step still
+    reads nothing of the cache length; the modules choose what the reference
+    chooses, always among the k most likely tokens."""
+    m = tiny("gpt2", tied=False)
+    V, k = m.cfg.vocab_size, 3
+    pre, dec, meta = export_generation(m, str(tmp_path), 8, sampling="gumbel", top_k=k)
+    for path in (pre, dec):
+        _, ops = check_onnx(path)
+        assert ops.get("TopK") == 1 and ops.get("GreaterOrEqual") == 1, ops
+        assert "Shape" not in ops, ops
+    assert json.load(open(meta))["top_k"] == k
+    ids = prompt(m, 8)
+    g = gumbel_noise(3, 6, V)
+    toks, rows = gumbel_generate(m, ids, 6, g, temperature=5.0, top_k=k, return_logits=True)
+    for t, r in zip(toks, rows):
+        assert t in np.argsort(r)[-k:]
+    with pytest.raises(ValueError):
+        export_generation(m, str(tmp_path), 8, sampling="greedy", top_k=k)

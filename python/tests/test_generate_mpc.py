@@ -233,3 +233,21 @@ def test_p1_view_of_a_decode_step_is_uniform(tmp_path):
         assert len(va) == len(vb) > 100000
         assert chi2(va) < 400 and chi2(vb) < 400
         assert chi2(va, vb) < 400
+
+
+def test_gumbel_top_k_sampling_equals_torch(tmp_path):
+    """Gumbel-max restricted to the k most likely tokens (TopK, a comparison
+    with the k-th logit and Where, all under MPC) gives torch's tokens."""
+    model, ids, _ = model_and_prompt("gpt2")
+    k, t = 5, 1.5
+    g = gumbel_noise(77, N, model.cfg.vocab_size)
+    want = gumbel_generate(model, ids, N, g, temperature=t, top_k=k)
+    # the restriction matters: unrestricted sampling with this noise differs
+    assert want != gumbel_generate(model, ids, N, g, temperature=t)
+    compile_, _ = tools()
+    pre, dec, _ = export_generation(model, str(tmp_path), T, sampling="gumbel", top_k=k)
+    art = str(tmp_path / "gen.umbra")
+    reference.run_tool([compile_, pre, "--decode-step", dec, "--max-seq", str(T + N), "-o", art])
+    np.save(tmp_path / "noise.npy", (np.float32(t) * g).astype(np.float32))
+    got, _ = run_generation(art, tmp_path, ids, extra=["-i", f"noise={tmp_path / 'noise.npy'}"])
+    assert got.tolist() == want

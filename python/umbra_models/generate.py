@@ -27,7 +27,7 @@ input.
 
   /usr/bin/python3 -m umbra_models.generate --model fixtures/gpt2-l4-d256 \
       --prompt-len 16 --tokens 16 --out-dir gen [--text-file F | --seed S] \
-      [--gumbel-seed G --temperature t]
+      [--gumbel-seed G --temperature t [--top-k K]]
 writes prefill.onnx, decode.onnx, generation.json, prompt_ids.npy,
 expected_tokens.npy (torch's tokens) and, with --gumbel-seed (graphs with
 sampling="gumbel"), noise.npy: [n, V] float32, row i = t * gumbel_noise(G)[i]
@@ -82,23 +82,40 @@ def _decode_attention(attn, x, position, past_k, past_v):
 SAMPLING = ("greedy", "gumbel")
 
 
-def choose_token(logits, noise=None):
+# The score of a token outside the top k: below any logit plus noise, and
+# representable in the fixed point of the MPC program.
+OUTSIDE_TOP_K = -1e4
+
+
+def choose_token(logits, noise=None, top_k=0):
     """logits [1, 1, V] (+ noise [1, 1, V], float32) -> int64 [1, 1], the
     first index of the maximum over V: what both graphs output. In ONNX: Add
     (with noise), Reshape to the constant [1, -1] and ArgMax(axis=1,
-    keepdims=1, select_last_index=0); no Shape op."""
-    if noise is not None:
-        logits = logits + noise
-    return torch.argmax(logits.reshape(1, -1), dim=1, keepdim=True)
+    keepdims=1, select_last_index=0); no Shape op. With top_k > 0 only the
+    tokens whose logit is at least the k-th largest compete (TopK,
+    GreaterOrEqual, Where): Gumbel-max sampling from the top k."""
+    flat = logits.reshape(1, -1)
+    scores = flat if noise is None else flat + noise.reshape(1, -1)
+    if top_k:
+        kth = torch.topk(flat, top_k, dim=1).values[:, -1:]
+        scores = torch.where(flat >= kth, scores, torch.tensor(OUTSIDE_TOP_K))
+    return torch.argmax(scores, dim=1, keepdim=True)
+
+
+def _check_sampling(sampling, top_k, vocab):
+    if sampling not in SAMPLING:
+        raise ValueError(f"sampling {sampling!r} is not one of {SAMPLING}")
+    if top_k and (sampling != "gumbel" or not 1 <= top_k <= vocab):
+        raise ValueError(f"top_k {top_k} needs sampling=\"gumbel\" and 1 <= top_k <= {vocab}")
 
 
 class _Sampler(nn.Module):
-    def __init__(self, model, sampling="greedy"):
+    def __init__(self, model, sampling="greedy", top_k=0):
         super().__init__()
-        if sampling not in SAMPLING:
-            raise ValueError(f"sampling {sampling!r} is not one of {SAMPLING}")
+        _check_sampling(sampling, top_k, model.cfg.vocab_size)
         self.model = model
         self.sampling = sampling
+        self.top_k = top_k
 
     def _split_noise(self, args):
         """(inputs, noise): the noise is the last input with "gumbel"."""
@@ -139,7 +156,7 @@ class Prefill(_Sampler):
         if rest:
             raise ValueError(f"Prefill({self.sampling!r}) got {len(args)} inputs")
         logits, *cache = self.logits(input_ids)
-        return (choose_token(logits, noise), *cache)
+        return (choose_token(logits, noise, self.top_k), *cache)
 
 
 class DecodeStep(_Sampler):
@@ -167,23 +184,23 @@ class DecodeStep(_Sampler):
     def forward(self, *args):
         args, noise = self._split_noise(args)
         logits, *cache = self.logits(*args)
-        return (choose_token(logits, noise), *cache)
+        return (choose_token(logits, noise, self.top_k), *cache)
 
 
 # ---- export ------------------------------------------------------------------
 
-def export_generation(model, out_dir, prompt_len, sampling="greedy", opset=OPSET):
+def export_generation(model, out_dir, prompt_len, sampling="greedy", opset=OPSET, top_k=0):
     """Writes out_dir/prefill.onnx (static [1, prompt_len] prompt),
     out_dir/decode.onnx (cache axis 2 dynamic: "past" on the inputs,
     "past_plus_1" on the outputs) and out_dir/generation.json (shapes, the
     sampling, the name of the token output and the past -> present pairing
     of the cache). Both graphs output "next_token" int64 [1, 1] first;
     with sampling="gumbel" both take a last input "noise" float [1, 1, V].
+    top_k > 0 (with "gumbel") samples from the k most likely tokens.
     Returns the three paths."""
     model.eval()
     cfg = model.cfg
-    if sampling not in SAMPLING:
-        raise ValueError(f"sampling {sampling!r} is not one of {SAMPLING}")
+    _check_sampling(sampling, top_k, cfg.vocab_size)
     if not 1 <= prompt_len < cfg.max_seq:
         raise ValueError(f"prompt_len {prompt_len} must be in [1, max_seq {cfg.max_seq})")
     os.makedirs(out_dir, exist_ok=True)
@@ -204,14 +221,16 @@ def export_generation(model, out_dir, prompt_len, sampling="greedy", opset=OPSET
     outs = ["next_token"] + present
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
-        torch.onnx.export(Prefill(model, sampling), (ids,) + noise, pre_path, opset_version=opset,
+        torch.onnx.export(Prefill(model, sampling, top_k), (ids,) + noise, pre_path,
+                          opset_version=opset,
                           input_names=["input_ids"] + noise_name, output_names=outs)
-        torch.onnx.export(DecodeStep(model, sampling), (tok, pos) + cache + noise, dec_path,
+        torch.onnx.export(DecodeStep(model, sampling, top_k), (tok, pos) + cache + noise, dec_path,
                           opset_version=opset,
                           input_names=["input_ids", "position"] + past + noise_name,
                           output_names=outs, dynamic_axes=dyn)
     meta = {"prompt_len": prompt_len, "max_seq": cfg.max_seq, "layers": L, "heads": H,
-            "head_dim": hd, "vocab": V, "sampling": sampling, "next_token": "next_token",
+            "head_dim": hd, "vocab": V, "sampling": sampling, "top_k": top_k,
+            "next_token": "next_token",
             "cache": [[a, b] for a, b in zip(past, present)]}
     json_path = os.path.join(out_dir, "generation.json")
     with open(json_path, "w") as f:
@@ -228,7 +247,8 @@ def _as_prompt(prompt_ids):
 
 
 @torch.no_grad()
-def generate_tokens(model, prompt_ids, n, noise=None, use_cache=True, return_logits=False):
+def generate_tokens(model, prompt_ids, n, noise=None, use_cache=True, return_logits=False,
+                    top_k=0):
     """n tokens; token i = choose_token(logits_i, noise[i]): exactly the
     exported graphs' computation, noise being the [n, V] float32 rows fed
     as their ``noise`` input (None: greedy). use_cache: Prefill once then
@@ -254,7 +274,7 @@ def generate_tokens(model, prompt_ids, n, noise=None, use_cache=True, return_log
         logits = model(ids, next_token=True)
     for i in range(n):
         rows.append(logits[0, -1].numpy())
-        tok = choose_token(logits, None if noise is None else noise[i])
+        tok = choose_token(logits, None if noise is None else noise[i], top_k)
         tokens.append(int(tok))
         if i == n - 1:
             break
@@ -292,7 +312,7 @@ def scale_noise(noise, temperature):
 
 
 def gumbel_generate(model, prompt_ids, n, noise, temperature=1.0, use_cache=True,
-                    return_logits=False):
+                    return_logits=False, top_k=0):
     """Sampling by the Gumbel-max trick with caller-supplied Gumbel(0, 1)
     draws noise [n, V]: token i is argmax(logits_i + temperature * noise[i])
     in float32, the sampling="gumbel" graphs fed scale_noise(noise,
@@ -302,7 +322,7 @@ def gumbel_generate(model, prompt_ids, n, noise, temperature=1.0, use_cache=True
     if noise.shape != (n, model.cfg.vocab_size):
         raise ValueError(f"noise shape {noise.shape} != ({n}, {model.cfg.vocab_size})")
     return generate_tokens(model, prompt_ids, n, scale_noise(noise, temperature), use_cache,
-                           return_logits)
+                           return_logits, top_k)
 
 
 # ---- CLI ---------------------------------------------------------------------
@@ -325,7 +345,11 @@ def main(argv=None):
                          "gumbel_noise(seed) (row i: step i's noise input) instead of greedy")
     ap.add_argument("--temperature", type=float, default=1.0,
                     help="with --gumbel-seed: the scale of the noise (> 0)")
+    ap.add_argument("--top-k", type=int, default=0,
+                    help="with --gumbel-seed: sample from the k most likely tokens only")
     a = ap.parse_args(argv)
+    if a.top_k and a.gumbel_seed is None:
+        ap.error("--top-k needs --gumbel-seed")
     if not (a.temperature > 0 and np.isfinite(a.temperature)):
         ap.error("--temperature must be finite and > 0")
     if a.temperature != 1.0 and a.gumbel_seed is None:
@@ -349,7 +373,7 @@ def main(argv=None):
     else:
         ids = sample_ids(model, T, a.seed)
     sampling = "greedy" if a.gumbel_seed is None else "gumbel"
-    pre, dec, meta = export_generation(model, a.out_dir, T, sampling)
+    pre, dec, meta = export_generation(model, a.out_dir, T, sampling, top_k=a.top_k)
     for p in (pre, dec):
         m, ops = check_onnx(p)
         ins, outs = io_signature(m)
@@ -357,9 +381,10 @@ def main(argv=None):
         print("  ops:", ", ".join(f"{k}x{v}" for k, v in ops.items()))
     if sampling == "gumbel":
         noise = scale_noise(gumbel_noise(a.gumbel_seed, n, model.cfg.vocab_size), a.temperature)
-        toks = generate_tokens(model, ids, n, noise)
+        toks = generate_tokens(model, ids, n, noise, top_k=a.top_k)
         np.save(os.path.join(a.out_dir, "noise.npy"), noise)
-        how = f"Gumbel-max, seed {a.gumbel_seed}, temperature {a.temperature}; noise.npy {noise.shape}"
+        how = (f"Gumbel-max, seed {a.gumbel_seed}, temperature {a.temperature}"
+               f"{f', top {a.top_k}' if a.top_k else ''}; noise.npy {noise.shape}")
     else:
         toks = greedy_generate(model, ids, n)
         how = "greedy"
