@@ -239,14 +239,20 @@ struct MpcAssignRoles : umbra::impl::MpcAssignRolesBase<MpcAssignRoles> {
         auto it = name ? byName.find(name.getValue()) : byName.end();
         if (it == byName.end())
           continue;
-        if (it->second != Visibility::shared) {
+        if (it->second != Visibility::shared &&
+            it->second != Visibility::public_) {
           emitError(module.getLoc(), "role for '")
               << it->first() << "': a graph output can only be declared "
-              << "state (outputs are revealed to the client otherwise)";
+              << "state or public (outputs are revealed to the client "
+              << "otherwise)";
           return signalPassFailure();
         }
         used[it->first()] = true;
-        func.setResultAttr(i, kStateAttrName, UnitAttr::get(ctx));
+        func.setResultAttr(i,
+                           it->second == Visibility::shared
+                               ? kStateAttrName
+                               : kPublicOutputAttrName,
+                           UnitAttr::get(ctx));
         ++numRoles;
       }
 

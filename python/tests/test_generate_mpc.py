@@ -251,3 +251,26 @@ def test_gumbel_top_k_sampling_equals_torch(tmp_path):
     np.save(tmp_path / "noise.npy", (np.float32(t) * g).astype(np.float32))
     got, _ = run_generation(art, tmp_path, ids, extra=["-i", f"noise={tmp_path / 'noise.npy'}"])
     assert got.tolist() == want
+
+
+def test_end_of_sequence_stop(tmp_path):
+    """The opt-in stop: the graphs also output stop = (token == eos), which
+    the compiler reveals to every role (a declared reveal in the leakage
+    report); the run ends after that token at every role, the dealer too,
+    and the client has torch's tokens up to and including it."""
+    model, ids, _ = model_and_prompt("gpt2")
+    full = greedy_generate(model, ids, N)
+    at = next(i for i in range(3, N) if full[i] not in full[:i])
+    eos = full[at]
+    compile_, _ = tools()
+    pre, dec, _ = export_generation(model, str(tmp_path), T, eos_token=eos)
+    art = str(tmp_path / "gen.umbra")
+    r = reference.run_tool([compile_, pre, "--decode-step", dec, "--max-seq", str(T + N),
+                            "-o", art, "--leakage-report"])
+    assert r.stdout.count("reveal #1 to all: 1x1") == 2, r.stdout  # both programs
+    assert "output declared public" in r.stdout
+    got, run = run_generation(art, tmp_path, ids)
+    assert got.tolist() == full[:at + 1]
+    assert run.stderr.count("stopped: the end-of-sequence token") == 3  # every role
+    stats = json.load(open(tmp_path / "stats.dealer.json"))
+    assert stats["stopped"] and len(stats["steps"]) == at + 1

@@ -27,7 +27,7 @@ input.
 
   /usr/bin/python3 -m umbra_models.generate --model fixtures/gpt2-l4-d256 \
       --prompt-len 16 --tokens 16 --out-dir gen [--text-file F | --seed S] \
-      [--gumbel-seed G --temperature t [--top-k K]]
+      [--gumbel-seed G --temperature t [--top-k K]] [--eos-token ID]
 writes prefill.onnx, decode.onnx, generation.json, prompt_ids.npy,
 expected_tokens.npy (torch's tokens) and, with --gumbel-seed (graphs with
 sampling="gumbel"), noise.npy: [n, V] float32, row i = t * gumbel_noise(G)[i]
@@ -110,12 +110,23 @@ def _check_sampling(sampling, top_k, vocab):
 
 
 class _Sampler(nn.Module):
-    def __init__(self, model, sampling="greedy", top_k=0):
+    def __init__(self, model, sampling="greedy", top_k=0, eos_token=None):
         super().__init__()
         _check_sampling(sampling, top_k, model.cfg.vocab_size)
+        if eos_token is not None and not 0 <= eos_token < model.cfg.vocab_size:
+            raise ValueError(f"eos_token {eos_token} is not in [0, {model.cfg.vocab_size})")
         self.model = model
         self.sampling = sampling
         self.top_k = top_k
+        self.eos_token = eos_token
+
+    def _outputs(self, logits, noise, cache):
+        """(next_token[, stop], *cache): with an eos_token, stop int64 [1, 1]
+        is 1 when the token is it (the opt-in end-of-sequence stop)."""
+        tok = choose_token(logits, noise, self.top_k)
+        if self.eos_token is None:
+            return (tok, *cache)
+        return (tok, (tok == self.eos_token).to(torch.int64), *cache)
 
     def _split_noise(self, args):
         """(inputs, noise): the noise is the last input with "gumbel"."""
@@ -156,7 +167,7 @@ class Prefill(_Sampler):
         if rest:
             raise ValueError(f"Prefill({self.sampling!r}) got {len(args)} inputs")
         logits, *cache = self.logits(input_ids)
-        return (choose_token(logits, noise, self.top_k), *cache)
+        return self._outputs(logits, noise, cache)
 
 
 class DecodeStep(_Sampler):
@@ -184,19 +195,23 @@ class DecodeStep(_Sampler):
     def forward(self, *args):
         args, noise = self._split_noise(args)
         logits, *cache = self.logits(*args)
-        return (choose_token(logits, noise, self.top_k), *cache)
+        return self._outputs(logits, noise, cache)
 
 
 # ---- export ------------------------------------------------------------------
 
-def export_generation(model, out_dir, prompt_len, sampling="greedy", opset=OPSET, top_k=0):
+def export_generation(model, out_dir, prompt_len, sampling="greedy", opset=OPSET, top_k=0,
+                      eos_token=None):
     """Writes out_dir/prefill.onnx (static [1, prompt_len] prompt),
     out_dir/decode.onnx (cache axis 2 dynamic: "past" on the inputs,
     "past_plus_1" on the outputs) and out_dir/generation.json (shapes, the
     sampling, the name of the token output and the past -> present pairing
     of the cache). Both graphs output "next_token" int64 [1, 1] first;
     with sampling="gumbel" both take a last input "noise" float [1, 1, V].
-    top_k > 0 (with "gumbel") samples from the k most likely tokens.
+    top_k > 0 (with "gumbel") samples from the k most likely tokens. With
+    eos_token, both graphs also output "stop" int64 [1, 1] (after
+    next_token): 1 when the token is eos_token (an opt-in stop that the
+    compiler reveals to the servers).
     Returns the three paths."""
     model.eval()
     cfg = model.cfg
@@ -218,18 +233,20 @@ def export_generation(model, out_dir, prompt_len, sampling="greedy", opset=OPSET
         noise, noise_name = (torch.zeros(1, 1, V),), ["noise"]
     dyn = {n: {2: "past"} for n in past}
     dyn.update({n: {2: "past_plus_1"} for n in present})
-    outs = ["next_token"] + present
+    outs = ["next_token"] + (["stop"] if eos_token is not None else []) + present
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
-        torch.onnx.export(Prefill(model, sampling, top_k), (ids,) + noise, pre_path,
+        torch.onnx.export(Prefill(model, sampling, top_k, eos_token), (ids,) + noise, pre_path,
                           opset_version=opset,
                           input_names=["input_ids"] + noise_name, output_names=outs)
-        torch.onnx.export(DecodeStep(model, sampling, top_k), (tok, pos) + cache + noise, dec_path,
+        torch.onnx.export(DecodeStep(model, sampling, top_k, eos_token), (tok, pos) + cache + noise,
+                          dec_path,
                           opset_version=opset,
                           input_names=["input_ids", "position"] + past + noise_name,
                           output_names=outs, dynamic_axes=dyn)
     meta = {"prompt_len": prompt_len, "max_seq": cfg.max_seq, "layers": L, "heads": H,
             "head_dim": hd, "vocab": V, "sampling": sampling, "top_k": top_k,
+            "eos_token": eos_token,
             "next_token": "next_token",
             "cache": [[a, b] for a, b in zip(past, present)]}
     json_path = os.path.join(out_dir, "generation.json")
@@ -347,6 +364,9 @@ def main(argv=None):
                     help="with --gumbel-seed: the scale of the noise (> 0)")
     ap.add_argument("--top-k", type=int, default=0,
                     help="with --gumbel-seed: sample from the k most likely tokens only")
+    ap.add_argument("--eos-token", type=int, default=None,
+                    help="graphs also output stop = (token == this id): an opt-in stop "
+                         "that the servers learn")
     a = ap.parse_args(argv)
     if a.top_k and a.gumbel_seed is None:
         ap.error("--top-k needs --gumbel-seed")
@@ -373,7 +393,8 @@ def main(argv=None):
     else:
         ids = sample_ids(model, T, a.seed)
     sampling = "greedy" if a.gumbel_seed is None else "gumbel"
-    pre, dec, meta = export_generation(model, a.out_dir, T, sampling, top_k=a.top_k)
+    pre, dec, meta = export_generation(model, a.out_dir, T, sampling, top_k=a.top_k,
+                                       eos_token=a.eos_token)
     for p in (pre, dec):
         m, ops = check_onnx(p)
         ins, outs = io_signature(m)
@@ -388,9 +409,12 @@ def main(argv=None):
     else:
         toks = greedy_generate(model, ids, n)
         how = "greedy"
+    if a.eos_token is not None and a.eos_token in toks:  # the opt-in stop
+        toks = toks[:toks.index(a.eos_token) + 1]
+        how += f", stopped at token {len(toks)} (--eos-token {a.eos_token})"
     np.save(os.path.join(a.out_dir, "prompt_ids.npy"), ids)
     np.save(os.path.join(a.out_dir, "expected_tokens.npy"), np.asarray(toks, dtype=np.int64))
-    print(f"wrote {meta}, prompt_ids.npy {ids.shape}, expected_tokens.npy ({n},) [{how}]")
+    print(f"wrote {meta}, prompt_ids.npy {ids.shape}, expected_tokens.npy ({len(toks)},) [{how}]")
     print("tokens:", " ".join(map(str, toks)))
     if tok is not None:
         show = lambda t: tok.decode(t).decode("utf-8", errors="replace")  # noqa: E731

@@ -173,6 +173,8 @@ void Program::verifyGeneration(const fb::Generation &g) {
   info.decodeToken = g.decode_token();
   info.decodeIds = g.decode_ids();
   info.decodePosition = g.decode_position();
+  info.prefillStop = g.prefill_stop();
+  info.decodeStop = g.decode_stop();
   for (const fb::CacheEntry *c : *g.cache())
     info.cache.push_back({c->name() ? c->name()->str() : "",
                           c->prefill_output(), c->decode_input(),
@@ -202,6 +204,24 @@ void Program::verifyGeneration(const fb::Generation &g) {
   };
   token(*this, info.prefillToken, "prefill's");
   token(first, info.decodeToken, "decode step's");
+  // The opt-in stop: one integer revealed to every role, in both or neither.
+  auto stop = [&](const Program &p, int s) {
+    bool toAll = false;
+    for (const InstrInfo &I : p.instrs)
+      if (I.out[0] == s)
+        toAll = I.op() == Op::Reveal &&
+                I.attrs.AsReveal()->to == RevealTo::Both;
+    UMBRA_CHECK(s >= 0 && size_t(s) < p.slots.size() && isOutput(p, s) &&
+                    toAll && p.slots[s].numel == 1 && p.slots[s].frac == 0,
+                "generation: the stop output is not one integer revealed to "
+                "every role");
+  };
+  UMBRA_CHECK((info.prefillStop < 0) == (info.decodeStop < 0),
+              "generation: only one program has a stop output");
+  if (info.prefillStop >= 0) {
+    stop(*this, info.prefillStop);
+    stop(first, info.decodeStop);
+  }
   // The token is the client's; the position (the cache length) public.
   UMBRA_CHECK(info.decodeIds >= 0 && size_t(info.decodeIds) < first.slots.size() &&
                   isInput(first, info.decodeIds) &&

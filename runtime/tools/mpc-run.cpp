@@ -515,6 +515,25 @@ int runGenerate(const Options &o, Session &session, const Program &prog,
     view.clear();
   };
 
+  // The opt-in end-of-sequence stop: the parties learn it from the
+  // program (revealed to every role); P0 tells the dealer, which waits for
+  // it before the next step's material.
+  bool stopped = false;
+  auto stopHere = [&](const Executor &ex, int slot) {
+    if (slot < 0)
+      return false;
+    uint8_t bit = 0;
+    if (role == Role::Dealer) {
+      session.dealerP0->recvExact(FrameType::Reveal, &bit, 1);
+    } else {
+      bit = ex.plainReal(slot)[0] != 0;
+      if (role == Role::P0)
+        session.dealerP0->send(FrameType::Reveal, &bit, 1);
+    }
+    if (bit)
+      std::fprintf(stderr, "[%s] stopped: the end-of-sequence token\n", rn);
+    return bit != 0;
+  };
   // Prefill; its executor (weights, masks) is gone before the decode
   // step's is made, so that a role holds one model's deployment at a time.
   std::vector<Vec> cache;
@@ -529,6 +548,7 @@ int runGenerate(const Options &o, Session &session, const Program &prog,
       tokens.push_back(pre.plainReal(g.prefillToken)[0]);
     report(0, g.promptLen, phaseSum(pre.stats, 0, "inference"),
            phaseSum(pre.stats, 0, "deploy"));
+    stopped = stopHere(pre, g.prefillStop);
     for (const CacheLink &c : g.cache)
       cache.push_back(party.dealer() ? Vec() : pre.raw(c.prefillOutput));
   }
@@ -538,7 +558,7 @@ int runGenerate(const Options &o, Session &session, const Program &prog,
   std::unique_ptr<Program> cur = std::make_unique<Program>(std::move(first));
   Executor dec(*cur, party);
   dec.onInstr = keepAlive;
-  for (int k = 1; k < o.generate; ++k) {
+  for (int k = 1; k < o.generate && !stopped; ++k) {
     int64_t context = g.promptLen + k - 1;
     std::unique_ptr<Program> next;
     if (cur->context != context) {
@@ -561,6 +581,7 @@ int runGenerate(const Options &o, Session &session, const Program &prog,
       tokens.push_back(dec.plainReal(g.decodeToken)[0]);
     report(k, context, phaseSum(dec.stats, from, "inference"),
            phaseSum(dec.stats, from, "deploy"));
+    stopped = stopHere(dec, g.decodeStop);
     for (size_t i = 0; i < g.cache.size(); ++i)
       cache[i] = party.dealer() ? Vec() : dec.raw(g.cache[i].decodeOutput);
     dump(k, cache);
@@ -578,13 +599,14 @@ int runGenerate(const Options &o, Session &session, const Program &prog,
     j["prompt_len"] = g.promptLen;
     j["max_seq"] = g.maxSeq;
     j["seconds_total"] = now() - t0;
+    j["stopped"] = stopped;
     j["steps"] = steps;
     writeJson(o.statsPath, j);
   }
   for (const std::string &l : session.describeLinks())
     std::fprintf(stderr, "[%s] traffic with %s\n", rn, l.c_str());
-  std::fprintf(stderr, "[%s] generated %d tokens in %.3f s\n", rn, o.generate,
-               now() - t0);
+  std::fprintf(stderr, "[%s] generated %zu tokens in %.3f s\n", rn,
+               steps.size(), now() - t0);
   return 0;
 }
 

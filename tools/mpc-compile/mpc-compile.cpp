@@ -142,6 +142,12 @@ static cl::opt<std::string> positionInput(
     cl::desc("The decode step's input that is the new token's position (the "
              "cache length), if it has one"),
     cl::init("position"), cl::cat(category));
+static cl::opt<std::string> stopOutput(
+    "stop-output",
+    cl::desc("Output of both programs that ends generation when 1 (an "
+             "opt-in end-of-sequence stop, revealed to every role); used "
+             "when the programs have it"),
+    cl::init("stop"), cl::cat(category));
 static cl::opt<bool> timing("timing",
                             cl::desc("Print the time spent in each phase "
                                      "(same as --mlir-timing)"),
@@ -226,9 +232,15 @@ static int compileGeneration(Compile &compile,
         auto f = mainFunction(m);
         if (failed(f))
           return failure();
-        for (const std::string &n : resultNames(*f))
+        for (const std::string &n : resultNames(*f)) {
           if (StringRef(n).contains("present"))
             addRole(o, n);
+          // The opt-in stop: every role learns that generation ended.
+          if (n == stopOutput) {
+            o.import.roles.roles.push_back(n + "=public");
+            g.stopOutput = n;
+          }
+        }
         for (BlockArgument a : f->getArguments()) {
           auto n = f->getArgAttrOfType<StringAttr>(a.getArgNumber(),
                                                    "onnx.name");
@@ -275,6 +287,8 @@ static int compileGeneration(Compile &compile,
             addRole(o, present);
             g.cache.emplace_back(n.str(), present);
           }
+          if (!g.stopOutput.empty())
+            o.import.roles.roles.push_back(g.stopOutput + "=public");
           // The new token's position is the cache length: public.
           for (BlockArgument a : f->getArguments())
             if (auto n = f->getArgAttrOfType<StringAttr>(a.getArgNumber(),

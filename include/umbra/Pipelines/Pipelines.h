@@ -50,8 +50,10 @@ struct ImportPhaseOptions {
     b.list("role", roles.roles,
            "NAME=client|owner|public for a graph input or a weight, "
            "NAME=state for a graph input or output carried secret-shared "
-           "between the programs of a session (repeatable; defaults: inputs "
-           "are the client's, initializers the model owner's)");
+           "between the programs of a session, NAME=public for an output "
+           "every role learns (repeatable; defaults: inputs are the "
+           "client's, initializers the model owner's, outputs revealed to "
+           "the client)");
     b.opt("public-structure", roles.publicStructure,
           "Make public the weights whose values equal a function of the "
           "architecture: rotary cos/sin tables, position ids, causal and "

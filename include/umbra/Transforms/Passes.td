@@ -31,7 +31,9 @@ def MpcAssignRoles : Pass<"mpc-assign-roles", "::mlir::ModuleOp"> {
       one program of a session to the next (a generation's key/value
       cache): the input arrives as the parties' shares of the previous
       program's state output (`mpc.state`, visibility shared), and the
-      output stays secret-shared, never revealed.
+      output stays secret-shared, never revealed. `NAME=public` on a graph
+      output reveals it to every role, the servers too
+      (`mpc.public_output`; a generation's opt-in end-of-sequence stop).
 
     Before the roles by name, `public-structure` (on by default) makes
     public the owner's tables that are functions of the public architecture:

@@ -173,7 +173,14 @@ LogicalResult Lowering::lowerFunction(func::FuncOp func) {
         (state && t.getVisibility() != Visibility::shared))
       out = fx.prepare(out, Visibility::shared);
     t = FixedPointBuilder::typeOf(out);
-    if (t.isShared() && !state)
+    bool toAll = func.getResultAttr(i, kPublicOutputAttrName) != nullptr;
+    if (t.isShared() && toAll)
+      out = RevealOp::create(
+          b, fx.loc, t.withVisibility(Visibility::public_), out,
+          RevealTargetAttr::get(b.getContext(), RevealTarget::all),
+          b.getStringAttr("output declared public (--role NAME=public): "
+                          "every role learns it"));
+    else if (t.isShared() && !state)
       out = RevealOp::create(
           b, fx.loc, t.withVisibility(Visibility::client), out,
           RevealTargetAttr::get(b.getContext(), RevealTarget::client),

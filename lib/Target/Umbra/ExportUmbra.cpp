@@ -1137,6 +1137,24 @@ LogicalResult umbra::exportGenerationUmbra(const GenerationExport &g,
   int decPos = g.positionInput.empty()
                    ? -1
                    : namedSlot(dec, g.positionInput, false);
+  // The opt-in stop: one integer every role learns.
+  int preStop = -1, decStop = -1;
+  if (!g.stopOutput.empty()) {
+    preStop = namedSlot(pre, g.stopOutput, true);
+    decStop = namedSlot(dec, g.stopOutput, true);
+    for (auto [e, s] : {std::pair(&pre, preStop), std::pair(&dec, decStop)}) {
+      bool toAll = false;
+      for (const Instr &in : e->instrs)
+        if (s >= 0 && in.out == s)
+          toAll = in.attrs.type == fb::InstrAttrs::Reveal &&
+                  in.attrs.AsReveal()->to == fb::RevealTo::Both;
+      if (s < 0 || !toAll || e->slots[s].frac != 0 ||
+          numElements(e->slots[s].shape) != 1)
+        return fail(e->func, "stop output '" + g.stopOutput +
+                                 "' must be one integer of each program "
+                                 "revealed to every role");
+    }
+  }
   flatbuffers::FlatBufferBuilder fbb(1 << 16);
   std::vector<flatbuffers::Offset<fb::CacheEntry>> entries;
   for (const auto &[past, present] : g.cache) {
@@ -1169,7 +1187,7 @@ LogicalResult umbra::exportGenerationUmbra(const GenerationExport &g,
   auto nested = fbb.CreateVector(dfb.GetBufferPointer(), dfb.GetSize());
   auto gen = fb::CreateGeneration(fbb, g.promptLen, g.maxSeq, nested,
                                   fbb.CreateVector(entries), preTok, decTok,
-                                  decIds, decPos);
+                                  decIds, decPos, preStop, decStop);
   flatbuffers::Offset<fb::Program> root;
   if (failed(runtimeCall(*pf, [&] { root = pre.build(fbb, true, gen); })))
     return failure();

@@ -52,6 +52,8 @@ struct GenerationExport {
   std::vector<std::pair<std::string, std::string>> cache;
   std::string tokenOutput = "next_token", tokenInput = "input_ids",
               positionInput = "position";
+  /// The opt-in stop output of both programs ("" without one).
+  std::string stopOutput;
 };
 
 /// Writes one artifact: the prefill as the root program, the decode step

@@ -92,6 +92,8 @@ struct GenerationInfo {
   std::vector<CacheLink> cache;
   int prefillToken = -1, decodeToken = -1;
   int decodeIds = -1, decodePosition = -1;
+  /// The opt-in end-of-sequence stop (public outputs), or -1.
+  int prefillStop = -1, decodeStop = -1;
 };
 
 struct InstrInfo {

@@ -26,6 +26,11 @@ inline constexpr llvm::StringLiteral kOutputElementTypeAttrName =
 /// result stays secret-shared and is never revealed (role `state`,
 /// mpc-assign-roles).
 inline constexpr llvm::StringLiteral kStateAttrName = "mpc.state";
+/// On a function result: revealed to every role, the servers as well as
+/// the client (role `public` on an output; a generation's opt-in
+/// end-of-sequence stop), with the reason the leakage report prints.
+inline constexpr llvm::StringLiteral kPublicOutputAttrName =
+    "mpc.public_output";
 /// Whether `v` is a function argument declared state.
 bool isStateArgument(mlir::Value v);
 
