@@ -274,3 +274,21 @@ def test_end_of_sequence_stop(tmp_path):
     assert run.stderr.count("stopped: the end-of-sequence token") == 3  # every role
     stats = json.load(open(tmp_path / "stats.dealer.json"))
     assert stats["stopped"] and len(stats["steps"]) == at + 1
+
+
+def test_hugging_face_cache_names(tmp_path):
+    """A decode step whose cache is named as Hugging Face's exporter names
+    it (past_key_values.0.key in, present.0.key out) is found and carried
+    the same way; LLaMA-style, so the rotary rows come from the public
+    position."""
+    model, ids, _ = model_and_prompt("llama")
+    n = 6
+    want = greedy_generate(model, ids, n)
+    compile_, _ = tools()
+    pre, dec, _ = export_generation(model, str(tmp_path), T, naming="hf")
+    art = str(tmp_path / "gen.umbra")
+    reference.run_tool([compile_, pre, "--decode-step", dec, "--max-seq", str(T + n), "-o", art])
+    dump = reference.run_tool([tools()[1], art, "--dump"]).stdout
+    assert "cache past_key_values.0.key [1x2x16x32]" in dump, dump[-2000:]
+    got, _ = run_generation(art, tmp_path, ids, n=n)
+    assert got.tolist() == want

@@ -52,9 +52,14 @@ from .tokenizer import tokenizer_of
 from .model import build_model, load_model_dir, rotate_half
 
 
-def cache_names(n_layer: int, prefix: str):
+def cache_names(n_layer: int, prefix: str, naming: str = "umbra"):
     """[prefix_key_0, prefix_value_0, ..., prefix_value_{L-1}]: the order of
-    the cache tensors in every graph interface here."""
+    the cache tensors in every graph interface here. naming="hf" gives
+    Hugging Face's export names instead: past_key_values.{i}.key for the
+    "past" prefix, present.{i}.key for "present"."""
+    if naming == "hf":
+        hf = {"past": "past_key_values", "present": "present"}[prefix]
+        return [f"{hf}.{i}.{kv}" for i in range(n_layer) for kv in ("key", "value")]
     return [f"{prefix}_{kv}_{i}" for i in range(n_layer) for kv in ("key", "value")]
 
 
@@ -201,7 +206,7 @@ class DecodeStep(_Sampler):
 # ---- export ------------------------------------------------------------------
 
 def export_generation(model, out_dir, prompt_len, sampling="greedy", opset=OPSET, top_k=0,
-                      eos_token=None):
+                      eos_token=None, naming="umbra"):
     """Writes out_dir/prefill.onnx (static [1, prompt_len] prompt),
     out_dir/decode.onnx (cache axis 2 dynamic: "past" on the inputs,
     "past_plus_1" on the outputs) and out_dir/generation.json (shapes, the
@@ -211,7 +216,8 @@ def export_generation(model, out_dir, prompt_len, sampling="greedy", opset=OPSET
     top_k > 0 (with "gumbel") samples from the k most likely tokens. With
     eos_token, both graphs also output "stop" int64 [1, 1] (after
     next_token): 1 when the token is eos_token (an opt-in stop that the
-    compiler reveals to the servers).
+    compiler reveals to the servers). naming="hf" names the cache as
+    Hugging Face's exporter does (past_key_values.0.key -> present.0.key).
     Returns the three paths."""
     model.eval()
     cfg = model.cfg
@@ -220,7 +226,7 @@ def export_generation(model, out_dir, prompt_len, sampling="greedy", opset=OPSET
         raise ValueError(f"prompt_len {prompt_len} must be in [1, max_seq {cfg.max_seq})")
     os.makedirs(out_dir, exist_ok=True)
     L, H, hd, V = cfg.n_layer, cfg.n_head, cfg.head_dim, cfg.vocab_size
-    past, present = cache_names(L, "past"), cache_names(L, "present")
+    past, present = cache_names(L, "past", naming), cache_names(L, "present", naming)
     pre_path = os.path.join(out_dir, "prefill.onnx")
     dec_path = os.path.join(out_dir, "decode.onnx")
     ids = torch.zeros(1, prompt_len, dtype=torch.long)
