@@ -245,7 +245,8 @@ def test_export_generation(fam, sampling, tmp_path):
     with open(meta) as f:
         j = json.load(f)
     assert j == {"prompt_len": T, "max_seq": cfg.max_seq, "layers": L, "heads": H,
-                 "head_dim": hd, "vocab": V, "sampling": sampling, "next_token": "next_token",
+                 "head_dim": hd, "vocab": V, "sampling": sampling, "top_k": 0,
+                 "eos_token": None, "next_token": "next_token",
                  "cache": [[a, b] for a, b in zip(past, present)]}
     assert j["cache"][:2] == [["past_key_0", "present_key_0"], ["past_value_0", "present_value_0"]]
 

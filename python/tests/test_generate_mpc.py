@@ -292,3 +292,30 @@ def test_hugging_face_cache_names(tmp_path):
     assert "cache past_key_values.0.key [1x2x16x32]" in dump, dump[-2000:]
     got, _ = run_generation(art, tmp_path, ids, n=n)
     assert got.tolist() == want
+
+
+def test_prompt_longer_than_the_prefill(tmp_path):
+    """One artifact serves every prompt at least as long as its prefill's:
+    the tokens after the first T are fed by decode steps (teacher-forced;
+    their choices are not generated tokens), then generation goes on. The
+    prompt's length is public (P0 announces it; P1 and the dealer check it
+    fits). The tokens are torch's for the whole prompt."""
+    model, _, _ = model_and_prompt("gpt2")
+    d = fixture_dir("gpt2-l4-d256")
+    long_ids = np.asarray(tokenizer_of(d).encode(open(PROMPT, "rb").read())[:T + 5],
+                          dtype=np.int64)[None]
+    n = 6
+    want = greedy_generate(model, long_ids, n)
+    art = compile_generation(model, tmp_path, max_seq=T + 5 + n)
+    got, r = run_generation(art, tmp_path, long_ids, n=n)
+    assert got.tolist() == want
+    steps = json.load(open(tmp_path / "stats.p1.json"))["steps"]
+    assert [s["program"] for s in steps] == ["prefill"] + ["prompt"] * 4 + ["decode"] * n
+    assert [s["token"] for s in steps] == [-1] * 5 + list(range(n))
+    # too long for the artifact: refused before any connection
+    too = tmp_path / "too.npy"
+    np.save(too, np.zeros((1, T + 5 + n), dtype=np.int64))
+    _, run = tools()
+    p = subprocess.run([run, art, "--local", "--generate", str(n), "-i", f"input_ids={too}"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    assert p.returncode != 0 and "exceed the artifact's maximum sequence" in p.stderr

@@ -99,9 +99,9 @@ def choose_token(logits, noise=None, top_k=0):
     keepdims=1, select_last_index=0); no Shape op. With top_k > 0 only the
     tokens whose logit is at least the k-th largest compete (TopK,
     GreaterOrEqual, Where): Gumbel-max sampling from the top k."""
-    flat = logits.reshape(1, -1)
-    scores = flat if noise is None else flat + noise.reshape(1, -1)
+    scores = (logits if noise is None else logits + noise).reshape(1, -1)
     if top_k:
+        flat = logits.reshape(1, -1)
         kth = torch.topk(flat, top_k, dim=1).values[:, -1:]
         scores = torch.where(flat >= kth, scores, torch.tensor(OUTSIDE_TOP_K))
     return torch.argmax(scores, dim=1, keepdim=True)

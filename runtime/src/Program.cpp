@@ -236,6 +236,7 @@ void Program::verifyGeneration(const fb::Generation &g) {
                             first.slots[pos].numel == 1),
               "generation: the decode step's position input is not one "
               "public input");
+  Program next = decodeStep(info.promptLen + 1);
   for (const CacheLink &c : info.cache) {
     UMBRA_CHECK(c.prefillOutput >= 0 && size_t(c.prefillOutput) < slots.size() &&
                     isOutput(*this, c.prefillOutput) &&
@@ -264,7 +265,6 @@ void Program::verifyGeneration(const fb::Generation &g) {
                 shapeStr(slots[c.prefillOutput].shape),
                 " but the first step reads ",
                 shapeStr(first.slots[c.decodeInput].shape));
-    Program next = decodeStep(info.promptLen + 1);
     UMBRA_CHECK(first.slots[c.decodeOutput].shape ==
                     next.slots[c.decodeInput].shape,
                 "generation: cache '", c.name,

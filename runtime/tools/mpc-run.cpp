@@ -117,6 +117,10 @@ loadInputs(const Program &prog, const Options &o, Role role, bool all = false) {
   std::map<int, std::vector<double>> loaded;
   for (int s : prog.inputs) {
     const SlotInfo &si = prog.slots[s];
+    UMBRA_CHECK(si.vis != Vis::Shared, "input '", si.name,
+                "' is state carried secret-shared from one program to the "
+                "next; only a generation artifact carries it (mpc-run "
+                "--generate)");
     bool mine = all || si.vis == Vis::Public ||
                 (si.vis == Vis::Client && role == Role::P0) ||
                 (si.vis == Vis::Owner && role == Role::P1);
@@ -336,6 +340,9 @@ struct Detokenizer {
 struct GenerationInputs {
   /// Prefill inputs (row 0 of the per-token ones).
   std::map<int, std::vector<double>> prefill;
+  /// A prompt longer than the prefill's: the tokens after its first T, fed
+  /// to decode steps before the first generated token.
+  std::vector<double> promptTail;
   /// Per decode-step slot: the rows of every token.
   std::map<int, std::vector<std::vector<double>>> perToken;
 };
@@ -393,6 +400,22 @@ GenerationInputs loadGenerationInputs(const Program &prog,
       continue;
     }
     NpyArray a = readNpy(it->second);
+    // The prompt may be longer than the prefill's T: [1, t], t > T.
+    int ids = step.slotByName(si.name);
+    if (ids == g.decodeIds && a.shape.size() == si.shape.size() &&
+        !a.shape.empty() && a.shape.back() > si.shape.back() &&
+        int64_t(a.data.size()) == a.shape.back()) {
+      int64_t T = si.shape.back(), t = a.shape.back();
+      UMBRA_CHECK(t + o.generate - 1 <= g.maxSeq, "a prompt of ", t,
+                  " tokens and ", o.generate, " generated tokens exceed the "
+                  "artifact's maximum sequence of ", g.maxSeq, " positions");
+      in.promptTail.assign(a.data.begin() + T, a.data.end());
+      a.data.resize(T);
+      a.shape = si.shape;
+      checkInput(step, ids, step.slots[ids].shape, {in.promptTail[0]});
+      for (double v : in.promptTail)
+        checkInput(step, ids, step.slots[ids].shape, {v});
+    }
     checkInput(prog, s, a.shape, a.data);
     in.prefill[s] = std::move(a.data);
     used.insert(si.name);
@@ -451,13 +474,17 @@ int runGenerate(const Options &o, Session &session, const Program &prog,
   nlohmann::ordered_json steps = nlohmann::json::array();
   // One token's costs: its program's online phase (and deployment, for the
   // first run of each program).
-  auto report = [&](int k, int64_t context, const PhaseCost &online,
-                    const PhaseCost &deploy) {
+  // One program run's costs: its online phase (and its deployment, for
+  // the first run of each program). `token` is the generated token it
+  // chose (0-based), or -1 for a run that reads the prompt only.
+  auto report = [&](int token, bool prefill, int64_t context,
+                    const PhaseCost &online, const PhaseCost &deploy) {
     const Counters &c = online.c;
     double seconds = online.seconds;
+    const char *what = prefill ? "prefill" : token < 0 ? "prompt" : "decode";
     nlohmann::ordered_json j;
-    j["token"] = k;
-    j["program"] = k == 0 ? "prefill" : "decode";
+    j["token"] = token;
+    j["program"] = what;
     j["context"] = context;
     j["seconds"] = seconds;
     j["online_bytes_sent"] = c.sent;
@@ -469,25 +496,26 @@ int runGenerate(const Options &o, Session &session, const Program &prog,
     j["deploy_bytes_received"] = deploy.c.recv;
     j["deploy_dealer_bytes"] = deploy.c.dealerBytes;
     std::string text;
-    if (role == Role::P0) {
+    if (role == Role::P0 && token >= 0) {
       j["id"] = int64_t(tokens.back());
       if (tok) {
         text = tok->text(int64_t(tokens.back()));
         j["text"] = text;
       }
+      std::fprintf(stdout, "token %d/%d: %lld%s%s\n", token + 1, o.generate,
+                   (long long)tokens.back(), tok ? " " : "",
+                   tok ? nlohmann::json(text).dump().c_str() : "");
+      std::fflush(stdout);
     }
     steps.push_back(j);
-    if (role == Role::P0)
-      std::fprintf(stdout, "token %d/%d: %lld%s%s%s\n", k + 1, o.generate,
-                   (long long)tokens.back(), tok ? " " : "",
-                   tok ? nlohmann::json(text).dump().c_str() : "", "");
-    std::fflush(stdout);
+    std::string label = token >= 0 ? "token " + std::to_string(token + 1) +
+                                         "/" + std::to_string(o.generate)
+                                   : std::string("prompt");
     std::fprintf(stderr,
-                 "[%s] token %d/%d (%s at context %lld): %.3f s, online %llu "
-                 "B sent, %llu rounds, dealer %llu B\n",
-                 rn, k + 1, o.generate, k == 0 ? "prefill" : "decode",
-                 (long long)context, seconds, (unsigned long long)c.sent,
-                 (unsigned long long)c.rounds,
+                 "[%s] %s (%s at context %lld): %.3f s, online %llu B sent, "
+                 "%llu rounds, dealer %llu B\n",
+                 rn, label.c_str(), what, (long long)context, seconds,
+                 (unsigned long long)c.sent, (unsigned long long)c.rounds,
                  (unsigned long long)c.dealerBytes);
   };
   auto keepAlive = [&](size_t, size_t) { session.keepAlive(); };
@@ -534,6 +562,21 @@ int runGenerate(const Options &o, Session &session, const Program &prog,
       std::fprintf(stderr, "[%s] stopped: the end-of-sequence token\n", rn);
     return bit != 0;
   };
+  // A prompt longer than the prefill's: its tail goes through decode steps
+  // (teacher-forced; their tokens are not generated ones). Its length is
+  // public: P0 announces it to P1 and the dealer, which check it fits.
+  int64_t tail = int64_t(inputs.promptTail.size());
+  if (role == Role::P0) {
+    session.peer->send(FrameType::Reveal, &tail, sizeof tail);
+    session.dealerP0->send(FrameType::Reveal, &tail, sizeof tail);
+  } else {
+    (role == Role::P1 ? session.peer : session.dealerP0)
+        ->recvExact(FrameType::Reveal, &tail, sizeof tail);
+    UMBRA_CHECK(tail >= 0 && g.promptLen + tail + o.generate - 1 <= g.maxSeq,
+                "the client's prompt of ", g.promptLen + tail, " tokens and ",
+                o.generate, " generated tokens exceed the artifact's maximum "
+                "sequence of ", g.maxSeq, " positions");
+  }
   // Prefill; its executor (weights, masks) is gone before the decode
   // step's is made, so that a role holds one model's deployment at a time.
   std::vector<Vec> cache;
@@ -544,11 +587,11 @@ int runGenerate(const Options &o, Session &session, const Program &prog,
       pre.setInput(s, v);
     pre.runDeployment();
     pre.runInference();
-    if (role == Role::P0)
+    if (role == Role::P0 && tail == 0)
       tokens.push_back(pre.plainReal(g.prefillToken)[0]);
-    report(0, g.promptLen, phaseSum(pre.stats, 0, "inference"),
-           phaseSum(pre.stats, 0, "deploy"));
-    stopped = stopHere(pre, g.prefillStop);
+    report(tail == 0 ? 0 : -1, true, g.promptLen,
+           phaseSum(pre.stats, 0, "inference"), phaseSum(pre.stats, 0, "deploy"));
+    stopped = tail == 0 && stopHere(pre, g.prefillStop);
     for (const CacheLink &c : g.cache)
       cache.push_back(party.dealer() ? Vec() : pre.raw(c.prefillOutput));
   }
@@ -558,8 +601,11 @@ int runGenerate(const Options &o, Session &session, const Program &prog,
   std::unique_ptr<Program> cur = std::make_unique<Program>(std::move(first));
   Executor dec(*cur, party);
   dec.onInstr = keepAlive;
-  for (int k = 1; k < o.generate && !stopped; ++k) {
+  int runs = int(tail) + o.generate - 1;
+  for (int k = 1; k <= runs && !stopped; ++k) {
     int64_t context = g.promptLen + k - 1;
+    bool promptStep = k <= tail; // feeds prompt token T + k - 1
+    int token = k >= tail ? k - int(tail) : -1; // the generated token it chooses
     std::unique_ptr<Program> next;
     if (cur->context != context) {
       next = std::make_unique<Program>(prog.decodeStep(context));
@@ -568,20 +614,24 @@ int runGenerate(const Options &o, Session &session, const Program &prog,
     }
     for (size_t i = 0; i < g.cache.size(); ++i)
       dec.setShare(g.cache[i].decodeInput, std::move(cache[i]));
-    // The client feeds its token back; the position is public.
+    // The client feeds its prompt's next token or the last generated one
+    // back; the position is public. Per-token inputs of runs whose choice
+    // is not a generated token are zero.
     if (role == Role::P0)
-      dec.setInput(g.decodeIds, {tokens.back()});
+      dec.setInput(g.decodeIds,
+                   {promptStep ? inputs.promptTail[k - 1] : tokens.back()});
     if (g.decodePosition >= 0)
       dec.setInput(g.decodePosition, {double(context)});
     for (const auto &[s, rows] : inputs.perToken)
-      dec.setInput(s, rows[k]);
+      dec.setInput(s, token < 0 ? std::vector<double>(rows[0].size(), 0.0)
+                                : rows[token]);
     size_t from = dec.stats.size();
     dec.runInference();
-    if (role == Role::P0)
+    if (role == Role::P0 && k >= tail)
       tokens.push_back(dec.plainReal(g.decodeToken)[0]);
-    report(k, context, phaseSum(dec.stats, from, "inference"),
+    report(token, false, context, phaseSum(dec.stats, from, "inference"),
            phaseSum(dec.stats, from, "deploy"));
-    stopped = stopHere(dec, g.decodeStop);
+    stopped = k >= tail && stopHere(dec, g.decodeStop);
     for (size_t i = 0; i < g.cache.size(); ++i)
       cache[i] = party.dealer() ? Vec() : dec.raw(g.cache[i].decodeOutput);
     dump(k, cache);
