@@ -319,3 +319,25 @@ def test_prompt_longer_than_the_prefill(tmp_path):
     p = subprocess.run([run, art, "--local", "--generate", str(n), "-i", f"input_ids={too}"],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
     assert p.returncode != 0 and "exceed the artifact's maximum sequence" in p.stderr
+
+
+@pytest.mark.parametrize("who", ["p0", "p1", "dealer"])
+def test_a_role_that_disappears_mid_generation(who, tmp_path):
+    """A role that exits before the third decode step: every other role
+    ends with an error that names the lost peer, within the timeout, and
+    nothing hangs."""
+    model, ids, _ = model_and_prompt("gpt2")
+    art = compile_generation(model, tmp_path, max_seq=T + 8)
+    np.save(tmp_path / "prompt.npy", ids)
+    r = subprocess.run([testing_tool(), art, "--local", "--generate", "8", "--timeout", "10",
+                        "-i", f"input_ids={tmp_path / 'prompt.npy'}",
+                        "--fault", f"{who}:exit-run:3"], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, universal_newlines=True, timeout=120)
+    assert r.returncode != 0
+    assert f"{who} exited with status 3" in r.stderr, r.stderr
+    others = [x for x in ("p0", "p1", "dealer") if x != who]
+    for x in others:
+        assert f"{x} exited with status 1" in r.stderr, r.stderr
+    # the tokens before the loss reached the client (streamed)
+    if who != "p0":
+        assert "token 3/8" in r.stdout and "token 4/8" not in r.stdout, r.stdout

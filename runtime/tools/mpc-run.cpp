@@ -603,6 +603,11 @@ int runGenerate(const Options &o, Session &session, const Program &prog,
   dec.onInstr = keepAlive;
   int runs = int(tail) + o.generate - 1;
   for (int k = 1; k <= runs && !stopped; ++k) {
+#ifdef UMBRA_TEST_HOOKS
+    // "exit-run:K": this role disappears before decode run K.
+    if (o.fault == "exit-run:" + std::to_string(k))
+      _exit(3);
+#endif
     int64_t context = g.promptLen + k - 1;
     bool promptStep = k <= tail; // feeds prompt token T + k - 1
     int token = k >= tail ? k - int(tail) : -1; // the generated token it chooses
@@ -1461,7 +1466,8 @@ int main(int argc, char **argv) {
                  "this directory (owned by you, mode 0700; made if absent)");
   app.add_option("--fault", o.fault,
                  "test binary: inject a fault (ROLE:exit:N, ROLE:hang:N, "
-                 "ROLE:malformed:N, ROLE:protocol-version; without ROLE: "
+                 "ROLE:malformed:N, ROLE:protocol-version, ROLE:exit-run:K "
+                 "(--generate: before decode run K); without ROLE: "
                  "with --role)");
 #endif
   try {
