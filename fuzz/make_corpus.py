@@ -8,7 +8,8 @@ Usage: /usr/bin/python3 fuzz/make_corpus.py BUILD_DIR
              model zoo (GPT-2, OPT, LLaMA styles; 1 layer, hidden 16)
              exported by torch.
   artifact/  artifacts compiled by BUILD_DIR/bin/mpc-compile from some of
-             those models, and the stripped copies mpc-run makes of them.
+             those models and a generation artifact (gpt2-tiny's prefill
+             and decode step), and the stripped copies mpc-run makes.
   npy/       numpy's own .npy files: every dtype the reader takes, some it
              refuses, header versions 1 and 2, 0-d and empty arrays.
   frame/     byte streams of frames as a peer sends them, laid out for the
@@ -102,6 +103,20 @@ def artifact_corpus(out, onnx_dir, build):
               ("softmax-opset11.onnx", []),
               ("zoo-gpt2.onnx", []),
               ("zoo-llama.onnx", ["--public-weight-names=.*norm.*"])]
+    # A generation artifact (prefill + nested decode step) from torch.
+    gen = tempfile.mkdtemp()
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"))
+    subprocess.run([sys.executable, "-m", "umbra_models.generate", "--preset", "gpt2-tiny",
+                    "--prompt-len", "4", "--tokens", "2", "--out-dir", gen], check=True,
+                   env=env, stdout=subprocess.DEVNULL)
+    subprocess.run([compile_, os.path.join(gen, "prefill.onnx"), "--decode-step",
+                    os.path.join(gen, "decode.onnx"), "--max-seq", "8", "-o",
+                    os.path.join(out, "generation.umbra")], check=True)
+    subprocess.run([run, os.path.join(out, "generation.umbra"), "--strip-owner-weights",
+                    os.path.join(out, "generation.stripped.umbra")], check=True,
+                   stdout=subprocess.DEVNULL)
+    os.remove(os.path.join(out, "generation.umbra"))  # 600 kB of weights; the copy has all else
+    shutil.rmtree(gen)
     for src, extra in models:
         name = os.path.splitext(src)[0]
         art = os.path.join(out, name + ".umbra")
@@ -162,9 +177,10 @@ def frame(kind, payload, magic=MAGIC, length=None):
 
 
 def hello(role):
-    # Session.cpp's Hello: magic, protocol, isa, frac, role, program hash, cmp.
-    return (b"UMBRAHS1" + struct.pack("<IIii", 1, 3, 16, role) +
-            bytes(range(32)) + struct.pack("<i", 0))
+    # Session.cpp's Hello: magic, protocol, isa, frac, role, program hash,
+    # cmp, runs (the session length).
+    return (b"UMBRAHS1" + struct.pack("<IIii", 3, 4, 16, role) +
+            bytes(range(32)) + struct.pack("<ii", 0, 1))
 
 
 def schedule(plan, payloads):
