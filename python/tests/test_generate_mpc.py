@@ -93,6 +93,10 @@ def test_greedy_generation_equals_torch(case, tmp_path):
         more = model.cfg.n_layer * (levels(s["context"] + 1) - levels(T)) + extra_pos
         assert s["rounds"] == pre["rounds"] + more, (s, pre["rounds"])
     assert all(s["online_bytes_sent"] < pre["online_bytes_sent"] / 5 for s in dec)
+    # One deployment per session: the decode step takes over the prefill's
+    # (the owner's weights shared and the matmul masks opened once).
+    assert pre["deploy_bytes_sent"] > 0
+    assert all(s["deploy_bytes_sent"] == 0 and s["deploy_bytes_received"] == 0 for s in dec)
     # The cache grows by one position a step: so do the attention's bytes.
     assert dec[-1]["online_bytes_sent"] > dec[0]["online_bytes_sent"]
 

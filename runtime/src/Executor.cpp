@@ -258,10 +258,97 @@ void Executor::runOne(const std::string &phase, int64_t idx,
   stats.push_back(std::move(st));
 }
 
+/// The structural key of every deployment constant of `prog` (zero for
+/// other slots): a weight by its blob, shape and encoding; a deployment
+/// instruction's result by its opcode, attributes, result type and the keys
+/// of its operands.
+static std::vector<Sha256> deploymentKeys(const Program &prog) {
+  std::vector<Sha256> key(prog.slots.size(), Sha256{});
+  auto typeOf = [&](int s) {
+    const SlotInfo &si = prog.slots[s];
+    std::string t = shapeStr(si.shape) + "/" + std::to_string(si.frac) + "/" +
+                    std::to_string(int(si.vis));
+    return t;
+  };
+  for (size_t s = 0; s < prog.slots.size(); ++s)
+    if (prog.slots[s].weight >= 0) {
+      std::string k = "w" + std::to_string(prog.slots[s].weight) + ":" +
+                      typeOf(int(s));
+      key[s] = sha256(k.data(), k.size());
+    }
+  for (const InstrInfo &I : prog.instrs) {
+    if (!I.deploy)
+      continue;
+    flatbuffers::FlatBufferBuilder fbb(256);
+    fbb.Finish(flatbuffers::Offset<void>(I.attrs.Pack(fbb).o));
+    std::string k = "i" + std::to_string(int(I.op())) + ":" +
+                    std::string(reinterpret_cast<const char *>(
+                                    fbb.GetBufferPointer()),
+                                fbb.GetSize()) +
+                    ":" + typeOf(I.out[0]);
+    for (int s : I.in)
+      k.append(reinterpret_cast<const char *>(key[s].data()), key[s].size());
+    key[I.out[0]] = sha256(k.data(), k.size());
+  }
+  return key;
+}
+
+void Executor::adoptDeployment(Executor &from) {
+  UMBRA_CHECK(!deployed_ && from.deployed_,
+              "internal: adopting a deployment needs a deployed executor");
+  const Program &theirs = *from.prog_;
+  std::vector<Sha256> mine = deploymentKeys(*prog_),
+                      keys = deploymentKeys(theirs);
+  std::map<Sha256, int> produced; // key -> their slot
+  for (const InstrInfo &I : theirs.instrs)
+    if (I.deploy)
+      produced.emplace(keys[I.out[0]], I.out[0]);
+  std::map<Sha256, int> taken; // key -> my slot that took their value
+  // (moved from `from` once; a second slot of the same key copies mine)
+  adopted_.assign(prog_->instrs.size(), false);
+  for (size_t i = 0; i < prog_->instrs.size(); ++i) {
+    const InstrInfo &I = prog_->instrs[i];
+    if (!I.deploy)
+      continue;
+    int o = I.out[0];
+    auto it = produced.find(mine[o]);
+    if (it == produced.end())
+      continue;
+    auto t = taken.find(mine[o]);
+    if (t != taken.end())
+      vals_[o] = vals_[t->second]; // computed twice here, once there
+    else
+      vals_[o] = std::move(from.vals_[it->second]);
+    taken.emplace(mine[o], o);
+    adopted_[i] = true;
+  }
+  // The opened masks of constant matmul operands, by the operand's key
+  // (the same conditions as runDeployment's).
+  std::map<Sha256, size_t> masked, mineMasked;
+  for (const auto &[j, m] : from.masks_)
+    masked.emplace(keys[theirs.instrs[j].in[1]], j);
+  for (size_t i = 0; i < prog_->instrs.size(); ++i) {
+    const InstrInfo &I = prog_->instrs[i];
+    if (I.deploy || I.op() != Op::Matmul || !prog_->isConst[I.in[1]] ||
+        prog_->slots[I.in[1]].vis != Vis::Shared ||
+        prog_->slots[I.in[0]].vis != Vis::Shared)
+      continue;
+    const Sha256 &k = mine[I.in[1]];
+    if (auto m = mineMasked.find(k); m != mineMasked.end())
+      masks_[i] = masks_.at(m->second);
+    else if (auto it = masked.find(k); it != masked.end())
+      masks_[i] = std::move(from.masks_.at(it->second));
+    else
+      continue;
+    mineMasked.emplace(k, i);
+  }
+}
+
 void Executor::runDeployment() {
   size_t total = prog_->instrs.size();
   for (size_t i = 0; i < total; ++i) {
-    if (!prog_->instrs[i].deploy)
+    if (!prog_->instrs[i].deploy ||
+        (i < adopted_.size() && adopted_[i]))
       continue;
     if (onInstr)
       onInstr(i, total);
@@ -275,7 +362,7 @@ void Executor::runDeployment() {
       continue;
     int w = ii.in[1];
     if (!prog_->isConst[w] || prog_->slots[w].vis != Vis::Shared ||
-        prog_->slots[ii.in[0]].vis != Vis::Shared)
+        prog_->slots[ii.in[0]].vis != Vis::Shared || masks_.count(i))
       continue;
     runOne("deploy", int64_t(i), "matmul-mask", ii.name, [&] {
       const Value &wv = get(w);

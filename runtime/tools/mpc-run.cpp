@@ -577,9 +577,13 @@ int runGenerate(const Options &o, Session &session, const Program &prog,
                 o.generate, " generated tokens exceed the artifact's maximum "
                 "sequence of ", g.maxSeq, " positions");
   }
-  // Prefill; its executor (weights, masks) is gone before the decode
-  // step's is made, so that a role holds one model's deployment at a time.
+  // The prefill, then the decode step's executor, which takes over the
+  // prefill's deployment (the same weights, shared and masked once); the
+  // prefill's executor is gone before the first step.
   std::vector<Vec> cache;
+  std::unique_ptr<Program> cur = std::make_unique<Program>(std::move(first));
+  Executor dec(*cur, party);
+  dec.onInstr = keepAlive;
   {
     Executor pre(prog, party);
     pre.onInstr = keepAlive;
@@ -594,13 +598,11 @@ int runGenerate(const Options &o, Session &session, const Program &prog,
     stopped = tail == 0 && stopHere(pre, g.prefillStop);
     for (const CacheLink &c : g.cache)
       cache.push_back(party.dealer() ? Vec() : pre.raw(c.prefillOutput));
+    dec.adoptDeployment(pre);
   }
   dump(0, cache);
 
-  // Decode steps: one executor, deployed once, rebound to each context.
-  std::unique_ptr<Program> cur = std::make_unique<Program>(std::move(first));
-  Executor dec(*cur, party);
-  dec.onInstr = keepAlive;
+  // Decode steps: one executor, rebound to each context.
   int runs = int(tail) + o.generate - 1;
   for (int k = 1; k <= runs && !stopped; ++k) {
 #ifdef UMBRA_TEST_HOOKS

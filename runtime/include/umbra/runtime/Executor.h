@@ -51,6 +51,15 @@ public:
   /// weights, opened matmul masks) carries over; every other value is
   /// dropped.
   void rebind(const Program &next);
+  /// Takes over the deployment `from` made for another program over the
+  /// same weights (a generation's prefill, for its decode step): each
+  /// deployment constant of this program that `from`'s program computes the
+  /// same way (the same weight blobs and encodings, instructions and
+  /// attributes: a structural key), and the opened mask of each constant
+  /// matmul operand with such a key. Decided from the two programs alone,
+  /// so that every role adopts the same; runDeployment does the rest.
+  /// Values are moved out of `from`, which is spent.
+  void adoptDeployment(Executor &from);
   /// The inputs among `inputs` that this role holds (client slots at P0,
   /// owner slots at P1); the others are ignored.
   void setInputs(const std::map<int, std::vector<double>> &inputs);
@@ -93,6 +102,8 @@ private:
   std::vector<Value> vals_;
   std::vector<bool> isOutput_, isInput_;
   std::map<size_t, MatmulMask> masks_;
+  /// Deployment instructions whose result adoptDeployment provided.
+  std::vector<bool> adopted_;
   bool deployed_ = false;
   uint64_t tag_ = 0;
   double t0_;
