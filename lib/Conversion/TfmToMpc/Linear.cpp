@@ -8,6 +8,7 @@
 #include "Lowering.h"
 
 #include "umbra/Dialect/Tfm/IR/TfmOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
 
 using namespace mlir;
 using namespace umbra;
@@ -32,14 +33,26 @@ static LogicalResult lowerLinear(Lowering &l, tfm::LinearOp lin) {
   return success();
 }
 
-/// A lookup is a product with the ids' one-hot rows (oneHotOf).
+/// A lookup is a product with the ids' one-hot rows (oneHotOf). Public
+/// ids that are not constants (a decode step's position) pick rows of an
+/// owner's table shared once, at deployment, so that the lookup is local:
+/// the owner's row computed alone would be shared online at every
+/// inference.
 static LogicalResult lowerEmbedding(Lowering &l, tfm::EmbeddingOp op) {
   int64_t vocab = FixedPointBuilder::shapeOf(op.getTable())[0];
   FailureOr<Value> rows = oneHotOf(l, op, op.getIds(), vocab, std::nullopt,
                                    /*wrapNegative=*/false);
   if (failed(rows))
     return failure();
-  return l.unary(op, [&](Value table) { return l.fx.matmul(*rows, table); });
+  bool publicIds = FixedPointBuilder::typeOf(*rows).getVisibility() ==
+                       Visibility::public_ &&
+                   !op.getIds().getDefiningOp<arith::ConstantOp>();
+  return l.unary(op, [&](Value table) {
+    if (publicIds &&
+        FixedPointBuilder::typeOf(table).getVisibility() == Visibility::owner)
+      table = l.fx.prepare(table, Visibility::shared);
+    return l.fx.matmul(*rows, table);
+  });
 }
 
 void umbra::mpc::populateLinearLowerings(LoweringSet &set) {
