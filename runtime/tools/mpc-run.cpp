@@ -662,8 +662,11 @@ int runGenerate(const Options &o, Session &session, const Program &prog,
   }
   for (const std::string &l : session.describeLinks())
     std::fprintf(stderr, "[%s] traffic with %s\n", rn, l.c_str());
-  std::fprintf(stderr, "[%s] generated %zu tokens in %.3f s\n", rn,
-               steps.size(), now() - t0);
+  size_t generated = 0;
+  for (const auto &st : steps)
+    generated += st["token"].get<int>() >= 0;
+  std::fprintf(stderr, "[%s] generated %zu tokens in %.3f s\n", rn, generated,
+               now() - t0);
   return 0;
 }
 
