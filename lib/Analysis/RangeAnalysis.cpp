@@ -208,8 +208,10 @@ Interval transfer(Operation *op, ArrayRef<Interval> in) {
       .Case([&](tfm::LayerNormOp ln) {
         // |x - mean| / std <= sqrt(N - 1) over N normalised elements.
         auto ty = cast<ShapedType>(ln.getInput().getType());
-        int64_t axis = ln.getAxis() < 0 ? ln.getAxis() + ty.getRank()
-                                        : ln.getAxis();
+        // (the attribute's getter is unsigned: -1 must be read as signed)
+        int64_t axis = static_cast<int64_t>(ln.getAxis());
+        if (axis < 0)
+          axis += ty.getRank();
         int64_t n = 1;
         for (int64_t d = axis; d < ty.getRank(); ++d)
           n *= ty.getDimSize(d);
