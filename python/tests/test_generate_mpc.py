@@ -135,6 +135,9 @@ def test_generation_errors(tmp_path):
     fails(["--generate", "6", "-i", f"input_ids={tmp_path / 'prompt.npy'}"],
           "exceed the artifact's maximum sequence")
     fails(["--generate", "2"], "missing input 'input_ids'")
+    np.save(tmp_path / "short.npy", ids[:, :T - 2])
+    fails(["--generate", "2", "-i", f"input_ids={tmp_path / 'short.npy'}"],
+          "fewer than the prefill's")
     fails(["--generate", "2", "-i", f"input_ids={tmp_path / 'prompt.npy'}",
            "-i", f"past_key_0={tmp_path / 'prompt.npy'}"], "not an input")
     # A one-shot artifact cannot generate; --max-seq is required.

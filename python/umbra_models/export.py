@@ -91,6 +91,21 @@ def io_signature(m):
     return [sig(v) for v in m.graph.input], [sig(v) for v in m.graph.output]
 
 
+def model_of(model_dir=None, preset_name=None, seed=0, init="zoo"):
+    """(model in eval mode, tokenizer or None): a model directory (config,
+    weights, tokenizer) or a named preset with random weights seeded by
+    `seed` (`init`: the zoo's initialisation or torch's default one); the
+    CLIs' --model / --preset."""
+    torch.set_num_threads(2)
+    if model_dir:
+        return load_model_dir(model_dir), tokenizer_of(model_dir)
+    torch.manual_seed(seed)
+    model = build_model(preset(preset_name, max_seq=None))
+    if init == "torch":
+        torch_default_init(model)
+    return model.eval(), None
+
+
 def sample_ids(model, seq, seed=0, tokenizer=None, text=None):
     if tokenizer is not None and text is not None:
         ids = tokenizer.encode(text)[:seq]
@@ -121,17 +136,7 @@ def main(argv=None):
     ap.add_argument("--next-token", action="store_true",
                     help="output the logits of the last position only ([1, 1, vocab])")
     a = ap.parse_args(argv)
-    torch.set_num_threads(2)
-    tok = None
-    if a.model:
-        model = load_model_dir(a.model)
-        tok = tokenizer_of(a.model)
-    else:
-        torch.manual_seed(a.seed)
-        model = build_model(preset(a.preset, max_seq=None))
-        if a.init == "torch":
-            torch_default_init(model)
-        model.eval()
+    model, tok = model_of(a.model, a.preset, a.seed, a.init)
     export_onnx(model, a.out, a.seq, next_token=a.next_token, keep_names=a.keep_names)
     m, ops = check_onnx(a.out)
     ins, outs = io_signature(m)

@@ -46,10 +46,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .config import preset
-from .export import OPSET, check_onnx, io_signature, sample_ids
-from .tokenizer import tokenizer_of
-from .model import build_model, load_model_dir, rotate_half
+from .export import OPSET, check_onnx, io_signature, model_of, sample_ids
+from .model import rotate_half
 
 
 def cache_names(n_layer: int, prefix: str, naming: str = "umbra"):
@@ -380,14 +378,7 @@ def main(argv=None):
         ap.error("--temperature must be finite and > 0")
     if a.temperature != 1.0 and a.gumbel_seed is None:
         ap.error("--temperature needs --gumbel-seed")
-    torch.set_num_threads(2)
-    tok = None
-    if a.model:
-        model = load_model_dir(a.model)
-        tok = tokenizer_of(a.model)
-    else:
-        torch.manual_seed(a.seed)
-        model = build_model(preset(a.preset, max_seq=None)).eval()
+    model, tok = model_of(a.model, a.preset, a.seed)
     T, n = a.prompt_len, a.tokens
     if a.text_file:
         if tok is None:

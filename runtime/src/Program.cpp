@@ -301,10 +301,12 @@ void Program::verify(const fb::Program *fp, int64_t ctx) {
                   " outside a decode step or its rank");
       si.contextScale = s->context_scale();
       si.contextOffset = s->context_offset();
-      UMBRA_CHECK(std::abs(si.contextScale) <= kMaxDim &&
-                      std::abs(si.contextOffset) <= kMaxDim,
-                  "slot ", idx, ": context extent out of range");
-      si.shape[si.contextAxis] = si.contextScale * ctx + si.contextOffset;
+      // In 128 bits: a hostile artifact's scale times the context must
+      // not overflow before numel() checks the extent.
+      __int128 d = __int128(si.contextScale) * ctx + si.contextOffset;
+      UMBRA_CHECK(d >= 0 && d <= kMaxDim, "slot ", idx,
+                  ": context extent out of range");
+      si.shape[si.contextAxis] = int64_t(d);
     }
     si.numel = numel(si.shape);
     si.frac = s->frac_bits();

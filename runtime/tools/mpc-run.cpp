@@ -412,10 +412,14 @@ GenerationInputs loadGenerationInputs(const Program &prog,
       in.promptTail.assign(a.data.begin() + T, a.data.end());
       a.data.resize(T);
       a.shape = si.shape;
-      checkInput(step, ids, step.slots[ids].shape, {in.promptTail[0]});
       for (double v : in.promptTail)
         checkInput(step, ids, step.slots[ids].shape, {v});
     }
+    UMBRA_CHECK(ids != g.decodeIds || a.data.size() >= size_t(si.numel),
+                "the prompt '", si.name, "' has ", a.data.size(),
+                " tokens, fewer than the prefill's ", si.numel,
+                " (compile the prefill for the shortest prompt to serve; "
+                "longer ones are fed by decode steps)");
     checkInput(prog, s, a.shape, a.data);
     in.prefill[s] = std::move(a.data);
     used.insert(si.name);

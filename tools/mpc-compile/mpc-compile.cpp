@@ -299,7 +299,8 @@ static int compileGeneration(Compile &compile,
             return emitError(f->getLoc(), "the decode step has no cache input (an "
                                 "input named past...)");
           return success();
-        });
+        },
+        /*ranges=*/k == 0); // the largest context is the same program
     if (!decode[k])
       return 1;
     g.decodeAt[k] = *decode[k];
@@ -404,14 +405,16 @@ int main(int argc, char **argv) {
     tm.setEnabled(true);
   TimingScope root = tm.getRootScope();
 
-  // One model through import, fusion, ranges and lowering; `prepare` sees
-  // the imported module before the pipeline (to declare roles by name).
+  // One model through import, fusion, ranges (unless `ranges` is false:
+  // the same program again) and lowering; `prepare` sees the imported
+  // module before the pipeline (to declare roles by name).
   auto compile = [&](const std::string &path,
                      const umbra::ImportOptions &importOpts,
                      umbra::PipelineOptions opts,
                      llvm::function_ref<LogicalResult(ModuleOp,
                                                       umbra::PipelineOptions &)>
-                         prepare) -> OwningOpRef<ModuleOp> {
+                         prepare,
+                     bool ranges = true) -> OwningOpRef<ModuleOp> {
     OwningOpRef<ModuleOp> module;
     {
       TimingScope t = root.nest("Import");
@@ -442,7 +445,7 @@ int main(int argc, char **argv) {
     }
     // Ranges, on the fused tfm program: printed and warned about, never
     // written into the output (they derive from the owner's weights).
-    if (analyzeRanges) {
+    if (analyzeRanges && ranges) {
       TimingScope t = root.nest("Ranges");
       auto findings = umbra::analyzeRanges(*module, rangeOptions);
       if (failed(findings))
