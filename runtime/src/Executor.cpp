@@ -126,14 +126,22 @@ void checkInput(const Program &prog, int slot, const Shape &shape,
 // MPC executor
 //===----------------------------------------------------------------------===//
 
-Executor::Executor(const Program &prog, Party &party)
+Executor::Executor(const Program &prog, Party &party, const Executor *deployed)
     : prog_(&prog), P_(party), vals_(prog.slots.size()),
       isOutput_(prog.slots.size(), false), isInput_(prog.slots.size(), false),
-      t0_(nowSec()) {
+      base_(deployed), t0_(nowSec()) {
   for (int s : prog.outputs)
     isOutput_[s] = true;
   for (int s : prog.inputs)
     isInput_[s] = true;
+  if (base_) {
+    UMBRA_CHECK(base_->deployed_ && base_->prog_->hash() == prog.hash() &&
+                    base_->vals_.size() == vals_.size() &&
+                    base_->P_.role == party.role,
+                "internal: a session's deployment is another program's");
+    deployed_ = true; // the weights and opened masks are the base's
+    return;
+  }
   for (size_t s = 0; s < prog.slots.size(); ++s) {
     const SlotInfo &si = prog.slots[s];
     if (si.weight < 0)
@@ -200,8 +208,7 @@ void Executor::setInput(int slot, const std::vector<double> &values) {
 void Executor::setInputs(const std::map<int, std::vector<double>> &inputs) {
   for (const auto &[s, v] : inputs) {
     Vis vis = prog_->slots.at(s).vis;
-    if ((vis == Vis::Client && P_.p0()) ||
-        (vis == Vis::Owner && P_.role == Role::P1))
+    if (isPrivate(vis) && P_.role == holderOf(P_, vis))
       setInput(s, v);
   }
 }
@@ -222,6 +229,8 @@ std::vector<double> Executor::plainReal(int slot) const {
 
 const Executor::Value &Executor::get(int s) const {
   const Value &v = vals_[s];
+  if (v.kind == Kind::None && base_ && prog_->isConst[s])
+    return base_->get(s);
   UMBRA_CHECK(v.kind != Kind::None || P_.dealer(), "slot '",
               prog_->slots[s].name, "' has no value at ", roleName(P_.role),
               " (missing input?)");
@@ -293,7 +302,7 @@ static std::vector<Sha256> deploymentKeys(const Program &prog) {
   return key;
 }
 
-void Executor::adoptDeployment(Executor &from) {
+void Executor::adoptDeployment(Executor &from, bool copy) {
   UMBRA_CHECK(!deployed_ && from.deployed_,
               "internal: adopting a deployment needs a deployed executor");
   const Program &theirs = *from.prog_;
@@ -318,7 +327,8 @@ void Executor::adoptDeployment(Executor &from) {
     if (t != taken.end())
       vals_[o] = vals_[t->second]; // computed twice here, once there
     else
-      vals_[o] = std::move(from.vals_[it->second]);
+      vals_[o] = copy ? from.vals_[it->second]
+                      : std::move(from.vals_[it->second]);
     taken.emplace(mine[o], o);
     adopted_[i] = true;
   }
@@ -337,7 +347,8 @@ void Executor::adoptDeployment(Executor &from) {
     if (auto m = mineMasked.find(k); m != mineMasked.end())
       masks_[i] = masks_.at(m->second);
     else if (auto it = masked.find(k); it != masked.end())
-      masks_[i] = std::move(from.masks_.at(it->second));
+      masks_[i] = copy ? from.masks_.at(it->second)
+                       : std::move(from.masks_.at(it->second));
     else
       continue;
     mineMasked.emplace(k, i);
@@ -355,8 +366,9 @@ void Executor::runDeployment() {
     runOne("deploy", int64_t(i), opName(prog_->instrs[i].op()),
            prog_->instrs[i].name, [&] { exec(i); });
   }
-  // Constant right operands of shared matmuls: open W - B once.
-  for (size_t i = 0; i < total; ++i) {
+  // Constant right operands of shared matmuls: open W - B once (the
+  // servers' business, not the thin client's).
+  for (size_t i = 0; i < total && P_.role != Role::Client; ++i) {
     const InstrInfo &ii = prog_->instrs[i];
     if (ii.deploy || ii.op() != Op::Matmul)
       continue;
@@ -404,22 +416,39 @@ void Executor::exec(size_t idx) {
   Party &P = P_;
   const bool D = P.dealer();
   auto in = [&](int k) -> const Value & {
-    const Value &v = get(I.in[k]);
-    if (D && v.data.size() != size_t(prog_->slots[I.in[k]].numel)) {
-      // The dealer holds placeholders for values it never sees.
-      auto &mv = const_cast<Value &>(v);
-      mv.data.assign(prog_->slots[I.in[k]].numel, 0);
-      if (mv.kind == Kind::None)
-        mv.kind = prog_->slots[I.in[k]].vis == Vis::Shared ? Kind::Shared
-                                                          : Kind::Plain;
+    const int s = I.in[k];
+    const Value &v = get(s);
+    if (D && v.data.size() != size_t(prog_->slots[s].numel)) {
+      // The dealer holds placeholders for values it never sees (its own:
+      // a session's deployment base is shared with other sessions).
+      Kind kind = v.kind != Kind::None            ? v.kind
+                  : prog_->slots[s].vis == Vis::Shared ? Kind::Shared
+                                                       : Kind::Plain;
+      Value &mv = vals_[s];
+      mv.data.assign(prog_->slots[s].numel, 0);
+      mv.kind = kind;
+      return mv;
     }
     return v;
   };
   // Private work runs at its holder alone: the other party and the dealer
   // skip it, so it costs no messages and no dealer material.
-  if (isPrivate(os.vis) && P.role != holderOf(os.vis)) {
+  if (isPrivate(os.vis) && P.role != holderOf(P, os.vis)) {
     vals_[o] = Value{};
     return;
+  }
+  // The thin client takes part in the sharing of its own values and in
+  // the reveals to it; every other computation on shares is the servers'.
+  if (P.role == Role::Client) {
+    bool takesPart =
+        I.op() == Op::Share
+            ? prog_->slots[I.in[0]].vis == Vis::Client
+        : I.op() == Op::Reveal ? I.attrs.AsReveal()->to == RevealTo::Client
+                               : os.vis != Vis::Shared;
+    if (!takesPart) {
+      vals_[o] = Value{};
+      return;
+    }
   }
   // A value revealed to the other party only: local ops propagate "not
   // known here"; anything interactive is a program error.
@@ -458,8 +487,9 @@ void Executor::exec(size_t idx) {
                 [&](int k) { return in(k).kind == Kind::Shared; }};
   for (int s : I.in)
     args.inSlot.push_back(&prog_->slots[s]);
-  auto it = masks_.find(idx);
-  args.mask = it != masks_.end() ? &it->second : nullptr;
+  const auto &masks = base_ ? base_->masks_ : masks_;
+  auto it = masks.find(idx);
+  args.mask = it != masks.end() ? &it->second : nullptr;
   ExecResult r = row.secure(args);
   Value out;
   out.kind = !r.known                  ? Kind::None

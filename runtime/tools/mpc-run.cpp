@@ -35,6 +35,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <list>
 #include <map>
 #include <set>
 #include <netinet/in.h>
@@ -57,6 +58,11 @@ struct Options {
   bool local = false, reference = false, progress = false, compare = false;
   bool dump = false, json = false;
   std::string p0Addr = "127.0.0.1:7100", dealerAddr = "127.0.0.1:7101";
+  /// P1's address for clients (the outsourced mode).
+  std::string p1Addr;
+  /// The serving mode: sessions to serve before exiting (0: until stopped).
+  bool serve = false;
+  int sessions = 0;
   int p0Fd = -1, dealerFd = -1;
   std::vector<std::string> inputs;
   std::string outDir, statsPath, tracePath;
@@ -354,7 +360,8 @@ GenerationInputs loadGenerationInputs(const Program &prog,
   auto files = parseInputs(o);
   GenerationInputs in;
   auto holds = [&](Vis v) {
-    return all || v == Vis::Public || (v == Vis::Client && role == Role::P0) ||
+    return all || v == Vis::Public ||
+           (v == Vis::Client && (role == Role::P0 || role == Role::Client)) ||
            (v == Vis::Owner && role == Role::P1);
   };
   std::set<std::string> used;
@@ -460,19 +467,46 @@ PhaseCost phaseSum(const std::vector<InstrStat> &stats, size_t from,
   return p;
 }
 
+/// One generation session as one role (see runGenerate).
+struct GenerationRun {
+  Session &session;
+  const Program &prog;
+  Role role;
+  /// Tokens to generate (--generate, or the serving client's request).
+  int tokens = 1;
+  double t0 = 0;
+  int dumpFd = -1;
+  /// A server of the serving mode: its deployment of the prefill and of
+  /// the decode step, shared read-only by its sessions.
+  const Executor *deployedPrefill = nullptr, *deployedDecode = nullptr;
+  /// How log lines name this role ("p0", "p0 session 3f2a91c0").
+  std::string name;
+};
+
 /// mpc-run --generate N as one role: the prefill, then N - 1 decode steps
 /// at the public context lengths T, T + 1, ...; the cache is carried as
 /// shares from each program to the next and never revealed; each token is
-/// revealed to the client (P0) alone, which feeds it to the next step.
-int runGenerate(const Options &o, Session &session, const Program &prog,
-                Role role, double t0, int dumpFd) {
+/// revealed to the client alone (P0 in the two-party mode, the thin client
+/// in the outsourced mode), which feeds it to the next step.
+int runGenerate(const Options &o, const GenerationRun &run) {
+  Session &session = run.session;
+  const Program &prog = run.prog;
+  const Role role = run.role;
+  const int nTokens = run.tokens;
+  const double t0 = run.t0;
+  const int dumpFd = run.dumpFd;
   const GenerationInfo &g = *prog.generation;
-  const char *rn = roleName(role);
+  const char *rn = run.name.c_str();
   Party &party = session.party;
+  // The client's holder: its inputs, its tokens, its text.
+  const bool holder = role == party.clientHolder;
+  const bool server = party.outsourced() && role != Role::Client;
   Program first = prog.decodeStep(g.promptLen);
-  GenerationInputs inputs = loadGenerationInputs(prog, first, o, role);
+  GenerationInputs inputs;
+  if (!server)
+    inputs = loadGenerationInputs(prog, first, o, role);
   std::unique_ptr<Detokenizer> tok;
-  if (!o.tokenizer.empty() && role == Role::P0)
+  if (!o.tokenizer.empty() && holder)
     tok = std::make_unique<Detokenizer>(o.tokenizer);
   std::vector<double> tokens;
   nlohmann::ordered_json steps = nlohmann::json::array();
@@ -500,20 +534,20 @@ int runGenerate(const Options &o, Session &session, const Program &prog,
     j["deploy_bytes_received"] = deploy.c.recv;
     j["deploy_dealer_bytes"] = deploy.c.dealerBytes;
     std::string text;
-    if (role == Role::P0 && token >= 0) {
+    if (holder && token >= 0) {
       j["id"] = int64_t(tokens.back());
       if (tok) {
         text = tok->text(int64_t(tokens.back()));
         j["text"] = text;
       }
-      std::fprintf(stdout, "token %d/%d: %lld%s%s\n", token + 1, o.generate,
+      std::fprintf(stdout, "token %d/%d: %lld%s%s\n", token + 1, nTokens,
                    (long long)tokens.back(), tok ? " " : "",
                    tok ? nlohmann::json(text).dump().c_str() : "");
       std::fflush(stdout);
     }
     steps.push_back(j);
     std::string label = token >= 0 ? "token " + std::to_string(token + 1) +
-                                         "/" + std::to_string(o.generate)
+                                         "/" + std::to_string(nTokens)
                                    : std::string("prompt");
     std::fprintf(stderr,
                  "[%s] %s (%s at context %lld): %.3f s, online %llu B sent, "
@@ -524,26 +558,34 @@ int runGenerate(const Options &o, Session &session, const Program &prog,
   };
   auto keepAlive = [&](size_t, size_t) { session.keepAlive(); };
   // Share dumps (a --compare child or the test binary): each party's share
-  // of every cache tensor after each token, and what P1 receives from P0
-  // during each token (its view), for the tests of the cache.
+  // of every cache tensor after each token, and its view during each token
+  // (the words it receives): P1's from P0, and in the outsourced mode
+  // P0's from the client. A serving session's files carry its id.
   std::vector<uint64_t> view;
+  auto record = [&](FrameType t, const uint8_t *d, size_t n) {
+    if (t == FrameType::Open || t == FrameType::Share || t == FrameType::Reveal)
+      view.insert(view.end(), reinterpret_cast<const uint64_t *>(d),
+                  reinterpret_cast<const uint64_t *>(d) + n / 8);
+  };
   if (dumpFd >= 0 && role == Role::P1)
-    session.peer->onRecv = [&](FrameType t, const uint8_t *d, size_t n) {
-      if (t == FrameType::Open || t == FrameType::Share ||
-          t == FrameType::Reveal)
-        view.insert(view.end(), reinterpret_cast<const uint64_t *>(d),
-                    reinterpret_cast<const uint64_t *>(d) + n / 8);
-    };
+    session.peer->onRecv = record;
+  if (dumpFd >= 0 && role == Role::P0 && server)
+    session.client->onRecv = record;
+  const std::string dumpName =
+      run.deployedPrefill ? sessionName(session.config().session) + "_" : "";
   auto dump = [&](int k, const std::vector<Vec> &cache) {
-    if (dumpFd < 0 || role == Role::Dealer)
+    if (dumpFd < 0 || role == Role::Dealer || role == Role::Client)
       return;
     for (size_t i = 0; i < g.cache.size(); ++i)
       writeDump(dumpFd,
-                std::string(rn) + "_cache_" + std::to_string(k) + "_" +
-                    g.cache[i].name + ".bin",
+                dumpName + roleName(role) + "_cache_" + std::to_string(k) +
+                    "_" + g.cache[i].name + ".bin",
                 1, cache[i]);
-    if (role == Role::P1)
-      writeDump(dumpFd, "p1_view_" + std::to_string(k) + ".bin", 0, view);
+    if (role == Role::P1 || server)
+      writeDump(dumpFd,
+                dumpName + roleName(role) + "_view_" + std::to_string(k) +
+                    ".bin",
+                0, view);
     view.clear();
   };
 
@@ -557,10 +599,14 @@ int runGenerate(const Options &o, Session &session, const Program &prog,
     uint8_t bit = 0;
     if (role == Role::Dealer) {
       session.dealerP0->recvExact(FrameType::Reveal, &bit, 1);
+    } else if (role == Role::Client) {
+      session.server0->recvExact(FrameType::Reveal, &bit, 1);
     } else {
       bit = ex.plainReal(slot)[0] != 0;
       if (role == Role::P0)
         session.dealerP0->send(FrameType::Reveal, &bit, 1);
+      if (role == Role::P0 && server)
+        session.client->send(FrameType::Reveal, &bit, 1);
     }
     if (bit)
       std::fprintf(stderr, "[%s] stopped: the end-of-sequence token\n", rn);
@@ -568,17 +614,26 @@ int runGenerate(const Options &o, Session &session, const Program &prog,
   };
   // A prompt longer than the prefill's: its tail goes through decode steps
   // (teacher-forced; their tokens are not generated ones). Its length is
-  // public: P0 announces it to P1 and the dealer, which check it fits.
+  // public: P0 announces it to P1 and the dealer, which check it fits (in
+  // the outsourced mode P0 has it from the client).
   int64_t tail = int64_t(inputs.promptTail.size());
+  if (role == Role::Client)
+    session.server0->send(FrameType::Reveal, &tail, sizeof tail);
+  if (role == Role::P0 && server)
+    session.client->recvExact(FrameType::Reveal, &tail, sizeof tail);
   if (role == Role::P0) {
+    UMBRA_CHECK(tail >= 0 && g.promptLen + tail + nTokens - 1 <= g.maxSeq,
+                "the client's prompt of ", g.promptLen + tail, " tokens and ",
+                nTokens, " generated tokens exceed the artifact's maximum "
+                "sequence of ", g.maxSeq, " positions");
     session.peer->send(FrameType::Reveal, &tail, sizeof tail);
     session.dealerP0->send(FrameType::Reveal, &tail, sizeof tail);
-  } else {
+  } else if (role != Role::Client) {
     (role == Role::P1 ? session.peer : session.dealerP0)
         ->recvExact(FrameType::Reveal, &tail, sizeof tail);
-    UMBRA_CHECK(tail >= 0 && g.promptLen + tail + o.generate - 1 <= g.maxSeq,
+    UMBRA_CHECK(tail >= 0 && g.promptLen + tail + nTokens - 1 <= g.maxSeq,
                 "the client's prompt of ", g.promptLen + tail, " tokens and ",
-                o.generate, " generated tokens exceed the artifact's maximum "
+                nTokens, " generated tokens exceed the artifact's maximum "
                 "sequence of ", g.maxSeq, " positions");
   }
   // The prefill, then the decode step's executor, which takes over the
@@ -586,28 +641,32 @@ int runGenerate(const Options &o, Session &session, const Program &prog,
   // prefill's executor is gone before the first step.
   std::vector<Vec> cache;
   std::unique_ptr<Program> cur = std::make_unique<Program>(std::move(first));
-  Executor dec(*cur, party);
+  Executor dec(*cur, party, run.deployedDecode);
   dec.onInstr = keepAlive;
   {
-    Executor pre(prog, party);
+    Executor pre(prog, party, run.deployedPrefill);
     pre.onInstr = keepAlive;
     for (const auto &[s, v] : inputs.prefill)
       pre.setInput(s, v);
-    pre.runDeployment();
+    if (!run.deployedPrefill)
+      pre.runDeployment();
     pre.runInference();
-    if (role == Role::P0 && tail == 0)
+    if (holder && tail == 0)
       tokens.push_back(pre.plainReal(g.prefillToken)[0]);
     report(tail == 0 ? 0 : -1, true, g.promptLen,
            phaseSum(pre.stats, 0, "inference"), phaseSum(pre.stats, 0, "deploy"));
     stopped = tail == 0 && stopHere(pre, g.prefillStop);
     for (const CacheLink &c : g.cache)
-      cache.push_back(party.dealer() ? Vec() : pre.raw(c.prefillOutput));
-    dec.adoptDeployment(pre);
+      cache.push_back(party.dealer() || role == Role::Client
+                          ? Vec()
+                          : pre.raw(c.prefillOutput));
+    if (!run.deployedDecode)
+      dec.adoptDeployment(pre);
   }
   dump(0, cache);
 
   // Decode steps: one executor, rebound to each context.
-  int runs = int(tail) + o.generate - 1;
+  int runs = int(tail) + nTokens - 1;
   for (int k = 1; k <= runs && !stopped; ++k) {
 #ifdef UMBRA_TEST_HOOKS
     // "exit-run:K": this role disappears before decode run K.
@@ -623,12 +682,13 @@ int runGenerate(const Options &o, Session &session, const Program &prog,
       dec.rebind(*next);
       cur = std::move(next);
     }
-    for (size_t i = 0; i < g.cache.size(); ++i)
-      dec.setShare(g.cache[i].decodeInput, std::move(cache[i]));
+    if (role != Role::Client)
+      for (size_t i = 0; i < g.cache.size(); ++i)
+        dec.setShare(g.cache[i].decodeInput, std::move(cache[i]));
     // The client feeds its prompt's next token or the last generated one
     // back; the position is public. Per-token inputs of runs whose choice
     // is not a generated token are zero.
-    if (role == Role::P0)
+    if (holder)
       dec.setInput(g.decodeIds,
                    {promptStep ? inputs.promptTail[k - 1] : tokens.back()});
     if (g.decodePosition >= 0)
@@ -638,22 +698,24 @@ int runGenerate(const Options &o, Session &session, const Program &prog,
                                 : rows[token]);
     size_t from = dec.stats.size();
     dec.runInference();
-    if (role == Role::P0 && k >= tail)
+    if (holder && k >= tail)
       tokens.push_back(dec.plainReal(g.decodeToken)[0]);
     report(token, false, context, phaseSum(dec.stats, from, "inference"),
            phaseSum(dec.stats, from, "deploy"));
     stopped = k >= tail && stopHere(dec, g.decodeStop);
     for (size_t i = 0; i < g.cache.size(); ++i)
-      cache[i] = party.dealer() ? Vec() : dec.raw(g.cache[i].decodeOutput);
+      cache[i] = party.dealer() || role == Role::Client
+                     ? Vec()
+                     : dec.raw(g.cache[i].decodeOutput);
     dump(k, cache);
   }
   session.finish();
-  if (role == Role::P0 && !o.outDir.empty()) {
+  if (holder && !o.outDir.empty()) {
     fs::create_directories(o.outDir);
     writeNpy((fs::path(o.outDir) / "tokens.npy").string(),
              {int64_t(tokens.size())}, tokens, uint8_t(fb::ElemType::Int64));
   }
-  if (!o.statsPath.empty()) {
+  if (!o.statsPath.empty() && !run.deployedPrefill) {
     nlohmann::ordered_json j;
     j["role"] = rn;
     j["program_hash"] = prog.hashHex();
@@ -691,13 +753,58 @@ void checkGenerate(const Program &prog, const Options &o, Role role,
   loadGenerationInputs(prog, prog.decodeStep(g.promptLen), o, role, all);
 }
 
+Role roleOf(const std::string &name) {
+  for (Role r : {Role::P0, Role::P1, Role::Dealer, Role::Client})
+    if (name == roleName(r))
+      return r;
+  fail("unknown role '", name, "' (dealer, p0, p1 or client)");
+}
+
+/// The session settings every mode of a role shares: addresses, inherited
+/// listeners, timeouts, TLS, the log, the program's parameters.
+struct RoleSetup {
+  SessionConfig cfg;
+  std::unique_ptr<Listener> p0Listener, dealerListener;
+};
+void configure(RoleSetup &rs, const Options &o, Role role,
+               const Program &prog, const std::string &logName) {
+  SessionConfig &cfg = rs.cfg;
+  cfg.role = role;
+  cfg.p0Addr = Endpoint::parse(o.p0Addr);
+  cfg.dealerAddr = Endpoint::parse(o.dealerAddr);
+  if (!o.p1Addr.empty())
+    cfg.p1Addr = Endpoint::parse(o.p1Addr);
+  if (o.p0Fd >= 0 && role == Role::P0) {
+    rs.p0Listener = std::make_unique<Listener>(o.p0Fd);
+    cfg.p0Listener = rs.p0Listener.get();
+  }
+  if (o.dealerFd >= 0 && role == Role::Dealer) {
+    rs.dealerListener = std::make_unique<Listener>(o.dealerFd);
+    cfg.dealerListener = rs.dealerListener.get();
+  }
+  cfg.connectTimeout = o.connectTimeout;
+  cfg.ioTimeout = o.ioTimeout;
+  applyTls(o, role, cfg);
+  cfg.log = [logName](const std::string &s) {
+    std::fprintf(stderr, "[%s] %s\n", logName.c_str(), s.c_str());
+  };
+  cfg.programHash = prog.hash();
+  cfg.fracBits = prog.fracBits;
+  UMBRA_CHECK(o.comparison == "dcf" || o.comparison == "bits",
+              "--comparison must be dcf or bits");
+  cfg.cmp = o.comparison == "dcf" ? Cmp::Dcf : Cmp::Bits;
+#ifdef UMBRA_TEST_HOOKS
+  if (o.fault == "protocol-version")
+    cfg.protocolVersion = kProtocolVersion + 1;
+#endif
+}
+
 int runRole(const Options &o) {
-  Role role =
-      o.role == "p0"   ? Role::P0
-      : o.role == "p1" ? Role::P1
-      : o.role == "dealer"
-          ? Role::Dealer
-          : (fail("unknown role '", o.role, "' (dealer, p0 or p1)"), Role::P0);
+  Role role = roleOf(o.role);
+  UMBRA_CHECK(role != Role::Client || (o.generate > 0 && !o.p1Addr.empty()),
+              "--role client is the thin client of the outsourced mode: it "
+              "generates (--generate N) with servers started with --serve, "
+              "at --p0 and --p1");
   const char *rn = roleName(role);
   double t0 = now();
   Program prog = Program::loadFile(o.program);
@@ -709,38 +816,23 @@ int runRole(const Options &o) {
   else
     inputs = loadInputs(prog, o, role);
   int dumpFd = dumpDirFd(o);
-  SessionConfig cfg;
-  cfg.role = role;
-  cfg.p0Addr = Endpoint::parse(o.p0Addr);
-  cfg.dealerAddr = Endpoint::parse(o.dealerAddr);
-  std::unique_ptr<Listener> pl, dl;
-  if (o.p0Fd >= 0 && role == Role::P0) {
-    pl = std::make_unique<Listener>(o.p0Fd);
-    cfg.p0Listener = pl.get();
-  }
-  if (o.dealerFd >= 0 && role == Role::Dealer) {
-    dl = std::make_unique<Listener>(o.dealerFd);
-    cfg.dealerListener = dl.get();
-  }
-  cfg.connectTimeout = o.connectTimeout;
-  cfg.ioTimeout = o.ioTimeout;
-  applyTls(o, role, cfg);
-  cfg.log = [rn](const std::string &s) {
-    std::fprintf(stderr, "[%s] %s\n", rn, s.c_str());
-  };
-  cfg.programHash = prog.hash();
-  cfg.fracBits = prog.fracBits;
-  UMBRA_CHECK(o.comparison == "dcf" || o.comparison == "bits",
-              "--comparison must be dcf or bits");
-  cfg.cmp = o.comparison == "dcf" ? Cmp::Dcf : Cmp::Bits;
-#ifdef UMBRA_TEST_HOOKS
-  if (o.fault == "protocol-version")
-    cfg.protocolVersion = kProtocolVersion + 1;
-#endif
+  RoleSetup rs;
+  configure(rs, o, role, prog, rn);
+  SessionConfig &cfg = rs.cfg;
   cfg.runs = o.generate > 0 ? o.generate : o.inferences;
+  if (role == Role::Client) {
+    // A fresh session id: the servers file this client's links by it.
+    Seed id = Prg::osSeed();
+    std::copy(id.begin(), id.end(), cfg.session.begin());
+  }
   Session session(cfg);
-  if (o.generate > 0)
-    return runGenerate(o, session, prog, role, t0, dumpFd);
+  if (o.generate > 0) {
+    GenerationRun run{session, prog, role, o.generate, t0, dumpFd};
+    run.name = role == Role::Client
+                   ? std::string(rn) + " session " + sessionName(cfg.session)
+                   : rn;
+    return runGenerate(o, run);
+  }
   Executor ex(prog, session.party);
   for (const auto &[s, v] : inputs)
     ex.setInput(s, v);
@@ -824,6 +916,171 @@ int runRole(const Options &o) {
                (unsigned long long)sum.recv, (unsigned long long)sum.rounds,
                (unsigned long long)sum.dealerBytes, o.inferences,
                o.inferences == 1 ? "" : "s, total");
+  return 0;
+}
+
+/// The serving mode (docs/serving.md): P0, P1 or the dealer, long-running.
+/// It connects to the other two servers once and deploys both programs of a
+/// generation artifact (the owner's weights shared, the masks of constant
+/// matmul operands opened), then serves thin clients' sessions, one after
+/// another and side by side, each on its own thread with its own links,
+/// seeds, material streams and cache, over that one deployment. A session
+/// that fails (its client disappears, a peer times out) ends alone; the
+/// server goes on.
+int runServe(const Options &o) {
+  Role role = roleOf(o.role);
+  UMBRA_CHECK(role != Role::Client, "--serve is for p0, p1 and the dealer; "
+                                    "a client runs --role client");
+  UMBRA_CHECK(o.generate == 0 && o.inputs.empty() && o.outDir.empty() &&
+                  o.statsPath.empty() && o.tracePath.empty(),
+              "a server of the serving mode takes no inputs, outputs or "
+              "--generate: each client brings its own");
+  UMBRA_CHECK(role != Role::P1 || !o.p1Addr.empty(),
+              "P1 of the serving mode listens for clients: pass --p1 "
+              "HOST:PORT");
+  const char *rn = roleName(role);
+  Program prog = Program::loadFile(o.program);
+  checkCopyFits(prog, role, o.program);
+  UMBRA_CHECK(prog.generation, "--serve needs a generation artifact "
+                               "(mpc-compile prefill.onnx --decode-step "
+                               "decode.onnx --max-seq S)");
+  const GenerationInfo &g = *prog.generation;
+  Program first = prog.decodeStep(g.promptLen);
+  // Every input must be the client's (or carried): a server has no files.
+  for (const Program *p : {&prog, &first})
+    for (int s : p->inputs) {
+      const SlotInfo &si = p->slots[s];
+      bool carried = p == &first && (s == g.decodePosition || s == g.decodeIds);
+      for (const CacheLink &c : g.cache)
+        carried = carried || (p == &first && s == c.decodeInput);
+      UMBRA_CHECK(carried || si.vis == Vis::Client,
+                  "the serving mode needs every input to be the client's; "
+                  "'", si.name, "' is ", visName(si.vis));
+    }
+  for (const InstrInfo &I : first.instrs)
+    UMBRA_CHECK(I.op() != Op::Reveal || I.attrs.AsReveal()->to != RevealTo::P0,
+                "the program reveals '", first.slots[I.out[0]].name,
+                "' to P0, a server of the outsourced mode; it must go to the "
+                "client");
+  RoleSetup rs;
+  configure(rs, o, role, prog, rn);
+  SessionConfig &cfg = rs.cfg;
+  cfg.runs = 0; // sessions bring their own lengths
+  // The listener the deployment and the switchboard share.
+  std::unique_ptr<Listener> own;
+  if (role == Role::P0 && !cfg.p0Listener) {
+    own = std::make_unique<Listener>(cfg.p0Addr);
+    cfg.p0Listener = own.get();
+  }
+  if (role == Role::Dealer && !cfg.dealerListener) {
+    own = std::make_unique<Listener>(cfg.dealerAddr);
+    cfg.dealerListener = own.get();
+  }
+  std::unique_ptr<Listener> clients;
+  if (role == Role::P1)
+    clients = std::make_unique<Listener>(cfg.p1Addr);
+
+  // One deployment of both programs, over the servers' own links.
+  double t0 = now();
+  Session dep(cfg);
+  Executor prefill(prog, dep.party), decode(first, dep.party);
+  auto keepAlive = [&](size_t, size_t) { dep.keepAlive(); };
+  prefill.onInstr = decode.onInstr = keepAlive;
+  prefill.runDeployment();
+  decode.adoptDeployment(prefill, /*copy=*/true);
+  decode.runDeployment();
+  dep.finish();
+  PhaseCost d1 = phaseSum(prefill.stats, 0, "deploy"),
+            d2 = phaseSum(decode.stats, 0, "deploy");
+  std::fprintf(stderr,
+               "[%s] deployed in %.3f s: %llu B sent, %llu B received, dealer "
+               "%llu B\n",
+               rn, now() - t0, (unsigned long long)(d1.c.sent + d2.c.sent),
+               (unsigned long long)(d1.c.recv + d2.c.recv),
+               (unsigned long long)(d1.c.dealerBytes + d2.c.dealerBytes));
+
+  std::vector<Role> serves, need;
+  Listener *front = nullptr;
+  if (role == Role::P0) {
+    serves = need = {Role::Client, Role::P1};
+    front = cfg.p0Listener;
+  } else if (role == Role::P1) {
+    serves = need = {Role::Client};
+    front = clients.get();
+  } else {
+    serves = need = {Role::P0, Role::P1};
+    front = cfg.dealerListener;
+  }
+  const int dumpFd = dumpDirFd(o); // the test binary's --dump-shares
+  Switchboard board(*front, cfg, serves);
+  std::fprintf(stderr, "[%s] serving (%s)\n", rn,
+               o.sessions > 0 ? ("until " + std::to_string(o.sessions) +
+                                 " sessions have ended")
+                                    .c_str()
+                              : "until stopped");
+  struct Running {
+    std::thread t;
+    std::atomic<bool> done{false};
+  };
+  std::list<Running> running;
+  std::atomic<int> ended{0}, failed{0};
+  int started = 0;
+  while (o.sessions == 0 || started < o.sessions) {
+    for (auto it = running.begin(); it != running.end();)
+      if (it->done) {
+        it->t.join();
+        it = running.erase(it);
+      } else {
+        ++it;
+      }
+    std::optional<Switchboard::Meeting> mt = board.meet(need, 0.25);
+    if (!mt)
+      continue;
+    std::string sn = std::string(rn) + " session " + sessionName(mt->id);
+    int32_t n = mt->runs.begin()->second;
+    bool agree = true;
+    for (const auto &[r, k] : mt->runs)
+      agree = agree && k == n;
+    if (!agree || n > g.maxSeq - g.promptLen + 1) {
+      std::fprintf(stderr,
+                   "[%s] refused: %s\n", sn.c_str(),
+                   agree ? ("it asks for " + std::to_string(n) +
+                            " tokens, more than the artifact's maximum "
+                            "sequence allows")
+                               .c_str()
+                         : "its links ask for different numbers of tokens");
+      continue; // its links close; its peers fail it too
+    }
+    ++started;
+    Running &r = running.emplace_back();
+    auto links = std::make_shared<ArrivedLinks>(std::move(mt->links));
+    SessionConfig sc = cfg;
+    sc.session = mt->id;
+    sc.runs = n;
+    sc.log = [sn](const std::string &m) {
+      std::fprintf(stderr, "[%s] %s\n", sn.c_str(), m.c_str());
+    };
+    r.t = std::thread([&, sc, links, sn, n, rp = &r] {
+      try {
+        Session session(sc, std::move(*links));
+        GenerationRun run{session, prog, role, n, now(), dumpFd};
+        run.deployedPrefill = &prefill;
+        run.deployedDecode = &decode;
+        run.name = sn;
+        runGenerate(o, run);
+      } catch (const std::exception &e) {
+        ++failed;
+        std::fprintf(stderr, "[%s] ended with an error: %s\n", sn.c_str(),
+                     e.what());
+      }
+      ++ended;
+      rp->done = true;
+    });
+  }
+  for (Running &r : running)
+    r.t.join();
+  std::fprintf(stderr, "[%s] served %d sessions (%d failed)\n", rn,
+               ended.load(), failed.load());
   return 0;
 }
 
@@ -1396,6 +1653,10 @@ void checkModes(const Options &o) {
               "value from both parties' shares on this machine)");
   UMBRA_CHECK(o.dumpDir.empty() || !o.reference,
               "--dump-shares needs an MPC run (--local or --role)");
+  UMBRA_CHECK(!o.serve || (!o.local && !o.reference && !o.compare),
+              "--serve runs one server role (--role p0, p1 or dealer); it "
+              "does not combine with --local, --reference or --compare");
+  UMBRA_CHECK(o.sessions == 0 || o.serve, "--sessions goes with --serve");
 }
 
 } // namespace
@@ -1405,7 +1666,9 @@ int main(int argc, char **argv) {
   Options o;
   CLI::App app{"Runs a compiled Umbra program under 2PC with a dealer"};
   app.add_option("program", o.program, "program artifact (.umbra)")->required();
-  app.add_option("--role", o.role, "run one role: dealer, p0 or p1");
+  app.add_option("--role", o.role,
+                 "run one role: dealer, p0, p1, or client (the thin client "
+                 "of the outsourced mode: with --generate, --p0 and --p1)");
   app.add_flag("--local", o.local,
                "run all three roles as processes on loopback");
   app.add_flag("--reference", o.reference,
@@ -1415,6 +1678,17 @@ int main(int argc, char **argv) {
   app.add_option("--p0", o.p0Addr, "P0's listening address host:port");
   app.add_option("--dealer", o.dealerAddr,
                  "dealer's listening address host:port");
+  app.add_option("--p1", o.p1Addr,
+                 "the outsourced mode: P1's listening address for clients "
+                 "host:port (the servers' --serve P1, and --role client)");
+  app.add_flag("--serve", o.serve,
+               "serving mode (with --role p0, p1 or dealer): deploy once, "
+               "then serve the sessions of thin clients (--role client), one "
+               "after another and concurrently");
+  app.add_option("--sessions", o.sessions,
+                 "with --serve: exit once this many sessions have ended "
+                 "(default: serve until stopped)")
+      ->check(CLI::PositiveNumber);
   app.add_option("-i,--input", o.inputs, "input: name=file.npy (repeatable)");
   app.add_option("-o,--output-dir", o.outDir, "write outputs as .npy here");
   app.add_option("--stats", o.statsPath,
@@ -1499,9 +1773,9 @@ int main(int argc, char **argv) {
       std::vector<std::string> args(argv, argv + argc);
       return runLocal(o, args);
     }
-    UMBRA_CHECK(!o.role.empty(), "pass --role dealer|p0|p1, --local or "
+    UMBRA_CHECK(!o.role.empty(), "pass --role dealer|p0|p1|client, --local or "
                                  "--reference");
-    return runRole(o);
+    return o.serve ? runServe(o) : runRole(o);
   } catch (const umbra::rt::Error &e) {
     std::fprintf(stderr, "mpc-run: error: %s%s%s\n",
                  o.role.empty() ? "" : ("[" + o.role + "] ").c_str(), e.what(),

@@ -18,11 +18,15 @@ static const OpRow kShare{
       return o;
     },
     [](const ExecArgs &a) {
-      Role owner = holderOf(a.inSlot[0]->vis);
+      Role owner = holderOf(a.P, a.inSlot[0]->vis);
       Vec plain;
       if (a.P.role == owner)
         plain = a.in(0);
-      return ExecResult{shareInput(a.P, owner, plain, a.n())};
+      ExecResult r{shareInput(a.P, owner, plain, a.n())};
+      // The thin client shares its values but holds no share.
+      if (a.P.role == Role::Client)
+        r.known = false;
+      return r;
     },
     identity,
     [](const CostArgs &a, CostAcc &c) { cost::oneWay(c, a.out.numel); }};
@@ -49,10 +53,12 @@ static const OpRow kReveal{
     },
     [](const ExecArgs &a) {
       RevealTo to = a.I.attrs.AsReveal()->to;
-      ExecResult r{reveal(a.P, a.in(0), to)};
+      // The thin client holds no share: it receives both.
+      ExecResult r{reveal(a.P, a.P.role == Role::Client ? Vec(a.n()) : a.in(0),
+                          to)};
       // No data back means another party is the recipient (an empty tensor
       // is known to everyone).
-      if (to != RevealTo::Both && a.n() > 0 && r.data.empty())
+      if (a.n() > 0 && r.data.empty() && !a.P.dealer())
         r.known = false;
       if (a.P.dealer())
         r.data.assign(a.n(), 0);

@@ -37,7 +37,13 @@ void checkInput(const Program &prog, int slot, const Shape &shape,
 /// P1 and the dealer (see Protocols.h).
 class Executor {
 public:
-  Executor(const Program &prog, Party &party);
+  /// With `deployed`, an executor of the same program (or of its decode
+  /// step at another context) that ran its deployment: this one reads the
+  /// weights' shares and opened masks from it, read-only, and deploys
+  /// nothing itself (the serving mode's sessions, each with its own party,
+  /// over one deployment). `deployed` must outlive this executor.
+  Executor(const Program &prog, Party &party,
+           const Executor *deployed = nullptr);
   /// Plaintext input for a slot this role owns (client -> P0, owner -> P1,
   /// public -> everyone).
   void setInput(int slot, const std::vector<double> &values);
@@ -58,8 +64,9 @@ public:
   /// attributes: a structural key), and the opened mask of each constant
   /// matmul operand with such a key. Decided from the two programs alone,
   /// so that every role adopts the same; runDeployment does the rest.
-  /// Values are moved out of `from`, which is spent.
-  void adoptDeployment(Executor &from);
+  /// Values are moved out of `from`, which is spent, or with `copy`
+  /// copied (a server keeps both deployments for its sessions).
+  void adoptDeployment(Executor &from, bool copy = false);
   /// The inputs among `inputs` that this role holds (client slots at P0,
   /// owner slots at P1); the others are ignored.
   void setInputs(const std::map<int, std::vector<double>> &inputs);
@@ -102,6 +109,8 @@ private:
   std::vector<Value> vals_;
   std::vector<bool> isOutput_, isInput_;
   std::map<size_t, MatmulMask> masks_;
+  /// The deployment this executor reads from (see the constructor).
+  const Executor *base_ = nullptr;
   /// Deployment instructions whose result adoptDeployment provided.
   std::vector<bool> adopted_;
   bool deployed_ = false;

@@ -21,9 +21,12 @@
 
 namespace umbra::rt {
 
-/// The party that holds a private slot in plaintext: the client is P0, the
-/// model owner P1 (docs/architecture.md, roles).
-inline Role holderOf(Vis v) { return v == Vis::Client ? Role::P0 : Role::P1; }
+/// The party that holds a private slot in plaintext: the client's holder
+/// (P0, or the thin client of the outsourced mode), the model owner P1
+/// (docs/architecture.md, roles).
+inline Role holderOf(const PartyState &P, Vis v) {
+  return v == Vis::Client ? P.clientHolder : Role::P1;
+}
 
 /// What one instruction costs in one inference (or one deployment).
 /// `bytes`: online traffic P0->P1 plus P1->P0, 16-byte frame headers

@@ -16,19 +16,37 @@
 // frame at least every ioTimeout/4, so every role notices a hung peer
 // within about ioTimeout.
 //
+// The serving mode (docs/serving.md): P0, P1 and the dealer connect once as
+// above for the deployment, then keep a Switchboard on their listeners (P1
+// gets one for clients). A thin client picks a random session id and dials
+// P0 and P1; each server, once its client has come, connects the session's
+// own links (P1 dials P0, each party dials the dealer, all with the id),
+// so every session has its own links, seeds and material streams.
+//
 //===----------------------------------------------------------------------===//
 #pragma once
 #include "umbra/runtime/Protocols.h"
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 namespace umbra::rt {
 
+/// A serving-mode session's id, chosen at random by its client; all zero
+/// for a deployment's links and for the one-off modes.
+using SessionId = std::array<uint8_t, 16>;
+std::string sessionName(const SessionId &id); // first 8 hex digits
+
 struct SessionConfig {
   Role role = Role::P0;
-  Endpoint p0Addr, dealerAddr;
+  /// P1's address is the one its clients dial (the outsourced mode).
+  Endpoint p0Addr, p1Addr, dealerAddr;
   /// Already-listening sockets (in-process tests / mpc-run --local); when
   /// null the role listens on its address itself.
   Listener *p0Listener = nullptr, *dealerListener = nullptr;
@@ -38,8 +56,11 @@ struct SessionConfig {
   int fracBits = 16;
   Cmp cmp = Cmp::Dcf;
   /// Inferences, or tokens generated, in this session: public, and the
-  /// same at every role (checked in the handshake).
+  /// same at every role (checked in the handshake). 0: a server of the
+  /// serving mode, whose sessions each bring their own.
   int32_t runs = 1;
+  /// The serving-mode session these links belong to (zero: none).
+  SessionId session{};
   /// This role's TLS identity (its certificate must be bound to `role`);
   /// null: plaintext, refused unless every address is loopback or
   /// `insecure` is set.
@@ -52,13 +73,26 @@ struct SessionConfig {
   uint32_t protocolVersion = kProtocolVersion;
 };
 
+/// The links of a serving-mode session that came to this role's
+/// switchboard (by role); the session dials the others itself.
+using ArrivedLinks = std::map<Role, std::unique_ptr<Channel>>;
+
 class Session {
 public:
+  /// The two-party mode (dealer, P0, P1: all links made here), and the
+  /// thin client of the outsourced mode (it dials P0 and P1).
   explicit Session(const SessionConfig &cfg);
+  /// A serving-mode session at a server: `arrived` holds the links its
+  /// switchboard identified for cfg.session (the client's at P0 and P1,
+  /// P1's at P0, both parties' at the dealer); the rest are dialled.
+  Session(const SessionConfig &cfg, ArrivedLinks arrived);
   ~Session();
   Party party;
   /// P0<->P1, dealer<->P0, dealer<->P1 (whichever this role has).
   std::unique_ptr<Channel> peer, dealerP0, dealerP1;
+  /// The outsourced mode: the client's link (at P0 and P1), or the
+  /// client's links to P0 and P1.
+  std::unique_ptr<Channel> client, server0, server1;
   /// Clean shutdown: parties tell each other and the dealer they are done;
   /// the dealer waits for both, so a party that fails late makes the
   /// dealer fail too.
@@ -70,8 +104,11 @@ public:
   /// This role's links, one line each: "p1 at 127.0.0.1:5555: TLS 1.3
   /// (TLS_AES_256_GCM_SHA384), peer p1 verified".
   std::vector<std::string> describeLinks() const;
+  const SessionConfig &config() const { return cfg_; }
 
 private:
+  friend class Switchboard;
+  void wireParty(); // party's links and keep-alive hooks
   /// Accepts connections on `l` until every role in `want` is identified
   /// (by certificate with TLS, else by hello), calling `up` for each as soon
   /// as it is. Each connection is identified on its own thread, so silent
@@ -87,6 +124,32 @@ private:
   SessionConfig cfg_;
   std::unique_ptr<Listener> ownListener_;
   std::chrono::steady_clock::time_point lastAlive_;
+};
+
+/// The serving mode's front door: for as long as it lives it accepts
+/// connections on a listener, identifies each on its own thread (TLS
+/// certificate, hello: the same program, protocol and parameters, a
+/// session id) and files it by session id. Strangers, mismatches and a
+/// second link of a role to the same session are refused with a notice;
+/// links whose session does not fill up within the connect timeout are
+/// dropped. Nothing a peer does ends the server.
+class Switchboard {
+public:
+  /// `serves`: the roles that may connect here.
+  Switchboard(Listener &l, const SessionConfig &cfg, std::vector<Role> serves);
+  ~Switchboard();
+  struct Meeting {
+    SessionId id{};
+    /// Each link's hello: the session length it asks for.
+    std::map<Role, int32_t> runs;
+    ArrivedLinks links;
+  };
+  /// Waits up to `sec` for a session whose `need` roles have all arrived.
+  std::optional<Meeting> meet(const std::vector<Role> &need, double sec);
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 } // namespace umbra::rt

@@ -7,8 +7,8 @@
 namespace umbra::rt {
 
 const char *roleName(Role r) {
-  static const char *const kNames[] = {"p0", "p1", "dealer"};
-  static_assert(std::size(kNames) == size_t(Role::Dealer) + 1);
+  static const char *const kNames[] = {"p0", "p1", "dealer", "client"};
+  static_assert(std::size(kNames) == size_t(Role::Client) + 1);
   return enumName(kNames, size_t(r));
 }
 

@@ -7,7 +7,43 @@ namespace umbra::rt {
 // Linear
 //===----------------------------------------------------------------------===//
 
+/// Counts a transfer on a link other than the peer's (the thin client's)
+/// in this party's online counters, as one round.
+template <typename F> static void counted(PartyState &S, Channel &c, F f) {
+  uint64_t s0 = c.stats.bytesSent, r0 = c.stats.bytesRecv;
+  f();
+  S.ctr.sent += c.stats.bytesSent - s0;
+  S.ctr.recv += c.stats.bytesRecv - r0;
+  S.ctr.rounds += 1;
+}
+
+/// The outsourced mode's input sharing: the client sends P0 x - m, where
+/// m is the next words of the mask stream it shares with P1 (P1's share is
+/// m, drawn locally). P0 sees uniform words, P1 a seed independent of x.
+static Vec shareFromClient(Party &P, const Vec &plain, size_t n) {
+  if (P.dealer())
+    return Vec(n, 0);
+  if (P.role == Role::P1)
+    return P.clientMask.vec(n);
+  if (P.role == Role::P0) {
+    Vec got(n);
+    counted(P, *P.client,
+            [&] { P.client->recvExact(FrameType::Share, got.data(), n * 8); });
+    return got;
+  }
+  UMBRA_CHECK(plain.size() == n, "input has ", plain.size(),
+              " elements, expected ", n);
+  Vec masked = P.clientMask.vec(n);
+  for (size_t i = 0; i < n; ++i)
+    masked[i] = plain[i] - masked[i];
+  counted(P, *P.server[0],
+          [&] { P.server[0]->send(FrameType::Share, masked.data(), n * 8); });
+  return {};
+}
+
 Vec shareInput(Party &P, Role owner, const Vec &plain, size_t n) {
+  if (owner == Role::Client)
+    return shareFromClient(P, plain, n);
   if (P.dealer())
     return Vec(n, 0);
   if (P.role != owner)
@@ -22,7 +58,30 @@ Vec shareInput(Party &P, Role owner, const Vec &plain, size_t n) {
   return mine;
 }
 
+/// The outsourced mode's reveal to the client: P0 and P1 each send the
+/// client their share; neither learns the value.
+static Vec revealToClient(Party &P, const Vec &share) {
+  if (P.dealer())
+    return {};
+  size_t n = share.size();
+  if (P.role != Role::Client) {
+    counted(P, *P.client,
+            [&] { P.client->send(FrameType::Reveal, share.data(), n * 8); });
+    return {};
+  }
+  Vec a(n), b(n);
+  counted(P, *P.server[0],
+          [&] { P.server[0]->recvExact(FrameType::Reveal, a.data(), n * 8); });
+  counted(P, *P.server[1],
+          [&] { P.server[1]->recvExact(FrameType::Reveal, b.data(), n * 8); });
+  for (size_t i = 0; i < n; ++i)
+    a[i] += b[i];
+  return a;
+}
+
 Vec reveal(Party &P, const Vec &share, RevealTo to) {
+  if (to == RevealTo::Client && P.outsourced())
+    return revealToClient(P, share);
   if (to == RevealTo::Client)
     to = RevealTo::P0;
   if (to == RevealTo::Both)

@@ -3,6 +3,7 @@
 #include "umbra/runtime/Program.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstring>
 #include <list>
 #include <mutex>
@@ -20,10 +21,13 @@ struct Hello {
   int32_t role;
   uint8_t hash[32];
   int32_t cmp;
-  /// Inferences, or tokens generated, in this session (public).
+  /// Inferences, or tokens generated, in this session (public; 0: a
+  /// server of the serving mode).
   int32_t runs;
+  /// The serving-mode session (zero: none).
+  uint8_t session[16];
 };
-static_assert(sizeof(Hello) == 64);
+static_assert(sizeof(Hello) == 80);
 
 using Clock = std::chrono::steady_clock;
 
@@ -42,7 +46,16 @@ std::string hex16(const uint8_t *h) {
 }
 
 std::string declaredRole(int32_t r) {
-  return r >= 0 && r <= 2 ? roleName(Role(r)) : "role " + std::to_string(r);
+  return r >= 0 && r <= int32_t(Role::Client) ? roleName(Role(r))
+                                             : "role " + std::to_string(r);
+}
+
+/// The role a (checked) role name stands for.
+std::optional<Role> roleNamed(const std::string &n) {
+  for (Role r : {Role::P0, Role::P1, Role::Dealer, Role::Client})
+    if (n == roleName(r))
+      return r;
+  return std::nullopt;
 }
 
 /// Sends our hello and reads the peer's; a peer whose hello is not an
@@ -56,6 +69,7 @@ Hello exchangeHello(Channel &c, const SessionConfig &cfg) {
   mine.role = int32_t(cfg.role);
   mine.cmp = int32_t(cfg.cmp);
   mine.runs = cfg.runs;
+  std::memcpy(mine.session, cfg.session.data(), 16);
   std::memcpy(mine.hash, cfg.programHash.data(), 32);
   c.exchange(FrameType::Hello, &mine, sizeof mine, &theirs, sizeof theirs);
   UMBRA_CHECK(std::memcmp(theirs.magic, "UMBRAHS1", 8) == 0, "handshake with ",
@@ -84,7 +98,9 @@ void checkHello(const Hello &theirs, const std::string &who,
   UMBRA_CHECK(theirs.cmp == int32_t(cfg.cmp), "handshake with ", who,
               " refused: comparison protocol mismatch (", cmpName(cfg.cmp),
               " vs ", cmpName(Cmp(theirs.cmp)), ")");
-  UMBRA_CHECK(theirs.runs == cfg.runs, "handshake with ", who,
+  // A server of the serving mode (0) takes each session's own length.
+  UMBRA_CHECK(theirs.runs == cfg.runs || theirs.runs == 0 || cfg.runs == 0,
+              "handshake with ", who,
               " refused: session length mismatch (", cfg.runs, " vs ",
               theirs.runs, " inferences or generated tokens)");
 }
@@ -113,15 +129,43 @@ struct Candidate {
 };
 } // namespace
 
+namespace {
+/// The TLS handshake (as server) and the hello of a connection that came to
+/// a listener serving `serves`: returns the role it proved (TLS) or claims,
+/// and its hello in `h`. Throws on anything else.
+std::string identifyConnection(Channel &c, const SessionConfig &cfg,
+                               const std::vector<Role> &serves,
+                               const std::string &servesNames, double quick,
+                               Hello &h) {
+  std::string certRole;
+  if (cfg.tls) {
+    certRole = c.secure(*cfg.tls, /*server=*/true, quick);
+    bool served = false;
+    for (Role r : serves)
+      served |= certRole == roleName(r);
+    UMBRA_CHECK(served, "its certificate is bound to role ", certRole,
+                ", expected ", servesNames);
+  }
+  h = exchangeHello(c, cfg);
+  std::string claimed = declaredRole(h.role);
+  if (cfg.tls)
+    UMBRA_CHECK(claimed == certRole, "its hello claims role ", claimed,
+                " but its certificate is bound to role ", certRole);
+  return claimed;
+}
+
+std::string rolesText(const std::vector<Role> &rs) {
+  std::string s;
+  for (Role r : rs)
+    s += (s.empty() ? "" : " and ") + std::string(roleName(r));
+  return s;
+}
+} // namespace
+
 void Session::acceptPeers(
     Listener &l, std::vector<Role> want,
     const std::function<void(Role, std::unique_ptr<Channel>)> &up) {
-  auto waitingFor = [&] {
-    std::string s;
-    for (Role r : want)
-      s += (s.empty() ? "" : " and ") + std::string(roleName(r));
-    return s;
-  };
+  auto waitingFor = [&] { return rolesText(want); };
   const double ct = cfg_.connectTimeout;
   const double quick = std::min(cfg_.ioTimeout, kStrangerSec);
   auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
@@ -153,21 +197,7 @@ void Session::acceptPeers(
     std::string role, error;
     Hello h{};
     try {
-      std::string certRole;
-      if (cfg_.tls) {
-        certRole = k.c->secure(*cfg_.tls, /*server=*/true, quick);
-        bool served = false;
-        for (Role r : serves)
-          served |= certRole == roleName(r);
-        UMBRA_CHECK(served, "its certificate is bound to role ", certRole,
-                    ", expected ", servesNames);
-      }
-      h = exchangeHello(*k.c, cfg_);
-      std::string claimed = declaredRole(h.role);
-      if (cfg_.tls)
-        UMBRA_CHECK(claimed == certRole, "its hello claims role ", claimed,
-                    " but its certificate is bound to role ", certRole);
-      role = claimed;
+      role = identifyConnection(*k.c, cfg_, serves, servesNames, quick, h);
     } catch (const std::exception &e) { // nothing may escape the thread
       error = e.what();
     }
@@ -194,8 +224,9 @@ void Session::acceptPeers(
     for (auto it : finished) {
       Candidate &k = *it;
       k.worker.join();
-      Role r = k.role == "p0" ? Role::P0 : Role::P1;
-      bool wanted = (k.role == "p0" || k.role == "p1") &&
+      std::optional<Role> named = roleNamed(k.role);
+      Role r = named.value_or(Role::P0);
+      bool wanted = named &&
                     std::find(want.begin(), want.end(), r) != want.end();
       if (!k.error.empty()) {
         refuse(k.from, k.error);
@@ -274,22 +305,47 @@ std::unique_ptr<Channel> Session::dial(const Endpoint &ep, Role want) {
   return c;
 }
 
-Session::Session(const SessionConfig &cfg)
-    : party(cfg.role, cfg.fracBits), cfg_(cfg) {
-  party.cmp = cfg.cmp;
-  if (cfg.tls)
+std::string sessionName(const SessionId &id) { return hex16(id.data()).substr(0, 8); }
+
+/// This role's own certificate must be bound to its role; without TLS
+/// every address must be loopback unless `insecure`.
+static void checkTransport(const SessionConfig &cfg) {
+  if (cfg.tls) {
     UMBRA_CHECK(cfg.tls->ownRole() == roleName(cfg.role),
                 "this process runs as ", roleName(cfg.role),
                 " but its certificate is bound to role ", cfg.tls->ownRole());
-  else
-    UMBRA_CHECK(cfg.insecure ||
-                    (cfg.p0Addr.isLoopback() && cfg.dealerAddr.isLoopback()),
-                "plaintext links to a non-loopback address (p0 ",
-                cfg.p0Addr.str(), ", dealer ", cfg.dealerAddr.str(),
-                ") would show the seeds and every share to the network: pass "
-                "--tls-cert/--tls-key/--tls-ca (scripts/make-certs.sh makes "
-                "them), or --insecure to run in plaintext anyway");
+    return;
+  }
+  bool client = cfg.role == Role::Client;
+  const Endpoint &other = client ? cfg.p1Addr : cfg.dealerAddr;
+  bool p1Listens = cfg.role == Role::P1 && cfg.p1Addr.port != 0;
+  UMBRA_CHECK(cfg.insecure ||
+                  (cfg.p0Addr.isLoopback() && other.isLoopback() &&
+                   (!p1Listens || cfg.p1Addr.isLoopback())),
+              "plaintext links to a non-loopback address (p0 ",
+              cfg.p0Addr.str(), client ? ", p1 " : ", dealer ", other.str(),
+              p1Listens ? ", clients at " + cfg.p1Addr.str() : "",
+              ") would show the seeds and every share to the network: pass "
+              "--tls-cert/--tls-key/--tls-ca (scripts/make-certs.sh makes "
+              "them), or --insecure to run in plaintext anyway");
+}
+
+Session::Session(const SessionConfig &cfg)
+    : party(cfg.role, cfg.fracBits), cfg_(cfg) {
+  party.cmp = cfg.cmp;
+  checkTransport(cfg);
   lastAlive_ = Clock::now();
+  if (cfg.role == Role::Client) {
+    // The thin client: its own links to both servers, and the seed of the
+    // masks of its input shares to P1 (inside P1's link: P0 never sees it).
+    server0 = dial(cfg.p0Addr, Role::P0);
+    server1 = dial(cfg.p1Addr, Role::P1);
+    Seed m = Prg::osSeed();
+    server1->send(FrameType::Seed, m.data(), 16);
+    party.clientMask.reseed(m);
+    wireParty();
+    return;
+  }
   if (cfg.role == Role::Dealer) {
     Listener *l = cfg.dealerListener;
     if (!l) {
@@ -305,8 +361,7 @@ Session::Session(const SessionConfig &cfg)
                   (r == Role::P0 ? dealerP0 : dealerP1) = std::move(c);
                 });
     party.setSeeds(s0, s1);
-    party.material = dealerP1.get();
-    party.material0 = dealerP0.get();
+    wireParty();
     return;
   }
   // Parties: dealer first (gets the seed), then P0 <-> P1.
@@ -316,7 +371,6 @@ Session::Session(const SessionConfig &cfg)
   if (cfg.role == Role::P0) {
     party.setSeeds(s, Seed{});
     dealerP0 = std::move(d);
-    party.material = dealerP0.get();
     Listener *l = cfg.p0Listener;
     if (!l) {
       ownListener_ = std::make_unique<Listener>(cfg.p0Addr);
@@ -328,19 +382,85 @@ Session::Session(const SessionConfig &cfg)
   } else {
     party.setSeeds(Seed{}, s);
     dealerP1 = std::move(d);
-    party.material = dealerP1.get();
     peer = dial(cfg.p0Addr, Role::P0);
   }
+  wireParty();
+}
+
+
+Session::Session(const SessionConfig &cfg, ArrivedLinks arrived)
+    : party(cfg.role, cfg.fracBits), cfg_(cfg) {
+  party.cmp = cfg.cmp;
+  checkTransport(cfg);
+  lastAlive_ = Clock::now();
+  auto take = [&](Role r) {
+    auto it = arrived.find(r);
+    UMBRA_CHECK(it != arrived.end() && it->second,
+                "internal: a session without its ", roleName(r), " link");
+    return std::move(it->second);
+  };
+  if (cfg.role == Role::Dealer) {
+    dealerP0 = take(Role::P0);
+    dealerP1 = take(Role::P1);
+    Seed s0 = Prg::osSeed(), s1 = Prg::osSeed();
+    dealerP0->send(FrameType::Seed, s0.data(), 16);
+    dealerP1->send(FrameType::Seed, s1.data(), 16);
+    party.setSeeds(s0, s1);
+    wireParty();
+    return;
+  }
+  // A server: the client came to us; the session's own links to the
+  // dealer (its seed) and between P0 and P1 (P1 dials) follow.
+  party.clientHolder = Role::Client;
+  client = take(Role::Client);
+  // P1 dials P0 first: P0 starts the session once P1's link has come, and
+  // the dealer once both parties have.
+  if (cfg.role == Role::P1)
+    peer = dial(cfg.p0Addr, Role::P0);
+  auto d = dial(cfg.dealerAddr, Role::Dealer);
+  Seed s{};
+  d->recvExact(FrameType::Seed, s.data(), 16);
+  if (cfg.role == Role::P0) {
+    party.setSeeds(s, Seed{});
+    dealerP0 = std::move(d);
+    peer = take(Role::P1);
+  } else {
+    party.setSeeds(Seed{}, s);
+    dealerP1 = std::move(d);
+    Seed m{};
+    client->recvExact(FrameType::Seed, m.data(), 16);
+    party.clientMask.reseed(m);
+  }
+  wireParty();
+}
+
+void Session::wireParty() {
+  if (cfg_.role == Role::Client) {
+    party.clientHolder = Role::Client;
+    party.server[0] = server0.get();
+    party.server[1] = server1.get();
+    return;
+  }
+  party.client = client.get();
+  if (cfg_.role == Role::Dealer) {
+    party.material = dealerP1.get();
+    party.material0 = dealerP0.get();
+    return;
+  }
+  party.material = (cfg_.role == Role::P0 ? dealerP0 : dealerP1).get();
   party.peer = peer.get();
   // Every transfer is a chance to tell the dealer we are alive.
   peer->afterTransfer = [this] { keepAlive(); };
   party.material->afterTransfer = [this] { keepAlive(); };
+  if (client)
+    client->afterTransfer = [this] { keepAlive(); };
 }
 
 Session::~Session() = default;
 
 void Session::keepAlive() {
-  if (cfg_.role == Role::Dealer || !party.material)
+  if (cfg_.role == Role::Dealer || cfg_.role == Role::Client ||
+      !party.material)
     return;
   auto now = Clock::now();
   if (std::chrono::duration<double>(now - lastAlive_).count() <
@@ -352,7 +472,8 @@ void Session::keepAlive() {
 
 std::vector<std::string> Session::describeLinks() const {
   std::vector<std::string> v;
-  for (const Channel *c : {dealerP0.get(), dealerP1.get(), peer.get()}) {
+  for (const Channel *c : {dealerP0.get(), dealerP1.get(), peer.get(),
+                           client.get(), server0.get(), server1.get()}) {
     if (!c)
       continue;
     WireStats w = c->wire();
@@ -367,6 +488,10 @@ std::vector<std::string> Session::describeLinks() const {
 
 void Session::finish() {
   uint8_t ok = 1, theirs = 0;
+  if (cfg_.role == Role::Client)
+    return; // the servers finish among themselves
+  if (client)
+    client->afterTransfer = nullptr;
   if (cfg_.role == Role::Dealer) {
     // The parties may still be computing their last instructions; their
     // keep-alives keep each link's idle deadline (ioTimeout) from expiring,
@@ -379,6 +504,189 @@ void Session::finish() {
   party.material->afterTransfer = nullptr;
   peer->exchange(FrameType::Done, &ok, 1, &theirs, 1);
   (cfg_.role == Role::P0 ? dealerP0 : dealerP1)->send(FrameType::Done, &ok, 1);
+}
+
+} // namespace umbra::rt
+
+//===----------------------------------------------------------------------===//
+// Switchboard (the serving mode)
+//===----------------------------------------------------------------------===//
+
+namespace umbra::rt {
+
+struct Switchboard::Impl {
+  Listener &l;
+  SessionConfig cfg;
+  std::vector<Role> serves;
+  std::string servesNames;
+  struct Arrival {
+    Role role;
+    int32_t runs;
+    std::unique_ptr<Channel> c;
+    Clock::time_point at;
+  };
+  std::mutex m; // guards filed and the candidates' done flags
+  std::condition_variable filedCv;
+  std::map<SessionId, std::vector<Arrival>> filed;
+  std::list<Candidate> cands;
+  std::atomic<bool> stop{false};
+  std::thread acceptor;
+
+  void note(const std::string &s) const {
+    if (cfg.log)
+      cfg.log(s);
+  }
+  void refuse(const std::string &from, const std::string &why) {
+    note("refused connection from " + from + ": " + why);
+  }
+  /// A finished identification: filed, or refused with a notice.
+  void settle(Candidate &k) {
+    if (!k.error.empty())
+      return refuse(k.from, k.error);
+    std::optional<Role> r = roleNamed(k.role);
+    if (!r || std::find(serves.begin(), serves.end(), *r) == serves.end())
+      return refuse(k.from, std::string(cfg.tls ? "its certificate is bound to"
+                                                : "it claims") +
+                                " role " + k.role + ", expected " +
+                                servesNames);
+    SessionId id;
+    std::memcpy(id.data(), k.hello.session, 16);
+    if (id == SessionId{})
+      return refuse(k.from, "it names no session (is it a two-party-mode "
+                            "role? this server runs the serving mode)");
+    std::string name = std::string(roleName(*r)) + " at " + k.from +
+                       " (session " + sessionName(id) + ")";
+    try {
+      checkHello(k.hello, name, cfg);
+      UMBRA_CHECK(k.hello.runs > 0, "it asks for ", k.hello.runs, " tokens");
+    } catch (const Error &e) {
+      return refuse(k.from, e.what());
+    }
+    std::lock_guard<std::mutex> g(m);
+    auto &links = filed[id];
+    for (const Arrival &a : links)
+      if (a.role == *r)
+        return refuse(k.from, "session " + sessionName(id) + " already has "
+                                  "its " + roleName(*r));
+    k.c->setPeerName(name);
+    k.c->setTimeout(cfg.ioTimeout);
+    k.c->setKeepAliveKind(FrameKind(FrameType::Alive));
+    links.push_back({*r, k.hello.runs, std::move(k.c), Clock::now()});
+    filedCv.notify_all();
+  }
+  void run() {
+    const double quick = std::min(cfg.ioTimeout, kStrangerSec);
+    while (!stop) {
+      std::vector<std::list<Candidate>::iterator> finished;
+      {
+        std::lock_guard<std::mutex> g(m);
+        for (auto it = cands.begin(); it != cands.end(); ++it)
+          if (it->done)
+            finished.push_back(it);
+      }
+      for (auto it : finished) {
+        it->worker.join();
+        settle(*it);
+        std::lock_guard<std::mutex> g(m);
+        cands.erase(it);
+      }
+      {
+        // A session whose other links never came: drop what it has.
+        std::lock_guard<std::mutex> g(m);
+        auto limit = std::chrono::duration<double>(cfg.connectTimeout);
+        for (auto it = filed.begin(); it != filed.end();) {
+          if (!it->second.empty() && Clock::now() - it->second[0].at > limit) {
+            note("session " + sessionName(it->first) + ": dropped its " +
+                 roleName(it->second[0].role) + " link: the rest of the "
+                 "session did not connect within " +
+                 std::to_string(int(cfg.connectTimeout)) + " s");
+            it = filed.erase(it);
+          } else {
+            ++it;
+          }
+        }
+      }
+      std::string from;
+      int fd = -1;
+      try {
+        fd = l.accept(0.1, servesNames, &from);
+      } catch (const Error &) {
+        continue;
+      }
+      std::lock_guard<std::mutex> g(m);
+      Candidate &k = cands.emplace_back();
+      k.from = from;
+      k.fd = fd;
+      k.c = Channel::adopt(fd, "unidentified peer " + from, quick);
+      k.c->setKeepAliveKind(0);
+      k.worker = std::thread([this, &k, quick] {
+        std::string role, error;
+        Hello h{};
+        try {
+          role = identifyConnection(*k.c, cfg, serves, servesNames, quick, h);
+        } catch (const std::exception &e) {
+          error = e.what();
+        }
+        std::lock_guard<std::mutex> g(m);
+        k.hello = h;
+        k.role = role;
+        k.error = error;
+        k.done = true;
+      });
+    }
+  }
+};
+
+Switchboard::Switchboard(Listener &l, const SessionConfig &cfg,
+                         std::vector<Role> serves)
+    : impl_(new Impl{l, cfg, serves, rolesText(serves)}) {
+  impl_->cfg.runs = 0; // a server: each session brings its own length
+  impl_->acceptor = std::thread([this] { impl_->run(); });
+}
+
+Switchboard::~Switchboard() {
+  impl_->stop = true;
+  impl_->acceptor.join();
+  {
+    std::lock_guard<std::mutex> g(impl_->m);
+    for (Candidate &k : impl_->cands)
+      if (!k.done)
+        ::shutdown(k.fd, SHUT_RDWR);
+  }
+  for (Candidate &k : impl_->cands)
+    if (k.worker.joinable())
+      k.worker.join();
+}
+
+std::optional<Switchboard::Meeting>
+Switchboard::meet(const std::vector<Role> &need, double sec) {
+  std::unique_lock<std::mutex> g(impl_->m);
+  std::optional<Meeting> found;
+  auto ready = [&] {
+    for (auto it = impl_->filed.begin(); it != impl_->filed.end(); ++it) {
+      bool all = true;
+      for (Role r : need) {
+        bool has = false;
+        for (const auto &a : it->second)
+          has |= a.role == r;
+        all &= has;
+      }
+      if (!all)
+        continue;
+      Meeting mt;
+      mt.id = it->first;
+      for (auto &a : it->second) {
+        mt.runs[a.role] = a.runs;
+        mt.links[a.role] = std::move(a.c);
+      }
+      impl_->filed.erase(it);
+      found = std::move(mt);
+      return true;
+    }
+    return false;
+  };
+  impl_->filedCv.wait_for(g, std::chrono::duration<double>(sec), ready);
+  return found;
 }
 
 } // namespace umbra::rt

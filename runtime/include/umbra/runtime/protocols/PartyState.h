@@ -5,13 +5,16 @@
 //
 //===----------------------------------------------------------------------===//
 #pragma once
+#include "umbra/runtime/Prg.h"
 #include "umbra/runtime/protocols/Channel.h"
 #include <cstdint>
 #include <vector>
 
 namespace umbra::rt {
 
-enum class Role : int { P0 = 0, P1 = 1, Dealer = 2 };
+/// The compute servers P0 and P1, the dealer, and the thin client of the
+/// outsourced mode (docs/serving.md).
+enum class Role : int { P0 = 0, P1 = 1, Dealer = 2, Client = 3 };
 const char *roleName(Role r);
 
 using Vec = std::vector<uint64_t>;
@@ -37,6 +40,20 @@ struct PartyState {
   int frac;
   bool dealer() const { return role == Role::Dealer; }
   bool p0() const { return role == Role::P0; }
+
+  /// Who holds the client's values in plaintext: P0 in the two-party mode,
+  /// the thin client in the outsourced mode. The client's inputs, its
+  /// private instructions, its shares and the reveals to it go there.
+  Role clientHolder = Role::P0;
+  bool outsourced() const { return clientHolder == Role::Client; }
+  /// Outsourced mode: P0's and P1's link to the thin client; at the client,
+  /// its links to P0 and P1.
+  Channel *client = nullptr;
+  Channel *server[2] = {nullptr, nullptr};
+  /// Outsourced mode, the client and P1: the stream that masks the
+  /// client's input shares (P1's share is the mask itself, so only P0
+  /// receives words: x - mask).
+  Prg clientMask;
 
   /// P0<->P1 channel (parties only).
   Channel *peer = nullptr;
