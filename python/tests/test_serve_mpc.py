@@ -57,16 +57,18 @@ def gpt2(tmp_path_factory):
 class Servers:
     """P0, P1 and the dealer serving `sessions` sessions (or until stopped)."""
 
-    def __init__(self, tool, art, work, sessions=None, extra=()):
+    def __init__(self, tool, art, work, sessions=None, extra=(), public=None):
         p0, dealer, p1 = free_ports(3)
         self.addrs = ["--p0", f"127.0.0.1:{p0}", "--dealer", f"127.0.0.1:{dealer}",
                       "--p1", f"127.0.0.1:{p1}"]
         self.p1_port = p1
-        self.tool, self.art, self.work = tool, art, work
+        # `public`: the stripped copy, for the dealer, P0 and the clients.
+        self.tool, self.art, self.work = tool, public or art, work
         self.procs, self.logs = {}, {}
         for role in ("dealer", "p0", "p1"):
             self.logs[role] = work / f"{role}.log"
-            cmd = [tool, art, "--serve", "--role", role, *self.addrs, "--timeout", "20",
+            cmd = [tool, art if role == "p1" else self.art, "--serve", "--role", role,
+                   *self.addrs, "--timeout", "20",
                    *extra]
             if sessions:
                 cmd += ["--sessions", str(sessions)]
@@ -119,12 +121,16 @@ def test_two_concurrent_clients_then_a_third_over_tls(gpt2, tmp_path):
     """Two thin clients generate concurrently against one deployment, then
     a third after them: each gets torch's greedy tokens for its own prompt.
     All links are mutual TLS 1.3 with each role's certificate (the client's
-    bound to role client). The servers deploy once and learn no token."""
+    bound to role client). The dealer, P0 and the clients have the copy
+    without the owner's weights. The servers deploy once and learn no
+    token."""
     art, prompts, want = gpt2
     certs = tmp_path / "certs"
     subprocess.run(["bash", MAKE_CERTS, str(certs)], check=True, capture_output=True)
     tls = ["--tls-dir", str(certs)]
-    s = Servers(tools()[1], art, tmp_path, sessions=3, extra=tls)
+    public = str(tmp_path / "gen-public.umbra")
+    reference.run_tool([tools()[1], art, "--strip-owner-weights", public])
+    s = Servers(tools()[1], art, tmp_path, sessions=3, extra=tls, public=public)
     try:
         a, b = s.client(prompts[0], "a", extra=tls), s.client(prompts[1], "b", extra=tls)
         ra, rb = finish(a), finish(b)

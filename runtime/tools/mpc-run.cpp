@@ -957,11 +957,13 @@ int runServe(const Options &o) {
                   "the serving mode needs every input to be the client's; "
                   "'", si.name, "' is ", visName(si.vis));
     }
-  for (const InstrInfo &I : first.instrs)
-    UMBRA_CHECK(I.op() != Op::Reveal || I.attrs.AsReveal()->to != RevealTo::P0,
-                "the program reveals '", first.slots[I.out[0]].name,
-                "' to P0, a server of the outsourced mode; it must go to the "
-                "client");
+  for (const Program *p : {&prog, &first})
+    for (const InstrInfo &I : p->instrs)
+      UMBRA_CHECK(I.op() != Op::Reveal ||
+                      I.attrs.AsReveal()->to != RevealTo::P0,
+                  "the program reveals '", p->slots[I.out[0]].name,
+                  "' to P0, a server of the outsourced mode; it must go to "
+                  "the client");
   RoleSetup rs;
   configure(rs, o, role, prog, rn);
   SessionConfig &cfg = rs.cfg;

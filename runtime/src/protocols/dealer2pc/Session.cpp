@@ -115,19 +115,6 @@ void Session::linkUp(const Channel &c, Role r) {
   note("link to " + how);
 }
 
-namespace {
-/// A connection being identified on its own thread (each Link has its own
-/// io loop, so identifications run side by side).
-struct Candidate {
-  std::string from;
-  int fd = -1;
-  std::unique_ptr<Channel> c;
-  Hello hello{};
-  std::string role, error; // the role it proved (or claimed), or why not
-  bool done = false;       // under the mutex
-  std::thread worker;
-};
-} // namespace
 
 namespace {
 /// The TLS handshake (as server) and the hello of a connection that came to
@@ -160,6 +147,95 @@ std::string rolesText(const std::vector<Role> &rs) {
     s += (s.empty() ? "" : " and ") + std::string(roleName(r));
   return s;
 }
+
+/// A connection that came to a listener, once identified.
+struct Candidate {
+  std::string from;
+  int fd = -1;
+  std::unique_ptr<Channel> c;
+  Hello hello{};
+  std::string role, error; // the role it proved (or claims), or why not
+  bool done = false;       // under the mutex
+  std::thread worker;
+};
+
+/// Connections being identified, each on its own thread (each Link has its
+/// own io loop, so identifications run side by side, and silent or slow
+/// strangers never hold up real peers). Whatever ends the owner cuts off
+/// the unfinished ones and joins every worker.
+class Identifications {
+public:
+  Identifications(const SessionConfig &cfg, std::vector<Role> serves)
+      : cfg_(cfg), serves_(std::move(serves)), names_(rolesText(serves_)),
+        quick_(std::min(cfg.ioTimeout, kStrangerSec)) {}
+  ~Identifications() {
+    {
+      std::lock_guard<std::mutex> g(m_);
+      for (Candidate &k : cands_)
+        if (!k.done)
+          ::shutdown(k.fd, SHUT_RDWR); // the worker's transfer fails now
+    }
+    for (Candidate &k : cands_)
+      if (k.worker.joinable())
+        k.worker.join();
+  }
+  /// Accepts one connection within `sec` (if any comes) and starts
+  /// identifying it.
+  void acceptFrom(Listener &l, double sec) {
+    std::string from;
+    int fd = -1;
+    try {
+      fd = l.accept(sec, names_, &from);
+    } catch (const Error &) {
+      return; // nobody in this slice
+    }
+    std::lock_guard<std::mutex> g(m_);
+    Candidate &k = cands_.emplace_back();
+    k.from = from;
+    k.fd = fd;
+    k.c = Channel::adopt(fd, "unidentified peer " + from, quick_);
+    // A stranger's empty frames must not count as progress.
+    k.c->setKeepAliveKind(0);
+    k.worker = std::thread([this, &k] {
+      std::string role, error;
+      Hello h{};
+      try {
+        role = identifyConnection(*k.c, cfg_, serves_, names_, quick_, h);
+      } catch (const std::exception &e) { // nothing may escape the thread
+        error = e.what();
+      }
+      std::lock_guard<std::mutex> g(m_);
+      k.hello = h;
+      k.role = role;
+      k.error = error;
+      k.done = true;
+    });
+  }
+  /// The identifications that ended, in the order they did.
+  std::vector<Candidate> finished() {
+    std::vector<Candidate> out;
+    std::lock_guard<std::mutex> g(m_);
+    for (auto it = cands_.begin(); it != cands_.end();) {
+      if (!it->done) {
+        ++it;
+        continue;
+      }
+      it->worker.join();
+      out.push_back(std::move(*it));
+      it = cands_.erase(it);
+    }
+    return out;
+  }
+  const std::string &names() const { return names_; }
+
+private:
+  const SessionConfig &cfg_;
+  const std::vector<Role> serves_;
+  const std::string names_;
+  const double quick_;
+  std::mutex m_;
+  std::list<Candidate> cands_; // stable addresses for the workers
+};
 } // namespace
 
 void Session::acceptPeers(
@@ -167,63 +243,17 @@ void Session::acceptPeers(
     const std::function<void(Role, std::unique_ptr<Channel>)> &up) {
   auto waitingFor = [&] { return rolesText(want); };
   const double ct = cfg_.connectTimeout;
-  const double quick = std::min(cfg_.ioTimeout, kStrangerSec);
   auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                      std::chrono::duration<double>(ct));
-  std::mutex m;
-  std::list<Candidate> cands; // stable addresses for the workers
-  // Whatever ends this function (success, timeout, a fatal mismatch),
-  // unfinished identifications are cut off and every worker is joined.
-  struct Reaper {
-    std::list<Candidate> &cands;
-    std::mutex &m;
-    ~Reaper() {
-      {
-        std::lock_guard<std::mutex> g(m);
-        for (Candidate &k : cands)
-          if (!k.done)
-            ::shutdown(k.fd, SHUT_RDWR); // the worker's transfer fails now
-      }
-      for (Candidate &k : cands)
-        if (k.worker.joinable())
-          k.worker.join();
-    }
-  } reaper{cands, m};
-  // The roles this listener serves (fixed: workers read it, main updates
-  // `want`).
-  const std::vector<Role> serves = want;
-  const std::string servesNames = waitingFor();
-  auto identify = [&](Candidate &k) {
-    std::string role, error;
-    Hello h{};
-    try {
-      role = identifyConnection(*k.c, cfg_, serves, servesNames, quick, h);
-    } catch (const std::exception &e) { // nothing may escape the thread
-      error = e.what();
-    }
-    std::lock_guard<std::mutex> g(m);
-    k.hello = h;
-    k.role = role;
-    k.error = error;
-    k.done = true;
-  };
+  // The roles this listener serves (fixed: `want` shrinks).
+  Identifications ids(cfg_, want);
   std::string refused;
   auto refuse = [&](const std::string &from, const std::string &why) {
     note("refused connection from " + from + ": " + why);
     refused += (refused.empty() ? "" : "; ") + from + " (" + why + ")";
   };
   while (!want.empty()) {
-    // Take the identified ones, in the order they finished.
-    std::vector<std::list<Candidate>::iterator> finished;
-    {
-      std::lock_guard<std::mutex> g(m);
-      for (auto it = cands.begin(); it != cands.end(); ++it)
-        if (it->done)
-          finished.push_back(it);
-    }
-    for (auto it : finished) {
-      Candidate &k = *it;
-      k.worker.join();
+    for (Candidate &k : ids.finished()) {
       std::optional<Role> named = roleNamed(k.role);
       Role r = named.value_or(Role::P0);
       bool wanted = named &&
@@ -244,8 +274,6 @@ void Session::acceptPeers(
         want.erase(std::find(want.begin(), want.end(), r));
         up(r, std::move(c));
       }
-      std::lock_guard<std::mutex> g(m);
-      cands.erase(it);
     }
     if (want.empty())
       break;
@@ -253,21 +281,7 @@ void Session::acceptPeers(
     if (left <= 0)
       fail("timed out after ", ct, " s waiting for ", waitingFor(),
            " to connect", refused.empty() ? "" : "; refused: " + refused);
-    std::string from;
-    int fd = -1;
-    try {
-      fd = l.accept(std::min(left, 0.05), waitingFor(), &from);
-    } catch (const Error &) {
-      continue; // nobody in this slice: look at the identifications again
-    }
-    std::lock_guard<std::mutex> g(m);
-    Candidate &k = cands.emplace_back();
-    k.from = from;
-    k.fd = fd;
-    k.c = Channel::adopt(fd, "unidentified peer " + from, quick);
-    // A stranger's empty frames must not count as progress.
-    k.c->setKeepAliveKind(0);
-    k.worker = std::thread(identify, std::ref(k));
+    ids.acceptFrom(l, std::min(left, 0.05));
   }
 }
 
@@ -515,20 +529,23 @@ void Session::finish() {
 namespace umbra::rt {
 
 struct Switchboard::Impl {
+  Impl(Listener &l, const SessionConfig &c, std::vector<Role> serves)
+      : l(l), cfg(c), serves(serves), ids(cfg, serves) {
+    cfg.runs = 0; // a server: each session brings its own length
+  }
   Listener &l;
   SessionConfig cfg;
   std::vector<Role> serves;
-  std::string servesNames;
+  Identifications ids;
   struct Arrival {
     Role role;
     int32_t runs;
     std::unique_ptr<Channel> c;
     Clock::time_point at;
   };
-  std::mutex m; // guards filed and the candidates' done flags
+  std::mutex m; // guards filed
   std::condition_variable filedCv;
   std::map<SessionId, std::vector<Arrival>> filed;
-  std::list<Candidate> cands;
   std::atomic<bool> stop{false};
   std::thread acceptor;
 
@@ -548,7 +565,7 @@ struct Switchboard::Impl {
       return refuse(k.from, std::string(cfg.tls ? "its certificate is bound to"
                                                 : "it claims") +
                                 " role " + k.role + ", expected " +
-                                servesNames);
+                                ids.names());
     SessionId id;
     std::memcpy(id.data(), k.hello.session, 16);
     if (id == SessionId{})
@@ -574,88 +591,41 @@ struct Switchboard::Impl {
     links.push_back({*r, k.hello.runs, std::move(k.c), Clock::now()});
     filedCv.notify_all();
   }
+  /// Drops the links of sessions whose other links never came.
+  void expire() {
+    std::lock_guard<std::mutex> g(m);
+    auto limit = std::chrono::duration<double>(cfg.connectTimeout);
+    for (auto it = filed.begin(); it != filed.end();) {
+      if (!it->second.empty() && Clock::now() - it->second[0].at > limit) {
+        note("session " + sessionName(it->first) + ": dropped its " +
+             roleName(it->second[0].role) + " link: the rest of the "
+             "session did not connect within " +
+             std::to_string(int(cfg.connectTimeout)) + " s");
+        it = filed.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
   void run() {
-    const double quick = std::min(cfg.ioTimeout, kStrangerSec);
     while (!stop) {
-      std::vector<std::list<Candidate>::iterator> finished;
-      {
-        std::lock_guard<std::mutex> g(m);
-        for (auto it = cands.begin(); it != cands.end(); ++it)
-          if (it->done)
-            finished.push_back(it);
-      }
-      for (auto it : finished) {
-        it->worker.join();
-        settle(*it);
-        std::lock_guard<std::mutex> g(m);
-        cands.erase(it);
-      }
-      {
-        // A session whose other links never came: drop what it has.
-        std::lock_guard<std::mutex> g(m);
-        auto limit = std::chrono::duration<double>(cfg.connectTimeout);
-        for (auto it = filed.begin(); it != filed.end();) {
-          if (!it->second.empty() && Clock::now() - it->second[0].at > limit) {
-            note("session " + sessionName(it->first) + ": dropped its " +
-                 roleName(it->second[0].role) + " link: the rest of the "
-                 "session did not connect within " +
-                 std::to_string(int(cfg.connectTimeout)) + " s");
-            it = filed.erase(it);
-          } else {
-            ++it;
-          }
-        }
-      }
-      std::string from;
-      int fd = -1;
-      try {
-        fd = l.accept(0.1, servesNames, &from);
-      } catch (const Error &) {
-        continue;
-      }
-      std::lock_guard<std::mutex> g(m);
-      Candidate &k = cands.emplace_back();
-      k.from = from;
-      k.fd = fd;
-      k.c = Channel::adopt(fd, "unidentified peer " + from, quick);
-      k.c->setKeepAliveKind(0);
-      k.worker = std::thread([this, &k, quick] {
-        std::string role, error;
-        Hello h{};
-        try {
-          role = identifyConnection(*k.c, cfg, serves, servesNames, quick, h);
-        } catch (const std::exception &e) {
-          error = e.what();
-        }
-        std::lock_guard<std::mutex> g(m);
-        k.hello = h;
-        k.role = role;
-        k.error = error;
-        k.done = true;
-      });
+      for (Candidate &k : ids.finished())
+        settle(k);
+      expire();
+      ids.acceptFrom(l, 0.1);
     }
   }
 };
 
 Switchboard::Switchboard(Listener &l, const SessionConfig &cfg,
                          std::vector<Role> serves)
-    : impl_(new Impl{l, cfg, serves, rolesText(serves)}) {
-  impl_->cfg.runs = 0; // a server: each session brings its own length
+    : impl_(std::make_unique<Impl>(l, cfg, serves)) {
   impl_->acceptor = std::thread([this] { impl_->run(); });
 }
 
 Switchboard::~Switchboard() {
   impl_->stop = true;
   impl_->acceptor.join();
-  {
-    std::lock_guard<std::mutex> g(impl_->m);
-    for (Candidate &k : impl_->cands)
-      if (!k.done)
-        ::shutdown(k.fd, SHUT_RDWR);
-  }
-  for (Candidate &k : impl_->cands)
-    if (k.worker.joinable())
-      k.worker.join();
 }
 
 std::optional<Switchboard::Meeting>
