@@ -481,6 +481,8 @@ struct GenerationRun {
   const Executor *deployedPrefill = nullptr, *deployedDecode = nullptr;
   /// How log lines name this role ("p0", "p0 session 3f2a91c0").
   std::string name;
+  /// Where --stats goes for this session ("" : nowhere).
+  std::string statsPath;
 };
 
 /// mpc-run --generate N as one role: the prefill, then N - 1 decode steps
@@ -715,7 +717,7 @@ int runGenerate(const Options &o, const GenerationRun &run) {
     writeNpy((fs::path(o.outDir) / "tokens.npy").string(),
              {int64_t(tokens.size())}, tokens, uint8_t(fb::ElemType::Int64));
   }
-  if (!o.statsPath.empty() && !run.deployedPrefill) {
+  if (!run.statsPath.empty()) {
     nlohmann::ordered_json j;
     j["role"] = rn;
     j["program_hash"] = prog.hashHex();
@@ -724,7 +726,7 @@ int runGenerate(const Options &o, const GenerationRun &run) {
     j["seconds_total"] = now() - t0;
     j["stopped"] = stopped;
     j["steps"] = steps;
-    writeJson(o.statsPath, j);
+    writeJson(run.statsPath, j);
   }
   for (const std::string &l : session.describeLinks())
     std::fprintf(stderr, "[%s] traffic with %s\n", rn, l.c_str());
@@ -831,6 +833,7 @@ int runRole(const Options &o) {
     run.name = role == Role::Client
                    ? std::string(rn) + " session " + sessionName(cfg.session)
                    : rn;
+    run.statsPath = o.statsPath;
     return runGenerate(o, run);
   }
   Executor ex(prog, session.party);
@@ -932,7 +935,7 @@ int runServe(const Options &o) {
   UMBRA_CHECK(role != Role::Client, "--serve is for p0, p1 and the dealer; "
                                     "a client runs --role client");
   UMBRA_CHECK(o.generate == 0 && o.inputs.empty() && o.outDir.empty() &&
-                  o.statsPath.empty() && o.tracePath.empty(),
+                  o.tracePath.empty(),
               "a server of the serving mode takes no inputs, outputs or "
               "--generate: each client brings its own");
   UMBRA_CHECK(role != Role::P1 || !o.p1Addr.empty(),
@@ -1069,6 +1072,9 @@ int runServe(const Options &o) {
         run.deployedPrefill = &prefill;
         run.deployedDecode = &decode;
         run.name = sn;
+        if (!o.statsPath.empty()) // one file per session: NAME.ROLE.ID.json
+          run.statsPath = withRole(o.statsPath, std::string(rn) + "." +
+                                                    sessionName(sc.session));
         runGenerate(o, run);
       } catch (const std::exception &e) {
         ++failed;
@@ -1695,7 +1701,8 @@ int main(int argc, char **argv) {
   app.add_option("-o,--output-dir", o.outDir, "write outputs as .npy here");
   app.add_option("--stats", o.statsPath,
                  "per-instruction statistics JSON (with --local: one file "
-                 "per role, NAME.ROLE.json)");
+                 "per role, NAME.ROLE.json; with --generate: per token; with "
+                 "--serve: one file per session, NAME.ROLE.SESSION.json)");
   app.add_option("--trace", o.tracePath, "Chrome trace JSON (per role)");
   app.add_option("--connect-timeout", o.connectTimeout,
                  "seconds to wait for peers to connect")
