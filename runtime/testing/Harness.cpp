@@ -36,6 +36,53 @@ void runSessions(const std::function<void(Session &)> &fn, SessionConfig base) {
       std::rethrow_exception(e);
 }
 
+void runOutsourced(const std::function<void(Session &)> &server,
+                   const std::function<void(Session &)> &client,
+                   SessionConfig base) {
+  Listener dl(Endpoint{"127.0.0.1", 0}), pl(Endpoint{"127.0.0.1", 0}),
+      cl(Endpoint{"127.0.0.1", 0});
+  base.p0Addr = {"127.0.0.1", pl.port()};
+  base.dealerAddr = {"127.0.0.1", dl.port()};
+  base.p1Addr = {"127.0.0.1", cl.port()};
+  std::exception_ptr errs[4];
+  std::thread ts[4];
+  for (int r = 0; r < 4; ++r)
+    ts[r] = std::thread([&, r] {
+      try {
+        SessionConfig c = base;
+        c.role = Role(r);
+        if (c.role == Role::Client) {
+          Seed id = Prg::osSeed();
+          std::copy(id.begin(), id.end(), c.session.begin());
+          Session s(c);
+          client(s);
+          return;
+        }
+        Listener &l = c.role == Role::P0 ? pl : c.role == Role::P1 ? cl : dl;
+        std::vector<Role> need =
+            c.role == Role::P0   ? std::vector<Role>{Role::Client, Role::P1}
+            : c.role == Role::P1 ? std::vector<Role>{Role::Client}
+                                 : std::vector<Role>{Role::P0, Role::P1};
+        Switchboard board(l, c, need);
+        auto mt = board.meet(need, c.connectTimeout);
+        UMBRA_CHECK(mt, roleName(c.role), ": no session came");
+        c.session = mt->id;
+        c.runs = mt->runs.begin()->second;
+        Session s(c, std::move(mt->links));
+        server(s);
+        s.party.flushMaterial();
+        s.finish();
+      } catch (...) {
+        errs[r] = std::current_exception();
+      }
+    });
+  for (auto &t : ts)
+    t.join();
+  for (auto &e : errs)
+    if (e)
+      std::rethrow_exception(e);
+}
+
 void runParties(const std::function<void(Party &)> &fn, SessionConfig base) {
   runSessions([&](Session &s) { fn(s.party); }, base);
 }

@@ -21,6 +21,15 @@ namespace umbra::rt::test {
 void runSessions(const std::function<void(Session &)> &fn,
                  SessionConfig base = {});
 
+/// The outsourced mode in one process, connected as the serving mode
+/// connects (docs/serving.md): the dealer, P0 and P1 each accept on a
+/// Switchboard; a thin client dials P0 and P1 with a fresh session id.
+/// `server` runs on the three servers' sessions, `client` on the client's;
+/// then the servers finish. Rethrows the first error of any role.
+void runOutsourced(const std::function<void(Session &)> &server,
+                   const std::function<void(Session &)> &client,
+                   SessionConfig base = {});
+
 /// runSessions for gate-level code that needs only the party.
 void runParties(const std::function<void(Party &)> &fn,
                 SessionConfig base = {});
