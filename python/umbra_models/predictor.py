@@ -1,0 +1,328 @@
+"""Comet's activation predictors (issue 13): which FFN blocks will be active.
+
+For every FFN of a ReLU model (OPT-style; the gated form works the same on
+silu(gate)*up), the FFN input x (what ``mlp.up`` reads) and the hidden
+activation a (what ``mlp.down`` reads) are recorded on windows of the
+**train** split. Neurons are cut into contiguous blocks of B; a (token,
+block) pair is *active* if any of its neurons has a != 0 (|a| > tol). A
+low-rank predictor per FFN,
+
+    score = (x U) V + c          U: [d, r], V: [r, F/B], c: [F/B]
+
+is trained (binary cross-entropy, positives weighted by their rarity) on
+the first 80 % of the recorded tokens, and its threshold is the largest one
+whose block recall on the remaining 20 % reaches the target: block b is
+computed for a token iff score_b > threshold.
+
+Before that, each FFN's neurons are permuted by activation rate (most
+active first). An FFN is a sum over its neurons, so permuting the rows of
+``up`` (and ``gate``) and the columns of ``down`` together changes nothing
+in the model's function; it moves dead and rare neurons into the same
+blocks, which are then almost never active (docs/models.md, "Activation
+sparsity"). The permutation is applied to the model's weights.
+
+What the compiled program computes is ``PredictedFFN``: the FFN with the
+hidden activation of predicted-inactive blocks set to zero,
+
+    h = act(up(x)) * expand(score > threshold);  y = down(h)
+
+(``evaluate_sparse`` runs the model with it: bits per byte and top-1).
+
+Export (the form ``mpc-insert-predictors`` reads): the ONNX file of the
+(permuted) model gets, for the k-th FFN in layer order, four extra
+initializers
+
+    umbra.predictor.<k>.u          float32 [d, r]
+    umbra.predictor.<k>.v          float32 [r, F/B]
+    umbra.predictor.<k>.bias       float32 [F/B]
+    umbra.predictor.<k>.threshold  float32 []
+
+The block size is F / (F/B); nothing else is needed. ``read_predictors``
+reads them back.
+
+CLI:
+  /usr/bin/python3 -m umbra_models.predictor --model fixtures/opt-l4-d256 \\
+      --block 16 --rank 32 --recall 0.95 --out report.json [--onnx model.onnx --seq 32]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+PREFIX = "umbra.predictor."
+
+
+@torch.no_grad()
+def record_ffn_io(model, ids, seq=None, windows=64, batch=8):
+    """Per layer (x [tokens, d], a [tokens, F]) as float32 arrays: the FFN's
+    input and hidden activation on `windows` evenly spaced windows."""
+    model.eval()
+    seq = seq or model.cfg.max_seq
+    ids = np.asarray(ids, dtype=np.int64)
+    n = (ids.size - 1) // seq
+    starts = np.linspace(0, (n - 1) * seq, num=min(windows, n)).astype(np.int64)
+    xs = [[] for _ in model.blocks]
+    acts = [[] for _ in model.blocks]
+    hooks = []
+    for i, blk in enumerate(model.blocks):
+        def on_x(mod, inp, i=i):
+            xs[i].append(inp[0].reshape(-1, inp[0].shape[-1]).float().numpy().copy())
+
+        def on_a(mod, inp, i=i):
+            acts[i].append(inp[0].reshape(-1, inp[0].shape[-1]).float().numpy().copy())
+        hooks.append(blk.mlp.register_forward_pre_hook(on_x))
+        hooks.append(blk.mlp.down.register_forward_pre_hook(on_a))
+    try:
+        for b in range(0, len(starts), batch):
+            model(torch.from_numpy(np.stack([ids[s: s + seq] for s in starts[b: b + batch]])))
+    finally:
+        for h in hooks:
+            h.remove()
+    return [(np.concatenate(x, 0), np.concatenate(a, 0)) for x, a in zip(xs, acts)]
+
+
+@torch.no_grad()
+def permute_neurons(model, perms):
+    """Permutes each FFN's neurons (perms[k]: new position j holds old
+    neuron perms[k][j]): the rows of up (and gate) and the columns of down.
+    The model computes the same function."""
+    for blk, p in zip(model.blocks, perms):
+        p = torch.as_tensor(p, dtype=torch.long)
+        mlp = blk.mlp
+        for lin in [mlp.up] + ([mlp.gate] if hasattr(mlp, "gate") else []):
+            lin.weight.copy_(lin.weight[p])
+            if lin.bias is not None:
+                lin.bias.copy_(lin.bias[p])
+        mlp.down.weight.copy_(mlp.down.weight[:, p])
+
+
+def block_labels(a, block, tol=0.0):
+    """bool [tokens, F/B]: the block has a neuron with |a| > tol."""
+    n, f = a.shape
+    return (np.abs(a) > tol).reshape(n, f // block, block).any(-1)
+
+
+class BlockPredictor(nn.Module):
+    """score = (x U) V + c: one score per block of neurons."""
+
+    def __init__(self, d, rank, blocks):
+        super().__init__()
+        self.u = nn.Linear(d, rank, bias=False)
+        self.v = nn.Linear(rank, blocks, bias=True)
+        self.threshold = 0.0
+
+    def forward(self, x):
+        return self.v(self.u(x))
+
+    def mask(self, x):
+        return self.forward(x) > self.threshold
+
+
+def train_predictor(x, labels, rank, steps=400, lr=3e-3, seed=0, batch=4096):
+    """Fits a BlockPredictor to (x, labels) with weighted binary cross-entropy."""
+    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    p = BlockPredictor(x.shape[1], rank, labels.shape[1])
+    xt = torch.from_numpy(x)
+    yt = torch.from_numpy(labels.astype(np.float32))
+    pos = yt.mean(0).clamp(1e-3, 1 - 1e-3)
+    # Positives are the rarer class in sparse layers: weight them by rarity
+    # (capped), so that high recall is reachable with a tight threshold.
+    loss_fn = nn.BCEWithLogitsLoss(pos_weight=((1 - pos) / pos).clamp(max=20.0))
+    opt = torch.optim.Adam(p.parameters(), lr=lr)
+    for _ in range(steps):
+        idx = torch.randint(0, xt.shape[0], (min(batch, xt.shape[0]),), generator=g)
+        opt.zero_grad()
+        loss = loss_fn(p(xt[idx]), yt[idx])
+        loss.backward()
+        opt.step()
+    return p
+
+
+@torch.no_grad()
+def threshold_for_recall(scores, labels, recall):
+    """The largest threshold t with recall(score > t) >= `recall` over all
+    (token, block) pairs (blocks that are never active do not count)."""
+    pos = scores[labels]
+    if pos.size == 0:
+        return float(scores.max())
+    # recall(t) = mean(pos > t): t just below the (1 - recall) quantile.
+    q = np.quantile(pos, 1.0 - recall, method="lower")
+    return float(np.nextafter(np.float32(q), np.float32(-np.inf)))
+
+
+def metrics(mask, labels):
+    tp = float((mask & labels).sum())
+    return {"density_true": float(labels.mean()), "density_predicted": float(mask.mean()),
+            "recall": tp / max(float(labels.sum()), 1.0),
+            "precision": tp / max(float(mask.sum()), 1.0)}
+
+
+def fit(model, train_ids, block=16, rank=32, recall=0.95, windows=64, tol=0.0, steps=400,
+        sort=True, log=print):
+    """Permutes the model's neurons by rate (if `sort`), then trains one
+    predictor per FFN; returns (predictors, per-layer report)."""
+    io = record_ffn_io(model, train_ids, windows=windows)
+    if sort:
+        perms = [np.argsort(-(np.abs(a) > tol).mean(0), kind="stable") for _, a in io]
+        permute_neurons(model, perms)
+        io = [(x, a[:, p]) for (x, a), p in zip(io, perms)]
+    preds, report = [], []
+    for k, (x, a) in enumerate(io):
+        if a.shape[1] % block:
+            raise ValueError(f"FFN {k}: {a.shape[1]} neurons are not a multiple of block {block}")
+        labels = block_labels(a, block, tol)
+        cut = int(0.8 * len(x))
+        p = train_predictor(x[:cut], labels[:cut], rank, steps=steps, seed=k)
+        with torch.no_grad():
+            held = p(torch.from_numpy(x[cut:])).numpy()
+        p.threshold = threshold_for_recall(held, labels[cut:], recall)
+        m = metrics(held > p.threshold, labels[cut:])
+        m.update({"layer": k, "blocks": labels.shape[1], "block": block, "rank": rank,
+                  "threshold": p.threshold})
+        report.append(m)
+        log(f"FFN {k}: blocks active {m['density_true']:.3f}, predicted {m['density_predicted']:.3f}, "
+            f"recall {m['recall']:.3f}, precision {m['precision']:.3f}")
+        preds.append(p)
+    return preds, report
+
+
+class PredictedFFN(nn.Module):
+    """An FFN that computes only its predicted-active blocks: exactly what
+    the compiled sparse program computes (in real arithmetic)."""
+
+    def __init__(self, mlp, predictor):
+        super().__init__()
+        self.mlp, self.predictor = mlp, predictor
+        self.block = mlp.down.in_features // predictor.v.out_features
+
+    def forward(self, x):
+        m = self.mlp
+        h = m.act(m.gate(x)) * m.up(x) if hasattr(m, "gate") else m.act(m.up(x))
+        keep = self.predictor.mask(x).repeat_interleave(self.block, dim=-1)
+        return m.down(h * keep.to(h.dtype))
+
+
+class predicted_blocks:
+    """with predicted_blocks(model, preds): the model's FFNs compute only
+    their predicted-active blocks."""
+
+    def __init__(self, model, preds):
+        self.model, self.preds = model, preds
+
+    def __enter__(self):
+        self.saved = [blk.mlp for blk in self.model.blocks]
+        for blk, p in zip(self.model.blocks, self.preds):
+            blk.mlp = PredictedFFN(blk.mlp, p)
+        return self.model
+
+    def __exit__(self, *exc):
+        for blk, m in zip(self.model.blocks, self.saved):
+            blk.mlp = m
+
+
+def evaluate_sparse(model, preds, ids, tok_lens, **kw):
+    """bits per byte and top-1, dense and with only predicted blocks."""
+    from .eval import evaluate
+    dense = evaluate(model, ids, tok_lens, **kw)
+    with predicted_blocks(model, preds):
+        sparse = evaluate(model, ids, tok_lens, **kw)
+    return dense, sparse
+
+
+def add_predictors(onnx_path, preds):
+    """Adds the predictors to an exported ONNX file as initializers named
+    umbra.predictor.<k>.{u,v,bias,threshold} (see the module's docstring)."""
+    import onnx
+    from onnx import numpy_helper
+    m = onnx.load(onnx_path)
+    for k, p in enumerate(preds):
+        arrays = {"u": p.u.weight.detach().numpy().T, "v": p.v.weight.detach().numpy().T,
+                  "bias": p.v.bias.detach().numpy(),
+                  "threshold": np.asarray(p.threshold, dtype=np.float32)}
+        for name, arr in arrays.items():
+            m.graph.initializer.append(
+                numpy_helper.from_array(np.ascontiguousarray(arr, dtype=np.float32),
+                                        f"{PREFIX}{k}.{name}"))
+    onnx.save(m, onnx_path)
+
+
+def read_predictors(onnx_path):
+    """The predictors of an ONNX file, in FFN order: BlockPredictor each."""
+    import onnx
+    from onnx import numpy_helper
+    inits = {i.name: numpy_helper.to_array(i) for i in onnx.load(onnx_path).graph.initializer
+             if i.name.startswith(PREFIX)}
+    preds = []
+    while f"{PREFIX}{len(preds)}.u" in inits:
+        k = f"{PREFIX}{len(preds)}."
+        u, v = inits[k + "u"], inits[k + "v"]
+        p = BlockPredictor(u.shape[0], u.shape[1], v.shape[1])
+        with torch.no_grad():
+            p.u.weight.copy_(torch.from_numpy(u.T.copy()))
+            p.v.weight.copy_(torch.from_numpy(v.T.copy()))
+            p.v.bias.copy_(torch.from_numpy(inits[k + "bias"].copy()))
+        p.threshold = float(inits[k + "threshold"])
+        preds.append(p)
+    return preds
+
+
+def main(argv=None):
+    from .corpus import DEFAULT_ROOT, encode_split
+    from .eval import token_lengths
+    from .model import load_model_dir
+    from .tokenizer import load_tokenizer
+    ap = argparse.ArgumentParser(prog="umbra_models.predictor", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--root", default=DEFAULT_ROOT)
+    ap.add_argument("--block", type=int, default=16)
+    ap.add_argument("--rank", type=int, default=32)
+    ap.add_argument("--recall", type=float, default=0.95)
+    ap.add_argument("--windows", type=int, default=64, help="train windows recorded")
+    ap.add_argument("--train-bytes", type=int, default=2_000_000,
+                    help="record from the first bytes of the train split (whole files)")
+    ap.add_argument("--steps", type=int, default=400)
+    ap.add_argument("--no-sort", action="store_true", help="keep the stored neuron order")
+    ap.add_argument("--eval-bytes", type=int, default=None,
+                    help="evaluate on the first bytes of the test split only")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", help="report JSON")
+    ap.add_argument("--onnx", help="also export the permuted model with its predictors here")
+    ap.add_argument("--seq", type=int, default=32, help="with --onnx: the exported length")
+    a = ap.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    model = load_model_dir(a.model)
+    tok = load_tokenizer(os.path.join(a.model, "tokenizer.json"))
+    train, _ = encode_split(tok, "train", a.root, a.train_bytes)
+    preds, layers = fit(model, train, a.block, a.rank, a.recall, a.windows, steps=a.steps,
+                        sort=not a.no_sort, log=lambda s: print(s, file=sys.stderr))
+    test, _ = encode_split(tok, "test", a.root, a.eval_bytes)
+    dense, sparse = evaluate_sparse(model, preds, test, token_lengths(tok), batch=8)
+    rep = {"model": a.model, "block": a.block, "rank": a.rank, "target_recall": a.recall,
+           "sorted_neurons": not a.no_sort, "layers": layers,
+           "dense": {"bpb": dense["bpb"], "top1": dense["top1"]},
+           "predicted": {"bpb": sparse["bpb"], "top1": sparse["top1"]},
+           "bpb_relative_change": sparse["bpb"] / dense["bpb"] - 1}
+    print(f"dense bpb {dense['bpb']:.4f} top1 {dense['top1']:.4f}; predicted blocks only: "
+          f"bpb {sparse['bpb']:.4f} ({100 * rep['bpb_relative_change']:+.2f} %) "
+          f"top1 {sparse['top1']:.4f}", file=sys.stderr)
+    if a.out:
+        with open(a.out, "w") as f:
+            json.dump(rep, f, indent=1)
+            f.write("\n")
+    if a.onnx:
+        from .export import export_onnx
+        export_onnx(model, a.onnx, a.seq)
+        add_predictors(a.onnx, preds)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
