@@ -59,9 +59,10 @@ PREFIX = "umbra.predictor."
 
 
 @torch.no_grad()
-def record_ffn_io(model, ids, seq=None, windows=64, batch=8):
+def record_ffn_io(model, ids, seq=None, windows=64, batch=8, inputs=True):
     """Per layer (x [tokens, d], a [tokens, F]) as float32 arrays: the FFN's
-    input and hidden activation on `windows` evenly spaced windows."""
+    input and hidden activation on `windows` evenly spaced windows (x None
+    without `inputs`)."""
     model.eval()
     seq = seq or model.cfg.max_seq
     ids = np.asarray(ids, dtype=np.int64)
@@ -76,7 +77,8 @@ def record_ffn_io(model, ids, seq=None, windows=64, batch=8):
 
         def on_a(mod, inp, i=i):
             acts[i].append(inp[0].reshape(-1, inp[0].shape[-1]).float().numpy().copy())
-        hooks.append(blk.mlp.register_forward_pre_hook(on_x))
+        if inputs:
+            hooks.append(blk.mlp.register_forward_pre_hook(on_x))
         hooks.append(blk.mlp.down.register_forward_pre_hook(on_a))
     try:
         for b in range(0, len(starts), batch):
@@ -84,7 +86,8 @@ def record_ffn_io(model, ids, seq=None, windows=64, batch=8):
     finally:
         for h in hooks:
             h.remove()
-    return [(np.concatenate(x, 0), np.concatenate(a, 0)) for x, a in zip(xs, acts)]
+    return [(np.concatenate(x, 0) if inputs else None, np.concatenate(a, 0))
+            for x, a in zip(xs, acts)]
 
 
 @torch.no_grad()

@@ -33,29 +33,10 @@ import torch
 BLOCKS = (8, 16, 32, 64)
 
 
-@torch.no_grad()
 def record_ffn_activations(model, ids, seq=None, windows=32, batch=8):
     """Returns list (per layer) of float32 arrays [tokens, d_ff]."""
-    model.eval()
-    seq = seq or model.cfg.max_seq
-    ids = np.asarray(ids, dtype=np.int64)
-    n = (ids.size - 1) // seq
-    # evenly spaced windows over the split (deterministic)
-    starts = np.linspace(0, (n - 1) * seq, num=min(windows, n)).astype(np.int64)
-    acts = [[] for _ in model.blocks]
-    hooks = []
-    for i, blk in enumerate(model.blocks):
-        def pre(mod, inp, i=i):
-            acts[i].append(inp[0].detach().reshape(-1, inp[0].shape[-1]).float().numpy().copy())
-        hooks.append(blk.mlp.down.register_forward_pre_hook(pre))
-    try:
-        for b in range(0, len(starts), batch):
-            x = torch.from_numpy(np.stack([ids[s: s + seq] for s in starts[b: b + batch]]))
-            model(x)
-    finally:
-        for h in hooks:
-            h.remove()
-    return [np.concatenate(a, 0) for a in acts]
+    from .predictor import record_ffn_io
+    return [a for _, a in record_ffn_io(model, ids, seq, windows, batch, inputs=False)]
 
 
 def block_stats(inactive: np.ndarray, blocks=BLOCKS) -> dict:

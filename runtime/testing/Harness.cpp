@@ -8,23 +8,15 @@
 
 namespace umbra::rt::test {
 
-void runSessions(const std::function<void(Session &)> &fn, SessionConfig base) {
-  Listener dl(Endpoint{"127.0.0.1", 0}), pl(Endpoint{"127.0.0.1", 0});
-  std::exception_ptr errs[3];
-  std::thread ts[3];
-  for (int r = 0; r < 3; ++r)
-    ts[r] = std::thread([&, r] {
+/// Runs fn(0), ..., fn(n - 1) on threads of their own and rethrows the
+/// first error once all have ended.
+static void runThreads(int n, const std::function<void(int)> &fn) {
+  std::vector<std::exception_ptr> errs(n);
+  std::vector<std::thread> ts;
+  for (int r = 0; r < n; ++r)
+    ts.emplace_back([&, r] {
       try {
-        SessionConfig c = base;
-        c.role = Role(r);
-        c.p0Addr = {"127.0.0.1", pl.port()};
-        c.dealerAddr = {"127.0.0.1", dl.port()};
-        c.p0Listener = &pl;
-        c.dealerListener = &dl;
-        Session s(c);
-        fn(s);
-        s.party.flushMaterial();
-        s.finish();
+        fn(r);
       } catch (...) {
         errs[r] = std::current_exception();
       }
@@ -36,6 +28,22 @@ void runSessions(const std::function<void(Session &)> &fn, SessionConfig base) {
       std::rethrow_exception(e);
 }
 
+void runSessions(const std::function<void(Session &)> &fn, SessionConfig base) {
+  Listener dl(Endpoint{"127.0.0.1", 0}), pl(Endpoint{"127.0.0.1", 0});
+  runThreads(3, [&](int r) {
+    SessionConfig c = base;
+    c.role = Role(r);
+    c.p0Addr = {"127.0.0.1", pl.port()};
+    c.dealerAddr = {"127.0.0.1", dl.port()};
+    c.p0Listener = &pl;
+    c.dealerListener = &dl;
+    Session s(c);
+    fn(s);
+    s.party.flushMaterial();
+    s.finish();
+  });
+}
+
 void runOutsourced(const std::function<void(Session &)> &server,
                    const std::function<void(Session &)> &client,
                    SessionConfig base) {
@@ -44,43 +52,31 @@ void runOutsourced(const std::function<void(Session &)> &server,
   base.p0Addr = {"127.0.0.1", pl.port()};
   base.dealerAddr = {"127.0.0.1", dl.port()};
   base.p1Addr = {"127.0.0.1", cl.port()};
-  std::exception_ptr errs[4];
-  std::thread ts[4];
-  for (int r = 0; r < 4; ++r)
-    ts[r] = std::thread([&, r] {
-      try {
-        SessionConfig c = base;
-        c.role = Role(r);
-        if (c.role == Role::Client) {
-          Seed id = Prg::osSeed();
-          std::copy(id.begin(), id.end(), c.session.begin());
-          Session s(c);
-          client(s);
-          return;
-        }
-        Listener &l = c.role == Role::P0 ? pl : c.role == Role::P1 ? cl : dl;
-        std::vector<Role> need =
-            c.role == Role::P0   ? std::vector<Role>{Role::Client, Role::P1}
-            : c.role == Role::P1 ? std::vector<Role>{Role::Client}
-                                 : std::vector<Role>{Role::P0, Role::P1};
-        Switchboard board(l, c, need);
-        auto mt = board.meet(need, c.connectTimeout);
-        UMBRA_CHECK(mt, roleName(c.role), ": no session came");
-        c.session = mt->id;
-        c.runs = mt->runs.begin()->second;
-        Session s(c, std::move(mt->links));
-        server(s);
-        s.party.flushMaterial();
-        s.finish();
-      } catch (...) {
-        errs[r] = std::current_exception();
-      }
-    });
-  for (auto &t : ts)
-    t.join();
-  for (auto &e : errs)
-    if (e)
-      std::rethrow_exception(e);
+  runThreads(4, [&](int r) {
+    SessionConfig c = base;
+    c.role = Role(r);
+    if (c.role == Role::Client) {
+      Seed id = Prg::osSeed();
+      std::copy(id.begin(), id.end(), c.session.begin());
+      Session s(c);
+      client(s);
+      return;
+    }
+    Listener &l = c.role == Role::P0 ? pl : c.role == Role::P1 ? cl : dl;
+    std::vector<Role> need =
+        c.role == Role::P0   ? std::vector<Role>{Role::Client, Role::P1}
+        : c.role == Role::P1 ? std::vector<Role>{Role::Client}
+                             : std::vector<Role>{Role::P0, Role::P1};
+    Switchboard board(l, c, need);
+    auto mt = board.meet(need, c.connectTimeout);
+    UMBRA_CHECK(mt, roleName(c.role), ": no session came");
+    c.session = mt->id;
+    c.runs = mt->runs.begin()->second;
+    Session s(c, std::move(mt->links));
+    server(s);
+    s.party.flushMaterial();
+    s.finish();
+  });
 }
 
 void runParties(const std::function<void(Party &)> &fn, SessionConfig base) {

@@ -108,7 +108,8 @@ public:
 
 private:
   friend class Switchboard;
-  void wireParty(); // party's links and keep-alive hooks
+  void wireParty();  // party's links and keep-alive hooks
+  void joinDealer(); // a party: dial the dealer, take the seed
   /// Accepts connections on `l` until every role in `want` is identified
   /// (by certificate with TLS, else by hello), calling `up` for each as soon
   /// as it is. Each connection is identified on its own thread, so silent

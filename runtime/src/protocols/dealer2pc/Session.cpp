@@ -379,12 +379,8 @@ Session::Session(const SessionConfig &cfg)
     return;
   }
   // Parties: dealer first (gets the seed), then P0 <-> P1.
-  auto d = dial(cfg.dealerAddr, Role::Dealer);
-  Seed s{};
-  d->recvExact(FrameType::Seed, s.data(), 16);
+  joinDealer();
   if (cfg.role == Role::P0) {
-    party.setSeeds(s, Seed{});
-    dealerP0 = std::move(d);
     Listener *l = cfg.p0Listener;
     if (!l) {
       ownListener_ = std::make_unique<Listener>(cfg.p0Addr);
@@ -394,8 +390,6 @@ Session::Session(const SessionConfig &cfg)
       peer = std::move(c);
     });
   } else {
-    party.setSeeds(Seed{}, s);
-    dealerP1 = std::move(d);
     peer = dial(cfg.p0Addr, Role::P0);
   }
   wireParty();
@@ -431,21 +425,28 @@ Session::Session(const SessionConfig &cfg, ArrivedLinks arrived)
   // the dealer once both parties have.
   if (cfg.role == Role::P1)
     peer = dial(cfg.p0Addr, Role::P0);
-  auto d = dial(cfg.dealerAddr, Role::Dealer);
-  Seed s{};
-  d->recvExact(FrameType::Seed, s.data(), 16);
+  joinDealer();
   if (cfg.role == Role::P0) {
-    party.setSeeds(s, Seed{});
-    dealerP0 = std::move(d);
     peer = take(Role::P1);
   } else {
-    party.setSeeds(Seed{}, s);
-    dealerP1 = std::move(d);
     Seed m{};
     client->recvExact(FrameType::Seed, m.data(), 16);
     party.clientMask.reseed(m);
   }
   wireParty();
+}
+
+void Session::joinDealer() {
+  auto d = dial(cfg_.dealerAddr, Role::Dealer);
+  Seed s{};
+  d->recvExact(FrameType::Seed, s.data(), 16);
+  if (cfg_.role == Role::P0) {
+    party.setSeeds(s, Seed{});
+    dealerP0 = std::move(d);
+  } else {
+    party.setSeeds(Seed{}, s);
+    dealerP1 = std::move(d);
+  }
 }
 
 void Session::wireParty() {
