@@ -13,6 +13,7 @@ import time
 
 import numpy as np
 import pytest
+import torch
 
 from conftest import PYDIR, fixture_dir
 from test_generate_mpc import testing_tool as hooks_binary, tools
@@ -266,3 +267,24 @@ def test_serving_mistakes(gpt2, tmp_path):
     for cmd, msg in cases:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
         assert r.returncode != 0 and msg in r.stderr, (cmd, r.stderr)
+
+
+def test_a_llama_style_model_serves_torch_tokens(tmp_path):
+    """RMSNorm, SiLU-gated FFN, rotary positions (public tables of the
+    position, computed from the deployment's constants in each session)."""
+    from umbra_models.config import preset
+    from umbra_models.model import build_model
+    torch.manual_seed(0)
+    model = build_model(preset("llama-tiny", tie_embeddings=False)).eval()
+    ids = np.random.default_rng(3).integers(0, model.cfg.vocab_size, (1, T), dtype=np.int64)
+    pre, dec, _ = export_generation(model, str(tmp_path), T)
+    art = str(tmp_path / "gen.umbra")
+    reference.run_tool([tools()[0], pre, "--decode-step", dec, "--max-seq", str(T + N), "-o", art])
+    s = Servers(tools()[1], art, tmp_path, sessions=1)
+    try:
+        r = finish(s.client(ids, "llama"))
+        assert r[0] == 0, r[2]
+        s.wait()
+    finally:
+        s.stop()
+    assert s.tokens("llama") == greedy_generate(model, ids, N)

@@ -227,6 +227,12 @@ std::vector<double> Executor::plainReal(int slot) const {
   return out;
 }
 
+bool Executor::known(int s) const {
+  if (vals_[s].kind == Kind::None && base_ && prog_->isConst[s])
+    return base_->known(s);
+  return vals_[s].kind != Kind::None;
+}
+
 const Executor::Value &Executor::get(int s) const {
   const Value &v = vals_[s];
   if (v.kind == Kind::None && base_ && prog_->isConst[s])
@@ -454,7 +460,7 @@ void Executor::exec(size_t idx) {
   // known here"; anything interactive is a program error.
   if (!D)
     for (int s : I.in)
-      if (vals_[s].kind == Kind::None && prog_->slots[s].weight < 0 &&
+      if (!known(s) && prog_->slots[s].weight < 0 &&
           prog_->slots[s].vis == Vis::Public) {
         // (share and reveal never read public operands: their rules say so)
         bool local = os.vis == Vis::Public;

@@ -104,6 +104,8 @@ private:
               const std::string &name, const std::function<void()> &fn);
   Vec asShare(const Value &v) const;
   const Value &get(int s) const;
+  /// Whether slot s has a value here (its own, or the deployment's).
+  bool known(int s) const;
   const Program *prog_;
   Party &P_;
   std::vector<Value> vals_;
