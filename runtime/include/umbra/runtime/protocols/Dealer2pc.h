@@ -23,6 +23,19 @@ void addPublic(Party &P, Vec &share, const Vec &pub);
 /// Adds the fixed-point constant c (at f fractional bits) to a sharing.
 void addConst(Party &P, Vec &x, double c, int f);
 
+// -- oblivious shuffle (Shuffle.cpp) --------------------------------------
+/// The permutations of a shuffle as each role knows them (for tests and
+/// callers that must apply the same permutation elsewhere): P0 gets p0,
+/// P1 gets p1, the dealer both and `composed` (out row i = in row
+/// composed[i], composed[i] = p0[p1[i]]).
+struct ShufflePerms {
+  std::vector<uint32_t> p0, p1, composed;
+};
+/// Shares of the `rows` rows (of `width` words) of shared x permuted by
+/// pi1 . pi0, pi0 known to P0 alone and pi1 to P1 alone: two rounds.
+Vec shuffleRows(Party &P, const Vec &x, size_t rows, size_t width,
+                ShufflePerms *perms = nullptr);
+
 // -- multiplication -------------------------------------------------------
 Vec mul(Party &P, const Vec &x, const Vec &y);
 /// x² with a square pair (a, a²): opens only x − a (16 B, 1 round).
