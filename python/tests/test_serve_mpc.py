@@ -69,7 +69,7 @@ class Servers:
         for role in ("dealer", "p0", "p1"):
             self.logs[role] = work / f"{role}.log"
             cmd = [tool, art if role == "p1" else self.art, "--serve", "--role", role,
-                   *self.addrs, "--timeout", "20",
+                   *self.addrs, "--timeout", "20", "--connect-timeout", "5",
                    *extra]
             if sessions:
                 cmd += ["--sessions", str(sessions)]
@@ -175,6 +175,20 @@ def test_a_client_that_disconnects_ends_only_its_session(gpt2, tmp_path):
             [f"token {k + 1}/{N}: {want[0][k]}" for k in range(3)]
         with socket.create_connection(("127.0.0.1", s.p1_port)) as k:
             k.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        # A client that reaches P0 but not P1 (a wrong --p1): it fails with
+        # a message, and P0 drops its half-made session after the connect
+        # timeout.
+        np.save(tmp_path / "half.npy", prompts[0])
+        wrong = s.addrs[:-1] + [f"127.0.0.1:{free_ports(1)[0]}"]
+        half = subprocess.run([hooks_binary(), art, "--role", "client", *wrong, "--generate",
+                               str(N), "-i", f"input_ids={tmp_path / 'half.npy'}",
+                               "--connect-timeout", "1"],
+                              capture_output=True, text=True, timeout=60)
+        assert half.returncode == 1 and "cannot connect to p1" in half.stderr, half.stderr
+        deadline = time.time() + 30
+        while "dropped its client link" not in s.log("p0"):
+            assert time.time() < deadline, s.log("p0")
+            time.sleep(0.2)
         ok = finish(s.client(prompts[1], "ok"))
         assert ok[0] == 0, ok[2]
         s.wait()
