@@ -12,8 +12,9 @@ namespace umbra::rt {
 
 /// Compared in the handshake; bump when a message layout changes.
 /// 2: the role comes from the certificate or the hello (no role frame);
-/// keep-alive frames. 3: the hello carries the session length (runs).
-constexpr uint32_t kProtocolVersion = 3;
+/// keep-alive frames. 3: the hello carries the session length (runs). 4:
+/// the hello carries a serving-mode session id; the thin client's role.
+constexpr uint32_t kProtocolVersion = 4;
 
 /// Message kinds of the 2PC + dealer protocol.
 enum class FrameType : uint32_t {
