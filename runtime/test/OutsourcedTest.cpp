@@ -110,7 +110,7 @@ TEST(Outsourced, ATwoPartyRoleIsRefusedByTheSwitchboard) {
     std::lock_guard<std::mutex> g(m);
     notes.push_back(s);
   };
-  Switchboard board(pl, c, {Role::Client, Role::P1});
+  Switchboard board(pl, c);
   SessionConfig p1 = c;
   p1.role = Role::P1;
   p1.log = nullptr;
@@ -123,7 +123,7 @@ TEST(Outsourced, ATwoPartyRoleIsRefusedByTheSwitchboard) {
     ch->recvExact(FrameType::Seed, theirs, 16); // the server hangs up
   });
   EXPECT_NE(err.find("lost"), std::string::npos) << err;
-  EXPECT_FALSE(board.meet({Role::Client, Role::P1}, 0.5));
+  EXPECT_FALSE(board.meet(0.5));
   std::lock_guard<std::mutex> g(m);
   bool refused = false;
   for (const std::string &s : notes)

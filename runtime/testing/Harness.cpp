@@ -56,19 +56,13 @@ void runOutsourced(const std::function<void(Session &)> &server,
     SessionConfig c = base;
     c.role = Role(r);
     if (c.role == Role::Client) {
-      Seed id = Prg::osSeed();
-      std::copy(id.begin(), id.end(), c.session.begin());
       Session s(c);
       client(s);
       return;
     }
     Listener &l = c.role == Role::P0 ? pl : c.role == Role::P1 ? cl : dl;
-    std::vector<Role> need =
-        c.role == Role::P0   ? std::vector<Role>{Role::Client, Role::P1}
-        : c.role == Role::P1 ? std::vector<Role>{Role::Client}
-                             : std::vector<Role>{Role::P0, Role::P1};
-    Switchboard board(l, c, need);
-    auto mt = board.meet(need, c.connectTimeout);
+    Switchboard board(l, c);
+    auto mt = board.meet(c.connectTimeout);
     UMBRA_CHECK(mt, roleName(c.role), ": no session came");
     c.session = mt->id;
     c.runs = mt->runs.begin()->second;

@@ -503,6 +503,8 @@ int runGenerate(const Options &o, const GenerationRun &run) {
   // The client's holder: its inputs, its tokens, its text.
   const bool holder = role == party.clientHolder;
   const bool server = party.outsourced() && role != Role::Client;
+  // Who holds cache shares: P0 and P1 (not the dealer, not the client).
+  const bool sharesCache = role == Role::P0 || role == Role::P1;
   Program first = prog.decodeStep(g.promptLen);
   GenerationInputs inputs;
   if (!server)
@@ -576,7 +578,7 @@ int runGenerate(const Options &o, const GenerationRun &run) {
   const std::string dumpName =
       run.deployedPrefill ? sessionName(session.config().session) + "_" : "";
   auto dump = [&](int k, const std::vector<Vec> &cache) {
-    if (dumpFd < 0 || role == Role::Dealer || role == Role::Client)
+    if (dumpFd < 0 || !sharesCache)
       return;
     for (size_t i = 0; i < g.cache.size(); ++i)
       writeDump(dumpFd,
@@ -659,9 +661,7 @@ int runGenerate(const Options &o, const GenerationRun &run) {
            phaseSum(pre.stats, 0, "inference"), phaseSum(pre.stats, 0, "deploy"));
     stopped = tail == 0 && stopHere(pre, g.prefillStop);
     for (const CacheLink &c : g.cache)
-      cache.push_back(party.dealer() || role == Role::Client
-                          ? Vec()
-                          : pre.raw(c.prefillOutput));
+      cache.push_back(sharesCache ? pre.raw(c.prefillOutput) : Vec());
     if (!run.deployedDecode)
       dec.adoptDeployment(pre);
   }
@@ -684,7 +684,7 @@ int runGenerate(const Options &o, const GenerationRun &run) {
       dec.rebind(*next);
       cur = std::move(next);
     }
-    if (role != Role::Client)
+    if (sharesCache)
       for (size_t i = 0; i < g.cache.size(); ++i)
         dec.setShare(g.cache[i].decodeInput, std::move(cache[i]));
     // The client feeds its prompt's next token or the last generated one
@@ -706,9 +706,7 @@ int runGenerate(const Options &o, const GenerationRun &run) {
            phaseSum(dec.stats, from, "deploy"));
     stopped = k >= tail && stopHere(dec, g.decodeStop);
     for (size_t i = 0; i < g.cache.size(); ++i)
-      cache[i] = party.dealer() || role == Role::Client
-                     ? Vec()
-                     : dec.raw(g.cache[i].decodeOutput);
+      cache[i] = sharesCache ? dec.raw(g.cache[i].decodeOutput) : Vec();
     dump(k, cache);
   }
   session.finish();
@@ -756,10 +754,9 @@ void checkGenerate(const Program &prog, const Options &o, Role role,
 }
 
 Role roleOf(const std::string &name) {
-  for (Role r : {Role::P0, Role::P1, Role::Dealer, Role::Client})
-    if (name == roleName(r))
-      return r;
-  fail("unknown role '", name, "' (dealer, p0, p1 or client)");
+  std::optional<Role> r = roleNamed(name);
+  UMBRA_CHECK(r, "unknown role '", name, "' (dealer, p0, p1 or client)");
+  return *r;
 }
 
 /// The session settings every mode of a role shares: addresses, inherited
@@ -822,19 +819,29 @@ int runRole(const Options &o) {
   configure(rs, o, role, prog, rn);
   SessionConfig &cfg = rs.cfg;
   cfg.runs = o.generate > 0 ? o.generate : o.inferences;
-  if (role == Role::Client) {
-    // A fresh session id: the servers file this client's links by it.
-    Seed id = Prg::osSeed();
-    std::copy(id.begin(), id.end(), cfg.session.begin());
-  }
-  Session session(cfg);
+  Session session(cfg); // a client picks its session id here
+
   if (o.generate > 0) {
     GenerationRun run{session, prog, role, o.generate, t0, dumpFd};
     run.name = role == Role::Client
-                   ? std::string(rn) + " session " + sessionName(cfg.session)
+                   ? std::string(rn) + " session " +
+                         sessionName(session.config().session)
                    : rn;
     run.statsPath = o.statsPath;
-    return runGenerate(o, run);
+    if (role != Role::Client)
+      return runGenerate(o, run);
+    try {
+      return runGenerate(o, run);
+    } catch (const Error &e) {
+      // A server that refuses a client only closes the link (it may still
+      // be deploying, or not serve at all): say where the reason is.
+      std::string m = e.what();
+      if (m.find(" lost") == std::string::npos)
+        throw;
+      fail(m, " (the server ended this session: its log says why; servers "
+              "started with --serve take clients once they print "
+              "\"serving\")");
+    }
   }
   Executor ex(prog, session.party);
   for (const auto &[s, v] : inputs)
@@ -1004,20 +1011,11 @@ int runServe(const Options &o) {
                (unsigned long long)(d1.c.recv + d2.c.recv),
                (unsigned long long)(d1.c.dealerBytes + d2.c.dealerBytes));
 
-  std::vector<Role> serves, need;
-  Listener *front = nullptr;
-  if (role == Role::P0) {
-    serves = need = {Role::Client, Role::P1};
-    front = cfg.p0Listener;
-  } else if (role == Role::P1) {
-    serves = need = {Role::Client};
-    front = clients.get();
-  } else {
-    serves = need = {Role::P0, Role::P1};
-    front = cfg.dealerListener;
-  }
+  Listener *front = role == Role::P0   ? cfg.p0Listener
+                    : role == Role::P1 ? clients.get()
+                                       : cfg.dealerListener;
   const int dumpFd = dumpDirFd(o); // the test binary's --dump-shares
-  Switchboard board(*front, cfg, serves);
+  Switchboard board(*front, cfg);
   std::fprintf(stderr, "[%s] serving (%s)\n", rn,
                o.sessions > 0 ? ("until " + std::to_string(o.sessions) +
                                  " sessions have ended")
@@ -1038,7 +1036,7 @@ int runServe(const Options &o) {
       } else {
         ++it;
       }
-    std::optional<Switchboard::Meeting> mt = board.meet(need, 0.25);
+    std::optional<Switchboard::Meeting> mt = board.meet(0.25);
     if (!mt)
       continue;
     std::string sn = std::string(rn) + " session " + sessionName(mt->id);

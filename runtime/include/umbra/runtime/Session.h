@@ -80,7 +80,8 @@ using ArrivedLinks = std::map<Role, std::unique_ptr<Channel>>;
 class Session {
 public:
   /// The two-party mode (dealer, P0, P1: all links made here), and the
-  /// thin client of the outsourced mode (it dials P0 and P1).
+  /// thin client of the outsourced mode (it dials P0 and P1 with
+  /// cfg.session, or with a fresh random id when that is zero).
   explicit Session(const SessionConfig &cfg);
   /// A serving-mode session at a server: `arrived` holds the links its
   /// switchboard identified for cfg.session (the client's at P0 and P1,
@@ -136,8 +137,11 @@ private:
 /// dropped. Nothing a peer does ends the server.
 class Switchboard {
 public:
-  /// `serves`: the roles that may connect here.
-  Switchboard(Listener &l, const SessionConfig &cfg, std::vector<Role> serves);
+  /// The links a serving-mode session brings to a server of role
+  /// `cfg.role`: the client's and P1's to P0, the client's to P1, both
+  /// parties' to the dealer. Only those roles may connect here.
+  Switchboard(Listener &l, const SessionConfig &cfg);
+  static std::vector<Role> linksOf(Role server);
   ~Switchboard();
   struct Meeting {
     SessionId id{};
@@ -145,8 +149,8 @@ public:
     std::map<Role, int32_t> runs;
     ArrivedLinks links;
   };
-  /// Waits up to `sec` for a session whose `need` roles have all arrived.
-  std::optional<Meeting> meet(const std::vector<Role> &need, double sec);
+  /// Waits up to `sec` for a session whose links have all arrived.
+  std::optional<Meeting> meet(double sec);
 
 private:
   struct Impl;

@@ -12,6 +12,13 @@ const char *roleName(Role r) {
   return enumName(kNames, size_t(r));
 }
 
+std::optional<Role> roleNamed(const std::string &name) {
+  for (Role r : {Role::P0, Role::P1, Role::Dealer, Role::Client})
+    if (name == roleName(r))
+      return r;
+  return std::nullopt;
+}
+
 Party::Party(Role r, int f) : PartyState(r, f) {}
 
 Vec PeerChannel::exchange(const Vec &mine) {

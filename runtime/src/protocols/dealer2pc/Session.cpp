@@ -50,13 +50,6 @@ std::string declaredRole(int32_t r) {
                                              : "role " + std::to_string(r);
 }
 
-/// The role a (checked) role name stands for.
-std::optional<Role> roleNamed(const std::string &n) {
-  for (Role r : {Role::P0, Role::P1, Role::Dealer, Role::Client})
-    if (n == roleName(r))
-      return r;
-  return std::nullopt;
-}
 
 /// Sends our hello and reads the peer's; a peer whose hello is not an
 /// Umbra hello is a stranger (Error).
@@ -352,6 +345,10 @@ Session::Session(const SessionConfig &cfg)
   if (cfg.role == Role::Client) {
     // The thin client: its own links to both servers, and the seed of the
     // masks of its input shares to P1 (inside P1's link: P0 never sees it).
+    if (cfg_.session == SessionId{}) {
+      Seed id = Prg::osSeed();
+      std::copy(id.begin(), id.end(), cfg_.session.begin());
+    }
     server0 = dial(cfg.p0Addr, Role::P0);
     server1 = dial(cfg.p1Addr, Role::P1);
     Seed m = Prg::osSeed();
@@ -530,8 +527,8 @@ void Session::finish() {
 namespace umbra::rt {
 
 struct Switchboard::Impl {
-  Impl(Listener &l, const SessionConfig &c, std::vector<Role> serves)
-      : l(l), cfg(c), serves(serves), ids(cfg, serves) {
+  Impl(Listener &l, const SessionConfig &c)
+      : l(l), cfg(c), serves(linksOf(c.role)), ids(cfg, serves) {
     cfg.runs = 0; // a server: each session brings its own length
   }
   Listener &l;
@@ -618,9 +615,21 @@ struct Switchboard::Impl {
   }
 };
 
-Switchboard::Switchboard(Listener &l, const SessionConfig &cfg,
-                         std::vector<Role> serves)
-    : impl_(std::make_unique<Impl>(l, cfg, serves)) {
+std::vector<Role> Switchboard::linksOf(Role server) {
+  switch (server) {
+  case Role::P0:
+    return {Role::Client, Role::P1};
+  case Role::P1:
+    return {Role::Client};
+  case Role::Dealer:
+    return {Role::P0, Role::P1};
+  default:
+    fail("the serving mode has no ", roleName(server), " server");
+  }
+}
+
+Switchboard::Switchboard(Listener &l, const SessionConfig &cfg)
+    : impl_(std::make_unique<Impl>(l, cfg)) {
   impl_->acceptor = std::thread([this] { impl_->run(); });
 }
 
@@ -630,7 +639,8 @@ Switchboard::~Switchboard() {
 }
 
 std::optional<Switchboard::Meeting>
-Switchboard::meet(const std::vector<Role> &need, double sec) {
+Switchboard::meet(double sec) {
+  const std::vector<Role> &need = impl_->serves;
   std::unique_lock<std::mutex> g(impl_->m);
   std::optional<Meeting> found;
   auto ready = [&] {

@@ -8,6 +8,8 @@
 #include "umbra/runtime/Prg.h"
 #include "umbra/runtime/protocols/Channel.h"
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <vector>
 
 namespace umbra::rt {
@@ -16,6 +18,8 @@ namespace umbra::rt {
 /// outsourced mode (docs/serving.md).
 enum class Role : int { P0 = 0, P1 = 1, Dealer = 2, Client = 3 };
 const char *roleName(Role r);
+/// The role named `name` ("p0", "p1", "dealer", "client"), if any.
+std::optional<Role> roleNamed(const std::string &name);
 
 using Vec = std::vector<uint64_t>;
 
