@@ -308,6 +308,12 @@ static std::vector<Sha256> deploymentKeys(const Program &prog) {
   return key;
 }
 
+/// Instructions whose right operand may be a deployment constant with a
+/// mask opened once (matmul, block_matmul).
+static bool hasConstWeight(const InstrInfo &I) {
+  return I.op() == Op::Matmul || I.op() == Op::BlockMatmul;
+}
+
 void Executor::adoptDeployment(Executor &from, bool copy) {
   UMBRA_CHECK(!deployed_ && from.deployed_,
               "internal: adopting a deployment needs a deployed executor");
@@ -345,7 +351,7 @@ void Executor::adoptDeployment(Executor &from, bool copy) {
     masked.emplace(keys[theirs.instrs[j].in[1]], j);
   for (size_t i = 0; i < prog_->instrs.size(); ++i) {
     const InstrInfo &I = prog_->instrs[i];
-    if (I.deploy || I.op() != Op::Matmul || !prog_->isConst[I.in[1]] ||
+    if (I.deploy || !hasConstWeight(I) || !prog_->isConst[I.in[1]] ||
         prog_->slots[I.in[1]].vis != Vis::Shared ||
         prog_->slots[I.in[0]].vis != Vis::Shared)
       continue;
@@ -376,7 +382,7 @@ void Executor::runDeployment() {
   // servers' business, not the thin client's).
   for (size_t i = 0; i < total && P_.role != Role::Client; ++i) {
     const InstrInfo &ii = prog_->instrs[i];
-    if (ii.deploy || ii.op() != Op::Matmul)
+    if (ii.deploy || !hasConstWeight(ii))
       continue;
     int w = ii.in[1];
     if (!prog_->isConst[w] || prog_->slots[w].vis != Vis::Shared ||

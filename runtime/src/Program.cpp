@@ -406,7 +406,8 @@ void Program::verify(const fb::Program *fp, int64_t ctx) {
       UMBRA_CHECK(want.vis == got.vis, "result '", got.name, "' is ",
                   visName(got.vis), ", expected ", visName(want.vis));
       UMBRA_CHECK(got.weight < 0, "result '", got.name, "' carries a weight");
-      ii.deploy = allConst && !ii.in.empty() && op != Op::Reveal;
+      ii.deploy = allConst && !ii.in.empty() && op != Op::Reveal &&
+                  !(op == Op::Shuffle && ii.attrs.AsShuffle()->per_inference);
       if (op == Op::Share)
         ii.deploy = isConst[ii.in[0]];
       defined[o] = true;

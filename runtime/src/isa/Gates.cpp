@@ -20,22 +20,35 @@ template <Op O, SignGate G, double (*R)(double)> struct SignRow {
   static SlotInfo infer(const Attrs &at, const Ins &in, const SlotInfo *) {
     SlotInfo o = like(*in[0]);
     o.vis = gateVis(O, in);
+    if (in.size() == 2) // relu's live-block mask
+      checkBlockMask(O, *in[0], *in[1]);
     if (O != Op::Relu)
       o.frac = 0;
     checkBits(O, bits(at));
     return o;
   }
   static ExecResult secure(const ExecArgs &a) {
-    return {G(a.P, a.in(0), bits(a.I.attrs))};
+    int b = bits(a.I.attrs);
+    if (a.inSlot.size() == 2)
+      return {onLiveEntries(a, 1, [&](const Vec &x) { return G(a.P, x, b); })};
+    return {G(a.P, a.in(0), b)};
   }
-  static std::vector<double> real(const RealArgs &a) { return unaryReal(a, R); }
+  static std::vector<double> real(const RealArgs &a) {
+    std::vector<double> y = unaryReal(a, R);
+    if (a.in.size() == 2)
+      y = maskReal(std::move(y), *a.inSlot[0], *a.in[1],
+                   a.inSlot[1]->shape.back());
+    return y;
+  }
   static void cost(const CostArgs &a, CostAcc &c) {
     if (O == Op::Relu)
-      cost::relu(c, a.out.numel, bits(a.I.attrs));
+      cost::relu(c, liveOrAll(a, a.out.numel), bits(a.I.attrs));
     else
       cost::drelu(c, a.out.numel, bits(a.I.attrs));
   }
-  static OpRow row() { return {O, 1, 1, true, infer, secure, real, cost}; }
+  static OpRow row() {
+    return {O, 1, O == Op::Relu ? 2 : 1, true, infer, secure, real, cost};
+  }
 };
 static double geZero(double x) { return x >= 0 ? 1.0 : 0.0; }
 static double ltZero(double x) { return x < 0 ? 1.0 : 0.0; }

@@ -60,13 +60,14 @@ static const OpRow kReveal{
       // is known to everyone).
       if (a.n() > 0 && r.data.empty() && !a.P.dealer())
         r.known = false;
-      if (a.P.dealer())
+      if (a.P.dealer() && to != RevealTo::BothAndDealer)
         r.data.assign(a.n(), 0);
       return r;
     },
     identity,
     [](const CostArgs &a, CostAcc &c) {
-      if (a.I.attrs.AsReveal()->to == RevealTo::Both)
+      RevealTo to = a.I.attrs.AsReveal()->to;
+      if (to == RevealTo::Both || to == RevealTo::BothAndDealer)
         cost::open(c, a.out.numel);
       else
         cost::oneWay(c, a.out.numel);

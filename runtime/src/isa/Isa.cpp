@@ -19,7 +19,8 @@ struct Table {
     size_t nOps = size_t(Op::MAX) + 1;
     byOp.assign(nOps, nullptr);
     for (auto *family :
-         {&ioRows(), &linearRows(), &gateRows(), &fxpRows(), &shapeRows()})
+         {&ioRows(), &linearRows(), &gateRows(), &fxpRows(), &shapeRows(),
+          &sparseRows()})
       for (const OpRow &r : *family) {
         size_t k = size_t(r.op);
         UMBRA_CHECK(k > 0 && k < nOps && !byOp[k], "internal: opcode ", k,
@@ -229,7 +230,7 @@ SlotInfo inferOutput(const Attrs &attrs,
   return o;
 }
 
-Cost instrCost(const Program &prog, size_t idx, Cmp cmp) {
+Cost instrCost(const Program &prog, size_t idx, Cmp cmp, int64_t live) {
   const InstrInfo &I = prog.instrs.at(idx);
   const OpRow &r = opRow(I.op());
   if (!r.cost)
@@ -241,7 +242,9 @@ Cost instrCost(const Program &prog, size_t idx, Cmp cmp) {
   CostArgs a{I, os, {}, false};
   for (int s : I.in)
     a.inSlot.push_back(&prog.slots[s]);
-  a.constRhs = I.in.size() == 2 && prog.isConst[I.in[1]] && !I.deploy;
+  a.constRhs = (I.op() == Op::Matmul || I.op() == Op::BlockMatmul) &&
+               prog.isConst[I.in[1]] && !I.deploy;
+  a.live = live;
   CostAcc c;
   c.cmp = cmp;
   r.cost(a, c);

@@ -207,19 +207,29 @@ static const OpRow kScale{
     },
     nullptr};
 
+/// With a second operand (a live-block mask), only the live blocks are
+/// truncated and the others are 0.
 static const OpRow kTrunc{
-    Op::Trunc, 1, 1, false,
+    Op::Trunc, 1, 2, false,
     [](const Attrs &at, const Ins &in, const SlotInfo *) {
       int bits = at.AsTrunc()->bits;
       UMBRA_CHECK(bits >= 1 && bits <= 62 && bits <= in[0]->frac,
                   "trunc: bits ", bits, " invalid for an operand with ",
                   in[0]->frac, " fractional bits");
+      if (in.size() == 2) {
+        checkBlockMask(Op::Trunc, *in[0], *in[1]);
+        UMBRA_CHECK(in[0]->vis == Vis::Shared,
+                    "trunc: a live-block mask needs a shared operand");
+      }
       SlotInfo o = like(*in[0]);
       o.frac -= bits;
       return o;
     },
     [](const ExecArgs &a) {
       int bits = a.I.attrs.AsTrunc()->bits;
+      if (a.inSlot.size() == 2)
+        return ExecResult{onLiveEntries(
+            a, 1, [&](const Vec &x) { return trunc(a.P, x, bits); })};
       if (a.shared(0))
         return ExecResult{trunc(a.P, a.in(0), bits)};
       Vec z = a.in(0);
@@ -232,13 +242,18 @@ static const OpRow kTrunc{
     // b = 0; the compiler's floor/round lowerings remove b by one
     // comparison, so both executions agree exactly).
     [](const RealArgs &a) {
-      if (a.out.frac != 0)
-        return *a.in[0];
-      return unaryReal(a, [](double x) { return std::floor(x); });
+      std::vector<double> y =
+          a.out.frac != 0
+              ? *a.in[0]
+              : unaryReal(a, [](double x) { return std::floor(x); });
+      if (a.in.size() == 2)
+        y = maskReal(std::move(y), *a.inSlot[0], *a.in[1],
+                     a.inSlot[1]->shape.back());
+      return y;
     },
     [](const CostArgs &a, CostAcc &c) {
       if (anyShared(a))
-        cost::trunc(c, a.out.numel);
+        cost::trunc(c, liveOrAll(a, a.out.numel));
     }};
 
 const std::vector<OpRow> &linearRows() {

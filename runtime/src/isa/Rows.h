@@ -17,6 +17,24 @@ const std::vector<OpRow> &linearRows();
 const std::vector<OpRow> &gateRows();
 const std::vector<OpRow> &fxpRows();
 const std::vector<OpRow> &shapeRows();
+const std::vector<OpRow> &sparseRows();
+
+//===----------------------------------------------------------------------===//
+// The live-block mask (Sparse.cpp): an optional public 0/1 operand
+// [..., nb] that restricts a row to the live blocks of x's last axis.
+//===----------------------------------------------------------------------===//
+
+/// Throws unless `mask` is a public 0/1-valued (frac 0) [x.shape[:-1], nb]
+/// whose nb divides x's last dimension.
+void checkBlockMask(Op op, const SlotInfo &x, const SlotInfo &mask);
+/// fn on operand 0's live entries (packed), scattered back; 0 elsewhere.
+Vec onLiveEntries(const ExecArgs &a, int maskOperand,
+                  const std::function<Vec(const Vec &)> &fn);
+/// y with the entries outside live blocks set to 0 (float reference).
+std::vector<double> maskReal(std::vector<double> y, const SlotInfo &x,
+                             const std::vector<double> &mask, int64_t nb);
+/// The live entries a masked row works on (CostArgs::live), or `all`.
+uint64_t liveOrAll(const CostArgs &a, uint64_t all);
 
 //===----------------------------------------------------------------------===//
 // Output rules

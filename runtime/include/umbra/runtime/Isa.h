@@ -87,6 +87,10 @@ struct CostArgs {
   /// A matmul whose right operand is a deployment constant (its mask is
   /// opened once per deployment).
   bool constRhs = false;
+  /// Entries a row restricted by a public block mask works on (the live
+  /// entries of relu and trunc, the opened or computed entries of
+  /// block_matmul), when the mask is known; -1: all (the dense bound).
+  int64_t live = -1;
 };
 
 struct OpRow {
@@ -120,7 +124,7 @@ std::string attrsString(const Attrs &attrs);
 std::string attrsJson(const Attrs &attrs);
 
 /// Predicted cost of instruction `idx` of a verified program.
-Cost instrCost(const Program &prog, size_t idx, Cmp cmp);
+Cost instrCost(const Program &prog, size_t idx, Cmp cmp, int64_t live = -1);
 
 /// Typed attributes from named values (the compiler's exporter maps MLIR
 /// attributes through this, by schema field name). `get(field, type)`

@@ -86,6 +86,19 @@ Vec reveal(Party &P, const Vec &share, RevealTo to) {
     to = RevealTo::P0;
   if (to == RevealTo::Both)
     return P.open(share);
+  if (to == RevealTo::BothAndDealer) {
+    // P0 passes the opened words on to the dealer (they size its material).
+    Vec v = P.open(share);
+    if (P.dealer()) {
+      UMBRA_CHECK(P.material0, "internal: the dealer has no link to P0");
+      v.assign(share.size(), 0);
+      P.material0->recvExact(FrameType::Reveal, v.data(), 8 * v.size());
+    } else if (P.p0()) {
+      UMBRA_CHECK(P.material, "internal: P0 has no link to the dealer");
+      P.material->send(FrameType::Reveal, v.data(), 8 * v.size());
+    }
+    return v;
+  }
   if (P.dealer())
     return {};
   bool iGet = (to == RevealTo::P0) == P.p0();

@@ -11,12 +11,17 @@
 //   o -> k  z = x_o - a                   (uniform to k: a is unknown);
 //   k       y_k = pi_k(x_k + z) + c_k = pi_k(x) - pi_k(a) + c_k;
 //   o       y_o = c_o                     (uniform to o: c_k is unknown).
-// Cost: two rounds, one n*w-word message per round and n*w correction words
-// from the dealer per round. The dealer knows both permutations but sees
-// no data (it never sees what is opened afterwards).
+// Then both servers apply pi_c, drawn from a seed P0 sends P1 with its
+// phase-1 message: the dealer knows pi1 . pi0 but not pi_c, so it too sees
+// rows in an order unknown to it (the block-sparse FFN opens a permuted
+// mask to all three roles).
+// Cost: two rounds, one n*w-word message per round (plus P0's 2-word seed)
+// and n*w correction words from the dealer per round.
 //
 //===----------------------------------------------------------------------===//
 #include "umbra/runtime/protocols/Dealer2pc.h"
+
+#include <cstring>
 
 namespace umbra::rt {
 
@@ -49,6 +54,7 @@ Vec shuffleRows(Party &P, const Vec &x, size_t rows, size_t width,
               width);
   const size_t n = x.size();
   Vec y = x;
+  Seed seedC{};
   std::vector<uint32_t> composed(rows);
   for (size_t i = 0; i < rows; ++i)
     composed[i] = uint32_t(i);
@@ -61,14 +67,24 @@ Vec shuffleRows(Party &P, const Vec &x, size_t rows, size_t width,
       pk = permutationOf(permWords, rows);
     Vec c = P.corr(n, [&] { return permuteRows(a, pk, width); });
     const bool iAmK = int(P.role) == k, iAmO = int(P.role) == o;
-    Vec z(n);
+    // P0's phase-1 message carries the seed of pi_c.
+    const size_t extra = k == 1 ? 2 : 0;
+    Vec z(n + extra);
     if (iAmO) {
       for (size_t e = 0; e < n; ++e)
         z[e] = y[e] - a[e];
-      P.peerChannel().oneWay(FrameType::Share, true, z, n);
+      if (extra) {
+        Seed s = Prg::osSeed();
+        std::memcpy(&z[n], s.data(), sizeof s);
+        std::memcpy(seedC.data(), s.data(), sizeof s);
+      }
+      P.peerChannel().oneWay(FrameType::Share, true, z, n + extra);
       y = c;
     } else if (iAmK) {
-      z = P.peerChannel().oneWay(FrameType::Share, false, {}, n);
+      z = P.peerChannel().oneWay(FrameType::Share, false, {}, n + extra);
+      if (extra)
+        std::memcpy(seedC.data(), &z[n], sizeof seedC);
+      z.resize(n);
       for (size_t e = 0; e < n; ++e)
         z[e] += y[e];
       y = permuteRows(z, pk, width);
@@ -88,7 +104,13 @@ Vec shuffleRows(Party &P, const Vec &x, size_t rows, size_t width,
   }
   if (perms && P.dealer())
     perms->composed = composed;
-  return y;
+  if (P.dealer())
+    return y;
+  Prg g(seedC);
+  std::vector<uint32_t> pc = permutationOf(g.vec(rows), rows);
+  if (perms)
+    perms->pc = pc;
+  return permuteRows(y, pc, width);
 }
 
 } // namespace umbra::rt

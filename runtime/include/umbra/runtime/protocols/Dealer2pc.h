@@ -24,17 +24,35 @@ void addPublic(Party &P, Vec &share, const Vec &pub);
 void addConst(Party &P, Vec &x, double c, int f);
 
 // -- oblivious shuffle (Shuffle.cpp) --------------------------------------
-/// The permutations of a shuffle as each role knows them (for tests and
-/// callers that must apply the same permutation elsewhere): P0 gets p0,
-/// P1 gets p1, the dealer both and `composed` (out row i = in row
-/// composed[i], composed[i] = p0[p1[i]]).
+/// The permutations of a shuffle as each role knows them (for tests): P0
+/// gets p0 and pc, P1 gets p1 and pc, the dealer p0, p1 and `composed`
+/// (composed[i] = p0[p1[i]]); out row i = in row composed[pc[i]].
 struct ShufflePerms {
-  std::vector<uint32_t> p0, p1, composed;
+  std::vector<uint32_t> p0, p1, composed, pc;
 };
 /// Shares of the `rows` rows (of `width` words) of shared x permuted by
-/// pi1 . pi0, pi0 known to P0 alone and pi1 to P1 alone: two rounds.
+/// pi_c . pi1 . pi0: pi0 known to P0 and the dealer, pi1 to P1 and the
+/// dealer, pi_c to P0 and P1; so no role knows it alone. Two rounds.
 Vec shuffleRows(Party &P, const Vec &x, size_t rows, size_t width,
                 ShufflePerms *perms = nullptr);
+
+// -- block sparsity (BlockSparse.cpp) ------------------------------------
+struct MatmulMask;
+/// Per block j of a public 0/1 mask [rows, nb]: the rows where it is live
+/// (throws on a value other than 0 or 1).
+std::vector<std::vector<int64_t>> liveRowsPerBlock(const Vec &mask,
+                                                   int64_t rows, int64_t nb);
+/// The flat indices of the entries of a [rows, width] tensor in live
+/// blocks (blocks of width / nb along the last axis), row by row.
+std::vector<int64_t> liveEntries(const Vec &mask, int64_t rows, int64_t nb,
+                                 int64_t width);
+/// Shared x [rows, k] times the deployment constant W [k, m] whose mask is
+/// `wm`, on the live blocks only: of the output's columns (sparse output;
+/// the other columns are 0), or of x's entries (sparse input). Opens x - A
+/// on the entries read; one round.
+Vec blockMatmul(Party &P, const Vec &x, const Vec &mask, int64_t rows,
+                int64_t k, int64_t m, int64_t nb, bool sparseInput,
+                const MatmulMask &wm);
 
 // -- multiplication -------------------------------------------------------
 Vec mul(Party &P, const Vec &x, const Vec &y);
