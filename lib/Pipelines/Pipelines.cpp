@@ -32,6 +32,22 @@ ConvertTfmToMpcOptions PipelineOptions::convertTfmToMpc() const {
 std::string PipelineOptions::verify() const {
   if (std::string err = verifyMpcAssignRolesOptions(import.roles); !err.empty())
     return err;
+  if (sparsity.sparsity != "off" && sparsity.sparsity != "predicted")
+    return "--sparsity must be off or predicted, not '" + sparsity.sparsity +
+           "'";
+  if (sparsity.sparsity == "off" &&
+      (sparsity.block != 0 || sparsity.recall != 0.0 ||
+       !sparsity.threshold.empty() || sparsity.leakage != "per-deployment"))
+    return "--sparsity-block, --sparsity-recall, --sparsity-threshold and "
+           "--sparsity-leakage need --sparsity=predicted";
+  if (sparsity.recall != 0.0 && !sparsity.threshold.empty())
+    return "give --sparsity-recall or --sparsity-threshold, not both";
+  if (sparsity.recall < 0.0 || sparsity.recall > 1.0)
+    return "--sparsity-recall must be in [0, 1]";
+  if (sparsity.leakage != "per-deployment" &&
+      sparsity.leakage != "per-inference")
+    return "--sparsity-leakage must be per-deployment or per-inference, not '" +
+           sparsity.leakage + "'";
   return verifyConvertTfmToMpcOptions(convertTfmToMpc());
 }
 
@@ -65,6 +81,17 @@ void umbra::buildUmbraLoweringPipeline(OpPassManager &pm,
   // The declared roles, then Marill's relocation.
   pm.addPass(createMpcAssignRoles(options.import.roles));
   pm.addPass(createMpcRelocate());
+  // Comet's predicted sparsity.
+  if (options.sparsity.sparsity == "predicted") {
+    MpcInsertPredictorsOptions ip;
+    ip.recall = options.sparsity.recall;
+    ip.threshold = options.sparsity.threshold;
+    ip.block = options.sparsity.block;
+    pm.addPass(createMpcInsertPredictors(ip));
+    MpcSparsifyFfnOptions sf;
+    sf.leakage = options.sparsity.leakage;
+    pm.addPass(createMpcSparsifyFfn(sf));
+  }
   // Approximation and lowering: one pass today.
   pm.addPass(createConvertTfmToMpc(options.convertTfmToMpc()));
   // Optimisation.
@@ -126,7 +153,8 @@ void umbra::registerUmbraPipelines() {
   PassPipelineRegistration<UmbraPipelineOptions>(
       "umbra-pipeline",
       "Umbra's pipeline: tfm-fuse, canonicalize, mpc-assign-roles, "
-      "mpc-relocate, convert-tfm-to-mpc, canonicalize, cse (compile-to=tfm "
+      "mpc-relocate, [mpc-insert-predictors, mpc-sparsify-ffn (sparsity="
+      "predicted),] convert-tfm-to-mpc, canonicalize, cse (compile-to=tfm "
       "stops after fusion); options as mpc-compile's flags",
       [](OpPassManager &pm, const UmbraPipelineOptions &options) {
         buildUmbraPipeline(pm, options.get());

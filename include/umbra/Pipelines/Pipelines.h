@@ -93,6 +93,34 @@ struct ApproximationOptions {
   }
 };
 
+/// Predicted activation sparsity (mpc-insert-predictors, mpc-sparsify-ffn).
+struct SparsityPhaseOptions {
+  std::string sparsity = "off";
+  int64_t block = 0;
+  double recall = 0.0;
+  std::string threshold;
+  std::string leakage = "per-deployment";
+
+  template <typename Binder>
+  void bind(Binder &b) {
+    b.opt("sparsity", sparsity,
+          "off | predicted: compute only the FFN blocks the model's "
+          "activation predictors select, obliviously (docs/sparsity.md)");
+    b.opt("sparsity-block", block,
+          "Neurons per block of a sparse FFN: a multiple of the predictor's "
+          "block (0: the predictor's)");
+    b.opt("sparsity-recall", recall,
+          "Target block recall: each predictor's threshold from its recall "
+          "table (0: the threshold the model ships)");
+    b.opt("sparsity-threshold", threshold,
+          "Replace every predictor's threshold by this number");
+    b.opt("sparsity-leakage", leakage,
+          "per-deployment (the blocks are permuted once per deployment; "
+          "opened masks are linkable across queries up to that permutation) "
+          "| per-inference (a fresh permutation per inference)");
+  }
+};
+
 /// The fixed-point encoding (convert-tfm-to-mpc).
 struct LoweringPhaseOptions {
   unsigned fracBits = ConvertTfmToMpcOptions().fracBits;
@@ -125,6 +153,7 @@ struct LoweringPhaseOptions {
 struct PipelineOptions {
   ImportPhaseOptions import;
   ApproximationOptions approximation;
+  SparsityPhaseOptions sparsity;
   LoweringPhaseOptions lowering;
   CompileTo compileTo = CompileTo::artifact;
 
@@ -132,6 +161,7 @@ struct PipelineOptions {
   void bind(Binder &b) {
     import.bind(b);
     approximation.bind(b);
+    sparsity.bind(b);
     lowering.bind(b);
   }
 
@@ -143,7 +173,8 @@ struct PipelineOptions {
 };
 
 /// tfm-fuse, canonicalize; then (unless compile-to=tfm) mpc-assign-roles,
-/// mpc-relocate, convert-tfm-to-mpc, canonicalize, cse.
+/// mpc-relocate, [mpc-insert-predictors, mpc-sparsify-ffn,]
+/// convert-tfm-to-mpc, canonicalize, cse.
 void buildUmbraPipeline(mlir::OpPassManager &pm, const PipelineOptions &options);
 /// Its two halves: tfm-fuse, canonicalize (what compile-to=tfm runs), and
 /// the rest. mpc-compile runs the range analysis between them.

@@ -10,6 +10,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Pass/Pass.h"
 #include "umbra/Dialect/Mpc/IR/MpcDialect.h"
+#include "umbra/Dialect/Tfm/IR/TfmDialect.h"
 
 namespace umbra {
 #define GEN_PASS_DECL

@@ -5,7 +5,7 @@ include "mlir/Pass/PassBase.td"
 
 // Passes that span dialects: they read `tfm` programs and decide or use the
 // facts (who holds which value) that the lowering to `mpc` consumes. Later:
-// mpc-approximate, mpc-insert-predictors, mpc-sparsify-ffn.
+// mpc-approximate.
 
 def MpcAssignRoles : Pass<"mpc-assign-roles", "::mlir::ModuleOp"> {
   let summary = "Declare who holds each graph input and weight";
@@ -166,6 +166,90 @@ def MpcRelocate : Pass<"mpc-relocate", "::mlir::ModuleOp"> {
   ];
   let dependentDialects = ["::umbra::mpc::MpcDialect",
                            "::mlir::arith::ArithDialect"];
+}
+
+def MpcInsertPredictors : Pass<"mpc-insert-predictors", "::mlir::ModuleOp"> {
+  let summary = "Attach each FFN's activation predictor: a secret block mask per token";
+  let description = [{
+    Finds the FFNs of a `tfm` program, in program order: `linear -> relu |
+    gelu | silu -> linear` and the gated form `linear -> act` times
+    `linear` on the same input, then `linear`. The k-th FFN gets the
+    predictor `tfm.ffn_predictor {ffn = k}` the importer read from the
+    model (`umbra.predictor.<k>.*`, python/umbra_models/predictor.py):
+    before the down projection it inserts
+
+        scores = (x u) v + bias            (tfm.linear, tfm.linear)
+        mask   = tfm.block_mask(scores, threshold) {group}
+        h'     = tfm.block_select(h, mask)
+
+    so the program computes the predicted model (only predicted blocks
+    contribute), densely; `mpc-sparsify-ffn` then makes it block-sparse.
+    Each token has its own mask (no union over the prompt).
+
+    Options: `recall` picks each predictor's threshold from its recall
+    table (the largest threshold whose held-out block recall is at least
+    `recall`); `threshold` replaces every threshold; `block` merges
+    predictor blocks into blocks of that many neurons (a multiple of the
+    predictor's block: a merged block is active when any of its parts is).
+    Refused, with a message: a model without predictors, a predictor count
+    that differs from the FFN count, shapes that do not fit the FFN, a
+    `block` the predictor's does not divide, `recall` without a recall
+    table or beyond its largest recall.
+  }];
+  let options = [
+    Option<"recall", "recall", "double", /*default=*/"0.0",
+           "Target block recall: the threshold from each predictor's recall "
+           "table (0: the threshold the model ships)">,
+    Option<"threshold", "threshold", "std::string", /*default=*/"\"\"",
+           "Replace every predictor's threshold by this number">,
+    Option<"block", "block", "int64_t", /*default=*/"0",
+           "Neurons per block of the sparse FFN (0: the predictor's)">
+  ];
+  let statistics = [
+    Statistic<"numFfns", "ffns", "FFNs given a predictor">,
+    Statistic<"numGated", "gated", "gated FFNs among them">
+  ];
+  let dependentDialects = ["::umbra::tfm::TfmDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def MpcSparsifyFfn : Pass<"mpc-sparsify-ffn", "::mlir::ModuleOp"> {
+  let summary = "Rewrite predicted FFNs into block-sparse form";
+  let description = [{
+    Each FFN whose activations `mpc-insert-predictors` restricted to a
+    predicted block mask (`tfm.block_select` before the down projection)
+    becomes
+
+        h = tfm.block_linear(x, W1, b1, mask)            sparse output
+        a = tfm.block_relu(h, mask)                      selected blocks only
+        y = tfm.block_linear(a, W2, b2, mask) {sparse_input}
+
+    (gated: two sparse-output products, the activation, their product, one
+    sparse-input product). The lowering runs it obliviously: the blocks
+    are permuted by a permutation no server knows alone, the permuted mask
+    is opened (its count of active blocks per token is the declared
+    leakage), and only live blocks are computed (docs/sparsity.md).
+
+    `leakage`: `per-deployment` (the weights are permuted once per
+    deployment; the opened masks of all queries are linkable up to that
+    permutation) or `per-inference` (a fresh permutation per inference:
+    only the counts, and within one inference which tokens share blocks;
+    the permutation of the weights is then input-independent work of every
+    inference). An activation other than ReLU is evaluated densely (its
+    value on unselected blocks is then masked): only ReLU has a
+    selected-blocks-only form.
+  }];
+  let options = [
+    Option<"leakage", "leakage", "std::string", /*default=*/"\"per-deployment\"",
+           "per-deployment | per-inference: how often the blocks are "
+           "re-permuted">
+  ];
+  let statistics = [
+    Statistic<"numSparse", "sparse-ffns", "FFNs made block-sparse">,
+    Statistic<"numDenseActivations", "dense-activations",
+              "activations without a selected-blocks-only form">
+  ];
+  let dependentDialects = ["::umbra::tfm::TfmDialect"];
 }
 
 #endif // UMBRA_TRANSFORMS_PASSES_TD

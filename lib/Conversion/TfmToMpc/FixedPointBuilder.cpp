@@ -151,7 +151,7 @@ Value FixedPointBuilder::truncTo(Value v, unsigned frac) {
   MpcTensorType t = typeOf(v);
   if (t.getFrac() <= frac)
     return v;
-  return TruncOp::create(b, loc, t.withFrac(frac), v,
+  return TruncOp::create(b, loc, t.withFrac(frac), v, Value(),
                          b.getI64IntegerAttr(t.getFrac() - frac));
 }
 

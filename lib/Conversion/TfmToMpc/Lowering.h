@@ -64,6 +64,7 @@ void populateNormalizationLowerings(LoweringSet &set);
 void populateActivationLowerings(LoweringSet &set);
 void populateFunctionLowerings(LoweringSet &set);
 void populateIntegerLowerings(LoweringSet &set);
+void populateSparsityLowerings(LoweringSet &set);
 
 class Lowering {
 public:
@@ -101,6 +102,14 @@ public:
   static llvm::ArrayRef<int64_t> resultShape(mlir::Operation *op) {
     return FixedPointBuilder::shapeOf(op->getResult(0));
   }
+
+  /// A block-sparse FFN (Sparsity.cpp), by its tfm block mask: the opened
+  /// permuted mask and each tfm.block_linear's permuted weight and bias.
+  struct SparseFfn {
+    mlir::Value openMask, wideMask;
+    llvm::DenseMap<mlir::Operation *, mlir::Value> weight, bias;
+  };
+  llvm::DenseMap<mlir::Value, SparseFfn> sparseFfns;
 
 private:
   mlir::LogicalResult lower(mlir::Operation *op);

@@ -256,6 +256,7 @@ struct ConvertTfmToMpc : umbra::impl::ConvertTfmToMpcBase<ConvertTfmToMpc> {
     populateLossLowerings(patterns);
     populateElementaryFunctionLowerings(patterns);
     populateIntegerLowerings(patterns);
+    populateSparsityLowerings(patterns);
     populateIntegerDivisionLowerings(patterns);
     return success();
   }

@@ -12,6 +12,7 @@
 #include "umbra/runtime/Npy.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Verifier.h"
 #include "llvm/ADT/StringExtras.h"
 
 #include <onnx/defs/schema.h>
@@ -562,6 +563,8 @@ OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
   for (auto &n : *g.mutable_node())
     if (failed(importNode(n)))
       return {};
+  if (failed(importPredictors(g, fileLoc)))
+    return {};
   // Only graphs the importer accepted reach ONNX shape inference: on some
   // ill-typed graphs ONNX 1.12's inference crashes instead of reporting. An
   // opset newer than the ONNX library's would be inferred with older
@@ -596,6 +599,61 @@ OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
       func.setResultAttr(k, "onnx.element_type", TypeAttr::get(t));
   }
   return module;
+}
+
+/// The activation predictors a model ships as initializers
+/// umbra.predictor.<k>.{u,v,bias,threshold[,recall_table]}
+/// (python/umbra_models/predictor.py): one tfm.ffn_predictor per k, at the
+/// end of the function (mpc-insert-predictors attaches them to the FFNs).
+LogicalResult Importer::importPredictors(const onnx::GraphProto &g,
+                                         Location fileLoc) {
+  static constexpr llvm::StringLiteral prefix = "umbra.predictor.";
+  std::map<int64_t, llvm::StringMap<Value>> found;
+  for (const auto &t : g.initializer()) {
+    StringRef name = t.name();
+    if (!name.consume_front(prefix))
+      continue;
+    auto [index, part] = name.split('.');
+    int64_t k;
+    if (index.getAsInteger(10, k) || k < 0 ||
+        !llvm::is_contained({"u", "v", "bias", "threshold", "recall_table"},
+                            part)) {
+      emitError(fileLoc) << "initializer '" << t.name()
+                         << "' is not a predictor part (umbra.predictor.<k>."
+                            "u|v|bias|threshold|recall_table)";
+      return failure();
+    }
+    // At the start of the function: the FFNs that will use them come first.
+    Value v;
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(b.getInsertionBlock());
+      v = valueOf(values[t.name()]);
+    }
+    if (!v || !isa<FloatType>(cast<RankedTensorType>(v.getType())
+                                  .getElementType())) {
+      emitError(fileLoc) << "predictor initializer '" << t.name()
+                         << "' must be a float tensor";
+      return failure();
+    }
+    found[k][part] = v;
+  }
+  for (auto &[k, parts] : found) {
+    for (StringRef part : {"u", "v", "bias", "threshold"})
+      if (!parts.count(part)) {
+        emitError(fileLoc) << "predictor " << k << " has no '" << part
+                           << "' (umbra.predictor." << k << "." << part << ")";
+        return failure();
+      }
+    auto op = tfm::FfnPredictorOp::create(
+        b, fileLoc, parts["u"], parts["v"], parts["bias"], parts["threshold"],
+        parts.lookup("recall_table"), b.getI64IntegerAttr(k));
+    if (failed(mlir::verify(op))) {
+      op->erase();
+      return failure();
+    }
+  }
+  return success();
 }
 
 } // namespace umbra::onnx_import

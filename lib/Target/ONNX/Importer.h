@@ -476,6 +476,8 @@ private:
   mlir::LogicalResult mapExternalData(ConstTensor &c);
   /// Decodes every present input (all constants).
   mlir::LogicalResult decodeAll(Ins ins);
+  mlir::LogicalResult importPredictors(const onnx::GraphProto &g,
+                                       mlir::Location fileLoc);
   mlir::Value materialize(ConstTensor &c);
   mlir::TypedAttr makeResourceAttr(ConstTensor &c, mlir::RankedTensorType ty);
   mlir::TypedAttr makeDenseAttr(ConstTensor &c, mlir::RankedTensorType ty);

@@ -769,7 +769,9 @@ LogicalResult Exporter::exportOp(Operation *op) {
           return r.emitOpError("reveals a value that is not secret-shared");
         fb::RevealT rv;
         rv.to = r.getTo() == RevealTarget::client ? fb::RevealTo::Client
-                                                  : fb::RevealTo::Both;
+                : r.getTo() == RevealTarget::all_and_dealer
+                    ? fb::RevealTo::BothAndDealer
+                    : fb::RevealTo::Both;
         rv.reason = r.getReason().str();
         MpcTensorType t = cast<MpcTensorType>(r.getType());
         slotOfValue[r.getResult()] =

@@ -90,8 +90,9 @@ LogicalResult RevealOp::verify() {
     return emitOpError("input must be shared");
   if (getReason().trim().empty())
     return emitOpError("must state a reason for the leak");
-  Visibility expected = getTo() == RevealTarget::all ? Visibility::public_
-                                                      : Visibility::client;
+  Visibility expected = getTo() == RevealTarget::client
+                            ? Visibility::client
+                            : Visibility::public_;
   if (out.getVisibility() != expected)
     return emitOpError() << "result visibility must be '"
                          << stringifyVisibility(expected) << "'";
@@ -145,8 +146,58 @@ LogicalResult MatMulOp::verify() {
   return verifyJoinedVisibility(*this, {getLhs(), getRhs()}, c);
 }
 
+/// A live-block mask: public, frac 0, [x.shape[:-1], nb] with nb | x[-1].
+static LogicalResult verifyLiveMask(Operation *op, MpcTensorType x,
+                                   MpcTensorType mask) {
+  ArrayRef<int64_t> xs = x.getShape(), ms = mask.getShape();
+  if (mask.getVisibility() != Visibility::public_ || mask.getFrac() != 0)
+    return op->emitOpError("block mask must be public with frac = 0");
+  if (xs.empty() || ms.size() != xs.size() || ms.back() < 1 ||
+      xs.back() % ms.back() != 0 || xs.drop_back() != ms.drop_back())
+    return op->emitOpError("block mask does not split the last axis into "
+                           "equal blocks");
+  return success();
+}
+
+LogicalResult ReluOp::verify() {
+  if (getOutput().getType() != getInput().getType())
+    return emitOpError("result type must equal the input's");
+  if (Value m = getLive())
+    return verifyLiveMask(*this, typeOf(getInput()), typeOf(m));
+  return success();
+}
+
+LogicalResult BlockMatmulOp::verify() {
+  MpcTensorType x = typeOf(getInput()), w = typeOf(getWeight()),
+                y = typeOf(getOutput());
+  if (!x.isShared() || !w.isShared())
+    return emitOpError("input and weight must be shared");
+  ArrayRef<int64_t> xs = x.getShape(), ws = w.getShape();
+  if (ws.size() != 2 || xs.empty() || xs.back() != ws[0])
+    return emitOpError("input's last dimension must equal the rank-2 "
+                       "weight's first");
+  SmallVector<int64_t> ys(xs.drop_back());
+  ys.push_back(ws[1]);
+  if (y.getShape() != ArrayRef<int64_t>(ys) || !y.isShared() ||
+      y.getFrac() != x.getFrac() + w.getFrac())
+    return emitOpError("result must be shared [..., m] with frac(x) + frac(w)");
+  return verifyLiveMask(*this, getSparseInput() ? x : y, typeOf(getMask()));
+}
+
+LogicalResult ShuffleOp::verify() {
+  MpcTensorType x = typeOf(getInput());
+  if (!x.isShared() || x.getShape().size() != 2)
+    return emitOpError("input must be a shared matrix");
+  if (getOutput().getType() != getInput().getType())
+    return emitOpError("result type must equal the input's");
+  return success();
+}
+
 LogicalResult TruncOp::verify() {
   MpcTensorType in = typeOf(getInput()), out = typeOf(getOutput());
+  if (Value m = getLive())
+    if (failed(verifyLiveMask(*this, in, typeOf(m))))
+      return failure();
   if (static_cast<uint64_t>(getBits()) > in.getFrac())
     return emitOpError() << "cannot drop " << getBits()
                          << " bits from a value with frac = " << in.getFrac();

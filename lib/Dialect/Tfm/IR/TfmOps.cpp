@@ -225,3 +225,79 @@ LogicalResult OneHotOp::verify() {
                        "depth");
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// Predicted activation sparsity
+//===----------------------------------------------------------------------===//
+
+LogicalResult FfnPredictorOp::verify() {
+  Shape u = shapeOf(getU()), v = shapeOf(getV());
+  if (u.size() != 2 || v.size() != 2 || u[1] != v[0])
+    return emitOpError("u and v must be [d, r] and [r, blocks]");
+  if (shapeOf(getBias()) != Shape{v[1]})
+    return emitOpError() << "bias must have shape [" << v[1] << "]";
+  if (cast<RankedTensorType>(getThreshold().getType()).getNumElements() != 1)
+    return emitOpError("threshold must have one element");
+  if (Value t = getRecallTable()) {
+    Shape s = shapeOf(t);
+    if (s.size() != 2 || s[1] != 2 || s[0] < 1)
+      return emitOpError("recall_table must be [n, 2] (recall, threshold)");
+  }
+  return success();
+}
+
+/// `mask` splits the last axis of `x` (x.shape[:-1] + [nb], nb | x[-1]).
+static LogicalResult verifyBlockMask(Operation *op, Shape x, Shape mask) {
+  if (x.empty() || mask.size() != x.size() || mask.back() < 1 ||
+      x.back() % mask.back() != 0 || x.drop_back() != mask.drop_back())
+    return op->emitOpError() << "mask of shape [" << mask
+                             << "] does not split the last axis of [" << x
+                             << "] into equal blocks";
+  return success();
+}
+
+LogicalResult BlockMaskOp::verify() {
+  Shape s = shapeOf(getScores()), m = shapeOf(getMask());
+  int64_t g = static_cast<int64_t>(getGroup());
+  if (cast<RankedTensorType>(getThreshold().getType()).getNumElements() != 1)
+    return emitOpError("threshold must have one element");
+  if (s.empty() || s.back() % g != 0)
+    return emitOpError() << "group " << g
+                         << " does not divide the number of scores";
+  SmallVector<int64_t> want(s.drop_back());
+  want.push_back(s.back() / g);
+  if (Shape(want) != m)
+    return emitOpError("mask shape does not match the scores and group");
+  return success();
+}
+
+LogicalResult BlockSelectOp::verify() {
+  if (shapeOf(getInput()) != shapeOf(getOutput()))
+    return emitOpError("result shape must equal the input's");
+  return verifyBlockMask(*this, shapeOf(getInput()), shapeOf(getMask()));
+}
+
+LogicalResult BlockReluOp::verify() {
+  if (shapeOf(getInput()) != shapeOf(getOutput()))
+    return emitOpError("result shape must equal the input's");
+  return verifyBlockMask(*this, shapeOf(getInput()), shapeOf(getMask()));
+}
+
+LogicalResult BlockLinearOp::verify() {
+  Shape x = shapeOf(getInput()), w = shapeOf(getWeight()),
+        y = shapeOf(getOutput());
+  if (w.size() != 2 || x.empty() || x.back() != w[0])
+    return emitOpError("input's last dimension must equal the rank-2 "
+                       "weight's first");
+  if (Value b = getBias())
+    if (shapeOf(b) != Shape{w[1]})
+      return emitOpError() << "bias must have shape [" << w[1] << "]";
+  SmallVector<int64_t> expected(x.drop_back());
+  expected.push_back(w[1]);
+  if (Shape(expected) != y)
+    return emitOpError("result shape does not match the operands");
+  if (getLeakage() != "per-deployment" && getLeakage() != "per-inference")
+    return emitOpError() << "leakage '" << getLeakage()
+                         << "' is not per-deployment or per-inference";
+  return verifyBlockMask(*this, getSparseInput() ? x : y, shapeOf(getMask()));
+}

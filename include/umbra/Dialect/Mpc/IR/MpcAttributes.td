@@ -21,7 +21,8 @@ def Mpc_VisibilityAttr : EnumAttr<Mpc_Dialect, Mpc_Visibility, "visibility"> {
 
 def Mpc_RevealTarget : I32EnumAttr<"RevealTarget", "who learns a revealed value", [
     I32EnumAttrCase<"all", 0>,
-    I32EnumAttrCase<"client", 1>
+    I32EnumAttrCase<"client", 1>,
+    I32EnumAttrCase<"all_and_dealer", 2>
   ]> {
   let genSpecializedAttr = 0;
   let cppNamespace = "::umbra::mpc";

@@ -193,7 +193,9 @@ def Mpc_TruncOp : Mpc_Op<"trunc", [Pure]> {
     Divides by `2^bits` (arithmetic shift), removing `bits` fractional bits.
     On shared values this is a protocol (the runtime uses a faithful
     construction whose error is at most one unit in the last place); on
-    plaintext values it is a local shift. Communication cost: the op's row in the runtime's instruction table
+    plaintext values it is a local shift. With `live` (a public 0/1 block
+    mask, as for `mpc.relu`) only the live blocks are truncated and the
+    others are 0. Communication cost: the op's row in the runtime's instruction table
     (runtime/src/isa/, checked against measurements by IsaCostTest; figures
     in docs/protocols.md, per program in `mpc-compile --cost-report`).
 
@@ -203,10 +205,14 @@ def Mpc_TruncOp : Mpc_Op<"trunc", [Pure]> {
     %y = mpc.trunc %x {bits = 16 : i64} : !mpc.tensor<32x3072, shared, frac = 32> -> !mpc.tensor<32x3072, shared, frac = 16>
     ```
   }];
-  let arguments = (ins Mpc_AnyTensor:$input, ConfinedAttr<I64Attr, [IntPositive]>:$bits);
+  let arguments = (ins Mpc_AnyTensor:$input, Optional<Mpc_AnyTensor>:$live,
+                   ConfinedAttr<I64Attr, [IntPositive]>:$bits);
   let results = (outs Mpc_AnyTensor:$output);
-  let assemblyFormat = "$input attr-dict `:` qualified(type($input)) `->` qualified(type($output))";
+  let assemblyFormat = "$input (`live` $live^ `:` qualified(type($live)))? attr-dict `:` qualified(type($input)) `->` qualified(type($output))";
   let hasVerifier = 1;
+  let builders = [OpBuilder<(ins "::mlir::Type":$output, "::mlir::Value":$input, "int64_t":$bits), [{
+    build($_builder, $_state, output, input, ::mlir::Value(), bits);
+  }]>];
 }
 
 //===----------------------------------------------------------------------===//
@@ -297,11 +303,14 @@ class Mpc_UnaryGate<string mnemonic, list<Trait> traits = []>
   let assemblyFormat = "$input attr-dict `:` qualified(type($input))";
 }
 
-def Mpc_ReluOp : Mpc_UnaryGate<"relu"> {
+def Mpc_ReluOp : Mpc_Op<"relu", [Pure, AllTypesMatch<["input", "output"]>]> {
   let summary = "elementwise max(x, 0)";
   let description = [{
     On shared values: one secure comparison by the runtime's comparison
-    backend. Communication cost: the op's row in the runtime's instruction table
+    backend. With `live` (a public 0/1 block mask [..., nb], known to the
+    dealer too: a block-sparse FFN's opened permuted mask), only the live
+    blocks of the last axis are compared and the others are 0.
+    Communication cost: the op's row in the runtime's instruction table
     (runtime/src/isa/, checked against measurements by IsaCostTest; figures
     in docs/protocols.md, per program in `mpc-compile --cost-report`).
 
@@ -309,9 +318,16 @@ def Mpc_ReluOp : Mpc_UnaryGate<"relu"> {
 
     ```mlir
     %y = mpc.relu %x : !mpc.tensor<32x3072, shared, frac = 16>
+    %z = mpc.relu %x live %m : !mpc.tensor<32x3072, shared, frac = 16>, !mpc.tensor<32x192, public, frac = 0>
     ```
   }];
-  let arguments = (ins Mpc_AnyTensor:$input);
+  let arguments = (ins Mpc_AnyTensor:$input, Optional<Mpc_AnyTensor>:$live);
+  let results = (outs Mpc_AnyTensor:$output);
+  let assemblyFormat = "$input (`live` $live^)? attr-dict `:` qualified(type($input)) (`,` qualified(type($live))^)?";
+  let hasVerifier = 1;
+  let builders = [OpBuilder<(ins "::mlir::Value":$input), [{
+    build($_builder, $_state, input.getType(), input, ::mlir::Value());
+  }]>];
 }
 
 def Mpc_ExpOp : Mpc_UnaryGate<"exp"> {
@@ -546,6 +562,55 @@ def Mpc_OneHotOp : Mpc_Op<"one_hot", [Pure]> {
                    UnitAttr:$wrap_negative);
   let results = (outs Mpc_AnyTensor:$output);
   let assemblyFormat = "$ids attr-dict `:` qualified(type($ids)) `->` qualified(type($output))";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Block sparsity (Comet; docs/sparsity.md)
+//===----------------------------------------------------------------------===//
+
+def Mpc_BlockMatmulOp : Mpc_Op<"block_matmul", [Pure]> {
+  let summary = "matrix product on the live blocks of a public mask";
+  let description = [{
+    `x [..., k] x w [k, m]` for a shared deployment-constant `w` (its
+    Beaver mask is opened once per deployment), computing only the blocks
+    the public 0/1 `mask` [..., nb] marks live: with `sparse_input = false`
+    the output's column blocks (the others are 0), with `sparse_input =
+    true` the input's entry blocks (the others are not read). Opens
+    `x - A` on the entries read (one round); the dealer, which knows the
+    mask, makes the material of the live blocks only. Result frac:
+    `frac(x) + frac(w)`.
+
+    Example:
+
+    ```mlir
+    %h = mpc.block_matmul %x, %w, %m {sparse_input = false} : (!mpc.tensor<32x256, shared, frac = 16>, !mpc.tensor<256x1024, shared, frac = 16>, !mpc.tensor<32x64, public, frac = 0>) -> !mpc.tensor<32x1024, shared, frac = 32>
+    ```
+  }];
+  let arguments = (ins Mpc_AnyTensor:$input, Mpc_AnyTensor:$weight,
+                   Mpc_AnyTensor:$mask, BoolAttr:$sparse_input);
+  let results = (outs Mpc_AnyTensor:$output);
+  let assemblyFormat = "$input `,` $weight `,` $mask attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Mpc_ShuffleOp : Mpc_Op<"shuffle", [Pure, AllTypesMatch<["input", "output"]>]> {
+  let summary = "permute the rows of a shared matrix obliviously";
+  let description = [{
+    The rows of a shared [n, w] matrix permuted by a fresh permutation no
+    role knows alone (one half known to P0 and the dealer, one to P1 and
+    the dealer, one to P0 and P1). On deployment constants it runs once per
+    deployment, unless `per_inference`. Two rounds, 16 bytes per element.
+
+    Example:
+
+    ```mlir
+    %y = mpc.shuffle %x {per_inference = false} : !mpc.tensor<64x8256, shared, frac = 16>
+    ```
+  }];
+  let arguments = (ins Mpc_AnyTensor:$input, BoolAttr:$per_inference);
+  let results = (outs Mpc_AnyTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input))";
   let hasVerifier = 1;
 }
 

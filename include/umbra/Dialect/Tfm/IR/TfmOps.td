@@ -647,4 +647,134 @@ def Tfm_ArgMaxOp : Tfm_Op<"argmax", [Pure]> {
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Predicted activation sparsity (Comet; docs/sparsity.md)
+//===----------------------------------------------------------------------===//
+
+def Tfm_FfnPredictorOp : Tfm_Op<"ffn_predictor"> {
+  let summary = "declares the activation predictor of one FFN";
+  let description = [{
+    The low-rank block predictor a model ships for its `ffn`-th FFN (in
+    program order), as the importer finds it in the ONNX initializers
+    `umbra.predictor.<ffn>.{u,v,bias,threshold[,recall_table]}`
+    (python/umbra_models/predictor.py): score = (x u) v + bias, one score
+    per block of F / nb neurons; a block is predicted active when its score
+    exceeds `threshold`. `recall_table` ([n, 2]: recall, threshold, measured
+    on held-out tokens) lets the compiler choose the threshold for a target
+    recall. The op computes nothing: `mpc-insert-predictors` consumes it;
+    otherwise it is ignored (its weights never reach the program).
+
+    Example:
+
+    ```mlir
+    tfm.ffn_predictor %u, %v, %c, %t {ffn = 0 : i64} : tensor<256x32xf32>, tensor<32x64xf32>, tensor<64xf32>, tensor<f32>
+    ```
+  }];
+  let arguments = (ins Tfm_FloatTensor:$u, Tfm_FloatTensor:$v,
+                   Tfm_FloatTensor:$bias, Tfm_FloatTensor:$threshold,
+                   Optional<Tfm_FloatTensor>:$recall_table,
+                   ConfinedAttr<I64Attr, [IntNonNegative]>:$ffn);
+  let assemblyFormat = [{
+    $u `,` $v `,` $bias `,` $threshold (`,` $recall_table^)? attr-dict `:` type($u) `,` type($v) `,` type($bias) `,` type($threshold) (`,` type($recall_table)^)?
+  }];
+  let hasVerifier = 1;
+}
+
+def Tfm_BlockMaskOp : Tfm_Op<"block_mask", [Pure]> {
+  let summary = "which blocks of neurons a predictor's scores select";
+  let description = [{
+    `mask[..., j] = any(scores[..., j*group + i] >= threshold for i < group)`:
+    the blocks of an FFN predicted active, per token (computed under MPC:
+    a secret mask). `group` > 1 merges that many predictor blocks into one
+    block of the sparse FFN (`--sparsity-block`). Under MPC the comparison
+    is `scores - threshold >= 0`; torch's `>` differs only on ties.
+
+    Example:
+
+    ```mlir
+    %m = tfm.block_mask %s, %t {group = 1 : i64} : (tensor<1x32x64xf32>, tensor<f32>) -> tensor<1x32x64xi1>
+    ```
+  }];
+  let arguments = (ins Tfm_FloatTensor:$scores, Tfm_FloatTensor:$threshold,
+                   ConfinedAttr<I64Attr, [IntPositive]>:$group);
+  let results = (outs Tfm_BoolTensor:$mask);
+  let assemblyFormat = [{
+    $scores `,` $threshold attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Tfm_BlockSelectOp : Tfm_Op<"block_select", [Pure]> {
+  let summary = "zero the blocks a mask does not select";
+  let description = [{
+    `y[..., j*B + e] = mask[..., j] ? x[..., j*B + e] : 0` with
+    B = x.shape[-1] / mask.shape[-1]: an FFN's activations restricted to
+    its predicted blocks (what `mpc-insert-predictors` inserts before the
+    down projection; the dense form of the predicted model, which
+    `mpc-sparsify-ffn` turns into block-sparse products).
+
+    Example:
+
+    ```mlir
+    %y = tfm.block_select %a, %m : (tensor<1x32x1024xf32>, tensor<1x32x64xi1>) -> tensor<1x32x1024xf32>
+    ```
+  }];
+  let arguments = (ins Tfm_FloatTensor:$input, Tfm_BoolTensor:$mask);
+  let results = (outs Tfm_FloatTensor:$output);
+  let assemblyFormat = [{
+    $input `,` $mask attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Tfm_BlockLinearOp : Tfm_Op<"block_linear", [Pure]> {
+  let summary = "an affine layer on the selected blocks only";
+  let description = [{
+    `tfm.linear` restricted to the blocks `mask` selects. Without
+    `sparse_input` (the FFN's first product), blocks split the output's last
+    axis: only selected output blocks are computed (bias included), the
+    others are 0. With `sparse_input` (the second product), blocks split
+    the input's last axis and only the selected input blocks are read.
+    `leakage` is the policy of the oblivious execution (docs/sparsity.md):
+    `per-deployment` (the blocks are permuted once per deployment) or
+    `per-inference` (a fresh permutation per inference). All block ops of
+    one mask form one FFN and share the policy.
+
+    Example:
+
+    ```mlir
+    %h = tfm.block_linear %x, %w, %b, %m {sparse_input = false, leakage = "per-deployment"} : (tensor<1x32x256xf32>, tensor<256x1024xf32>, tensor<1024xf32>, tensor<1x32x64xi1>) -> tensor<1x32x1024xf32>
+    ```
+  }];
+  let arguments = (ins Tfm_FloatTensor:$input, Tfm_FloatTensor:$weight,
+                   Optional<Tfm_FloatTensor>:$bias, Tfm_BoolTensor:$mask,
+                   BoolAttr:$sparse_input, StrAttr:$leakage);
+  let results = (outs Tfm_FloatTensor:$output);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? `,` $mask attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Tfm_BlockReluOp : Tfm_Op<"block_relu", [Pure]> {
+  let summary = "ReLU on the selected blocks only";
+  let description = [{
+    `y = block_select(relu(x), mask)`: the activation of a block-sparse FFN,
+    evaluated on the selected blocks only (one comparison per selected
+    neuron instead of per neuron).
+
+    Example:
+
+    ```mlir
+    %a = tfm.block_relu %h, %m : (tensor<1x32x1024xf32>, tensor<1x32x64xi1>) -> tensor<1x32x1024xf32>
+    ```
+  }];
+  let arguments = (ins Tfm_FloatTensor:$input, Tfm_BoolTensor:$mask);
+  let results = (outs Tfm_FloatTensor:$output);
+  let assemblyFormat = [{
+    $input `,` $mask attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // UMBRA_DIALECT_TFM_IR_TFMOPS_TD

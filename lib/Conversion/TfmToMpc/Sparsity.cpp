@@ -1,0 +1,297 @@
+//===- Sparsity.cpp - predicted block masks and block-sparse FFNs ---------===//
+//
+// Comet's oblivious block-sparse FFN (docs/sparsity.md). A predicted FFN
+// (mpc-insert-predictors) computes a secret block mask per token; a
+// sparsified one (mpc-sparsify-ffn) computes only the masked blocks:
+//
+//  deployment  the rows [W1 block j | b1 block j | W2 block j | e_j] of
+//              every block j are shuffled by a permutation no role knows
+//              alone (mpc.shuffle); e_j's rows become a shared permutation
+//              matrix P.
+//  inference   the secret mask m is permuted, m P^T (a product with a
+//              deployment constant: one opening), and opened to P0, P1 and
+//              the dealer: each learns how many blocks are active per token,
+//              at positions permuted by the unknown permutation (the
+//              declared leakage). The products and the ReLU then run on the
+//              live permuted blocks only; an FFN's output is a sum over its
+//              neurons, so no inverse permutation is needed.
+//
+//===----------------------------------------------------------------------===//
+#include "Lowering.h"
+
+#include "umbra/Dialect/Tfm/IR/TfmOps.h"
+
+using namespace mlir;
+using namespace umbra;
+using namespace umbra::mpc;
+
+namespace {
+using FX = FixedPointBuilder;
+
+Value reshapeTo(Lowering &l, Value x, ArrayRef<int64_t> shape) {
+  return l.fx.reshape(x, shape);
+}
+Value transpose2(Lowering &l, Value x) {
+  MpcTensorType t = FX::typeOf(x);
+  ArrayRef<int64_t> s = t.getShape();
+  return TransposeOp::create(l.fx.builder(), l.fx.loc,
+                             t.withShape({s[1], s[0]}), x,
+                             l.fx.builder().getDenseI64ArrayAttr({1, 0}));
+}
+Value columns(Lowering &l, Value x, int64_t from, int64_t n) {
+  MpcTensorType t = FX::typeOf(x);
+  OpBuilder &b = l.fx.builder();
+  return SliceOp::create(b, l.fx.loc, t.withShape({t.getShape()[0], n}), x,
+                         b.getDenseI64ArrayAttr({0, from}),
+                         b.getDenseI64ArrayAttr({1, 1}));
+}
+
+/// [..., nb] -> [..., nb * block]: each block's bit repeated.
+Value widen(Lowering &l, Value mask, int64_t block) {
+  ArrayRef<int64_t> s = FX::shapeOf(mask);
+  SmallVector<int64_t> one(s), many(s), wide(s);
+  one.push_back(1);
+  many.push_back(block);
+  wide.back() *= block;
+  Value m = reshapeTo(l, mask, one);
+  m = BroadcastOp::create(l.fx.builder(), l.fx.loc,
+                          FX::typeOf(m).withShape(many), m);
+  return reshapeTo(l, m, wide);
+}
+
+/// The FFN of `mask` in program order: its tfm.block_linear users.
+SmallVector<tfm::BlockLinearOp> blockLinears(Value mask) {
+  SmallVector<tfm::BlockLinearOp> ops;
+  for (Operation *u : mask.getUsers())
+    if (auto bl = dyn_cast<tfm::BlockLinearOp>(u))
+      ops.push_back(bl);
+  llvm::sort(ops, [](tfm::BlockLinearOp a, tfm::BlockLinearOp b) {
+    return a->isBeforeInBlock(b);
+  });
+  return ops;
+}
+
+/// The deployment shuffle and the opened permuted mask of the FFN whose
+/// block ops read `mask` (built at its first block op).
+FailureOr<Lowering::SparseFfn *> sparseFfn(Lowering &l, Operation *at,
+                                           Value mask) {
+  auto it = l.sparseFfns.find(mask);
+  if (it != l.sparseFfns.end())
+    return &it->second;
+  SmallVector<tfm::BlockLinearOp> ops = blockLinears(mask);
+  int numIn = llvm::count_if(ops, [](auto o) { return o.getSparseInput(); });
+  if (numIn != 1 || ops.size() < 2)
+    return at->emitOpError(
+        "is not part of one block-sparse FFN: its mask must feed one or two "
+        "sparse-output block_linear ops and one sparse-input one (run "
+        "mpc-sparsify-ffn)");
+  StringRef leakage = ops.front().getLeakage();
+  for (auto o : ops)
+    if (o.getLeakage() != leakage)
+      return o.emitOpError("has another leakage policy than the rest of its "
+                           "FFN");
+  FailureOr<Value> m = l.get(mask);
+  if (failed(m))
+    return failure();
+  if (!FX::typeOf(*m).isShared())
+    return at->emitOpError(
+        "needs a secret block mask: the FFN's input is not secret-shared "
+        "here, so there is nothing to hide (compile without --sparsity)");
+  const int64_t nb = FX::shapeOf(mask).back();
+  // The rows of each block: every weight and bias of the FFN, then e_j.
+  SmallVector<Value> parts;
+  SmallVector<std::pair<Operation *, int64_t>> weightAt, biasAt;
+  int64_t width = 0;
+  std::optional<unsigned> wf;
+  auto addPart = [&](Value v) -> LogicalResult {
+    MpcTensorType t = FX::typeOf(v);
+    if (wf && t.getFrac() != *wf)
+      return at->emitOpError("block-sparse FFN weights of different "
+                             "precisions (frac ")
+             << t.getFrac() << " and " << *wf << ")";
+    wf = t.getFrac();
+    parts.push_back(l.fx.prepare(v, Visibility::shared));
+    width += t.getShape()[1];
+    return success();
+  };
+  for (tfm::BlockLinearOp o : ops) {
+    FailureOr<Value> w = l.getFactor(o.getWeight());
+    if (failed(w))
+      return failure();
+    Visibility wv = FX::typeOf(*w).getVisibility();
+    if (wv != Visibility::owner && wv != Visibility::shared)
+      return o.emitOpError("needs the model owner's weight: a ")
+             << stringifyVisibility(wv)
+             << " weight cannot be permuted obliviously here";
+    if (!o.getWeight().getDefiningOp<arith::ConstantOp>())
+      return o.emitOpError("needs a constant weight (its permutation is "
+                           "deployment work)");
+    ArrayRef<int64_t> ws = FX::shapeOf(*w);
+    // Blocks split W1's columns and W2's rows: one row of the shuffle per
+    // block, [B * d] words of each.
+    Value rows = o.getSparseInput()
+                     ? reshapeTo(l, *w, {nb, ws[0] / nb * ws[1]})
+                     : reshapeTo(l, transpose2(l, *w), {nb, ws[1] / nb * ws[0]});
+    weightAt.push_back({o, width});
+    if (failed(addPart(rows)))
+      return failure();
+    if (o.getBias() && !o.getSparseInput()) {
+      FailureOr<Value> bias = l.get(o.getBias());
+      if (failed(bias))
+        return failure();
+      // At the weights' precision, exactly (x 2^(wf - f)).
+      Value b = l.fx.prepare(*bias, Visibility::shared);
+      unsigned bf = FX::typeOf(b).getFrac();
+      if (bf < *wf)
+        b = l.fx.mulExact(b, l.fx.scalar(1.0, *wf - bf));
+      biasAt.push_back({o, width});
+      if (failed(addPart(reshapeTo(l, b, {nb, ws[1] / nb}))))
+        return failure();
+    }
+  }
+  // e_j: the permuted identity is the shared permutation matrix.
+  SmallVector<float> eye(size_t(nb * nb), 0.0f);
+  for (int64_t j = 0; j < nb; ++j)
+    eye[size_t(j * nb + j)] = 1.0f;
+  OpBuilder &b = l.fx.builder();
+  auto eyeTy = RankedTensorType::get({nb, nb}, b.getF32Type());
+  const int64_t eyeAt = width;
+  parts.push_back(l.fx.constant(DenseElementsAttr::get(eyeTy, ArrayRef(eye)),
+                                *wf));
+  width += nb;
+  MpcTensorType rowsTy =
+      MpcTensorType::get(b.getContext(), {nb, width}, Visibility::shared, *wf);
+  Value all = ConcatOp::create(b, l.fx.loc, rowsTy, parts,
+                               b.getI64IntegerAttr(1));
+  Value shuffled =
+      ShuffleOp::create(b, l.fx.loc, all, leakage == "per-inference");
+  Lowering::SparseFfn ffn;
+  for (auto [o, off] : weightAt) {
+    auto bl = cast<tfm::BlockLinearOp>(o);
+    ArrayRef<int64_t> ws = FX::shapeOf(bl.getWeight());
+    int64_t n = ws[0] * ws[1] / nb;
+    Value r = columns(l, shuffled, off, n);
+    ffn.weight[o] = bl.getSparseInput()
+                        ? reshapeTo(l, r, ws)
+                        : transpose2(l, reshapeTo(l, r, {ws[1], ws[0]}));
+  }
+  for (auto [o, off] : biasAt) {
+    int64_t f = FX::shapeOf(cast<tfm::BlockLinearOp>(o).getWeight())[1];
+    ffn.bias[o] = reshapeTo(l, columns(l, shuffled, off, f / nb), {f});
+  }
+  Value permT = transpose2(l, columns(l, shuffled, eyeAt, nb));
+  // m P^T, opened to P0, P1 and the dealer, back to 0/1 (exact: P's
+  // entries are 0 and 2^wf).
+  MpcTensorType mt = FX::typeOf(*m);
+  Value permuted = MatMulOp::create(b, l.fx.loc, mt.withFrac(*wf), *m, permT);
+  std::string reason =
+      "block-sparse FFN (--sparsity=predicted): the predicted active-block "
+      "mask of each token, in an order permuted by a permutation no role "
+      "knows alone; reveals the number of active blocks per token and, " +
+      std::string(leakage == "per-inference"
+                      ? "within one inference, which tokens share blocks "
+                        "(a fresh permutation per inference)"
+                      : "across inferences of this deployment, the activation "
+                        "patterns up to one fixed unknown permutation "
+                        "(linkable across queries)");
+  Value open = RevealOp::create(
+      b, l.fx.loc, mt.withFrac(*wf).withVisibility(Visibility::public_),
+      permuted, RevealTargetAttr::get(b.getContext(), RevealTarget::all_and_dealer),
+      b.getStringAttr(reason));
+  ffn.openMask = l.fx.truncTo(open, 0);
+  int64_t width0 = FX::shapeOf(ops.front().getOutput()).back();
+  ffn.wideMask = widen(l, ffn.openMask, width0 / nb);
+  return &(l.sparseFfns[mask] = std::move(ffn));
+}
+
+LogicalResult lowerBlockLinear(Lowering &l, tfm::BlockLinearOp op) {
+  FailureOr<Lowering::SparseFfn *> ffn = sparseFfn(l, op, op.getMask());
+  if (failed(ffn))
+    return failure();
+  FailureOr<Value> x = l.get(op.getInput());
+  if (failed(x))
+    return failure();
+  Value w = (*ffn)->weight.lookup(op);
+  MpcTensorType xt = FX::typeOf(*x), wt = FX::typeOf(w);
+  SmallVector<int64_t> shape(xt.getShape());
+  shape.back() = wt.getShape()[1];
+  OpBuilder &b = l.fx.builder();
+  Value xs = l.fx.prepare(*x, Visibility::shared);
+  unsigned pf = FX::typeOf(xs).getFrac() + wt.getFrac();
+  Value y = BlockMatmulOp::create(
+      b, l.fx.loc,
+      MpcTensorType::get(b.getContext(), shape, Visibility::shared, pf), xs, w,
+      (*ffn)->openMask, op.getSparseInput());
+  const unsigned f = l.fx.workingFrac();
+  if (op.getSparseInput()) {
+    y = l.fx.truncTo(y, f);
+    if (op.getBias()) {
+      FailureOr<Value> bias = l.get(op.getBias());
+      if (failed(bias))
+        return failure();
+      y = l.fx.add(y, *bias);
+    }
+  } else {
+    if (Value bias = (*ffn)->bias.lookup(op)) {
+      // The bias of the live blocks only, at the product's precision.
+      Value bb = l.fx.mulExact(bias, l.fx.scalar(1.0, pf - wt.getFrac()));
+      y = l.fx.add(y, l.fx.mulExact(bb, (*ffn)->wideMask));
+    }
+    y = TruncOp::create(b, l.fx.loc, FX::typeOf(y).withFrac(f), y,
+                        (*ffn)->openMask, b.getI64IntegerAttr(pf - f));
+  }
+  l.set(op.getResult(), y);
+  return success();
+}
+
+LogicalResult lowerBlockRelu(Lowering &l, tfm::BlockReluOp op) {
+  FailureOr<Lowering::SparseFfn *> ffn = sparseFfn(l, op, op.getMask());
+  if (failed(ffn))
+    return failure();
+  return l.unary(op, [&](Value x) {
+    return ReluOp::create(l.fx.builder(), l.fx.loc, x, (*ffn)->openMask);
+  });
+}
+
+/// [x >= threshold] per score, OR-ed over groups of `group` scores.
+LogicalResult lowerBlockMask(Lowering &l, tfm::BlockMaskOp op) {
+  FailureOr<Value> s = l.get(op.getScores()), t = l.get(op.getThreshold());
+  if (failed(s) || failed(t))
+    return failure();
+  Value thr = reshapeTo(l, *t, {});
+  Value bits = l.fx.drelu(l.fx.sub(*s, thr));
+  int64_t g = static_cast<int64_t>(op.getGroup());
+  if (g > 1) {
+    SmallVector<int64_t> grouped(FX::shapeOf(bits));
+    grouped.back() /= g;
+    grouped.push_back(g);
+    Value sum = l.fx.reshape(
+        l.fx.reduceSum(l.fx.reshape(bits, grouped), {-1}),
+        FX::shapeOf(op.getMask()));
+    bits = l.fx.drelu(l.fx.sub(sum, l.fx.scalar(1.0, 0)));
+  }
+  l.set(op.getResult(), bits);
+  return success();
+}
+
+/// The dense form: x times the widened 0/1 mask.
+LogicalResult lowerBlockSelect(Lowering &l, tfm::BlockSelectOp op) {
+  FailureOr<Value> x = l.get(op.getInput()), m = l.get(op.getMask());
+  if (failed(x) || failed(m))
+    return failure();
+  int64_t block = FX::shapeOf(op.getInput()).back() /
+                  FX::shapeOf(op.getMask()).back();
+  l.set(op.getResult(), l.fx.mulExact(*x, widen(l, *m, block)));
+  return success();
+}
+} // namespace
+
+void umbra::mpc::populateSparsityLowerings(LoweringSet &set) {
+  // A predictor no pass attached computes nothing.
+  set.add<tfm::FfnPredictorOp>(
+      [](Lowering &, tfm::FfnPredictorOp) { return success(); });
+  set.add<tfm::BlockMaskOp>(lowerBlockMask);
+  set.add<tfm::BlockSelectOp>(lowerBlockSelect);
+  set.add<tfm::BlockLinearOp>(lowerBlockLinear);
+  set.add<tfm::BlockReluOp>(lowerBlockRelu);
+}
