@@ -139,7 +139,10 @@ struct MpcInsertPredictors
       group = block / predBlock;
     }
     OpBuilder b(ffn.down);
-    Location loc = p.getLoc();
+    // Named, so that stats and traces attribute the predictor's cost.
+    Location loc = NameLoc::get(
+        b.getStringAttr("umbra.predictor." + std::to_string(p.getFfn())),
+        p.getLoc());
     Value thr = p.getThreshold();
     if (userThreshold || recall > 0.0) {
       double t;

@@ -98,6 +98,13 @@ FailureOr<Lowering::SparseFfn *> sparseFfn(Lowering &l, Operation *at,
         "needs a secret block mask: the FFN's input is not secret-shared "
         "here, so there is nothing to hide (compile without --sparsity)");
   const int64_t nb = FX::shapeOf(mask).back();
+  // Named after the predictor, so that stats attribute the permutation.
+  Location at0 = l.fx.loc;
+  std::string name = "ffn";
+  if (auto n = dyn_cast<NameLoc>(mask.getLoc()))
+    name = n.getName().str();
+  l.fx.loc = NameLoc::get(StringAttr::get(at->getContext(), name + ".permutation"),
+                          at0);
   // The rows of each block: every weight and bias of the FFN, then e_j.
   SmallVector<Value> parts;
   SmallVector<std::pair<Operation *, int64_t>> weightAt, biasAt;
@@ -201,6 +208,7 @@ FailureOr<Lowering::SparseFfn *> sparseFfn(Lowering &l, Operation *at,
   ffn.openMask = l.fx.truncTo(open, 0);
   int64_t width0 = FX::shapeOf(ops.front().getOutput()).back();
   ffn.wideMask = widen(l, ffn.openMask, width0 / nb);
+  l.fx.loc = at0;
   return &(l.sparseFfns[mask] = std::move(ffn));
 }
 
