@@ -94,9 +94,13 @@ TEST(Isa, AttributesByFieldName) {
 /// Runs deployment and one inference on all three roles, compares every
 /// instruction's measured cost with instrCost and every output with the
 /// float reference (the rows' `real`).
+/// The live entries of instruction i, for rows restricted by a public
+/// block mask (none: -1).
+using LiveOf = std::function<int64_t(const Program &, size_t)>;
+
 void expectCosts(const Program &prog, Cmp cmp,
                  const std::map<int, std::vector<double>> &inputs,
-                 std::set<Op> &covered) {
+                 std::set<Op> &covered, const LiveOf &liveOf = nullptr) {
   std::vector<InstrStat> st[3];
   std::map<int, std::vector<double>> got;
   std::mutex mu;
@@ -135,7 +139,7 @@ void expectCosts(const Program &prog, Cmp cmp,
       continue; // the deployment's opening of constant matmul operands
     size_t i = size_t(s0.index);
     const InstrInfo &I = prog.instrs[i];
-    Cost want = instrCost(prog, i, cmp);
+    Cost want = instrCost(prog, i, cmp, liveOf ? liveOf(prog, i) : -1);
     covered.insert(I.op());
     std::string what = std::string(opName(I.op())) + " #" + std::to_string(i) +
                        " " + attrsString(I.attrs) + " cmp=" + cmpName(cmp);
@@ -225,6 +229,51 @@ TEST_P(IsaCost, TableEqualsMeasurement) {
       b.output(b.reveal(o));
     Program prog = Program::loadBytes(b.finish());
     expectCosts(prog, cmp, {{xc, randomReal(90, 0.6, 7.5, 3)}}, covered);
+  }
+  {
+    // Block sparsity: a mask revealed to P0, P1 and the dealer restricts
+    // block_matmul, relu and trunc to its live blocks; a shuffle of
+    // deployment constants runs at deployment, one per inference online.
+    const int64_t R = 3, K = 20, M = 12, NB = 4; // blocks of 3 outputs
+    ProgramBuilder b(16);
+    int xc = b.input("x", {R, K}, Vis::Client);
+    int mc = b.input("m", {R, NB}, Vis::Client, 0);
+    int w1 = b.constant("w1", {K, M}, Vis::Owner, randomReal(K * M, -1, 1, 5));
+    int w2 = b.constant("w2", {M, K}, Vis::Owner, randomReal(M * K, -1, 1, 6));
+    int x = b.share(xc), ws1 = b.share(w1), ws2 = b.share(w2);
+    int mask = b.reveal(b.share(mc), RevealTo::BothAndDealer, "block mask");
+    fb::BlockMatmulT out, in;
+    in.sparse_input = true;
+    int h = b.emit({x, ws1, mask}, out);
+    int ht = b.trunc(h, 16);
+    int masked = b.emit({h, mask}, [] {
+      fb::TruncT t;
+      t.bits = 16;
+      return t;
+    }());
+    int r = b.emit({masked, mask}, fb::ReluT{});
+    int y = b.emit({r, ws2, mask}, in);
+    fb::ShuffleT once, fresh;
+    fresh.per_inference = true;
+    // A shuffle's row sums do not depend on the permutation (the float
+    // reference applies the identity).
+    int sw = b.reduceSum(b.emit({ws1}, once), {0});
+    int sf = b.reduceSum(b.emit({ws2}, fresh), {0});
+    for (int o : {ht, masked, r, y, sw, sf})
+      b.output(b.reveal(o));
+    Program prog = Program::loadBytes(b.finish());
+    // Rows 0 and 2: blocks {0, 3} and {1}; row 1: none.
+    std::vector<double> m = {1, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0};
+    int64_t live = 3;
+    expectCosts(
+        prog, cmp, {{xc, randomReal(R * K, -2, 2, 4)}, {mc, m}}, covered,
+        [&](const Program &p, size_t i) -> int64_t {
+          const InstrInfo &I = p.instrs[i];
+          bool masked = (I.op() == Op::Relu || I.op() == Op::Trunc)
+                            ? I.in.size() == 2
+                            : I.op() == Op::BlockMatmul;
+          return masked ? live * (M / NB) : -1;
+        });
   }
   // Every row was measured at least once.
   for (const OpRow *r : opRows())
