@@ -9,6 +9,7 @@
 #include "mlir/IR/Builders.h"
 
 #include <map>
+#include <sstream>
 
 namespace umbra {
 #define GEN_PASS_DEF_MPCINSERTPREDICTORS
@@ -19,6 +20,13 @@ using namespace mlir;
 using namespace umbra;
 
 namespace {
+
+/// "0.95", not "9.500000e-01".
+std::string num(double v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
 
 /// An FFN: x -> up (or gate and up) -> activation -> down.
 struct Ffn {
@@ -77,7 +85,8 @@ struct MpcInsertPredictors
     }
     if (recall < 0.0 || recall > 1.0) {
       getOperation().emitError()
-          << "mpc-insert-predictors: recall " << recall << " is not in [0, 1]";
+          << "mpc-insert-predictors: recall " << num(recall)
+          << " is not in [0, 1]";
       return signalPassFailure();
     }
     for (auto func : getOperation().getOps<func::FuncOp>())
@@ -133,7 +142,7 @@ struct MpcInsertPredictors
     if (block != 0) {
       if (block < 0 || block % predBlock != 0 || width % block != 0)
         return p.emitOpError()
-               << "block " << block << " must be a multiple of the "
+               << "block " << static_cast<int64_t>(block) << " must be a multiple of the "
                << "predictor's block (" << predBlock << ") dividing the "
                << width << " neurons of FFN " << p.getFfn();
       group = block / predBlock;
@@ -161,7 +170,8 @@ struct MpcInsertPredictors
       cst->setAttr(mpc::kVisibilityAttrName,
                    mpc::VisibilityAttr::get(b.getContext(),
                                             mpc::Visibility::owner));
-      mpc::deriveSources(cst, p.getThreshold());
+      mpc::deriveSources(cst, userThreshold ? p.getThreshold()
+                                            : p.getRecallTable());
       thr = cst;
     }
     SmallVector<int64_t> rs(xs.drop_back()), ss(xs.drop_back()),
@@ -191,7 +201,7 @@ struct MpcInsertPredictors
   FailureOr<double> thresholdForRecall(tfm::FfnPredictorOp p) {
     if (!p.getRecallTable())
       return p.emitOpError("has no recall table (umbra.predictor.")
-             << p.getFfn() << ".recall_table), so recall=" << recall
+             << p.getFfn() << ".recall_table), so recall=" << num(recall)
              << " cannot be met; give threshold= instead";
     std::optional<SmallVector<double>> t =
         getConstantValues(p.getRecallTable());
@@ -201,12 +211,13 @@ struct MpcInsertPredictors
     double most = 0;
     for (size_t i = 0; i + 1 < t->size(); i += 2) {
       most = std::max(most, (*t)[i]);
-      if ((*t)[i] >= recall && (!best || (*t)[i + 1] > *best))
+      // (the table is float32: 0.9 is stored as 0.899999976)
+      if ((*t)[i] >= recall - 1e-6 && (!best || (*t)[i + 1] > *best))
         best = (*t)[i + 1];
     }
     if (!best)
-      return p.emitOpError() << "reaches at most recall " << most
-                             << " in its recall table, not " << recall;
+      return p.emitOpError() << "reaches at most recall " << num(most)
+                             << " in its recall table, not " << num(recall);
     return *best;
   }
 };

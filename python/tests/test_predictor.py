@@ -47,11 +47,21 @@ def test_predictors_reach_the_recall_and_export_round_trips(opt, tmp_path):
     with torch.no_grad():
         assert torch.allclose(model(x), dense, atol=1e-4)
     assert len(preds) == model.cfg.n_layer
-    for r in report:
+    for r, p in zip(report, preds):
         # The threshold is chosen for the target recall on held-out tokens.
         assert r["recall"] >= 0.95 - 1e-9
         assert r["density_predicted"] >= r["density_true"] * r["recall"] - 1e-9
         assert 0 < r["precision"] <= 1
+        # The recall table: one row per target, each row's recall measured
+        # on the held-out tokens and at least its target; the higher the
+        # recall, the lower the threshold. The target's row is the
+        # threshold the predictor ships.
+        t = p.recall_table
+        assert t.dtype == np.float32 and t.shape == (len(P.RECALL_TARGETS), 2)
+        assert np.all(t[:, 0] >= np.float32(P.RECALL_TARGETS)), t
+        assert np.all(np.diff(t[:, 0]) >= 0) and np.all(np.diff(t[:, 1]) <= 0), t
+        assert t[:, 1][list(P.RECALL_TARGETS).index(0.95)] == np.float32(p.threshold)
+        assert p.permutation is not None and sorted(p.permutation) == list(range(1024))
     # The sparse FFN computes exactly the dense one restricted to the
     # predicted blocks: with every block predicted active it is the dense.
     for p in preds:
@@ -71,6 +81,23 @@ def test_predictors_reach_the_recall_and_export_round_trips(opt, tmp_path):
         want = blk.mlp.down(torch.relu(blk.mlp.up(h_in)) * keep)
         got = P.PredictedFFN(blk.mlp, p)(h_in)
     assert torch.allclose(got, want, atol=1e-6)
+    # Merged blocks (mpc-compile --sparsity-block 32 = 2 x 16): a block of
+    # 32 neurons is kept iff either of its two predictor blocks is.
+    with torch.no_grad():
+        pairs = (p(h_in) > p.threshold).reshape(5, -1, 2)
+        assert torch.equal(p.mask(h_in, group=2), pairs.any(-1))
+        keep2 = pairs.any(-1).repeat_interleave(32, -1)
+        want2 = blk.mlp.down(torch.relu(blk.mlp.up(h_in)) * keep2)
+        ffn2 = P.PredictedFFN(blk.mlp, p, group=2)
+        assert torch.allclose(ffn2(h_in), want2, atol=1e-6)
+        assert ffn2.last_mask.shape == (5, 32)
+    # A merged block keeps at least what its parts keep: the merged model
+    # skips fewer neurons.
+    with P.predicted_blocks(model, preds, group=2) as m2, torch.no_grad():
+        sparse2 = m2(x)
+    assert not torch.equal(sparse2, sparse)
+    with pytest.raises(ValueError, match="does not divide"):
+        P.PredictedFFN(blk.mlp, p, group=3)
 
     # Export: the permuted model with its predictors as initializers.
     from umbra_models.export import export_onnx
@@ -80,7 +107,9 @@ def test_predictors_reach_the_recall_and_export_round_trips(opt, tmp_path):
     back = P.read_predictors(path)
     assert len(back) == len(preds)
     for a, b in zip(preds, back):
-        assert b.threshold == pytest.approx(a.threshold)
+        assert b.threshold == a.threshold  # float32 both ways
+        assert np.array_equal(b.recall_table, a.recall_table)
+        assert np.all(np.diff(b.recall_table[:, 1]) <= 0)
         assert b.v.out_features == a.v.out_features and b.u.out_features == 16
         with torch.no_grad():
             assert torch.equal(a.mask(h_in), b.mask(h_in))
@@ -88,3 +117,17 @@ def test_predictors_reach_the_recall_and_export_round_trips(opt, tmp_path):
     import onnx
     names = [i.name for i in onnx.load(path).graph.initializer]
     assert "umbra.predictor.0.u" in names and "umbra.predictor.3.threshold" in names
+    assert "umbra.predictor.3.recall_table" in names
+
+    # The fixture form: the permutation and the predictors, loaded onto a
+    # fresh (unpermuted) model, give the same model and predictors.
+    fix = tmp_path / "fixture"
+    fix.mkdir()
+    P.save_predictor_fixture(str(fix), preds, {"layers": report})
+    fresh, loaded = P.load_predictor_fixture(str(fix), load_model_dir(d))
+    with torch.no_grad():
+        assert torch.equal(fresh(x), model(x))
+        for a, b in zip(preds, loaded):
+            assert torch.equal(a(h_in), b(h_in)) and b.threshold == a.threshold
+            assert np.array_equal(a.recall_table, b.recall_table)
+            assert np.array_equal(a.permutation, b.permutation)

@@ -320,7 +320,8 @@ def predictor_arrays(p):
               "threshold": np.asarray(p.threshold, dtype=np.float32)}
     if p.recall_table is not None:
         arrays["recall_table"] = np.asarray(p.recall_table, dtype=np.float32).reshape(-1, 2)
-    return {k: np.ascontiguousarray(a, dtype=np.float32) for k, a in arrays.items()}
+    # (np.array, not np.ascontiguousarray: that makes the scalar [1].)
+    return {k: np.array(a, dtype=np.float32, order="C") for k, a in arrays.items()}
 
 
 def predictor_from_arrays(arrays):

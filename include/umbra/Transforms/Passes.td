@@ -210,6 +210,7 @@ def MpcInsertPredictors : Pass<"mpc-insert-predictors", "::mlir::ModuleOp"> {
     Statistic<"numGated", "gated", "gated FFNs among them">
   ];
   let dependentDialects = ["::umbra::tfm::TfmDialect",
+                           "::umbra::mpc::MpcDialect",
                            "::mlir::arith::ArithDialect"];
 }
 

@@ -274,7 +274,8 @@ LogicalResult lowerBlockMask(Lowering &l, tfm::BlockMaskOp op) {
     grouped.back() /= g;
     grouped.push_back(g);
     Value sum = l.fx.reshape(
-        l.fx.reduceSum(l.fx.reshape(bits, grouped), {-1}),
+        l.fx.reduceSum(l.fx.reshape(bits, grouped),
+                       {static_cast<int64_t>(grouped.size()) - 1}),
         FX::shapeOf(op.getMask()));
     bits = l.fx.drelu(l.fx.sub(sum, l.fx.scalar(1.0, 0)));
   }

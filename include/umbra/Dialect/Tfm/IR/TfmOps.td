@@ -743,7 +743,7 @@ def Tfm_BlockLinearOp : Tfm_Op<"block_linear", [Pure]> {
     Example:
 
     ```mlir
-    %h = tfm.block_linear %x, %w, %b, %m {sparse_input = false, leakage = "per-deployment"} : (tensor<1x32x256xf32>, tensor<256x1024xf32>, tensor<1024xf32>, tensor<1x32x64xi1>) -> tensor<1x32x1024xf32>
+    %h = tfm.block_linear %x, %w bias %b mask %m {sparse_input = false, leakage = "per-deployment"} : (tensor<1x32x256xf32>, tensor<256x1024xf32>, tensor<1024xf32>, tensor<1x32x64xi1>) -> tensor<1x32x1024xf32>
     ```
   }];
   let arguments = (ins Tfm_FloatTensor:$input, Tfm_FloatTensor:$weight,
@@ -751,7 +751,7 @@ def Tfm_BlockLinearOp : Tfm_Op<"block_linear", [Pure]> {
                    BoolAttr:$sparse_input, StrAttr:$leakage);
   let results = (outs Tfm_FloatTensor:$output);
   let assemblyFormat = [{
-    $input `,` $weight (`,` $bias^)? `,` $mask attr-dict `:` functional-type(operands, results)
+    $input `,` $weight (`bias` $bias^)? `mask` $mask attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
 }
