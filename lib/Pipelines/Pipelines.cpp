@@ -36,10 +36,11 @@ std::string PipelineOptions::verify() const {
     return "--sparsity must be off or predicted, not '" + sparsity.sparsity +
            "'";
   if (sparsity.sparsity == "off" &&
-      (sparsity.block != 0 || sparsity.recall != 0.0 ||
+      (sparsity.block != 0 || sparsity.bucket != 0 || sparsity.recall != 0.0 ||
        !sparsity.threshold.empty() || sparsity.leakage != "per-deployment"))
-    return "--sparsity-block, --sparsity-recall, --sparsity-threshold and "
-           "--sparsity-leakage need --sparsity=predicted";
+    return "--sparsity-block, --sparsity-bucket, --sparsity-recall, "
+           "--sparsity-threshold and --sparsity-leakage need "
+           "--sparsity=predicted";
   if (sparsity.recall != 0.0 && !sparsity.threshold.empty())
     return "give --sparsity-recall or --sparsity-threshold, not both";
   if (sparsity.recall < 0.0 || sparsity.recall > 1.0)
@@ -87,6 +88,7 @@ void umbra::buildUmbraLoweringPipeline(OpPassManager &pm,
     ip.recall = options.sparsity.recall;
     ip.threshold = options.sparsity.threshold;
     ip.block = options.sparsity.block;
+    ip.bucket = options.sparsity.bucket;
     pm.addPass(createMpcInsertPredictors(ip));
     MpcSparsifyFfnOptions sf;
     sf.leakage = options.sparsity.leakage;

@@ -147,6 +147,11 @@ struct MpcInsertPredictors
                << width << " neurons of FFN " << p.getFfn();
       group = block / predBlock;
     }
+    if (bucket < 0 || (bucket > 0 && (nb / group) % bucket != 0))
+      return p.emitOpError()
+             << "bucket " << static_cast<int64_t>(bucket)
+             << " must divide the " << nb / group << " blocks of FFN "
+             << p.getFfn();
     OpBuilder b(ffn.down);
     // Named, so that stats and traces attribute the predictor's cost.
     Location loc = NameLoc::get(
@@ -187,7 +192,7 @@ struct MpcInsertPredictors
                               p.getV(), p.getBias());
     Value mask = tfm::BlockMaskOp::create(
         b, loc, RankedTensorType::get(ms, b.getI1Type()), scores, thr,
-        b.getI64IntegerAttr(group));
+        b.getI64IntegerAttr(group), b.getI64IntegerAttr(bucket));
     Value sel = tfm::BlockSelectOp::create(b, loc, ffn.hidden.getType(),
                                            ffn.hidden, mask);
     ffn.down->setOperand(0, sel);

@@ -96,7 +96,7 @@ struct ApproximationOptions {
 /// Predicted activation sparsity (mpc-insert-predictors, mpc-sparsify-ffn).
 struct SparsityPhaseOptions {
   std::string sparsity = "off";
-  int64_t block = 0;
+  int64_t block = 0, bucket = 0;
   double recall = 0.0;
   std::string threshold;
   std::string leakage = "per-deployment";
@@ -109,6 +109,10 @@ struct SparsityPhaseOptions {
     b.opt("sparsity-block", block,
           "Neurons per block of a sparse FFN: a multiple of the predictor's "
           "block (0: the predictor's)");
+    b.opt("sparsity-bucket", bucket,
+          "Pad each token's count of active blocks up to a multiple of this "
+          "many blocks, so that only the bucket is revealed (0: the exact "
+          "count, Comet's choice)");
     b.opt("sparsity-recall", recall,
           "Target block recall: each predictor's threshold from its recall "
           "table (0: the threshold the model ships)");

@@ -190,11 +190,14 @@ def MpcInsertPredictors : Pass<"mpc-insert-predictors", "::mlir::ModuleOp"> {
     table (the largest threshold whose held-out block recall is at least
     `recall`); `threshold` replaces every threshold; `block` merges
     predictor blocks into blocks of that many neurons (a multiple of the
-    predictor's block: a merged block is active when any of its parts is).
-    Refused, with a message: a model without predictors, a predictor count
+    predictor's block: a merged block is active when any of its parts is);
+    `bucket` pads each token's count of selected blocks up to a multiple of
+    `bucket` with the lowest-numbered unselected blocks, so that the opened
+    mask reveals the bucket, not the count. Refused, with a message: a model without predictors, a predictor count
     that differs from the FFN count, shapes that do not fit the FFN, a
     `block` the predictor's does not divide, `recall` without a recall
-    table or beyond its largest recall.
+    table or beyond its largest recall, a `bucket` that does not divide the
+    number of blocks.
   }];
   let options = [
     Option<"recall", "recall", "double", /*default=*/"0.0",
@@ -203,7 +206,10 @@ def MpcInsertPredictors : Pass<"mpc-insert-predictors", "::mlir::ModuleOp"> {
     Option<"threshold", "threshold", "std::string", /*default=*/"\"\"",
            "Replace every predictor's threshold by this number">,
     Option<"block", "block", "int64_t", /*default=*/"0",
-           "Neurons per block of the sparse FFN (0: the predictor's)">
+           "Neurons per block of the sparse FFN (0: the predictor's)">,
+    Option<"bucket", "bucket", "int64_t", /*default=*/"0",
+           "Pad each token's count of selected blocks to a multiple of this "
+           "(0: the exact count)">
   ];
   let statistics = [
     Statistic<"numFfns", "ffns", "FFNs given a predictor">,

@@ -191,10 +191,17 @@ FailureOr<Lowering::SparseFfn *> sparseFfn(Lowering &l, Operation *at,
   // entries are 0 and 2^wf).
   MpcTensorType mt = FX::typeOf(*m);
   Value permuted = MatMulOp::create(b, l.fx.loc, mt.withFrac(*wf), *m, permT);
+  int64_t bucket = 0;
+  if (auto bm = mask.getDefiningOp<tfm::BlockMaskOp>())
+    bucket = static_cast<int64_t>(bm.getBucket());
+  std::string count =
+      bucket ? "the number of active blocks per token padded up to a multiple "
+               "of " + std::to_string(bucket)
+             : std::string("the number of active blocks per token");
   std::string reason =
       "block-sparse FFN (--sparsity=predicted): the predicted active-block "
       "mask of each token, in an order permuted by a permutation no role "
-      "knows alone; reveals the number of active blocks per token and, " +
+      "knows alone; reveals " + count + " and, " +
       std::string(leakage == "per-inference"
                       ? "within one inference, which tokens share blocks "
                         "(a fresh permutation per inference)"
@@ -261,6 +268,53 @@ LogicalResult lowerBlockRelu(Lowering &l, tfm::BlockReluOp op) {
   });
 }
 
+/// The 0/1 mask m [..., n] with each row's count k raised to
+/// P = bucket * ceil(k / bucket) by the first P - k unselected blocks: with
+/// c_j the number of unselected blocks up to j (a product with a public
+/// triangular matrix), block j is added when m_j = 0 and c_j <= P - k, i.e.
+/// [P - k - c_j - (n + 1) m_j >= 0]. All values are small integers at
+/// frac 0: n / bucket + n comparisons per row, no product.
+Value padToBucket(Lowering &l, Value m, int64_t bucket) {
+  FixedPointBuilder &fx = l.fx;
+  OpBuilder &b = fx.builder();
+  MpcTensorType t = FX::typeOf(m);
+  ArrayRef<int64_t> shape = t.getShape();
+  const int64_t n = shape.back(), last = int64_t(shape.size()) - 1;
+  auto f32 = b.getF32Type();
+  auto publicMatrix = [&](int64_t rows, int64_t cols, auto value) {
+    SmallVector<float> v(size_t(rows * cols));
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < cols; ++j)
+        v[size_t(i * cols + j)] = static_cast<float>(value(i, j));
+    auto ty = RankedTensorType::get({rows, cols}, f32);
+    return fx.constant(DenseElementsAttr::get(ty, ArrayRef(v)), 0);
+  };
+  auto product = [&](Value x, Value w) {
+    SmallVector<int64_t> s(FX::shapeOf(x));
+    s.back() = FX::shapeOf(w)[1];
+    return MatMulOp::create(b, fx.loc, t.withShape(s), x, w).getResult();
+  };
+  Value k = fx.reduceSum(m, {last});                     // [..., 1]
+  Value unselected = fx.sub(fx.scalar(1.0, 0), m);
+  Value c = product(unselected, publicMatrix(n, n, [](int64_t i, int64_t j) {
+                      return i <= j ? 1 : 0;
+                    }));
+  // ceil(k / bucket) = sum_t [k - t * bucket - 1 >= 0].
+  const int64_t nbk = n / bucket;
+  Value steps = product(
+      k, publicMatrix(1, nbk, [](int64_t, int64_t) { return 1; }));
+  Value offsets = publicMatrix(1, nbk, [&](int64_t, int64_t j) {
+    return j * bucket + 1;
+  });
+  Value over = fx.drelu(fx.sub(steps, fx.reshape(offsets, {nbk})));
+  Value padded = fx.mulExact(fx.reduceSum(over, {last}),
+                             fx.scalar(double(bucket), 0)); // P, [..., 1]
+  Value room = fx.sub(padded, k);                           // P - k
+  Value z = fx.sub(fx.sub(room, c),
+                   fx.mulExact(m, fx.scalar(double(n + 1), 0)));
+  return fx.add(m, fx.drelu(z));
+}
+
 /// [x >= threshold] per score, OR-ed over groups of `group` scores.
 LogicalResult lowerBlockMask(Lowering &l, tfm::BlockMaskOp op) {
   FailureOr<Value> s = l.get(op.getScores()), t = l.get(op.getThreshold());
@@ -279,6 +333,8 @@ LogicalResult lowerBlockMask(Lowering &l, tfm::BlockMaskOp op) {
         FX::shapeOf(op.getMask()));
     bits = l.fx.drelu(l.fx.sub(sum, l.fx.scalar(1.0, 0)));
   }
+  if (int64_t bucket = static_cast<int64_t>(op.getBucket()))
+    bits = padToBucket(l, bits, bucket);
   l.set(op.getResult(), bits);
   return success();
 }

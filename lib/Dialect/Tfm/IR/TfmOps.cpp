@@ -268,6 +268,10 @@ LogicalResult BlockMaskOp::verify() {
   want.push_back(s.back() / g);
   if (Shape(want) != m)
     return emitOpError("mask shape does not match the scores and group");
+  int64_t bucket = static_cast<int64_t>(getBucket());
+  if (bucket > 0 && m.back() % bucket != 0)
+    return emitOpError() << "bucket " << bucket << " does not divide the "
+                         << m.back() << " blocks";
   return success();
 }
 

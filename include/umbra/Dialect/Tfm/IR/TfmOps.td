@@ -689,6 +689,11 @@ def Tfm_BlockMaskOp : Tfm_Op<"block_mask", [Pure]> {
     block of the sparse FFN (`--sparsity-block`). Under MPC the comparison
     is `scores - threshold >= 0`; torch's `>` differs only on ties.
 
+    `bucket` > 0 pads each token's count of selected blocks up to a
+    multiple of `bucket` by also selecting the lowest-numbered unselected
+    blocks (`--sparsity-bucket`): an opened permuted mask then reveals only
+    the bucket. The padding blocks are computed like predicted ones.
+
     Example:
 
     ```mlir
@@ -696,7 +701,8 @@ def Tfm_BlockMaskOp : Tfm_Op<"block_mask", [Pure]> {
     ```
   }];
   let arguments = (ins Tfm_FloatTensor:$scores, Tfm_FloatTensor:$threshold,
-                   ConfinedAttr<I64Attr, [IntPositive]>:$group);
+                   ConfinedAttr<I64Attr, [IntPositive]>:$group,
+                   DefaultValuedAttr<ConfinedAttr<I64Attr, [IntNonNegative]>, "0">:$bucket);
   let results = (outs Tfm_BoolTensor:$mask);
   let assemblyFormat = [{
     $scores `,` $threshold attr-dict `:` functional-type(operands, results)
