@@ -36,11 +36,13 @@ LogicalResult umbra::printCostReport(ModuleOp module, raw_ostream &os) {
   };
   std::map<std::string, Row> rows;
   Row total, deploy;
+  bool blockSparse = false;
   try {
     rt::Program prog = rt::Program::loadBytes(
         std::vector<uint8_t>(bytes.begin(), bytes.end()));
     for (size_t i = 0; i < prog.instrs.size(); ++i) {
       const rt::InstrInfo &I = prog.instrs[i];
+      blockSparse |= I.op() == rt::Op::BlockMatmul;
       Row &r = I.deploy ? deploy : rows[rt::opName(I.op())];
       Row *sums[] = {&r, I.deploy ? nullptr : &total};
       for (Row *s : sums) {
@@ -73,5 +75,9 @@ LogicalResult umbra::printCostReport(ModuleOp module, raw_ostream &os) {
   os << "deployment (once): " << deploy.count << " instructions, "
      << deploy.c[0].bytes << " bytes, " << deploy.c[0].rounds
      << " rounds, plus the opening of constant matmul operands\n";
+  if (blockSparse)
+    os << "block-sparse FFNs (--sparsity=predicted) are priced with every "
+          "block live, an upper bound: their cost scales with the opened "
+          "masks' density (mpc-run --stats measures it)\n";
   return success();
 }
