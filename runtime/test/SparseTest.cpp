@@ -95,7 +95,14 @@ TEST(BlockMatmul, EqualsTheDenseProductOnLiveBlocks) {
   for (int64_t j : {0, 3, 7})
     mask[size_t(1 * nb + j)] = mask[size_t(4 * nb + 7 - j)] = 1;
   mask[size_t(3 * nb + 5)] = 1;
+  // Mostly live (the dense-product path): every block but a few.
+  Vec most(size_t(rows * nb), 1);
+  for (int64_t r : {0, 3})
+    most[size_t(r * nb + r)] = 0;
+  most[size_t(4 * nb + 2)] = 0;
+  for (const Vec *mk : {&mask, &most})
   for (bool sparseInput : {false, true}) {
+    const Vec &mask = *mk;
     int64_t kk = sparseInput ? m : k, mm = sparseInput ? k : m;
     Vec xs = sparseInput ? test::randomFixed(size_t(rows * kk), -3, 3, 16, 3)
                          : x;
@@ -105,7 +112,7 @@ TEST(BlockMatmul, EqualsTheDenseProductOnLiveBlocks) {
     EXPECT_EQ(r.z, restricted(xs, ws, mask, rows, kk, mm, nb, sparseInput))
         << "sparse_input=" << sparseInput;
     // One round; each party opens x - A on the entries read: all of x
-    // (sparse output) or the 13 live blocks' entries (sparse input).
+    // (sparse output) or the live blocks' entries (sparse input).
     int64_t liveBlocks = 0;
     for (uint64_t v : mask)
       liveBlocks += int64_t(v);

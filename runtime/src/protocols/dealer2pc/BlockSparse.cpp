@@ -65,6 +65,35 @@ void blockProduct(const uint64_t *X, const uint64_t *W, uint64_t *Z,
                   int64_t rows, int64_t k, int64_t m, int64_t nb,
                   bool sparseInput, const std::vector<std::vector<int64_t>> &live,
                   const std::vector<int64_t> &packedOffset) {
+  // Mostly live: one dense product (the fast GEMM) beats nb small ones;
+  // only the live entries are kept.
+  size_t pairs = 0;
+  for (const auto &rs : live)
+    pairs += rs.size();
+  if (2 * pairs >= size_t(rows * nb)) {
+    const int64_t width = sparseInput ? k : m, B = width / nb;
+    Vec x(size_t(rows * k), 0), z(size_t(rows * m));
+    if (sparseInput) {
+      for (int64_t j = 0; j < nb; ++j)
+        for (int64_t r : live[size_t(j)])
+          std::copy(X + packedOffset[size_t(r * nb + j)],
+                    X + packedOffset[size_t(r * nb + j)] + B,
+                    x.begin() + r * k + j * B);
+    } else {
+      std::copy(X, X + rows * k, x.begin());
+    }
+    gemmRing(rows, m, k, x.data(), k, W, m, z.data(), m);
+    if (sparseInput) {
+      for (size_t i = 0; i < z.size(); ++i)
+        Z[i] += z[i];
+    } else {
+      for (int64_t j = 0; j < nb; ++j)
+        for (int64_t r : live[size_t(j)])
+          for (int64_t e = 0; e < B; ++e)
+            Z[r * m + j * B + e] += z[size_t(r * m + j * B + e)];
+    }
+    return;
+  }
   if (!sparseInput) {
     const int64_t B = m / nb;
     for (int64_t j = 0; j < nb; ++j) {
@@ -128,15 +157,18 @@ Vec blockMatmul(Party &P, const Vec &x, const Vec &mask, int64_t rows,
   // C = A B on the live blocks (all of Z's entries with sparse input, whose
   // inactive inputs contribute nothing; the live columns with sparse
   // output, packed).
+  std::vector<int64_t> outLive;
+  if (!sparseInput)
+    outLive = liveEntries(mask, rows, nb, m);
   auto liveOut = [&](const Vec &full) {
     if (sparseInput)
       return full;
-    Vec packed;
-    for (size_t e : liveEntries(mask, rows, nb, m))
-      packed.push_back(full[e]);
+    Vec packed(outLive.size());
+    for (size_t i = 0; i < outLive.size(); ++i)
+      packed[i] = full[size_t(outLive[i])];
     return packed;
   };
-  const size_t nc = sparseInput ? nz : liveEntries(mask, rows, nb, m).size();
+  const size_t nc = sparseInput ? nz : outLive.size();
   Vec C = P.corr(nc, [&] {
     Vec c(nz, 0);
     blockProduct(A.data(), wm.maskShare.data(), c.data(), rows, k, m, nb,
@@ -163,9 +195,8 @@ Vec blockMatmul(Party &P, const Vec &x, const Vec &mask, int64_t rows,
     for (size_t i = 0; i < nz; ++i)
       Z[i] += C[i];
   } else {
-    size_t p = 0;
-    for (size_t idx : liveEntries(mask, rows, nb, m))
-      Z[idx] += C[p++];
+    for (size_t i = 0; i < outLive.size(); ++i)
+      Z[size_t(outLive[i])] += C[i];
   }
   return Z;
 }
