@@ -302,3 +302,41 @@ def test_a_llama_style_model_serves_torch_tokens(tmp_path):
     finally:
         s.stop()
     assert s.tokens("llama") == greedy_generate(model, ids, N)
+
+
+def test_a_sparse_model_serves_the_predicted_models_tokens(tmp_path):
+    """Predicted sparsity (issue 13, docs/sparsity.md) in the outsourced
+    serving mode: a ReLU decoder with activation predictors compiled with
+    --sparsity=predicted; each step opens its permuted block masks to P0, P1
+    and the dealer, and the thin client gets the tokens of the torch model
+    that computes only the predicted blocks (not the dense model's)."""
+    from umbra_models.config import preset
+    from umbra_models.model import build_model
+    from umbra_models.predictor import BlockPredictor, add_predictors, predicted_blocks
+    torch.manual_seed(0)
+    model = build_model(preset("opt-tiny", tie_embeddings=False)).eval()
+    preds = []
+    for _ in range(model.cfg.n_layer):
+        p = BlockPredictor(model.cfg.d_model, 8, model.cfg.d_ff // 16)
+        torch.nn.init.normal_(p.u.weight, 0, 0.5)
+        torch.nn.init.normal_(p.v.weight, 0, 0.5)
+        p.threshold = 0.0
+        preds.append(p)
+    ids = np.random.default_rng(3).integers(0, model.cfg.vocab_size, (1, T), dtype=np.int64)
+    pre, dec, _ = export_generation(model, str(tmp_path), T)
+    for f in (pre, dec):
+        add_predictors(f, preds)
+    art = str(tmp_path / "gen.umbra")
+    reference.run_tool([tools()[0], pre, "--decode-step", dec, "--max-seq", str(T + N), "-o", art,
+                        "--sparsity=predicted"])
+    with predicted_blocks(model, preds):
+        want = greedy_generate(model, ids, N)
+    assert want != greedy_generate(model, ids, N)  # the sparsity matters here
+    s = Servers(tools()[1], art, tmp_path, sessions=1)
+    try:
+        r = finish(s.client(ids, "sparse"))
+        assert r[0] == 0, r[2]
+        s.wait()
+    finally:
+        s.stop()
+    assert s.tokens("sparse") == want
