@@ -317,11 +317,46 @@ Value padToBucket(Lowering &l, Value m, int64_t bucket) {
 
 /// [x >= threshold] per score, OR-ed over groups of `group` scores.
 LogicalResult lowerBlockMask(Lowering &l, tfm::BlockMaskOp op) {
-  FailureOr<Value> s = l.get(op.getScores()), t = l.get(op.getThreshold());
-  if (failed(s) || failed(t))
+  FailureOr<Value> t = l.get(op.getThreshold());
+  if (failed(t))
     return failure();
   Value thr = reshapeTo(l, *t, {});
-  Value bits = l.fx.drelu(l.fx.sub(*s, thr));
+  // Scores from a linear layer are compared before its truncation: the
+  // sign of s - threshold does not need s at the working precision (one
+  // truncation per block and token saved). The truncated scores the
+  // linear's own lowering made are then dead.
+  Value diff;
+  auto lin = op.getScores().getDefiningOp<tfm::LinearOp>();
+  if (lin && lin->hasOneUse()) {
+    FailureOr<Value> x = l.get(lin.getInput()), w = l.getFactor(lin.getWeight());
+    if (failed(x) || failed(w))
+      return failure();
+    Value xs = l.fx.prepare(*x, FX::joinOf({*x, *w}));
+    Value ws = l.fx.prepare(*w, FX::joinOf({*x, *w}));
+    MpcTensorType xt = FX::typeOf(xs);
+    unsigned pf = xt.getFrac() + FX::typeOf(ws).getFrac();
+    SmallVector<int64_t> shape(xt.getShape());
+    shape.back() = FX::shapeOf(ws)[1];
+    Value s = MatMulOp::create(l.fx.builder(), l.fx.loc,
+                               xt.withShape(shape).withFrac(pf), xs, ws);
+    auto raise = [&](Value v) { // exactly, to the product's precision
+      unsigned vf = FX::typeOf(v).getFrac();
+      return vf < pf ? l.fx.mulExact(v, l.fx.scalar(1.0, pf - vf)) : v;
+    };
+    if (lin.getBias()) {
+      FailureOr<Value> bias = l.get(lin.getBias());
+      if (failed(bias))
+        return failure();
+      s = l.fx.add(s, raise(*bias));
+    }
+    diff = l.fx.sub(s, raise(thr));
+  } else {
+    FailureOr<Value> s = l.get(op.getScores());
+    if (failed(s))
+      return failure();
+    diff = l.fx.sub(*s, thr);
+  }
+  Value bits = l.fx.drelu(diff);
   int64_t g = static_cast<int64_t>(op.getGroup());
   if (g > 1) {
     SmallVector<int64_t> grouped(FX::shapeOf(bits));

@@ -6,9 +6,10 @@
 // (f + 8 = 24; the bias raised exactly), shuffled obliviously. Online: the
 // secret mask times the shuffled identity (transposed), opened to P0, P1
 // and the dealer with its reason, back to 0/1; then the products and the
-// ReLU on the live blocks only.
+// ReLU on the live blocks only. The scores are compared before their
+// truncation (at frac 16 + 24).
 // CHECK-LABEL: func.func @relu_ffn
-// CHECK: %[[M:.*]] = mpc.drelu %{{.*}} : !mpc.tensor<1x4x4, shared, frac = 16> -> !mpc.tensor<1x4x4, shared, frac = 0>
+// CHECK: %[[M:.*]] = mpc.drelu %{{.*}} : !mpc.tensor<1x4x4, shared, frac = 40> -> !mpc.tensor<1x4x4, shared, frac = 0>
 // CHECK: %[[ROWS:.*]] = mpc.concat {{.*}} -> !mpc.tensor<4x72, shared, frac = 24>
 // CHECK: %[[SH:.*]] = mpc.shuffle %[[ROWS]] {per_inference = false} : !mpc.tensor<4x72, shared, frac = 24>
 // CHECK: %[[P:.*]] = mpc.slice %[[SH]] {offsets = array<i64: 0, 68>, strides = array<i64: 1, 1>}
