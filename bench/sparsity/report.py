@@ -356,6 +356,22 @@ def main(work):
     print()
     if os.path.exists(os.path.join(work, "bench.wall")):
         print(f"Benchmark wall time: {open(os.path.join(work, 'bench.wall')).read().split()[1]} s.")
+    if os.path.exists(os.path.join(work, "commit.txt")):
+        print(f"Commit: {open(os.path.join(work, 'commit.txt')).read().strip()}.")
+    tools_txt = os.path.join(work, "tools.txt")
+    if os.path.exists(tools_txt):
+        builds = {}
+        for line in open(tools_txt):
+            step, comp, run = line.split()
+            builds.setdefault((comp, run), []).append(step)
+        if len(builds) > 1:
+            print("**Warning: the tools changed during the run** (sha256 prefixes of mpc-compile, "
+                  "mpc-run: steps): " + "; ".join(f"{c}, {r}: {', '.join(st)}"
+                                                  for (c, r), st in builds.items()) + ".")
+        else:
+            (c, r), = builds
+            print(f"One build of the tools throughout (sha256 prefixes: mpc-compile {c}, "
+                  f"mpc-run {r}).")
     if os.path.exists(os.path.join(work, "load.txt")):
         print("Load average (1, 5, 15 min) at each step: " +
               "; ".join(l.strip() for l in open(os.path.join(work, "load.txt"))) + ".")

@@ -33,7 +33,13 @@ BLOCK=16 RANK=32
 mkdir -p "$work"
 t_start=$(date +%s)
 : > "$work/load.txt"
+: > "$work/tools.txt"
 load() { echo "$1: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$work/load.txt"; }
+# Which build each step used (the tools may be rebuilt during a run).
+tools() {
+  echo "$1 $(sha256sum "$build/bin/mpc-compile" | cut -c1-12) $(sha256sum "$build/runtime/mpc-run" | cut -c1-12)" >> "$work/tools.txt"
+}
+git -C "$here" log -1 --format='%h %cd' --date=format:'%Y-%m-%d %H:%M' > "$work/commit.txt" 2>/dev/null || true
 
 # The lead's tools may be rebuilt under us: wait for them to be there.
 need() {
@@ -43,6 +49,7 @@ need() {
 compile() { # OUT ONNX [flags...]
   local out=$1 onnx=$2; shift 2
   need "$build/bin/mpc-compile"
+  tools "compile-$out"
   /usr/bin/time -f "%e %M" -o "$work/$out.compile" \
     "$build/bin/mpc-compile" "$onnx" "$@" -o "$work/$out.umbra"
   stat -c %s "$work/$out.umbra" >> "$work/$out.compile"
@@ -50,6 +57,7 @@ compile() { # OUT ONNX [flags...]
 run() { # NAME IDS
   need "$build/runtime/mpc-run"
   load "$1"
+  tools "run-$1"
   echo "== mpc-run --local $1"
   rm -rf "$work/out-$1"
   /usr/bin/time -f "%e %M" -o "$work/$1.wall" \
@@ -70,11 +78,6 @@ if [ ! -f "$work/opt-pred.onnx" ] || [ ! -f "$work/opt-report.json" ]; then
 fi
 $py "$here/bench/sparsity/prepare.py" opt "$fixture" "$here/scripts/demo_prompt.txt" \
   "$work/opt-pred.onnx" "$work" $T
-compile opt-dense "$work/opt-pred.onnx"
-compile opt-sparse "$work/opt-pred.onnx" --sparsity=predicted
-run opt-dense "$work/opt-ids.npy"
-run opt-sparse "$work/opt-ids.npy"
-
 echo "== 2. opt-small (GPT-2-small shape, ReLU), T = $SMALL_T, forced densities $DENSITIES"
 tags=""
 for d in $DENSITIES; do tags="$tags d$($py -c "print(round(100 * $d))")"; done
@@ -90,14 +93,20 @@ fi
 for f in "$small"/small-ids.npy "$small"/small-torch-*.npy "$small"/small-forced.json; do
   ln -sf "$f" "$work/$(basename "$f")"
 done
+
+# Everything is compiled first, then run (fewer chances of mixing builds).
+echo "== compile"
+compile opt-dense "$work/opt-pred.onnx"
+compile opt-sparse "$work/opt-pred.onnx" --sparsity=predicted
 compile small-dense "$small/small.onnx"
-run small-dense "$small/small-ids.npy"
-rm -f "$work/small-dense.umbra"
-for t in $tags; do
-  compile "small-$t" "$small/small-$t.onnx" --sparsity=predicted
-  run "small-$t" "$small/small-ids.npy"
-  rm -f "$work/small-$t.umbra"
+for t in $tags; do compile "small-$t" "$small/small-$t.onnx" --sparsity=predicted; done
+run opt-dense "$work/opt-ids.npy"
+run opt-sparse "$work/opt-ids.npy"
+for n in dense $tags; do
+  run "small-$n" "$small/small-ids.npy"
+  rm -f "$work/small-$n.umbra"
 done
 
+tools end
 echo "total $(( $(date +%s) - t_start )) s" > "$work/bench.wall"
 $py "$here/bench/sparsity/report.py" "$work" | tee "$work/report.md"

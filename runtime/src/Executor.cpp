@@ -401,6 +401,7 @@ void Executor::runDeployment() {
 void Executor::runInference() {
   if (!deployed_)
     runDeployment();
+  lhsMasks_.clear();
   size_t total = prog_->instrs.size();
   for (size_t i = 0; i < total; ++i) {
     if (prog_->instrs[i].deploy)
@@ -502,6 +503,12 @@ void Executor::exec(size_t idx) {
   const auto &masks = base_ ? base_->masks_ : masks_;
   auto it = masks.find(idx);
   args.mask = it != masks.end() ? &it->second : nullptr;
+  // A product of a left operand opened before reuses its opening (the
+  // program decides which, so every role does the same).
+  if (args.mask && I.lhsKept)
+    args.lhs = &lhsMasks_[idx];
+  if (args.mask && I.lhsFrom >= 0)
+    args.lhs = &lhsMasks_[size_t(I.lhsFrom)];
   ExecResult r = row.secure(args);
   Value out;
   out.kind = !r.known                  ? Kind::None

@@ -1,5 +1,7 @@
 //===- Program.cpp - Artifact loading, verification and building ----------===//
 #include "umbra/runtime/Program.h"
+
+#include <map>
 #include "umbra/runtime/EnumName.h"
 #include "umbra/runtime/Isa.h"
 #include "program_generated.h"
@@ -416,6 +418,23 @@ void Program::verify(const fb::Program *fp, int64_t ctx) {
     } catch (const Error &e) {
       fail("instruction ", idx, " (", opName(fi->attrs_type()), "): ",
            e.what());
+    }
+  }
+  // Products that share an opened left operand (InstrInfo::lhsFrom).
+  std::map<int, size_t> firstProduct;
+  for (size_t i = 0; i < instrs.size(); ++i) {
+    InstrInfo &I = instrs[i];
+    bool product =
+        I.op() == Op::Matmul ||
+        (I.op() == Op::BlockMatmul && !I.attrs.AsBlockMatmul()->sparse_input);
+    if (!product || I.deploy || !isConst[I.in[1]] ||
+        slots[I.in[0]].vis != Vis::Shared ||
+        slots[I.in[1]].vis != Vis::Shared || slots[I.in[1]].shape.size() != 2)
+      continue;
+    auto [it, first] = firstProduct.emplace(I.in[0], i);
+    if (!first) {
+      I.lhsFrom = int64_t(it->second);
+      instrs[it->second].lhsKept = true;
     }
   }
   lastUse.assign(ns, -1);

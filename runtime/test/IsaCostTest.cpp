@@ -172,6 +172,7 @@ TEST_P(IsaCost, TableEqualsMeasurement) {
     outs.push_back(b.mulT(x, y));
     outs.push_back(b.mulT(x, pub));
     outs.push_back(b.matmulT(x, ws)); // constant right operand (mask)
+    outs.push_back(b.matmulT(x, ws)); // x opened once: reused
     int xt = b.transpose(x, {1, 0});
     outs.push_back(b.matmulT(y, xt)); // both fresh
     outs.push_back(b.scale(x, 3));
@@ -244,6 +245,8 @@ TEST_P(IsaCost, TableEqualsMeasurement) {
     int mask = b.reveal(b.share(mc), RevealTo::BothAndDealer, "block mask");
     fb::BlockMatmulT out, in;
     in.sparse_input = true;
+    int w3 = b.constant("w3", {K, 5}, Vis::Owner, randomReal(K * 5, -1, 1, 9));
+    int p3 = b.matmulT(x, b.share(w3)); // opens x; the block product reuses it
     int h = b.emit({x, ws1, mask}, out);
     int ht = b.trunc(h, 16);
     int masked = b.emit({h, mask}, [] {
@@ -259,7 +262,7 @@ TEST_P(IsaCost, TableEqualsMeasurement) {
     // reference applies the identity).
     int sw = b.reduceSum(b.emit({ws1}, once), {0});
     int sf = b.reduceSum(b.emit({ws2}, fresh), {0});
-    for (int o : {ht, masked, r, y, sw, sf})
+    for (int o : {p3, ht, masked, r, y, sw, sf})
       b.output(b.reveal(o));
     Program prog = Program::loadBytes(b.finish());
     // Rows 0 and 2: blocks {0, 3} and {1}; row 1: none.

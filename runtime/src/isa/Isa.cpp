@@ -245,6 +245,7 @@ Cost instrCost(const Program &prog, size_t idx, Cmp cmp, int64_t live) {
   a.constRhs = (I.op() == Op::Matmul || I.op() == Op::BlockMatmul) &&
                prog.isConst[I.in[1]] && !I.deploy;
   a.live = live;
+  a.sharedLhs = I.lhsFrom >= 0;
   CostAcc c;
   c.cmp = cmp;
   r.cost(a, c);

@@ -153,7 +153,7 @@ static const OpRow kMatmul{
       MatDims d = matDims(a.inSlot[0]->shape, a.inSlot[1]->shape);
       if (a.shared(0) && a.shared(1))
         return ExecResult{matmulShared(a.P, a.in(0), a.in(1), d.batch, d.n, d.k,
-                                       d.m, d.wB, a.mask)};
+                                       d.m, d.wB, a.mask, a.lhs)};
       return ExecResult{matmulLocal(a.in(0), a.in(1), d.batch, d.n, d.k, d.m,
                                     d.wB, a.P.dealer())};
     },
@@ -176,10 +176,13 @@ static const OpRow kMatmul{
       if (!allShared(a))
         return;
       MatDims d = matDims(a.inSlot[0]->shape, a.inSlot[1]->shape);
-      // Opens X - A (and W - B unless W's mask was opened at deployment).
+      // Opens X - A (unless an earlier product of X did) and W - B (unless
+      // W's mask was opened at deployment).
       uint64_t nx = d.batch * d.n * d.k, nw = (d.wB ? d.batch : 1) * d.k * d.m;
       cost::corr(c, d.batch * d.n * d.m);
-      cost::open(c, nx + (a.constRhs ? 0 : nw));
+      uint64_t opened = (a.sharedLhs ? 0 : nx) + (a.constRhs ? 0 : nw);
+      if (opened || !a.sharedLhs)
+        cost::open(c, opened);
     }};
 
 static const OpRow kScale{

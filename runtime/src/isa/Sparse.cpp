@@ -93,7 +93,7 @@ static const OpRow kBlockMatmul{
       }
       return ExecResult{blockMatmul(a.P, a.in(0), a.in(2), rowsOf(xs), ws[0],
                                     ws[1], a.inSlot[2]->shape.back(),
-                                    sparseInput, *wm)};
+                                    sparseInput, *wm, a.lhs)};
     },
     [](const RealArgs &a) {
       const Shape &xs = a.inSlot[0]->shape, &ws = a.inSlot[1]->shape;
@@ -124,7 +124,8 @@ static const OpRow kBlockMatmul{
         cost::open(c, liveOrAll(a, rows * k));
       } else {
         cost::corr(c, liveOrAll(a, rows * m));
-        cost::open(c, rows * k);
+        if (!a.sharedLhs)
+          cost::open(c, rows * k);
       }
     }};
 

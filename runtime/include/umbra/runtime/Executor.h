@@ -111,6 +111,9 @@ private:
   std::vector<Value> vals_;
   std::vector<bool> isOutput_, isInput_;
   std::map<size_t, MatmulMask> masks_;
+  /// Opened left operands of this inference, by the product that opened
+  /// them (InstrInfo::lhsKept).
+  std::map<size_t, LhsMask> lhsMasks_;
   /// The deployment this executor reads from (see the constructor).
   const Executor *base_ = nullptr;
   /// Deployment instructions whose result adoptDeployment provided.

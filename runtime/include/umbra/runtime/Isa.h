@@ -65,6 +65,9 @@ struct ExecArgs {
   std::function<bool(int)> shared;
   /// Opened mask of a constant right operand (matmul), or null.
   const MatmulMask *mask = nullptr;
+  /// The left operand's opened mask, shared with other products of it
+  /// (InstrInfo::lhsFrom / lhsKept), or null.
+  LhsMask *lhs = nullptr;
   size_t n() const { return size_t(out.numel); }
   /// Operand k as this party's additive share (P0 holds public values).
   Vec share(int k) const;
@@ -87,6 +90,8 @@ struct CostArgs {
   /// A matmul whose right operand is a deployment constant (its mask is
   /// opened once per deployment).
   bool constRhs = false;
+  /// Its left operand was opened by an earlier product (InstrInfo::lhsFrom).
+  bool sharedLhs = false;
   /// Entries a row restricted by a public block mask works on (the live
   /// entries of relu and trunc, the opened or computed entries of
   /// block_matmul), when the mask is known; -1: all (the dense bound).

@@ -106,6 +106,12 @@ struct InstrInfo {
   /// True when every input is a deployment constant (owner weights, public
   /// constants): executed once per deployment, not per inference.
   bool deploy = false;
+  /// Products of one shared left operand with deployment-constant weights
+  /// (matmul, sparse-output block_matmul) open it once: the first keeps
+  /// its opened mask (lhsKept), the later ones reuse it (lhsFrom: the
+  /// first one's index; -1 otherwise).
+  int64_t lhsFrom = -1;
+  bool lhsKept = false;
 };
 
 class Program {

@@ -132,7 +132,10 @@ void blockProduct(const uint64_t *X, const uint64_t *W, uint64_t *Z,
 
 Vec blockMatmul(Party &P, const Vec &x, const Vec &mask, int64_t rows,
                 int64_t k, int64_t m, int64_t nb, bool sparseInput,
-                const MatmulMask &wm) {
+                const MatmulMask &wm, LhsMask *lhs) {
+  UMBRA_CHECK(!lhs || !sparseInput,
+              "internal: a sparse-input product opens its own entries");
+  const bool reuse = lhs && lhs->ready();
   const int64_t width = sparseInput ? k : m;
   UMBRA_CHECK(nb > 0 && width % nb == 0, "block_matmul: ", nb,
               " blocks do not divide ", width);
@@ -153,7 +156,7 @@ Vec blockMatmul(Party &P, const Vec &x, const Vec &mask, int64_t rows,
   }
   const size_t nx = sparseInput ? entries.size() : size_t(rows * k);
   const size_t nz = size_t(rows * m);
-  Vec A = P.randShared(nx);
+  Vec A = reuse ? lhs->A : P.randShared(nx);
   // C = A B on the live blocks (all of Z's entries with sparse input, whose
   // inactive inputs contribute nothing; the live columns with sparse
   // output, packed).
@@ -175,10 +178,19 @@ Vec blockMatmul(Party &P, const Vec &x, const Vec &mask, int64_t rows,
                  sparseInput, live, offset);
     return liveOut(c);
   });
-  Vec e(nx);
-  for (size_t i = 0; i < nx; ++i)
-    e[i] = (sparseInput ? x[size_t(entries[i])] : x[i]) - A[i];
-  e = P.open(e);
+  Vec e;
+  if (reuse) {
+    e = lhs->E;
+  } else {
+    e.resize(nx);
+    for (size_t i = 0; i < nx; ++i)
+      e[i] = (sparseInput ? x[size_t(entries[i])] : x[i]) - A[i];
+    e = P.open(e);
+    if (lhs) {
+      lhs->A = A;
+      lhs->E = e;
+    }
+  }
   if (P.dealer())
     return Vec(nz, 0);
   // Z = C + E (B_i [+ F at P0]) + A_i F, on the live blocks.

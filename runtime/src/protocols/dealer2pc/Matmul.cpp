@@ -34,11 +34,15 @@ void prepareMatmulMask(Party &P, const Vec &w, MatmulMask &m) {
 }
 
 Vec matmulShared(Party &P, const Vec &x, const Vec &w, int64_t batch, int64_t n,
-                 int64_t k, int64_t m, bool wBatched, const MatmulMask *mask) {
+                 int64_t k, int64_t m, bool wBatched, const MatmulMask *mask,
+                 LhsMask *lhs) {
   size_t nx = size_t(batch * n * k),
          nw = size_t((wBatched ? batch : 1) * k * m);
   size_t nz = size_t(batch * n * m);
-  Vec A = P.randShared(nx);
+  const bool reuse = lhs && lhs->ready();
+  UMBRA_CHECK(!lhs || mask, "internal: a shared left mask needs a constant "
+                            "right operand");
+  Vec A = reuse ? lhs->A : P.randShared(nx);
   Vec Bfresh;
   const Vec *B;
   if (mask) {
@@ -52,13 +56,22 @@ Vec matmulShared(Party &P, const Vec &x, const Vec &w, int64_t batch, int64_t n,
     gemmBatched(A.data(), B->data(), c.data(), batch, n, k, m, wBatched, false);
     return c;
   });
-  Vec ef(nx + (mask ? 0 : nw));
-  for (size_t i = 0; i < nx; ++i)
-    ef[i] = x[i] - A[i];
-  if (!mask)
-    for (size_t i = 0; i < nw; ++i)
-      ef[nx + i] = w[i] - (*B)[i];
-  ef = P.open(ef);
+  Vec ef;
+  if (reuse) {
+    ef = lhs->E;
+  } else {
+    ef.resize(nx + (mask ? 0 : nw));
+    for (size_t i = 0; i < nx; ++i)
+      ef[i] = x[i] - A[i];
+    if (!mask)
+      for (size_t i = 0; i < nw; ++i)
+        ef[nx + i] = w[i] - (*B)[i];
+    ef = P.open(ef);
+    if (lhs) {
+      lhs->A = A;
+      lhs->E = ef;
+    }
+  }
   if (P.dealer())
     return Vec(nz, 0);
   const uint64_t *E = ef.data();

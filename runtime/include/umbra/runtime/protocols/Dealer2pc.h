@@ -38,6 +38,7 @@ Vec shuffleRows(Party &P, const Vec &x, size_t rows, size_t width,
 
 // -- block sparsity (BlockSparse.cpp) ------------------------------------
 struct MatmulMask;
+struct LhsMask;
 /// Per block j of a public 0/1 mask [rows, nb]: the rows where it is live
 /// (throws on a value other than 0 or 1).
 std::vector<std::vector<int64_t>> liveRowsPerBlock(const Vec &mask,
@@ -50,9 +51,11 @@ std::vector<int64_t> liveEntries(const Vec &mask, int64_t rows, int64_t nb,
 /// `wm`, on the live blocks only: of the output's columns (sparse output;
 /// the other columns are 0), or of x's entries (sparse input). Opens x - A
 /// on the entries read; one round.
+/// `lhs` (sparse output only): x's opened mask shared with other products
+/// of x (see LhsMask).
 Vec blockMatmul(Party &P, const Vec &x, const Vec &mask, int64_t rows,
                 int64_t k, int64_t m, int64_t nb, bool sparseInput,
-                const MatmulMask &wm);
+                const MatmulMask &wm, LhsMask *lhs = nullptr);
 
 // -- multiplication -------------------------------------------------------
 Vec mul(Party &P, const Vec &x, const Vec &y);
@@ -72,11 +75,22 @@ struct MatmulMask {
   bool ready = false;
 };
 void prepareMatmulMask(Party &P, const Vec &w, MatmulMask &m);
+/// The Beaver mask A of a left operand x and its opening E = x - A, kept so
+/// that other products of the same x with constant weights (a predictor and
+/// its FFN, a gated FFN's gate and up projections) open nothing: each
+/// product has its own weight mask B and correlation A B, so E is the only
+/// value the products share, as if one product with [W1 | W2]. Empty: not
+/// opened yet (the product opens it and fills it in). The dealer keeps A.
+struct LhsMask {
+  Vec A, E;
+  bool ready() const { return !A.empty() || !E.empty(); }
+};
 /// Shared X[batch][n][k] times shared W[k][m] (wBatched: W[batch][k][m]).
-/// With `mask` (constant W), only X - A is opened.
+/// With `mask` (constant W), only X - A is opened; with `lhs` ready, not
+/// even that.
 Vec matmulShared(Party &P, const Vec &x, const Vec &w, int64_t batch, int64_t n,
                  int64_t k, int64_t m, bool wBatched,
-                 const MatmulMask *mask = nullptr);
+                 const MatmulMask *mask = nullptr, LhsMask *lhs = nullptr);
 /// Local product (either operand public): shares times public or public×public.
 Vec matmulLocal(const Vec &x, const Vec &w, int64_t batch, int64_t n, int64_t k,
                 int64_t m, bool wBatched, bool dealer);
