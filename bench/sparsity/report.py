@@ -196,6 +196,10 @@ def whole_table(title, runs, refs):
     row("of which FFNs, seconds",
         lambda r: fs(sum(r.part(p, k)["seconds"] for k in r.layers
                          for p in ("ffn", "predictor", "permutation"))))
+    row("the rest of the model, seconds",
+        lambda r: fs(r.phase("inference")["seconds"] -
+                     sum(r.part(p, k)["seconds"] for k in r.layers
+                         for p in ("ffn", "predictor", "permutation"))))
     for key, name in (("bytes", "deployment bytes (P0)"), ("rounds", "deployment rounds"),
                       ("seconds", "deployment seconds (P0)"), ("dealer", "deployment dealer bytes")):
         row(name, lambda r, key=key: fmt(key, r.phase("deploy")[key]))
@@ -360,18 +364,19 @@ def main(work):
         print(f"Commit: {open(os.path.join(work, 'commit.txt')).read().strip()}.")
     tools_txt = os.path.join(work, "tools.txt")
     if os.path.exists(tools_txt):
-        builds = {}
+        comp, runs = {}, {}
         for line in open(tools_txt):
-            step, comp, run = line.split()
-            builds.setdefault((comp, run), []).append(step)
-        if len(builds) > 1:
-            print("**Warning: the tools changed during the run** (sha256 prefixes of mpc-compile, "
-                  "mpc-run: steps): " + "; ".join(f"{c}, {r}: {', '.join(st)}"
-                                                  for (c, r), st in builds.items()) + ".")
-        else:
-            (c, r), = builds
-            print(f"One build of the tools throughout (sha256 prefixes: mpc-compile {c}, "
-                  f"mpc-run {r}).")
+            step, c, r = line.split()
+            if step.startswith("compile-"):
+                comp.setdefault(c, []).append(step[len("compile-"):])
+            elif step.startswith("run-"):
+                runs.setdefault(r, []).append(step[len("run-"):])
+        for tool, seen in (("mpc-compile", comp), ("mpc-run", runs)):
+            if len(seen) > 1:
+                print(f"**Warning: {tool} changed during the run** (sha256 prefix: steps): " +
+                      "; ".join(f"{h}: {', '.join(st)}" for h, st in seen.items()) + ".")
+            elif seen:
+                print(f"One build of {tool} for all its steps (sha256 {next(iter(seen))}).")
     if os.path.exists(os.path.join(work, "load.txt")):
         print("Load average (1, 5, 15 min) at each step: " +
               "; ".join(l.strip() for l in open(os.path.join(work, "load.txt"))) + ".")

@@ -11,9 +11,10 @@ move fewer online bytes than the same model compiled dense; and the masks
 are per token. Then the per-inference leakage policy and merged blocks
 (``--sparsity-block 32``: two predictor blocks per block, torch's
 ``group=2``), and the compiler's refusals. Each variant is compiled and run
-once; ~30 s in all on 2 cores."""
+once; ~20 s in all on 2 cores."""
 import json
 import os
+import shutil
 import subprocess
 import time
 
@@ -31,10 +32,13 @@ T = 32  # prompt tokens
 PROMPT = os.path.join(os.path.dirname(PYDIR), "scripts", "demo_prompt.txt")
 # The bound of the dense end-to-end tests (test/Tools/mpc-compile/Inputs/
 # e2e_decoders.py): max |logit_mpc - logit_torch|. The dense compiled
-# fixture measures 0.022 on this prompt (fixed point at 2^-16, the
-# softmax's and the norms' approximations); the sparse program adds no
-# approximation (the masks are exact comparisons, the skipped blocks exact
-# zeros), so it is held to the same bound.
+# fixture measures 0.022 on this prompt (fixed point and the protocols'
+# exp, 1/x and 1/sqrt(x); the runtime's reference executor, exact in
+# those, is within 1e-5 of torch); the sparse program adds no approximation
+# (the masks are comparisons, the skipped blocks exact zeros), so it is
+# held to the same bound. The smallest top-2 gap of torch's logits on this
+# prompt is 0.021, and the programs' error in it is ~0.002 (stable from run
+# to run): the top-1 comparison is not at a tie.
 TOL = 0.05
 
 
@@ -98,7 +102,7 @@ def opt(tmp_path_factory):
     plain = str(work / "plain.onnx")
     export_onnx(model, plain, T)
     with_preds = str(work / "model.onnx")
-    export_onnx(model, with_preds, T)
+    shutil.copyfile(plain, with_preds)
     P.add_predictors(with_preds, preds)
     with torch.no_grad():
         want_dense = model(torch.from_numpy(ids)).numpy()
@@ -168,6 +172,7 @@ def test_predicted_sparsity_equals_torch(opt, leakage, block):
     srt = np.sort(want, -1)
     gap = float((srt[..., -1] - srt[..., -2]).min())
     live = live_blocks(p0, dense["p0"], block)
+    assert len(live) == len(masks)
     ties = [int((np.abs(s - t) < SCORE_TIE).sum()) for s, t in zip(r["scores"], thresholds)]
     margins = [float(np.abs(s - t).min()) for s, t in zip(r["scores"], thresholds)]
     print(f"\n{r['tag']}: max|mpc - torch predicted| {err:.4f}, max|mpc - torch dense| "
@@ -242,3 +247,40 @@ def test_sparsity_refusals(opt, tmp_path):
           "in its recall table, not")
     fails(opt["onnx"], ["--sparsity=predicted", "--sparsity-block=24"],
           "must be a multiple of the predictor's block (16)")
+    # A model whose predictors have no recall table: no target recall.
+    no_table = str(tmp_path / "no-table.onnx")
+    shutil.copyfile(opt["plain"], no_table)
+    bare = [P.predictor_from_arrays({**P.predictor_arrays(p), "recall_table": None})
+            for p in opt["preds"]]
+    P.add_predictors(no_table, bare)
+    fails(no_table, ["--sparsity=predicted", "--sparsity-recall=0.9"], "has no recall table")
+
+
+def compiled_thresholds(art):
+    """The threshold each predictor's mask compares with, read from the
+    artifact's weights (mpc-run --dump --json), in FFN order."""
+    dump = json.loads(reference.run_tool([tools()[1], art, "--dump", "--json"]).stdout)
+    found = {}
+    for w in dump["weights"]:
+        slot = dump["slots"][w["slot"]]
+        src = str(w.get("source"))
+        if slot.get("shape") == [] and src.startswith("umbra.predictor.") and (
+                src.endswith(".threshold") or src.endswith(".recall_table")):
+            found[int(src.split(".")[2])] = float(w["values"][0])
+    return [found[k] for k in sorted(found)]
+
+
+def test_recall_table_selects_the_threshold(opt):
+    """--sparsity-recall R: per predictor, the largest threshold of the
+    table rows whose (held-out) recall is at least R; the target the
+    fixture was fitted for gives the threshold it ships."""
+    work, preds = opt["work"], opt["preds"]
+    shipped = compiled_thresholds(compile_(opt["onnx"], str(work / "t-default.umbra"),
+                                           "--sparsity=predicted"))
+    assert shipped == [p.threshold for p in preds]
+    for recall in (0.95, 0.9, 0.99):
+        art = compile_(opt["onnx"], str(work / f"t-{recall}.umbra"), "--sparsity=predicted",
+                       f"--sparsity-recall={recall}")
+        want = [max(float(t) for r, t in p.recall_table if float(r) >= recall) for p in preds]
+        assert compiled_thresholds(art) == want, recall
+    assert want != shipped

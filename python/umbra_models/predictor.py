@@ -59,9 +59,9 @@ predictors from it without training.
 CLI:
   /usr/bin/python3 -m umbra_models.predictor --model fixtures/opt-l4-d256 \\
       --block 16 --rank 32 --recall 0.95 --out report.json [--onnx model.onnx --seq 32]
-  # regenerate the committed fixture (predictors.npz + predictors.json)
+  # regenerate the committed fixture (predictors.npz + predictors.json; 15 min)
   /usr/bin/python3 -m umbra_models.predictor --model fixtures/opt-l4-d256 \\
-      --block 16 --rank 32 --recall 0.95 --eval-bytes 100000 --save-fixture
+      --block 16 --rank 32 --recall 0.95 --eval-bytes 100000 --groups 1,2 --save-fixture
 """
 from __future__ import annotations
 
@@ -471,7 +471,8 @@ def main(argv=None):
            "rank": a.rank, "target_recall": a.recall, "recall_targets": list(RECALL_TARGETS),
            "sorted_neurons": not a.no_sort, "windows": a.windows, "steps": a.steps,
            "train_bytes": train_bytes, "train_tokens": int(train.size),
-           "eval": {"split": "test", "eval_bytes": a.eval_bytes, "bytes": dense["bytes"],
+           "eval": {"split": "test", "eval_bytes": a.eval_bytes, "split_bytes": test_bytes,
+                    "bytes": dense["bytes"],
                     "tokens": dense["tokens"], "seq": model.cfg.max_seq},
            "layers": layers,
            "dense": {"bpb": dense["bpb"], "top1": dense["top1"]},
