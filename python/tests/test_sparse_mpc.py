@@ -11,7 +11,7 @@ move fewer online bytes than the same model compiled dense; and the masks
 are per token. Then the per-inference leakage policy and merged blocks
 (``--sparsity-block 32``: two predictor blocks per block, torch's
 ``group=2``), and the compiler's refusals. Each variant is compiled and run
-once; ~20 s in all on 2 cores."""
+once; 10-20 s in all on 2 cores."""
 import json
 import os
 import shutil
@@ -148,9 +148,9 @@ def sparse_run(opt, leakage, block):
     return opt["runs"][key]
 
 
-def inference_bytes_of(p0, op):
+def phase_bytes_of(p0, op, phase):
     return sum(i["bytes_sent"] + i["bytes_recv"] for i in p0["instructions"]
-               if i["phase"] == "inference" and i["op"] == op)
+               if i["phase"] == phase and i["op"] == op)
 
 
 VARIANTS = [("per-deployment", 16), ("per-inference", 16), ("per-deployment", 32)]
@@ -204,27 +204,27 @@ def test_predicted_sparsity_equals_torch(opt, leakage, block):
             assert rows >= T // 4, (k, rows)
     assert sum(m.mean() < 0.8 for m in masks) >= 3
     # The policy: per-inference draws a fresh permutation of the FFN's
-    # blocks each inference (an online shuffle); per-deployment shuffles
-    # once, at deployment.
-    assert (inference_bytes_of(p0, "shuffle") > 0) == (leakage == "per-inference")
+    # blocks each inference, in the input-independent prepare phase (with
+    # the opening of the freshly permuted weights); per-deployment shuffles
+    # once, at deployment. Neither shuffles online.
+    assert phase_bytes_of(p0, "shuffle", "inference") == 0
+    assert (phase_bytes_of(p0, "shuffle", "prepare") > 0) == (leakage == "per-inference")
+    assert (phase_bytes_of(p0, "shuffle", "deploy") > 0) == (leakage == "per-deployment")
 
 
-PER_INFERENCE_COST = (
-    "per-inference reshuffles each FFN's weights every inference (shuffle, then the "
-    "block products open the freshly shuffled weights again): ~17 MB per layer online, "
-    "independent of T, against ~0.3 MB per layer saved at T = 32")
-
-
-@pytest.mark.parametrize("leakage,block", [
-    ("per-deployment", 16), ("per-deployment", 32),
-    pytest.param("per-inference", 16,
-                 marks=pytest.mark.xfail(strict=True, reason=PER_INFERENCE_COST))])
+@pytest.mark.parametrize("leakage,block", VARIANTS)
 def test_sparse_online_bytes_below_dense(opt, leakage, block):
     """Fewer online bytes (P0 sent + received, inference phase) than the
-    same model compiled dense."""
+    same model compiled dense; per-inference moves exactly as many online
+    bytes as per-deployment (its reshuffle is input-independent prepare
+    work, reported apart)."""
     r = sparse_run(opt, leakage, block)
     assert online_bytes(r["p0"]) < online_bytes(opt["dense"]["p0"]), (
         online_bytes(r["p0"]), online_bytes(opt["dense"]["p0"]))
+    if leakage == "per-inference":
+        same = sparse_run(opt, "per-deployment", block)
+        assert online_bytes(r["p0"]) == online_bytes(same["p0"])
+        assert r["p0"]["phases"]["prepare"]["rounds"] > 0
 
 
 def test_sparsity_refusals(opt, tmp_path):

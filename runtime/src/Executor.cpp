@@ -402,9 +402,34 @@ void Executor::runInference() {
   if (!deployed_)
     runDeployment();
   lhsMasks_.clear();
+  freshMasks_.clear();
   size_t total = prog_->instrs.size();
+  // Input-independent work of this inference first (per-inference
+  // shuffles), with the masks of the products that read it.
+  for (size_t i = 0; i < total; ++i)
+    if (prog_->instrs[i].prepare) {
+      if (onInstr)
+        onInstr(i, total);
+      runOne("prepare", int64_t(i), opName(prog_->instrs[i].op()),
+             prog_->instrs[i].name, [&] { exec(i); });
+    }
+  for (size_t i = 0; i < total && P_.role != Role::Client; ++i) {
+    const InstrInfo &ii = prog_->instrs[i];
+    if (ii.deploy || ii.prepare || !hasConstWeight(ii))
+      continue;
+    int w = ii.in[1];
+    if (!prog_->isPrepared[w] || prog_->slots[w].vis != Vis::Shared ||
+        prog_->slots[ii.in[0]].vis != Vis::Shared)
+      continue;
+    runOne("prepare", int64_t(i), "matmul-mask", ii.name, [&] {
+      const Value &wv = get(w);
+      prepareMatmulMask(
+          P_, wv.kind == Kind::Shared || P_.dealer() ? wv.data : asShare(wv),
+          freshMasks_[i]);
+    });
+  }
   for (size_t i = 0; i < total; ++i) {
-    if (prog_->instrs[i].deploy)
+    if (prog_->instrs[i].deploy || prog_->instrs[i].prepare)
       continue;
     if (onInstr)
       onInstr(i, total);
@@ -503,6 +528,8 @@ void Executor::exec(size_t idx) {
   const auto &masks = base_ ? base_->masks_ : masks_;
   auto it = masks.find(idx);
   args.mask = it != masks.end() ? &it->second : nullptr;
+  if (auto fresh = freshMasks_.find(idx); fresh != freshMasks_.end())
+    args.mask = &fresh->second;
   // A product of a left operand opened before reuses its opening (the
   // program decides which, so every role does the same).
   if (args.mask && I.lhsKept)

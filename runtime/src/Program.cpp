@@ -351,6 +351,7 @@ void Program::verify(const fb::Program *fp, int64_t ctx) {
   size_t ns = slots.size();
   std::vector<bool> defined(ns, false);
   isConst.assign(ns, false);
+  isPrepared.assign(ns, false);
   for (size_t i = 0; i < ns; ++i)
     if (slots[i].weight >= 0) {
       defined[i] = true;
@@ -386,7 +387,7 @@ void Program::verify(const fb::Program *fp, int64_t ctx) {
         ii.name = fi->name()->str();
       UMBRA_CHECK(ii.out.size() == 1, "expects exactly one output");
       std::vector<const SlotInfo *> ins;
-      bool allConst = true;
+      bool allConst = true, allFixed = true, anyPrepared = false;
       for (int s : ii.in) {
         UMBRA_CHECK(s >= 0 && size_t(s) < ns, "operand index ", s,
                     " out of range (", ns, " slots)");
@@ -394,6 +395,8 @@ void Program::verify(const fb::Program *fp, int64_t ctx) {
                     "' used before it is defined");
         ins.push_back(&slots[s]);
         allConst = allConst && isConst[s];
+        allFixed = allFixed && (isConst[s] || isPrepared[s]);
+        anyPrepared = anyPrepared || isPrepared[s];
       }
       int o = ii.out[0];
       UMBRA_CHECK(o >= 0 && size_t(o) < ns, "result index ", o,
@@ -412,8 +415,13 @@ void Program::verify(const fb::Program *fp, int64_t ctx) {
                   !(op == Op::Shuffle && ii.attrs.AsShuffle()->per_inference);
       if (op == Op::Share)
         ii.deploy = isConst[ii.in[0]];
+      // Input-independent work of every inference: a per-inference shuffle
+      // of constants and what is computed from it (InstrInfo::prepare).
+      ii.prepare = !ii.deploy && !ii.in.empty() && op != Op::Reveal &&
+                   allFixed && (anyPrepared || op == Op::Shuffle);
       defined[o] = true;
       isConst[o] = ii.deploy;
+      isPrepared[o] = ii.prepare;
       instrs.push_back(std::move(ii));
     } catch (const Error &e) {
       fail("instruction ", idx, " (", opName(fi->attrs_type()), "): ",
@@ -427,7 +435,7 @@ void Program::verify(const fb::Program *fp, int64_t ctx) {
     bool product =
         I.op() == Op::Matmul ||
         (I.op() == Op::BlockMatmul && !I.attrs.AsBlockMatmul()->sparse_input);
-    if (!product || I.deploy || !isConst[I.in[1]] ||
+    if (!product || I.deploy || I.prepare || !fixedOperand(I.in[1]) ||
         slots[I.in[0]].vis != Vis::Shared ||
         slots[I.in[1]].vis != Vis::Shared || slots[I.in[1]].shape.size() != 2)
       continue;

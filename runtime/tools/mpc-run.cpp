@@ -520,7 +520,8 @@ int runGenerate(const Options &o, const GenerationRun &run) {
   // the first run of each program). `token` is the generated token it
   // chose (0-based), or -1 for a run that reads the prompt only.
   auto report = [&](int token, bool prefill, int64_t context,
-                    const PhaseCost &online, const PhaseCost &deploy) {
+                    const PhaseCost &online, const PhaseCost &deploy,
+                    const PhaseCost &prepare) {
     const Counters &c = online.c;
     double seconds = online.seconds;
     const char *what = prefill ? "prefill" : token < 0 ? "prompt" : "decode";
@@ -537,6 +538,9 @@ int runGenerate(const Options &o, const GenerationRun &run) {
     j["deploy_bytes_sent"] = deploy.c.sent;
     j["deploy_bytes_received"] = deploy.c.recv;
     j["deploy_dealer_bytes"] = deploy.c.dealerBytes;
+    j["prepare_bytes_sent"] = prepare.c.sent;
+    j["prepare_rounds"] = prepare.c.rounds;
+    j["prepare_dealer_bytes"] = prepare.c.dealerBytes;
     std::string text;
     if (holder && token >= 0) {
       j["id"] = int64_t(tokens.back());
@@ -658,7 +662,8 @@ int runGenerate(const Options &o, const GenerationRun &run) {
     if (holder && tail == 0)
       tokens.push_back(pre.plainReal(g.prefillToken)[0]);
     report(tail == 0 ? 0 : -1, true, g.promptLen,
-           phaseSum(pre.stats, 0, "inference"), phaseSum(pre.stats, 0, "deploy"));
+           phaseSum(pre.stats, 0, "inference"), phaseSum(pre.stats, 0, "deploy"),
+           phaseSum(pre.stats, 0, "prepare"));
     stopped = tail == 0 && stopHere(pre, g.prefillStop);
     for (const CacheLink &c : g.cache)
       cache.push_back(sharesCache ? pre.raw(c.prefillOutput) : Vec());
@@ -703,7 +708,8 @@ int runGenerate(const Options &o, const GenerationRun &run) {
     if (holder && k >= tail)
       tokens.push_back(dec.plainReal(g.decodeToken)[0]);
     report(token, false, context, phaseSum(dec.stats, from, "inference"),
-           phaseSum(dec.stats, from, "deploy"));
+           phaseSum(dec.stats, from, "deploy"),
+           phaseSum(dec.stats, from, "prepare"));
     stopped = k >= tail && stopHere(dec, g.decodeStop);
     for (size_t i = 0; i < g.cache.size(); ++i)
       cache[i] = sharesCache ? dec.raw(g.cache[i].decodeOutput) : Vec();
@@ -911,13 +917,14 @@ int runRole(const Options &o) {
     writeJson(o.statsPath, statsJson(ex.stats, role, prog.hashHex(), total));
   if (!o.tracePath.empty())
     writeJson(o.tracePath, chromeTrace(ex.stats, role));
-  Counters sum;
+  Counters sum, prep;
   for (const InstrStat &s : ex.stats)
-    if (s.phase == "inference") {
-      sum.sent += s.c.sent;
-      sum.recv += s.c.recv;
-      sum.rounds += s.c.rounds;
-      sum.dealerBytes += s.c.dealerBytes;
+    if (s.phase == "inference" || s.phase == "prepare") {
+      Counters &c = s.phase == "inference" ? sum : prep;
+      c.sent += s.c.sent;
+      c.recv += s.c.recv;
+      c.rounds += s.c.rounds;
+      c.dealerBytes += s.c.dealerBytes;
     }
   std::fprintf(stderr,
                "[%s] done in %.3f s: online sent %llu B, received %llu B, "
@@ -926,6 +933,14 @@ int runRole(const Options &o) {
                (unsigned long long)sum.recv, (unsigned long long)sum.rounds,
                (unsigned long long)sum.dealerBytes, o.inferences,
                o.inferences == 1 ? "" : "s, total");
+  // Input-independent work of every inference (per-inference shuffles).
+  if (prep.rounds)
+    std::fprintf(stderr,
+                 "[%s] prepared (input-independent, per inference): sent %llu "
+                 "B, received %llu B, %llu rounds, dealer material %llu B\n",
+                 rn, (unsigned long long)prep.sent,
+                 (unsigned long long)prep.recv, (unsigned long long)prep.rounds,
+                 (unsigned long long)prep.dealerBytes);
   return 0;
 }
 

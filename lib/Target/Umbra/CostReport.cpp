@@ -35,7 +35,7 @@ LogicalResult umbra::printCostReport(ModuleOp module, raw_ostream &os) {
     rt::Cost c[2];
   };
   std::map<std::string, Row> rows;
-  Row total, deploy;
+  Row total, deploy, prepare;
   bool blockSparse = false;
   try {
     rt::Program prog = rt::Program::loadBytes(
@@ -43,8 +43,10 @@ LogicalResult umbra::printCostReport(ModuleOp module, raw_ostream &os) {
     for (size_t i = 0; i < prog.instrs.size(); ++i) {
       const rt::InstrInfo &I = prog.instrs[i];
       blockSparse |= I.op() == rt::Op::BlockMatmul;
-      Row &r = I.deploy ? deploy : rows[rt::opName(I.op())];
-      Row *sums[] = {&r, I.deploy ? nullptr : &total};
+      Row &r = I.deploy    ? deploy
+               : I.prepare ? prepare
+                           : rows[rt::opName(I.op())];
+      Row *sums[] = {&r, I.deploy || I.prepare ? nullptr : &total};
       for (Row *s : sums) {
         if (!s)
           continue;
@@ -75,6 +77,12 @@ LogicalResult umbra::printCostReport(ModuleOp module, raw_ostream &os) {
   os << "deployment (once): " << deploy.count << " instructions, "
      << deploy.c[0].bytes << " bytes, " << deploy.c[0].rounds
      << " rounds, plus the opening of constant matmul operands\n";
+  if (prepare.count)
+    os << "prepared per inference (input-independent: per-inference "
+          "shuffles): "
+       << prepare.count << " instructions, " << prepare.c[0].bytes
+       << " bytes, " << prepare.c[0].rounds
+       << " rounds, plus the opening of the weights they permute\n";
   if (blockSparse)
     os << "block-sparse FFNs (--sparsity=predicted) are priced with every "
           "block live, an upper bound: their cost scales with the opened "

@@ -243,7 +243,7 @@ Cost instrCost(const Program &prog, size_t idx, Cmp cmp, int64_t live) {
   for (int s : I.in)
     a.inSlot.push_back(&prog.slots[s]);
   a.constRhs = (I.op() == Op::Matmul || I.op() == Op::BlockMatmul) &&
-               prog.isConst[I.in[1]] && !I.deploy;
+               prog.fixedOperand(I.in[1]) && !I.deploy && !I.prepare;
   a.live = live;
   a.sharedLhs = I.lhsFrom >= 0;
   CostAcc c;

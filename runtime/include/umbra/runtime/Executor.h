@@ -114,6 +114,8 @@ private:
   /// Opened left operands of this inference, by the product that opened
   /// them (InstrInfo::lhsKept).
   std::map<size_t, LhsMask> lhsMasks_;
+  /// Opened masks of products whose weight is prepared per inference.
+  std::map<size_t, MatmulMask> freshMasks_;
   /// The deployment this executor reads from (see the constructor).
   const Executor *base_ = nullptr;
   /// Deployment instructions whose result adoptDeployment provided.

@@ -106,6 +106,11 @@ struct InstrInfo {
   /// True when every input is a deployment constant (owner weights, public
   /// constants): executed once per deployment, not per inference.
   bool deploy = false;
+  /// True for input-independent work of every inference (a per-inference
+  /// shuffle of constants and what is computed from it only): run before
+  /// the online phase, in the `prepare` phase, with the masks of the
+  /// products that read it (offline work in a real deployment).
+  bool prepare = false;
   /// Products of one shared left operand with deployment-constant weights
   /// (matmul, sparse-output block_matmul) open it once: the first keeps
   /// its opened mask (lhsKept), the later ones reuse it (lhsFrom: the
@@ -131,6 +136,12 @@ public:
   std::vector<int> inputs;
   /// True for slots whose value is fixed for the deployment.
   std::vector<bool> isConst;
+  /// True for slots computed by InstrInfo::prepare instructions: fixed for
+  /// one inference, independent of its inputs.
+  std::vector<bool> isPrepared;
+  /// A right operand whose mask is opened before the online phase (once
+  /// per deployment, or per inference for a prepared one).
+  bool fixedOperand(int s) const { return isConst[s] || isPrepared[s]; }
   /// Index of the last instruction reading each slot (-1: never read); the
   /// executor frees per-inference values after their last use.
   std::vector<int64_t> lastUse;
