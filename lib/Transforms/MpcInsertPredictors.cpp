@@ -104,15 +104,17 @@ struct MpcInsertPredictors
     });
     if (ffns.empty() && preds.empty())
       return success();
+    // (at the function's location: as an op note the whole function would
+    // be printed)
     if (preds.empty())
-      return func.emitError()
+      return mlir::emitError(func.getLoc())
              << "mpc-insert-predictors: the model has " << ffns.size()
              << " FFNs but no activation predictors (initializers "
                 "umbra.predictor.<k>.*; train them with python3 -m "
                 "umbra_models.predictor)";
     if (preds.size() != ffns.size() || preds.rbegin()->first + 1 !=
                                            static_cast<int64_t>(ffns.size()))
-      return func.emitError()
+      return mlir::emitError(func.getLoc())
              << "mpc-insert-predictors: the model has " << ffns.size()
              << " FFNs but predictors for " << preds.size()
              << " (numbered 0 to " << preds.rbegin()->first << ")";
