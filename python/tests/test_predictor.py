@@ -166,3 +166,14 @@ def test_committed_predictor_fixture():
         assert np.all(t[:, 0] >= np.float32(rep["recall_targets"]))
         assert np.all(np.diff(t[:, 1]) < 0)  # higher recall, lower threshold
         assert t[rep["recall_targets"].index(0.95), 1] == np.float32(p.threshold)
+
+
+def test_bucket_padding_by_hand():
+    """The compiler's --sparsity-bucket: counts 2, 0 and 5 of 8 become 4, 0
+    and 8 with the lowest unselected blocks (as in
+    test/Tools/mpc-compile/sparsity.test)."""
+    m = torch.tensor([[1, 0, 0, 1, 0, 0, 0, 0], [0] * 8, [1, 1, 1, 1, 1, 0, 0, 0]]).bool()
+    got = P.pad_to_bucket(m, 4).int().tolist()
+    assert got == [[1, 1, 1, 1, 0, 0, 0, 0], [0] * 8, [1] * 8]
+    with pytest.raises(ValueError):
+        P.pad_to_bucket(m, 3)

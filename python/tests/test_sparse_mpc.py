@@ -284,3 +284,23 @@ def test_recall_table_selects_the_threshold(opt):
         want = [max(float(t) for r, t in p.recall_table if float(r) >= recall) for p in preds]
         assert compiled_thresholds(art) == want, recall
     assert want != shipped
+
+
+def test_count_padded_to_a_bucket(opt):
+    """--sparsity-bucket 4: each token's count of live blocks is padded up
+    to a multiple of 4 with its lowest unselected blocks (so the opened mask
+    reveals the bucket only), and the client gets the torch model computing
+    exactly that padded block set."""
+    work = opt["work"]
+    art = compile_(opt["onnx"], str(work / "bucket.umbra"), "--sparsity=predicted",
+                   "--sparsity-bucket=4")
+    got, p0, _ = run_local(art, opt["ids_path"], work, "bucket")
+    ctx = P.predicted_blocks(opt["model"], opt["preds"], 1, bucket=4)
+    with ctx, torch.no_grad():
+        want = opt["model"](torch.from_numpy(opt["ids"])).numpy()
+    masks = [f.last_mask[0].numpy() for f in ctx.ffns]
+    assert all((m.sum(-1) % 4 == 0).all() for m in masks)
+    assert float(np.abs(got - want).max()) <= TOL
+    assert (got.argmax(-1) == want.argmax(-1)).all()
+    live = live_blocks(p0, opt["dense"]["p0"], 16)
+    assert live == [int(m.sum()) for m in masks], live

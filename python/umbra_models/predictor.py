@@ -152,16 +152,32 @@ class BlockPredictor(nn.Module):
     def forward(self, x):
         return self.v(self.u(x))
 
-    def mask(self, x, group=1):
+    def mask(self, x, group=1, bucket=0):
         """bool [..., F/B/group]: the blocks predicted active; with group
-        g > 1, g consecutive blocks merged (active iff any part is)."""
+        g > 1, g consecutive blocks merged (active iff any part is); with
+        bucket b > 0, each row's count padded up to a multiple of b with its
+        lowest-numbered unselected blocks (mpc-compile --sparsity-bucket)."""
         m = self.forward(x) > self.threshold
         if group != 1:
             nb = m.shape[-1]
             if group < 1 or nb % group:
                 raise ValueError(f"group {group} does not divide the {nb} predictor blocks")
             m = m.reshape(*m.shape[:-1], nb // group, group).any(-1)
+        if bucket:
+            return pad_to_bucket(m, bucket)
         return m
+
+
+def pad_to_bucket(m, bucket):
+    """m (bool [..., n]) with each row's count k raised to
+    bucket * ceil(k / bucket) by its first unselected blocks."""
+    n = m.shape[-1]
+    if bucket < 1 or n % bucket:
+        raise ValueError(f"bucket {bucket} does not divide the {n} blocks")
+    k = m.sum(-1, keepdim=True)
+    room = (k + bucket - 1) // bucket * bucket - k
+    unselected_so_far = (~m).cumsum(-1)
+    return m | (~m & (unselected_so_far <= room))
 
 
 def train_predictor(x, labels, rank, steps=400, lr=3e-3, seed=0, batch=4096):
@@ -263,9 +279,9 @@ class PredictedFFN(nn.Module):
     --sparsity-block g*B). ``last_mask`` is the block mask of the last call
     (bool [..., F/(g*B)]) and ``last_scores`` its scores."""
 
-    def __init__(self, mlp, predictor, group=1):
+    def __init__(self, mlp, predictor, group=1, bucket=0):
         super().__init__()
-        self.mlp, self.predictor, self.group = mlp, predictor, group
+        self.mlp, self.predictor, self.group, self.bucket = mlp, predictor, group, bucket
         nb = predictor.v.out_features
         if group < 1 or nb % group:
             raise ValueError(f"group {group} does not divide the {nb} predictor blocks")
@@ -276,24 +292,24 @@ class PredictedFFN(nn.Module):
         m = self.mlp
         h = m.act(m.gate(x)) * m.up(x) if hasattr(m, "gate") else m.act(m.up(x))
         self.last_scores = self.predictor(x).detach()
-        self.last_mask = self.predictor.mask(x, self.group).detach()
+        self.last_mask = self.predictor.mask(x, self.group, self.bucket).detach()
         keep = self.last_mask.repeat_interleave(self.block, dim=-1)
         return m.down(h * keep.to(h.dtype))
 
 
 class predicted_blocks:
-    """with predicted_blocks(model, preds[, group]): the model's FFNs
+    """with predicted_blocks(model, preds[, group, bucket]): the model's FFNs
     compute only their predicted-active blocks (the context manager's
     ``ffns``: each layer's PredictedFFN, for its ``last_mask``)."""
 
-    def __init__(self, model, preds, group=1):
-        self.model, self.preds, self.group = model, preds, group
+    def __init__(self, model, preds, group=1, bucket=0):
+        self.model, self.preds, self.group, self.bucket = model, preds, group, bucket
 
     def __enter__(self):
         self.saved = [blk.mlp for blk in self.model.blocks]
         self.ffns = []
         for blk, p in zip(self.model.blocks, self.preds):
-            blk.mlp = PredictedFFN(blk.mlp, p, self.group)
+            blk.mlp = PredictedFFN(blk.mlp, p, self.group, self.bucket)
             self.ffns.append(blk.mlp)
         return self.model
 
