@@ -67,6 +67,40 @@ ArrayRef<int64_t> shapeOf(Value v) {
   return cast<RankedTensorType>(v.getType()).getShape();
 }
 
+/// The constant u v ([d, r] x [r, n]), public only if both are, with both
+/// provenances; null when u or v is not a constant.
+Value foldProduct(OpBuilder &b, Location loc, Value u, Value v) {
+  auto cu = u.getDefiningOp<arith::ConstantOp>(),
+       cv = v.getDefiningOp<arith::ConstantOp>();
+  std::optional<SmallVector<double>> a = getConstantValues(u),
+                                     c = getConstantValues(v);
+  if (!cu || !cv || !a || !c)
+    return Value();
+  ArrayRef<int64_t> us = shapeOf(u), vs = shapeOf(v);
+  SmallVector<float> prod(size_t(us[0] * vs[1]), 0.0f);
+  for (int64_t i = 0; i < us[0]; ++i)
+    for (int64_t j = 0; j < vs[1]; ++j) {
+      double acc = 0;
+      for (int64_t k = 0; k < us[1]; ++k)
+        acc += (*a)[size_t(i * us[1] + k)] * (*c)[size_t(k * vs[1] + j)];
+      prod[size_t(i * vs[1] + j)] = static_cast<float>(acc);
+    }
+  auto ty = RankedTensorType::get({us[0], vs[1]}, b.getF32Type());
+  auto cst = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(ty, ArrayRef<float>(prod)));
+  auto isPublic = [](arith::ConstantOp op) {
+    auto vis = op->getAttrOfType<mpc::VisibilityAttr>(mpc::kVisibilityAttrName);
+    return vis && vis.getValue() == mpc::Visibility::public_;
+  };
+  cst->setAttr(mpc::kVisibilityAttrName,
+               mpc::VisibilityAttr::get(b.getContext(),
+                                        isPublic(cu) && isPublic(cv)
+                                            ? mpc::Visibility::public_
+                                            : mpc::Visibility::owner));
+  mpc::deriveSources(cst, ValueRange{u, v});
+  return cst;
+}
+
 struct MpcInsertPredictors
     : umbra::impl::MpcInsertPredictorsBase<MpcInsertPredictors> {
   using MpcInsertPredictorsBase::MpcInsertPredictorsBase;
@@ -187,11 +221,21 @@ struct MpcInsertPredictors
     ss.push_back(nb);
     ms.push_back(nb / group);
     auto f32 = b.getF32Type();
-    Value low = tfm::LinearOp::create(b, loc, RankedTensorType::get(rs, f32),
-                                      ffn.x, p.getU(), Value());
-    Value scores =
-        tfm::LinearOp::create(b, loc, RankedTensorType::get(ss, f32), low,
-                              p.getV(), p.getBias());
+    // One product x (u v) rather than (x u) v: under MPC it shares the
+    // opening of x with the FFN's up projection and needs no truncation
+    // before the comparison, where the low-rank form costs two more rounds
+    // (the opening of x u, a truncation). u v is the model's own weight
+    // (folded here, with both parts' provenance).
+    Value scores;
+    if (Value uv = foldProduct(b, loc, p.getU(), p.getV())) {
+      scores = tfm::LinearOp::create(b, loc, RankedTensorType::get(ss, f32),
+                                     ffn.x, uv, p.getBias());
+    } else {
+      Value low = tfm::LinearOp::create(
+          b, loc, RankedTensorType::get(rs, f32), ffn.x, p.getU(), Value());
+      scores = tfm::LinearOp::create(b, loc, RankedTensorType::get(ss, f32),
+                                     low, p.getV(), p.getBias());
+    }
     Value mask = tfm::BlockMaskOp::create(
         b, loc, RankedTensorType::get(ms, b.getI1Type()), scores, thr,
         b.getI64IntegerAttr(group), b.getI64IntegerAttr(bucket));

@@ -178,7 +178,7 @@ def MpcInsertPredictors : Pass<"mpc-insert-predictors", "::mlir::ModuleOp"> {
     model (`umbra.predictor.<k>.*`, python/umbra_models/predictor.py):
     before the down projection it inserts
 
-        scores = (x u) v + bias            (tfm.linear, tfm.linear)
+        scores = x (u v) + bias            (tfm.linear; u v folded)
         mask   = tfm.block_mask(scores, threshold) {group}
         h'     = tfm.block_select(h, mask)
 

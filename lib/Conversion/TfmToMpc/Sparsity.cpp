@@ -71,6 +71,43 @@ SmallVector<tfm::BlockLinearOp> blockLinears(Value mask) {
   return ops;
 }
 
+/// scores - threshold for scores = x w (+ bias), before the product's
+/// truncation: the sign does not need the working precision (one
+/// truncation per block and token saved).
+Value scoresMinusThreshold(Lowering &l, Value x, Value w, Value bias,
+                           Value thr) {
+  Value xs = l.fx.prepare(x, FX::joinOf({x, w}));
+  Value ws = l.fx.prepare(w, FX::joinOf({x, w}));
+  MpcTensorType xt = FX::typeOf(xs);
+  unsigned pf = xt.getFrac() + FX::typeOf(ws).getFrac();
+  SmallVector<int64_t> shape(xt.getShape());
+  shape.back() = FX::shapeOf(ws)[1];
+  Value s = MatMulOp::create(l.fx.builder(), l.fx.loc,
+                             xt.withShape(shape).withFrac(pf), xs, ws);
+  auto raise = [&](Value v) { // exactly, to the product's precision
+    unsigned vf = FX::typeOf(v).getFrac();
+    return vf < pf ? l.fx.mulExact(v, l.fx.scalar(1.0, pf - vf)) : v;
+  };
+  if (bias)
+    s = l.fx.add(s, raise(bias));
+  return l.fx.sub(s, raise(reshapeTo(l, thr, {})));
+}
+
+/// 0/1 bits [..., n] OR-ed over groups of g: [..., n / g].
+Value mergeGroups(Lowering &l, Value bits, int64_t g) {
+  if (g == 1)
+    return bits;
+  SmallVector<int64_t> grouped(FX::shapeOf(bits)), merged(FX::shapeOf(bits));
+  grouped.back() /= g;
+  grouped.push_back(g);
+  merged.back() /= g;
+  Value sum = l.fx.reshape(
+      l.fx.reduceSum(l.fx.reshape(bits, grouped),
+                     {static_cast<int64_t>(grouped.size()) - 1}),
+      merged);
+  return l.fx.drelu(l.fx.sub(sum, l.fx.scalar(1.0, 0)));
+}
+
 /// The deployment shuffle and the opened permuted mask of the FFN whose
 /// block ops read `mask` (built at its first block op).
 FailureOr<Lowering::SparseFfn *> sparseFfn(Lowering &l, Operation *at,
@@ -156,16 +193,50 @@ FailureOr<Lowering::SparseFfn *> sparseFfn(Lowering &l, Operation *at,
         return failure();
     }
   }
-  // e_j: the permuted identity is the shared permutation matrix.
-  SmallVector<float> eye(size_t(nb * nb), 0.0f);
-  for (int64_t j = 0; j < nb; ++j)
-    eye[size_t(j * nb + j)] = 1.0f;
+  // The mask's own order: when the predictor's scores are one product
+  // with a constant (and no count padding, which needs the original
+  // order), the predictor's columns ride in the shuffle too and its scores
+  // come out permuted; otherwise e_j, whose rows become a shared
+  // permutation matrix for the mask.
   OpBuilder &b = l.fx.builder();
-  auto eyeTy = RankedTensorType::get({nb, nb}, b.getF32Type());
-  const int64_t eyeAt = width;
-  parts.push_back(l.fx.constant(DenseElementsAttr::get(eyeTy, ArrayRef(eye)),
-                                *wf));
-  width += nb;
+  auto bm = mask.getDefiningOp<tfm::BlockMaskOp>();
+  tfm::LinearOp lin =
+      bm ? bm.getScores().getDefiningOp<tfm::LinearOp>() : tfm::LinearOp();
+  const bool permutedScores =
+      bm && bm.getBucket() == 0 && lin && lin->hasOneUse() &&
+      lin.getWeight().getDefiningOp<arith::ConstantOp>();
+  const int64_t group = bm ? static_cast<int64_t>(bm.getGroup()) : 1;
+  int64_t eyeAt = -1, predAt = -1, predBiasAt = -1;
+  if (permutedScores) {
+    FailureOr<Value> pw = l.getFactor(lin.getWeight());
+    if (failed(pw))
+      return failure();
+    ArrayRef<int64_t> ps = FX::shapeOf(*pw); // [r, nb * group]
+    predAt = width;
+    if (failed(addPart(reshapeTo(l, transpose2(l, *pw), {nb, group * ps[0]}))))
+      return failure();
+    if (lin.getBias()) {
+      FailureOr<Value> pb = l.get(lin.getBias());
+      if (failed(pb))
+        return failure();
+      Value pbs = l.fx.prepare(*pb, Visibility::shared);
+      unsigned bf = FX::typeOf(pbs).getFrac();
+      if (bf < *wf)
+        pbs = l.fx.mulExact(pbs, l.fx.scalar(1.0, *wf - bf));
+      predBiasAt = width;
+      if (failed(addPart(reshapeTo(l, pbs, {nb, group}))))
+        return failure();
+    }
+  } else {
+    SmallVector<float> eye(size_t(nb * nb), 0.0f);
+    for (int64_t j = 0; j < nb; ++j)
+      eye[size_t(j * nb + j)] = 1.0f;
+    auto eyeTy = RankedTensorType::get({nb, nb}, b.getF32Type());
+    eyeAt = width;
+    parts.push_back(
+        l.fx.constant(DenseElementsAttr::get(eyeTy, ArrayRef(eye)), *wf));
+    width += nb;
+  }
   MpcTensorType rowsTy =
       MpcTensorType::get(b.getContext(), {nb, width}, Visibility::shared, *wf);
   Value all = ConcatOp::create(b, l.fx.loc, rowsTy, parts,
@@ -186,14 +257,33 @@ FailureOr<Lowering::SparseFfn *> sparseFfn(Lowering &l, Operation *at,
     int64_t f = FX::shapeOf(cast<tfm::BlockLinearOp>(o).getWeight())[1];
     ffn.bias[o] = reshapeTo(l, columns(l, shuffled, off, f / nb), {f});
   }
-  Value permT = transpose2(l, columns(l, shuffled, eyeAt, nb));
-  // m P^T, opened to P0, P1 and the dealer, back to 0/1 (exact: P's
-  // entries are 0 and 2^wf).
   MpcTensorType mt = FX::typeOf(*m);
-  Value permuted = MatMulOp::create(b, l.fx.loc, mt.withFrac(*wf), *m, permT);
-  int64_t bucket = 0;
-  if (auto bm = mask.getDefiningOp<tfm::BlockMaskOp>())
-    bucket = static_cast<int64_t>(bm.getBucket());
+  Value permuted;
+  if (permutedScores) {
+    // The predictor on the permuted columns: the permuted mask itself.
+    ArrayRef<int64_t> ps = FX::shapeOf(lin.getWeight());
+    Value pw = transpose2(
+        l, reshapeTo(l, columns(l, shuffled, predAt, group * ps[0]),
+                     {ps[1], ps[0]}));
+    Value pb = predBiasAt < 0 ? Value()
+                              : reshapeTo(l, columns(l, shuffled, predBiasAt,
+                                                     group),
+                                          {ps[1]});
+    FailureOr<Value> x = l.get(lin.getInput()), t = l.get(bm.getThreshold());
+    if (failed(x) || failed(t))
+      return failure();
+    Location named = l.fx.loc;
+    l.fx.loc = mask.getLoc(); // the predictor's
+    permuted = mergeGroups(
+        l, l.fx.drelu(scoresMinusThreshold(l, *x, pw, pb, *t)), group);
+    l.fx.loc = named;
+  } else {
+    // m P^T, back to 0/1 after the opening (exact: P's entries are 0 and
+    // 2^wf).
+    Value permT = transpose2(l, columns(l, shuffled, eyeAt, nb));
+    permuted = MatMulOp::create(b, l.fx.loc, mt.withFrac(*wf), *m, permT);
+  }
+  int64_t bucket = bm ? static_cast<int64_t>(bm.getBucket()) : 0;
   std::string count =
       bucket ? "the number of active blocks per token padded up to a multiple "
                "of " + std::to_string(bucket)
@@ -208,8 +298,9 @@ FailureOr<Lowering::SparseFfn *> sparseFfn(Lowering &l, Operation *at,
                       : "across inferences of this deployment, the activation "
                         "patterns up to one fixed unknown permutation "
                         "(linkable across queries)");
+  // Opened to P0, P1 and the dealer.
   Value open = RevealOp::create(
-      b, l.fx.loc, mt.withFrac(*wf).withVisibility(Visibility::public_),
+      b, l.fx.loc, FX::typeOf(permuted).withVisibility(Visibility::public_),
       permuted, RevealTargetAttr::get(b.getContext(), RevealTarget::all_and_dealer),
       b.getStringAttr(reason));
   ffn.openMask = l.fx.truncTo(open, 0);
@@ -320,54 +411,30 @@ LogicalResult lowerBlockMask(Lowering &l, tfm::BlockMaskOp op) {
   FailureOr<Value> t = l.get(op.getThreshold());
   if (failed(t))
     return failure();
-  Value thr = reshapeTo(l, *t, {});
-  // Scores from a linear layer are compared before its truncation: the
-  // sign of s - threshold does not need s at the working precision (one
-  // truncation per block and token saved). The truncated scores the
-  // linear's own lowering made are then dead.
+  // Scores from a linear layer are compared before its truncation (the
+  // truncated scores its own lowering made are then dead).
   Value diff;
   auto lin = op.getScores().getDefiningOp<tfm::LinearOp>();
   if (lin && lin->hasOneUse()) {
     FailureOr<Value> x = l.get(lin.getInput()), w = l.getFactor(lin.getWeight());
     if (failed(x) || failed(w))
       return failure();
-    Value xs = l.fx.prepare(*x, FX::joinOf({*x, *w}));
-    Value ws = l.fx.prepare(*w, FX::joinOf({*x, *w}));
-    MpcTensorType xt = FX::typeOf(xs);
-    unsigned pf = xt.getFrac() + FX::typeOf(ws).getFrac();
-    SmallVector<int64_t> shape(xt.getShape());
-    shape.back() = FX::shapeOf(ws)[1];
-    Value s = MatMulOp::create(l.fx.builder(), l.fx.loc,
-                               xt.withShape(shape).withFrac(pf), xs, ws);
-    auto raise = [&](Value v) { // exactly, to the product's precision
-      unsigned vf = FX::typeOf(v).getFrac();
-      return vf < pf ? l.fx.mulExact(v, l.fx.scalar(1.0, pf - vf)) : v;
-    };
+    Value bias;
     if (lin.getBias()) {
-      FailureOr<Value> bias = l.get(lin.getBias());
-      if (failed(bias))
+      FailureOr<Value> b = l.get(lin.getBias());
+      if (failed(b))
         return failure();
-      s = l.fx.add(s, raise(*bias));
+      bias = *b;
     }
-    diff = l.fx.sub(s, raise(thr));
+    diff = scoresMinusThreshold(l, *x, *w, bias, *t);
   } else {
     FailureOr<Value> s = l.get(op.getScores());
     if (failed(s))
       return failure();
-    diff = l.fx.sub(*s, thr);
+    diff = l.fx.sub(*s, reshapeTo(l, *t, {}));
   }
-  Value bits = l.fx.drelu(diff);
-  int64_t g = static_cast<int64_t>(op.getGroup());
-  if (g > 1) {
-    SmallVector<int64_t> grouped(FX::shapeOf(bits));
-    grouped.back() /= g;
-    grouped.push_back(g);
-    Value sum = l.fx.reshape(
-        l.fx.reduceSum(l.fx.reshape(bits, grouped),
-                       {static_cast<int64_t>(grouped.size()) - 1}),
-        FX::shapeOf(op.getMask()));
-    bits = l.fx.drelu(l.fx.sub(sum, l.fx.scalar(1.0, 0)));
-  }
+  Value bits =
+      mergeGroups(l, l.fx.drelu(diff), static_cast<int64_t>(op.getGroup()));
   if (int64_t bucket = static_cast<int64_t>(op.getBucket()))
     bits = padToBucket(l, bits, bucket);
   l.set(op.getResult(), bits);

@@ -4,12 +4,13 @@
 // RUN: mpc-opt %s --split-input-file --mpc-insert-predictors="threshold=-0.5" | FileCheck %s --check-prefix=USER
 
 // A ReLU FFN (16 neurons, 4 predictor blocks of 4) and its predictor: the
-// scores (x u) v + bias, a secret block mask per token, the activations
-// restricted to the predicted blocks before the down projection.
+// scores x (u v) + bias (u v folded: the owner's, 0.5 * 0.5 * 2), a secret
+// block mask per token, the activations restricted to the predicted blocks
+// before the down projection.
 // CHECK-LABEL: func.func @relu_ffn
 // CHECK: %[[H:.*]] = tfm.relu
-// CHECK: %[[LOW:.*]] = tfm.linear %arg0, %{{.*}} : (tensor<1x4x8xf32>, tensor<8x2xf32>) -> tensor<1x4x2xf32>
-// CHECK: %[[S:.*]] = tfm.linear %[[LOW]], %{{.*}}, %{{.*}} : (tensor<1x4x2xf32>, tensor<2x4xf32>, tensor<4xf32>) -> tensor<1x4x4xf32>
+// CHECK: %[[UV:.*]] = arith.constant {mpc.visibility = #mpc.visibility<owner>} dense<5.000000e-01> : tensor<8x4xf32>
+// CHECK: %[[S:.*]] = tfm.linear %arg0, %[[UV]], %{{.*}} : (tensor<1x4x8xf32>, tensor<8x4xf32>, tensor<4xf32>) -> tensor<1x4x4xf32>
 // CHECK: %[[M:.*]] = tfm.block_mask %[[S]], %{{.*}} {group = 1 : i64} : (tensor<1x4x4xf32>, tensor<f32>) -> tensor<1x4x4xi1>
 // CHECK: %[[SEL:.*]] = tfm.block_select %[[H]], %[[M]]
 // CHECK: tfm.linear %[[SEL]], %{{.*}}, %{{.*}} : (tensor<1x4x16xf32>
@@ -50,7 +51,7 @@ func.func @relu_ffn(%x: tensor<1x4x8xf32>) -> tensor<1x4x8xf32> {
 // CHECK: %[[SEL0:.*]] = tfm.block_select %[[G]]
 // CHECK: tfm.linear %[[SEL0]]
 // CHECK: %[[A:.*]] = tfm.gelu
-// CHECK: tfm.linear %{{.*}}, %[[U1:.*]] :
+// CHECK: arith.constant {mpc.visibility = #mpc.visibility<owner>} dense<2.500000e-01> : tensor<8x4xf32>
 // CHECK: tfm.block_select %[[A]]
 func.func @two_ffns(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
   %wg = arith.constant dense<0.1> : tensor<8x16xf32>
