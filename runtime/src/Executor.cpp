@@ -378,24 +378,31 @@ void Executor::runDeployment() {
     runOne("deploy", int64_t(i), opName(prog_->instrs[i].op()),
            prog_->instrs[i].name, [&] { exec(i); });
   }
-  // Constant right operands of shared matmuls: open W - B once (the
-  // servers' business, not the thin client's).
-  for (size_t i = 0; i < total && P_.role != Role::Client; ++i) {
+  // Constant right operands of shared matmuls: open W - B once.
+  openWeightMasks("deploy", prog_->isConst, masks_);
+  deployed_ = true;
+}
+
+void Executor::openWeightMasks(const std::string &phase,
+                               const std::vector<bool> &fixed,
+                               std::map<size_t, MatmulMask> &into) {
+  if (P_.role == Role::Client) // the servers' business
+    return;
+  for (size_t i = 0; i < prog_->instrs.size(); ++i) {
     const InstrInfo &ii = prog_->instrs[i];
-    if (ii.deploy || !hasConstWeight(ii))
+    if (ii.deploy || ii.prepare || !hasConstWeight(ii))
       continue;
     int w = ii.in[1];
-    if (!prog_->isConst[w] || prog_->slots[w].vis != Vis::Shared ||
-        prog_->slots[ii.in[0]].vis != Vis::Shared || masks_.count(i))
+    if (!fixed[w] || prog_->slots[w].vis != Vis::Shared ||
+        prog_->slots[ii.in[0]].vis != Vis::Shared || into.count(i))
       continue;
-    runOne("deploy", int64_t(i), "matmul-mask", ii.name, [&] {
+    runOne(phase, int64_t(i), "matmul-mask", ii.name, [&] {
       const Value &wv = get(w);
       prepareMatmulMask(
           P_, wv.kind == Kind::Shared || P_.dealer() ? wv.data : asShare(wv),
-          masks_[i]);
+          into[i]);
     });
   }
-  deployed_ = true;
 }
 
 void Executor::runInference() {
@@ -413,21 +420,7 @@ void Executor::runInference() {
       runOne("prepare", int64_t(i), opName(prog_->instrs[i].op()),
              prog_->instrs[i].name, [&] { exec(i); });
     }
-  for (size_t i = 0; i < total && P_.role != Role::Client; ++i) {
-    const InstrInfo &ii = prog_->instrs[i];
-    if (ii.deploy || ii.prepare || !hasConstWeight(ii))
-      continue;
-    int w = ii.in[1];
-    if (!prog_->isPrepared[w] || prog_->slots[w].vis != Vis::Shared ||
-        prog_->slots[ii.in[0]].vis != Vis::Shared)
-      continue;
-    runOne("prepare", int64_t(i), "matmul-mask", ii.name, [&] {
-      const Value &wv = get(w);
-      prepareMatmulMask(
-          P_, wv.kind == Kind::Shared || P_.dealer() ? wv.data : asShare(wv),
-          freshMasks_[i]);
-    });
-  }
+  openWeightMasks("prepare", prog_->isPrepared, freshMasks_);
   for (size_t i = 0; i < total; ++i) {
     if (prog_->instrs[i].deploy || prog_->instrs[i].prepare)
       continue;

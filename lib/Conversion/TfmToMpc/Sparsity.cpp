@@ -4,17 +4,20 @@
 // (mpc-insert-predictors) computes a secret block mask per token; a
 // sparsified one (mpc-sparsify-ffn) computes only the masked blocks:
 //
-//  deployment  the rows [W1 block j | b1 block j | W2 block j | e_j] of
-//              every block j are shuffled by a permutation no role knows
-//              alone (mpc.shuffle); e_j's rows become a shared permutation
-//              matrix P.
-//  inference   the secret mask m is permuted, m P^T (a product with a
-//              deployment constant: one opening), and opened to P0, P1 and
-//              the dealer: each learns how many blocks are active per token,
-//              at positions permuted by the unknown permutation (the
-//              declared leakage). The products and the ReLU then run on the
-//              live permuted blocks only; an FFN's output is a sum over its
-//              neurons, so no inverse permutation is needed.
+//  deployment  the rows [W1 block j | b1 block j | W2 block j | the
+//              predictor's columns of block j] of every block j are
+//              shuffled by a permutation no role knows alone (mpc.shuffle);
+//  inference   the predictor on the permuted columns gives the permuted
+//              secret mask, opened to P0, P1 and the dealer: each learns
+//              how many blocks are active per token, at positions permuted
+//              by the unknown permutation (the declared leakage). The
+//              products and the ReLU then run on the live permuted blocks
+//              only; an FFN's output is a sum over its neurons, so no
+//              inverse permutation is needed.
+//
+// A mask that must be formed in the original order (count padding) rides
+// as e_j instead: the shuffled identity is a shared permutation matrix P,
+// and m P^T (a product with a deployment constant) is what is opened.
 //
 //===----------------------------------------------------------------------===//
 #include "Lowering.h"
@@ -28,9 +31,6 @@ using namespace umbra::mpc;
 namespace {
 using FX = FixedPointBuilder;
 
-Value reshapeTo(Lowering &l, Value x, ArrayRef<int64_t> shape) {
-  return l.fx.reshape(x, shape);
-}
 Value transpose2(Lowering &l, Value x) {
   MpcTensorType t = FX::typeOf(x);
   ArrayRef<int64_t> s = t.getShape();
@@ -46,6 +46,14 @@ Value columns(Lowering &l, Value x, int64_t from, int64_t n) {
                          b.getDenseI64ArrayAttr({1, 1}));
 }
 
+/// v secret-shared at `frac` fractional bits, raised exactly (a bias
+/// joining the weights' rows).
+Value sharedAt(Lowering &l, Value v, unsigned frac) {
+  Value s = l.fx.prepare(v, Visibility::shared);
+  unsigned f = FX::typeOf(s).getFrac();
+  return f < frac ? l.fx.mulExact(s, l.fx.scalar(1.0, frac - f)) : s;
+}
+
 /// [..., nb] -> [..., nb * block]: each block's bit repeated.
 Value widen(Lowering &l, Value mask, int64_t block) {
   ArrayRef<int64_t> s = FX::shapeOf(mask);
@@ -53,10 +61,10 @@ Value widen(Lowering &l, Value mask, int64_t block) {
   one.push_back(1);
   many.push_back(block);
   wide.back() *= block;
-  Value m = reshapeTo(l, mask, one);
+  Value m = l.fx.reshape(mask, one);
   m = BroadcastOp::create(l.fx.builder(), l.fx.loc,
                           FX::typeOf(m).withShape(many), m);
-  return reshapeTo(l, m, wide);
+  return l.fx.reshape(m, wide);
 }
 
 /// The FFN of `mask` in program order: its tfm.block_linear users.
@@ -90,7 +98,7 @@ Value scoresMinusThreshold(Lowering &l, Value x, Value w, Value bias,
   };
   if (bias)
     s = l.fx.add(s, raise(bias));
-  return l.fx.sub(s, raise(reshapeTo(l, thr, {})));
+  return l.fx.sub(s, raise(l.fx.reshape(thr, {})));
 }
 
 /// 0/1 bits [..., n] OR-ed over groups of g: [..., n / g].
@@ -174,8 +182,8 @@ FailureOr<Lowering::SparseFfn *> sparseFfn(Lowering &l, Operation *at,
     // Blocks split W1's columns and W2's rows: one row of the shuffle per
     // block, [B * d] words of each.
     Value rows = o.getSparseInput()
-                     ? reshapeTo(l, *w, {nb, ws[0] / nb * ws[1]})
-                     : reshapeTo(l, transpose2(l, *w), {nb, ws[1] / nb * ws[0]});
+                     ? l.fx.reshape(*w, {nb, ws[0] / nb * ws[1]})
+                     : l.fx.reshape(transpose2(l, *w), {nb, ws[1] / nb * ws[0]});
     weightAt.push_back({o, width});
     if (failed(addPart(rows)))
       return failure();
@@ -183,13 +191,9 @@ FailureOr<Lowering::SparseFfn *> sparseFfn(Lowering &l, Operation *at,
       FailureOr<Value> bias = l.get(o.getBias());
       if (failed(bias))
         return failure();
-      // At the weights' precision, exactly (x 2^(wf - f)).
-      Value b = l.fx.prepare(*bias, Visibility::shared);
-      unsigned bf = FX::typeOf(b).getFrac();
-      if (bf < *wf)
-        b = l.fx.mulExact(b, l.fx.scalar(1.0, *wf - bf));
       biasAt.push_back({o, width});
-      if (failed(addPart(reshapeTo(l, b, {nb, ws[1] / nb}))))
+      if (failed(addPart(
+              l.fx.reshape(sharedAt(l, *bias, *wf), {nb, ws[1] / nb}))))
         return failure();
     }
   }
@@ -213,18 +217,14 @@ FailureOr<Lowering::SparseFfn *> sparseFfn(Lowering &l, Operation *at,
       return failure();
     ArrayRef<int64_t> ps = FX::shapeOf(*pw); // [r, nb * group]
     predAt = width;
-    if (failed(addPart(reshapeTo(l, transpose2(l, *pw), {nb, group * ps[0]}))))
+    if (failed(addPart(l.fx.reshape(transpose2(l, *pw), {nb, group * ps[0]}))))
       return failure();
     if (lin.getBias()) {
       FailureOr<Value> pb = l.get(lin.getBias());
       if (failed(pb))
         return failure();
-      Value pbs = l.fx.prepare(*pb, Visibility::shared);
-      unsigned bf = FX::typeOf(pbs).getFrac();
-      if (bf < *wf)
-        pbs = l.fx.mulExact(pbs, l.fx.scalar(1.0, *wf - bf));
       predBiasAt = width;
-      if (failed(addPart(reshapeTo(l, pbs, {nb, group}))))
+      if (failed(addPart(l.fx.reshape(sharedAt(l, *pb, *wf), {nb, group}))))
         return failure();
     }
   } else {
@@ -250,12 +250,12 @@ FailureOr<Lowering::SparseFfn *> sparseFfn(Lowering &l, Operation *at,
     int64_t n = ws[0] * ws[1] / nb;
     Value r = columns(l, shuffled, off, n);
     ffn.weight[o] = bl.getSparseInput()
-                        ? reshapeTo(l, r, ws)
-                        : transpose2(l, reshapeTo(l, r, {ws[1], ws[0]}));
+                        ? l.fx.reshape(r, ws)
+                        : transpose2(l, l.fx.reshape(r, {ws[1], ws[0]}));
   }
   for (auto [o, off] : biasAt) {
     int64_t f = FX::shapeOf(cast<tfm::BlockLinearOp>(o).getWeight())[1];
-    ffn.bias[o] = reshapeTo(l, columns(l, shuffled, off, f / nb), {f});
+    ffn.bias[o] = l.fx.reshape(columns(l, shuffled, off, f / nb), {f});
   }
   MpcTensorType mt = FX::typeOf(*m);
   Value permuted;
@@ -263,10 +263,10 @@ FailureOr<Lowering::SparseFfn *> sparseFfn(Lowering &l, Operation *at,
     // The predictor on the permuted columns: the permuted mask itself.
     ArrayRef<int64_t> ps = FX::shapeOf(lin.getWeight());
     Value pw = transpose2(
-        l, reshapeTo(l, columns(l, shuffled, predAt, group * ps[0]),
+        l, l.fx.reshape(columns(l, shuffled, predAt, group * ps[0]),
                      {ps[1], ps[0]}));
     Value pb = predBiasAt < 0 ? Value()
-                              : reshapeTo(l, columns(l, shuffled, predBiasAt,
+                              : l.fx.reshape(columns(l, shuffled, predBiasAt,
                                                      group),
                                           {ps[1]});
     FailureOr<Value> x = l.get(lin.getInput()), t = l.get(bm.getThreshold());
@@ -431,7 +431,7 @@ LogicalResult lowerBlockMask(Lowering &l, tfm::BlockMaskOp op) {
     FailureOr<Value> s = l.get(op.getScores());
     if (failed(s))
       return failure();
-    diff = l.fx.sub(*s, reshapeTo(l, *t, {}));
+    diff = l.fx.sub(*s, l.fx.reshape(*t, {}));
   }
   Value bits =
       mergeGroups(l, l.fx.drelu(diff), static_cast<int64_t>(op.getGroup()));

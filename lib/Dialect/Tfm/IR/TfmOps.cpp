@@ -67,23 +67,28 @@ LogicalResult MatMulOp::verify() {
                       shapeOf(getOutput()));
 }
 
-LogicalResult LinearOp::verify() {
-  Shape x = shapeOf(getInput()), w = shapeOf(getWeight()),
-        y = shapeOf(getOutput());
+/// y = x W (+ b): W rank 2, x [..., K], W [K, N], b [N], y [..., N].
+static LogicalResult verifyAffine(Operation *op, Value input, Value weight,
+                                  Value bias, Value output) {
+  Shape x = shapeOf(input), w = shapeOf(weight), y = shapeOf(output);
   if (w.size() != 2)
-    return emitOpError("weight must have rank 2");
+    return op->emitOpError("weight must have rank 2");
   if (x.empty() || x.back() != w[0])
-    return emitOpError() << "input's last dimension must equal the weight's "
-                            "first dimension ("
-                         << w[0] << ")";
-  if (Value b = getBias())
-    if (shapeOf(b) != Shape{w[1]})
-      return emitOpError() << "bias must have shape [" << w[1] << "]";
+    return op->emitOpError()
+           << "input's last dimension must equal the weight's first "
+              "dimension ("
+           << w[0] << ")";
+  if (bias && shapeOf(bias) != Shape{w[1]})
+    return op->emitOpError() << "bias must have shape [" << w[1] << "]";
   SmallVector<int64_t> expected(x.drop_back());
   expected.push_back(w[1]);
   if (Shape(expected) != y)
-    return emitOpError("result shape does not match the operands");
+    return op->emitOpError("result shape does not match the operands");
   return success();
+}
+
+LogicalResult LinearOp::verify() {
+  return verifyAffine(*this, getInput(), getWeight(), getBias(), getOutput());
 }
 
 LogicalResult SoftmaxOp::verify() {
@@ -288,20 +293,13 @@ LogicalResult BlockReluOp::verify() {
 }
 
 LogicalResult BlockLinearOp::verify() {
-  Shape x = shapeOf(getInput()), w = shapeOf(getWeight()),
-        y = shapeOf(getOutput());
-  if (w.size() != 2 || x.empty() || x.back() != w[0])
-    return emitOpError("input's last dimension must equal the rank-2 "
-                       "weight's first");
-  if (Value b = getBias())
-    if (shapeOf(b) != Shape{w[1]})
-      return emitOpError() << "bias must have shape [" << w[1] << "]";
-  SmallVector<int64_t> expected(x.drop_back());
-  expected.push_back(w[1]);
-  if (Shape(expected) != y)
-    return emitOpError("result shape does not match the operands");
+  if (failed(verifyAffine(*this, getInput(), getWeight(), getBias(),
+                          getOutput())))
+    return failure();
   if (getLeakage() != "per-deployment" && getLeakage() != "per-inference")
     return emitOpError() << "leakage '" << getLeakage()
                          << "' is not per-deployment or per-inference";
-  return verifyBlockMask(*this, getSparseInput() ? x : y, shapeOf(getMask()));
+  return verifyBlockMask(*this,
+                         shapeOf(getSparseInput() ? getInput() : getOutput()),
+                         shapeOf(getMask()));
 }

@@ -98,6 +98,10 @@ private:
     Kind kind = Kind::None;
   };
   void exec(size_t idx);
+  /// Opens W - B for each shared product whose weight slot is `fixed`
+  /// (deployment constants, or this inference's prepared values).
+  void openWeightMasks(const std::string &phase, const std::vector<bool> &fixed,
+                       std::map<size_t, MatmulMask> &into);
   /// A non-linear gate on this role's private values, in plaintext reals.
   Vec plainGate(const InstrInfo &I) const;
   void runOne(const std::string &phase, int64_t idx, const std::string &op,
