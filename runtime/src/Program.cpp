@@ -1,7 +1,5 @@
 //===- Program.cpp - Artifact loading, verification and building ----------===//
 #include "umbra/runtime/Program.h"
-
-#include <map>
 #include "umbra/runtime/EnumName.h"
 #include "umbra/runtime/Isa.h"
 #include "program_generated.h"
@@ -11,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <map>
 
 namespace umbra::rt {
 

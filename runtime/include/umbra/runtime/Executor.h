@@ -73,7 +73,9 @@ public:
   /// Runs instructions that only depend on deployment constants (weight
   /// sharing, ...) and opens the masks of constant matmul operands.
   void runDeployment();
-  /// One inference: every other instruction.
+  /// One inference: its input-independent `prepare` work first (a
+  /// per-inference shuffle of constants, the opening of the weights it
+  /// permutes), then every other instruction.
   void runInference();
 
   /// Whether this role holds the plaintext of `slot` (public, revealed to
