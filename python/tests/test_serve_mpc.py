@@ -283,6 +283,18 @@ def test_serving_mistakes(gpt2, tmp_path):
         assert r.returncode != 0 and msg in r.stderr, (cmd, r.stderr)
 
 
+def serve_one_client(art, ids, work):
+    """Servers for one session and one thin client: its tokens."""
+    s = Servers(tools()[1], art, work, sessions=1)
+    try:
+        r = finish(s.client(ids, "one"))
+        assert r[0] == 0, r[2]
+        s.wait()
+    finally:
+        s.stop()
+    return s.tokens("one")
+
+
 def test_a_llama_style_model_serves_torch_tokens(tmp_path):
     """RMSNorm, SiLU-gated FFN, rotary positions (public tables of the
     position, computed from the deployment's constants in each session)."""
@@ -294,14 +306,7 @@ def test_a_llama_style_model_serves_torch_tokens(tmp_path):
     pre, dec, _ = export_generation(model, str(tmp_path), T)
     art = str(tmp_path / "gen.umbra")
     reference.run_tool([tools()[0], pre, "--decode-step", dec, "--max-seq", str(T + N), "-o", art])
-    s = Servers(tools()[1], art, tmp_path, sessions=1)
-    try:
-        r = finish(s.client(ids, "llama"))
-        assert r[0] == 0, r[2]
-        s.wait()
-    finally:
-        s.stop()
-    assert s.tokens("llama") == greedy_generate(model, ids, N)
+    assert serve_one_client(art, ids, tmp_path) == greedy_generate(model, ids, N)
 
 
 def test_a_sparse_model_serves_the_predicted_models_tokens(tmp_path):
@@ -332,11 +337,4 @@ def test_a_sparse_model_serves_the_predicted_models_tokens(tmp_path):
     with predicted_blocks(model, preds):
         want = greedy_generate(model, ids, N)
     assert want != greedy_generate(model, ids, N)  # the sparsity matters here
-    s = Servers(tools()[1], art, tmp_path, sessions=1)
-    try:
-        r = finish(s.client(ids, "sparse"))
-        assert r[0] == 0, r[2]
-        s.wait()
-    finally:
-        s.stop()
-    assert s.tokens("sparse") == want
+    assert serve_one_client(art, ids, tmp_path) == want

@@ -351,6 +351,12 @@ void Program::verify(const fb::Program *fp, int64_t ctx) {
   std::vector<bool> defined(ns, false);
   isConst.assign(ns, false);
   isPrepared.assign(ns, false);
+  // Slots the dealer holds in the clear: public blobs and inputs, what is
+  // computed from them, and reveals to it (a live-block mask must be one:
+  // it sizes the dealer's material).
+  std::vector<bool> dealerKnows(ns);
+  for (size_t i = 0; i < ns; ++i)
+    dealerKnows[i] = slots[i].vis == Vis::Public;
   for (size_t i = 0; i < ns; ++i)
     if (slots[i].weight >= 0) {
       defined[i] = true;
@@ -418,6 +424,23 @@ void Program::verify(const fb::Program *fp, int64_t ctx) {
       // of constants and what is computed from it (InstrInfo::prepare).
       ii.prepare = !ii.deploy && !ii.in.empty() && op != Op::Reveal &&
                    allFixed && (anyPrepared || op == Op::Shuffle);
+      int maskOperand = op == Op::BlockMatmul ? 2
+                        : (op == Op::Relu || op == Op::Trunc) && ii.in.size() == 2
+                            ? 1
+                            : -1;
+      if (maskOperand >= 0)
+        UMBRA_CHECK(dealerKnows[ii.in[size_t(maskOperand)]], opName(op),
+                    ": the live-block mask '",
+                    slots[ii.in[size_t(maskOperand)]].name,
+                    "' is not known to the dealer, whose material it sizes "
+                    "(it must come from a reveal to P0, P1 and the dealer)");
+      bool known = got.vis == Vis::Public;
+      if (op == Op::Reveal)
+        known = ii.attrs.AsReveal()->to == RevealTo::BothAndDealer;
+      else
+        for (int s : ii.in)
+          known = known && dealerKnows[s];
+      dealerKnows[o] = known;
       defined[o] = true;
       isConst[o] = ii.deploy;
       isPrepared[o] = ii.prepare;

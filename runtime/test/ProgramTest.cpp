@@ -209,6 +209,20 @@ TEST(Program, RejectsBadIndicesShapesAndScales) {
         b.instr({x}, {b.slot("z", {2}, Vis::Shared, 16)}, makeAttrs(m));
       },
       "axis 5 out of range");
+  // A live-block mask the dealer does not hold (opened to P0 and P1 only):
+  // its material could not follow the parties'.
+  for (RevealTo to : {RevealTo::Both, RevealTo::BothAndDealer}) {
+    std::string err = test::buildError([&](ProgramBuilder &b) {
+      int x = b.share(b.input("x", {2, 8}, Vis::Client));
+      int m = b.reveal(b.share(b.input("m", {2, 4}, Vis::Client, 0)), to);
+      b.output(b.emit({x, m}, fb::ReluT{}));
+    });
+    if (to == RevealTo::Both)
+      EXPECT_NE(err.find("relu: the live-block mask '"), std::string::npos)
+          << err;
+    else
+      EXPECT_EQ(err, "");
+  }
 }
 
 TEST(Program, WeightDTypes) {

@@ -14,19 +14,24 @@
 
 namespace umbra::rt {
 
-std::vector<std::vector<int64_t>> liveRowsPerBlock(const Vec &mask,
-                                                   int64_t rows, int64_t nb) {
+/// Throws unless `mask` is rows x nb values of 0 or 1.
+static void checkMask(const Vec &mask, int64_t rows, int64_t nb) {
   UMBRA_CHECK(int64_t(mask.size()) == rows * nb, "block mask: ", mask.size(),
               " values for ", rows, " rows of ", nb, " blocks");
+  for (size_t i = 0; i < mask.size(); ++i)
+    UMBRA_CHECK(mask[i] <= 1, "block mask: value ", int64_t(mask[i]),
+                " at row ", int64_t(i) / nb, " block ", int64_t(i) % nb,
+                " is not 0 or 1");
+}
+
+std::vector<std::vector<int64_t>> liveRowsPerBlock(const Vec &mask,
+                                                   int64_t rows, int64_t nb) {
+  checkMask(mask, rows, nb);
   std::vector<std::vector<int64_t>> live(static_cast<size_t>(nb));
   for (int64_t r = 0; r < rows; ++r)
-    for (int64_t j = 0; j < nb; ++j) {
-      uint64_t v = mask[size_t(r * nb + j)];
-      UMBRA_CHECK(v <= 1, "block mask: value ", int64_t(v), " at row ", r,
-                  " block ", j, " is not 0 or 1");
-      if (v)
+    for (int64_t j = 0; j < nb; ++j)
+      if (mask[size_t(r * nb + j)])
         live[size_t(j)].push_back(r);
-    }
   return live;
 }
 
@@ -34,8 +39,8 @@ std::vector<int64_t> liveEntries(const Vec &mask, int64_t rows, int64_t nb,
                                  int64_t width) {
   UMBRA_CHECK(nb > 0 && width % nb == 0, "block mask: ", nb,
               " blocks do not divide a last dimension of ", width);
+  checkMask(mask, rows, nb);
   const int64_t B = width / nb;
-  liveRowsPerBlock(mask, rows, nb); // checks the mask
   std::vector<int64_t> idx;
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t j = 0; j < nb; ++j)
@@ -194,10 +199,7 @@ Vec blockMatmul(Party &P, const Vec &x, const Vec &mask, int64_t rows,
   if (P.dealer())
     return Vec(nz, 0);
   // Z = C + E (B_i [+ F at P0]) + A_i F, on the live blocks.
-  Vec Bp = wm.maskShare;
-  if (P.p0())
-    for (size_t i = 0; i < Bp.size(); ++i)
-      Bp[i] += wm.opened[i];
+  Vec Bp = weightShare(P, wm.maskShare, wm.opened.data());
   Vec Z(nz, 0);
   blockProduct(e.data(), Bp.data(), Z.data(), rows, k, m, nb, sparseInput,
                live, offset);

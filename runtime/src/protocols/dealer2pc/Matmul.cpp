@@ -24,6 +24,14 @@ Vec matmulLocal(const Vec &x, const Vec &w, int64_t batch, int64_t n, int64_t k,
   return z;
 }
 
+Vec weightShare(const Party &P, const Vec &maskShare, const uint64_t *opened) {
+  Vec w = maskShare;
+  if (P.p0())
+    for (size_t i = 0; i < w.size(); ++i)
+      w[i] += opened[i];
+  return w;
+}
+
 void prepareMatmulMask(Party &P, const Vec &w, MatmulMask &m) {
   m.maskShare = P.randShared(w.size());
   Vec f(w.size());
@@ -77,10 +85,7 @@ Vec matmulShared(Party &P, const Vec &x, const Vec &w, int64_t batch, int64_t n,
   const uint64_t *E = ef.data();
   const uint64_t *F = mask ? mask->opened.data() : ef.data() + nx;
   // Z = C + E·(B_i [+ F at P0]) + A_i·F
-  Vec Bp(B->begin(), B->end());
-  if (P.p0())
-    for (size_t i = 0; i < nw; ++i)
-      Bp[i] += F[i];
+  Vec Bp = weightShare(P, *B, F);
   Vec Z = std::move(C);
   gemmBatched(E, Bp.data(), Z.data(), batch, n, k, m, wBatched, true);
   gemmBatched(A.data(), F, Z.data(), batch, n, k, m, wBatched, true);

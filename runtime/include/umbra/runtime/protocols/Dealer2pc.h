@@ -75,6 +75,9 @@ struct MatmulMask {
   bool ready = false;
 };
 void prepareMatmulMask(Party &P, const Vec &w, MatmulMask &m);
+/// This party's share of W = B + F from its share of the mask B and the
+/// opened F (P0 adds F): the Beaver product's E (B_i [+ F at P0]) term.
+Vec weightShare(const Party &P, const Vec &maskShare, const uint64_t *opened);
 /// The Beaver mask A of a left operand x and its opening E = x - A, kept so
 /// that other products of the same x with constant weights (a predictor and
 /// its FFN, a gated FFN's gate and up projections) open nothing: each
