@@ -21,7 +21,8 @@ double ReluCorrection::evaluate(double x) const {
 }
 
 ScaledPolynomial umbra::fitPolynomial(llvm::function_ref<double(double)> f,
-                                      double lo, double hi, unsigned degree) {
+                                      double lo, double hi, unsigned degree,
+                                      Fit fit) {
   // Chebyshev nodes avoid Runge oscillation at the interval ends.
   constexpr int kNodes = 1024;
   ScaledPolynomial p;
@@ -37,7 +38,62 @@ ScaledPolynomial umbra::fitPolynomial(llvm::function_ref<double(double)> f,
     b(k) = f(p.center + p.halfWidth * u);
   }
   Eigen::VectorXd c = a.colPivHouseholderQr().solve(b);
+  if (fit == Fit::minimax) {
+    // Lawson: reweight each node by its error, so the weighted least-squares
+    // solution moves towards equal ripple; keep the best iterate.
+    Eigen::VectorXd w = Eigen::VectorXd::Constant(kNodes, 1.0 / kNodes);
+    Eigen::VectorXd best = c;
+    double bestErr = (a * c - b).cwiseAbs().maxCoeff();
+    for (int it = 0; it < 200 && bestErr > 0; ++it) {
+      Eigen::VectorXd s = w.cwiseSqrt();
+      Eigen::VectorXd ci =
+          (s.asDiagonal() * a).colPivHouseholderQr().solve(s.cwiseProduct(b));
+      Eigen::VectorXd e = (a * ci - b).cwiseAbs();
+      if (double err = e.maxCoeff(); err < bestErr) {
+        bestErr = err;
+        best = ci;
+      }
+      w = w.cwiseProduct(e);
+      double total = w.sum();
+      if (!(total > 0))
+        break;
+      w /= total;
+    }
+    c = best;
+  }
   p.coefficients.assign(c.data(), c.data() + c.size());
+  return p;
+}
+
+double PiecewisePolynomial::evaluate(double x) const {
+  size_t i = std::upper_bound(knots.begin(), knots.end(), x) - knots.begin();
+  return pieces[i].evaluate(x);
+}
+
+PiecewisePolynomial umbra::fitWithAsymptotes(
+    llvm::function_ref<double(double)> f, double lo, double hi,
+    unsigned pieces, unsigned degree, Fit fit) {
+  PiecewisePolynomial p;
+  ScaledPolynomial zero, identity;
+  zero.coefficients = {0.0};
+  identity.coefficients = {0.0, 1.0};
+  p.knots.push_back(lo);
+  p.pieces.push_back(zero);
+  double width = (hi - lo) / pieces;
+  for (unsigned i = 0; i < pieces; ++i) {
+    double a = lo + i * width, b = i + 1 == pieces ? hi : a + width;
+    p.pieces.push_back(fitPolynomial(f, a, b, degree, fit));
+    p.knots.push_back(b);
+  }
+  p.pieces.push_back(identity);
+  // The tails' error decays away from the domain: sampling as far again on
+  // each side covers its largest value.
+  constexpr int kSamples = 200000;
+  double span = hi - lo;
+  for (int i = 0; i <= kSamples; ++i) {
+    double x = lo - span + 3 * span * i / kSamples;
+    p.maxError = std::max(p.maxError, std::abs(p.evaluate(x) - f(x)));
+  }
   return p;
 }
 

@@ -70,3 +70,39 @@ TEST(Approximations, SecretFunctionFits) {
   for (double r = 0; r <= 1; r += 1.0 / 64)
     EXPECT_NEAR(exp2FractionFit().evaluate(r), std::exp2(r), 2e-7) << r;
 }
+
+// Minimax trades the least-squares fit's error at the ends for equal
+// ripple: its largest error is smaller.
+TEST(Approximations, MinimaxBeatsLeastSquaresOnTheLargestError) {
+  auto maxErr = [](const ScaledPolynomial &p, double lo, double hi) {
+    double e = 0;
+    for (int i = 0; i <= 20000; ++i) {
+      double x = lo + (hi - lo) * i / 20000;
+      e = std::max(e, std::abs(p.evaluate(x) - gelu(x)));
+    }
+    return e;
+  };
+  for (unsigned degree : {2u, 4u, 6u}) {
+    double ls = maxErr(fitPolynomial(gelu, -4, 4, degree), -4, 4);
+    double mm = maxErr(fitPolynomial(gelu, -4, 4, degree, Fit::minimax), -4, 4);
+    EXPECT_LT(mm, 0.9 * ls) << "degree " << degree;
+  }
+}
+
+// PUMA's form: 0 below the domain, x above it, fitted pieces between; the
+// reported error covers the tails, and more pieces or degree shrink it.
+TEST(Approximations, PiecewiseWithAsymptotes) {
+  PiecewisePolynomial p = fitWithAsymptotes(gelu, -4, 4, 2, 4, Fit::minimax);
+  ASSERT_EQ(p.knots.size(), 3u);
+  ASSERT_EQ(p.pieces.size(), 4u);
+  EXPECT_EQ(p.evaluate(-10), 0.0);
+  EXPECT_EQ(p.evaluate(10), 10.0);
+  double measured = 0;
+  for (double x = -12; x <= 12; x += 1e-3)
+    measured = std::max(measured, std::abs(p.evaluate(x) - gelu(x)));
+  EXPECT_NEAR(p.maxError, measured, 1e-4);
+  EXPECT_LT(p.maxError, 0.02);
+  EXPECT_LT(fitWithAsymptotes(gelu, -4, 4, 4, 4, Fit::minimax).maxError,
+            p.maxError);
+  EXPECT_LT(fitWithAsymptotes(silu, -8, 8, 2, 6, Fit::minimax).maxError, 0.05);
+}

@@ -41,9 +41,35 @@ struct ReluCorrection {
   double evaluate(double x) const;
 };
 
-/// Least-squares fit of `f` on [lo, hi] with a polynomial of `degree`.
+/// How a polynomial is fitted: least squares at Chebyshev nodes, or minimax
+/// (the smallest largest error, by Lawson's iteratively reweighted least
+/// squares on the same nodes).
+enum class Fit { leastSquares, minimax };
+
+/// Fit of `f` on [lo, hi] with a polynomial of `degree`.
 ScaledPolynomial fitPolynomial(llvm::function_ref<double(double)> f, double lo,
-                               double hi, unsigned degree);
+                               double hi, unsigned degree,
+                               Fit fit = Fit::leastSquares);
+
+/// A piecewise polynomial: piece i holds on [knots[i-1], knots[i]) (the
+/// first from -inf, the last to +inf), so there is one piece more than
+/// knots.
+struct PiecewisePolynomial {
+  llvm::SmallVector<double> knots;
+  llvm::SmallVector<ScaledPolynomial> pieces;
+  /// Largest |approximation(x) - f(x)| over the real line (sampled densely
+  /// on the fitted domain and beyond it, where the tails hold).
+  double maxError = 0;
+  double evaluate(double x) const;
+};
+
+/// PUMA's form of an activation f with f(x) -> 0 as x -> -inf and
+/// f(x) - x -> 0 as x -> +inf (GeLU, SiLU): 0 below lo, x from hi on, and
+/// `pieces` equal parts of [lo, hi) each fitted with a polynomial of
+/// `degree`.
+PiecewisePolynomial fitWithAsymptotes(llvm::function_ref<double(double)> f,
+                                      double lo, double hi, unsigned pieces,
+                                      unsigned degree, Fit fit);
 
 /// Fits the correction of `f` (which must satisfy f(x) - f(-x) = x) on
 /// [0, threshold] with a polynomial of `degree`, and measures the error.

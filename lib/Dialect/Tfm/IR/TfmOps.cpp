@@ -4,6 +4,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/TypeUtilities.h"
+#include <cmath>
 
 using namespace mlir;
 using namespace umbra;
@@ -106,6 +107,15 @@ static LogicalResult verifyNormParam(Operation *op, Value param,
   return success();
 }
 
+/// A variance range the rsqrt strategy states: 0 < lo < hi.
+static LogicalResult verifyVarianceRange(Operation *op,
+                                         std::optional<ArrayRef<double>> r) {
+  if (r && (r->size() != 2 || !((*r)[0] > 0) || !((*r)[1] > (*r)[0]) ||
+            !std::isfinite((*r)[1])))
+    return op->emitOpError("variance_range must be [lo, hi] with 0 < lo < hi");
+  return success();
+}
+
 LogicalResult LayerNormOp::verify() {
   Shape x = shapeOf(getInput());
   FailureOr<int64_t> axis = normaliseAxis(*this, getAxis(), x.size());
@@ -116,6 +126,7 @@ LogicalResult LayerNormOp::verify() {
   if (getEpsilon().convertToFloat() < 0)
     return emitOpError("epsilon must be non-negative");
   return failure(
+      failed(verifyVarianceRange(*this, getVarianceRange())) ||
       failed(verifyNormParam(*this, getScale(), x.drop_front(*axis),
                              "scale")) ||
       failed(verifyNormParam(*this, getBias(), x.drop_front(*axis), "bias")));
@@ -129,7 +140,41 @@ LogicalResult RmsNormOp::verify() {
     return emitOpError("result must have the input's shape");
   if (getEpsilon().convertToFloat() < 0)
     return emitOpError("epsilon must be non-negative");
-  return verifyNormParam(*this, getScale(), x.take_back(), "scale");
+  return failure(
+      failed(verifyVarianceRange(*this, getVarianceRange())) ||
+      failed(verifyNormParam(*this, getScale(), x.take_back(), "scale")));
+}
+
+LogicalResult PolynomialOp::verify() {
+  size_t pieces = getKnots().size() + 1;
+  if (getCenters().size() != pieces || getHalfWidths().size() != pieces)
+    return emitOpError() << "needs one center and one half width per piece ("
+                         << pieces << " for " << getKnots().size()
+                         << " knots)";
+  if (getCoefficients().empty() || getCoefficients().size() % pieces)
+    return emitOpError("coefficients must hold the same number (at least "
+                       "one) for every piece");
+  for (size_t i = 1; i < getKnots().size(); ++i)
+    if (!(getKnots()[i - 1] < getKnots()[i]))
+      return emitOpError("knots must be strictly ascending");
+  for (double h : getHalfWidths())
+    if (!(h > 0) || !std::isfinite(h))
+      return emitOpError("half widths must be positive");
+  for (ArrayRef<double> a : {getKnots(), getCenters(), getCoefficients()})
+    if (llvm::any_of(a, [](double v) { return !std::isfinite(v); }))
+      return emitOpError("knots, centers and coefficients must be finite");
+  return success();
+}
+
+LogicalResult KernelSoftmaxOp::verify() {
+  if (!(getEpsilon().convertToDouble() > 0))
+    return emitOpError("epsilon must be positive (the sum can be 0)");
+  if (!(getScoreBound().convertToDouble() > 0) ||
+      !std::isfinite(getScoreBound().convertToDouble()))
+    return emitOpError("score_bound must be positive");
+  if (!std::isfinite(getShift().convertToDouble()))
+    return emitOpError("shift must be finite");
+  return normaliseAxis(*this, getAxis(), shapeOf(getInput()).size());
 }
 
 LogicalResult CausalMaskOp::verify() {

@@ -19,4 +19,18 @@ def Tfm_GeluApproximationAttr
   let assemblyFormat = "`<` $value `>`";
 }
 
+def Tfm_SoftmaxKernel : I32EnumAttr<"SoftmaxKernel",
+    "the function a kernel softmax takes in place of exp", [
+      I32EnumAttrCase<"square", 0>,
+      I32EnumAttrCase<"relu", 1>
+    ]> {
+  let genSpecializedAttr = 0;
+  let cppNamespace = "::umbra::tfm";
+}
+
+def Tfm_SoftmaxKernelAttr
+    : EnumAttr<Tfm_Dialect, Tfm_SoftmaxKernel, "softmax_kernel"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
 #endif // UMBRA_DIALECT_TFM_IR_TFMATTRIBUTES_TD

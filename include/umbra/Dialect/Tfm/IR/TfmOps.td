@@ -253,7 +253,11 @@ def Tfm_LayerNormOp : Tfm_Op<"layer_norm", [Pure, AttrSizedOperandSegments]> {
   let description = [{
     Normalises `input` over the dimensions from `axis` to the last one:
     `y = (x - mean) / sqrt(var + epsilon) * scale + bias`. `scale` and
-    `bias` are optional and have the normalised dimensions' shape.
+    `bias` are optional and have the normalised dimensions' shape. With
+    `variance_range = [lo, hi]` (mpc-approximate's `rsqrt` strategy) the
+    lowering computes `1 / sqrt(var + epsilon)` for variances in that range
+    only, with `rsqrt_iterations` product levels (0: as many as the
+    fixed-point precision needs).
 
     Example:
 
@@ -265,11 +269,22 @@ def Tfm_LayerNormOp : Tfm_Op<"layer_norm", [Pure, AttrSizedOperandSegments]> {
                    Optional<Tfm_FloatTensor>:$scale,
                    Optional<Tfm_FloatTensor>:$bias,
                    DefaultValuedAttr<I64Attr, "-1">:$axis,
-                   F32Attr:$epsilon);
+                   F32Attr:$epsilon,
+                   OptionalAttr<DenseF64ArrayAttr>:$variance_range,
+                   DefaultValuedAttr<ConfinedAttr<I64Attr, [IntNonNegative]>, "0">:$rsqrt_iterations);
   let results = (outs Tfm_FloatTensor:$output);
   let assemblyFormat = [{
     $input (`scale` $scale^)? (`bias` $bias^)? attr-dict `:` functional-type(operands, results)
   }];
+  let builders = [
+    // The accurate norm.
+    OpBuilder<(ins "::mlir::Type":$output, "::mlir::Value":$input,
+                   "::mlir::Value":$scale, "::mlir::Value":$bias,
+                   "::mlir::IntegerAttr":$axis, "::mlir::FloatAttr":$epsilon), [{
+      build($_builder, $_state, output, input, scale, bias, axis, epsilon,
+            nullptr, nullptr);
+    }]>
+  ];
   let hasVerifier = 1;
 }
 
@@ -278,6 +293,8 @@ def Tfm_RmsNormOp : Tfm_Op<"rms_norm", [Pure]> {
   let description = [{
     `y = x / sqrt(mean(x^2) + epsilon) * scale` over the last dimension
     (LLaMA); `scale` is optional and has the last dimension's shape.
+    `variance_range` and `rsqrt_iterations` as for `tfm.layer_norm`, the
+    variance being `mean(x^2)`.
 
     Example:
 
@@ -287,11 +304,86 @@ def Tfm_RmsNormOp : Tfm_Op<"rms_norm", [Pure]> {
   }];
   let arguments = (ins Tfm_FloatTensor:$input,
                    Optional<Tfm_FloatTensor>:$scale,
-                   F32Attr:$epsilon);
+                   F32Attr:$epsilon,
+                   OptionalAttr<DenseF64ArrayAttr>:$variance_range,
+                   DefaultValuedAttr<ConfinedAttr<I64Attr, [IntNonNegative]>, "0">:$rsqrt_iterations);
   let results = (outs Tfm_FloatTensor:$output);
   let assemblyFormat = [{
     $input (`scale` $scale^)? attr-dict `:` functional-type(operands, results)
   }];
+  let builders = [
+    // The accurate norm.
+    OpBuilder<(ins "::mlir::Type":$output, "::mlir::Value":$input,
+                   "::mlir::Value":$scale, "::mlir::FloatAttr":$epsilon), [{
+      build($_builder, $_state, output, input, scale, epsilon, nullptr,
+            nullptr);
+    }]>
+  ];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// MPC-friendly forms (mpc-approximate; constants from strategies.json)
+//===----------------------------------------------------------------------===//
+
+def Tfm_PolynomialOp : Tfm_Op<"polynomial",
+    [Pure, SameOperandsAndResultType, Elementwise]> {
+  let summary = "elementwise piecewise polynomial";
+  let description = [{
+    A piecewise polynomial with one piece more than `knots` (ascending):
+    piece `i` holds on `[knots[i-1], knots[i])`, the first from -inf, the
+    last to +inf, and is `sum_k c[i][k] u^k` in its own scaled variable
+    `u = (x - centers[i]) / half_widths[i]`. `coefficients` holds the
+    pieces' coefficients one after the other, the same number for each.
+    mpc-approximate writes it for GeLU/SiLU's `quad` (one piece) and `poly`
+    (0 below the fitted domain, x above it, fitted pieces between).
+
+    Example:
+
+    ```mlir
+    %y = tfm.polynomial %x {knots = array<f64>, centers = array<f64: 0.0>, half_widths = array<f64: 1.0>, coefficients = array<f64: 0.5, 0.25, 0.125>} : tensor<1x32x1024xf32>
+    ```
+  }];
+  let arguments = (ins Tfm_FloatTensor:$input, DenseF64ArrayAttr:$knots,
+                   DenseF64ArrayAttr:$centers, DenseF64ArrayAttr:$half_widths,
+                   DenseF64ArrayAttr:$coefficients);
+  let results = (outs Tfm_FloatTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input))";
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// Coefficients per piece.
+    int64_t getTermCount() {
+      return getCoefficients().size() / getCenters().size();
+    }
+    /// Piece `i`'s coefficients.
+    ::llvm::ArrayRef<double> getPiece(int64_t i) {
+      return getCoefficients().slice(i * getTermCount(), getTermCount());
+    }
+  }];
+}
+
+def Tfm_KernelSoftmaxOp : Tfm_Op<"kernel_softmax",
+    [Pure, SameOperandsAndResultType]> {
+  let summary = "softmax with a cheaper kernel in place of exp";
+  let description = [{
+    `y_i = k(x_i) / (sum_j k(x_j) + epsilon)` along `axis`, with
+    `k(x) = (x + shift)^2` (`square`, MPCFormer's 2Quad) or
+    `k(x) = max(x + shift, 0)` (`relu`, Liu & Liu). Keys masked by a
+    `tfm.causal_mask` input get `k = 0`. The lowering's reciprocal of the
+    sum holds for scores in `[-score_bound, score_bound]` (the range report
+    checks it).
+
+    Example:
+
+    ```mlir
+    %p = tfm.kernel_softmax %s {axis = -1 : i64, kernel = #tfm.softmax_kernel<relu>, shift = 0.0 : f64, epsilon = 1.0e-03 : f64, score_bound = 32.0 : f64} : tensor<1x4x32x32xf32>
+    ```
+  }];
+  let arguments = (ins Tfm_FloatTensor:$input, I64Attr:$axis,
+                   Tfm_SoftmaxKernelAttr:$kernel, F64Attr:$shift,
+                   F64Attr:$epsilon, F64Attr:$score_bound);
+  let results = (outs Tfm_FloatTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input))";
   let hasVerifier = 1;
 }
 
