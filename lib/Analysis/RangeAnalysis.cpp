@@ -76,6 +76,26 @@ Interval dip(Interval a, double (*f)(double), double argmin) {
                                                : std::min(f(a.lo), f(a.hi));
   return {lo, std::max(f(a.lo), f(a.hi))};
 }
+/// A piecewise polynomial over `a`: the hull, over the pieces `a` meets, of
+/// each piece's Horner evaluation in interval arithmetic (sound, if loose).
+Interval polynomialRange(tfm::PolynomialOp p, Interval a) {
+  ArrayRef<double> knots = p.getKnots();
+  Interval out;
+  for (int64_t i = 0, n = p.getCenters().size(); i < n; ++i) {
+    double lo = i == 0 ? -INFINITY : knots[i - 1];
+    double hi = i + 1 == n ? INFINITY : knots[i];
+    Interval x(std::max(a.lo, lo), std::min(a.hi, hi));
+    if (x.lo > x.hi)
+      continue;
+    double c = p.getCenters()[i], h = p.getHalfWidths()[i];
+    Interval u((x.lo - c) / h, (x.hi - c) / h), y(0, 0);
+    ArrayRef<double> coef = p.getPiece(i);
+    for (double k : llvm::reverse(coef))
+      y = add(mul(y, u), {k, k});
+    out = hull(out, y);
+  }
+  return out;
+}
 double gelu(double x) {
   if (std::isinf(x))
     return x > 0 ? x : 0;
@@ -194,7 +214,9 @@ Interval transfer(Operation *op, ArrayRef<Interval> in) {
         Interval y = scale(mul(arg(0), arg(1)), double(lastDim(l.getInput())));
         return l.getBias() ? add(y, arg(2)) : y;
       })
-      .Case([&](tfm::SoftmaxOp) { return Interval(0, 1); })
+      .Case<tfm::SoftmaxOp, tfm::KernelSoftmaxOp>(
+          [&](Operation *) { return Interval(0, 1); })
+      .Case([&](tfm::PolynomialOp p) { return polynomialRange(p, arg(0)); })
       .Case([&](tfm::OneHotOp) { return Interval(0, 1); })
       .Case([&](tfm::LogSoftmaxOp ls) {
         // x - max - log(sum exp(x - max)), the sum in [1, n].
@@ -455,7 +477,13 @@ umbra::analyzeRanges(ModuleOp module, const RangeOptions &options) {
       fd.domains.push_back({what, violated});
     };
     auto fmt = [](double v) { return str(v); };
-    if (isa<tfm::SoftmaxOp, tfm::LogSoftmaxOp>(op)) {
+    if (auto k = dyn_cast<tfm::KernelSoftmaxOp>(op)) {
+      Interval x = rangeOf(op->getOperand(0));
+      double b = k.getScoreBound().convertToDouble();
+      note("scores [" + fmt(x.lo) + ", " + fmt(x.hi) + "] in [" + fmt(-b) +
+               ", " + fmt(b) + "] (the kernel sum's reciprocal, score_bound)",
+           !(x.lo >= -b && x.hi <= b));
+    } else if (isa<tfm::SoftmaxOp, tfm::LogSoftmaxOp>(op)) {
       Interval x = rangeOf(op->getOperand(0));
       double lo = x.lo - x.hi, dom = -std::ldexp(1.0, int(d.expSquarings));
       note("exp argument [" + fmt(lo) + ", 0] in [" + fmt(dom) +
@@ -466,9 +494,14 @@ umbra::analyzeRanges(ModuleOp module, const RangeOptions &options) {
       double var = isa<tfm::RmsNormOp>(op)
                        ? x.magnitude() * x.magnitude()
                        : (x.hi - x.lo) * (x.hi - x.lo) / 4;
-      note("variance [0, " + fmt(var) + "] in [0, " + fmt(d.varianceMax) +
-               "] (rsqrt domain, variance-max)",
-           !(var <= d.varianceMax));
+      std::optional<APFloat> stated =
+          isa<tfm::RmsNormOp>(op) ? cast<tfm::RmsNormOp>(op).getVarianceMax()
+                                  : cast<tfm::LayerNormOp>(op).getVarianceMax();
+      double max = stated ? stated->convertToDouble() : d.varianceMax;
+      note("variance [0, " + fmt(var) + "] in [0, " + fmt(max) +
+               (stated ? "] (rsqrt strategy, variance_max)"
+                       : "] (rsqrt domain, variance-max)"),
+           !(var <= max));
     } else if (isa<tfm::GeluOp, tfm::SiluOp>(op)) {
       double t = isa<tfm::GeluOp>(op) ? d.geluThreshold : d.siluThreshold;
       Interval x = rangeOf(op->getOperand(0));

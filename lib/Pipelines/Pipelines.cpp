@@ -32,6 +32,9 @@ ConvertTfmToMpcOptions PipelineOptions::convertTfmToMpc() const {
 std::string PipelineOptions::verify() const {
   if (std::string err = verifyMpcAssignRolesOptions(import.roles); !err.empty())
     return err;
+  if (std::string err = verifyMpcApproximateOptions(approximation.strategies);
+      !err.empty())
+    return err;
   if (sparsity.sparsity != "off" && sparsity.sparsity != "predicted")
     return "--sparsity must be off or predicted, not '" + sparsity.sparsity +
            "'";
@@ -63,15 +66,18 @@ static GreedyRewriteConfig keepConstants() {
   return config;
 }
 
-void umbra::buildUmbraFusionPipeline(OpPassManager &pm) {
+void umbra::buildUmbraTfmPipeline(OpPassManager &pm,
+                                  const PipelineOptions &options) {
   // Import phase (after the importer): semantic ops.
   pm.addPass(tfm::createTfmFuse());
   pm.addPass(createCanonicalizerPass(keepConstants()));
+  // The MPC-friendly forms the user (or the model's fine-tuning) chose.
+  pm.addPass(createMpcApproximate(options.approximation.strategies));
 }
 
 void umbra::buildUmbraPipeline(OpPassManager &pm,
                                const PipelineOptions &options) {
-  buildUmbraFusionPipeline(pm);
+  buildUmbraTfmPipeline(pm, options);
   if (options.compileTo == CompileTo::tfm)
     return;
   buildUmbraLoweringPipeline(pm, options);
@@ -94,7 +100,6 @@ void umbra::buildUmbraLoweringPipeline(OpPassManager &pm,
     sf.leakage = options.sparsity.leakage;
     pm.addPass(createMpcSparsifyFfn(sf));
   }
-  // Approximation and lowering: one pass today.
   pm.addPass(createConvertTfmToMpc(options.convertTfmToMpc()));
   // Optimisation.
   pm.addPass(createCanonicalizerPass(keepConstants()));
@@ -154,7 +159,8 @@ PipelineOptions UmbraPipelineOptions::get() const {
 void umbra::registerUmbraPipelines() {
   PassPipelineRegistration<UmbraPipelineOptions>(
       "umbra-pipeline",
-      "Umbra's pipeline: tfm-fuse, canonicalize, mpc-assign-roles, "
+      "Umbra's pipeline: tfm-fuse, canonicalize, mpc-approximate, "
+      "mpc-assign-roles, "
       "mpc-relocate, [mpc-insert-predictors, mpc-sparsify-ffn (sparsity="
       "predicted),] convert-tfm-to-mpc, canonicalize, cse (compile-to=tfm "
       "stops after fusion); options as mpc-compile's flags",

@@ -439,7 +439,7 @@ int main(int argc, char **argv) {
       if (failed(applyPassManagerCLOptions(pm)))
         return nullptr;
       pm.enableTiming(t);
-      umbra::buildUmbraFusionPipeline(pm);
+      umbra::buildUmbraTfmPipeline(pm, opts);
       if (failed(pm.run(*module)))
         return nullptr;
     }

@@ -8,8 +8,8 @@
 // (umbra-pipeline), with the names of the pass options they set. Defaults
 // are the passes' own (their TableGen declarations).
 //
-// Phases: import (roles of inputs and weights), approximation (fits of the
-// non-linear functions), lowering (fixed point). Sparsity and optimisation
+// Phases: import (roles of inputs and weights), approximation (the
+// non-linear functions' strategies and fits), lowering (fixed point). Sparsity and optimisation
 // get a struct when they get their first option.
 //
 //===----------------------------------------------------------------------===//
@@ -70,9 +70,10 @@ struct ImportPhaseOptions {
   }
 };
 
-/// How the non-linear functions are approximated (convert-tfm-to-mpc today,
-/// mpc-approximate later).
+/// How the non-linear functions are approximated: mpc-approximate's
+/// strategies, and the accurate lowering's fits (convert-tfm-to-mpc).
 struct ApproximationOptions {
+  MpcApproximateOptions strategies;
   // Defaults: the pass's own.
   double geluThreshold = ConvertTfmToMpcOptions().geluThreshold,
          siluThreshold = ConvertTfmToMpcOptions().siluThreshold;
@@ -82,6 +83,23 @@ struct ApproximationOptions {
 
   template <typename Binder>
   void bind(Binder &b) {
+    b.opt("approx", strategies.approx,
+          "MPC-friendly strategies: OP:STRATEGY[@FIRST-LAST],... with OP "
+          "gelu|silu|softmax|layer_norm|rms_norm, e.g. "
+          "gelu:relu,softmax:2quad@0-5 (strategies: "
+          "lib/Utils/Approximation/strategies.json; default: the model's "
+          "metadata umbra.approximations, else accurate)");
+    b.opt("approx-poly-degree", strategies.polyDegree,
+          "Degree of each piece of the `poly` strategy (0: the table's)");
+    b.opt("approx-poly-pieces", strategies.polyPieces,
+          "Pieces of the `poly` strategy (0: the table's)");
+    b.opt("approx-poly-domain", strategies.polyDomain,
+          "LO:HI the `poly` strategy is fitted on (default: the table's)");
+    b.opt("approx-poly-fit", strategies.polyFit,
+          "least-squares | minimax fit of `poly` (default: the table's)");
+    b.opt("approx-report", strategies.report,
+          "Write every approximated op's strategy, layer, fitted pieces and "
+          "error to this JSON file");
     b.opt("gelu-threshold", geluThreshold,
           "GeLU is ReLU(x) exactly for |x| >= this");
     b.opt("gelu-degree", geluDegree, "Degree of the GeLU correction polynomial");
@@ -176,13 +194,15 @@ struct PipelineOptions {
   std::string verify() const;
 };
 
-/// tfm-fuse, canonicalize; then (unless compile-to=tfm) mpc-assign-roles,
-/// mpc-relocate, [mpc-insert-predictors, mpc-sparsify-ffn,]
-/// convert-tfm-to-mpc, canonicalize, cse.
+/// tfm-fuse, canonicalize, mpc-approximate; then (unless compile-to=tfm)
+/// mpc-assign-roles, mpc-relocate, [mpc-insert-predictors,
+/// mpc-sparsify-ffn,] convert-tfm-to-mpc, canonicalize, cse.
 void buildUmbraPipeline(mlir::OpPassManager &pm, const PipelineOptions &options);
-/// Its two halves: tfm-fuse, canonicalize (what compile-to=tfm runs), and
-/// the rest. mpc-compile runs the range analysis between them.
-void buildUmbraFusionPipeline(mlir::OpPassManager &pm);
+/// Its two halves: the tfm program (tfm-fuse, canonicalize,
+/// mpc-approximate: what compile-to=tfm runs), and the rest. mpc-compile
+/// runs the range analysis between them, on the program that is lowered.
+void buildUmbraTfmPipeline(mlir::OpPassManager &pm,
+                           const PipelineOptions &options);
 void buildUmbraLoweringPipeline(mlir::OpPassManager &pm,
                                 const PipelineOptions &options);
 

@@ -22,6 +22,9 @@ namespace umbra {
 /// The first invalid option of mpc-assign-roles, as a message naming it, or
 /// empty: the pass and mpc-compile (before reading a model) use it.
 std::string verifyMpcAssignRolesOptions(const MpcAssignRolesOptions &options);
+/// A mistake in mpc-approximate's options (the spec, the `poly`
+/// parameters), named; empty when there is none.
+std::string verifyMpcApproximateOptions(const MpcApproximateOptions &options);
 } // namespace umbra
 
 #endif // UMBRA_TRANSFORMS_PASSES_H

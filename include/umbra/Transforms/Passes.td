@@ -168,6 +168,55 @@ def MpcRelocate : Pass<"mpc-relocate", "::mlir::ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def MpcApproximate : Pass<"mpc-approximate", "::mlir::ModuleOp"> {
+  let summary = "Replace non-linear ops by MPC-friendly forms (Liu & Liu, MPCFormer, PUMA)";
+  let description = [{
+    Runs on `tfm` and gives each GeLU, SiLU, softmax, LayerNorm and RMSNorm
+    the strategy `approx` chooses for it (the strategies and their constants
+    are the table lib/Utils/Approximation/strategies.json, which python/
+    reads too, so a model fine-tuned in torch computes what the program
+    computes):
+
+    - GeLU/SiLU: `accurate` (left to the lowering), `relu` (`tfm.relu`),
+      `quad` (`tfm.polynomial`, MPCFormer), `poly` (`tfm.polynomial`: 0
+      below the domain, x above it, `approx-poly-pieces` pieces of degree
+      `approx-poly-degree` fitted by least squares or minimax; its largest error
+      is reported);
+    - softmax: `accurate`, `2quad` and `relu-norm` (`tfm.kernel_softmax`);
+    - LayerNorm/RMSNorm: `accurate`, `affine` (no variance: `(x - mean) *
+      scale + bias`, RMSNorm `x * scale`), `rsqrt` (the norm's 1/sqrt on a
+      stated variance range with fewer product levels).
+
+    `approx` is `OP:STRATEGY[@FIRST-LAST],...`, for example
+    `gelu:relu,softmax:2quad@0-5`: later entries override earlier ones, a
+    layer range applies to the ops of those layers (the numbered module in
+    the op's ONNX name, `/blocks.3/...`). Empty: the strategies the model
+    was fine-tuned with (ONNX metadata `umbra.approximations`, kept by the
+    importer as the module attribute `umbra.approximations`), else none.
+    `approx-report` names a JSON file that lists every op's strategy, layer,
+    fitted pieces and error (python/umbra_models/approx.py reads it).
+  }];
+  let options = [
+    Option<"approx", "approx", "std::string", /*default=*/"",
+           "OP:STRATEGY[@FIRST-LAST],... (see strategies.json)">,
+    Option<"polyDegree", "approx-poly-degree", "unsigned", /*default=*/"0",
+           "degree of each fitted piece of `poly` (0: the table's)">,
+    Option<"polyPieces", "approx-poly-pieces", "unsigned", /*default=*/"0",
+           "pieces of `poly` on its domain (0: the table's)">,
+    Option<"polyDomain", "approx-poly-domain", "std::string", /*default=*/"",
+           "LO:HI, the domain `poly` is fitted on (empty: the table's)">,
+    Option<"polyFit", "approx-poly-fit", "std::string", /*default=*/"",
+           "least-squares | minimax (empty: the table's)">,
+    Option<"report", "approx-report", "std::string", /*default=*/"",
+           "write the approximation report (JSON) to this file">
+  ];
+  let statistics = [
+    Statistic<"numApproximated", "approximated",
+              "ops given a strategy other than accurate">
+  ];
+  let dependentDialects = ["::umbra::tfm::TfmDialect"];
+}
+
 def MpcInsertPredictors : Pass<"mpc-insert-predictors", "::mlir::ModuleOp"> {
   let summary = "Attach each FFN's activation predictor: a secret block mask per token";
   let description = [{

@@ -6,6 +6,10 @@
 // A causal mask is public: masked scores are replaced by `masked-score`
 // before the maximum and the exponentials multiplied by the 0/1 mask, so
 // masked positions get weight exactly 0, all local.
+// A kernel softmax (mpc-approximate's 2quad and relu-norm) is k(x) =
+// (x + c)^2 (one product) or max(x + c, 0) (one ReLU), masked keys' k
+// multiplied by 0, then one reciprocal of the sum plus epsilon per row on
+// [epsilon, n k(score_bound) + epsilon] and one product: no maximum, no exp.
 //
 //===----------------------------------------------------------------------===//
 #include "Lowering.h"
@@ -51,6 +55,18 @@ static CausalMask causalMask(Lowering &l, tfm::CausalMaskOp op) {
 /// keep * x + fill: masked scores replaced, all local.
 static Value applyMask(Lowering &l, Value x, const CausalMask &m) {
   return l.fx.add(l.fx.mul(m.keep, x), m.fill);
+}
+
+/// The causal mask `input` comes from, if a softmax along `axis` can take
+/// it itself (it then reads the mask's input).
+static std::optional<CausalMask> consumedMask(Lowering &l, Value &input,
+                                              int64_t axis) {
+  int64_t rank = FixedPointBuilder::shapeOf(input).size();
+  auto causal = input.getDefiningOp<tfm::CausalMaskOp>();
+  if (!causal || (axis != -1 && axis != rank - 1))
+    return std::nullopt;
+  input = causal.getInput();
+  return causalMask(l, causal);
 }
 
 /// The exponentials of softmax along `axis`; with a causal `mask` masked
@@ -110,14 +126,8 @@ static Value softmax(Lowering &l, Value x, int64_t axis,
 
 static LogicalResult lowerSoftmax(Lowering &l, tfm::SoftmaxOp sm) {
   Value input = sm.getInput();
-  int64_t rank = FixedPointBuilder::shapeOf(input).size();
   int64_t axis = static_cast<int64_t>(sm.getAxis());
-  std::optional<CausalMask> mask;
-  if (auto causal = input.getDefiningOp<tfm::CausalMaskOp>();
-      causal && (axis == -1 || axis == rank - 1)) {
-    input = causal.getInput();
-    mask = causalMask(l, causal);
-  }
+  std::optional<CausalMask> mask = consumedMask(l, input, axis);
   FailureOr<Value> x = l.get(input);
   if (failed(x))
     return failure();
@@ -125,10 +135,46 @@ static LogicalResult lowerSoftmax(Lowering &l, tfm::SoftmaxOp sm) {
   return success();
 }
 
+static LogicalResult lowerKernelSoftmax(Lowering &l, tfm::KernelSoftmaxOp sm) {
+  FixedPointBuilder &fx = l.fx;
+  OpBuilder &b = fx.builder();
+  Value input = sm.getInput();
+  int64_t axis = sm.getAxis();
+  std::optional<CausalMask> mask = consumedMask(l, input, axis);
+  FailureOr<Value> x = l.get(input);
+  if (failed(x))
+    return failure();
+  int64_t rank = fx.shapeOf(*x).size();
+  if (axis < 0)
+    axis += rank;
+  int64_t n = fx.shapeOf(*x)[axis];
+  double shift = sm.getShift().convertToDouble(),
+         eps = sm.getEpsilon().convertToDouble(),
+         bound = sm.getScoreBound().convertToDouble(), kmax;
+  Value t = shift == 0 ? *x : fx.add(*x, fx.scalar(shift));
+  Value k;
+  if (sm.getKernel() == tfm::SoftmaxKernel::square) {
+    k = fx.mul(t, t);
+    kmax = (bound + std::fabs(shift)) * (bound + std::fabs(shift));
+  } else {
+    k = ReluOp::create(b, fx.loc, t);
+    kmax = std::max(bound + shift, 0.0);
+  }
+  if (mask)
+    k = fx.mul(mask->keep, k);
+  Value sum = fx.add(fx.reduceSum(k, {axis}), fx.scalar(eps));
+  Value inv = ReciprocalOp::create(b, fx.loc, sum, b.getF64FloatAttr(eps),
+                                   b.getF64FloatAttr(n * kmax + eps),
+                                   b.getI64IntegerAttr(0));
+  l.set(sm.getResult(), fx.mul(k, inv));
+  return success();
+}
+
 static LogicalResult lowerCausalMask(Lowering &l, tfm::CausalMaskOp cm) {
   // A softmax over the keys consumes the mask itself.
-  if (llvm::all_of(cm->getUsers(),
-                   [](Operation *u) { return isa<tfm::SoftmaxOp>(u); }))
+  if (llvm::all_of(cm->getUsers(), [](Operation *u) {
+        return isa<tfm::SoftmaxOp, tfm::KernelSoftmaxOp>(u);
+      }))
     return success();
   CausalMask mask = causalMask(l, cm);
   return l.unary(cm, [&](Value x) { return applyMask(l, x, mask); });
@@ -136,5 +182,6 @@ static LogicalResult lowerCausalMask(Lowering &l, tfm::CausalMaskOp cm) {
 
 void umbra::mpc::populateAttentionLowerings(LoweringSet &set) {
   set.add<tfm::SoftmaxOp>(lowerSoftmax);
+  set.add<tfm::KernelSoftmaxOp>(lowerKernelSoftmax);
   set.add<tfm::CausalMaskOp>(lowerCausalMask);
 }

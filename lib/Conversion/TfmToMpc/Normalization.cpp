@@ -54,9 +54,13 @@ static unsigned rsqrtFrac(unsigned f, double hi) {
 /// so 1/n never rounds the variance (rsqrt(S/n + eps) = sqrt(n) rsqrt(S +
 /// n eps)) and the small statistics of small activations keep their
 /// precision: S's only error is n (mean - rounded mean)^2 <= n 2^-2f.
+/// With `varianceMax` (mpc-approximate's rsqrt strategy) the rsqrt holds
+/// for variances up to it only, with `iterations` product levels.
 static LogicalResult lowerNorm(Lowering &l, Operation *op, Value input,
                                int64_t axis, double eps, Value scaleIn,
-                               Value biasIn, bool subtractMean) {
+                               Value biasIn, bool subtractMean,
+                               std::optional<llvm::APFloat> varianceMax,
+                               int64_t iterations) {
   FixedPointBuilder &fx = l.fx;
   unsigned f = fx.workingFrac();
   FailureOr<Value> x = l.get(input);
@@ -89,7 +93,10 @@ static LogicalResult lowerNorm(Lowering &l, Operation *op, Value input,
   if (subtractMean)
     d = fx.sub(*x, fx.scale(fx.reduceSum(*x, axes), 1.0 / n));
   Value sumSq = fx.reduceSum(fx.mulTo(d, d, 2 * f), axes);
-  double lo = n * std::max(eps, 1e-6), hi = n * (l.opts.varianceMax + eps);
+  double lo = n * std::max(eps, 1e-6),
+         hi = n * ((varianceMax ? varianceMax->convertToDouble()
+                                : l.opts.varianceMax) +
+                   eps);
   // rsqrt(S) * sqrt(n) <= 1 / sqrt(1e-6) < 2^10 must stay below 2^60 with
   // both factors' bits.
   unsigned g = sumOfSquaresFrac(f, hi),
@@ -99,7 +106,8 @@ static LogicalResult lowerNorm(Lowering &l, Operation *op, Value input,
   OpBuilder &b = fx.builder();
   Value r = RsqrtOp::create(
       b, fx.loc, fx.typeOf(sg).withFrac(rf), fx.add(sg, fx.scalar(n * eps, g)),
-      b.getF64FloatAttr(lo), b.getF64FloatAttr(hi), b.getI64IntegerAttr(0));
+      b.getF64FloatAttr(lo), b.getF64FloatAttr(hi),
+      b.getI64IntegerAttr(iterations));
   Value rn = fx.scale(r, std::sqrt(static_cast<double>(n)), rf);
   Value y = fx.mul(d, rn);
   if (s)
@@ -158,12 +166,14 @@ void umbra::mpc::populateNormalizationLowerings(LoweringSet &set) {
   set.add<tfm::LayerNormOp>([](Lowering &l, tfm::LayerNormOp ln) {
     return lowerNorm(l, ln, ln.getInput(), static_cast<int64_t>(ln.getAxis()),
                      ln.getEpsilon().convertToDouble(), ln.getScale(),
-                     ln.getBias(), /*subtractMean=*/true);
+                     ln.getBias(), /*subtractMean=*/true,
+                     ln.getVarianceMax(), ln.getRsqrtIterations());
   });
   set.add<tfm::RmsNormOp>([](Lowering &l, tfm::RmsNormOp rn) {
     return lowerNorm(l, rn, rn.getInput(), -1,
                      rn.getEpsilon().convertToDouble(), rn.getScale(), Value(),
-                     /*subtractMean=*/false);
+                     /*subtractMean=*/false, rn.getVarianceMax(),
+                     rn.getRsqrtIterations());
   });
   set.add<tfm::SqrtOp>(lowerSqrt);
   set.add<tfm::ReciprocalOp>(lowerReciprocal);

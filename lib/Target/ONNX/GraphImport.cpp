@@ -521,6 +521,11 @@ OwningOpRef<ModuleOp> Importer::run(onnx::ModelProto &model) {
   }
 
   OwningOpRef<ModuleOp> module(ModuleOp::create(fileLoc));
+  // What the model was fine-tuned with (python/umbra_models/approx.py):
+  // mpc-approximate's default.
+  for (const auto &p : model.metadata_props())
+    if (p.key() == "umbra.approximations")
+      (*module)->setAttr("umbra.approximations", b.getStringAttr(p.value()));
   b.setInsertionPointToEnd(module->getBody());
   auto func = func::FuncOp::create(b, fileLoc, opts.funcName,
                                    b.getFunctionType(argTypes, {}));

@@ -7,22 +7,11 @@
 #ifndef UMBRA_LIB_TARGET_UMBRA_EXPORTNAMES_H
 #define UMBRA_LIB_TARGET_UMBRA_EXPORTNAMES_H
 
-#include "mlir/IR/Location.h"
+#include "umbra/Support/LocationNames.h"
 
 #include <string>
 
 namespace umbra {
-
-/// The first name in `loc` (a NameLoc, possibly inside a FusedLoc), or "".
-inline std::string locName(mlir::Location loc) {
-  if (auto name = mlir::dyn_cast<mlir::NameLoc>(loc))
-    return name.getName().str();
-  if (auto fused = mlir::dyn_cast<mlir::FusedLoc>(loc))
-    for (mlir::Location l : fused.getLocations())
-      if (std::string s = locName(l); !s.empty())
-        return s;
-  return "";
-}
 
 /// "2x3", or "scalar" for rank 0.
 inline std::string shapeString(llvm::ArrayRef<int64_t> shape) {

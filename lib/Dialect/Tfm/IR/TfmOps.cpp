@@ -107,12 +107,11 @@ static LogicalResult verifyNormParam(Operation *op, Value param,
   return success();
 }
 
-/// A variance range the rsqrt strategy states: 0 < lo < hi.
-static LogicalResult verifyVarianceRange(Operation *op,
-                                         std::optional<ArrayRef<double>> r) {
-  if (r && (r->size() != 2 || !((*r)[0] > 0) || !((*r)[1] > (*r)[0]) ||
-            !std::isfinite((*r)[1])))
-    return op->emitOpError("variance_range must be [lo, hi] with 0 < lo < hi");
+/// The largest variance the rsqrt strategy states: positive and finite.
+static LogicalResult verifyVarianceMax(Operation *op,
+                                       std::optional<llvm::APFloat> v) {
+  if (v && (!(v->convertToDouble() > 0) || !v->isFinite()))
+    return op->emitOpError("variance_max must be positive and finite");
   return success();
 }
 
@@ -126,7 +125,7 @@ LogicalResult LayerNormOp::verify() {
   if (getEpsilon().convertToFloat() < 0)
     return emitOpError("epsilon must be non-negative");
   return failure(
-      failed(verifyVarianceRange(*this, getVarianceRange())) ||
+      failed(verifyVarianceMax(*this, getVarianceMax())) ||
       failed(verifyNormParam(*this, getScale(), x.drop_front(*axis),
                              "scale")) ||
       failed(verifyNormParam(*this, getBias(), x.drop_front(*axis), "bias")));
@@ -141,7 +140,7 @@ LogicalResult RmsNormOp::verify() {
   if (getEpsilon().convertToFloat() < 0)
     return emitOpError("epsilon must be non-negative");
   return failure(
-      failed(verifyVarianceRange(*this, getVarianceRange())) ||
+      failed(verifyVarianceMax(*this, getVarianceMax())) ||
       failed(verifyNormParam(*this, getScale(), x.take_back(), "scale")));
 }
 

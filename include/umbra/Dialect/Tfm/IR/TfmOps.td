@@ -254,10 +254,10 @@ def Tfm_LayerNormOp : Tfm_Op<"layer_norm", [Pure, AttrSizedOperandSegments]> {
     Normalises `input` over the dimensions from `axis` to the last one:
     `y = (x - mean) / sqrt(var + epsilon) * scale + bias`. `scale` and
     `bias` are optional and have the normalised dimensions' shape. With
-    `variance_range = [lo, hi]` (mpc-approximate's `rsqrt` strategy) the
-    lowering computes `1 / sqrt(var + epsilon)` for variances in that range
-    only, with `rsqrt_iterations` product levels (0: as many as the
-    fixed-point precision needs).
+    `variance_max` (mpc-approximate's `rsqrt` strategy) the lowering
+    computes `1 / sqrt(var + epsilon)` for variances up to it only (instead
+    of convert-tfm-to-mpc's `variance-max`), with `rsqrt_iterations`
+    product levels (0: as many as the fixed-point precision needs).
 
     Example:
 
@@ -270,7 +270,7 @@ def Tfm_LayerNormOp : Tfm_Op<"layer_norm", [Pure, AttrSizedOperandSegments]> {
                    Optional<Tfm_FloatTensor>:$bias,
                    DefaultValuedAttr<I64Attr, "-1">:$axis,
                    F32Attr:$epsilon,
-                   OptionalAttr<DenseF64ArrayAttr>:$variance_range,
+                   OptionalAttr<F64Attr>:$variance_max,
                    DefaultValuedAttr<ConfinedAttr<I64Attr, [IntNonNegative]>, "0">:$rsqrt_iterations);
   let results = (outs Tfm_FloatTensor:$output);
   let assemblyFormat = [{
@@ -293,7 +293,7 @@ def Tfm_RmsNormOp : Tfm_Op<"rms_norm", [Pure]> {
   let description = [{
     `y = x / sqrt(mean(x^2) + epsilon) * scale` over the last dimension
     (LLaMA); `scale` is optional and has the last dimension's shape.
-    `variance_range` and `rsqrt_iterations` as for `tfm.layer_norm`, the
+    `variance_max` and `rsqrt_iterations` as for `tfm.layer_norm`, the
     variance being `mean(x^2)`.
 
     Example:
@@ -305,7 +305,7 @@ def Tfm_RmsNormOp : Tfm_Op<"rms_norm", [Pure]> {
   let arguments = (ins Tfm_FloatTensor:$input,
                    Optional<Tfm_FloatTensor>:$scale,
                    F32Attr:$epsilon,
-                   OptionalAttr<DenseF64ArrayAttr>:$variance_range,
+                   OptionalAttr<F64Attr>:$variance_max,
                    DefaultValuedAttr<ConfinedAttr<I64Attr, [IntNonNegative]>, "0">:$rsqrt_iterations);
   let results = (outs Tfm_FloatTensor:$output);
   let assemblyFormat = [{
