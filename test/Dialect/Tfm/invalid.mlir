@@ -349,3 +349,67 @@ func.func @bitshift_float(%x: tensor<2xf32>) {
   %0 = tfm.bitshift %x, %x {left = true} : (tensor<2xf32>, tensor<2xf32>) -> tensor<2xf32>
   return
 }
+
+// -----
+
+func.func @polynomial_pieces(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{needs one center and one half width per piece (2 for 1 knots)}}
+  %0 = tfm.polynomial %x {knots = array<f64: 0.0>, centers = array<f64: 0.0>, half_widths = array<f64: 1.0, 1.0>, coefficients = array<f64: 1.0, 2.0>} : tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @polynomial_terms(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{coefficients must hold the same number (at least one) for every piece}}
+  %0 = tfm.polynomial %x {knots = array<f64: 0.0>, centers = array<f64: 0.0, 0.0>, half_widths = array<f64: 1.0, 1.0>, coefficients = array<f64: 1.0, 2.0, 3.0>} : tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @polynomial_knots(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{knots must be strictly ascending}}
+  %0 = tfm.polynomial %x {knots = array<f64: 1.0, 1.0>, centers = array<f64: 0.0, 0.0, 0.0>, half_widths = array<f64: 1.0, 1.0, 1.0>, coefficients = array<f64: 1.0, 2.0, 3.0>} : tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @polynomial_width(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{half widths must be positive}}
+  %0 = tfm.polynomial %x {knots = array<f64>, centers = array<f64: 0.0>, half_widths = array<f64: 0.0>, coefficients = array<f64: 1.0>} : tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @kernel_softmax_epsilon(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{epsilon must be positive (the sum can be 0)}}
+  %0 = tfm.kernel_softmax %x {axis = -1 : i64, kernel = #tfm.softmax_kernel<relu>, shift = 0.0 : f64, epsilon = 0.0 : f64, score_bound = 32.0 : f64} : tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @kernel_softmax_bound(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{score_bound must be positive}}
+  %0 = tfm.kernel_softmax %x {axis = -1 : i64, kernel = #tfm.softmax_kernel<square>, shift = 5.0 : f64, epsilon = 1.0e-3 : f64, score_bound = -1.0 : f64} : tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @kernel_softmax_axis(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{axis}}
+  %0 = tfm.kernel_softmax %x {axis = 2 : i64, kernel = #tfm.softmax_kernel<square>, shift = 5.0 : f64, epsilon = 1.0e-3 : f64, score_bound = 32.0 : f64} : tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @norm_variance_max(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{variance_max must be positive and finite}}
+  %0 = tfm.rms_norm %x {epsilon = 1.0e-05 : f32, variance_max = 0.0 : f64, rsqrt_iterations = 1 : i64} : (tensor<2x4xf32>) -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}

@@ -139,3 +139,15 @@ func.func @integers(%a: tensor<2x3xi64>, %p: tensor<2x3xi1>, %x: tensor<2x3xf32>
   %6 = tfm.sign %x : tensor<2x3xf32>
   return %0, %4, %5, %6 : tensor<2x3xi64>, tensor<2x3xi1>, tensor<2xi64>, tensor<2x3xf32>
 }
+
+// The MPC-friendly forms of mpc-approximate round-trip.
+// CHECK-LABEL: func.func @approximations
+// CHECK: tfm.polynomial %arg0 {centers = array<f64: 0.000000e+00, 0.000000e+00>, coefficients = array<f64: 0.000000e+00, 0.000000e+00, 0.000000e+00, 1.000000e+00>, half_widths = array<f64: 1.000000e+00, 1.000000e+00>, knots = array<f64: 0.000000e+00>} : tensor<2x4xf32>
+// CHECK: tfm.kernel_softmax %arg0 {axis = -1 : i64, epsilon = 1.000000e-03 : f64, kernel = #tfm.softmax_kernel<square>, score_bound = 3.200000e+01 : f64, shift = 5.000000e+00 : f64} : tensor<2x4xf32>
+// CHECK: tfm.layer_norm %arg0 {epsilon = 9.99999974E-6 : f32, rsqrt_iterations = 1 : i64, variance_max = 1.000000e+02 : f64} : (tensor<2x4xf32>) -> tensor<2x4xf32>
+func.func @approximations(%x: tensor<2x4xf32>) -> (tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>) {
+  %0 = tfm.polynomial %x {knots = array<f64: 0.0>, centers = array<f64: 0.0, 0.0>, half_widths = array<f64: 1.0, 1.0>, coefficients = array<f64: 0.0, 0.0, 0.0, 1.0>} : tensor<2x4xf32>
+  %1 = tfm.kernel_softmax %x {axis = -1 : i64, kernel = #tfm.softmax_kernel<square>, shift = 5.0 : f64, epsilon = 1.0e-3 : f64, score_bound = 32.0 : f64} : tensor<2x4xf32>
+  %2 = tfm.layer_norm %x {epsilon = 1.0e-05 : f32, variance_max = 100.0 : f64, rsqrt_iterations = 1 : i64} : (tensor<2x4xf32>) -> tensor<2x4xf32>
+  return %0, %1, %2 : tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>
+}
