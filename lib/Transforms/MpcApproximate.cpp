@@ -162,6 +162,7 @@ struct MpcApproximate : umbra::impl::MpcApproximateBase<MpcApproximate> {
       } else {
         p = fitFor(op);
         entry["max_error"] = p.maxError;
+        entry["mean_error"] = p.meanError;
         entry["domain"] = json::Array{poly.lo, poly.hi};
         entry["fit"] = poly.fit == Fit::minimax ? "minimax" : "least-squares";
         json::Array pieces;

@@ -94,6 +94,10 @@ PiecewisePolynomial umbra::fitWithAsymptotes(
     double x = lo - span + 3 * span * i / kSamples;
     p.maxError = std::max(p.maxError, std::abs(p.evaluate(x) - f(x)));
   }
+  for (int i = 0; i < kSamples; ++i) {
+    double x = lo + span * (i + 0.5) / kSamples;
+    p.meanError += (p.evaluate(x) - f(x)) / kSamples;
+  }
   return p;
 }
 

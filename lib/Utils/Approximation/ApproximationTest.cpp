@@ -102,6 +102,8 @@ TEST(Approximations, PiecewiseWithAsymptotes) {
     measured = std::max(measured, std::abs(p.evaluate(x) - gelu(x)));
   EXPECT_NEAR(p.maxError, measured, 1e-4);
   EXPECT_LT(p.maxError, 0.02);
+  // Not only small but unbiased: the mean error is a fraction of the max.
+  EXPECT_LT(std::abs(p.meanError), 0.1 * p.maxError);
   EXPECT_LT(fitWithAsymptotes(gelu, -4, 4, 4, 4, Fit::minimax).maxError,
             p.maxError);
   EXPECT_LT(fitWithAsymptotes(silu, -8, 8, 2, 6, Fit::minimax).maxError, 0.05);

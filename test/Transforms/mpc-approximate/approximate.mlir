@@ -43,6 +43,7 @@
 // REPORT-NEXT: "kind": "gelu",
 // REPORT-NEXT: "layer": 0,
 // REPORT-NEXT: "max_error": 0.0{{[0-9]+}},
+// REPORT-NEXT: "mean_error": {{.*}},
 // REPORT-NEXT: "op": "/blocks.0/mlp/act/Mul",
 // REPORT: "center": 0,
 // REPORT: "half_width": 5,

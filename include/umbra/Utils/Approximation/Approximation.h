@@ -60,6 +60,9 @@ struct PiecewisePolynomial {
   /// Largest |approximation(x) - f(x)| over the real line (sampled densely
   /// on the fitted domain and beyond it, where the tails hold).
   double maxError = 0;
+  /// Mean of approximation(x) - f(x) for x uniform on the fitted domain: a
+  /// bias a fine-tuned model would have to absorb.
+  double meanError = 0;
   double evaluate(double x) const;
 };
 
