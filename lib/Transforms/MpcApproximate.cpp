@@ -84,7 +84,7 @@ struct MpcApproximate : umbra::impl::MpcApproximateBase<MpcApproximate> {
     o.polyDomain = polyDomain;
     o.polyFit = polyFit;
     if (std::string error = resolvePoly(o, poly); !error.empty()) {
-      module.emitError() << "mpc-approximate: " << error;
+      emitError(module.getLoc()) << "mpc-approximate: " << error;
       return signalPassFailure();
     }
     if (failed(resolveSpec(module)))
@@ -109,7 +109,7 @@ struct MpcApproximate : umbra::impl::MpcApproximateBase<MpcApproximate> {
     std::string error;
     std::optional<approx::Spec> s = approx::parseSpec(text, error);
     if (!s) {
-      module.emitError() << "mpc-approximate: " << error
+      emitError(module.getLoc()) << "mpc-approximate: " << error
                          << (approx.empty() ? " (the model's ONNX metadata "
                                               "umbra.approximations)"
                                             : "");
@@ -117,7 +117,7 @@ struct MpcApproximate : umbra::impl::MpcApproximateBase<MpcApproximate> {
     }
     spec = std::move(*s);
     if (!approx.empty() && tuned && tuned.getValue() != approx)
-      module.emitWarning() << "mpc-approximate: compiling with '" << approx
+      emitWarning(module.getLoc()) << "mpc-approximate: compiling with '" << approx
                            << "', but the model was fine-tuned with '"
                            << tuned.getValue()
                            << "' (ONNX metadata umbra.approximations)";
@@ -269,7 +269,7 @@ struct MpcApproximate : umbra::impl::MpcApproximateBase<MpcApproximate> {
     std::error_code ec;
     llvm::raw_fd_ostream os(report, ec, llvm::sys::fs::OF_Text);
     if (ec) {
-      module.emitError() << "mpc-approximate: cannot write the report '"
+      emitError(module.getLoc()) << "mpc-approximate: cannot write the report '"
                          << report << "': " << ec.message();
       return failure();
     }

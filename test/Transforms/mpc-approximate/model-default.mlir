@@ -8,6 +8,7 @@
 // CHECK: tfm.relu %arg0
 // CHECK-NOT: tfm.gelu
 // OTHER: warning: mpc-approximate: compiling with 'gelu:quad', but the model was fine-tuned with 'gelu:relu' (ONNX metadata umbra.approximations)
+// OTHER-NOT: see current operation
 // OTHER: tfm.polynomial
 // SAME-NOT: warning
 // SAME: tfm.relu
