@@ -55,6 +55,10 @@ class Attention(nn.Module):
         S = cfg.max_seq
         mask = torch.tril(torch.ones(S, S, dtype=torch.bool)).view(1, 1, S, S)
         self.register_buffer("mask", mask, persistent=False)
+        # Optional replacement of the softmax, called as softmax(scores, mask)
+        # with the masked scores and the bool mask (or None); set by
+        # umbra_models.approx for MPC-friendly forms. None: torch.softmax.
+        self.softmax = None
         if cfg.family == "llama":
             hd = cfg.head_dim
             inv = 1.0 / (cfg.rope_theta ** (torch.arange(0, hd, 2, dtype=torch.float32) / hd))
@@ -70,6 +74,8 @@ class Attention(nn.Module):
         att = torch.matmul(q, k.transpose(-2, -1)) * (1.0 / math.sqrt(self.cfg.head_dim))
         if mask is not None:
             att = torch.where(mask, att, torch.full_like(att, self.cfg.mask_value))
+        if self.softmax is not None:
+            return torch.matmul(self.softmax(att, mask), v)
         return torch.matmul(torch.softmax(att, dim=-1), v)
 
     def forward(self, x, return_kv=False):
