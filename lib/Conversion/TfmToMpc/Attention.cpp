@@ -163,9 +163,16 @@ static LogicalResult lowerKernelSoftmax(Lowering &l, tfm::KernelSoftmaxOp sm) {
   if (mask)
     k = fx.mul(mask->keep, k);
   Value sum = fx.add(fx.reduceSum(k, {axis}), fx.scalar(eps));
-  Value inv = ReciprocalOp::create(b, fx.loc, sum, b.getF64FloatAttr(eps),
-                                   b.getF64FloatAttr(n * kmax + eps),
-                                   b.getI64IntegerAttr(0));
+  // Unlike exp's sum (>= 1), a kernel's sum can be large: 1 / sum then
+  // needs more than f fractional bits to keep f + 4 significant bits at the
+  // top of the range (k * (1 / sum) <= 1 keeps the product far below 2^62).
+  double hi = n * kmax + eps;
+  unsigned f = fx.workingFrac();
+  unsigned rf = std::clamp(int(f) + 4 + std::ilogb(hi) + 1, int(f),
+                           std::min(2 * int(f) + 8, 44));
+  Value inv = ReciprocalOp::create(
+      b, fx.loc, fx.typeOf(sum).withFrac(rf), sum, b.getF64FloatAttr(eps),
+      b.getF64FloatAttr(hi), b.getI64IntegerAttr(0));
   l.set(sm.getResult(), fx.mul(k, inv));
   return success();
 }
