@@ -54,22 +54,9 @@ softmax-relu-norm|softmax:relu-norm
 ln-affine|layer_norm:affine"
 mkdir -p "$work"
 t_start=$(date +%s)
-: > "$work/load.txt"
-: > "$work/tools.txt"
+. "$here/bench/common.sh"
 : > "$work/sets.tsv"
 rm -f "$work/quality.json" "$work/bench.wall"
-load() { echo "$1: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$work/load.txt"; }
-# Which build each step used (the tools may be rebuilt during a run).
-tools() {
-  echo "$1 $(sha256sum "$build/bin/mpc-compile" | cut -c1-12) $(sha256sum "$build/runtime/mpc-run" | cut -c1-12)" >> "$work/tools.txt"
-}
-git -C "$here" log -1 --format='%h %cd' --date=format:'%Y-%m-%d %H:%M' > "$work/commit.txt" 2>/dev/null || true
-
-# The lead's tools may be rebuilt under us: wait for them to be there.
-need() {
-  for _ in $(seq 60); do [ -x "$1" ] && return 0; sleep 5; done
-  echo "missing $1" >&2; exit 1
-}
 compile() { # MODEL SET SPEC
   local out="$1-$2" onnx="$work/$1.onnx" spec=$3
   local args=()

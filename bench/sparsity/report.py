@@ -24,6 +24,9 @@ import re
 import sys
 from collections import defaultdict
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from provenance import print_provenance  # noqa: E402
+
 import numpy as np
 
 KEYS = ("bytes", "rounds", "seconds", "dealer")
@@ -358,29 +361,7 @@ def main(work):
               f"{r:.2f}x ({fmt(key, di[key])} → {fmt(key, si[key])}; FFNs at density x dense "
               f"with no overhead would give {best:.2f}x) | {'met' if r >= want else '**missed**'} |")
     print()
-    if os.path.exists(os.path.join(work, "bench.wall")):
-        print(f"Benchmark wall time: {open(os.path.join(work, 'bench.wall')).read().split()[1]} s.")
-    if os.path.exists(os.path.join(work, "commit.txt")):
-        print(f"Commit: {open(os.path.join(work, 'commit.txt')).read().strip()}.")
-    tools_txt = os.path.join(work, "tools.txt")
-    if os.path.exists(tools_txt):
-        comp, runs = {}, {}
-        for line in open(tools_txt):
-            step, c, r = line.split()
-            if step.startswith("compile-"):
-                comp.setdefault(c, []).append(step[len("compile-"):])
-            elif step.startswith("run-"):
-                runs.setdefault(r, []).append(step[len("run-"):])
-        for tool, seen in (("mpc-compile", comp), ("mpc-run", runs)):
-            if len(seen) > 1:
-                print(f"**Warning: {tool} changed during the run** (sha256 prefix: steps): " +
-                      "; ".join(f"{h}: {', '.join(st)}" for h, st in seen.items()) + ".")
-            elif seen:
-                print(f"One build of {tool} for all its steps (sha256 {next(iter(seen))}).")
-    if os.path.exists(os.path.join(work, "load.txt")):
-        print("Load average (1, 5, 15 min) at each step: " +
-              "; ".join(l.strip() for l in open(os.path.join(work, "load.txt"))) + ".")
-
+    print_provenance(work)
 
 if __name__ == "__main__":
     main(sys.argv[1])

@@ -32,20 +32,7 @@ DENSITIES="${DENSITIES:-0.5 0.25 0.1}"
 BLOCK=16 RANK=32
 mkdir -p "$work"
 t_start=$(date +%s)
-: > "$work/load.txt"
-: > "$work/tools.txt"
-load() { echo "$1: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$work/load.txt"; }
-# Which build each step used (the tools may be rebuilt during a run).
-tools() {
-  echo "$1 $(sha256sum "$build/bin/mpc-compile" | cut -c1-12) $(sha256sum "$build/runtime/mpc-run" | cut -c1-12)" >> "$work/tools.txt"
-}
-git -C "$here" log -1 --format='%h %cd' --date=format:'%Y-%m-%d %H:%M' > "$work/commit.txt" 2>/dev/null || true
-
-# The lead's tools may be rebuilt under us: wait for them to be there.
-need() {
-  for _ in $(seq 60); do [ -x "$1" ] && return 0; sleep 5; done
-  echo "missing $1" >&2; exit 1
-}
+. "$here/bench/common.sh"
 compile() { # OUT ONNX [flags...]
   local out=$1 onnx=$2; shift 2
   need "$build/bin/mpc-compile"

@@ -550,7 +550,6 @@ def load_approx_model_dir(model_dir, spec=None, report=None):
 
 
 def main(argv=None):
-    import numpy as np
     ap = argparse.ArgumentParser(prog="umbra_models.approx", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True, help="model directory (approx.json optional)")
@@ -565,7 +564,7 @@ def main(argv=None):
     ap.add_argument("--list", action="store_true", help="print the per (op, layer) strategies")
     a = ap.parse_args(argv)
     torch.set_num_threads(2)
-    from .export import sample_ids
+    from .export import dump_reference
     from .tokenizer import tokenizer_of
     model = load_approx_model_dir(a.model, a.approx, a.approx_report)
     if a.list:
@@ -575,13 +574,7 @@ def main(argv=None):
     export_onnx(model, a.out, a.seq, keep_names=a.keep_names)
     print(f"wrote {a.out} ({METADATA_KEY}={str(current_spec(model))!r})")
     if a.dump_dir:
-        os.makedirs(a.dump_dir, exist_ok=True)
-        text = open(a.text_file, "rb").read() if a.text_file else None
-        ids = sample_ids(model, a.seq, 0, tokenizer_of(a.model), text)
-        with torch.no_grad():
-            logits = model(torch.from_numpy(ids)).numpy()
-        np.save(os.path.join(a.dump_dir, "input_ids.npy"), ids)
-        np.save(os.path.join(a.dump_dir, "logits.npy"), logits.astype(np.float32))
+        dump_reference(model, a.dump_dir, a.seq, tokenizer_of(a.model), a.text_file)
     return 0
 
 

@@ -115,6 +115,19 @@ def sample_ids(model, seq, seed=0, tokenizer=None, text=None):
     return g.integers(0, model.cfg.vocab_size, size=(1, seq), dtype=np.int64)
 
 
+def dump_reference(model, out_dir, seq, tokenizer=None, text_file=None):
+    """input_ids.npy (the first ``seq`` tokens of ``text_file``, else random
+    ids) and torch's logits.npy on them, in ``out_dir``: what a compiled
+    program is compared with."""
+    os.makedirs(out_dir, exist_ok=True)
+    text = open(text_file, "rb").read() if text_file else None
+    ids = sample_ids(model, seq, 0, tokenizer, text)
+    with torch.no_grad():
+        logits = model(torch.from_numpy(ids)).numpy()
+    np.save(os.path.join(out_dir, "input_ids.npy"), ids)
+    np.save(os.path.join(out_dir, "logits.npy"), logits.astype(np.float32))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="umbra_models.export", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
