@@ -114,8 +114,8 @@ def main():
               f"{ref['seconds'] / r['seconds']:.2f}x | {r.get('err', float('nan')):.4f} | "
               f"{r.get('top1', '?')} |")
         w("")
-        for c in ("combo", "combo-sum"):
-            if c in rows and rows[c] and std:
+        for c in [n for n in names if n.startswith("combo")]:
+            if rows.get(c) and std:
                 r = rows[c]
                 share = 100 * met[c]["gain_bpb"] / std["gain_bpb"]
                 w(f"Marill's targets, {c} at T = {T}: time {ref['seconds'] / r['seconds']:.2f}x "

@@ -17,7 +17,10 @@
 #                  distributes it) instead of x W + (x A) B
 #      (HEAD=private: the LM head, tied to the frozen public tok_emb in the
 #      base, is untied and trained where the embeddings are frozen)
-#      (EXTRA="name:flags;name:flags" adds variants)
+#      (EXTRA="name:flags;name:flags" adds variants; the K = 2 rows of the
+#      measured report: EXTRA="frozen-k2:--frozen-prefix 2 --head private;
+#      combo-k2:--frozen-prefix 2 --lora 32 --lora-alpha 512 --merge-heads 4
+#      --head private;combo-sum-k2:<combo-k2's flags> --lora-export sum")
 #   2. for each T in TS: export each (marill export, initializer names
 #      kept), compile it with its public.json regex (nothing public for
 #      standard and merge), run mpc-run --local REPEAT times on the first T
@@ -30,7 +33,7 @@
 #      shifted test split and the share of standard fine-tuning's gain.
 #
 #   bench/marill/run.sh [build-dir] [work-dir]
-#   env: STEPS=400 K=2 R=32 ALPHA=512 M=4 HEAD=private TS="32 64 128" REPEAT=3 EXTRA=
+#   env: STEPS=400 K=3 R=32 ALPHA=512 M=4 HEAD=private TS="32 64 128" REPEAT=3 EXTRA=
 # Training uses one thread at nice 10; the dnnl BLAS shim of docs/models.md
 # is built into WORK and preloaded when gcc and libdnnl are there (~20x
 # faster training; without it a variant takes ~40 min instead of ~2-3).
@@ -42,7 +45,7 @@ py=/usr/bin/python3
 export PYTHONPATH="$here/python${PYTHONPATH:+:$PYTHONPATH}"
 base="$here/python/fixtures/gpt2-l4-d256"
 prompt="$here/scripts/demo_prompt.txt"
-STEPS="${STEPS:-400}" K="${K:-2}" R="${R:-32}" M="${M:-4}" ALPHA="${ALPHA:-512}" HEAD="${HEAD:-private}"
+STEPS="${STEPS:-400}" K="${K:-3}" R="${R:-32}" M="${M:-4}" ALPHA="${ALPHA:-512}" HEAD="${HEAD:-private}"
 TS="${TS:-32 64 128}" REPEAT="${REPEAT:-3}"
 mkdir -p "$work/runs"
 t_start=$(date +%s)
