@@ -91,11 +91,13 @@ struct MpcApproximate : umbra::impl::MpcApproximateBase<MpcApproximate> {
       return signalPassFailure();
     SmallVector<Operation *> ops;
     module.walk([&](Operation *op) {
-      if (!approx::familyOf(op->getName().stripDialect()).empty())
+      if (isa<tfm::GeluOp, tfm::SiluOp, tfm::SoftmaxOp, tfm::LayerNormOp,
+              tfm::RmsNormOp>(op))
         ops.push_back(op);
     });
     for (Operation *op : ops)
-      approximate(op);
+      if (failed(approximate(op)))
+        return signalPassFailure();
     if (!report.empty() && failed(writeReport(module)))
       return signalPassFailure();
   }
@@ -109,22 +111,23 @@ struct MpcApproximate : umbra::impl::MpcApproximateBase<MpcApproximate> {
     std::string error;
     std::optional<approx::Spec> s = approx::parseSpec(text, error);
     if (!s) {
-      emitError(module.getLoc()) << "mpc-approximate: " << error
-                         << (approx.empty() ? " (the model's ONNX metadata "
-                                              "umbra.approximations)"
-                                            : "");
+      emitError(module.getLoc())
+          << "mpc-approximate: " << error
+          << (approx.empty() ? " (the model's ONNX metadata "
+                               "umbra.approximations)"
+                             : "");
       return failure();
     }
     spec = std::move(*s);
     if (!approx.empty() && tuned && tuned.getValue() != approx)
-      emitWarning(module.getLoc()) << "mpc-approximate: compiling with '" << approx
-                           << "', but the model was fine-tuned with '"
-                           << tuned.getValue()
-                           << "' (ONNX metadata umbra.approximations)";
+      emitWarning(module.getLoc())
+          << "mpc-approximate: compiling with '" << approx
+          << "', but the model was fine-tuned with '" << tuned.getValue()
+          << "' (ONNX metadata umbra.approximations)";
     return success();
   }
 
-  void approximate(Operation *op) {
+  LogicalResult approximate(Operation *op) {
     StringRef kind = op->getName().stripDialect();
     std::optional<int64_t> layer = layerOf(op->getLoc());
     StringRef strategy = spec.strategyFor(kind, layer);
@@ -136,17 +139,22 @@ struct MpcApproximate : umbra::impl::MpcApproximateBase<MpcApproximate> {
       const json::Object &constants = *approx::strategyOf(kind, strategy);
       OpBuilder b(op);
       Value y = rewrite(b, op, strategy, constants, entry);
-      if (y && y != op->getResult(0)) {
+      if (!y)
+        return emitError(op->getLoc())
+               << "mpc-approximate: strategies.json's '" << strategy
+               << "' for " << kind << " has no rewrite in this compiler";
+      if (y != op->getResult(0)) {
         op->getResult(0).replaceAllUsesWith(y);
         op->erase();
       }
       ++numApproximated;
     }
     entries.push_back(std::move(entry));
+    return success();
   }
 
   /// The approximated value of `op` (its own result when it is rewritten in
-  /// place).
+  /// place); null for a strategy this pass does not know.
   Value rewrite(OpBuilder &b, Operation *op, StringRef strategy,
                 const json::Object &c, json::Object &entry) {
     Location loc = op->getLoc();
@@ -154,6 +162,8 @@ struct MpcApproximate : umbra::impl::MpcApproximateBase<MpcApproximate> {
     if (isa<tfm::GeluOp, tfm::SiluOp>(op)) {
       if (strategy == "relu")
         return tfm::ReluOp::create(b, loc, x);
+      if (strategy != "quad" && strategy != "poly")
+        return Value();
       PiecewisePolynomial p;
       if (strategy == "quad") {
         p.pieces.emplace_back();
@@ -180,6 +190,8 @@ struct MpcApproximate : umbra::impl::MpcApproximateBase<MpcApproximate> {
       return polynomial(b, loc, x, p);
     }
     if (auto sm = dyn_cast<tfm::SoftmaxOp>(op)) {
+      if (strategy != "2quad" && strategy != "relu-norm")
+        return Value();
       auto kernel = strategy == "2quad" ? tfm::SoftmaxKernel::square
                                         : tfm::SoftmaxKernel::relu;
       return tfm::KernelSoftmaxOp::create(
@@ -198,7 +210,9 @@ struct MpcApproximate : umbra::impl::MpcApproximateBase<MpcApproximate> {
       entry["variance_max"] = varianceMax;
       return op->getResult(0);
     }
-    // affine: (x - mean) * scale + bias, or x * scale.
+    if (strategy != "affine")
+      return Value();
+    // (x - mean) * scale + bias, or x * scale.
     auto ty = cast<RankedTensorType>(x.getType());
     Value y = x, scale, bias;
     if (auto ln = dyn_cast<tfm::LayerNormOp>(op)) {
