@@ -1,6 +1,6 @@
 # Sourced by the benchmarks' run.sh after they set `here`, `build` and
 # `work`: the provenance files report.py's footer reads
-# (bench/provenance.py) and the helpers every run uses.
+# (bench/reportlib.py) and the helpers every run uses.
 mkdir -p "$work"
 : > "$work/load.txt"
 : > "$work/tools.txt"

@@ -30,7 +30,7 @@ import sys
 from collections import defaultdict
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from provenance import print_provenance  # noqa: E402
+from reportlib import fb, fmt, print_provenance, ratio  # noqa: E402
 
 import numpy as np
 
@@ -130,30 +130,6 @@ class Run:
         self.logits = np.load(os.path.join(work, f"out-{tag}", "logits.npy"))
         ref = os.path.join(work, f"torch-{tag}.npy")
         self.torch = np.load(ref) if os.path.exists(ref) else None
-
-
-def fb(b):
-    b = float(b)
-    for unit, s in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if abs(b) >= s:
-            return f"{b / s:.3g} {unit}" if abs(b) / s < 100 else f"{b / s:.0f} {unit}"
-    return f"{b:.0f} B"
-
-
-def fs(s):
-    return f"{s * 1000:.1f} ms" if s < 1 else f"{s:.2f} s"
-
-
-def fmt(key, v):
-    if key in ("bytes", "dealer"):
-        return fb(v)
-    if key == "seconds":
-        return fs(v)
-    return f"{v:.0f}"
-
-
-def ratio(a, b):
-    return a / b if b else float("nan")
 
 
 def fr(r):

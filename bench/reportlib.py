@@ -1,7 +1,32 @@
-"""The footer every benchmark report ends with: wall time, commit, whether
-the tools changed during the run, load averages (the files run.sh writes
-into its work directory)."""
+"""What the benchmark reports share: the formatting of bytes, seconds and
+ratios, and the footer every report ends with (wall time, commit, whether
+the tools changed during the run, load averages: the files run.sh writes
+into its work directory through bench/common.sh)."""
 import os
+
+
+def fb(b):
+    b = float(b)
+    for unit, s in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if abs(b) >= s:
+            return f"{b / s:.3g} {unit}" if abs(b) / s < 100 else f"{b / s:.0f} {unit}"
+    return f"{b:.0f} B"
+
+
+def fs(s):
+    return f"{s * 1000:.1f} ms" if s < 1 else f"{s:.2f} s"
+
+
+def fmt(key, v):
+    if key in ("bytes", "dealer"):
+        return fb(v)
+    if key == "seconds":
+        return fs(v)
+    return f"{v:.0f}"
+
+
+def ratio(a, b):
+    return a / b if b else float("nan")
 
 
 def print_provenance(work):
